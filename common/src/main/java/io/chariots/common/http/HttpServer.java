@@ -1,0 +1,161 @@
+package io.chariots.common.http;
+
+import io.chariots.common.net.NettyTransport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A small HTTP/1.1 server on Netty with exact and prefix routes. One request
+ * per connection is in flight at a time (reading pauses until it is answered),
+ * so responses keep request order and a slow handler pushes back on its client.
+ */
+public final class HttpServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
+
+    private record Route(HttpMethod method, String path, boolean prefix, HttpHandler handler) {
+        boolean matchesPath(String p) {
+            return prefix ? p.startsWith(path) : p.equals(path);
+        }
+    }
+
+    private final Channel channel;
+
+    private HttpServer(Channel channel) {
+        this.channel = channel;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The port actually bound (useful with port 0). */
+    public int port() {
+        return ((InetSocketAddress) channel.localAddress()).getPort();
+    }
+
+    @Override
+    public void close() {
+        channel.close().awaitUninterruptibly();
+    }
+
+    /** Collects routes; {@code path} ending in {@code /*} matches every path under it. */
+    public static final class Builder {
+        private final List<Route> routes = new ArrayList<>();
+        private int maxRequestBytes = 16 << 20;
+
+        public Builder route(HttpMethod method, String path, HttpHandler handler) {
+            boolean prefix = path.endsWith("/*");
+            routes.add(new Route(method, prefix ? path.substring(0, path.length() - 1) : path, prefix, handler));
+            return this;
+        }
+
+        public Builder get(String path, HttpHandler handler) {
+            return route(HttpMethod.GET, path, handler);
+        }
+
+        public Builder post(String path, HttpHandler handler) {
+            return route(HttpMethod.POST, path, handler);
+        }
+
+        public Builder delete(String path, HttpHandler handler) {
+            return route(HttpMethod.DELETE, path, handler);
+        }
+
+        /** Requests with a larger body get 413. */
+        public Builder maxRequestBytes(int bytes) {
+            this.maxRequestBytes = bytes;
+            return this;
+        }
+
+        /** Binds and starts serving; throws if the port is taken. */
+        public HttpServer start(NettyTransport transport, String bindHost, int port) throws InterruptedException {
+            List<Route> table = List.copyOf(routes);
+            int max = maxRequestBytes;
+            Channel ch = new ServerBootstrap()
+                    .group(transport.boss(), transport.workers())
+                    .channel(transport.serverChannelType())
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ChannelInitializer<>() {
+                        @Override
+                        protected void initChannel(Channel c) {
+                            c.pipeline().addLast(new HttpServerCodec(), new HttpServerExpectContinueHandler(),
+                                    new HttpObjectAggregator(max), new Dispatcher(table));
+                        }
+                    })
+                    .bind(bindHost, port).sync().channel();
+            return new HttpServer(ch);
+        }
+    }
+
+    private static final class Dispatcher extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final List<Route> routes;
+
+        Dispatcher(List<Route> routes) {
+            this.routes = routes;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+            Channel ch = ctx.channel();
+            ch.config().setAutoRead(false);
+            HttpExchange ex = new HttpExchange(ctx, req, () -> ch.eventLoop().execute(() -> {
+                ch.config().setAutoRead(true);
+                ch.read();
+            }));
+            if (!req.decoderResult().isSuccess()) {
+                ex.error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request: " + req.decoderResult().cause());
+                return;
+            }
+            String path = ex.path();
+            Route match = null;
+            boolean pathKnown = false;
+            for (Route r : routes) {
+                if (r.matchesPath(path)) {
+                    pathKnown = true;
+                    if (r.method().equals(req.method())) {
+                        match = r;
+                        break;
+                    }
+                }
+            }
+            if (match == null) {
+                if (pathKnown) {
+                    ex.error(HttpResponseStatus.METHOD_NOT_ALLOWED, req.method() + " is not allowed on " + path);
+                } else {
+                    ex.error(HttpResponseStatus.NOT_FOUND, "no such endpoint: " + path);
+                }
+                return;
+            }
+            ex.routePath(match.path());
+            try {
+                match.handler().handle(ex);
+            } catch (Exception e) {
+                LOG.warn("handler for {} {} failed", req.method(), path, e);
+                ex.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("HTTP connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.chariots.common.loop;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The one thread that owns a role's state. Network threads only
+ * {@link #execute enqueue} work; between tasks the loop calls
+ * {@link Ticker#poll(long)} with the current time, which does the timed work
+ * and returns the next deadline. A task that throws is logged and counted,
+ * and the loop runs on.
+ */
+public final class EventLoop implements Executor, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
+
+    /** Timed work: handed {@code now}, returns the next deadline (both {@link NanoClock} nanos). */
+    @FunctionalInterface
+    public interface Ticker {
+        /** No timed work: sleep until a task arrives. */
+        long NO_DEADLINE = Long.MAX_VALUE;
+
+        long poll(long nowNanos);
+    }
+
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final NanoClock clock;
+    private final Ticker ticker;
+    private final Thread thread;
+    private final AtomicLong failures = new AtomicLong();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean running = true;
+    private volatile boolean parked;
+
+    public EventLoop(String name, NanoClock clock, Ticker ticker) {
+        this.clock = clock;
+        this.ticker = ticker;
+        this.thread = new Thread(this::run, name);
+        this.thread.setDaemon(true);
+    }
+
+    public EventLoop start() {
+        thread.start();
+        return this;
+    }
+
+    /** Runs {@code task} on the loop thread, after the tasks already queued. */
+    @Override
+    public void execute(Runnable task) {
+        tasks.add(task);
+        if (parked) {
+            LockSupport.unpark(thread);
+        }
+    }
+
+    /** Whether the caller is the loop thread. */
+    public boolean inLoop() {
+        return Thread.currentThread() == thread;
+    }
+
+    /** Tasks or ticks that threw. */
+    public long failures() {
+        return failures.get();
+    }
+
+    private void run() {
+        try {
+            while (running) {
+                Runnable task;
+                while ((task = tasks.poll()) != null) {
+                    runSafely(task);
+                }
+                long now = clock.nanoTime();
+                long deadline;
+                try {
+                    deadline = ticker.poll(now);
+                } catch (RuntimeException e) {
+                    failures.incrementAndGet();
+                    LOG.error("{}: timed work failed; loop continues", thread.getName(), e);
+                    deadline = now + TimeUnit.MILLISECONDS.toNanos(10);
+                }
+                parked = true;
+                if (tasks.isEmpty() && running) {
+                    long wait = deadline == Ticker.NO_DEADLINE ? TimeUnit.SECONDS.toNanos(1) : deadline - clock.nanoTime();
+                    if (wait > 0) {
+                        LockSupport.parkNanos(this, wait);
+                    }
+                }
+                parked = false;
+            }
+            Runnable task;
+            while ((task = tasks.poll()) != null) {
+                runSafely(task);
+            }
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private void runSafely(Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException | AssertionError e) {
+            failures.incrementAndGet();
+            LOG.error("{}: task failed; loop continues", thread.getName(), e);
+        }
+    }
+
+    /** Stops after running the tasks already queued; waits up to 5 s. */
+    @Override
+    public void close() {
+        running = false;
+        LockSupport.unpark(thread);
+        if (!inLoop()) {
+            try {
+                stopped.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

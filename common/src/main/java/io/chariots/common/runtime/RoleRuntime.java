@@ -1,0 +1,225 @@
+package io.chariots.common.runtime;
+
+import io.chariots.common.config.RoleConfig;
+import io.chariots.common.http.HttpServer;
+import io.chariots.common.membership.Membership;
+import io.chariots.common.membership.MembershipClient;
+import io.chariots.common.metrics.RoleMetrics;
+import io.chariots.common.net.NettyTransport;
+import io.chariots.proto.Member;
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * The process-level parts every role has: Netty event loops, metrics, the
+ * admin HTTP endpoint ({@code /health}, {@code /metrics}), a gRPC server
+ * builder, and the membership link to the controller. A role's {@code Main}
+ * creates one, adds its own servers, then {@link #join joins}.
+ *
+ * <p>Lifecycle: {@code STARTING → SERVING → STOPPING → STOPPED}; SERVING once
+ * every server is bound, whether or not the controller has answered yet.
+ */
+public final class RoleRuntime implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RoleRuntime.class);
+
+    /** Lifecycle of a role process. */
+    public enum State { STARTING, SERVING, STOPPING, STOPPED }
+
+    private final RoleConfig config;
+    private final String instanceId;
+    private final NettyTransport transport;
+    private final RoleMetrics metrics;
+    private final String advertiseHost;
+    private final CopyOnWriteArrayList<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
+    private final long startedAtMs = System.currentTimeMillis();
+    private volatile State state = State.STARTING;
+    private volatile MembershipClient membership;
+    private volatile Supplier<Map<String, Object>> roleHealth = Map::of;
+    private HttpServer adminServer;
+
+    public RoleRuntime(RoleConfig config) {
+        this.config = config;
+        this.instanceId = RoleConfig.roleName(config.role()) + "-" + UUID.randomUUID().toString().substring(0, 8);
+        this.transport = new NettyTransport(RoleConfig.roleName(config.role()),
+                Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors())));
+        this.metrics = new RoleMetrics(RoleConfig.roleName(config.role()), instanceId);
+        this.advertiseHost = config.advertiseHost() != null ? config.advertiseHost() : detectAdvertiseHost(config);
+    }
+
+    /**
+     * The address others reach us at: the local address of a connection to
+     * the controller (right in Docker and on loopback alike); if the controller
+     * is not up yet, loopback when it is on loopback, else this host's address.
+     */
+    static String detectAdvertiseHost(RoleConfig config) {
+        String host = config.controller().host();
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(host, config.controller().port()), 500);
+            return s.getLocalAddress().getHostAddress();
+        } catch (IOException e) {
+            try {
+                InetAddress a = InetAddress.getByName(host);
+                if (a.isLoopbackAddress()) {
+                    return a.getHostAddress();
+                }
+                return InetAddress.getLocalHost().getHostAddress();
+            } catch (IOException e2) {
+                return "127.0.0.1";
+            }
+        }
+    }
+
+    public RoleConfig config() {
+        return config;
+    }
+
+    public String instanceId() {
+        return instanceId;
+    }
+
+    public NettyTransport transport() {
+        return transport;
+    }
+
+    public RoleMetrics metrics() {
+        return metrics;
+    }
+
+    public String advertiseHost() {
+        return advertiseHost;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Extra fields for {@code /health}; a {@code "status"} other than "UP" makes it answer 503. */
+    public void roleHealth(Supplier<Map<String, Object>> health) {
+        this.roleHealth = health;
+    }
+
+    /** The {@code /health} body. */
+    public Map<String, Object> health() {
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("status", state == State.SERVING ? "UP" : state.name());
+        h.put("role", RoleConfig.roleName(config.role()));
+        h.put("instance", instanceId);
+        h.put("address", advertiseHost + ":" + config.port());
+        h.put("uptimeMs", System.currentTimeMillis() - startedAtMs);
+        MembershipClient mc = membership;
+        if (mc != null) {
+            h.put("controller", mc.state().name());
+            h.put("membershipVersion", mc.current().epoch() + "." + mc.current().version());
+        }
+        Map<String, Object> extra = roleHealth.get();
+        h.putAll(extra);
+        return h;
+    }
+
+    /** Adds /health and /metrics to an HTTP server the role runs anyway (app, controller). */
+    public HttpServer.Builder withAdminRoutes(HttpServer.Builder http) {
+        return metrics.addRoutes(http, this::health);
+    }
+
+    /** Starts the admin HTTP server on {@code admin_port}, for roles without an HTTP port of their own. */
+    public int startAdminServer() throws InterruptedException {
+        adminServer = withAdminRoutes(HttpServer.builder()).start(transport, config.bindHost(), config.adminPort());
+        closeables.add(adminServer);
+        return adminServer.port();
+    }
+
+    /** The admin port actually bound (the main port for roles that serve admin routes there). */
+    public int adminPort() {
+        return adminServer != null ? adminServer.port() : config.adminPort();
+    }
+
+    /** A gRPC server builder on the role's gRPC port and this process's event loops. */
+    public NettyServerBuilder grpcServerBuilder(int port) {
+        return NettyServerBuilder.forAddress(new InetSocketAddress(config.bindHost(), port))
+                .bossEventLoopGroup(transport.boss())
+                .workerEventLoopGroup(transport.workers())
+                .channelType(transport.serverChannelType())
+                .maxInboundMessageSize(64 << 20)
+                .directExecutor();
+    }
+
+    /** Registers a started gRPC server to be shut down with the role. */
+    public Server manage(Server server) {
+        closeables.add(() -> {
+            server.shutdown();
+            if (!server.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS)) {
+                server.shutdownNow();
+            }
+        });
+        return server;
+    }
+
+    /** Registers anything else to close, in reverse order of registration. */
+    public <T extends AutoCloseable> T manage(T closeable) {
+        closeables.add(closeable);
+        return closeable;
+    }
+
+    /**
+     * Marks the role SERVING and registers with the controller.
+     *
+     * @param grpcPort bound gRPC port, or 0 if the role serves none
+     * @param listener receives each newer membership view (on the membership thread)
+     */
+    public MembershipClient join(int grpcPort, Consumer<Membership> listener) {
+        Member self = Member.newBuilder()
+                .setInstanceId(instanceId)
+                .setRole(config.role())
+                .setAddress(advertiseHost + ":" + config.port())
+                .setGrpcAddress(grpcPort > 0 ? advertiseHost + ":" + grpcPort : "")
+                .setAdminUrl("http://" + advertiseHost + ":" + adminPort())
+                .setDatacenter(config.datacenter())
+                .setHold(config.hold())
+                .setStartedAtMs(startedAtMs)
+                .build();
+        state = State.SERVING;
+        membership = new MembershipClient(config.controllerGrpc(), self, config.heartbeatInterval(), transport, listener).start();
+        LOG.info("{} serving at {} (admin {}, gRPC {}), registering with controller {}",
+                RoleConfig.roleName(config.role()), self.getAddress(), self.getAdminUrl(),
+                grpcPort > 0 ? self.getGrpcAddress() : "none", config.controllerGrpc());
+        return membership;
+    }
+
+    public MembershipClient membership() {
+        return membership;
+    }
+
+    @Override
+    public void close() {
+        if (state == State.STOPPED) {
+            return;
+        }
+        state = State.STOPPING;
+        if (membership != null) {
+            membership.close();
+        }
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            try {
+                closeables.get(i).close();
+            } catch (Exception e) {
+                LOG.warn("error while stopping: {}", e.toString());
+            }
+        }
+        transport.close();
+        metrics.close();
+        state = State.STOPPED;
+    }
+}

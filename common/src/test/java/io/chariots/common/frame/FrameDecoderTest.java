@@ -1,0 +1,91 @@
+package io.chariots.common.frame;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class FrameDecoderTest {
+    static byte[] frame(char type, String payload) {
+        return FrameEncoder.encode((byte) type, payload.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static List<String> drain(EmbeddedChannel ch) {
+        List<String> out = new ArrayList<>();
+        Frame f;
+        while ((f = ch.readInbound()) != null) {
+            out.add((char) f.type() + f.payload().toString(StandardCharsets.UTF_8));
+            f.release();
+        }
+        return out;
+    }
+
+    @Test
+    void frameSplitOverManyReads() {
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(1024));
+        byte[] bytes = frame('r', "{\"seed\":1}");
+        for (byte b : bytes) {
+            ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {b}));
+        }
+        assertThat(drain(ch)).containsExactly("r{\"seed\":1}");
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void manyFramesInOneRead() {
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(1024));
+        ByteBuf all = Unpooled.wrappedBuffer(frame('r', "a"), frame('s', "[]"), frame('r', ""), frame('x', "b"));
+        ch.writeInbound(all);
+        assertThat(drain(ch)).containsExactly("ra", "s[]", "r", "xb");
+    }
+
+    @Test
+    void lengthZeroClosesWithTypedError() {
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(1024));
+        ch.writeInbound(Unpooled.wrappedBuffer(frame('r', "ok")));
+        assertThatThrownBy(() -> ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {0, 0, 0, 0, 'r'})))
+                .isInstanceOfSatisfying(FrameException.class, e -> assertThat(e.kind()).isEqualTo(FrameException.Kind.ZERO_LENGTH));
+        assertThat(drain(ch)).containsExactly("rok");
+        // Anything after the error is discarded, not decoded.
+        ch.writeInbound(Unpooled.wrappedBuffer(frame('r', "late")));
+        assertThat(drain(ch)).isEmpty();
+    }
+
+    @Test
+    void lengthAboveMaximumFailsBeforeBufferingTheBody() {
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(16));
+        // Claims 2 GiB; only the header arrives. Must fail at once, not wait or allocate.
+        assertThatThrownBy(() -> ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {(byte) 0x80, 0, 0, 0})))
+                .isInstanceOfSatisfying(FrameException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(FrameException.Kind.TOO_LONG);
+                    assertThat(e.length()).isEqualTo(0x80000000L);
+                });
+        EmbeddedChannel ch2 = new EmbeddedChannel(new FrameDecoder(16));
+        assertThatThrownBy(() -> ch2.writeInbound(Unpooled.wrappedBuffer(frame('r', "x".repeat(16)))))
+                .isInstanceOf(FrameException.class).hasMessageContaining("17 exceeds the maximum of 16");
+    }
+
+    @Test
+    void frameAtExactlyTheMaximumIsAccepted() {
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(16));
+        ch.writeInbound(Unpooled.wrappedBuffer(frame('r', "x".repeat(15))));
+        assertThat(drain(ch)).containsExactly("r" + "x".repeat(15));
+    }
+
+    @Test
+    void encoderAndDecoderAgree() {
+        EmbeddedChannel out = new EmbeddedChannel(new FrameEncoder());
+        out.writeOutbound(new Frame(Frame.RECORDS, Unpooled.copiedBuffer("[1]", StandardCharsets.UTF_8)));
+        ByteBuf wire = out.readOutbound();
+        EmbeddedChannel in = new EmbeddedChannel(new FrameDecoder(64));
+        in.writeInbound(wire);
+        assertThat(drain(in)).containsExactly("s[1]");
+    }
+}
