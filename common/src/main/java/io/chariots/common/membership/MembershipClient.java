@@ -126,7 +126,10 @@ public final class MembershipClient implements AutoCloseable {
                 lost(gen, "stream closed by controller");
             }
         });
-        stream.onNext(JoinRequest.newBuilder().setRegister(self).build());
+        // After a controller restart, ask for the join order we had so the ring keeps its shape.
+        long joinSeq = current.self().getJoinSeq();
+        Member reg = joinSeq != 0 ? self.toBuilder().setJoinSeq(joinSeq).build() : self;
+        stream.onNext(JoinRequest.newBuilder().setRegister(reg).build());
         heartbeatTask = exec.scheduleAtFixedRate(() -> {
             if (gen == generation && stream != null) {
                 stream.onNext(JoinRequest.newBuilder()

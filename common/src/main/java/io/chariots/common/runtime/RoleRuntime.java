@@ -82,6 +82,50 @@ public final class RoleRuntime implements AutoCloseable {
         }
     }
 
+    /** Wires a role on a fresh runtime; on failure everything started so far is closed. */
+    @FunctionalInterface
+    public interface Wiring<T> {
+        T wire(RoleRuntime runtime) throws Exception;
+    }
+
+    /**
+     * Creates the runtime and runs {@code wiring}, which binds the role's
+     * servers and calls {@link #join}. If it throws, the runtime is closed and
+     * the exception rethrown: a role never half-starts.
+     */
+    public static <T> T launch(RoleConfig config, Wiring<T> wiring) throws Exception {
+        RoleRuntime rt = new RoleRuntime(config);
+        try {
+            return wiring.wire(rt);
+        } catch (Exception | Error e) {
+            rt.close();
+            throw e;
+        }
+    }
+
+    /** A running role process: what {@code launch} wirings return. */
+    public interface Handle extends AutoCloseable {
+        RoleRuntime runtime();
+
+        @Override
+        default void close() {
+            runtime().close();
+        }
+    }
+
+    /**
+     * Starts a role that so far serves only its gRPC port (empty of services
+     * until its pipeline exists), admin endpoint and membership.
+     */
+    public static Handle launchGrpcRole(RoleConfig config) throws Exception {
+        return launch(config, rt -> {
+            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).build().start());
+            rt.startAdminServer();
+            rt.join(grpc.getPort(), m -> { });
+            return () -> rt;
+        });
+    }
+
     public RoleConfig config() {
         return config;
     }
@@ -171,6 +215,11 @@ public final class RoleRuntime implements AutoCloseable {
     public <T extends AutoCloseable> T manage(T closeable) {
         closeables.add(closeable);
         return closeable;
+    }
+
+    /** Marks the role SERVING: every server is bound. */
+    public void serving() {
+        state = State.SERVING;
     }
 
     /**

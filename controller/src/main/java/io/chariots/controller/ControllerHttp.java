@@ -1,0 +1,209 @@
+package io.chariots.controller;
+
+import io.chariots.common.config.HostPort;
+import io.chariots.common.config.RoleConfig;
+import io.chariots.common.http.HttpExchange;
+import io.chariots.common.http.HttpServer;
+import io.chariots.common.loop.EventLoop;
+import io.chariots.common.loop.NanoClock;
+import io.chariots.proto.Member;
+import io.chariots.proto.Role;
+import io.micrometer.core.instrument.Counter;
+import io.netty.handler.codec.http.HttpResponseStatus;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The controller's HTTP API, an adapter over {@link MemberRegistry} that
+ * runs every request on the controller loop.
+ *
+ * <ul>
+ * <li>{@code GET /} — GoChariots' shape: live members' {@code host:port} per role.</li>
+ * <li>{@code GET /cluster} — every instance with health, since when, and its metrics URL.</li>
+ * <li>{@code POST|GET|DELETE /app|/batcher|/filter|/queue|/maintainer|/indexer?host=h:p} — GoChariots-style
+ *     registration of a component by address, probed by TCP connect.</li>
+ * <li>{@code POST /remote/batcher?dc=N&host=h:p}, {@code GET /remote/batcher[/N]} — another datacenter's batcher.</li>
+ * </ul>
+ */
+final class ControllerHttp {
+    private static final Map<String, Role> PATHS = new LinkedHashMap<>();
+
+    static {
+        PATHS.put("app", Role.APP);
+        PATHS.put("batcher", Role.BATCHER);
+        PATHS.put("filter", Role.FILTER);
+        PATHS.put("queue", Role.QUEUE);
+        PATHS.put("maintainer", Role.MAINTAINER);
+        PATHS.put("indexer", Role.INDEXER);
+    }
+
+    private final EventLoop loop;
+    private final MemberRegistry registry;
+    private final NanoClock clock;
+    private final RoleConfig config;
+    private final String selfAdminUrl;
+    private final Counter badRequests;
+
+    ControllerHttp(EventLoop loop, MemberRegistry registry, NanoClock clock, RoleConfig config, String selfAdminUrl,
+                   Counter badRequests) {
+        this.loop = loop;
+        this.registry = registry;
+        this.clock = clock;
+        this.config = config;
+        this.selfAdminUrl = selfAdminUrl;
+        this.badRequests = badRequests;
+    }
+
+    HttpServer.Builder routes(HttpServer.Builder http) {
+        http.get("/", ex -> loop.execute(() -> ex.json(HttpResponseStatus.OK, goChariotsView())));
+        http.get("/cluster", ex -> loop.execute(() -> ex.json(HttpResponseStatus.OK, clusterView())));
+        PATHS.forEach((path, role) -> {
+            http.get("/" + path, ex -> loop.execute(() -> ex.json(HttpResponseStatus.OK,
+                    Map.of(path + "s", addresses(role)))));
+            http.post("/" + path, ex -> register(ex, role, config.datacenter()));
+            http.delete("/" + path, ex -> unregister(ex, role));
+        });
+        http.post("/remote/batcher", ex -> {
+            String dc = ex.queryParam("dc");
+            int n;
+            try {
+                n = Integer.parseInt(dc == null ? "" : dc);
+            } catch (NumberFormatException e) {
+                bad(ex, "dc must be a datacenter number, got " + (dc == null ? "nothing" : "\"" + dc + "\""));
+                return;
+            }
+            if (n < 0 || n >= config.numDc() || n == config.datacenter()) {
+                bad(ex, "dc " + n + " is not another datacenter (num_dc = " + config.numDc() + ", this is " + config.datacenter() + ")");
+                return;
+            }
+            register(ex, Role.REMOTE_BATCHER, n);
+        });
+        http.get("/remote/batcher", ex -> loop.execute(() -> ex.json(HttpResponseStatus.OK,
+                Map.of("batchers", addresses(Role.REMOTE_BATCHER)))));
+        http.get("/remote/batcher/*", ex -> {
+            String dc = ex.pathRest();
+            loop.execute(() -> {
+                List<String> out = new ArrayList<>();
+                for (Member m : registry.listed(EnumSet.of(Role.REMOTE_BATCHER))) {
+                    if (String.valueOf(m.getDatacenter()).equals(dc)) {
+                        out.add(m.getAddress());
+                    }
+                }
+                ex.json(HttpResponseStatus.OK, Map.of("batchers", out));
+            });
+        });
+        return http;
+    }
+
+    private void register(HttpExchange ex, Role role, int dc) {
+        HostPort hp = hostParam(ex);
+        if (hp == null) {
+            return;
+        }
+        loop.execute(() -> {
+            boolean added = registry.registerByAddress(role, hp, dc, clock.nanoTime());
+            ex.text(HttpResponseStatus.OK, hp + (added ? " added\n" : " already registered\n"));
+        });
+    }
+
+    private void unregister(HttpExchange ex, Role role) {
+        HostPort hp = hostParam(ex);
+        if (hp == null) {
+            return;
+        }
+        loop.execute(() -> {
+            if (registry.unregisterByAddress(role, hp)) {
+                ex.text(HttpResponseStatus.OK, hp + " removed\n");
+            } else {
+                ex.error(HttpResponseStatus.NOT_FOUND, hp + " is not registered by address as a " + RoleConfig.roleName(role));
+            }
+        });
+    }
+
+    private HostPort hostParam(HttpExchange ex) {
+        String host = ex.queryParam("host");
+        if (host == null || host.isBlank()) {
+            bad(ex, "invalid parameter, needs host=<host:port>");
+            return null;
+        }
+        try {
+            return HostPort.parse(host, "host", "query");
+        } catch (RuntimeException e) {
+            bad(ex, "host must be host:port, got \"" + host + "\"");
+            return null;
+        }
+    }
+
+    private void bad(HttpExchange ex, String message) {
+        badRequests.increment();
+        ex.error(HttpResponseStatus.BAD_REQUEST, message);
+    }
+
+    private List<String> addresses(Role role) {
+        List<String> out = new ArrayList<>();
+        for (Member m : registry.listed(EnumSet.of(role))) {
+            out.add(m.getAddress());
+        }
+        return out;
+    }
+
+    Map<String, Object> goChariotsView() {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("apps", addresses(Role.APP));
+        v.put("batchers", addresses(Role.BATCHER));
+        v.put("filters", addresses(Role.FILTER));
+        v.put("queues", addresses(Role.QUEUE));
+        v.put("maintainers", addresses(Role.MAINTAINER));
+        v.put("indexers", addresses(Role.INDEXER));
+        v.put("remoteBatchers", addresses(Role.REMOTE_BATCHER));
+        return v;
+    }
+
+    Map<String, Object> clusterView() {
+        long now = clock.nanoTime();
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("datacenter", config.datacenter());
+        v.put("numDc", config.numDc());
+        v.put("epoch", registry.epoch());
+        v.put("version", registry.version());
+        List<Map<String, Object>> instances = new ArrayList<>();
+        Map<String, Object> self = new LinkedHashMap<>();
+        self.put("id", "controller");
+        self.put("role", "controller");
+        self.put("address", selfAdminUrl.substring("http://".length()));
+        self.put("health", "live");
+        self.put("metrics", selfAdminUrl + "/metrics");
+        instances.add(self);
+        for (MemberRegistry.Entry e : registry.entries()) {
+            Member m = e.member();
+            Map<String, Object> i = new LinkedHashMap<>();
+            i.put("id", m.getInstanceId());
+            i.put("role", RoleConfig.roleName(m.getRole()));
+            i.put("address", m.getAddress());
+            if (!m.getGrpcAddress().isEmpty()) {
+                i.put("grpc", m.getGrpcAddress());
+            }
+            i.put("datacenter", m.getDatacenter());
+            i.put("health", e.health().name().toLowerCase());
+            i.put("since", e.sinceWallMs());
+            i.put("lastSeenMsAgo", TimeUnit.NANOSECONDS.toMillis(now - e.lastSeenNanos()));
+            i.put("joinSeq", m.getJoinSeq());
+            i.put("registeredBy", e.source() == MemberRegistry.Source.HTTP ? "http" : "stream");
+            if (m.getHold()) {
+                i.put("hold", true);
+            }
+            if (!m.getAdminUrl().isEmpty()) {
+                i.put("health_url", m.getAdminUrl() + "/health");
+                i.put("metrics", m.getAdminUrl() + "/metrics");
+            }
+            instances.add(i);
+        }
+        v.put("instances", instances);
+        return v;
+    }
+}

@@ -1,0 +1,123 @@
+package io.chariots.controller;
+
+import io.chariots.common.loop.EventLoop;
+import io.chariots.common.loop.NanoClock;
+import io.chariots.proto.ControllerGrpc;
+import io.chariots.proto.JoinRequest;
+import io.chariots.proto.MembershipView;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.Counter;
+
+/** gRPC adapter: turns Join stream events into registry calls on the controller loop. */
+final class ControllerService extends ControllerGrpc.ControllerImplBase {
+    private final EventLoop loop;
+    private final MemberRegistry registry;
+    private final NanoClock clock;
+    private final Counter badRequests;
+
+    ControllerService(EventLoop loop, MemberRegistry registry, NanoClock clock, Counter badRequests) {
+        this.loop = loop;
+        this.registry = registry;
+        this.clock = clock;
+        this.badRequests = badRequests;
+    }
+
+    @Override
+    public StreamObserver<JoinRequest> join(StreamObserver<MembershipView> responses) {
+        StreamSubscriber sub = new StreamSubscriber((ServerCallStreamObserver<MembershipView>) responses, badRequests);
+        return new StreamObserver<>() {
+            // gRPC serializes the callbacks of one call, so this needs no lock.
+            private String instanceId;
+
+            @Override
+            public void onNext(JoinRequest req) {
+                switch (req.getKindCase()) {
+                    case REGISTER -> {
+                        instanceId = req.getRegister().getInstanceId();
+                        var member = req.getRegister();
+                        loop.execute(() -> registry.register(member, sub, clock.nanoTime()));
+                    }
+                    case HEARTBEAT -> {
+                        if (instanceId == null) {
+                            loop.execute(() -> sub.reject("heartbeat before register"));
+                        } else {
+                            String id = instanceId;
+                            loop.execute(() -> registry.heartbeat(id, clock.nanoTime()));
+                        }
+                    }
+                    default -> loop.execute(() -> sub.reject("empty JoinRequest"));
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                closed();
+            }
+
+            @Override
+            public void onCompleted() {
+                closed();
+                loop.execute(sub::complete);
+            }
+
+            private void closed() {
+                if (instanceId != null) {
+                    String id = instanceId;
+                    loop.execute(() -> registry.streamClosed(id, sub, clock.nanoTime()));
+                }
+            }
+        };
+    }
+
+    /** Pushes views on one stream; only the controller loop calls it. */
+    private static final class StreamSubscriber implements MemberRegistry.Subscriber {
+        private final ServerCallStreamObserver<MembershipView> out;
+        private final Counter badRequests;
+        private boolean done;
+
+        StreamSubscriber(ServerCallStreamObserver<MembershipView> out, Counter badRequests) {
+            this.out = out;
+            this.badRequests = badRequests;
+        }
+
+        @Override
+        public void push(MembershipView view) {
+            if (done || out.isCancelled()) {
+                return;
+            }
+            try {
+                out.onNext(view);
+            } catch (RuntimeException e) {
+                done = true; // the member went away; its closed callback updates the registry
+            }
+        }
+
+        @Override
+        public void reject(String reason) {
+            if (done) {
+                return;
+            }
+            done = true;
+            badRequests.increment();
+            try {
+                out.onError(Status.INVALID_ARGUMENT.withDescription(reason).asRuntimeException());
+            } catch (RuntimeException ignored) {
+                // already cancelled
+            }
+        }
+
+        void complete() {
+            if (done) {
+                return;
+            }
+            done = true;
+            try {
+                out.onCompleted();
+            } catch (RuntimeException ignored) {
+                // already cancelled
+            }
+        }
+    }
+}

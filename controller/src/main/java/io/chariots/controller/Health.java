@@ -1,0 +1,23 @@
+package io.chariots.controller;
+
+/**
+ * Liveness of a registered instance, as the controller sees it.
+ *
+ * <pre>
+ *   LIVE ──stream closed──▶ SUSPECT ──grace passed──▶ DEAD
+ *    ▲  ◀────rejoined──────────┘                        │
+ *    │  ──heartbeat timeout / probe failed for grace──▶ │
+ *    └────────────── heartbeat / rejoin / probe ok ◀────┘
+ * </pre>
+ *
+ * Only LIVE and SUSPECT instances appear in pushed views and in {@code GET /};
+ * a SUSPECT one is kept for the grace period so a brief reconnect does not
+ * reshape the ring.
+ */
+public enum Health {
+    LIVE, SUSPECT, DEAD;
+
+    boolean listed() {
+        return this != DEAD;
+    }
+}

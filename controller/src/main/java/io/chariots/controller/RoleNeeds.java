@@ -1,0 +1,23 @@
+package io.chariots.controller;
+
+import io.chariots.proto.Role;
+
+import java.util.EnumSet;
+import java.util.Set;
+
+/** Which roles each role is told about: a push goes only where it matters. */
+final class RoleNeeds {
+    private RoleNeeds() {
+    }
+
+    static Set<Role> of(Role role) {
+        return switch (role) {
+            case APP -> EnumSet.of(Role.BATCHER, Role.QUEUE, Role.MAINTAINER, Role.INDEXER);
+            case BATCHER, REMOTE_BATCHER -> EnumSet.of(Role.FILTER);
+            case FILTER -> EnumSet.of(Role.QUEUE, Role.INDEXER);
+            case QUEUE -> EnumSet.of(Role.QUEUE, Role.MAINTAINER, Role.INDEXER);
+            case MAINTAINER -> EnumSet.of(Role.INDEXER, Role.REMOTE_BATCHER);
+            default -> EnumSet.noneOf(Role.class);
+        };
+    }
+}

@@ -1,0 +1,18 @@
+package io.chariots.maintainer;
+
+import io.chariots.common.config.RoleConfig;
+import io.chariots.common.runtime.RoleRuntime;
+
+/**
+ * The maintainer process. Startup wiring only: for now it serves its gRPC port,
+ * {@code /health} and {@code /metrics}, and registers with the controller;
+ * its part of the append path is wired here as it lands.
+ */
+public final class Maintainer {
+    private Maintainer() {
+    }
+
+    public static RoleRuntime.Handle start(RoleConfig config) throws Exception {
+        return RoleRuntime.launchGrpcRole(config);
+    }
+}
