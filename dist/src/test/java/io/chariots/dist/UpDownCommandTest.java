@@ -33,11 +33,9 @@ class UpDownCommandTest {
         for (Role r : LocalCluster.ROLES) {
             int p = RoleConfig.defaultPort(r);
             out.add(p);
-            if (r != Role.APP && r != Role.CONTROLLER) {
-                out.add(p + RoleConfig.ADMIN_OFFSET);
-            }
-            if (r == Role.BATCHER || r == Role.CONTROLLER) {
-                out.add(p + RoleConfig.GRPC_OFFSET);
+            out.add(RoleConfig.defaultAdminPort(r, p));
+            if (RoleConfig.defaultGrpcPort(r, p) != 0) {
+                out.add(RoleConfig.defaultGrpcPort(r, p));
             }
         }
         out.add(9001);

@@ -98,11 +98,13 @@ public final class RoleConfig {
         };
     }
 
-    static int defaultAdminPort(Role role, int port) {
+    /** The admin port a role uses when {@code admin_port} is not set. */
+    public static int defaultAdminPort(Role role, int port) {
         return role == Role.APP || role == Role.CONTROLLER ? port : port + ADMIN_OFFSET;
     }
 
-    static int defaultGrpcPort(Role role, int port) {
+    /** The gRPC port a role uses when {@code grpc_port} is not set; 0 for the app, which has none. */
+    public static int defaultGrpcPort(Role role, int port) {
         return switch (role) {
             case APP -> 0;
             case BATCHER, REMOTE_BATCHER, CONTROLLER -> port + GRPC_OFFSET;

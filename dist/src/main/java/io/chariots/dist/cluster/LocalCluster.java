@@ -202,12 +202,8 @@ public final class LocalCluster implements AutoCloseable {
                     int grpc;
                     if (spec.defaultPorts) {
                         main = RoleConfig.defaultPort(role) + i;
-                        admin = role == Role.APP || role == Role.CONTROLLER ? main : main + RoleConfig.ADMIN_OFFSET;
-                        grpc = switch (role) {
-                            case APP -> 0;
-                            case BATCHER, CONTROLLER -> main + RoleConfig.GRPC_OFFSET;
-                            default -> main;
-                        };
+                        admin = RoleConfig.defaultAdminPort(role, main);
+                        grpc = RoleConfig.defaultGrpcPort(role, main);
                         for (int p : new int[] {main, admin, grpc}) {
                             if (p != 0 && !portFree(p)) {
                                 throw new IOException("port " + p + " (" + RoleConfig.roleName(role) + ") is already in use"
