@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -55,9 +56,19 @@ class UpDownCommandTest {
             assertThat(up).isZero();
             String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:8081/")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
-            assertThat(body).isEqualTo("{\"apps\":[\"127.0.0.1:8080\"],\"batchers\":[\"127.0.0.1:9000\",\"127.0.0.1:9001\"],"
-                    + "\"filters\":[\"127.0.0.1:9010\"],\"queues\":[\"127.0.0.1:9020\"],\"maintainers\":[\"127.0.0.1:9030\"],"
-                    + "\"indexers\":[\"127.0.0.1:9040\"],\"remoteBatchers\":[]}");
+            var view = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+            List<String> keys = new ArrayList<>();
+            view.fieldNames().forEachRemaining(keys::add);
+            assertThat(keys).containsExactly("apps", "batchers", "filters", "queues", "maintainers", "indexers", "remoteBatchers");
+            Map<String, List<String>> want = Map.of("apps", List.of("127.0.0.1:8080"),
+                    "batchers", List.of("127.0.0.1:9000", "127.0.0.1:9001"), "filters", List.of("127.0.0.1:9010"),
+                    "queues", List.of("127.0.0.1:9020"), "maintainers", List.of("127.0.0.1:9030"),
+                    "indexers", List.of("127.0.0.1:9040"), "remoteBatchers", List.of());
+            want.forEach((k, v) -> {
+                List<String> have = new ArrayList<>();
+                view.get(k).forEach(n -> have.add(n.asText()));
+                assertThat(have).as(k).containsExactlyInAnyOrderElementsOf(v);
+            });
             assertThat(Files.exists(dir.resolve("cluster.json"))).isTrue();
             assertThat(Files.list(dir.resolve("logs")).count()).isEqualTo(8);
 
