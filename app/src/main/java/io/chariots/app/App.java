@@ -1,22 +1,41 @@
 package io.chariots.app;
 
 import io.chariots.common.config.RoleConfig;
+import io.chariots.common.grpc.Calls;
+import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.http.HttpServer;
+import io.chariots.common.loop.EventLoop;
+import io.chariots.common.loop.NanoClock;
+import io.chariots.common.record.EdgeStamp;
 import io.chariots.common.runtime.RoleRuntime;
+import io.chariots.proto.BatcherGrpc;
+import io.chariots.proto.RecordBatch;
 
-/**
- * The app process: the HTTP front on port 8080. Startup wiring only: for now
- * it serves {@code /health} and {@code /metrics} on its HTTP port and
- * registers with the controller; record routes are wired here as they land.
- */
+import java.util.concurrent.TimeUnit;
+
+/** The app process: the HTTP front on port 8080. Wiring only; the API is {@link RecordRoutes}. */
 public final class App {
     private App() {
     }
 
     public static RoleRuntime.Handle start(RoleConfig config) throws Exception {
         return RoleRuntime.launch(config, rt -> {
-            rt.manage(rt.withAdminRoutes(HttpServer.builder()).start(rt.transport(), config.bindHost(), config.port()));
-            rt.join(0, m -> { });
+            AppConfig ac = AppConfig.from(config);
+            NanoClock clock = NanoClock.SYSTEM;
+            BatcherForwarder[] forwarder = new BatcherForwarder[1];
+            EventLoop loop = new EventLoop("app", clock, now -> forwarder[0].poll(now));
+            ChannelPool channels = rt.manage(new ChannelPool(rt.transport()));
+            forwarder[0] = new BatcherForwarder(ac, (batcher, id, records) -> Calls.on(
+                    BatcherGrpc.newFutureStub(channels.get(batcher)).withDeadlineAfter(ac.forwardTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                            .ingest(RecordBatch.newBuilder().addAllRecords(records).build()),
+                    ack -> loop.execute(() -> forwarder[0].onAccepted(id)),
+                    t -> loop.execute(() -> forwarder[0].onFailed(id, Calls.describe(t), clock.nanoTime()))));
+            rt.manage(loop.start());
+            RecordRoutes routes = new RecordRoutes(loop, clock, forwarder[0], channels,
+                    new EdgeStamp("a", config.datacenter(), config.numDc()), rt.metrics().registry());
+            rt.manage(routes.routes(rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes())))
+                    .start(rt.transport(), config.bindHost(), config.port()));
+            rt.join(0, routes::onMembership);
             return () -> rt;
         });
     }

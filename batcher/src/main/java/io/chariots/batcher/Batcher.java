@@ -2,18 +2,33 @@ package io.chariots.batcher;
 
 import io.chariots.common.config.RoleConfig;
 import io.chariots.common.frame.FrameDecoder;
+import io.chariots.common.grpc.Calls;
+import io.chariots.common.grpc.ChannelPool;
+import io.chariots.common.loop.EventLoop;
+import io.chariots.common.loop.NanoClock;
+import io.chariots.common.record.EdgeStamp;
 import io.chariots.common.runtime.RoleRuntime;
+import io.chariots.proto.BatchAck;
+import io.chariots.proto.BatcherGrpc;
+import io.chariots.proto.FilterGrpc;
+import io.chariots.proto.RecordBatch;
 import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.Counter;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The batcher process: raw TCP frames on port 9000, gRPC ingest on port + 1000.
- * Startup wiring only: for now it binds both ports, serves {@code /health}
- * and {@code /metrics}, and registers; the frame handler and batching are
- * wired here as they land.
+ * The batcher process: raw TCP frames on its main port (9000), gRPC ingest
+ * for apps and other datacenters on port + 1000, batches to filters. Wiring only.
  */
 public final class Batcher {
     private Batcher() {
@@ -21,6 +36,25 @@ public final class Batcher {
 
     public static RoleRuntime.Handle start(RoleConfig config) throws Exception {
         return RoleRuntime.launch(config, rt -> {
+            BatcherConfig bc = BatcherConfig.from(config);
+            NanoClock clock = NanoClock.SYSTEM;
+            BatchAssembler[] assembler = new BatchAssembler[1];
+            EventLoop loop = new EventLoop("batcher", clock, now -> assembler[0].poll(now));
+            ChannelPool channels = rt.manage(new ChannelPool(rt.transport()));
+            var meters = rt.metrics().registry();
+            DefaultChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+            FrameIngest[] ingest = new FrameIngest[1];
+            assembler[0] = new BatchAssembler(bc, (filter, id, records) -> Calls.on(
+                    FilterGrpc.newFutureStub(channels.get(filter)).withDeadlineAfter(60, TimeUnit.SECONDS)
+                            .forward(RecordBatch.newBuilder().addAllRecords(records).build()),
+                    ack -> loop.execute(() -> assembler[0].onForwarded(id, clock.nanoTime())),
+                    t -> loop.execute(() -> assembler[0].onForwardFailed(id, Calls.describe(t), clock.nanoTime()))),
+                    paused -> ingest[0].paused(paused), meters);
+            EdgeStamp stamp = new EdgeStamp("b", config.datacenter(), config.numDc());
+            ingest[0] = new FrameIngest(stamp, records -> loop.execute(() -> assembler[0].add(records, clock.nanoTime())),
+                    clients, meters);
+            rt.manage(loop.start());
+
             Channel tcp = new ServerBootstrap()
                     .group(rt.transport().boss(), rt.transport().workers())
                     .channel(rt.transport().serverChannelType())
@@ -28,14 +62,34 @@ public final class Batcher {
                     .childHandler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(new FrameDecoder(4 << 20));
+                            ch.pipeline().addLast(new FrameDecoder(bc.maxFrameBytes()), ingest[0]);
                         }
                     })
                     .bind(config.bindHost(), config.port()).sync().channel();
-            rt.manage(() -> tcp.close().awaitUninterruptibly());
-            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).build().start());
+            rt.manage(() -> {
+                tcp.close().awaitUninterruptibly();
+                clients.close().awaitUninterruptibly();
+            });
+
+            Counter viaGrpc = Counter.builder("chariots_batcher_records_received_total").tag("via", "grpc").register(meters);
+            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).addService(new BatcherGrpc.BatcherImplBase() {
+                @Override
+                public void ingest(RecordBatch batch, StreamObserver<BatchAck> reply) {
+                    loop.execute(() -> {
+                        if (assembler[0].full()) {
+                            reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("batcher buffer full").asRuntimeException());
+                            return;
+                        }
+                        viaGrpc.increment(batch.getRecordsCount());
+                        assembler[0].add(batch.getRecordsList(), clock.nanoTime());
+                        reply.onNext(BatchAck.newBuilder().setAccepted(batch.getRecordsCount()).build());
+                        reply.onCompleted();
+                    });
+                }
+            }).build().start());
             rt.startAdminServer();
-            rt.join(grpc.getPort(), m -> { });
+            rt.roleHealth(() -> Map.of("buffered", assembler[0].buffered(), "connections", clients.size()));
+            rt.join(grpc.getPort(), view -> loop.execute(() -> assembler[0].onMembership(view, clock.nanoTime())));
             return () -> rt;
         });
     }

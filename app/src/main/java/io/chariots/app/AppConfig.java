@@ -1,0 +1,26 @@
+package io.chariots.app;
+
+import io.chariots.common.config.RoleConfig;
+import io.chariots.common.config.Settings;
+
+import java.time.Duration;
+
+/**
+ * App tunables, validated once at start. Keys are {@code app.*}.
+ *
+ * @param linger       longest an accepted record waits to share a batch to a batcher; {@code app.linger_ms}, default 1
+ * @param maxBatch     records per batch to a batcher; {@code app.max_batch}, default 1000
+ * @param maxInFlight  records accepted but not yet acknowledged by a batcher, above which POST answers 503; {@code app.max_in_flight}, default 50000
+ * @param maxBodyBytes largest request body; {@code app.max_body_bytes}, default 16 MiB
+ * @param forwardTimeout how long a record may take to reach a batcher before the request answers 503; {@code app.forward_timeout_ms}, default 10000
+ */
+record AppConfig(Duration linger, int maxBatch, int maxInFlight, int maxBodyBytes, Duration forwardTimeout) {
+    static AppConfig from(RoleConfig role) {
+        Settings s = role.settings();
+        return new AppConfig(Duration.ofMillis(s.getLong("app.linger_ms", 1, 0, 10_000)),
+                s.getInt("app.max_batch", 1000, 1, 100_000),
+                s.getInt("app.max_in_flight", 50_000, 1, 100_000_000),
+                s.getInt("app.max_body_bytes", 16 << 20, 1024, 1 << 30),
+                Duration.ofMillis(s.getLong("app.forward_timeout_ms", 10_000, 10, 600_000)));
+    }
+}

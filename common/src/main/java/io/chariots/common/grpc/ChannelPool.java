@@ -1,0 +1,61 @@
+package io.chariots.common.grpc;
+
+import io.chariots.common.net.NettyTransport;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+
+import java.util.Collection;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One gRPC channel per peer address, on the process's Netty event loops.
+ * Channels are created on first use and closed when the peer leaves the
+ * membership ({@link #retainOnly}). Callbacks run directly on Netty threads,
+ * so whoever receives them must only enqueue work. Thread-safe.
+ */
+public final class ChannelPool implements AutoCloseable {
+    private final NettyTransport transport;
+    private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+
+    public ChannelPool(NettyTransport transport) {
+        this.transport = transport;
+    }
+
+    /** The channel to {@code address} (host:port). */
+    public ManagedChannel get(String address) {
+        return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
+                .eventLoopGroup(transport.workers())
+                .channelType(transport.channelType())
+                .directExecutor()
+                .usePlaintext()
+                .maxInboundMessageSize(64 << 20)
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .build());
+    }
+
+    /** Closes the channels of peers not in {@code live}. */
+    public void retainOnly(Collection<String> live) {
+        channels.entrySet().removeIf(e -> {
+            if (live.contains(e.getKey())) {
+                return false;
+            }
+            e.getValue().shutdown();
+            return true;
+        });
+    }
+
+    @Override
+    public void close() {
+        channels.values().forEach(ManagedChannel::shutdownNow);
+        for (ManagedChannel c : channels.values()) {
+            try {
+                c.awaitTermination(1, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        channels.clear();
+    }
+}

@@ -1,0 +1,68 @@
+package io.chariots.common.record;
+
+import io.chariots.proto.RecordEnvelope;
+
+import java.security.SecureRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Turns a record parsed at the edge (app or batcher) into the envelope that
+ * travels between roles: gives it an id if the client sent none, stamps the
+ * append time and the datacenter of origin, and validates the datacenter.
+ * Parsing happens once, here; later stages never see JSON. Thread-safe.
+ */
+public final class EdgeStamp {
+    private final String idPrefix;
+    private final AtomicLong counter = new AtomicLong();
+    private final int datacenter;
+    private final int numDc;
+
+    /**
+     * @param role       short role tag for generated ids ("a" app, "b" batcher)
+     * @param datacenter this datacenter's id
+     * @param numDc      number of datacenters; a record naming a host outside [0, numDc) is rejected
+     */
+    public EdgeStamp(String role, int datacenter, int numDc) {
+        byte[] r = new byte[6];
+        new SecureRandom().nextBytes(r);
+        StringBuilder sb = new StringBuilder(role);
+        for (byte b : r) {
+            sb.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
+        }
+        this.idPrefix = sb.append('-').toString();
+        this.datacenter = datacenter;
+        this.numDc = numDc;
+    }
+
+    /** A fresh id, unique across processes and restarts (random prefix, counter). */
+    public String newId() {
+        return idPrefix + Long.toString(counter.incrementAndGet(), 36);
+    }
+
+    /**
+     * The envelope of {@code r}, ready for the pipeline.
+     *
+     * @throws RecordFormatException if {@code r} names a datacenter outside {@code [0, num_dc)}
+     */
+    public RecordEnvelope stamp(LogRecord r, long nowMillis) throws RecordFormatException {
+        int host = r.host();
+        if (host != LogRecord.NO_HOST && host >= numDc) {
+            throw new RecordFormatException("host", "datacenter " + host + " does not exist (num_dc = " + numDc + ")");
+        }
+        RecordEnvelope.Builder b = r.toEnvelope().toBuilder();
+        if (r.id() == null) {
+            b.setId(newId()).setIdGenerated(true);
+        }
+        if (host == LogRecord.NO_HOST || host == datacenter) {
+            // Appended here: LId and time are ours to assign.
+            b.setHost(datacenter).setLid(0).setTimestampMs(nowMillis);
+        } else {
+            // From another datacenter: keep its LId as the origin sequence number.
+            b.setHost(host).setOriginLid(r.lid()).setLid(0);
+            if (r.timestamp() == 0) {
+                b.setTimestampMs(nowMillis);
+            }
+        }
+        return b.build();
+    }
+}

@@ -1,0 +1,339 @@
+package io.chariots.indexer;
+
+import io.chariots.proto.CauseKey;
+import io.chariots.proto.IdStatus;
+import io.chariots.proto.IndexBatch;
+import io.chariots.proto.IndexEntry;
+import io.chariots.proto.Rejection;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.BloomFilter;
+import org.rocksdb.CompressionType;
+import org.rocksdb.FlushOptions;
+import org.rocksdb.LRUCache;
+import org.rocksdb.Options;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Slice;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The indexer's RocksDB store: tag hash → (seed, LId), seed → LIds, id →
+ * LId or rejection (layout in {@link IndexKeys}).
+ *
+ * <p><b>Durability.</b> {@link #index} writes a whole {@link IndexBatch} as one
+ * {@link WriteBatch} through the WAL with {@code sync=false}: when it returns,
+ * the batch is in the OS page cache, so it survives a SIGKILL of this process
+ * (not a power loss), which is what acknowledging a batch promises (I5).
+ * Writes are idempotent: the same entries write the same keys.
+ *
+ * <p><b>Reads.</b> Thread-safe and lock-free with respect to writes (RocksDB
+ * iterators read a consistent snapshot). The table has a 10-bit bloom filter
+ * over whole keys and over the first {@value IndexKeys#PAIR_PREFIX_LENGTH}
+ * bytes (a capped prefix extractor), so an existence check for a
+ * {@code (hash, seed)} pair that is not there usually skips every SST file;
+ * range scans over tags and seeds set {@code total_order_seek} because they
+ * cross those prefixes.
+ *
+ * <p><b>Lifetime.</b> Every RocksDB object is closed. {@link #close} waits for
+ * operations in flight and later calls throw {@link IllegalStateException},
+ * never a native crash.
+ */
+public final class TagIndex implements AutoCloseable {
+    /** Default block cache: 32 MiB. */
+    public static final long DEFAULT_BLOCK_CACHE_BYTES = 32L << 20;
+    /** Default memtable size: 32 MiB. */
+    public static final long DEFAULT_WRITE_BUFFER_BYTES = 32L << 20;
+
+    private final Path dir;
+    private final RocksDB db;
+    private final Options options;
+    private final LRUCache cache;
+    private final BloomFilter filter;
+    private final WriteOptions writeOptions;
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean closed;
+
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    private TagIndex(Path dir, RocksDB db, Options options, LRUCache cache, BloomFilter filter) {
+        this.dir = dir;
+        this.db = db;
+        this.options = options;
+        this.cache = cache;
+        this.filter = filter;
+        this.writeOptions = new WriteOptions().setSync(false).setDisableWAL(false);
+    }
+
+    /** Opens (creating if missing) the index at {@code dir} with default cache and memtable sizes. */
+    public static TagIndex open(Path dir) throws IOException {
+        return open(dir, DEFAULT_BLOCK_CACHE_BYTES, DEFAULT_WRITE_BUFFER_BYTES);
+    }
+
+    /**
+     * Opens (creating if missing) the index at {@code dir}.
+     *
+     * @throws IOException if the directory cannot be created or RocksDB cannot open it (e.g. locked by another process)
+     */
+    public static TagIndex open(Path dir, long blockCacheBytes, long writeBufferBytes) throws IOException {
+        Files.createDirectories(dir);
+        LRUCache cache = new LRUCache(blockCacheBytes);
+        BloomFilter filter = new BloomFilter(10);
+        Options options = new Options()
+                .setCreateIfMissing(true)
+                .setIncreaseParallelism(2)
+                .setMaxBackgroundJobs(2)
+                .setWriteBufferSize(writeBufferBytes)
+                .setCompressionType(CompressionType.LZ4_COMPRESSION)
+                .useCappedPrefixExtractor(IndexKeys.PAIR_PREFIX_LENGTH)
+                .setKeepLogFileNum(5)
+                .setMaxLogFileSize(8L << 20)
+                .setTableFormatConfig(new BlockBasedTableConfig()
+                        .setBlockCache(cache)
+                        .setFilterPolicy(filter)
+                        .setWholeKeyFiltering(true)
+                        .setCacheIndexAndFilterBlocks(true)
+                        .setPinL0FilterAndIndexBlocksInCache(true));
+        try {
+            return new TagIndex(dir, RocksDB.open(options, dir.toString()), options, cache, filter);
+        } catch (RocksDBException e) {
+            options.close();
+            filter.close();
+            cache.close();
+            throw new IOException("cannot open index at " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /**
+     * Writes every entry and rejection of {@code batch} in one atomic,
+     * WAL-logged write. Returns once RocksDB has accepted it (see class notes
+     * on durability). Entries without an id are indexed by tag and seed only;
+     * callers validate LIds ({@link IndexWriter#problemWith}).
+     */
+    public void index(IndexBatch batch) {
+        lock();
+        try (WriteBatch wb = new WriteBatch()) {
+            for (IndexEntry e : batch.getEntriesList()) {
+                long lid = e.getLid();
+                long seed = e.getSeed();
+                byte[] seedValue = IndexKeys.u64(seed);
+                for (int i = 0; i < e.getTagHashCount(); i++) {
+                    long hash = e.getTagHash(i);
+                    wb.put(IndexKeys.pair(hash, seed, lid), IndexKeys.EMPTY);
+                    wb.put(IndexKeys.tag(hash, lid), seedValue);
+                }
+                wb.put(IndexKeys.seed(seed, lid), IndexKeys.EMPTY);
+                if (!e.getId().isEmpty()) {
+                    wb.put(IndexKeys.id(e.getId()), IndexKeys.u64(lid));
+                }
+            }
+            for (Rejection r : batch.getRejectionsList()) {
+                String reason = r.getReason().isBlank() ? "rejected" : r.getReason();
+                wb.put(IndexKeys.rejected(r.getId()), reason.getBytes(StandardCharsets.UTF_8));
+            }
+            db.write(writeOptions, wb);
+        } catch (RocksDBException e) {
+            throw new IndexStoreException("index write failed: " + e.getMessage(), e);
+        } finally {
+            unlock();
+        }
+    }
+
+    /** The lowest LId of a record carrying a tag hashing to {@code hash} with seed {@code seed}, or 0. */
+    public long exists(long hash, long seed) {
+        return exists(List.of(CauseKey.newBuilder().setHash(hash).setSeed(seed).build()))[0];
+    }
+
+    /**
+     * {@link #exists(long, long)} for many pairs, on one iterator (one
+     * consistent view, one native iterator for the whole request).
+     *
+     * @return lowest LIds, parallel to {@code keys}; 0 where absent
+     */
+    public long[] exists(List<CauseKey> keys) {
+        long[] lids = new long[keys.size()];
+        if (keys.isEmpty()) {
+            return lids;
+        }
+        lock();
+        try (ReadOptions ro = new ReadOptions().setPrefixSameAsStart(true);
+             RocksIterator it = db.newIterator(ro)) {
+            for (int i = 0; i < lids.length; i++) {
+                byte[] prefix = IndexKeys.pairPrefix(keys.get(i).getHash(), keys.get(i).getSeed());
+                it.seek(prefix);
+                if (it.isValid()) {
+                    byte[] key = it.key();
+                    if (IndexKeys.startsWith(key, prefix)) {
+                        lids[i] = IndexKeys.lidOf(key);
+                    }
+                }
+            }
+            it.status();
+            return lids;
+        } catch (RocksDBException e) {
+            throw new IndexStoreException("exists query failed: " + e.getMessage(), e);
+        } finally {
+            unlock();
+        }
+    }
+
+    /** LIds above {@code afterLid} (unsigned) of records carrying tag hash {@code hash}, increasing, at most {@code limit}. */
+    public long[] lidsByTag(long hash, long afterLid, int limit) {
+        return scan(IndexKeys.tagPrefix(hash), afterLid, limit, false);
+    }
+
+    /** LIds above {@code afterLid} of records with seed {@code seed} carrying tag hash {@code hash}, increasing, at most {@code limit}. */
+    public long[] lidsByTagAndSeed(long hash, long seed, long afterLid, int limit) {
+        return scan(IndexKeys.pairPrefix(hash, seed), afterLid, limit, true);
+    }
+
+    /** LIds above {@code afterLid} of the chain {@code seed}, increasing, at most {@code limit}. */
+    public long[] lidsBySeed(long seed, long afterLid, int limit) {
+        return scan(IndexKeys.seedPrefix(seed), afterLid, limit, false);
+    }
+
+    /** Where {@code id} was appended and/or why it was rejected; lid 0 and no reason if unknown. */
+    public IdStatus idStatus(String id) {
+        return idStatuses(List.of(id)).get(0);
+    }
+
+    /** {@link #idStatus} for many ids, in one multi-get; parallel to {@code ids}. */
+    public List<IdStatus> idStatuses(List<String> ids) {
+        if (ids.isEmpty()) {
+            return List.of();
+        }
+        List<byte[]> keys = new ArrayList<>(ids.size() * 2);
+        for (String id : ids) {
+            keys.add(IndexKeys.id(id));
+            keys.add(IndexKeys.rejected(id));
+        }
+        lock();
+        try {
+            List<byte[]> values = db.multiGetAsList(keys);
+            List<IdStatus> out = new ArrayList<>(ids.size());
+            for (int i = 0; i < ids.size(); i++) {
+                IdStatus.Builder s = IdStatus.newBuilder().setId(ids.get(i));
+                byte[] lid = values.get(2 * i);
+                byte[] reason = values.get(2 * i + 1);
+                if (lid != null && lid.length == 8) {
+                    s.setLid(IndexKeys.getLong(lid, 0));
+                }
+                if (reason != null) {
+                    s.setRejected(new String(reason, StandardCharsets.UTF_8));
+                }
+                out.add(s.build());
+            }
+            return out;
+        } catch (RocksDBException e) {
+            throw new IndexStoreException("id lookup failed: " + e.getMessage(), e);
+        } finally {
+            unlock();
+        }
+    }
+
+    /** RocksDB's estimate of the number of keys (all key spaces), for health; -1 if unknown or closed. */
+    public long estimatedKeys() {
+        lifecycle.readLock().lock();
+        try {
+            if (closed) {
+                return -1;
+            }
+            return db.getLongProperty("rocksdb.estimate-num-keys");
+        } catch (RocksDBException e) {
+            return -1;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** Flushes memtables to SST files. Only tests need it: durability comes from the WAL. */
+    void flush() {
+        lock();
+        try (FlushOptions fo = new FlushOptions().setWaitForFlush(true)) {
+            db.flush(fo);
+        } catch (RocksDBException e) {
+            throw new IndexStoreException("flush failed: " + e.getMessage(), e);
+        } finally {
+            unlock();
+        }
+    }
+
+    private long[] scan(byte[] prefix, long afterLid, int limit, boolean withinPrefix) {
+        if (limit <= 0 || afterLid == -1L) {
+            return new long[0];
+        }
+        byte[] start = IndexKeys.withLid(prefix, afterLid + 1);
+        long[] out = new long[Math.min(limit, 64)];
+        int n = 0;
+        lock();
+        try (Slice upper = new Slice(IndexKeys.successor(prefix));
+             ReadOptions ro = new ReadOptions().setIterateUpperBound(upper)
+                     .setTotalOrderSeek(!withinPrefix).setPrefixSameAsStart(withinPrefix);
+             RocksIterator it = db.newIterator(ro)) {
+            for (it.seek(start); it.isValid() && n < limit; it.next()) {
+                byte[] key = it.key();
+                if (!IndexKeys.startsWith(key, prefix)) {
+                    break;
+                }
+                if (n == out.length) {
+                    out = Arrays.copyOf(out, Math.min(limit, out.length * 2));
+                }
+                out[n++] = IndexKeys.lidOf(key);
+            }
+            it.status();
+        } catch (RocksDBException e) {
+            throw new IndexStoreException("index scan failed: " + e.getMessage(), e);
+        } finally {
+            unlock();
+        }
+        return n == out.length ? out : Arrays.copyOf(out, n);
+    }
+
+    private void lock() {
+        lifecycle.readLock().lock();
+        if (closed) {
+            lifecycle.readLock().unlock();
+            throw new IllegalStateException("index at " + dir + " is closed");
+        }
+    }
+
+    private void unlock() {
+        lifecycle.readLock().unlock();
+    }
+
+    /** Waits for operations in flight, then closes the database and its native options. Idempotent. */
+    @Override
+    public void close() {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            writeOptions.close();
+            db.close();
+            options.close();
+            filter.close();
+            cache.close();
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+}

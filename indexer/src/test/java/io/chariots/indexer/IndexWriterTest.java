@@ -1,0 +1,103 @@
+package io.chariots.indexer;
+
+import io.chariots.proto.IndexBatch;
+import io.chariots.proto.IndexEntry;
+import io.chariots.proto.Rejection;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static io.chariots.indexer.TagIndexTest.batch;
+import static io.chariots.indexer.TagIndexTest.entry;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The single writer: acknowledgement after the write, bounded queue, failures reported. */
+class IndexWriterTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void acknowledgesAfterTheWriteOnTheWriterThread() throws Exception {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        IndexerMetrics metrics = new IndexerMetrics(reg);
+        try (TagIndex index = TagIndex.open(dir); IndexWriter writer = new IndexWriter(index, metrics, 1 << 20).start()) {
+            CompletableFuture<Long> acked = new CompletableFuture<>();
+            AtomicReference<String> thread = new AtomicReference<>();
+            IndexBatch b = IndexBatch.newBuilder().addEntries(entry(1, 2, "a", 3)).addEntries(entry(2, 2, "b", 3))
+                    .addRejections(Rejection.newBuilder().setId("r")).build();
+            assertThat(writer.submit(b, (accepted, error) -> {
+                thread.set(Thread.currentThread().getName());
+                acked.complete(index.exists(3, 2) == 1 && error == null ? accepted : -1);
+            })).isTrue();
+            assertThat(acked.get(5, TimeUnit.SECONDS)).isEqualTo(3);
+            assertThat(thread.get()).isEqualTo("indexer-writer");
+            assertThat(reg.counter("chariots_indexer_entries_indexed_total").count()).isEqualTo(2);
+            assertThat(reg.counter("chariots_indexer_batches_total").count()).isEqualTo(1);
+            assertThat(reg.timer("chariots_indexer_batch_write").count()).isEqualTo(1);
+            assertThat(writer.pendingBytes()).isZero();
+        }
+    }
+
+    @Test
+    void refusesWhenTheQueueIsFullButNeverALoneBatch() throws Exception {
+        IndexerMetrics metrics = new IndexerMetrics(new SimpleMeterRegistry());
+        IndexBatch b = batch(entry(1, 1, "a", 1));
+        long size = b.getSerializedSize();
+        try (TagIndex index = TagIndex.open(dir); IndexWriter writer = new IndexWriter(index, metrics, size + 1).start()) {
+            CountDownLatch inCallback = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            IndexBatch huge = batch(entry(9, 9, "x".repeat(1000), 9));
+            assertThat(writer.submit(huge, (a, e) -> {
+                inCallback.countDown();
+                await(release);
+            })).as("larger than the bound, but nothing else waits").isTrue();
+            assertThat(inCallback.await(5, TimeUnit.SECONDS)).isTrue();
+            // The writer is parked in that callback: what we submit now waits.
+            CompletableFuture<Long> second = new CompletableFuture<>();
+            assertThat(writer.submit(b, (a, e) -> second.complete(a))).isTrue();
+            assertThat(writer.pendingBytes()).isEqualTo(size);
+            assertThat(writer.submit(b, (a, e) -> { })).as("queue full").isFalse();
+            assertThat(metrics.busyRefusals.count()).isEqualTo(1);
+            release.countDown();
+            assertThat(second.get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aFailedWriteIsReportedAndNotAcknowledged() throws Exception {
+        IndexerMetrics metrics = new IndexerMetrics(new SimpleMeterRegistry());
+        TagIndex index = TagIndex.open(dir);
+        try (IndexWriter writer = new IndexWriter(index, metrics, 1 << 20).start()) {
+            index.close();
+            CompletableFuture<RuntimeException> failed = new CompletableFuture<>();
+            writer.submit(batch(entry(1, 1, "a", 1)), (a, e) -> failed.complete(e));
+            assertThat(failed.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalStateException.class);
+            assertThat(writer.lastWriteError()).contains("closed");
+            assertThat(metrics.writeFailures.count()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void validatesLidsAndRejectionIds() {
+        assertThat(IndexWriter.problemWith(batch(entry(1, 1, "a"), entry(0, 1, "b"))))
+                .isEqualTo("entries[1] (id b) has lid 0; LIds start at 1");
+        assertThat(IndexWriter.problemWith(IndexBatch.newBuilder().addRejections(Rejection.getDefaultInstance()).build()))
+                .isEqualTo("rejections[0] has an empty id");
+        assertThat(IndexWriter.problemWith(IndexBatch.newBuilder().addEntries(IndexEntry.newBuilder().setLid(-1)).build()))
+                .as("2^64-1 is a valid unsigned LId").isNull();
+    }
+
+    static void await(CountDownLatch latch) {
+        try {
+            latch.await(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

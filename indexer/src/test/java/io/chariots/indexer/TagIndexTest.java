@@ -1,0 +1,213 @@
+package io.chariots.indexer;
+
+import io.chariots.proto.CauseKey;
+import io.chariots.proto.IdStatus;
+import io.chariots.proto.IndexBatch;
+import io.chariots.proto.IndexEntry;
+import io.chariots.proto.Rejection;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The RocksDB store itself, on a real database in a temporary directory. */
+class TagIndexTest {
+    /** FNV-1a-64("k1:v1"): above 2^63, negative as a long. */
+    static final long K1V1 = Long.parseUnsignedLong("9489172654252433228");
+    static final long BIG_SEED = Long.parseUnsignedLong("18446744073709551615");
+
+    @TempDir
+    Path dir;
+    final List<TagIndex> open = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() {
+        open.forEach(TagIndex::close);
+    }
+
+    TagIndex openIndex() throws Exception {
+        TagIndex t = TagIndex.open(dir.resolve("index"));
+        open.add(t);
+        return t;
+    }
+
+    static IndexEntry entry(long lid, long seed, String id, long... hashes) {
+        IndexEntry.Builder b = IndexEntry.newBuilder().setLid(lid).setSeed(seed).setId(id);
+        for (long h : hashes) {
+            b.addTagHash(h);
+        }
+        return b.build();
+    }
+
+    static IndexBatch batch(IndexEntry... entries) {
+        return IndexBatch.newBuilder().addAllEntries(List.of(entries)).build();
+    }
+
+    static CauseKey key(long hash, long seed) {
+        return CauseKey.newBuilder().setHash(hash).setSeed(seed).build();
+    }
+
+    @Test
+    void roundTripWithHashesAndSeedsAbove2To63() throws Exception {
+        TagIndex t = openIndex();
+        t.index(batch(entry(1, BIG_SEED, "a", K1V1, 5), entry(2, 7, "b", K1V1), entry(3, BIG_SEED, "c", 5)));
+
+        assertThat(t.exists(K1V1, BIG_SEED)).isEqualTo(1);
+        assertThat(t.exists(K1V1, 7)).isEqualTo(2);
+        assertThat(t.exists(5, BIG_SEED)).isEqualTo(1);
+        assertThat(t.exists(K1V1, 8)).isZero();
+        assertThat(t.exists(6, BIG_SEED)).isZero();
+        assertThat(t.lidsByTag(K1V1, 0, 100)).containsExactly(1, 2);
+        assertThat(t.lidsByTag(5, 0, 100)).containsExactly(1, 3);
+        assertThat(t.lidsByTagAndSeed(K1V1, BIG_SEED, 0, 100)).containsExactly(1);
+        assertThat(t.lidsBySeed(BIG_SEED, 0, 100)).containsExactly(1, 3);
+        assertThat(t.lidsBySeed(7, 0, 100)).containsExactly(2);
+        assertThat(t.idStatus("c")).isEqualTo(IdStatus.newBuilder().setId("c").setLid(3).build());
+        assertThat(t.idStatus("nope")).isEqualTo(IdStatus.newBuilder().setId("nope").build());
+    }
+
+    @Test
+    void neighbouringHashesAndSeedsDoNotBleedIntoEachOther() throws Exception {
+        TagIndex t = openIndex();
+        long[] values = {0, 1, 2, Long.MAX_VALUE, Long.MIN_VALUE, -2, -1};
+        long lid = 1;
+        for (long h : values) {
+            for (long s : values) {
+                t.index(batch(entry(lid++, s, "", h)));
+            }
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            lid = 1;
+            for (long h : values) {
+                for (long s : values) {
+                    assertThat(t.exists(h, s)).isEqualTo(lid);
+                    assertThat(t.lidsByTagAndSeed(h, s, 0, 100)).containsExactly(lid);
+                    lid++;
+                }
+                assertThat(t.lidsByTag(h, 0, 100)).hasSize(values.length);
+            }
+            for (long s : values) {
+                assertThat(t.lidsBySeed(s, 0, 100)).hasSize(values.length);
+            }
+            assertThat(t.exists(3, 3)).isZero();
+            t.flush(); // second pass reads from SST files, through the prefix bloom filters
+        }
+    }
+
+    @Test
+    void existsAnswersTheLowestLidWhateverTheWriteOrder() throws Exception {
+        TagIndex t = openIndex();
+        t.index(batch(entry(900, 4, "x", K1V1)));
+        t.index(batch(entry(17, 4, "y", K1V1), entry(5000, 4, "z", K1V1)));
+        assertThat(t.exists(K1V1, 4)).isEqualTo(17);
+        t.flush();
+        t.index(batch(entry(3, 4, "w", K1V1)));
+        assertThat(t.exists(K1V1, 4)).isEqualTo(3);
+        assertThat(t.exists(List.of(key(K1V1, 4), key(K1V1, 5), key(1, 4)))).containsExactly(3, 0, 0);
+    }
+
+    @Test
+    void lookupsAreOrderedByLidAndPageWithAfterLidAndLimit() throws Exception {
+        TagIndex t = openIndex();
+        List<IndexEntry> entries = new ArrayList<>();
+        for (long lid = 250; lid >= 1; lid--) {
+            entries.add(entry(lid, lid % 2 == 0 ? BIG_SEED : 1, "id" + lid, K1V1));
+        }
+        t.index(batch(entries.toArray(IndexEntry[]::new)));
+
+        List<Long> all = new ArrayList<>();
+        long after = 0;
+        while (true) {
+            long[] page = t.lidsByTag(K1V1, after, 100);
+            for (long l : page) {
+                all.add(l);
+            }
+            if (page.length < 100) {
+                break;
+            }
+            after = page[page.length - 1];
+        }
+        assertThat(all).containsExactlyElementsOf(Stream.iterate(1L, l -> l + 1).limit(250).toList());
+
+        assertThat(t.lidsBySeed(BIG_SEED, 10, 3)).containsExactly(12, 14, 16);
+        assertThat(t.lidsByTagAndSeed(K1V1, 1, 240, 1000)).containsExactly(241, 243, 245, 247, 249);
+        assertThat(t.lidsByTag(K1V1, 250, 10)).isEmpty();
+        assertThat(t.lidsByTag(K1V1, -1, 10)).as("after the largest LId").isEmpty();
+        assertThat(t.lidsByTag(K1V1, 0, 0)).isEmpty();
+    }
+
+    @Test
+    void reindexingTheSameEntriesIsHarmless() throws Exception {
+        TagIndex t = openIndex();
+        IndexBatch b = IndexBatch.newBuilder().addEntries(entry(1, 9, "a", K1V1)).addEntries(entry(2, 9, "b", K1V1))
+                .addRejections(Rejection.newBuilder().setId("r").setReason("cause never came")).build();
+        t.index(b);
+        t.index(b);
+        t.index(batch(entry(2, 9, "b", K1V1)));
+        assertThat(t.lidsByTag(K1V1, 0, 100)).containsExactly(1, 2);
+        assertThat(t.lidsBySeed(9, 0, 100)).containsExactly(1, 2);
+        assertThat(t.lidsByTagAndSeed(K1V1, 9, 0, 100)).containsExactly(1, 2);
+        assertThat(t.exists(K1V1, 9)).isEqualTo(1);
+        assertThat(t.idStatus("r").getRejected()).isEqualTo("cause never came");
+    }
+
+    @Test
+    void rejectionsAreVisibleThroughIdStatus() throws Exception {
+        TagIndex t = openIndex();
+        t.index(IndexBatch.newBuilder()
+                .addRejections(Rejection.newBuilder().setId("late").setReason("cause 123 never came").setAtMs(5))
+                .addRejections(Rejection.newBuilder().setId("blank"))
+                .addRejections(Rejection.newBuilder().setId("ünïcode-✓").setReason("ø")).build());
+        t.index(batch(entry(10, 1, "ok")));
+        assertThat(t.idStatuses(List.of("late", "ok", "blank", "ünïcode-✓", "unknown"))).containsExactly(
+                IdStatus.newBuilder().setId("late").setRejected("cause 123 never came").build(),
+                IdStatus.newBuilder().setId("ok").setLid(10).build(),
+                IdStatus.newBuilder().setId("blank").setRejected("rejected").build(),
+                IdStatus.newBuilder().setId("ünïcode-✓").setRejected("ø").build(),
+                IdStatus.newBuilder().setId("unknown").build());
+    }
+
+    @Test
+    void survivesCloseWithoutFlushAndReopen() throws Exception {
+        TagIndex t = openIndex();
+        t.index(IndexBatch.newBuilder().addEntries(entry(1, BIG_SEED, "a", K1V1)).addEntries(entry(2, BIG_SEED, "b", 5))
+                .addRejections(Rejection.newBuilder().setId("r").setReason("why")).build());
+        t.close();
+        try (Stream<Path> files = Files.list(dir.resolve("index"))) {
+            assertThat(files.map(p -> p.getFileName().toString()))
+                    .as("nothing flushed: the data can only come back from the WAL")
+                    .noneMatch(n -> n.endsWith(".sst"));
+        }
+
+        TagIndex again = openIndex();
+        assertThat(again.exists(K1V1, BIG_SEED)).isEqualTo(1);
+        assertThat(again.lidsBySeed(BIG_SEED, 0, 10)).containsExactly(1, 2);
+        assertThat(again.lidsByTag(5, 0, 10)).containsExactly(2);
+        assertThat(again.idStatus("b").getLid()).isEqualTo(2);
+        assertThat(again.idStatus("r").getRejected()).isEqualTo("why");
+    }
+
+    @Test
+    void aClosedIndexRefusesCallsInsteadOfCrashing() throws Exception {
+        TagIndex t = openIndex();
+        t.close();
+        t.close();
+        assertThatThrownBy(() -> t.exists(1, 1)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        assertThatThrownBy(() -> t.index(batch(entry(1, 1, "a")))).isInstanceOf(IllegalStateException.class);
+        assertThat(t.estimatedKeys()).isEqualTo(-1);
+    }
+
+    @Test
+    void aSecondOpenOfTheSameDirectoryFailsCleanly() throws Exception {
+        openIndex();
+        assertThatThrownBy(this::openIndex).isInstanceOf(java.io.IOException.class).hasMessageContaining("cannot open index");
+    }
+}
