@@ -1,18 +1,106 @@
 package io.chariots.maintainer;
 
 import io.chariots.common.config.RoleConfig;
+import io.chariots.common.loop.EventLoop;
+import io.chariots.common.loop.NanoClock;
 import io.chariots.common.runtime.RoleRuntime;
+import io.grpc.Server;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.util.concurrent.DefaultThreadFactory;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The maintainer process. Startup wiring only: for now it serves its gRPC port,
- * {@code /health} and {@code /metrics}, and registers with the controller;
- * its part of the append path is wired here as it lands.
+ * The maintainer process. Startup wiring only: the flstore (RocksDB in
+ * {@code data_dir/flstore}), the loop that owns writes and index feeding, a
+ * small read pool, the {@code Maintainer} gRPC service on {@code grpc_port}
+ * (9030), {@code /health} and {@code /metrics} on the admin port, and
+ * membership (the indexers to feed).
+ *
+ * <p>Shutdown runs in reverse: gRPC server, loop, indexer channels, read
+ * pool, then the flstore, so nothing touches RocksDB once it is closed.
  */
 public final class Maintainer {
     private Maintainer() {
     }
 
+    /** A running maintainer and the gRPC port it bound; {@link #close} stops it. */
+    public record Running(RoleRuntime runtime, int grpcPort) implements RoleRuntime.Handle {
+    }
+
     public static RoleRuntime.Handle start(RoleConfig config) throws Exception {
-        return RoleRuntime.launchGrpcRole(config);
+        return launch(config);
+    }
+
+    /** As {@link #start}, with the parts tests look at. */
+    static Running launch(RoleConfig config) throws Exception {
+        return RoleRuntime.launch(config, rt -> {
+            MaintainerConfig mc = MaintainerConfig.from(config);
+            FlStore store = rt.manage(FlStore.open(config.dataDir().resolve("flstore"), mc.tuning()));
+            ExecutorService reads = new ThreadPoolExecutor(mc.readThreads(), mc.readThreads(), 0, TimeUnit.SECONDS,
+                    new ArrayBlockingQueue<>(1024), new DefaultThreadFactory("maintainer-read", true),
+                    new ThreadPoolExecutor.AbortPolicy());
+            rt.manage(() -> {
+                reads.shutdown();
+                if (!reads.awaitTermination(5, TimeUnit.SECONDS)) {
+                    reads.shutdownNow();
+                    reads.awaitTermination(5, TimeUnit.SECONDS);
+                }
+            });
+            NanoClock clock = NanoClock.SYSTEM;
+            IndexFeeder[] feederRef = new IndexFeeder[1];
+            EventLoop loop = new EventLoop("maintainer", clock, now -> feederRef[0].poll(now));
+            IndexerClients clients = rt.manage(new IndexerClients(rt.transport(), loop, mc.indexDeadline()));
+            IndexFeeder feeder = new IndexFeeder(store, clients, clock, mc.feeder());
+            feederRef[0] = feeder;
+            rt.manage(loop.start());
+
+            MeterRegistry meters = rt.metrics().registry();
+            RecordWriter writer = new RecordWriter(store, feeder, meters);
+            registerMeters(meters, store, feeder);
+            rt.roleHealth(() -> {
+                Map<String, Object> h = new LinkedHashMap<>();
+                h.put("stored", store.count());
+                h.put("maxLid", Long.toUnsignedString(store.maxLid()));
+                h.put("unindexed", store.unindexedCount());
+                h.put("indexers", feeder.indexerCount());
+                h.put("indexInFlight", feeder.entriesInFlight());
+                return h;
+            });
+
+            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort())
+                    .addService(new MaintainerService(loop, writer, store, reads)).build().start());
+            rt.startAdminServer();
+            rt.join(grpc.getPort(), view -> loop.execute(() -> {
+                if (feeder.onMembership(view)) {
+                    clients.retain(feeder.indexers());
+                }
+            }));
+            return new Running(rt, grpc.getPort());
+        });
+    }
+
+    private static void registerMeters(MeterRegistry meters, FlStore store, IndexFeeder feeder) {
+        FunctionCounter.builder("chariots_maintainer_index_entries_sent_total", feeder, IndexFeeder::entriesSent)
+                .description("Index entries sent to indexers, retries included").register(meters);
+        FunctionCounter.builder("chariots_maintainer_index_entries_acked_total", feeder, IndexFeeder::entriesAcked)
+                .description("Index entries acknowledged by indexers").register(meters);
+        FunctionCounter.builder("chariots_maintainer_index_batches_failed_total", feeder, IndexFeeder::batchesFailed)
+                .description("Index batches that failed and were queued again").register(meters);
+        Gauge.builder("chariots_maintainer_unindexed", store, FlStore::unindexedCount)
+                .description("Stored records no indexer has acknowledged yet").register(meters);
+        Gauge.builder("chariots_maintainer_stored", store, FlStore::count)
+                .description("Records in the flstore").register(meters);
+        Gauge.builder("chariots_maintainer_max_lid", store, s -> (double) s.maxLid())
+                .description("Highest LId in the flstore").register(meters);
+        Gauge.builder("chariots_maintainer_indexers", feeder, IndexFeeder::indexerCount)
+                .description("Indexers being fed").register(meters);
     }
 }

@@ -1,0 +1,68 @@
+package io.chariots.maintainer;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.WireFormat;
+import io.chariots.proto.IndexEntry;
+import io.chariots.proto.RecordEnvelope;
+
+import java.io.IOException;
+
+/**
+ * What an indexer needs of a record: its LId, seed, tag hashes and id. The
+ * body (tags as text, possibly MiBs) never goes to indexers: they work on the
+ * hashes computed once at the edge.
+ */
+public final class IndexEntries {
+    private IndexEntries() {
+    }
+
+    /** The index entry of a record that has its LId. */
+    public static IndexEntry of(RecordEnvelope r) {
+        return IndexEntry.newBuilder()
+                .setLid(r.getLid())
+                .setSeed(r.getSeed())
+                .addAllTagHash(r.getTagHashList())
+                .setId(r.getId())
+                .build();
+    }
+
+    /**
+     * The index entry of a record as stored (a serialized RecordEnvelope),
+     * decoding only the fields it needs and skipping the body without copying
+     * it: recovery reads the backlog of a long indexer outage this way.
+     * Accepts repeated hashes packed (what protobuf writes) or not.
+     */
+    public static IndexEntry parse(byte[] storedEnvelope) throws InvalidProtocolBufferException {
+        CodedInputStream in = CodedInputStream.newInstance(storedEnvelope);
+        IndexEntry.Builder b = IndexEntry.newBuilder();
+        try {
+            for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+                int field = WireFormat.getTagFieldNumber(tag);
+                int wire = WireFormat.getTagWireType(tag);
+                if (field == RecordEnvelope.ID_FIELD_NUMBER && wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                    b.setId(in.readStringRequireUtf8());
+                } else if (field == RecordEnvelope.SEED_FIELD_NUMBER && wire == WireFormat.WIRETYPE_FIXED64) {
+                    b.setSeed(in.readFixed64());
+                } else if (field == RecordEnvelope.LID_FIELD_NUMBER && wire == WireFormat.WIRETYPE_VARINT) {
+                    b.setLid(in.readUInt64());
+                } else if (field == RecordEnvelope.TAG_HASH_FIELD_NUMBER && wire == WireFormat.WIRETYPE_FIXED64) {
+                    b.addTagHash(in.readFixed64());
+                } else if (field == RecordEnvelope.TAG_HASH_FIELD_NUMBER && wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                    int limit = in.pushLimit(in.readRawVarint32());
+                    while (in.getBytesUntilLimit() > 0) {
+                        b.addTagHash(in.readFixed64());
+                    }
+                    in.popLimit(limit);
+                } else if (!in.skipField(tag)) {
+                    break;
+                }
+            }
+        } catch (InvalidProtocolBufferException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new InvalidProtocolBufferException(e);
+        }
+        return b.build();
+    }
+}

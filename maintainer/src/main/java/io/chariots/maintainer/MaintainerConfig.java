@@ -1,0 +1,41 @@
+package io.chariots.maintainer;
+
+import io.chariots.common.config.RoleConfig;
+import io.chariots.common.config.Settings;
+
+import java.time.Duration;
+
+/**
+ * Maintainer tunables, validated once at start.
+ *
+ * @param tuning        flstore resources: keys {@code maintainer.sync} (fsync every batch, default false:
+ *                      the WAL survives SIGKILL, not power loss), {@code maintainer.write_buffer_mb} (32),
+ *                      {@code maintainer.block_cache_mb} (16)
+ * @param feeder        index feeding: {@code maintainer.index_window} (batches in flight per indexer, 4),
+ *                      {@code maintainer.index_batch_entries} (4096), {@code maintainer.index_pending_max}
+ *                      (entries held in memory, 50000), {@code maintainer.index_backoff_min_ms} (100),
+ *                      {@code maintainer.index_backoff_max_ms} (5000)
+ * @param indexDeadline deadline of one {@code Index} call; key {@code maintainer.index_deadline_ms}, default 10000
+ * @param readThreads   threads serving reads; key {@code maintainer.read_threads}, default 2
+ */
+public record MaintainerConfig(FlStore.Tuning tuning, IndexFeeder.Limits feeder, Duration indexDeadline,
+                               int readThreads) {
+    public static MaintainerConfig from(RoleConfig role) {
+        Settings s = role.settings();
+        FlStore.Tuning tuning = new FlStore.Tuning(
+                s.getBoolean("maintainer.sync", false),
+                s.getLong("maintainer.write_buffer_mb", 32, 1, 1024) << 20,
+                s.getLong("maintainer.block_cache_mb", 16, 1, 16_384) << 20);
+        IndexFeeder.Limits d = IndexFeeder.Limits.defaults();
+        IndexFeeder.Limits limits = new IndexFeeder.Limits(
+                s.getInt("maintainer.index_window", d.window(), 1, 1024),
+                s.getInt("maintainer.index_batch_entries", d.maxBatchEntries(), 1, 1_000_000),
+                d.maxBatchBytes(),
+                s.getInt("maintainer.index_pending_max", d.maxPending(), 2, 10_000_000),
+                Duration.ofMillis(s.getLong("maintainer.index_backoff_min_ms", d.minBackoff().toMillis(), 1, 60_000)),
+                Duration.ofMillis(s.getLong("maintainer.index_backoff_max_ms", d.maxBackoff().toMillis(), 1, 600_000)));
+        return new MaintainerConfig(tuning, limits,
+                Duration.ofMillis(s.getLong("maintainer.index_deadline_ms", 10_000, 100, 600_000)),
+                s.getInt("maintainer.read_threads", 2, 1, 64));
+    }
+}

@@ -1,0 +1,158 @@
+package io.chariots.maintainer;
+
+import io.chariots.common.config.RoleConfig;
+import io.chariots.common.config.Settings;
+import io.chariots.proto.MaintainerGrpc;
+import io.chariots.proto.ReadRequest;
+import io.chariots.proto.RecordBatch;
+import io.chariots.proto.RecordEnvelope;
+import io.chariots.proto.Role;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static io.chariots.maintainer.TestRecords.record;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The wired maintainer: in this JVM, and in a child JVM killed with SIGKILL (I5). */
+class MaintainerProcessTest {
+    @TempDir
+    Path dir;
+
+    static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    RoleConfig config(int controllerPort) {
+        return RoleConfig.resolve(Role.MAINTAINER, Settings.of(Map.of("data_dir", dir.toString(),
+                "controller", "127.0.0.1:" + controllerPort, "grpc_port", 0, "admin_port", 0, "bind", "127.0.0.1",
+                "advertise", "127.0.0.1"), "test"));
+    }
+
+    static <T> T withStub(int port, java.util.function.Function<MaintainerGrpc.MaintainerBlockingStub, T> call)
+            throws InterruptedException {
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
+                .maxInboundMessageSize(64 << 20).build();
+        try {
+            return call.apply(MaintainerGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS));
+        } finally {
+            ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void servesWhatItStoredAcrossARestartAndReportsHealthAndMetrics() throws Exception {
+        int controller = freePort(); // nobody there: the maintainer serves while it keeps trying to register
+        List<RecordEnvelope> records = List.of(record(1, 10), record(2, 1 << 20), record(1001, 600));
+        try (Maintainer.Running m = Maintainer.launch(config(controller))) {
+            long accepted = withStub(m.grpcPort(), s -> s.store(RecordBatch.newBuilder().addAllRecords(records).build())
+                    .getAccepted());
+            assertThat(accepted).isEqualTo(3);
+            assertThat(m.runtime().health()).containsEntry("stored", 3L).containsEntry("maxLid", "1001")
+                    .containsEntry("unindexed", 3L).containsEntry("indexers", 0);
+            assertThat(m.runtime().metrics().scrape())
+                    .contains("chariots_maintainer_records_stored_total")
+                    .contains("chariots_maintainer_batches_stored_total")
+                    .contains("chariots_maintainer_index_entries_sent_total")
+                    .contains("chariots_maintainer_unindexed")
+                    .contains("chariots_maintainer_write_latency_seconds");
+        }
+        try (Maintainer.Running m = Maintainer.launch(config(controller))) {
+            RecordBatch back = withStub(m.grpcPort(), s -> s.read(ReadRequest.newBuilder().setFromLid(1).setLimit(2000)
+                    .build()));
+            assertThat(back.getRecordsList()).containsExactlyElementsOf(records);
+        }
+    }
+
+    @Test
+    void aMaintainerKilledWithSigkillServesEverythingItAcknowledgedAfterRestart() throws Exception {
+        int controller = freePort();
+        Path data = dir.resolve("data");
+        List<RecordEnvelope> acked = new ArrayList<>();
+        Process child = startChild(data, controller, dir.resolve("first.log"));
+        try {
+            int port = awaitReady(child, dir.resolve("first.log"));
+            withStub(port, s -> {
+                for (long lid = 1; lid <= 2000; lid += 50) {
+                    List<RecordEnvelope> batch = new ArrayList<>();
+                    for (long l = lid; l < lid + 50; l++) {
+                        batch.add(record(l, l % 10 == 0 ? 200_000 : 300));
+                    }
+                    s.store(RecordBatch.newBuilder().addAllRecords(batch).build());
+                    acked.addAll(batch);
+                }
+                return null;
+            });
+        } finally {
+            child.destroyForcibly(); // SIGKILL: no shutdown hook, no RocksDB close, no flush
+            assertThat(child.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(child.exitValue()).isEqualTo(137);
+
+        Process again = startChild(data, controller, dir.resolve("second.log"));
+        try {
+            int port = awaitReady(again, dir.resolve("second.log"));
+            List<RecordEnvelope> back = new ArrayList<>();
+            withStub(port, s -> {
+                long from = 1;
+                while (true) {
+                    RecordBatch b = s.read(ReadRequest.newBuilder().setFromLid(from).setLimit(500).build());
+                    if (b.getRecordsCount() == 0) {
+                        return null;
+                    }
+                    back.addAll(b.getRecordsList());
+                    from = b.getRecords(b.getRecordsCount() - 1).getLid() + 1;
+                }
+            });
+            assertThat(back).hasSize(acked.size());
+            for (int i = 0; i < acked.size(); i++) {
+                assertThat(back.get(i).toByteArray()).isEqualTo(acked.get(i).toByteArray());
+            }
+            var stats = withStub(port, s -> s.stats(ReadRequest.getDefaultInstance()));
+            assertThat(stats.getStored()).isEqualTo(2000);
+            assertThat(stats.getMaxLid()).isEqualTo(2000);
+            assertThat(stats.getUnindexed()).isEqualTo(2000);
+        } finally {
+            again.destroyForcibly();
+            again.waitFor(20, TimeUnit.SECONDS);
+        }
+    }
+
+    private static Process startChild(Path data, int controller, Path log) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                MaintainerChild.class.getName(), data.toString(), String.valueOf(controller))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    private static int awaitReady(Process p, Path log) throws Exception {
+        Pattern ready = Pattern.compile("MAINTAINER-READY (\\d+)");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(log)) {
+                Matcher m = ready.matcher(Files.readString(log));
+                if (m.find()) {
+                    return Integer.parseInt(m.group(1));
+                }
+            }
+            if (!p.isAlive()) {
+                throw new AssertionError("maintainer child exited: " + Files.readString(log));
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("maintainer child not ready: " + Files.readString(log));
+    }
+}
