@@ -40,6 +40,7 @@ public final class ChariotsCli implements Runnable {
         cli.addSubcommand(new LocalClusterCommands.Up());
         cli.addSubcommand(new LocalClusterCommands.Down());
         cli.addSubcommand(new LocalClusterCommands.Status());
+        cli.addSubcommand(new BenchCommand());
         return cli;
     }
 

@@ -244,6 +244,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
             int newRecords = 0;
             int newMarkers = 0;
             Set<Long> seen = new HashSet<>();
+            java.time.Instant now = java.time.Instant.now();
+            long storedUs = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
             try (WriteBatch wb = new WriteBatch()) {
                 for (RecordEnvelope r : batch) {
                     long lid = r.getLid();
@@ -260,7 +262,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
                             newMarkers++;
                         }
                     }
-                    wb.put(records, key, r.toByteArray());
+                    wb.put(records, key, withStoredTime(r, storedUs));
                     wb.put(unindexed, key, EMPTY);
                     if (Long.compareUnsigned(lid, newMax) > 0) {
                         newMax = lid;
@@ -315,6 +317,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
             ensureOpen();
             List<RecordEnvelope> out = new ArrayList<>();
             Set<Long> seen = new HashSet<>();
+            java.time.Instant now = java.time.Instant.now();
+            long storedUs = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
             long bytes = 0;
             for (long lid : lids) {
                 if (lid == 0 || !seen.add(lid)) {
@@ -485,6 +489,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
             ensureOpen();
             int removed = 0;
             Set<Long> seen = new HashSet<>();
+            java.time.Instant now = java.time.Instant.now();
+            long storedUs = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
             for (long lid : lids) {
                 byte[] key = keyOf(lid);
                 if (seen.add(lid) && exists(unindexed, key)) {
@@ -545,5 +551,23 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
                 LOG.debug("closing {}: {}", c, e.toString());
             }
         }
+    }
+
+    /**
+     * The record's bytes with {@code stored_us} appended as one more field:
+     * protobuf lets a later field value win, so this avoids re-building the
+     * message just to stamp when it was persisted.
+     */
+    static byte[] withStoredTime(RecordEnvelope r, long storedUs) {
+        byte[] body = r.toByteArray();
+        byte[] out = java.util.Arrays.copyOf(body, body.length + 11);
+        com.google.protobuf.CodedOutputStream cos = com.google.protobuf.CodedOutputStream.newInstance(out, body.length, 11);
+        try {
+            cos.writeInt64(RecordEnvelope.STORED_US_FIELD_NUMBER, storedUs);
+            cos.flush();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return java.util.Arrays.copyOf(out, body.length + cos.getTotalBytesWritten());
     }
 }

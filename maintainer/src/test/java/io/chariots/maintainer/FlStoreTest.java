@@ -70,10 +70,14 @@ class FlStoreTest {
 
     private static void assertRoundTrip(FlStore store, List<RecordEnvelope> batch) throws Exception {
         for (RecordEnvelope r : batch) {
-            assertThat(store.getBytes(r.getLid())).hasValueSatisfying(b -> assertThat(b).isEqualTo(r.toByteArray()));
-            assertThat(store.get(r.getLid())).contains(r);
+            assertThat(store.getBytes(r.getLid())).hasValueSatisfying(b -> {
+                // Byte for byte: the stored record is the sent one plus its persist time.
+                assertThat(java.util.Arrays.copyOf(b, r.getSerializedSize())).isEqualTo(r.toByteArray());
+                assertThat(TestRecords.storedUs(b)).isPositive();
+            });
+            assertThat(TestRecords.unstamped(store.get(r.getLid()))).contains(r);
         }
-        assertThat(store.range(1, 10_000)).containsExactlyElementsOf(batch);
+        assertThat(TestRecords.unstamped(store.range(1, 10_000))).containsExactlyElementsOf(batch);
     }
 
     @Test
@@ -85,7 +89,7 @@ class FlStoreTest {
             assertThat(store.count()).isEqualTo(7);
             assertThat(store.unindexedCount()).isEqualTo(7);
             assertThat(store.maxLid()).isEqualTo(7);
-            assertThat(store.range(1, 100)).containsExactlyElementsOf(records(1, 7));
+            assertThat(TestRecords.unstamped(store.range(1, 100))).containsExactlyElementsOf(records(1, 7));
 
             store.markIndexed(List.of(1L, 2L));
             assertThat(store.unindexedCount()).isEqualTo(5);

@@ -84,11 +84,11 @@ class MaintainerServiceTest {
         // The ack came after the WriteBatch: the records are already in RocksDB.
         assertThat(store.count()).isEqualTo(3);
 
-        assertThat(stub.read(ReadRequest.newBuilder().addLids(3).addLids(2).addLids(99).build()).getRecordsList())
+        assertThat(TestRecords.unstamped(stub.read(ReadRequest.newBuilder().addLids(3).addLids(2).addLids(99).build()).getRecordsList()))
                 .containsExactly(big.get(2), big.get(1));
-        assertThat(stub.read(ReadRequest.newBuilder().setFromLid(1).build()).getRecordsList())
+        assertThat(TestRecords.unstamped(stub.read(ReadRequest.newBuilder().setFromLid(1).build()).getRecordsList()))
                 .containsExactlyElementsOf(big);
-        assertThat(stub.read(ReadRequest.newBuilder().setFromLid(2).setLimit(1).build()).getRecordsList())
+        assertThat(TestRecords.unstamped(stub.read(ReadRequest.newBuilder().setFromLid(2).setLimit(1).build()).getRecordsList()))
                 .containsExactly(big.get(1));
         assertThat(meters.counter("chariots_maintainer_records_stored_total").count()).isEqualTo(3);
         assertThat(meters.counter("chariots_maintainer_batches_stored_total").count()).isEqualTo(1);
@@ -103,7 +103,7 @@ class MaintainerServiceTest {
         assertThat(stub.read(ReadRequest.newBuilder().setFromLid(1).setLimit(50_000).build()).getRecordsCount())
                 .isEqualTo(2000);
         assertThat(stub.read(ReadRequest.newBuilder().setFromLid(1001).setLimit(2000).build()).getRecordsCount()).isZero();
-        assertThat(stub.read(ReadRequest.newBuilder().setFromLid(3999).setLimit(10_000).build()).getRecordsList())
+        assertThat(TestRecords.unstamped(stub.read(ReadRequest.newBuilder().setFromLid(3999).setLimit(10_000).build()).getRecordsList()))
                 .extracting(RecordEnvelope::getLid).containsExactly(3999L, 4000L, 12001L);
     }
 

@@ -40,4 +40,25 @@ final class TestRecords {
         }
         return out;
     }
+
+    /** A record as read back, without the stored_us stamp the maintainer adds when persisting it. */
+    static RecordEnvelope unstamped(RecordEnvelope r) {
+        return r.toBuilder().clearStoredUs().build();
+    }
+
+    static java.util.List<RecordEnvelope> unstamped(java.util.List<RecordEnvelope> rs) {
+        return rs.stream().map(TestRecords::unstamped).toList();
+    }
+
+    static java.util.Optional<RecordEnvelope> unstamped(java.util.Optional<RecordEnvelope> r) {
+        return r.map(TestRecords::unstamped);
+    }
+
+    static long storedUs(byte[] stored) {
+        try {
+            return RecordEnvelope.parseFrom(stored).getStoredUs();
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+        }
+    }
 }

@@ -49,7 +49,9 @@ public final class EdgeStamp {
         if (host != LogRecord.NO_HOST && host >= numDc) {
             throw new RecordFormatException("host", "datacenter " + host + " does not exist (num_dc = " + numDc + ")");
         }
-        RecordEnvelope.Builder b = r.toEnvelope().toBuilder();
+        java.time.Instant t = java.time.Instant.now();
+        RecordEnvelope.Builder b = r.toEnvelope().toBuilder()
+                .setIngestUs(t.getEpochSecond() * 1_000_000L + t.getNano() / 1000);
         if (r.id() == null) {
             b.setId(newId()).setIdGenerated(true);
         }
