@@ -12,7 +12,7 @@ import java.util.Arrays;
  * <table>
  * <caption>Key spaces</caption>
  * <tr><th>key</th><th>value</th><th>answers</th></tr>
- * <tr><td>{@code 't' hash seed lid}</td><td>empty</td><td>is (hash, seed) in the log, and its lowest LId (one prefix seek)</td></tr>
+ * <tr><td>{@code 't' hash seed}</td><td>~lowest LId (merged with RocksDB's "max")</td><td>is (hash, seed) in the log, and its lowest LId (one point lookup)</td></tr>
  * <tr><td>{@code 'T' hash lid}</td><td>seed</td><td>LIds carrying a tag, in order</td></tr>
  * <tr><td>{@code 's' seed lid}</td><td>empty</td><td>LIds of a chain, in order</td></tr>
  * <tr><td>{@code 'i' id}</td><td>lid</td><td>where an id was appended</td></tr>
@@ -20,7 +20,9 @@ import java.util.Arrays;
  * </table>
  *
  * <p>Every ranged key ends with its LId, so a scan reads the LId from the last
- * 8 bytes whatever the key space.
+ * 8 bytes whatever the key space. The pair key is not ranged: its value is the
+ * bitwise complement of the lowest LId, so that the built-in "max" merge
+ * operator keeps the lowest without reading on the write path.
  */
 final class IndexKeys {
     static final byte PAIR = 't';
@@ -29,7 +31,7 @@ final class IndexKeys {
     static final byte ID = 'i';
     static final byte REJECTED = 'r';
 
-    /** Length of {@code 't' hash seed}: also the RocksDB prefix-extractor length, so pair seeks use the prefix bloom. */
+    /** Length of the pair key {@code 't' hash seed}: also the RocksDB prefix-extractor length. */
     static final int PAIR_PREFIX_LENGTH = 17;
 
     static final byte[] EMPTY = new byte[0];
@@ -42,12 +44,6 @@ final class IndexKeys {
         k[0] = PAIR;
         putLong(k, 1, hash);
         putLong(k, 9, seed);
-        return k;
-    }
-
-    static byte[] pair(long hash, long seed, long lid) {
-        byte[] k = Arrays.copyOf(pairPrefix(hash, seed), PAIR_PREFIX_LENGTH + 8);
-        putLong(k, PAIR_PREFIX_LENGTH, lid);
         return k;
     }
 

@@ -7,7 +7,7 @@ import io.chariots.common.config.Settings;
  * Indexer tunables, validated once at start.
  *
  * @param blockCacheBytes  RocksDB block cache; key {@code indexer.block_cache_mb}, default 32
- * @param writeBufferBytes RocksDB memtable size; key {@code indexer.write_buffer_mb}, default 32
+ * @param writeBufferBytes RocksDB memtable size; key {@code indexer.write_buffer_mb}, default 64
  * @param maxPendingBytes  serialized index batches allowed to wait for the writer before
  *                         {@code Index} answers RESOURCE_EXHAUSTED; key {@code indexer.max_pending_mb}, default 64
  * @param readThreads      threads answering Exists and Lookup (off the Netty event loops, so a
@@ -18,7 +18,7 @@ public record IndexerConfig(long blockCacheBytes, long writeBufferBytes, long ma
         Settings s = role.settings();
         return new IndexerConfig(
                 s.getLong("indexer.block_cache_mb", 32, 1, 65_536) << 20,
-                s.getLong("indexer.write_buffer_mb", 32, 1, 4_096) << 20,
+                s.getLong("indexer.write_buffer_mb", 64, 1, 4_096) << 20,
                 s.getLong("indexer.max_pending_mb", 64, 1, 65_536) << 20,
                 s.getInt("indexer.read_threads", 2, 1, 64));
     }

@@ -98,6 +98,13 @@ public final class TagIndex implements AutoCloseable {
                 .setMaxBackgroundJobs(2)
                 .setWriteBufferSize(writeBufferBytes)
                 .setCompressionType(CompressionType.LZ4_COMPRESSION)
+                .setMergeOperatorName("max")
+                // Index keys are hashes, written in random order: universal compaction rewrites
+                // each byte far fewer times than leveled compaction would.
+                .setCompactionStyle(org.rocksdb.CompactionStyle.UNIVERSAL)
+                .setMaxWriteBufferNumber(3)
+                .setMemtablePrefixBloomSizeRatio(0.05)
+                .setMemtableWholeKeyFiltering(true)
                 .useCappedPrefixExtractor(IndexKeys.PAIR_PREFIX_LENGTH)
                 .setKeepLogFileNum(5)
                 .setMaxLogFileSize(8L << 20)
@@ -136,7 +143,9 @@ public final class TagIndex implements AutoCloseable {
                 byte[] seedValue = IndexKeys.u64(seed);
                 for (int i = 0; i < e.getTagHashCount(); i++) {
                     long hash = e.getTagHash(i);
-                    wb.put(IndexKeys.pair(hash, seed, lid), IndexKeys.EMPTY);
+                    // One key per pair holding its lowest LId: merged with RocksDB's "max" over the
+                    // complemented LId, so no read is needed on the write path.
+                    wb.merge(IndexKeys.pairPrefix(hash, seed), IndexKeys.u64(~lid));
                     wb.put(IndexKeys.tag(hash, lid), seedValue);
                 }
                 wb.put(IndexKeys.seed(seed, lid), IndexKeys.EMPTY);
@@ -162,8 +171,8 @@ public final class TagIndex implements AutoCloseable {
     }
 
     /**
-     * {@link #exists(long, long)} for many pairs, on one iterator (one
-     * consistent view, one native iterator for the whole request).
+     * {@link #exists(long, long)} for many pairs: point lookups in one
+     * multi-get, each answered by bloom filters alone when the pair is absent.
      *
      * @return lowest LIds, parallel to {@code keys}; 0 where absent
      */
@@ -172,20 +181,19 @@ public final class TagIndex implements AutoCloseable {
         if (keys.isEmpty()) {
             return lids;
         }
+        List<byte[]> ks = new ArrayList<>(keys.size());
+        for (CauseKey k : keys) {
+            ks.add(IndexKeys.pairPrefix(k.getHash(), k.getSeed()));
+        }
         lock();
-        try (ReadOptions ro = new ReadOptions().setPrefixSameAsStart(true);
-             RocksIterator it = db.newIterator(ro)) {
+        try {
+            List<byte[]> values = db.multiGetAsList(ks);
             for (int i = 0; i < lids.length; i++) {
-                byte[] prefix = IndexKeys.pairPrefix(keys.get(i).getHash(), keys.get(i).getSeed());
-                it.seek(prefix);
-                if (it.isValid()) {
-                    byte[] key = it.key();
-                    if (IndexKeys.startsWith(key, prefix)) {
-                        lids[i] = IndexKeys.lidOf(key);
-                    }
+                byte[] v = values.get(i);
+                if (v != null && v.length == 8) {
+                    lids[i] = ~IndexKeys.getLong(v, 0);
                 }
             }
-            it.status();
             return lids;
         } catch (RocksDBException e) {
             throw new IndexStoreException("exists query failed: " + e.getMessage(), e);
@@ -196,17 +204,17 @@ public final class TagIndex implements AutoCloseable {
 
     /** LIds above {@code afterLid} (unsigned) of records carrying tag hash {@code hash}, increasing, at most {@code limit}. */
     public long[] lidsByTag(long hash, long afterLid, int limit) {
-        return scan(IndexKeys.tagPrefix(hash), afterLid, limit, false);
+        return scan(IndexKeys.tagPrefix(hash), afterLid, limit, false, null);
     }
 
     /** LIds above {@code afterLid} of records with seed {@code seed} carrying tag hash {@code hash}, increasing, at most {@code limit}. */
     public long[] lidsByTagAndSeed(long hash, long seed, long afterLid, int limit) {
-        return scan(IndexKeys.pairPrefix(hash, seed), afterLid, limit, true);
+        return scan(IndexKeys.tagPrefix(hash), afterLid, limit, false, seed);
     }
 
     /** LIds above {@code afterLid} of the chain {@code seed}, increasing, at most {@code limit}. */
     public long[] lidsBySeed(long seed, long afterLid, int limit) {
-        return scan(IndexKeys.seedPrefix(seed), afterLid, limit, false);
+        return scan(IndexKeys.seedPrefix(seed), afterLid, limit, false, null);
     }
 
     /** Where {@code id} was appended and/or why it was rejected; lid 0 and no reason if unknown. */
@@ -275,7 +283,8 @@ public final class TagIndex implements AutoCloseable {
         }
     }
 
-    private long[] scan(byte[] prefix, long afterLid, int limit, boolean withinPrefix) {
+    /** Scans {@code prefix} from {@code afterLid + 1}; with {@code seed} set, keeps keys whose value is that seed. */
+    private long[] scan(byte[] prefix, long afterLid, int limit, boolean withinPrefix, Long seed) {
         if (limit <= 0 || afterLid == -1L) {
             return new long[0];
         }
@@ -291,6 +300,12 @@ public final class TagIndex implements AutoCloseable {
                 byte[] key = it.key();
                 if (!IndexKeys.startsWith(key, prefix)) {
                     break;
+                }
+                if (seed != null) {
+                    byte[] v = it.value();
+                    if (v.length != 8 || IndexKeys.getLong(v, 0) != seed) {
+                        continue;
+                    }
                 }
                 if (n == out.length) {
                     out = Arrays.copyOf(out, Math.min(limit, out.length * 2));

@@ -51,8 +51,8 @@ public final class LocalCluster implements AutoCloseable {
         private Path workDir;
         private String classpath = System.getProperty("java.class.path");
         private String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        private final List<String> jvmOptions = new ArrayList<>(List.of("-Xms32m", "-Xmx256m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:CICompilerCount=2"));
+        private final List<String> jvmOptions = new ArrayList<>(List.of("-Xms64m", "-Xmx384m", "-XX:+UseParallelGC",
+                "-XX:ParallelGCThreads=1", "-Xss512k", "-XX:CICompilerCount=2"));
         private final Map<String, String> settings = new LinkedHashMap<>();
         private boolean debug;
 
