@@ -91,7 +91,9 @@ final class BatcherForwarder {
         }
         collecting.add(new Part(r, records));
         collectingRecords += records.size();
-        if (collectingRecords >= config.maxBatch() || config.linger().isZero()) {
+        // Natural batching: with nothing in flight, send at once; otherwise requests that
+        // arrive meanwhile share the next batch (sent when one returns, or after the linger).
+        if (inFlight.isEmpty() || collectingRecords >= config.maxBatch() || config.linger().isZero()) {
             flush();
         }
     }
@@ -120,6 +122,9 @@ final class BatcherForwarder {
         List<Part> parts = inFlight.remove(batchId);
         if (parts == null) {
             return;
+        }
+        if (inFlight.isEmpty()) {
+            flush();
         }
         for (Part p : parts) {
             Request r = p.request();

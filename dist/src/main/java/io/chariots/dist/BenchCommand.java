@@ -263,26 +263,72 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Keep-alive HTTP/1.1 over a plain socket: the JDK's HttpClient costs more
+     * CPU per request than the app does, which would measure the client.
+     */
     private void sendHttp(String target, List<byte[]> bodies, int perUnit, long laneRate, AtomicLong sent) throws Exception {
-        URI uri = URI.create("http://" + target + "/record");
-        long start = System.nanoTime();
-        long done = 0;
-        for (byte[] body : bodies) {
-            pace(start, done, laneRate);
-            while (true) {
-                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.discarding());
-                if (r.statusCode() == 202) {
-                    break;
+        int colon = target.lastIndexOf(':');
+        String host = target.substring(0, colon);
+        int port = Integer.parseInt(target.substring(colon + 1));
+        byte[] head = ("POST /record HTTP/1.1\r\nHost: " + target + "\r\nContent-Type: application/json\r\nContent-Length: ")
+                .getBytes(StandardCharsets.US_ASCII);
+        try (Socket s = new Socket(host, port)) {
+            s.setTcpNoDelay(true);
+            OutputStream out = new BufferedOutputStream(s.getOutputStream(), 16 * 1024);
+            java.io.InputStream in = new java.io.BufferedInputStream(s.getInputStream(), 16 * 1024);
+            long start = System.nanoTime();
+            long done = 0;
+            for (byte[] body : bodies) {
+                pace(start, done, laneRate);
+                while (true) {
+                    out.write(head);
+                    out.write((body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.write(body);
+                    out.flush();
+                    int status = readResponse(in);
+                    if (status == 202) {
+                        break;
+                    }
+                    if (status != 503) {
+                        throw new IllegalStateException("POST /record answered " + status);
+                    }
+                    Thread.sleep(50);
                 }
-                if (r.statusCode() != 503) {
-                    throw new IllegalStateException("POST /record answered " + r.statusCode());
-                }
-                Thread.sleep(50);
+                done += perUnit;
+                sent.addAndGet(perUnit);
             }
-            done += perUnit;
-            sent.addAndGet(perUnit);
         }
+    }
+
+    /** Reads one response (status line, headers, Content-Length body); returns the status. */
+    private static int readResponse(java.io.InputStream in) throws java.io.IOException {
+        StringBuilder line = new StringBuilder();
+        int status = -1;
+        int length = 0;
+        while (true) {
+            line.setLength(0);
+            int c;
+            while ((c = in.read()) != '\n') {
+                if (c < 0) {
+                    throw new java.io.EOFException("connection closed by the app");
+                }
+                if (c != '\r') {
+                    line.append((char) c);
+                }
+            }
+            if (line.length() == 0) {
+                break;
+            }
+            String l = line.toString();
+            if (status < 0) {
+                status = Integer.parseInt(l.substring(9, 12));
+            } else if (l.regionMatches(true, 0, "content-length:", 0, 15)) {
+                length = Integer.parseInt(l.substring(15).trim());
+            }
+        }
+        in.skipNBytes(length);
+        return status;
     }
 
     private static <T> T call(Instance m, java.util.function.Function<MaintainerGrpc.MaintainerBlockingStub, T> f) {

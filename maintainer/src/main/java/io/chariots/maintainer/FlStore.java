@@ -487,15 +487,21 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
         lifecycle.readLock().lock();
         try (WriteBatch wb = new WriteBatch()) {
             ensureOpen();
-            int removed = 0;
+            List<byte[]> keys = new ArrayList<>(lids.size());
             Set<Long> seen = new HashSet<>();
-            java.time.Instant now = java.time.Instant.now();
-            long storedUs = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
             for (long lid : lids) {
-                byte[] key = keyOf(lid);
-                if (seen.add(lid) && exists(unindexed, key)) {
+                if (seen.add(lid)) {
+                    keys.add(keyOf(lid));
+                }
+            }
+            // One multi-get instead of a lookup per LId: only markers still there are counted.
+            List<ColumnFamilyHandle> cfs = java.util.Collections.nCopies(keys.size(), unindexed);
+            List<byte[]> present = db.multiGetAsList(cfs, keys);
+            int removed = 0;
+            for (int i = 0; i < keys.size(); i++) {
+                if (present.get(i) != null) {
                     removed++;
-                    wb.delete(unindexed, key);
+                    wb.delete(unindexed, keys.get(i));
                 }
             }
             if (removed > 0) {
