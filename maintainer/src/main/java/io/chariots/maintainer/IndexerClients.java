@@ -5,16 +5,13 @@ import io.chariots.proto.BatchAck;
 import io.chariots.proto.IndexBatch;
 import io.chariots.proto.IndexerGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
+import io.chariots.common.grpc.ChannelPool;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.Iterator;
-import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -33,24 +30,23 @@ import java.util.function.Consumer;
 public final class IndexerClients implements IndexFeeder.Sender, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IndexerClients.class);
 
-    private final NettyTransport transport;
+    private final ChannelPool channels;
     private final Executor loop;
     private final Duration deadline;
-    private final Map<String, ManagedChannel> channels = new HashMap<>();
 
     /**
      * @param loop     where completions run (the feeder's loop)
      * @param deadline per-call deadline of {@code Index}
      */
     public IndexerClients(NettyTransport transport, Executor loop, Duration deadline) {
-        this.transport = transport;
+        this.channels = new ChannelPool(transport);
         this.loop = loop;
         this.deadline = deadline;
     }
 
     @Override
     public void send(String indexer, IndexBatch batch, Consumer<Throwable> done) {
-        ManagedChannel channel = channels.computeIfAbsent(indexer, this::open);
+        ManagedChannel channel = channels.get(indexer);
         IndexerGrpc.newStub(channel)
                 .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS)
                 .index(batch, new StreamObserver<>() {
@@ -77,29 +73,13 @@ public final class IndexerClients implements IndexFeeder.Sender, AutoCloseable {
                 });
     }
 
-    private ManagedChannel open(String address) {
-        LOG.info("connecting to indexer {}", address);
-        return NettyChannelBuilder.forTarget(address)
-                .eventLoopGroup(transport.workers())
-                .channelType(transport.channelType())
-                .usePlaintext()
-                .build();
-    }
-
     /**
      * Closes the channels of indexers no longer listed. Calls in flight on
      * them finish (or fail) normally, and their batches are retried
      * elsewhere if they fail.
      */
     public void retain(Collection<String> indexers) {
-        for (Iterator<Map.Entry<String, ManagedChannel>> it = channels.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<String, ManagedChannel> e = it.next();
-            if (!indexers.contains(e.getKey())) {
-                LOG.info("indexer {} left; closing its channel", e.getKey());
-                e.getValue().shutdown();
-                it.remove();
-            }
-        }
+        channels.retainOnly(indexers);
     }
 
     /** Number of open channels. */
@@ -109,17 +89,6 @@ public final class IndexerClients implements IndexFeeder.Sender, AutoCloseable {
 
     @Override
     public void close() {
-        for (ManagedChannel c : channels.values()) {
-            c.shutdownNow();
-        }
-        for (ManagedChannel c : channels.values()) {
-            try {
-                c.awaitTermination(2, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-        channels.clear();
+        channels.close();
     }
 }

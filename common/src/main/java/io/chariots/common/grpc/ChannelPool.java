@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
  * so whoever receives them must only enqueue work. Thread-safe.
  */
 public final class ChannelPool implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ChannelPool.class);
     private final NettyTransport transport;
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
 
@@ -35,12 +36,18 @@ public final class ChannelPool implements AutoCloseable {
                 .build());
     }
 
+    /** Number of open channels. */
+    public int size() {
+        return channels.size();
+    }
+
     /** Closes the channels of peers not in {@code live}. */
     public void retainOnly(Collection<String> live) {
         channels.entrySet().removeIf(e -> {
             if (live.contains(e.getKey())) {
                 return false;
             }
+            LOG.info("{} left; closing its channel", e.getKey());
             e.getValue().shutdown();
             return true;
         });
