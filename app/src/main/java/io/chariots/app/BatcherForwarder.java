@@ -175,7 +175,7 @@ final class BatcherForwarder {
             }
         }
         long next = now + 1_000_000_000L;
-        if (!collecting.isEmpty()) {
+        if (!collecting.isEmpty() && !batchers.isEmpty()) {
             next = Math.min(next, firstAt + config.linger().toNanos());
         }
         if (!open.isEmpty()) {

@@ -188,7 +188,9 @@ final class BatchAssembler {
         flush(now, false);
         long next = now + 1_000_000_000L;
         for (Lane lane : lanes.values()) {
-            if (!lane.collecting.isEmpty()) {
+            // A lane whose window is full waits for an acknowledgement, not for its linger
+            // (a deadline already past would make the loop spin).
+            if (!lane.collecting.isEmpty() && lane.inFlight < config.window() && lane.queued.isEmpty()) {
                 next = Math.min(next, lane.firstAt + config.linger().toNanos());
             }
         }

@@ -1,0 +1,102 @@
+package io.chariots.batcher;
+
+import io.chariots.common.membership.Membership;
+import io.chariots.proto.Member;
+import io.chariots.proto.MembershipView;
+import io.chariots.proto.RecordEnvelope;
+import io.chariots.proto.Role;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Batching logic with a hand clock and a recording sender. */
+class BatchAssemblerTest {
+    static final long MS = 1_000_000L;
+
+    record Sent(String filter, long id, List<RecordEnvelope> records) {
+    }
+
+    final List<Sent> sent = new ArrayList<>();
+    final List<Boolean> pressure = new ArrayList<>();
+    long now = 1000 * MS;
+
+    BatchAssembler assembler(int maxBatch, int window, int high, int low) {
+        BatchAssembler a = new BatchAssembler(new BatcherConfig(1 << 20, maxBatch, Duration.ofMillis(2), window, high, low),
+                (f, id, r) -> sent.add(new Sent(f, id, r)), pressure::add, new SimpleMeterRegistry());
+        MembershipView.Builder v = MembershipView.newBuilder().setEpoch(1).setVersion(1);
+        v.addMembers(Member.newBuilder().setRole(Role.FILTER).setGrpcAddress("f1").setJoinSeq(1));
+        v.addMembers(Member.newBuilder().setRole(Role.FILTER).setGrpcAddress("f2").setJoinSeq(2));
+        a.onMembership(new Membership(v.build()), now);
+        return a;
+    }
+
+    static List<RecordEnvelope> records(String prefix, int n) {
+        List<RecordEnvelope> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(RecordEnvelope.newBuilder().setId(prefix + i).build());
+        }
+        return out;
+    }
+
+    @Test
+    void batchesBySizeAndByLingerAndPartitionsByIdOverFilters() {
+        BatchAssembler a = assembler(10, 4, 1000, 500);
+        a.add(records("x", 25), now);
+        assertThat(sent).as("full batches leave at once").allSatisfy(s -> assertThat(s.records()).hasSize(10));
+        int full = sent.size();
+        now += 3 * MS;
+        a.poll(now);
+        assertThat(sent.size()).as("the rest leaves after the linger").isGreaterThan(full);
+        for (Sent s : sent) {
+            for (RecordEnvelope r : s.records()) {
+                String owner = Math.floorMod(r.getId().hashCode(), 2) == 0 ? "f1" : "f2";
+                assertThat(s.filter()).as("same id, same filter").isEqualTo(owner);
+            }
+        }
+        assertThat(sent.stream().mapToInt(s -> s.records().size()).sum()).isEqualTo(25);
+    }
+
+    @Test
+    void aFullWindowWaitsForAnAcknowledgementWithoutSpinning() {
+        BatchAssembler a = assembler(1000, 1, 100_000, 50_000);
+        a.add(records("a", 5), now);
+        now += 3 * MS;
+        a.poll(now);
+        int before = sent.size();
+        a.add(records("b", 5), now);
+        now += 5 * MS;
+        long deadline = a.poll(now);
+        assertThat(deadline - now).as("next deadline must not be in the past while blocked on the window").isPositive();
+        assertThat(sent).hasSize(before);
+        for (Sent s : List.copyOf(sent)) {
+            a.onForwarded(s.id(), now);
+        }
+        a.poll(now);
+        assertThat(sent.size()).isGreaterThan(before);
+    }
+
+    @Test
+    void aFailedBatchIsRetriedAndBackpressureFollowsTheWaterMarks() {
+        BatchAssembler a = assembler(5, 4, 20, 10);
+        a.add(records("r", 25), now);
+        assertThat(pressure).containsExactly(true);
+        Sent first = sent.get(0);
+        a.onForwardFailed(first.id(), "UNAVAILABLE", now);
+        now += 100 * MS;
+        a.poll(now);
+        now += 3 * MS; // re-collected records leave after one linger
+        a.poll(now);
+        assertThat(sent.stream().skip(1).flatMap(s -> s.records().stream()))
+                .as("the failed records are sent again").containsAll(first.records());
+        for (Sent s : List.copyOf(sent)) {
+            a.onForwarded(s.id(), now);
+        }
+        assertThat(pressure).containsExactly(true, false);
+        assertThat(a.buffered()).isZero();
+    }
+}
