@@ -1,31 +1,21 @@
 package io.chariots.filter;
 
+import io.chariots.common.collect.FifoPairMap;
 import io.chariots.common.record.Fnv1a64;
 
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The ids this filter let into the log most recently, oldest evicted first.
  * Ids are kept as two independent 64-bit hashes (128 bits: a false duplicate
- * is astronomically unlikely) to bound memory. Owned by the filter loop.
+ * is astronomically unlikely) in primitive arrays, so a million of them cost
+ * 40 MiB and no garbage-collection work. Owned by the filter loop.
  */
 final class RecentIds {
-    private record Key(long a, long b) {
-    }
-
-    private final int capacity;
-    private final LinkedHashMap<Key, Boolean> ids;
+    private final FifoPairMap ids;
 
     RecentIds(int capacity) {
-        this.capacity = capacity;
-        this.ids = new LinkedHashMap<>(Math.min(capacity, 1 << 16), 0.75f, false) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<Key, Boolean> eldest) {
-                return size() > RecentIds.this.capacity;
-            }
-        };
+        this.ids = new FifoPairMap(capacity);
     }
 
     /** Records {@code id}; returns false if it was already there (a duplicate). */
@@ -37,7 +27,7 @@ final class RecentIds {
             b = Long.rotateLeft(b ^ (x & 0xff), 27) * 0xC2B2AE3D27D4EB4FL;
         }
         b ^= b >>> 31;
-        return ids.putIfAbsent(new Key(a, b ^ utf8.length), Boolean.TRUE) == null;
+        return ids.putIfAbsent(a, b ^ utf8.length, 1);
     }
 
     int size() {

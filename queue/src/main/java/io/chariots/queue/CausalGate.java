@@ -39,25 +39,18 @@ final class CausalGate {
     }
 
     private final long causeTimeoutNanos;
-    private final int recentCapacity;
     private final ArrayDeque<RecordEnvelope> ready = new ArrayDeque<>();
     private final Map<CauseKey, List<Held>> waiting = new HashMap<>();
     // Waiting records in arrival order, for timeouts and lookups by id.
     private final LinkedHashMap<Held, Boolean> held = new LinkedHashMap<>();
     // Pairs this queue assigned recently: answers own records arriving just
     // after their cause, and other queues' Wanted before the indexers catch up.
-    private final LinkedHashMap<CauseKey, Long> recent;
+    private final io.chariots.common.collect.FifoPairMap recent;
     private final Set<CauseKey> toProbe = new LinkedHashSet<>();
 
     CausalGate(long causeTimeoutNanos, int recentCapacity) {
         this.causeTimeoutNanos = causeTimeoutNanos;
-        this.recentCapacity = recentCapacity;
-        this.recent = new LinkedHashMap<>(1024, 0.75f, false) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<CauseKey, Long> eldest) {
-                return size() > CausalGate.this.recentCapacity;
-            }
-        };
+        this.recent = new io.chariots.common.collect.FifoPairMap(Math.max(1, recentCapacity));
     }
 
     /** A record arrived from a filter. */
@@ -69,10 +62,10 @@ final class CausalGate {
         }
         Held h = null;
         for (int i = 0; i < n; i++) {
-            CauseKey k = new CauseKey(r.getPrehash(i), r.getSeed());
-            if (recent.containsKey(k)) {
+            if (recent.contains(r.getPrehash(i), r.getSeed())) {
                 continue;
             }
+            CauseKey k = new CauseKey(r.getPrehash(i), r.getSeed());
             if (h == null) {
                 h = new Held(r, now);
             }
@@ -119,16 +112,16 @@ final class CausalGate {
     void assigned(RecordEnvelope r) {
         long lid = r.getLid();
         for (int i = 0; i < r.getTagHashCount(); i++) {
-            CauseKey k = new CauseKey(r.getTagHash(i), r.getSeed());
-            recent.putIfAbsent(k, lid);
-            satisfy(k);
+            recent.putIfAbsent(r.getTagHash(i), r.getSeed(), lid);
+            if (!waiting.isEmpty()) {
+                satisfy(new CauseKey(r.getTagHash(i), r.getSeed()));
+            }
         }
     }
 
     /** The LId this queue recently assigned to a record carrying {@code k}, or 0. */
     long recentLid(CauseKey k) {
-        Long lid = recent.get(k);
-        return lid == null ? 0 : lid;
+        return recent.get(k.hash(), k.seed(), 0);
     }
 
     /** {@code k} is known to be in the log: release what waited for it. */

@@ -1,0 +1,57 @@
+package io.chariots.common.collect;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class FifoPairMapTest {
+    @Test
+    void keepsTheNewestEntriesAndEvictsInInsertionOrder() {
+        FifoPairMap m = new FifoPairMap(3);
+        assertThat(m.putIfAbsent(1, 1, 10)).isTrue();
+        assertThat(m.putIfAbsent(2, 2, 20)).isTrue();
+        assertThat(m.putIfAbsent(1, 1, 99)).as("present: unchanged").isFalse();
+        assertThat(m.putIfAbsent(3, 3, 30)).isTrue();
+        assertThat(m.putIfAbsent(4, 4, 40)).isTrue();
+        assertThat(m.contains(1, 1)).as("oldest evicted").isFalse();
+        assertThat(m.get(2, 2, -1)).isEqualTo(20);
+        assertThat(m.get(4, 4, -1)).isEqualTo(40);
+        assertThat(m.size()).isEqualTo(3);
+    }
+
+    @Test
+    void agreesWithAReferenceModelUnderCollidingKeys() {
+        Random r = new Random(3);
+        int cap = 500;
+        FifoPairMap m = new FifoPairMap(cap);
+        Map<String, Long> model = new HashMap<>();
+        ArrayDeque<String> order = new ArrayDeque<>();
+        for (int step = 0; step < 200_000; step++) {
+            long a = r.nextInt(2000) - 1000L;  // small domain: many repeats and probe collisions
+            long b = r.nextBoolean() ? Long.MIN_VALUE : r.nextInt(3);
+            String k = a + "/" + b;
+            long v = r.nextLong();
+            boolean added = m.putIfAbsent(a, b, v);
+            assertThat(added).isEqualTo(!model.containsKey(k));
+            if (added) {
+                if (model.size() == cap) {
+                    model.remove(order.poll());
+                }
+                model.put(k, v);
+                order.add(k);
+            }
+            if (step % 97 == 0) {
+                for (Map.Entry<String, Long> e : model.entrySet()) {
+                    String[] p = e.getKey().split("/");
+                    assertThat(m.get(Long.parseLong(p[0]), Long.parseLong(p[1]), 0)).isEqualTo(e.getValue());
+                }
+                assertThat(m.size()).isEqualTo(model.size());
+            }
+        }
+    }
+}
