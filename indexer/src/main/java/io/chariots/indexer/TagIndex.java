@@ -67,6 +67,9 @@ public final class TagIndex implements AutoCloseable {
 
     static {
         RocksDB.loadLibrary();
+        // Compactions run at low CPU priority: on a small machine they would otherwise take a
+        // core from the request path in bursts (flushes keep normal priority so writes never stall).
+        org.rocksdb.Env.getDefault().lowerThreadPoolCPUPriority(org.rocksdb.Priority.LOW);
     }
 
     private TagIndex(Path dir, RocksDB db, Options options, LRUCache cache, BloomFilter filter) {

@@ -79,6 +79,9 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
 
     static {
         RocksDB.loadLibrary();
+        // Compactions run at low CPU priority: on a small machine they would otherwise take a
+        // core from the request path in bursts (flushes keep normal priority so writes never stall).
+        org.rocksdb.Env.getDefault().lowerThreadPoolCPUPriority(org.rocksdb.Priority.LOW);
     }
 
     /**
