@@ -72,6 +72,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "300", description = "Seconds to wait for the log to hold every record (default ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
+    @Option(names = "--warmup", defaultValue = "0", description = "Records to send first, unmeasured, so that the roles' JIT settles (seven JVMs on two cores need about 1,000,000).")
+    int warmup;
+
+    /** Prints nothing but errors (a warm-up pass). */
+    private boolean quiet;
+
     private final ObjectMapper json = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -84,6 +90,26 @@ final class BenchCommand implements Callable<Integer> {
             System.err.println("bench: --via must be s, r or http");
             return 2;
         }
+        if (warmup > 0) {
+            BenchCommand w = new BenchCommand();
+            w.records = warmup;
+            w.via = via;
+            w.connections = connections;
+            w.batch = batch;
+            w.chainShare = chainShare;
+            w.controller = controller;
+            w.timeoutSeconds = timeoutSeconds;
+            w.quiet = true;
+            long t = System.nanoTime();
+            System.out.printf("warm-up: %,d records...", warmup);
+            System.out.flush();
+            int code = w.call();
+            if (code != 0) {
+                return code;
+            }
+            System.out.printf(" done in %.1f s%n", (System.nanoTime() - t) / 1e9);
+        }
+        java.io.PrintStream out = quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out;
         int perUnit = via.equals("r") ? 1 : via.equals("http") && batch == 100 ? 1 : batch;
         List<Instance> instances = discover();
         List<Instance> maintainers = instances.stream().filter(i -> i.role().equals("maintainer")).toList();
@@ -98,7 +124,7 @@ final class BenchCommand implements Callable<Integer> {
         long baseStored = sum(maintainers, MaintainerStats::getStored);
         long baseMax = max(maintainers);
 
-        System.out.printf("bench %s: %,d records via %s (%d per %s), %d connection(s) to %s, %.0f%% in chains%s%n", run, records,
+        out.printf("bench %s: %,d records via %s (%d per %s), %d connection(s) to %s, %.0f%% in chains%s%n", run, records,
                 via.equals("http") ? "HTTP" : "'" + via + "' frames", perUnit, via.equals("http") ? "request" : "frame",
                 connections, targets, chainShare * 100, rate > 0 ? String.format(", offered %,d records/s", rate) : "");
         List<List<byte[]>> lanes = prepare(run, perUnit);
@@ -107,6 +133,16 @@ final class BenchCommand implements Callable<Integer> {
         Thread rssSampler = new Thread(() -> sampleRss(instances, peakRss), "rss");
         rssSampler.setDaemon(true);
         rssSampler.start();
+        try {
+            return measure(instances, maintainers, targets, run, baseStored, baseMax, perUnit, lanes, peakRss, out);
+        } finally {
+            rssSampler.interrupt();
+        }
+    }
+
+    private int measure(List<Instance> instances, List<Instance> maintainers, List<String> targets, String run, long baseStored,
+                        long baseMax, int perUnit, List<List<byte[]>> lanes, Map<String, Long> peakRss,
+                        java.io.PrintStream out) throws Exception {
 
         AtomicLong sent = new AtomicLong();
         AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -146,7 +182,7 @@ final class BenchCommand implements Callable<Integer> {
             if (now - lastPrint > 1_000_000_000L) {
                 lastPrint = now;
                 double secs = (now - t0) / 1e9;
-                System.out.printf("  %5.1f s  sent %,d  stored %,d  (%,.0f records/s stored)%n", secs, sent.get(), stored, stored / secs);
+                out.printf("  %5.1f s  sent %,d  stored %,d  (%,.0f records/s stored)%n", secs, sent.get(), stored, stored / secs);
             }
             if (failure.get() != null || (stored >= records && unindexed == 0)) {
                 break;
@@ -163,16 +199,16 @@ final class BenchCommand implements Callable<Integer> {
         }
         double secs = (t1 - t0) / 1e9;
         Histogram latency = readBackLatency(maintainers, baseMax, run);
-        System.out.println();
-        System.out.printf("  throughput  %,.0f records/s end to end (sent → persisted and indexed): %,d records in %.2f s%n", records / secs, records, secs);
+        out.println();
+        out.printf("  throughput  %,.0f records/s end to end (sent → persisted and indexed): %,d records in %.2f s%n", records / secs, records, secs);
         if (sendDone > 0) {
-            System.out.printf("  sending     %,.0f records/s offered by this client%n", records / ((sendDone - t0) / 1e9));
+            out.printf("  sending     %,.0f records/s offered by this client%n", records / ((sendDone - t0) / 1e9));
         }
-        System.out.printf("  latency     append→persisted over %,d records: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms%n",
+        out.printf("  latency     append→persisted over %,d records: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms%n",
                 latency.getTotalCount(), latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(90) / 1000.0,
                 latency.getValueAtPercentile(99) / 1000.0, latency.getValueAtPercentile(99.9) / 1000.0, latency.getMaxValue() / 1000.0);
         if (latency.getTotalCount() != records) {
-            System.out.printf("  WARNING     %,d of this run's records read back (expected %,d)%n", latency.getTotalCount(), records);
+            out.printf("  WARNING     %,d of this run's records read back (expected %,d)%n", latency.getTotalCount(), records);
         }
         StringBuilder rss = new StringBuilder("  peak RSS   ");
         for (Instance i : instances) {
@@ -180,7 +216,7 @@ final class BenchCommand implements Callable<Integer> {
             rss.append(String.format(" %s@%s %d MiB,", i.role(), i.address().substring(i.address().lastIndexOf(':') + 1),
                     b == null ? -1 : b >> 20));
         }
-        System.out.println(rss.substring(0, rss.length() - 1));
+        out.println(rss.substring(0, rss.length() - 1));
         return latency.getTotalCount() == records ? 0 : 1;
     }
 
