@@ -83,6 +83,7 @@ class MembershipStreamTest {
         for (int i = 1; i < filterViews.size(); i++) {
             assertThat(filterViews.get(i).isNewerThan(filterViews.get(i - 1))).as("views arrive in version order").isTrue();
         }
+        await("q2's own view", () -> q2.current().self().getJoinSeq() != 0);
         long joinSeqOfQ2 = q2.current().self().getJoinSeq();
 
         q1.close();
