@@ -26,7 +26,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -416,7 +415,6 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void sampleRss(List<Instance> instances, Map<String, Long> peak) {
-        Map<String, Long> sink = new LinkedHashMap<>();
         while (true) {
             for (Instance i : instances) {
                 if (i.metrics().isEmpty()) {
@@ -432,7 +430,7 @@ final class BenchCommand implements Callable<Integer> {
                         }
                     }
                 } catch (Exception e) {
-                    sink.put(i.metrics(), 0L);
+                    // a role restarting: sampled again next round
                 }
             }
             try {

@@ -320,8 +320,6 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
             ensureOpen();
             List<RecordEnvelope> out = new ArrayList<>();
             Set<Long> seen = new HashSet<>();
-            java.time.Instant now = java.time.Instant.now();
-            long storedUs = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
             long bytes = 0;
             for (long lid : lids) {
                 if (lid == 0 || !seen.add(lid)) {

@@ -50,7 +50,7 @@ public final class EdgeStamp {
             throw new RecordFormatException("host", "datacenter " + host + " does not exist (num_dc = " + numDc + ")");
         }
         java.time.Instant t = java.time.Instant.now();
-        RecordEnvelope.Builder b = r.toEnvelope().toBuilder()
+        RecordEnvelope.Builder b = r.toEnvelopeBuilder()
                 .setIngestUs(t.getEpochSecond() * 1_000_000L + t.getNano() / 1000);
         if (r.id() == null) {
             b.setId(newId()).setIdGenerated(true);

@@ -135,6 +135,11 @@ public final class LogRecord {
      * {@code body} so that routing stages never decode them.
      */
     public RecordEnvelope toEnvelope() {
+        return toEnvelopeBuilder().build();
+    }
+
+    /** {@link #toEnvelope()} as a builder, for an edge that adds its stamps before building once. */
+    public RecordEnvelope.Builder toEnvelopeBuilder() {
         RecordBody.Builder body = RecordBody.newBuilder();
         RecordEnvelope.Builder env = RecordEnvelope.newBuilder();
         for (Map.Entry<String, String> e : tags.entrySet()) {
@@ -151,8 +156,7 @@ public final class LogRecord {
                 .setBody(body.build().toByteString())
                 .setHost(host == NO_HOST ? 0 : host)
                 .setTimestampMs(timestamp)
-                .setLid(lid)
-                .build();
+                .setLid(lid);
     }
 
     /** Decodes a wire record, tags included. */
