@@ -11,9 +11,14 @@ import io.chariots.common.runtime.RoleRuntime;
 import io.chariots.proto.BatcherGrpc;
 import io.chariots.proto.RecordBatch;
 
+import io.grpc.Server;
+
 import java.util.concurrent.TimeUnit;
 
-/** The app process: the HTTP front on port 8080. Wiring only; the API is {@link RecordRoutes}. */
+/**
+ * The app process: the HTTP front on port 8080 and gRPC on port + 1000 (9080).
+ * Wiring only; the API is {@link RecordRoutes}.
+ */
 public final class App {
     private App() {
     }
@@ -35,7 +40,8 @@ public final class App {
                     new EdgeStamp("a", config.datacenter(), config.numDc()), rt.metrics().registry());
             rt.manage(routes.routes(rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes())))
                     .start(rt.transport(), config.bindHost(), config.port()));
-            rt.join(0, routes::onMembership);
+            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).build().start());
+            rt.join(grpc.getPort(), routes::onMembership);
             return () -> rt;
         });
     }

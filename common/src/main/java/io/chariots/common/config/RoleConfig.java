@@ -21,7 +21,7 @@ import java.util.Locale;
  * <tr><td>port</td><td>per role: app 8080, controller 8081, batcher 9000, filter 9010, queue 9020,
  *     maintainer 9030, indexer 9040</td><td>the main port</td></tr>
  * <tr><td>admin_port</td><td>app/controller: the main port; others: port + 100</td><td>HTTP /health and /metrics; 0 = any free port</td></tr>
- * <tr><td>grpc_port</td><td>filter/queue/maintainer/indexer: the main port; batcher and controller: port + 1000; app: none</td>
+ * <tr><td>grpc_port</td><td>filter/queue/maintainer/indexer: the main port; app, batcher and controller: port + 1000</td>
  *     <td>gRPC service; 0 = any free port</td></tr>
  * <tr><td>bind</td><td>0.0.0.0</td><td>address to listen on</td></tr>
  * <tr><td>advertise</td><td>the local address used to reach the controller</td><td>host others use to reach this role</td></tr>
@@ -103,18 +103,12 @@ public final class RoleConfig {
         return role == Role.APP || role == Role.CONTROLLER ? port : port + ADMIN_OFFSET;
     }
 
-    /** The gRPC port a role uses when {@code grpc_port} is not set; 0 for the app, which has none. */
+    /** The gRPC port a role uses when {@code grpc_port} is not set. */
     public static int defaultGrpcPort(Role role, int port) {
         return switch (role) {
-            case APP -> 0;
-            case BATCHER, REMOTE_BATCHER, CONTROLLER -> port + GRPC_OFFSET;
+            case APP, BATCHER, REMOTE_BATCHER, CONTROLLER -> port + GRPC_OFFSET;
             default -> port;
         };
-    }
-
-    /** Whether this role serves gRPC at all. */
-    public boolean hasGrpc() {
-        return role != Role.APP;
     }
 
     /** Lower-case role name as used on the command line and in GET /: "batcher". */

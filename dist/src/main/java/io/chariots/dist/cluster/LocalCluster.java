@@ -214,8 +214,7 @@ public final class LocalCluster implements AutoCloseable {
                         main = hold(held);
                         admin = role == Role.APP || role == Role.CONTROLLER ? main : hold(held);
                         grpc = switch (role) {
-                            case APP -> 0;
-                            case BATCHER, CONTROLLER -> hold(held);
+                            case APP, BATCHER, CONTROLLER -> hold(held);
                             default -> main;
                         };
                     }
