@@ -11,13 +11,18 @@ import io.chariots.common.runtime.RoleRuntime;
 import io.chariots.proto.BatcherGrpc;
 import io.chariots.proto.RecordBatch;
 
+import io.chariots.common.membership.Membership;
 import io.grpc.Server;
 
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The app process: the HTTP front on port 8080 and gRPC on port + 1000 (9080).
- * Wiring only; the API is {@link RecordRoutes}.
+ * Wiring only; the API is {@link RecordRoutes} (appends), {@link ReadRoutes} and
+ * {@link ReaderService} (reads, tails).
  */
 public final class App {
     private App() {
@@ -38,10 +43,24 @@ public final class App {
             rt.manage(loop.start());
             RecordRoutes routes = new RecordRoutes(loop, clock, forwarder[0], channels,
                     new EdgeStamp("a", config.datacenter(), config.numDc()), rt.metrics().registry());
-            rt.manage(routes.routes(rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes())))
+            AtomicReference<Membership> view = new AtomicReference<>(Membership.NONE);
+            LogReader reader = new LogReader(channels, view::get, ac.readTimeout());
+            ScheduledExecutorService tailTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "app-tail-timer");
+                t.setDaemon(true);
+                return t;
+            });
+            rt.manage(tailTimer::shutdownNow);
+            ReadRoutes reads = new ReadRoutes(reader, tailTimer);
+            rt.manage(reads.routes(routes.routes(rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes()))))
                     .start(rt.transport(), config.bindHost(), config.port()));
-            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).build().start());
-            rt.join(grpc.getPort(), routes::onMembership);
+            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort())
+                    .addService(new ReaderService(reader, tailTimer))
+                    .build().start());
+            rt.join(grpc.getPort(), m -> {
+                view.set(m);
+                routes.onMembership(m);
+            });
             return () -> rt;
         });
     }

@@ -5,6 +5,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -119,6 +121,35 @@ public final class HttpExchange {
             ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
         }
         onAnswered.run();
+    }
+
+    /**
+     * Answers with a chunked response whose body the caller writes as it
+     * goes. While it streams, the connection is read again (so a client that
+     * hangs up is noticed at once) and further requests on it are ignored.
+     *
+     * @return the response, or null if the exchange was already answered
+     */
+    public ChunkedResponse stream(HttpResponseStatus status, String contentType, String... headerPairs) {
+        if (!answered.compareAndSet(false, true)) {
+            return null;
+        }
+        HttpResponse resp = new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
+        resp.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        HttpUtil.setTransferEncodingChunked(resp, true);
+        for (int i = 0; i + 1 < headerPairs.length; i += 2) {
+            resp.headers().set(headerPairs[i], headerPairs[i + 1]);
+        }
+        if (keepAlive) {
+            resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        ctx.channel().attr(HttpServer.STREAMING).set(Boolean.TRUE);
+        ctx.writeAndFlush(resp);
+        ctx.channel().eventLoop().execute(() -> ctx.channel().config().setAutoRead(true));
+        return new ChunkedResponse(ctx, keepAlive, () -> {
+            ctx.channel().attr(HttpServer.STREAMING).set(null);
+            onAnswered.run();
+        });
     }
 
     public void text(HttpResponseStatus status, String text) {

@@ -27,6 +27,8 @@ import java.util.List;
  */
 public final class HttpServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
+    /** Set on a connection while a {@link ChunkedResponse} streams on it. */
+    static final io.netty.util.AttributeKey<Boolean> STREAMING = io.netty.util.AttributeKey.valueOf("chariots.streaming");
 
     private record Route(HttpMethod method, String path, boolean prefix, HttpHandler handler) {
         boolean matchesPath(String p) {
@@ -114,6 +116,11 @@ public final class HttpServer implements AutoCloseable {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             Channel ch = ctx.channel();
+            if (ch.attr(STREAMING).get() != null) {
+                // HTTP/1.1 answers in order: nothing can be answered before the stream ends.
+                LOG.debug("ignoring a request from {} sent while a stream is open on its connection", ch.remoteAddress());
+                return;
+            }
             ch.config().setAutoRead(false);
             HttpExchange ex = new HttpExchange(ctx, req, () -> ch.eventLoop().execute(() -> {
                 ch.config().setAutoRead(true);

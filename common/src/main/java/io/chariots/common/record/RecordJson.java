@@ -436,6 +436,12 @@ public final class RecordJson {
      */
     public static void write(JsonGenerator g, LogRecord r) throws IOException {
         g.writeStartObject();
+        writeFields(g, r);
+        g.writeEndObject();
+    }
+
+    /** The fields of {@link #write}, without the enclosing braces: for answers that add fields of their own. */
+    public static void writeFields(JsonGenerator g, LogRecord r) throws IOException {
         if (r.lid() != 0) {
             g.writeFieldName("lid");
             g.writeNumber(Unsigned64.toString(r.lid()));
@@ -467,7 +473,6 @@ public final class RecordJson {
         if (r.timestamp() != 0) {
             g.writeNumberField("timestamp", r.timestamp());
         }
-        g.writeEndObject();
     }
 
     /** The shared factory, configured for records. */

@@ -1,0 +1,107 @@
+package io.chariots.app;
+
+import io.chariots.proto.RecordEnvelope;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One subscriber following the log from an LId: every record in LId order,
+ * no gap, no duplicate, as the log grows.
+ *
+ * <p>It reads pages with {@link LogReader#range} — the dense prefix from its
+ * cursor — and delivers each to its {@link Sink}; the cursor moves past what
+ * was delivered, so a resumed subscription (from the last LId seen plus one)
+ * misses nothing. It asks for the next page only when the sink says it is
+ * ready, so a slow subscriber reads from disk at its own pace and costs the
+ * append path and other subscribers nothing. When it has caught up it polls
+ * again after a short wait that doubles while the log is quiet
+ * ({@value #MIN_IDLE_MS} ms up to {@value #MAX_IDLE_MS} ms) and drops back
+ * as soon as records come; an unavailable maintainer is waited for, never
+ * skipped.
+ */
+final class LogTail {
+    private static final Logger LOG = LoggerFactory.getLogger(LogTail.class);
+    static final long MIN_IDLE_MS = 1;
+    static final long MAX_IDLE_MS = 32;
+    static final long UNAVAILABLE_RETRY_MS = 200;
+
+    /** Where a tail's records go. */
+    interface Sink {
+        /** Delivers a non-empty page in LId order; runs {@code ready} once it can take the next one. */
+        void deliver(List<RecordEnvelope> page, Runnable ready);
+
+        /** Called at each poll that found nothing new (a chance to send a heartbeat). */
+        default void idle() {
+        }
+    }
+
+    private final LogReader reader;
+    private final ScheduledExecutorService timer;
+    private final int pageSize;
+    private final Sink sink;
+    private volatile long cursor;
+    private volatile boolean stopped;
+    private long idleMs = MIN_IDLE_MS;
+
+    LogTail(LogReader reader, ScheduledExecutorService timer, long from, int pageSize, Sink sink) {
+        this.reader = reader;
+        this.timer = timer;
+        this.cursor = from;
+        this.pageSize = pageSize;
+        this.sink = sink;
+    }
+
+    void start() {
+        fetch();
+    }
+
+    /** Stops after the page in progress, if any; nothing more is delivered. */
+    void stop() {
+        stopped = true;
+    }
+
+    /** The next LId to deliver. */
+    long cursor() {
+        return cursor;
+    }
+
+    // Only one fetch or delivery is in progress at a time: each step starts the next.
+    private void fetch() {
+        if (stopped) {
+            return;
+        }
+        reader.range(cursor, pageSize).whenComplete((page, failure) -> {
+            if (stopped) {
+                return;
+            }
+            if (failure != null) {
+                LOG.debug("tail at LId {}: {}", cursor, failure.toString());
+                later(UNAVAILABLE_RETRY_MS);
+                return;
+            }
+            List<RecordEnvelope> records = page.records();
+            if (records.isEmpty()) {
+                sink.idle();
+                later(idleMs);
+                idleMs = Math.min(MAX_IDLE_MS, idleMs * 2);
+                return;
+            }
+            idleMs = MIN_IDLE_MS;
+            cursor = records.get(records.size() - 1).getLid() + 1;
+            sink.deliver(records, this::fetch);
+        });
+    }
+
+    private void later(long ms) {
+        try {
+            timer.schedule(this::fetch, ms, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            stopped = true; // the app is shutting down
+        }
+    }
+}

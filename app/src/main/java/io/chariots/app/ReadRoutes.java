@@ -1,0 +1,416 @@
+package io.chariots.app;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.chariots.common.http.ChunkedResponse;
+import io.chariots.common.http.HttpExchange;
+import io.chariots.common.http.HttpServer;
+import io.chariots.common.record.Fnv1a64;
+import io.chariots.common.record.LogRecord;
+import io.chariots.common.record.RecordJson;
+import io.chariots.common.record.Unsigned64;
+import io.chariots.proto.CauseKey;
+import io.chariots.proto.RecordEnvelope;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The app's read API over a {@link LogReader}. Seeds, hashes and LIds are
+ * printed as unsigned decimal numbers; every page carries {@code next}, the
+ * {@code from} of the following page.
+ *
+ * <ul>
+ * <li>{@code GET /records?from=L&limit=K} — records L, L+1, … in LId order, at most K (default
+ *     {@value #DEFAULT_LIMIT}, at most {@value #MAX_LIMIT}); the page stops before the first LId not yet in the
+ *     log, so paging from {@code next} never skips one.</li>
+ * <li>{@code GET /records?tag=key:value[&seed=S][&from=L][&limit=K]} — every record carrying that tag (of chain
+ *     S), in LId order, from LId L on.</li>
+ * <li>{@code GET /trace/{seed}[?from=L&limit=K]} — the chain: every record with that seed in log order, each with
+ *     {@code causes}, the LIds of the records it names by prehash.</li>
+ * <li>{@code GET /records/stream?from=L} — every record from L on, as the log grows, as JSON lines
+ *     ({@code application/x-ndjson}); Server-Sent Events ({@code id:} = LId) when the client accepts
+ *     {@code text/event-stream} or asks {@code format=sse}. Resume from the last LId seen plus one.</li>
+ * </ul>
+ * A bad parameter gets 400 naming it; unknown parameters too (a typo must not silently change the answer).
+ */
+final class ReadRoutes {
+    private static final Logger LOG = LoggerFactory.getLogger(ReadRoutes.class);
+    static final int DEFAULT_LIMIT = 100;
+    static final int MAX_LIMIT = 1000;
+    static final int TAIL_PAGE = 1000;
+    /** SSE comment sent to a quiet stream this often, so proxies keep it and a gone client is noticed. */
+    static final long HEARTBEAT_NANOS = 15_000_000_000L;
+
+    private final LogReader reader;
+    private final ScheduledExecutorService timer;
+    private final AtomicInteger tails = new AtomicInteger();
+
+    ReadRoutes(LogReader reader, ScheduledExecutorService timer) {
+        this.reader = reader;
+        this.timer = timer;
+    }
+
+    HttpServer.Builder routes(HttpServer.Builder http) {
+        return http.get("/records", this::records)
+                .get("/records/stream", this::stream)
+                .get("/trace/*", this::trace);
+    }
+
+    /** Number of open HTTP tails. */
+    int openTails() {
+        return tails.get();
+    }
+
+    // ------------------------------------------------------------ parameters
+
+    /** A bad query parameter: answered 400 naming it. */
+    static final class BadParameter extends Exception {
+        final String name;
+
+        BadParameter(String name, String problem) {
+            super(name + ": " + problem, null, false, false);
+            this.name = name;
+        }
+    }
+
+    static void allowOnly(HttpExchange ex, Set<String> allowed) throws BadParameter {
+        for (String name : ex.queryParams().keySet()) {
+            if (!allowed.contains(name)) {
+                throw new BadParameter(name, "unknown parameter; this endpoint takes " + String.join(", ", new java.util.TreeSet<>(allowed)));
+            }
+        }
+    }
+
+    /** A whole number in [min, max], or {@code dflt} when absent. */
+    static long number(String name, String text, long dflt, long min, long max) throws BadParameter {
+        if (text == null) {
+            return dflt;
+        }
+        long v;
+        try {
+            v = Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            throw new BadParameter(name, "must be a whole number, got \"" + text + "\"");
+        }
+        if (v < min || v > max) {
+            throw new BadParameter(name, "must be between " + min + " and " + max + ", got " + v);
+        }
+        return v;
+    }
+
+    static long lidParam(String name, String text, long dflt) throws BadParameter {
+        if (text == null) {
+            return dflt;
+        }
+        long v;
+        try {
+            v = Unsigned64.parse(text.trim());
+        } catch (NumberFormatException e) {
+            throw new BadParameter(name, "must be an LId, a whole number from 1, got \"" + text + "\"");
+        }
+        if (v == 0 || v == -1L) {
+            throw new BadParameter(name, "must be an LId between 1 and " + Long.toUnsignedString(-2L) + ", got " + text);
+        }
+        return v;
+    }
+
+    static long unsigned(String name, String text) throws BadParameter {
+        try {
+            return Unsigned64.parse(text.trim());
+        } catch (NumberFormatException e) {
+            throw new BadParameter(name, "must be an unsigned 64-bit whole number (0 to " + Unsigned64.MAX_TEXT + "), got \"" + text + "\"");
+        }
+    }
+
+    /** FNV-1a-64 of {@code key:value}; the tag must have a non-empty key. */
+    static long tagHash(String text) throws BadParameter {
+        int colon = text.indexOf(':');
+        if (colon <= 0) {
+            throw new BadParameter("tag", "must be key:value (the record's tag, hashed as FNV-1a-64(\"key:value\")), got \"" + text + "\"");
+        }
+        return Fnv1a64.hashTag(text.substring(0, colon), text.substring(colon + 1));
+    }
+
+    private static void bad(HttpExchange ex, BadParameter e) {
+        Map<String, Object> err = new LinkedHashMap<>();
+        err.put("error", e.getMessage());
+        err.put("parameter", e.name);
+        ex.json(HttpResponseStatus.BAD_REQUEST, err);
+    }
+
+    // ------------------------------------------------------------ ranges and tags
+
+    private void records(HttpExchange ex) {
+        long from;
+        int limit;
+        String tag = ex.queryParam("tag");
+        Long seed = null;
+        try {
+            allowOnly(ex, tag == null ? Set.of("from", "limit") : Set.of("from", "limit", "tag", "seed"));
+            from = lidParam("from", ex.queryParam("from"), 1);
+            limit = (int) number("limit", ex.queryParam("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT);
+            if (ex.queryParam("seed") != null) {
+                seed = unsigned("seed", ex.queryParam("seed"));
+            }
+            if (tag != null) {
+                long hash = tagHash(tag);
+                Long chain = seed;
+                reader.lidsByTag(hash, chain, from, limit)
+                        .thenCompose(lids -> withRecords(lids, from))
+                        .whenComplete((page, failure) -> {
+                            if (failure != null) {
+                                unavailable(ex, failure);
+                                return;
+                            }
+                            ex.json(HttpResponseStatus.OK, pageJson(page, g -> {
+                                g.writeStringField("tag", tag);
+                                g.writeFieldName("hash");
+                                g.writeNumber(Unsigned64.toString(hash));
+                                if (chain != null) {
+                                    g.writeFieldName("seed");
+                                    g.writeNumber(Unsigned64.toString(chain));
+                                }
+                            }, null));
+                        });
+                return;
+            }
+        } catch (BadParameter e) {
+            bad(ex, e);
+            return;
+        }
+        reader.range(from, limit).whenComplete((page, failure) -> {
+            if (failure != null) {
+                unavailable(ex, failure);
+                return;
+            }
+            if (page.records().isEmpty() && !page.complete()) {
+                ex.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "LId " + Unsigned64.toString(from)
+                        + " is not readable now: a maintainer did not answer", "Retry-After", "1");
+                return;
+            }
+            ex.json(HttpResponseStatus.OK, pageJson(new Found(page.records(), from), g -> { }, null));
+        });
+    }
+
+    /** Records found for a page of LIds, in LId order, and the {@code from} of the next page. */
+    record Found(List<RecordEnvelope> records, long next) {
+    }
+
+    private CompletableFuture<Found> withRecords(long[] lids, long from) {
+        return reader.records(lids).thenApply(byLid -> {
+            List<RecordEnvelope> out = new ArrayList<>(lids.length);
+            for (long lid : lids) {
+                RecordEnvelope r = byLid.get(lid);
+                if (r != null) {
+                    out.add(r);
+                }
+            }
+            return new Found(out, lids.length == 0 ? from : lids[lids.length - 1] + 1);
+        });
+    }
+
+    // ------------------------------------------------------------ trace
+
+    private void trace(HttpExchange ex) {
+        long seed;
+        long from;
+        int limit;
+        try {
+            allowOnly(ex, Set.of("from", "limit"));
+            String text = ex.pathRest();
+            if (text.isEmpty()) {
+                throw new BadParameter("seed", "missing: GET /trace/<seed>");
+            }
+            seed = unsigned("seed", text);
+            from = lidParam("from", ex.queryParam("from"), 1);
+            limit = (int) number("limit", ex.queryParam("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT);
+        } catch (BadParameter e) {
+            bad(ex, e);
+            return;
+        }
+        reader.lidsBySeed(seed, from, limit)
+                .thenCompose(lids -> withRecords(lids, from))
+                .thenCompose(found -> {
+                    // Every distinct (prehash, seed) of the page, looked up once.
+                    List<CauseKey> keys = new ArrayList<>();
+                    Map<Long, Integer> slot = new HashMap<>();
+                    for (RecordEnvelope r : found.records()) {
+                        for (long h : r.getPrehashList()) {
+                            if (h != 0 && !slot.containsKey(h)) {
+                                slot.put(h, keys.size());
+                                keys.add(CauseKey.newBuilder().setHash(h).setSeed(r.getSeed()).build());
+                            }
+                        }
+                    }
+                    return reader.lowestLids(keys).thenApply(lids -> {
+                        Map<Long, Long> causeLid = new HashMap<>();
+                        slot.forEach((h, i) -> causeLid.put(h, lids[i]));
+                        return Map.entry(found, causeLid);
+                    });
+                })
+                .whenComplete((result, failure) -> {
+                    if (failure != null) {
+                        unavailable(ex, failure);
+                        return;
+                    }
+                    Map<Long, Long> causes = result.getValue();
+                    ex.json(HttpResponseStatus.OK, pageJson(result.getKey(), g -> {
+                        g.writeFieldName("seed");
+                        g.writeNumber(Unsigned64.toString(seed));
+                    }, (g, r) -> {
+                        g.writeArrayFieldStart("causes");
+                        for (long h : r.getPrehashList()) {
+                            Long lid = h == 0 ? null : causes.get(h);
+                            if (lid != null && lid != 0) {
+                                g.writeNumber(Unsigned64.toString(lid));
+                            }
+                        }
+                        g.writeEndArray();
+                    }));
+                });
+    }
+
+    // ------------------------------------------------------------ tail
+
+    private void stream(HttpExchange ex) {
+        long from;
+        boolean sse;
+        try {
+            allowOnly(ex, Set.of("from", "format"));
+            from = lidParam("from", ex.queryParam("from"), 1);
+            String format = ex.queryParam("format");
+            if (format == null) {
+                String accept = ex.header("Accept");
+                sse = accept != null && accept.contains("text/event-stream");
+            } else if (format.equals("sse") || format.equals("ndjson")) {
+                sse = format.equals("sse");
+            } else {
+                throw new BadParameter("format", "must be sse or ndjson, got \"" + format + "\"");
+            }
+        } catch (BadParameter e) {
+            bad(ex, e);
+            return;
+        }
+        ChunkedResponse out = ex.stream(HttpResponseStatus.OK,
+                sse ? "text/event-stream; charset=utf-8" : "application/x-ndjson", "Cache-Control", "no-cache");
+        if (out == null) {
+            return;
+        }
+        long[] lastWrite = {System.nanoTime()};
+        LogTail tail = new LogTail(reader, timer, from, TAIL_PAGE, new LogTail.Sink() {
+            @Override
+            public void deliver(List<RecordEnvelope> page, Runnable ready) {
+                lastWrite[0] = System.nanoTime();
+                out.write(sse ? sseChunk(page) : ndjsonChunk(page), ready);
+            }
+
+            @Override
+            public void idle() {
+                if (sse && System.nanoTime() - lastWrite[0] > HEARTBEAT_NANOS) {
+                    lastWrite[0] = System.nanoTime();
+                    out.write(": quiet\n\n".getBytes(StandardCharsets.UTF_8), () -> { });
+                }
+            }
+        });
+        tails.incrementAndGet();
+        out.onClose(() -> {
+            tail.stop();
+            tails.decrementAndGet();
+            LOG.debug("tail from {} closed at LId {}", from, tail.cursor());
+        });
+        tail.start();
+    }
+
+    private static byte[] ndjsonChunk(List<RecordEnvelope> page) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream(page.size() * 160);
+        try (JsonGenerator g = RecordJson.factory().createGenerator(buf)) {
+            g.setRootValueSeparator(null);
+            for (RecordEnvelope r : page) {
+                RecordJson.write(g, record(r));
+                g.flush();
+                buf.write('\n');
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return buf.toByteArray();
+    }
+
+    private static byte[] sseChunk(List<RecordEnvelope> page) {
+        StringBuilder sb = new StringBuilder(page.size() * 180);
+        for (RecordEnvelope r : page) {
+            sb.append("id: ").append(Unsigned64.toString(r.getLid())).append('\n')
+                    .append("data: ").append(new String(RecordJson.toJson(record(r)), StandardCharsets.UTF_8)).append("\n\n");
+        }
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    // ------------------------------------------------------------ answers
+
+    private interface Fields {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    private interface RecordFields {
+        void write(JsonGenerator g, RecordEnvelope r) throws IOException;
+    }
+
+    private static byte[] pageJson(Found page, Fields head, RecordFields extra) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream(256 + page.records().size() * 160);
+        try (JsonGenerator g = RecordJson.factory().createGenerator(buf)) {
+            g.writeStartObject();
+            head.write(g);
+            g.writeArrayFieldStart("records");
+            for (RecordEnvelope r : page.records()) {
+                g.writeStartObject();
+                RecordJson.writeFields(g, record(r));
+                if (extra != null) {
+                    extra.write(g, r);
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            long next = page.records().isEmpty() ? page.next()
+                    : Math.max(page.next(), page.records().get(page.records().size() - 1).getLid() + 1);
+            g.writeFieldName("next");
+            g.writeNumber(Unsigned64.toString(next));
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return buf.toByteArray();
+    }
+
+    private static LogRecord record(RecordEnvelope r) {
+        try {
+            return LogRecord.fromEnvelope(r);
+        } catch (IOException e) {
+            throw new UncheckedIOException("stored record at LId " + Unsigned64.toString(r.getLid()) + " is unreadable", e);
+        }
+    }
+
+    private static void unavailable(HttpExchange ex, Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        if (cause instanceof LogReader.Unavailable) {
+            ex.error(HttpResponseStatus.SERVICE_UNAVAILABLE, cause.getMessage(), "Retry-After", "1");
+        } else {
+            LOG.warn("read failed", cause);
+            ex.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "read failed: " + cause);
+        }
+    }
+}
