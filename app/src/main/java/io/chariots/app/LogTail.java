@@ -5,6 +5,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +31,11 @@ final class LogTail {
     static final long MAX_IDLE_MS = 32;
     static final long UNAVAILABLE_RETRY_MS = 200;
 
+    /** Where a tail reads: {@link LogReader#range}. */
+    interface RangeSource {
+        CompletableFuture<LogReader.Page> range(long from, int limit);
+    }
+
     /** Where a tail's records go. */
     interface Sink {
         /** Delivers a non-empty page in LId order; runs {@code ready} once it can take the next one. */
@@ -40,7 +46,7 @@ final class LogTail {
         }
     }
 
-    private final LogReader reader;
+    private final RangeSource reader;
     private final ScheduledExecutorService timer;
     private final int pageSize;
     private final Sink sink;
@@ -48,7 +54,7 @@ final class LogTail {
     private volatile boolean stopped;
     private long idleMs = MIN_IDLE_MS;
 
-    LogTail(LogReader reader, ScheduledExecutorService timer, long from, int pageSize, Sink sink) {
+    LogTail(RangeSource reader, ScheduledExecutorService timer, long from, int pageSize, Sink sink) {
         this.reader = reader;
         this.timer = timer;
         this.cursor = from;

@@ -312,7 +312,7 @@ final class ReadRoutes {
             return;
         }
         long[] lastWrite = {System.nanoTime()};
-        LogTail tail = new LogTail(reader, timer, from, TAIL_PAGE, new LogTail.Sink() {
+        LogTail tail = new LogTail(reader::range, timer, from, TAIL_PAGE, new LogTail.Sink() {
             @Override
             public void deliver(List<RecordEnvelope> page, Runnable ready) {
                 lastWrite[0] = System.nanoTime();

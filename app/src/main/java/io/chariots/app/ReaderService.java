@@ -44,7 +44,7 @@ final class ReaderService extends ReaderGrpc.ReaderImplBase {
         long from = request.getFromLid() == 0 ? 1 : request.getFromLid();
         ServerCallStreamObserver<RecordBatch> call = (ServerCallStreamObserver<RecordBatch>) responses;
         AtomicReference<Runnable> whenReady = new AtomicReference<>();
-        LogTail tail = new LogTail(reader, timer, from, batch, new LogTail.Sink() {
+        LogTail tail = new LogTail(reader::range, timer, from, batch, new LogTail.Sink() {
             @Override
             public void deliver(List<RecordEnvelope> page, Runnable ready) {
                 synchronized (call) {

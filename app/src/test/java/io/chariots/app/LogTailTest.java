@@ -1,0 +1,168 @@
+package io.chariots.app;
+
+import io.chariots.proto.RecordEnvelope;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@link LogTail} over a simulated log that grows out of order (records land
+ * at their maintainers in any order, some reads fail): every subscriber sees
+ * exactly 1..N in order, whatever its pace.
+ */
+class LogTailTest {
+    final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
+
+    @AfterEach
+    void stop() {
+        timer.shutdownNow();
+    }
+
+    /** LIds stored so far, in any order, read back as a dense prefix like {@link LogReader#range}. */
+    static final class GrowingLog implements LogTail.RangeSource {
+        final Map<Long, RecordEnvelope> stored = new ConcurrentHashMap<>();
+        final Random random = new Random(3);
+        final AtomicInteger calls = new AtomicInteger();
+
+        @Override
+        public CompletableFuture<LogReader.Page> range(long from, int limit) {
+            calls.incrementAndGet();
+            synchronized (random) {
+                if (random.nextInt(10) == 0) {
+                    return CompletableFuture.failedFuture(new LogReader.Unavailable("a maintainer did not answer"));
+                }
+            }
+            List<RecordEnvelope> page = new ArrayList<>();
+            for (long lid = from; lid < from + limit && stored.containsKey(lid); lid++) {
+                page.add(stored.get(lid));
+            }
+            return CompletableFuture.supplyAsync(() -> new LogReader.Page(page, true));
+        }
+
+        void store(long lid) {
+            stored.put(lid, RecordEnvelope.newBuilder().setLid(lid).setId("r" + lid).build());
+        }
+    }
+
+    static final class Collector implements LogTail.Sink {
+        final List<Long> lids = new ArrayList<>();
+        final CountDownLatch done;
+        final long slowEveryMs;
+        final ScheduledExecutorService timer;
+
+        Collector(int n, long slowEveryMs, ScheduledExecutorService timer) {
+            this.done = new CountDownLatch(n);
+            this.slowEveryMs = slowEveryMs;
+            this.timer = timer;
+        }
+
+        @Override
+        public void deliver(List<RecordEnvelope> page, Runnable ready) {
+            synchronized (lids) {
+                for (RecordEnvelope r : page) {
+                    lids.add(r.getLid());
+                    done.countDown();
+                }
+            }
+            if (slowEveryMs > 0) {
+                timer.schedule(ready, slowEveryMs, TimeUnit.MILLISECONDS);
+            } else {
+                ready.run();
+            }
+        }
+    }
+
+    @Test
+    void everySubscriberSeesEveryRecordOnceInOrderWhileTheLogGrowsOutOfOrder() throws Exception {
+        GrowingLog log = new GrowingLog();
+        int n = 20_000;
+        Collector fast = new Collector(n, 0, timer);
+        Collector slow = new Collector(n, 2, timer);
+        LogTail fastTail = new LogTail(log, timer, 1, 500, fast);
+        LogTail slowTail = new LogTail(log, timer, 1, 500, slow);
+        fastTail.start();
+        slowTail.start();
+
+        // Stores arrive in shuffled windows of 1000 LIds, as from several maintainers.
+        Random random = new Random(11);
+        for (long base = 1; base <= n; base += 1000) {
+            List<Long> window = new ArrayList<>();
+            for (long lid = base; lid < base + 1000; lid++) {
+                window.add(lid);
+            }
+            java.util.Collections.shuffle(window, random);
+            for (long lid : window) {
+                log.store(lid);
+            }
+            Thread.sleep(1);
+        }
+        assertThat(fast.done.await(30, TimeUnit.SECONDS)).as("fast subscriber got all").isTrue();
+        assertThat(slow.done.await(60, TimeUnit.SECONDS)).as("slow subscriber got all").isTrue();
+        Thread.sleep(50); // anything extra would show up now
+        for (Collector c : List.of(fast, slow)) {
+            synchronized (c.lids) {
+                assertThat(c.lids).hasSize(n);
+                for (int i = 0; i < n; i++) {
+                    assertThat(c.lids.get(i)).isEqualTo(i + 1L);
+                }
+            }
+        }
+        assertThat(fastTail.cursor()).isEqualTo(n + 1L);
+        fastTail.stop();
+        slowTail.stop();
+    }
+
+    @Test
+    void aResumedTailStartsExactlyWhereTheLastOneStopped() throws Exception {
+        GrowingLog log = new GrowingLog();
+        for (long lid = 1; lid <= 3000; lid++) {
+            log.store(lid);
+        }
+        Collector first = new Collector(1200, 0, timer);
+        LogTail tail = new LogTail(log, timer, 1, 400, new LogTail.Sink() {
+            @Override
+            public void deliver(List<RecordEnvelope> page, Runnable ready) {
+                first.deliver(page, () -> { });
+                if (first.lids.size() < 1200) {
+                    ready.run(); // stops asking after 1200, like a client that disconnects
+                }
+            }
+        });
+        tail.start();
+        assertThat(first.done.await(10, TimeUnit.SECONDS)).isTrue();
+        long resumeAt = first.lids.get(first.lids.size() - 1) + 1;
+        Collector second = new Collector(3000 - (int) resumeAt + 1, 0, timer);
+        new LogTail(log, timer, resumeAt, 400, second).start();
+        assertThat(second.done.await(10, TimeUnit.SECONDS)).isTrue();
+        List<Long> all = new ArrayList<>(first.lids);
+        all.addAll(second.lids);
+        assertThat(all).hasSize(3000);
+        for (int i = 0; i < all.size(); i++) {
+            assertThat(all.get(i)).isEqualTo(i + 1L);
+        }
+    }
+
+    @Test
+    void aQuietLogIsPolledAtABoundedRate() throws Exception {
+        GrowingLog log = new GrowingLog();
+        LogTail tail = new LogTail(log, timer, 1, 100, new Collector(1, 0, timer));
+        tail.start();
+        Thread.sleep(500);
+        tail.stop();
+        // Backing off to MAX_IDLE_MS between polls: ~16 polls in 500 ms, never a busy loop.
+        assertThat(log.calls.get()).isBetween(3, 60);
+    }
+}
