@@ -73,8 +73,16 @@ class AppendPathTest {
         }
     }
 
-    /** Plain records and chains (length 3..5, some links with two causes), in a shuffled send order. */
     List<List<Rec>> workload(int total, double chainShare) {
+        return workload(random, total, chainShare, 3);
+    }
+
+    /**
+     * Plain records and chains (length 3..5, some links with two causes), in a
+     * shuffled send order, over {@code laneCount} entry points: consecutive
+     * links of a chain go through different ones.
+     */
+    static List<List<Rec>> workload(Random random, int total, double chainShare, int laneCount) {
         List<Rec> plain = new ArrayList<>();
         List<List<Rec>> chains = new ArrayList<>();
         int inChains = (int) (total * chainShare);
@@ -99,21 +107,23 @@ class AppendPathTest {
         for (; n < total; n++) {
             plain.add(new Rec("p" + n, random.nextLong(), "k", "v" + n, new long[0]));
         }
-        // Three lanes: 'r' frames to batcher 0, 's' frames to batcher 1, HTTP arrays to the app.
-        List<List<Rec>> lanes = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        List<List<Rec>> lanes = new ArrayList<>();
+        for (int i = 0; i < laneCount; i++) {
+            lanes.add(new ArrayList<>());
+        }
         for (List<Rec> chain : chains) {
             List<Rec> order = new ArrayList<>(chain);
             if (random.nextBoolean()) {
                 Collections.reverse(order); // effects first
             }
-            int lane = random.nextInt(3);
+            int lane = random.nextInt(laneCount);
             for (Rec r : order) {
                 lanes.get(lane).add(r);
-                lane = (lane + 1) % 3; // consecutive links through different entry points
+                lane = (lane + 1) % laneCount; // consecutive links through different entry points
             }
         }
         for (int i = 0; i < plain.size(); i++) {
-            lanes.get(i % 3).add(plain.get(i));
+            lanes.get(i % laneCount).add(plain.get(i));
         }
         for (List<Rec> lane : lanes) {
             Collections.shuffle(lane.subList(0, lane.size()), random);
@@ -189,6 +199,7 @@ class AppendPathTest {
         LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir).batchers(2).queues(3).maintainers(3).indexers(2).start());
         c.awaitRegistered(Duration.ofSeconds(90));
         int total = 100_000;
+        // Three lanes: 'r' frames to batcher 0, 's' frames to batcher 1, HTTP arrays to the app.
         List<List<Rec>> lanes = workload(total, 0.12);
         Set<String> sent = new HashSet<>();
         lanes.forEach(l -> l.forEach(r -> sent.add(r.id())));
