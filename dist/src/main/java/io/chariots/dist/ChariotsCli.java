@@ -41,6 +41,7 @@ public final class ChariotsCli implements Runnable {
         cli.addSubcommand(new LocalClusterCommands.Down());
         cli.addSubcommand(new LocalClusterCommands.Status());
         cli.addSubcommand(new BenchCommand());
+        cli.addSubcommand(new ReadBenchCommand());
         return cli;
     }
 
