@@ -131,7 +131,7 @@ public final class Chariots implements AutoCloseable {
     }
 
     public Event append(Draft draft) {
-        Event e = draft.resolve();
+        Event e = draft.event();
         post("/record", draft.json(e), false);
         return e;
     }
@@ -148,8 +148,12 @@ public final class Chariots implements AutoCloseable {
     }
 
     public Event appendDurable(Draft draft) {
-        Event e = draft.resolve();
+        Event e = draft.event();
         Map<String, Object> m = Json.object(post("/record?wait=true", draft.json(e), true));
+        if (m.get("lid") == null) {
+            throw new ChariotsException("the app answered a durable append without an LId (" + Json.abbreviate(m.toString())
+                    + "): it does not support wait=true", 0, null);
+        }
         return new Event(e.id(), e.seed(), e.tags(), LogEntry.u64(m.get("lid")),
                 m.get("host") instanceof Number n ? n.intValue() : -1);
     }
@@ -162,7 +166,7 @@ public final class Chariots implements AutoCloseable {
         List<Event> events = new ArrayList<>(drafts.size());
         StringBuilder body = new StringBuilder("[");
         for (Draft d : drafts) {
-            Event e = d.resolve();
+            Event e = d.event();
             events.add(e);
             body.append(body.length() > 1 ? "," : "").append(d.json(e));
         }
@@ -184,7 +188,7 @@ public final class Chariots implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("client closed");
         }
-        Event e = draft.resolve();
+        Event e = draft.event();
         CompletableFuture<Event> done = new CompletableFuture<>();
         asyncRoom.acquireUninterruptibly();
         unacked.incrementAndGet();

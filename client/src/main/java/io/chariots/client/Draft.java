@@ -51,8 +51,14 @@ public final class Draft {
         return this;
     }
 
-    /** Fixes seed and id (generating what is missing) and checks the causes agree. */
-    Event resolve() {
+    /**
+     * The event this draft appends as: fixes its seed and id (generating what
+     * is missing) and checks its causes agree. Useful to name a record as a
+     * cause before it is sent — effects may be sent first; they wait.
+     *
+     * @throws IllegalArgumentException if the causes are in different chains, or the seed differs from theirs
+     */
+    public Event event() {
         long s;
         if (!causes.isEmpty()) {
             s = causes.get(0).seed();

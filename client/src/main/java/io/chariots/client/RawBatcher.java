@@ -45,7 +45,7 @@ public final class RawBatcher implements AutoCloseable {
     }
 
     public Event send(Draft draft) {
-        Event e = draft.resolve();
+        Event e = draft.event();
         frame('r', draft.json(e));
         return e;
     }
@@ -55,7 +55,7 @@ public final class RawBatcher implements AutoCloseable {
         List<Event> events = new ArrayList<>(drafts.size());
         StringBuilder sb = new StringBuilder("[");
         for (Draft d : drafts) {
-            Event e = d.resolve();
+            Event e = d.event();
             events.add(e);
             sb.append(sb.length() > 1 ? "," : "").append(d.json(e));
         }

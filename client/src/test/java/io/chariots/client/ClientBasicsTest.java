@@ -36,7 +36,7 @@ class ClientBasicsTest {
         assertThat(c.seed()).isEqualTo(-5L);
         assertThatThrownBy(() -> Cause.causedBy(a, "nope")).hasMessageContaining("no tag \"nope\"");
 
-        Event b = Draft.of(Map.of("x", "y")).causedBy(c).resolve();
+        Event b = Draft.of(Map.of("x", "y")).causedBy(c).event();
         assertThat(b.seed()).as("an effect joins its cause's chain").isEqualTo(-5L);
         assertThat(b.seedText()).isEqualTo("18446744073709551611");
         assertThat(b.id()).hasSize(32);
@@ -46,15 +46,15 @@ class ClientBasicsTest {
     void causesFromTwoChainsOrAConflictingSeedAreRefusedBeforeSending() {
         Cause one = new Cause(1, 10);
         Cause other = new Cause(2, 11);
-        assertThatThrownBy(() -> Draft.of(Map.of("k", "v")).causedBy(one, other).resolve()).hasMessageContaining("one chain");
-        assertThatThrownBy(() -> Draft.of(Map.of("k", "v")).causedBy(one).seed(12).resolve()).hasMessageContaining("differs");
+        assertThatThrownBy(() -> Draft.of(Map.of("k", "v")).causedBy(one, other).event()).hasMessageContaining("one chain");
+        assertThatThrownBy(() -> Draft.of(Map.of("k", "v")).causedBy(one).seed(12).event()).hasMessageContaining("differs");
         assertThatThrownBy(() -> Draft.of(Map.of())).hasMessageContaining("at least one tag");
     }
 
     @Test
     void recordsAreWrittenWithUnsignedSeedsAndHashes() {
         Draft d = Draft.of(Map.of("q\"uote", "ü")).causedBy(new Cause(-1L, -2L)).id("x1");
-        Event e = d.resolve();
+        Event e = d.event();
         String json = d.json(e);
         assertThat(json).isEqualTo("{\"id\":\"x1\",\"tags\":{\"q\\\"uote\":\"ü\"},\"seed\":18446744073709551614,\"prehash\":[18446744073709551615]}");
         Map<String, Object> back = Json.object(json);
