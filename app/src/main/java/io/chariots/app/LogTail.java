@@ -17,9 +17,10 @@ import java.util.concurrent.TimeUnit;
  * <p>It reads pages with {@link LogReader#range} — the dense prefix from its
  * cursor — and delivers each to its {@link Sink}; the cursor moves past what
  * was delivered, so a resumed subscription (from the last LId seen plus one)
- * misses nothing. It asks for the next page only when the sink says it is
- * ready, so a slow subscriber reads from disk at its own pace and costs the
- * append path and other subscribers nothing. When it has caught up it polls
+ * misses nothing. While it catches up it reads one page ahead; it delivers
+ * the next page only when the sink says it is ready, so a slow subscriber
+ * reads from disk at its own pace and costs the append path and other
+ * subscribers nothing. When it has caught up it polls
  * again after a short wait that doubles while the log is quiet
  * ({@value #MIN_IDLE_MS} ms up to {@value #MAX_IDLE_MS} ms) and drops back
  * as soon as records come; an unavailable maintainer is waited for, never
@@ -52,6 +53,7 @@ final class LogTail {
     private final Sink sink;
     private volatile long cursor;
     private volatile boolean stopped;
+    private volatile CompletableFuture<LogReader.Page> prefetched;
     private long idleMs = MIN_IDLE_MS;
 
     LogTail(RangeSource reader, ScheduledExecutorService timer, long from, int pageSize, Sink sink) {
@@ -81,7 +83,9 @@ final class LogTail {
         if (stopped) {
             return;
         }
-        reader.range(cursor, pageSize).whenComplete((page, failure) -> {
+        CompletableFuture<LogReader.Page> next = prefetched;
+        prefetched = null;
+        (next != null ? next : reader.range(cursor, pageSize)).whenComplete((page, failure) -> {
             if (stopped) {
                 return;
             }
@@ -99,6 +103,10 @@ final class LogTail {
             }
             idleMs = MIN_IDLE_MS;
             cursor = records.get(records.size() - 1).getLid() + 1;
+            if (records.size() == pageSize) {
+                // Catching up: read the next page while the sink takes this one.
+                prefetched = reader.range(cursor, pageSize);
+            }
             sink.deliver(records, this::fetch);
         });
     }
