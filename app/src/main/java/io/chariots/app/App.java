@@ -1,28 +1,37 @@
 package io.chariots.app;
 
+import io.chariots.common.acks.AcksService;
+import io.chariots.common.acks.AppendWaiters;
+import io.chariots.common.acks.IndexerLookup;
 import io.chariots.common.config.RoleConfig;
 import io.chariots.common.grpc.Calls;
 import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.http.HttpServer;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
+import io.chariots.common.membership.Membership;
 import io.chariots.common.record.EdgeStamp;
 import io.chariots.common.runtime.RoleRuntime;
 import io.chariots.proto.BatcherGrpc;
 import io.chariots.proto.RecordBatch;
 
-import io.chariots.common.membership.Membership;
 import io.grpc.Server;
 
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The app process: the HTTP front on port 8080 and gRPC on port + 1000 (9080).
- * Wiring only; the API is {@link RecordRoutes} (appends), {@link ReadRoutes} and
- * {@link ReaderService} (reads, tails).
+ * The app process: the HTTP front on port 8080 and gRPC on port + 1000 (9080),
+ * where it serves {@code Acks} (notices for {@code wait=true} appends) and
+ * {@code Reader} (tails). Wiring only; the API is {@link RecordRoutes}
+ * (appends), {@link ReadRoutes} and {@link ReaderService} (reads, tails).
  */
 public final class App {
     private App() {
@@ -33,16 +42,23 @@ public final class App {
             AppConfig ac = AppConfig.from(config);
             NanoClock clock = NanoClock.SYSTEM;
             BatcherForwarder[] forwarder = new BatcherForwarder[1];
-            EventLoop loop = new EventLoop("app", clock, now -> forwarder[0].poll(now));
+            AppendWaiters[] waiters = new AppendWaiters[1];
+            EventLoop loop = new EventLoop("app", clock, now -> {
+                long forwarding = forwarder[0].poll(now);
+                long waiting = waiters[0].poll(now);
+                return waiting == EventLoop.Ticker.NO_DEADLINE || forwarding - waiting <= 0 ? forwarding : waiting;
+            });
             ChannelPool channels = rt.manage(new ChannelPool(rt.transport()));
+            AppendWaiters.Limits wl = AppendWaiters.Limits.defaults();
+            waiters[0] = new AppendWaiters(new IndexerLookup(channels, loop, Duration.ofSeconds(2)),
+                    new AppendWaiters.Limits(ac.maxWaiting(), wl.lookupAfter(), wl.lookupEvery(), wl.maxLookupIds()),
+                    config.datacenter());
             forwarder[0] = new BatcherForwarder(ac, (batcher, id, records) -> Calls.on(
                     BatcherGrpc.newFutureStub(channels.get(batcher)).withDeadlineAfter(ac.forwardTimeout().toMillis(), TimeUnit.MILLISECONDS)
                             .ingest(RecordBatch.newBuilder().addAllRecords(records).build()),
                     ack -> loop.execute(() -> forwarder[0].onAccepted(id)),
                     t -> loop.execute(() -> forwarder[0].onFailed(id, Calls.describe(t), clock.nanoTime()))));
             rt.manage(loop.start());
-            RecordRoutes routes = new RecordRoutes(loop, clock, forwarder[0], channels,
-                    new EdgeStamp("a", config.datacenter(), config.numDc()), rt.metrics().registry());
             AtomicReference<Membership> view = new AtomicReference<>(Membership.NONE);
             LogReader reader = new LogReader(channels, view::get, ac.readTimeout());
             ScheduledExecutorService tailTimer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -51,17 +67,39 @@ public final class App {
                 return t;
             });
             rt.manage(tailTimer::shutdownNow);
+            // gRPC first: its address goes into every waiting record as ack_to.
+            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort())
+                    .addService(new AcksService(loop, waiters[0]))
+                    .addService(new ReaderService(reader, tailTimer))
+                    .build().start());
+            String ackTo = rt.advertiseHost() + ":" + grpc.getPort();
+            registerMeters(rt.metrics().registry(), waiters[0]);
+            RecordRoutes routes = new RecordRoutes(loop, clock, forwarder[0], channels,
+                    new EdgeStamp("a", config.datacenter(), config.numDc()), waiters[0], ackTo, ac.waitTimeout(),
+                    rt.metrics().registry());
             ReadRoutes reads = new ReadRoutes(reader, tailTimer);
             rt.manage(reads.routes(routes.routes(rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes()))))
                     .start(rt.transport(), config.bindHost(), config.port()));
-            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort())
-                    .addService(new ReaderService(reader, tailTimer))
-                    .build().start());
             rt.join(grpc.getPort(), m -> {
                 view.set(m);
                 routes.onMembership(m);
             });
             return () -> rt;
         });
+    }
+
+    private static void registerMeters(MeterRegistry meters, AppendWaiters waiters) {
+        Gauge.builder("chariots_app_append_waiting", waiters, AppendWaiters::waitingIds)
+                .description("Record ids a wait=true request waits for").register(meters);
+        FunctionCounter.builder("chariots_app_append_acks_total", waiters, AppendWaiters::appendedByNotice)
+                .tag("via", "notice").description("Awaited records confirmed in the log").register(meters);
+        FunctionCounter.builder("chariots_app_append_acks_total", waiters, AppendWaiters::appendedByLookup)
+                .tag("via", "lookup").description("Awaited records confirmed in the log").register(meters);
+        FunctionCounter.builder("chariots_app_append_waits_rejected_total", waiters, AppendWaiters::rejected)
+                .description("Awaited records found rejected").register(meters);
+        FunctionCounter.builder("chariots_app_append_waits_timed_out_total", waiters, AppendWaiters::timedOut)
+                .description("Awaited records not confirmed by their deadline").register(meters);
+        FunctionCounter.builder("chariots_app_append_waits_refused_total", waiters, AppendWaiters::refused)
+                .description("wait=true requests refused (503) because too many ids were waiting").register(meters);
     }
 }

@@ -13,9 +13,14 @@ import java.time.Duration;
  * @param maxInFlight  records accepted but not yet acknowledged by a batcher, above which POST answers 503; {@code app.max_in_flight}, default 50000
  * @param maxBodyBytes largest request body; {@code app.max_body_bytes}, default 16 MiB
  * @param forwardTimeout how long a record may take to reach a batcher before the request answers 503; {@code app.forward_timeout_ms}, default 10000
+ * @param waitTimeout  longest a {@code POST /record?wait=true} waits for its records to be persisted and indexed
+ *                     before answering 504, and the cap of its {@code timeout_ms}; {@code app.wait_timeout_ms}, default 10000
+ * @param maxWaiting   record ids waiting for acknowledgement at once, above which {@code wait=true} answers 503;
+ *                     {@code app.max_waiting}, default 100000
  * @param readTimeout  deadline of each read call to a maintainer or indexer; {@code app.read_timeout_ms}, default 5000
  */
-record AppConfig(Duration linger, int maxBatch, int maxInFlight, int maxBodyBytes, Duration forwardTimeout, Duration readTimeout) {
+record AppConfig(Duration linger, int maxBatch, int maxInFlight, int maxBodyBytes, Duration forwardTimeout,
+                 Duration waitTimeout, int maxWaiting, Duration readTimeout) {
     static AppConfig from(RoleConfig role) {
         Settings s = role.settings();
         return new AppConfig(Duration.ofMillis(s.getLong("app.linger_ms", 1, 0, 10_000)),
@@ -23,6 +28,8 @@ record AppConfig(Duration linger, int maxBatch, int maxInFlight, int maxBodyByte
                 s.getInt("app.max_in_flight", 50_000, 1, 100_000_000),
                 s.getInt("app.max_body_bytes", 16 << 20, 1024, 1 << 30),
                 Duration.ofMillis(s.getLong("app.forward_timeout_ms", 10_000, 10, 600_000)),
+                Duration.ofMillis(s.getLong("app.wait_timeout_ms", 10_000, 1, 600_000)),
+                s.getInt("app.max_waiting", 100_000, 1, 10_000_000),
                 Duration.ofMillis(s.getLong("app.read_timeout_ms", 5_000, 10, 600_000)));
     }
 }

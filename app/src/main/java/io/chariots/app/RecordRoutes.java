@@ -1,6 +1,7 @@
 package io.chariots.app;
 
 
+import io.chariots.common.acks.AppendWaiters;
 import io.chariots.common.grpc.Calls;
 import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.http.HttpExchange;
@@ -33,6 +34,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,6 +52,9 @@ import java.util.function.Consumer;
  * <li>{@code POST /record} — one record (either JSON shape) or an array; 202 {@code {"id"}} / {@code {"ids"}} once a
  *     batcher has them; 400 naming the field and problem (nothing appended); 503 with {@code Retry-After} when no
  *     batcher can take them.</li>
+ * <li>{@code POST /record?wait=true[&timeout_ms=N]} — the same, answered only once every record is persisted and
+ *     indexed (200 with LIds), rejected (409) or not confirmed in time (504): see {@link WaitedAppends}. The records
+ *     carry this app's gRPC address as {@code ack_to}; {@link AppendWaiters} hears from the maintainers.</li>
  * <li>{@code GET /record/{lid}} — the record, 404 if absent.</li>
  * <li>{@code GET /record?id=X} — appended (with its LId), pending (waiting for which cause, since when), or rejected (why).</li>
  * </ul>
@@ -60,18 +65,29 @@ final class RecordRoutes {
     private final BatcherForwarder forwarder;
     private final ChannelPool channels;
     private final EdgeStamp stamp;
+    private final AppendWaiters waiters;
+    private final String ackTo;
+    private final Duration waitCap;
     private volatile Membership view = Membership.NONE;
     private final Counter accepted;
     private final Counter badRequests;
     private final Counter unavailable;
 
+    /**
+     * @param waiters owned by {@code loop}
+     * @param ackTo   this app's gRPC address, where maintainers send notices (it serves {@code Acks})
+     * @param waitCap the longest a waiting append waits ({@code app.wait_timeout_ms})
+     */
     RecordRoutes(EventLoop loop, NanoClock clock, BatcherForwarder forwarder, ChannelPool channels, EdgeStamp stamp,
-                 MeterRegistry meters) {
+                 AppendWaiters waiters, String ackTo, Duration waitCap, MeterRegistry meters) {
         this.loop = loop;
         this.clock = clock;
         this.forwarder = forwarder;
         this.channels = channels;
         this.stamp = stamp;
+        this.waiters = waiters;
+        this.ackTo = ackTo;
+        this.waitCap = waitCap;
         this.accepted = Counter.builder("chariots_app_records_accepted_total").register(meters);
         this.badRequests = Counter.builder("chariots_app_bad_requests_total").register(meters);
         this.unavailable = Counter.builder("chariots_app_unavailable_total").description("Requests answered 503").register(meters);
@@ -79,7 +95,11 @@ final class RecordRoutes {
 
     void onMembership(Membership m) {
         view = m;
-        loop.execute(() -> forwarder.onMembership(m));
+        List<String> indexers = grpcAddresses(Role.INDEXER);
+        loop.execute(() -> {
+            forwarder.onMembership(m);
+            waiters.onIndexers(indexers);
+        });
     }
 
     HttpServer.Builder routes(HttpServer.Builder http) {
@@ -91,6 +111,11 @@ final class RecordRoutes {
     // ------------------------------------------------------------ append
 
     private void append(HttpExchange ex) {
+        WaitedAppends.Asked asked = WaitedAppends.parse(ex.queryParam("wait"), ex.queryParam("timeout_ms"), waitCap);
+        if (asked.bad() != null) {
+            bad(ex, asked.bad().name(), asked.bad().problem());
+            return;
+        }
         byte[] body = ex.body();
         int first = 0;
         while (first < body.length && Character.isWhitespace(body[first])) {
@@ -134,7 +159,7 @@ final class RecordRoutes {
         List<RecordEnvelope> envelopes = new ArrayList<>(records.size());
         for (int i = 0; i < records.size(); i++) {
             try {
-                envelopes.add(stamp.stamp(records.get(i), nowMs));
+                envelopes.add(stamp.stamp(records.get(i), nowMs, asked.waits() ? ackTo : ""));
             } catch (RecordFormatException e) {
                 RecordFormatException named = array ? e.atIndex(i) : e;
                 bad(ex, named.field(), named.problem());
@@ -150,19 +175,45 @@ final class RecordRoutes {
                 unavailable(ex, "the pipeline is full; retry shortly", envelopes);
                 return;
             }
+            long now = clock.nanoTime();
+            // Waiting starts before the records leave, so no notice can arrive first.
+            AppendWaiters.Wait wait = null;
+            if (asked.waits()) {
+                List<String> ids = ids(envelopes);
+                wait = waiters.await(ids, now + asked.timeout().toNanos(), now, outcomes -> {
+                    WaitedAppends.Answer a = WaitedAppends.answer(ids, outcomes, array, asked.timeout());
+                    ex.json(a.status(), a.body());
+                });
+                if (wait == null) {
+                    unavailable(ex, "too many appends are waiting for acknowledgement; retry shortly", envelopes);
+                    return;
+                }
+            }
+            AppendWaiters.Wait waiting = wait;
             forwarder.submit(envelopes, new BatcherForwarder.Reply() {
                 @Override
                 public void accepted() {
                     accepted.increment(envelopes.size());
-                    ex.json(HttpResponseStatus.ACCEPTED, idsBody(envelopes, array));
+                    if (waiting == null) {
+                        ex.json(HttpResponseStatus.ACCEPTED, idsBody(envelopes, array));
+                    }
                 }
 
                 @Override
                 public void unavailable(String why) {
+                    waiters.cancel(waiting);
                     RecordRoutes.this.unavailable(ex, why, envelopes);
                 }
-            }, clock.nanoTime());
+            }, now);
         });
+    }
+
+    private static List<String> ids(List<RecordEnvelope> envelopes) {
+        List<String> ids = new ArrayList<>(envelopes.size());
+        for (RecordEnvelope e : envelopes) {
+            ids.add(e.getId());
+        }
+        return ids;
     }
 
     private static Map<String, Object> idsBody(List<RecordEnvelope> envelopes, boolean array) {

@@ -1,5 +1,8 @@
 package io.chariots.batcher;
 
+import io.chariots.common.acks.AcksService;
+import io.chariots.common.acks.AppendWaiters;
+import io.chariots.common.acks.IndexerLookup;
 import io.chariots.common.config.RoleConfig;
 import io.chariots.common.frame.FrameDecoder;
 import io.chariots.common.grpc.Calls;
@@ -12,10 +15,14 @@ import io.chariots.proto.BatchAck;
 import io.chariots.proto.BatcherGrpc;
 import io.chariots.proto.FilterGrpc;
 import io.chariots.proto.RecordBatch;
+import io.chariots.proto.RecordEnvelope;
+import io.chariots.proto.Role;
 import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -23,12 +30,17 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The batcher process: raw TCP frames on its main port (9000), gRPC ingest
- * for apps and other datacenters on port + 1000, batches to filters. Wiring only.
+ * for apps and other datacenters on port + 1000 (with the {@code Acks}
+ * service for clients in acknowledged mode), batches to filters. Wiring only.
  */
 public final class Batcher {
     private Batcher() {
@@ -39,7 +51,13 @@ public final class Batcher {
             BatcherConfig bc = BatcherConfig.from(config);
             NanoClock clock = NanoClock.SYSTEM;
             BatchAssembler[] assembler = new BatchAssembler[1];
-            EventLoop loop = new EventLoop("batcher", clock, now -> assembler[0].poll(now));
+            AppendWaiters[] waitersRef = new AppendWaiters[1];
+            EventLoop loop = new EventLoop("batcher", clock, now -> {
+                long assembling = assembler[0].poll(now);
+                long waiting = waitersRef[0].poll(now);
+                return waiting == EventLoop.Ticker.NO_DEADLINE || (assembling != EventLoop.Ticker.NO_DEADLINE
+                        && assembling - waiting <= 0) ? assembling : waiting;
+            });
             ChannelPool channels = rt.manage(new ChannelPool(rt.transport()));
             var meters = rt.metrics().registry();
             DefaultChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -50,10 +68,54 @@ public final class Batcher {
                     ack -> loop.execute(() -> assembler[0].onForwarded(id, clock.nanoTime())),
                     t -> loop.execute(() -> assembler[0].onForwardFailed(id, Calls.describe(t), clock.nanoTime()))),
                     paused -> ingest[0].paused(paused), meters);
+            AppendWaiters.Limits wl = AppendWaiters.Limits.defaults();
+            AppendWaiters waiters = new AppendWaiters(new IndexerLookup(channels, loop, Duration.ofSeconds(2)),
+                    new AppendWaiters.Limits(bc.maxWaiting(), wl.lookupAfter(), wl.lookupEvery(), wl.maxLookupIds()),
+                    config.datacenter());
+            waitersRef[0] = waiters;
             EdgeStamp stamp = new EdgeStamp("b", config.datacenter(), config.numDc());
-            ingest[0] = new FrameIngest(stamp, records -> loop.execute(() -> assembler[0].add(records, clock.nanoTime())),
-                    clients, meters);
+            long ackTimeoutNanos = bc.ackTimeout().toNanos();
+            ingest[0] = new FrameIngest(stamp, new FrameIngest.Pipeline() {
+                @Override
+                public void add(List<RecordEnvelope> records) {
+                    loop.execute(() -> assembler[0].add(records, clock.nanoTime()));
+                }
+
+                @Override
+                public void addAwaited(List<RecordEnvelope> records, List<String> ids,
+                                       Consumer<List<AppendWaiters.Outcome>> done) {
+                    loop.execute(() -> {
+                        long now = clock.nanoTime();
+                        // Waiting starts before the records leave, so no notice can arrive first.
+                        if (waiters.await(ids, now + ackTimeoutNanos, now, done::accept) == null) {
+                            done.accept(null);
+                            return;
+                        }
+                        assembler[0].add(records, now);
+                    });
+                }
+            }, new FrameIngest.AckMode(bc.ackMaxUnanswered(), bc.ackTimeout().toMillis()), clients, meters);
+
             rt.manage(loop.start());
+
+            // gRPC first: its address is the ack_to of records whose TCP client waits for answers.
+            Counter viaGrpc = Counter.builder("chariots_batcher_records_received_total").tag("via", "grpc").register(meters);
+            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).addService(new BatcherGrpc.BatcherImplBase() {
+                @Override
+                public void ingest(RecordBatch batch, StreamObserver<BatchAck> reply) {
+                    loop.execute(() -> {
+                        if (assembler[0].full()) {
+                            reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("batcher buffer full").asRuntimeException());
+                            return;
+                        }
+                        viaGrpc.increment(batch.getRecordsCount());
+                        assembler[0].add(batch.getRecordsList(), clock.nanoTime());
+                        reply.onNext(BatchAck.newBuilder().setAccepted(batch.getRecordsCount()).build());
+                        reply.onCompleted();
+                    });
+                }
+            }).addService(new AcksService(loop, waiters)).build().start());
+            ingest[0].ackTo(rt.advertiseHost() + ":" + grpc.getPort()); // before the TCP port opens
 
             Channel tcp = new ServerBootstrap()
                     .group(rt.transport().boss(), rt.transport().workers())
@@ -70,26 +132,25 @@ public final class Batcher {
                 tcp.close().awaitUninterruptibly();
                 clients.close().awaitUninterruptibly();
             });
-
-            Counter viaGrpc = Counter.builder("chariots_batcher_records_received_total").tag("via", "grpc").register(meters);
-            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).addService(new BatcherGrpc.BatcherImplBase() {
-                @Override
-                public void ingest(RecordBatch batch, StreamObserver<BatchAck> reply) {
-                    loop.execute(() -> {
-                        if (assembler[0].full()) {
-                            reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("batcher buffer full").asRuntimeException());
-                            return;
-                        }
-                        viaGrpc.increment(batch.getRecordsCount());
-                        assembler[0].add(batch.getRecordsList(), clock.nanoTime());
-                        reply.onNext(BatchAck.newBuilder().setAccepted(batch.getRecordsCount()).build());
-                        reply.onCompleted();
-                    });
-                }
-            }).build().start());
             rt.startAdminServer();
-            rt.roleHealth(() -> Map.of("buffered", assembler[0].buffered(), "connections", clients.size()));
-            rt.join(grpc.getPort(), view -> loop.execute(() -> assembler[0].onMembership(view, clock.nanoTime())));
+            rt.roleHealth(() -> Map.of("buffered", assembler[0].buffered(), "connections", clients.size(),
+                    "awaiting", waiters.waitingIds()));
+            Gauge.builder("chariots_batcher_append_waiting", waiters, AppendWaiters::waitingIds)
+                    .description("Record ids acknowledged-mode clients wait for").register(meters);
+            FunctionCounter.builder("chariots_batcher_append_acks_total", waiters, AppendWaiters::appendedByNotice)
+                    .tag("via", "notice").description("Awaited records confirmed in the log").register(meters);
+            FunctionCounter.builder("chariots_batcher_append_acks_total", waiters, AppendWaiters::appendedByLookup)
+                    .tag("via", "lookup").description("Awaited records confirmed in the log").register(meters);
+            FunctionCounter.builder("chariots_batcher_append_waits_timed_out_total", waiters, AppendWaiters::timedOut)
+                    .description("Awaited records not confirmed by their deadline").register(meters);
+            rt.join(grpc.getPort(), view -> {
+                List<String> indexers = new ArrayList<>();
+                view.members(Role.INDEXER).forEach(m -> indexers.add(m.getGrpcAddress()));
+                loop.execute(() -> {
+                    assembler[0].onMembership(view, clock.nanoTime());
+                    waiters.onIndexers(indexers);
+                });
+            });
             return () -> rt;
         });
     }

@@ -14,8 +14,15 @@ import java.time.Duration;
  * @param window        batches in flight per filter; {@code batcher.window}, default 4
  * @param highWater     buffered records at which TCP reading pauses and gRPC ingest answers RESOURCE_EXHAUSTED; {@code batcher.high_water}, default 100000
  * @param lowWater      buffered records at which reading resumes; {@code batcher.low_water}, default 50000
+ * @param ackTimeout    acknowledged mode: how long a record is waited for before its answer says it was not
+ *                      confirmed; {@code batcher.ack_timeout_ms}, default 10000
+ * @param ackMaxUnanswered acknowledged mode: records of one connection awaiting their answer above which that
+ *                      connection is not read; {@code batcher.ack_max_unanswered}, default 10000
+ * @param maxWaiting    acknowledged mode: record ids awaited at once over all connections, above which records are
+ *                      answered "not appended"; {@code batcher.max_waiting}, default 100000
  */
-record BatcherConfig(int maxFrameBytes, int maxBatch, Duration linger, int window, int highWater, int lowWater) {
+record BatcherConfig(int maxFrameBytes, int maxBatch, Duration linger, int window, int highWater, int lowWater,
+                     Duration ackTimeout, int ackMaxUnanswered, int maxWaiting) {
     static BatcherConfig from(RoleConfig role) {
         Settings s = role.settings();
         int high = s.getInt("batcher.high_water", 100_000, 1, 100_000_000);
@@ -25,6 +32,9 @@ record BatcherConfig(int maxFrameBytes, int maxBatch, Duration linger, int windo
                 Duration.ofMillis(s.getLong("batcher.linger_ms", 2, 0, 10_000)),
                 s.getInt("batcher.window", 4, 1, 1024),
                 high,
-                s.getInt("batcher.low_water", high / 2, 0, high));
+                s.getInt("batcher.low_water", high / 2, 0, high),
+                Duration.ofMillis(s.getLong("batcher.ack_timeout_ms", 10_000, 1, 600_000)),
+                s.getInt("batcher.ack_max_unanswered", 10_000, 1, 10_000_000),
+                s.getInt("batcher.max_waiting", 100_000, 1, 10_000_000));
     }
 }

@@ -1,5 +1,7 @@
 package io.chariots.batcher;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.chariots.common.acks.AppendWaiters.Outcome;
 import io.chariots.common.frame.Frame;
 import io.chariots.common.frame.FrameException;
 import io.chariots.common.record.EdgeStamp;
@@ -11,16 +13,20 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.group.ChannelGroup;
+import io.netty.util.AttributeKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -30,27 +36,57 @@ import java.util.function.Consumer;
  * not parse (or names a datacenter that does not exist) is counted, logged
  * with the peer's address, and skipped; the connection and every other record
  * live on. A broken frame (length 0 or above the maximum) closes that
- * connection only. It never writes to the client: GoChariots clients never
- * read, and must never stall.
+ * connection only.
+ *
+ * <p>It never writes to a client that did not ask: GoChariots clients never
+ * read, and must never stall. A client that sends an {@code 'A'} handshake
+ * frame (payload: a JSON object such as {@code {"acks":1}}) is answered with
+ * {@code 'A'} {@code {"acks":1,"timeout_ms":N}}, and from then on every one
+ * of its {@code 'r'}/{@code 's'} frames gets one {@code 'a'} answer once its
+ * records are persisted and indexed (see {@link AckedConnection}); its records
+ * carry this batcher's gRPC address as {@code ack_to}.
  */
 @ChannelHandler.Sharable
 final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
     private static final Logger LOG = LoggerFactory.getLogger(FrameIngest.class);
 
+    /** Where parsed records go (the batcher's loop). */
+    interface Pipeline {
+        /** Records nobody waits for. */
+        void add(List<RecordEnvelope> records);
+
+        /**
+         * Records whose client waits: {@code done} runs once (on any thread)
+         * with an outcome per record, parallel to {@code ids}, or with null
+         * when too many records wait already (then they were not added).
+         */
+        void addAwaited(List<RecordEnvelope> records, List<String> ids, Consumer<List<Outcome>> done);
+    }
+
+    /** Settings of the acknowledged mode. */
+    record AckMode(int maxUnanswered, long timeoutMs) {
+    }
+
+    private static final AttributeKey<AckedConnection> ACKED = AttributeKey.valueOf("chariots.acked");
+
     private final EdgeStamp stamp;
-    private final Consumer<List<RecordEnvelope>> sink;
+    private final Pipeline sink;
+    private final AckMode ackMode;
+    private volatile String ackTo = "";
     private final ChannelGroup channels;
     private final Counter frames;
     private final Counter records;
     private final Counter rejected;
     private final Counter unknownFrames;
     private final Counter brokenConnections;
+    private final Counter ackedConnections;
     private final AtomicLong logged = new AtomicLong();
     private volatile boolean paused;
 
-    FrameIngest(EdgeStamp stamp, Consumer<List<RecordEnvelope>> sink, ChannelGroup channels, MeterRegistry meters) {
+    FrameIngest(EdgeStamp stamp, Pipeline sink, AckMode ackMode, ChannelGroup channels, MeterRegistry meters) {
         this.stamp = stamp;
         this.sink = sink;
+        this.ackMode = ackMode;
         this.channels = channels;
         this.frames = Counter.builder("chariots_batcher_frames_total").register(meters);
         this.records = Counter.builder("chariots_batcher_records_received_total").tag("via", "tcp").register(meters);
@@ -58,12 +94,19 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
                 .description("Records that did not parse or were invalid; skipped").register(meters);
         this.unknownFrames = Counter.builder("chariots_batcher_unknown_frames_total").register(meters);
         this.brokenConnections = Counter.builder("chariots_batcher_connections_closed_for_bad_frames_total").register(meters);
+        this.ackedConnections = Counter.builder("chariots_batcher_acked_connections_total")
+                .description("Connections that asked for acknowledgements ('A' handshake)").register(meters);
+    }
+
+    /** This batcher's gRPC address, where maintainers send the notices of acknowledged-mode records. */
+    void ackTo(String address) {
+        ackTo = address;
     }
 
     /** Pauses or resumes reading on every connection (backpressure from the assembler). */
     void paused(boolean p) {
         paused = p;
-        channels.forEach(ch -> ch.config().setAutoRead(!p));
+        channels.forEach(this::updateAutoRead);
         if (p) {
             LOG.info("pipeline full: pausing reads on {} connection(s)", channels.size());
         } else {
@@ -80,10 +123,33 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
         ctx.fireChannelActive();
     }
 
+    /**
+     * Reads a connection only while the pipeline is not full and, for an
+     * acknowledged one, while its answers drain (few unanswered records, and
+     * a client that reads what is written).
+     */
+    private void updateAutoRead(Channel ch) {
+        AckedConnection acked = ch.attr(ACKED).get();
+        boolean read = !paused && (acked == null || (!acked.throttled() && ch.isWritable()));
+        if (ch.config().isAutoRead() != read) {
+            ch.config().setAutoRead(read);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        updateAutoRead(ctx.channel());
+        ctx.fireChannelWritabilityChanged();
+    }
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, Frame frame) {
         frames.increment();
         byte type = frame.type();
+        if (type == AckedConnection.HANDSHAKE) {
+            handshake(ctx, frame);
+            return;
+        }
         if (type != Frame.RECORD && type != Frame.RECORDS) {
             unknownFrames.increment();
             report(ctx, "frame of unknown type " + Frame.describeType(type) + " skipped (expected 'r' or 's')");
@@ -101,6 +167,11 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
             off = 0;
         }
         long now = System.currentTimeMillis();
+        AckedConnection acked = ctx.channel().attr(ACKED).get();
+        if (acked != null) {
+            readAcked(ctx, acked, type, json, off, len, now);
+            return;
+        }
         List<RecordEnvelope> out;
         try {
             if (type == Frame.RECORD) {
@@ -130,8 +201,108 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
         }
         if (!out.isEmpty()) {
             records.increment(out.size());
-            sink.accept(out);
+            sink.add(out);
         }
+    }
+
+    private void handshake(ChannelHandlerContext ctx, Frame frame) {
+        JsonNode asked;
+        try {
+            asked = AckedConnection.JSON.readTree(ByteBufUtil.getBytes(frame.payload()));
+        } catch (IOException e) {
+            asked = null;
+        }
+        if (asked == null || !asked.isObject()) {
+            report(ctx, "handshake ('A' frame) ignored: its payload must be a JSON object such as {\"acks\":1}");
+            return;
+        }
+        Channel ch = ctx.channel();
+        AckedConnection acked = ch.attr(ACKED).get();
+        if (acked == null) {
+            acked = new AckedConnection(ch, ackMode.maxUnanswered(), ackMode.timeoutMs());
+            ch.attr(ACKED).set(acked);
+            ackedConnections.increment();
+        }
+        acked.handshake();
+    }
+
+    /**
+     * An {@code 'r'}/{@code 's'} frame on an acknowledged connection: every
+     * record gets a result slot, in frame order; the good ones go to the
+     * pipeline with this batcher as {@code ack_to}, and the frame's answer is
+     * written when their outcomes are known (and the answers before it).
+     */
+    private void readAcked(ChannelHandlerContext ctx, AckedConnection acked, byte type, byte[] json, int off, int len,
+                           long now) {
+        Object[] results;
+        List<RecordEnvelope> out = new ArrayList<>();
+        List<Integer> positions = new ArrayList<>();
+        try {
+            if (type == Frame.RECORD) {
+                results = new Object[1];
+                addAcked(ctx, results, 0, RecordJson.readRecord(json, off, len), now, out, positions);
+            } else {
+                RecordJson.Parsed parsed = RecordJson.readRecords(json, off, len);
+                results = new Object[parsed.records().size() + parsed.rejected().size()];
+                int good = 0;
+                int bad = 0;
+                for (int i = 0; i < results.length; i++) {
+                    RecordFormatException e = bad < parsed.rejected().size() ? parsed.rejected().get(bad) : null;
+                    if (e != null && (e.index() == i || good == parsed.records().size())) {
+                        bad++;
+                        rejected.increment();
+                        report(ctx, "record rejected: " + e.getMessage());
+                        results[i] = parseError(i, e);
+                    } else {
+                        addAcked(ctx, results, i, parsed.records().get(good++), now, out, positions);
+                    }
+                }
+            }
+        } catch (RecordFormatException e) {
+            rejected.increment();
+            report(ctx, "record rejected: " + e.getMessage());
+            Map<String, Object> r = new LinkedHashMap<>();
+            if (type == Frame.RECORD) {
+                r.put("index", 0);
+            }
+            r.put("error", e.getMessage());
+            results = new Object[] {r};
+        }
+        AckedConnection.Answer answer = acked.open(results, out.isEmpty() ? 0 : 1);
+        if (out.isEmpty()) {
+            acked.flush();
+        } else {
+            records.increment(out.size());
+            List<String> ids = new ArrayList<>(out.size());
+            for (RecordEnvelope e : out) {
+                ids.add(e.getId());
+            }
+            Channel ch = ctx.channel();
+            sink.addAwaited(out, ids, outcomes -> ch.eventLoop().execute(() -> {
+                acked.complete(answer, positions, ids, outcomes);
+                updateAutoRead(ch);
+            }));
+        }
+        updateAutoRead(ctx.channel());
+    }
+
+    private void addAcked(ChannelHandlerContext ctx, Object[] results, int i, LogRecord r, long now,
+                          List<RecordEnvelope> out, List<Integer> positions) {
+        try {
+            out.add(stamp.stamp(r, now, ackTo));
+            positions.add(i);
+        } catch (RecordFormatException e) {
+            rejected.increment();
+            report(ctx, "record rejected: " + e.getMessage());
+            results[i] = parseError(i, e);
+        }
+    }
+
+    private static Map<String, Object> parseError(int index, RecordFormatException e) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("index", index);
+        r.put("error", e.getMessage());
+        return r;
     }
 
     private void report(ChannelHandlerContext ctx, String what) {

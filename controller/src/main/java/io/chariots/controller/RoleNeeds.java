@@ -13,7 +13,8 @@ final class RoleNeeds {
     static Set<Role> of(Role role) {
         return switch (role) {
             case APP -> EnumSet.of(Role.BATCHER, Role.QUEUE, Role.MAINTAINER, Role.INDEXER);
-            case BATCHER, REMOTE_BATCHER -> EnumSet.of(Role.FILTER);
+            // Batchers look up the ids their acknowledged-mode clients wait for at the indexers.
+            case BATCHER, REMOTE_BATCHER -> EnumSet.of(Role.FILTER, Role.INDEXER);
             case FILTER -> EnumSet.of(Role.QUEUE, Role.INDEXER);
             case QUEUE -> EnumSet.of(Role.QUEUE, Role.MAINTAINER, Role.INDEXER);
             case MAINTAINER -> EnumSet.of(Role.INDEXER, Role.REMOTE_BATCHER);

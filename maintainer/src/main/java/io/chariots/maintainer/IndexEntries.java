@@ -11,7 +11,9 @@ import java.io.IOException;
 /**
  * What an indexer needs of a record: its LId, seed, tag hashes and id. The
  * body (tags as text, possibly MiBs) never goes to indexers: they work on the
- * hashes computed once at the edge.
+ * hashes computed once at the edge. A record some edge waits for also carries
+ * that edge's address ({@code ack_to}) and its datacenter, so the maintainer
+ * can notify the edge once the entry is indexed, also after a restart.
  */
 public final class IndexEntries {
     private IndexEntries() {
@@ -19,12 +21,15 @@ public final class IndexEntries {
 
     /** The index entry of a record that has its LId. */
     public static IndexEntry of(RecordEnvelope r) {
-        return IndexEntry.newBuilder()
+        IndexEntry.Builder b = IndexEntry.newBuilder()
                 .setLid(r.getLid())
                 .setSeed(r.getSeed())
                 .addAllTagHash(r.getTagHashList())
-                .setId(r.getId())
-                .build();
+                .setId(r.getId());
+        if (!r.getAckTo().isEmpty()) {
+            b.setAckTo(r.getAckTo()).setHost(r.getHost());
+        }
+        return b.build();
     }
 
     /**
@@ -36,6 +41,7 @@ public final class IndexEntries {
     public static IndexEntry parse(byte[] storedEnvelope) throws InvalidProtocolBufferException {
         CodedInputStream in = CodedInputStream.newInstance(storedEnvelope);
         IndexEntry.Builder b = IndexEntry.newBuilder();
+        int host = 0;
         try {
             for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
                 int field = WireFormat.getTagFieldNumber(tag);
@@ -54,6 +60,10 @@ public final class IndexEntries {
                         b.addTagHash(in.readFixed64());
                     }
                     in.popLimit(limit);
+                } else if (field == RecordEnvelope.ACK_TO_FIELD_NUMBER && wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                    b.setAckTo(in.readStringRequireUtf8());
+                } else if (field == RecordEnvelope.HOST_FIELD_NUMBER && wire == WireFormat.WIRETYPE_VARINT) {
+                    host = in.readUInt32();
                 } else if (!in.skipField(tag)) {
                     break;
                 }
@@ -62,6 +72,9 @@ public final class IndexEntries {
             throw e;
         } catch (IOException e) {
             throw new InvalidProtocolBufferException(e);
+        }
+        if (!b.getAckTo().isEmpty()) {
+            b.setHost(host);
         }
         return b.build();
     }

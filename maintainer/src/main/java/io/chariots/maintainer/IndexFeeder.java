@@ -87,6 +87,18 @@ public final class IndexFeeder {
     }
 
     /**
+     * Told which entries an indexer has acknowledged (after their markers were
+     * cleared). Runs on the feeder's loop; must not block it.
+     */
+    @FunctionalInterface
+    public interface Indexed {
+        Indexed NONE = entries -> { };
+
+        /** {@code entries} are persisted and indexed: they are in the log. */
+        void indexed(List<IndexEntry> entries);
+    }
+
+    /**
      * Flow-control limits.
      *
      * @param window          batches in flight per indexer
@@ -170,6 +182,7 @@ public final class IndexFeeder {
     private final Sender sender;
     private final NanoClock clock;
     private final Limits limits;
+    private final Indexed indexed;
     private final TreeMap<Long, IndexEntry> pending = new TreeMap<>(Long::compareUnsigned);
     private final Set<Long> inFlight = new HashSet<>();
     private final Map<String, IndexerState> states = new HashMap<>();
@@ -192,10 +205,16 @@ public final class IndexFeeder {
      * whole on-disk backlog of {@code backlog}.
      */
     public IndexFeeder(Backlog backlog, Sender sender, NanoClock clock, Limits limits) {
+        this(backlog, sender, clock, limits, Indexed.NONE);
+    }
+
+    /** As above, telling {@code indexed} of every batch an indexer acknowledged. */
+    public IndexFeeder(Backlog backlog, Sender sender, NanoClock clock, Limits limits, Indexed indexed) {
         this.backlog = backlog;
         this.sender = sender;
         this.clock = clock;
         this.limits = limits;
+        this.indexed = indexed;
     }
 
     /** The block of {@code lid} (≥ 1): {@code (lid - 1) / 1000}, unsigned. */
@@ -405,6 +424,8 @@ public final class IndexFeeder {
                 // The entries are indexed; the markers only cause a resend after a restart.
                 LOG.error("cannot mark {} LIds indexed: {}", f.entries().size(), e.toString());
             }
+            // Indexed and durable on both sides: the records are in the log, whoever waits may hear so.
+            indexed.indexed(f.entries());
         } else {
             batchesFailed++;
             st.failures++;

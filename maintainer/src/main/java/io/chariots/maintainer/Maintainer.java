@@ -56,15 +56,23 @@ public final class Maintainer {
             });
             NanoClock clock = NanoClock.SYSTEM;
             IndexFeeder[] feederRef = new IndexFeeder[1];
-            EventLoop loop = new EventLoop("maintainer", clock, now -> feederRef[0].poll(now));
+            AppendNotices[] noticesRef = new AppendNotices[1];
+            EventLoop loop = new EventLoop("maintainer", clock, now -> {
+                long next = feederRef[0].poll(now);
+                noticesRef[0].poll();
+                return next;
+            });
             IndexerClients clients = rt.manage(new IndexerClients(rt.transport(), loop, mc.indexDeadline()));
-            IndexFeeder feeder = new IndexFeeder(store, clients, clock, mc.feeder());
+            EdgeClients edges = rt.manage(new EdgeClients(rt.transport(), loop, mc.noticeDeadline()));
+            AppendNotices notices = new AppendNotices(edges, mc.notices());
+            noticesRef[0] = notices;
+            IndexFeeder feeder = new IndexFeeder(store, clients, clock, mc.feeder(), notices);
             feederRef[0] = feeder;
             rt.manage(loop.start());
 
             MeterRegistry meters = rt.metrics().registry();
             RecordWriter writer = new RecordWriter(store, feeder, meters);
-            registerMeters(meters, store, feeder);
+            registerMeters(meters, store, feeder, notices);
             rt.roleHealth(() -> {
                 Map<String, Object> h = new LinkedHashMap<>();
                 h.put("stored", store.count());
@@ -87,7 +95,13 @@ public final class Maintainer {
         });
     }
 
-    private static void registerMeters(MeterRegistry meters, FlStore store, IndexFeeder feeder) {
+    private static void registerMeters(MeterRegistry meters, FlStore store, IndexFeeder feeder, AppendNotices notices) {
+        FunctionCounter.builder("chariots_maintainer_append_notices_sent_total", notices, AppendNotices::noticesSent)
+                .description("Appended notices delivered to the edges that wait for them").register(meters);
+        FunctionCounter.builder("chariots_maintainer_append_notices_failed_total", notices, AppendNotices::noticesFailed)
+                .description("Appended notices whose call failed; dropped, the edge looks the ids up").register(meters);
+        FunctionCounter.builder("chariots_maintainer_append_notices_dropped_total", notices, AppendNotices::noticesDropped)
+                .description("Appended notices dropped because too many were waiting").register(meters);
         FunctionCounter.builder("chariots_maintainer_index_entries_sent_total", feeder, IndexFeeder::entriesSent)
                 .description("Index entries sent to indexers, retries included").register(meters);
         FunctionCounter.builder("chariots_maintainer_index_entries_acked_total", feeder, IndexFeeder::entriesAcked)

@@ -17,9 +17,13 @@ import java.time.Duration;
  *                      {@code maintainer.index_backoff_max_ms} (5000)
  * @param indexDeadline deadline of one {@code Index} call; key {@code maintainer.index_deadline_ms}, default 10000
  * @param readThreads   threads serving reads; key {@code maintainer.read_threads}, default 2
+ * @param notices       appended notices to edges: {@code maintainer.notice_batch} (ids per call, 4096),
+ *                      {@code maintainer.notice_window} (calls in flight per edge, 2),
+ *                      {@code maintainer.notice_pending_max} (notices waiting in memory, 100000; more are dropped)
+ * @param noticeDeadline deadline of one {@code Appended} call; key {@code maintainer.notice_deadline_ms}, default 5000
  */
 public record MaintainerConfig(FlStore.Tuning tuning, IndexFeeder.Limits feeder, Duration indexDeadline,
-                               int readThreads) {
+                               int readThreads, AppendNotices.Limits notices, Duration noticeDeadline) {
     public static MaintainerConfig from(RoleConfig role) {
         Settings s = role.settings();
         FlStore.Tuning tuning = new FlStore.Tuning(
@@ -36,6 +40,11 @@ public record MaintainerConfig(FlStore.Tuning tuning, IndexFeeder.Limits feeder,
                 Duration.ofMillis(s.getLong("maintainer.index_backoff_max_ms", d.maxBackoff().toMillis(), 1, 600_000)));
         return new MaintainerConfig(tuning, limits,
                 Duration.ofMillis(s.getLong("maintainer.index_deadline_ms", 10_000, 100, 600_000)),
-                s.getInt("maintainer.read_threads", 2, 1, 64));
+                s.getInt("maintainer.read_threads", 2, 1, 64),
+                new AppendNotices.Limits(
+                        s.getInt("maintainer.notice_batch", AppendNotices.Limits.defaults().maxBatch(), 1, 100_000),
+                        s.getInt("maintainer.notice_window", AppendNotices.Limits.defaults().window(), 1, 64),
+                        s.getInt("maintainer.notice_pending_max", AppendNotices.Limits.defaults().maxPending(), 1, 10_000_000)),
+                Duration.ofMillis(s.getLong("maintainer.notice_deadline_ms", 5000, 100, 600_000)));
     }
 }

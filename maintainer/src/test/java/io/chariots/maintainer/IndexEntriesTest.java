@@ -42,4 +42,17 @@ class IndexEntriesTest {
         assertThat(IndexEntries.parse(bytes.toByteArray())).isEqualTo(IndexEntry.newBuilder()
                 .setId("x").addTagHash(11).addTagHash(-12).setLid(5).setSeed(99).build());
     }
+
+    @Test
+    void aRecordSomeEdgeWaitsForCarriesItsAckToAndHostAlsoWhenReadBackFromDisk() throws Exception {
+        RecordEnvelope r = TestRecords.record(12, 100).toBuilder().setHost(2).setAckTo("10.0.0.5:9080").build();
+        IndexEntry e = IndexEntries.of(r);
+        assertThat(e.getAckTo()).isEqualTo("10.0.0.5:9080");
+        assertThat(e.getHost()).isEqualTo(2);
+        assertThat(IndexEntries.parse(r.toByteArray())).isEqualTo(e);
+        // Without ack_to, the entry stays what indexers always got: no host either.
+        RecordEnvelope plain = TestRecords.record(13, 10).toBuilder().setHost(2).build();
+        assertThat(IndexEntries.of(plain).getHost()).isZero();
+        assertThat(IndexEntries.parse(plain.toByteArray())).isEqualTo(IndexEntries.of(plain));
+    }
 }

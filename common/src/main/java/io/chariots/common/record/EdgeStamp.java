@@ -45,6 +45,15 @@ public final class EdgeStamp {
      * @throws RecordFormatException if {@code r} names a datacenter outside {@code [0, num_dc)}
      */
     public RecordEnvelope stamp(LogRecord r, long nowMillis) throws RecordFormatException {
+        return stamp(r, nowMillis, "");
+    }
+
+    /**
+     * As {@link #stamp(LogRecord, long)}, for a record whose edge waits until
+     * it is in the log: {@code ackTo} (the edge's gRPC address, or empty) is
+     * where maintainers send the notice.
+     */
+    public RecordEnvelope stamp(LogRecord r, long nowMillis, String ackTo) throws RecordFormatException {
         int host = r.host();
         if (host != LogRecord.NO_HOST && host >= numDc) {
             throw new RecordFormatException("host", "datacenter " + host + " does not exist (num_dc = " + numDc + ")");
@@ -54,6 +63,9 @@ public final class EdgeStamp {
                 .setIngestUs(t.getEpochSecond() * 1_000_000L + t.getNano() / 1000);
         if (r.id() == null) {
             b.setId(newId()).setIdGenerated(true);
+        }
+        if (!ackTo.isEmpty()) {
+            b.setAckTo(ackTo);
         }
         if (host == LogRecord.NO_HOST || host == datacenter) {
             // Appended here: LId and time are ours to assign.

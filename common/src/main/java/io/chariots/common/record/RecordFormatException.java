@@ -9,11 +9,17 @@ public final class RecordFormatException extends Exception {
     private static final long serialVersionUID = 1L;
     private final String field;
     private final String problem;
+    private final int index;
 
     public RecordFormatException(String field, String problem) {
+        this(field, problem, -1);
+    }
+
+    private RecordFormatException(String field, String problem, int index) {
         super(field + ": " + problem, null, false, false);
         this.field = field;
         this.problem = problem;
+        this.index = index;
     }
 
     public String field() {
@@ -26,6 +32,11 @@ public final class RecordFormatException extends Exception {
 
     /** The same error for the record at {@code index} of an array. */
     public RecordFormatException atIndex(int index) {
-        return new RecordFormatException("[" + index + "]." + field, problem);
+        return new RecordFormatException("[" + index + "]." + field, problem, index);
+    }
+
+    /** For an error made {@link #atIndex at an index}: that index in the array; otherwise -1. */
+    public int index() {
+        return index;
     }
 }
