@@ -71,6 +71,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "300", description = "Seconds to wait for the log to hold every record (default ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
+    @Option(names = "--wait", description = "HTTP only: POST /record?wait=true, each answered once its records are persisted and indexed; prints request latency.")
+    boolean durable;
+
     @Option(names = "--warmup", defaultValue = "0", description = "Records to send first, unmeasured, so that the roles' JIT settles (seven JVMs on two cores need about 1,000,000).")
     int warmup;
 
@@ -78,6 +81,8 @@ final class BenchCommand implements Callable<Integer> {
     private boolean quiet;
 
     private final ObjectMapper json = new ObjectMapper();
+    /** Request-to-answer time of each HTTP request (nanoseconds). */
+    private final Histogram requestLatency = new Histogram(60_000_000_000L, 3);
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     record Instance(String role, String address, String grpc, String metrics) {
@@ -89,6 +94,10 @@ final class BenchCommand implements Callable<Integer> {
             System.err.println("bench: --via must be s, r or http");
             return 2;
         }
+        if (durable && !via.equals("http")) {
+            System.err.println("bench: --wait needs --via http");
+            return 2;
+        }
         if (warmup > 0) {
             BenchCommand w = new BenchCommand();
             w.records = warmup;
@@ -97,6 +106,7 @@ final class BenchCommand implements Callable<Integer> {
             w.batch = batch;
             w.chainShare = chainShare;
             w.controller = controller;
+            w.durable = durable;
             w.timeoutSeconds = timeoutSeconds;
             w.quiet = true;
             long t = System.nanoTime();
@@ -206,6 +216,12 @@ final class BenchCommand implements Callable<Integer> {
         out.printf("  latency     append→persisted over %,d records: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms%n",
                 latency.getTotalCount(), latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(90) / 1000.0,
                 latency.getValueAtPercentile(99) / 1000.0, latency.getValueAtPercentile(99.9) / 1000.0, latency.getMaxValue() / 1000.0);
+        if (requestLatency.getTotalCount() > 0) {
+            out.printf("  requests    %s answered in: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms (%,d requests)%n",
+                    durable ? "POST /record?wait=true (200, durable)" : "POST /record (202, accepted)",
+                    requestLatency.getValueAtPercentile(50) / 1e6, requestLatency.getValueAtPercentile(90) / 1e6,
+                    requestLatency.getValueAtPercentile(99) / 1e6, requestLatency.getMaxValue() / 1e6, requestLatency.getTotalCount());
+        }
         if (latency.getTotalCount() != records) {
             out.printf("  WARNING     %,d of this run's records read back (expected %,d)%n", latency.getTotalCount(), records);
         }
@@ -306,7 +322,7 @@ final class BenchCommand implements Callable<Integer> {
         int colon = target.lastIndexOf(':');
         String host = target.substring(0, colon);
         int port = Integer.parseInt(target.substring(colon + 1));
-        byte[] head = ("POST /record HTTP/1.1\r\nHost: " + target + "\r\nContent-Type: application/json\r\nContent-Length: ")
+        byte[] head = ("POST /record" + (durable ? "?wait=true" : "") + " HTTP/1.1\r\nHost: " + target + "\r\nContent-Type: application/json\r\nContent-Length: ")
                 .getBytes(StandardCharsets.US_ASCII);
         try (Socket s = new Socket(host, port)) {
             s.setTcpNoDelay(true);
@@ -317,16 +333,20 @@ final class BenchCommand implements Callable<Integer> {
             for (byte[] body : bodies) {
                 pace(start, done, laneRate);
                 while (true) {
+                    long t = System.nanoTime();
                     out.write(head);
                     out.write((body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
                     out.write(body);
                     out.flush();
                     int status = readResponse(in);
-                    if (status == 202) {
+                    if (status == (durable ? 200 : 202)) {
+                        synchronized (requestLatency) {
+                            requestLatency.recordValue(System.nanoTime() - t);
+                        }
                         break;
                     }
                     if (status != 503) {
-                        throw new IllegalStateException("POST /record answered " + status);
+                        throw new IllegalStateException("POST /record" + (durable ? "?wait=true" : "") + " answered " + status);
                     }
                     Thread.sleep(50);
                 }
