@@ -31,7 +31,7 @@ function message(body, text) {
  * network error; at most `retries`) never append a record twice. Keep-alive connections.
  */
 export class Client {
-  constructor(url = DEFAULT_URL, { timeout = 10_000, retries = 5, maxBackoff = 5_000 } = {}) {
+  constructor(url = DEFAULT_URL, { timeout = 10_000, retries = 5, maxBackoff = 5_000, waitTimeout = 30_000 } = {}) {
     if (!url.includes('://')) url = 'http://' + url;
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`url must be http:// or https://, got ${url}`);
@@ -43,6 +43,7 @@ export class Client {
     this.timeout = timeout;
     this.retries = retries;
     this.maxBackoff = maxBackoff;
+    this.waitTimeout = waitTimeout;
   }
 
   /** Closes the idle keep-alive connections (the process can then exit). */
@@ -133,8 +134,9 @@ export class Client {
    * @param {Object<string,string>} tags
    * @param {{causedBy?: Cause|Event|Array<Cause|Event>, seed?: bigint, id?: string, wait?: boolean}|Cause|Event|Array} [options]
    *   causedBy: causes sharing one seed (it becomes this record's); no cause and no seed: a new
-   *   chain with a random seed. wait: resolve once persisted and indexed (TimeoutError if not in
-   *   time — retry with the same id; RejectedError if the log rejected it).
+   *   chain with a random seed. wait: resolve once persisted and indexed (POST /record?wait=true:
+   *   TimeoutError on 504 — retry with the same id; RejectedError on 409). A server answering 202
+   *   instead (no wait support) is polled with status(id) for `waitTimeout` ms.
    */
   async append(tags, options) {
     const opts = appendOptions(options);
@@ -144,7 +146,25 @@ export class Client {
     if (!body || typeof body !== 'object' || (body.id !== undefined && body.id !== rec.id)) {
       throw new ServerError(`append ${rec.id}: unexpected answer ${stringify(body)}`, { status: r.status, body });
     }
+    if (opts.wait && r.status === 202) {
+      // A server without ?wait=true acknowledged on receipt: wait by asking where the record is.
+      return this._awaitAppended(rec);
+    }
     return rec.event(body.lid === undefined ? null : BigInt(body.lid), body.host ?? null);
+  }
+
+  async _awaitAppended(rec) {
+    const deadline = Date.now() + this.waitTimeout;
+    for (let pause = 20; ; pause = Math.min(pause * 2, 500)) {
+      const st = await this.status(rec.id);
+      if (st.status === 'appended') return rec.event(st.lid);
+      if (st.status === 'rejected') throw new RejectedError(`append ${rec.id}: rejected: ${st.reason}`, { status: 409, body: st, id: rec.id });
+      if (Date.now() + pause > deadline) {
+        throw new TimeoutError(`append ${rec.id}: not appended within ${this.waitTimeout} ms (status ${st.status}); retrying with the same id is safe`,
+          { body: st, id: rec.id });
+      }
+      await sleep(pause);
+    }
   }
 
   /**

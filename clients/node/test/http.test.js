@@ -102,6 +102,24 @@ describe('appends over HTTP', () => {
     await assert.rejects(log.append({ k: 'v' }, { id: 'R', wait: true }), (e) => e instanceof RejectedError && e.id === 'R' && e.reason === 'cause timeout');
   });
 
+  test('durable append on a server without wait: polls the status', async () => {
+    const polls = [];
+    app.handler = (r) => {
+      if (r.method === 'POST') return [202, { id: r.json.id }];
+      polls.push(r);
+      return polls.length < 3 ? [200, { id: r.query.id, status: 'pending', waitingFor: [], since: 1 }] : [200, { id: r.query.id, status: 'appended', lid: 77 }];
+    };
+    const ev = await log.append({ k: 'v' }, { wait: true });
+    assert.equal(ev.lid, 77n);
+    assert.equal(polls.length, 3);
+    assert.equal(polls[0].query.id, ev.id);
+    app.handler = (r) => (r.method === 'POST' ? [202, { id: r.json.id }] : [200, { id: 'x', status: 'rejected', reason: 'cause timeout' }]);
+    await assert.rejects(log.append({ k: 'v' }, { wait: true }), (e) => e instanceof RejectedError && /cause timeout/.test(e.message));
+    app.handler = (r) => (r.method === 'POST' ? [202, { id: r.json.id }] : [404, { status: 'unknown' }]);
+    log.waitTimeout = 200;
+    await assert.rejects(log.append({ k: 'v' }, { id: 'W', wait: true }), (e) => e instanceof TimeoutError && e.id === 'W');
+  });
+
   test('appendMany is one JSON array', async () => {
     app.handler = (r) => [202, { ids: r.json.map((x) => x.id) }];
     const a = new Record({ f: 'A' }, { seed: BIG });

@@ -66,7 +66,8 @@ class Client:
     network error; at most ``retries`` of them) never append a record twice. One keep-alive
     connection per thread; the client may be shared between threads."""
 
-    def __init__(self, url: str = DEFAULT_URL, timeout: float = 10.0, retries: int = 5, max_backoff: float = 5.0):
+    def __init__(self, url: str = DEFAULT_URL, timeout: float = 10.0, retries: int = 5, max_backoff: float = 5.0,
+                 wait_timeout: float = 30.0):
         if "://" not in url:
             url = "http://" + url
         u = urlsplit(url)
@@ -80,6 +81,7 @@ class Client:
         self.timeout = timeout
         self.retries = retries
         self.max_backoff = max_backoff
+        self.wait_timeout = wait_timeout
         self._local = threading.local()
 
     # ------------------------------------------------------------------ plumbing
@@ -174,8 +176,9 @@ class Client:
 
         ``caused_by``: a Cause (``caused_by(event, key)``) or several (they must share one seed,
         which becomes this record's); with no cause and no ``seed`` a new chain gets a random seed.
-        ``wait=True`` returns once the record is persisted and indexed (TimeoutError if not in
-        time — retry with the same id; RejectedError if the log rejected it)."""
+        ``wait=True`` returns once the record is persisted and indexed (``POST /record?wait=true``:
+        TimeoutError on 504 — retry with the same id; RejectedError on 409). A server that answers
+        202 instead (no ``wait`` support) is polled with ``status(id)`` for ``wait_timeout`` seconds."""
         rec = Record(tags, caused_by, seed=seed, id=id)
         return self._append_one(rec, wait)
 
@@ -189,7 +192,25 @@ class Client:
         if not isinstance(body, dict) or body.get("id") not in (None, rec.id):
             raise ServerError("append %s: unexpected answer %r" % (rec.id, body), status, body)
         lid = body.get("lid")
+        if wait and status == 202:
+            # A server without ?wait=true acknowledged on receipt: wait by asking where the record is.
+            return self._await_appended(rec)
         return rec.event(lid=int(lid) if lid is not None else None, host=body.get("host"))
+
+    def _await_appended(self, rec: Record) -> Event:
+        deadline = time.monotonic() + self.wait_timeout
+        pause = 0.02
+        while True:
+            st = self.status(rec.id)
+            if st.status == "appended":
+                return rec.event(lid=st.lid)
+            if st.status == "rejected":
+                raise RejectedError("append %s: rejected: %s" % (rec.id, st.reason), 409, st.to_json(), id=rec.id)
+            if time.monotonic() + pause > deadline:
+                raise TimeoutError("append %s: not appended within %ss (status %s); retrying with the same id is safe"
+                                   % (rec.id, self.wait_timeout, st.status), None, st.to_json(), id=rec.id)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
     def append_many(self, records: Iterable[Union[Record, Mapping[str, str]]], wait: bool = False) -> List[Event]:
         """Appends several records in one request (a JSON array): all or none are taken.

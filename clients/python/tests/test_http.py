@@ -110,6 +110,29 @@ class HttpAppends(unittest.TestCase):
             self.log.append({"k": "v"}, id="R", wait=True)
         self.assertEqual((e.exception.id, e.exception.reason), ("R", "cause timeout"))
 
+    def test_durable_append_on_a_server_without_wait_polls_the_status(self):
+        polls = []
+
+        def h(r):
+            if r.method == "POST":
+                return 202, {"id": r.json["id"]}
+            polls.append(r)
+            if len(polls) < 3:
+                return 200, {"id": query(r)["id"], "status": "pending", "waitingFor": [], "since": 1}
+            return 200, {"id": query(r)["id"], "status": "appended", "lid": 77}
+        self.app.handler = h
+        ev = self.log.append({"k": "v"}, wait=True)
+        self.assertEqual((ev.lid, len(polls)), (77, 3))
+        self.assertEqual(query(polls[0])["id"], ev.id)
+        self.app.handler = lambda r: (202, {"id": r.json["id"]}) if r.method == "POST" else (200, {"id": "x", "status": "rejected", "reason": "cause timeout"})
+        with self.assertRaisesRegex(RejectedError, "cause timeout"):
+            self.log.append({"k": "v"}, wait=True)
+        self.app.handler = lambda r: (202, {"id": r.json["id"]}) if r.method == "POST" else (404, {"status": "unknown"})
+        self.log.wait_timeout = 0.2
+        with self.assertRaises(TimeoutError) as e:
+            self.log.append({"k": "v"}, id="W", wait=True)
+        self.assertEqual(e.exception.id, "W")
+
     def test_append_many_is_one_array(self):
         self.app.handler = lambda r: (202, {"ids": [x["id"] for x in r.json]})
         a = Record({"f": "A"}, seed=BIG)
