@@ -117,6 +117,17 @@ test('chains over HTTP and raw TCP, read back every way', async () => {
   }
 });
 
+test('durable appends are readable when they return', async () => {
+  const a = await log.append({ durable: `a-${run}` }, { wait: true });
+  assert.equal(typeof a.lid, 'bigint');
+  assert.equal((await log.get(a.lid)).id, a.id);
+  const b = await log.append({ durable: `b-${run}` }, { causedBy: causedBy(a, 'durable'), wait: true });
+  assert.ok(b.lid > a.lid);
+  const many = await log.appendMany([0, 1, 2, 3, 4].map((i) => ({ tags: { durable: `m${i}-${run}` } })), { wait: true });
+  assert.equal(new Set(many.map((e) => e.lid)).size, 5);
+  for (const e of many) assert.equal((await log.get(e.lid)).id, e.id);
+});
+
 test('errors a user sees', async () => {
   await assert.rejects(log.get((1n << 63n) + 5n), NotFoundError);
   await assert.rejects(log.records(1n, 5000), (e) => e instanceof BadRequestError && e.parameter === 'limit');

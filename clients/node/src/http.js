@@ -176,8 +176,12 @@ export class Client {
     if (!recs.length) throw new RangeError('appendMany needs at least one record');
     const r = await this._request('POST', wait ? '/record?wait=true' : '/record', recs.map((x) => x.toHTTP()));
     const body = this._expect(`append ${recs.length} records`, r, [200, 202]);
-    const lids = Array.isArray(body?.lids) ? body.lids : [];
-    return recs.map((x, i) => x.event(lids[i] === undefined ? null : BigInt(lids[i]), body?.host ?? null));
+    // wait=true answers {records: [{id, lid, host}, ...]}; a 202 carries no LIds.
+    const durable = new Map((Array.isArray(body?.records) ? body.records : []).map((d) => [d.id, d]));
+    return recs.map((x) => {
+      const d = durable.get(x.id);
+      return x.event(d?.lid === undefined ? null : BigInt(d.lid), d?.host ?? null);
+    });
   }
 
   /** The record at `lid` (NotFoundError if none). */

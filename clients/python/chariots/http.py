@@ -222,13 +222,17 @@ class Client:
         path = "/record?wait=true" if wait else "/record"
         status, body = self._request("POST", path, [r.to_http() for r in recs])
         body = self._expect("append %d records" % len(recs), status, body, (200, 202))
-        lids = body.get("lids") if isinstance(body, dict) else None
-        hosts = body.get("hosts") if isinstance(body, dict) else None
+        # wait=true answers {"records": [{"id", "lid", "host"}, ...]}; a 202 carries no LIds.
+        durable = {}
+        if isinstance(body, dict) and isinstance(body.get("records"), list):
+            for x in body["records"]:
+                if isinstance(x, dict) and "id" in x:
+                    durable[x["id"]] = x
         out = []
-        for i, r in enumerate(recs):
-            lid = lids[i] if isinstance(lids, list) and i < len(lids) else None
-            host = hosts[i] if isinstance(hosts, list) and i < len(hosts) else (body.get("host") if isinstance(body, dict) else None)
-            out.append(r.event(lid=int(lid) if lid is not None else None, host=host))
+        for r in recs:
+            x = durable.get(r.id)
+            lid = x.get("lid") if x else None
+            out.append(r.event(lid=int(lid) if lid is not None else None, host=x.get("host") if x else None))
         return out
 
     # ------------------------------------------------------------------ reads

@@ -139,6 +139,17 @@ class Cluster(unittest.TestCase):
         mid = next(iter(self.log.tail(b.lid, timeout=30)))
         self.assertEqual((mid.lid, mid.id), (b.lid, b.id))
 
+    def test_durable_appends_are_readable_when_they_return(self):
+        a = self.log.append({"durable": "a-" + self.run_id}, wait=True)
+        self.assertIsInstance(a.lid, int)
+        self.assertEqual(self.log.get(a.lid).id, a.id)
+        b = self.log.append({"durable": "b-" + self.run_id}, caused_by=caused_by(a, "durable"), wait=True)
+        self.assertGreater(b.lid, a.lid)
+        many = self.log.append_many([{"durable": "m%d-%s" % (i, self.run_id)} for i in range(5)], wait=True)
+        self.assertEqual(len({ev.lid for ev in many}), 5)
+        for ev in many:
+            self.assertEqual(self.log.get(ev.lid).id, ev.id)
+
     def test_errors_a_user_sees(self):
         with self.assertRaises(NotFoundError):
             self.log.get((1 << 63) + 5)

@@ -2,6 +2,12 @@ package io.chariots.dist;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.chariots.client.Cause;
+import io.chariots.client.Chariots;
+import io.chariots.client.Draft;
+import io.chariots.client.Event;
+import io.chariots.client.LogEntry;
+import io.chariots.client.RawBatcher;
 import io.chariots.dist.cluster.LocalCluster;
 import io.chariots.proto.Role;
 import org.junit.jupiter.api.AfterAll;
@@ -35,7 +41,7 @@ import static org.assertj.core.api.Assertions.fail;
  * The Python and Node.js client libraries (clients/) and the test-scripts toolbox against one real
  * multi-process cluster: each client's unit tests and integration suite run as child processes
  * (app URL and batcher address in CHARIOTS_URL / CHARIOTS_BATCHER), a chain is appended
- * alternately by the two CLIs over HTTP and raw TCP, and every script is run and its effect
+ * alternately by the Java client and the two CLIs over HTTP and raw TCP, and every script is run and its effect
  * checked. python3 and node must be installed (CI installs them): without them these tests fail.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -88,7 +94,7 @@ class ClientLibrariesTest {
     void pythonClientAgainstTheCluster() throws Exception {
         require("python3");
         Result r = run("python3", "-m", "unittest", "discover", "-v", "-s", "clients/python/integration").ok();
-        assertThat(r.err).contains("Ran 2 tests").contains("OK");
+        assertThat(r.err).contains("Ran 3 tests").contains("OK");
     }
 
     @Test
@@ -101,7 +107,7 @@ class ClientLibrariesTest {
     void nodeClientAgainstTheCluster() throws Exception {
         require("node");
         Result r = run("node", "--test", "clients/node/integration/").ok();
-        assertThat(r.out).contains("# pass 2").contains("# fail 0");
+        assertThat(r.out).contains("# pass 3").contains("# fail 0");
     }
 
     @Test
@@ -130,36 +136,58 @@ class ClientLibrariesTest {
     // ------------------------------------------------------------ CLIs, alternately
 
     @Test
-    void aChainAppendedAlternatelyByThePythonAndNodeClis() throws Exception {
+    void aChainAppendedAlternatelyByTheJavaPythonAndNodeClients() throws Exception {
         require("python3");
         require("node");
         BigInteger seed = TWO_63.add(BigInteger.valueOf(random.nextLong() >>> 2));
         String run = Long.toHexString(random.nextLong());
         String[] py = {"python3", "-m", "chariots"};
         String[] js = {"node", "clients/node/bin/chariots.js"};
+        String[] java = {};
         List<JsonNode> chain = new ArrayList<>();
-        // 1 python over HTTP, 2 node over HTTP, 3 python over raw TCP, 4 node over raw TCP
-        String[][] steps = {py, js, py, js};
-        for (int i = 0; i < steps.length; i++) {
-            List<String> cmd = new ArrayList<>(List.of(steps[i]));
-            cmd.add(i < 2 ? "append" : "send");
-            cmd.addAll(List.of("--tags", "{\"lang\":\"" + (steps[i] == py ? "python" : "node") + "\",\"step\":\"" + i
-                    + "\",\"run\":\"" + run + "\",\"ü\":\"ß" + i + "\"}"));
-            if (i == 0) {
-                cmd.addAll(List.of("--seed", seed.toString()));
-            } else {
-                cmd.addAll(List.of("--caused-by", chain.get(i - 1).get("lid").asText() + ":ü"));
+        // Java (durable, HTTP), Python (HTTP), Node (HTTP), Java (raw TCP), Python (raw TCP), Node (raw TCP):
+        // each link caused by the previous one's non-ASCII tag.
+        String[][] steps = {java, py, js, java, py, js};
+        try (Chariots log = Chariots.connect(url)) {
+            for (int i = 0; i < steps.length; i++) {
+                String lang = steps[i] == java ? "java" : steps[i] == py ? "python" : "node";
+                Map<String, String> tags = Map.of("lang", lang, "step", Integer.toString(i), "run", run, "ü", "ß" + i);
+                JsonNode ev;
+                if (steps[i] == java) {
+                    Draft d = Draft.of(tags);
+                    if (i == 0) {
+                        d.seed(seed.longValue());
+                    } else {
+                        LogEntry cause = log.get(chain.get(i - 1).get("lid").asLong()).orElseThrow();
+                        d.causedBy(Cause.causedBy(cause, "ü"));
+                    }
+                    Event e;
+                    if (i < 3) {
+                        e = log.appendDurable(d);
+                    } else {
+                        try (RawBatcher raw = RawBatcher.connect("127.0.0.1",
+                                cluster.get(Role.BATCHER, 0).ports().main())) {
+                            e = raw.send(d);
+                        }
+                    }
+                    ev = JSON.createObjectNode().put("id", e.id()).put("seed", new BigInteger(e.seedText()));
+                } else {
+                    List<String> cmd = new ArrayList<>(List.of(steps[i]));
+                    cmd.add(i < 3 ? "append" : "send");
+                    cmd.addAll(List.of("--tags", JSON.writeValueAsString(tags)));
+                    cmd.addAll(List.of("--caused-by", chain.get(i - 1).get("lid").asText() + ":ü"));
+                    ev = JSON.readTree(run(cmd.toArray(String[]::new)).ok().out);
+                }
+                assertThat(ev.get("seed").bigIntegerValue()).as("step %d (%s) keeps the chain's seed", i, lang).isEqualTo(seed);
+                long lid = awaitAppended(ev.get("id").asText());
+                chain.add(((com.fasterxml.jackson.databind.node.ObjectNode) ev).put("lid", lid));
             }
-            JsonNode ev = JSON.readTree(run(cmd.toArray(String[]::new)).ok().out);
-            assertThat(ev.get("seed").bigIntegerValue()).as("step %d keeps the chain's seed", i).isEqualTo(seed);
-            long lid = awaitAppended(ev.get("id").asText());
-            chain.add(((com.fasterxml.jackson.databind.node.ObjectNode) ev).put("lid", lid));
         }
         JsonNode trace = cluster.getJson(url + "/trace/" + seed);
         List<JsonNode> recs = new ArrayList<>();
         trace.get("records").forEach(recs::add);
-        assertThat(recs).hasSize(4);
-        for (int i = 0; i < 4; i++) {
+        assertThat(recs).hasSize(steps.length);
+        for (int i = 0; i < steps.length; i++) {
             JsonNode r = recs.get(i);
             assertThat(r.get("id").asText()).isEqualTo(chain.get(i).get("id").asText());
             assertThat(r.get("seed").bigIntegerValue()).isEqualTo(seed);
