@@ -43,16 +43,11 @@ public final class App {
             NanoClock clock = NanoClock.SYSTEM;
             BatcherForwarder[] forwarder = new BatcherForwarder[1];
             AppendWaiters[] waiters = new AppendWaiters[1];
-            EventLoop loop = new EventLoop("app", clock, now -> {
-                long forwarding = forwarder[0].poll(now);
-                long waiting = waiters[0].poll(now);
-                return waiting == EventLoop.Ticker.NO_DEADLINE || forwarding - waiting <= 0 ? forwarding : waiting;
-            });
+            EventLoop loop = new EventLoop("app", clock,
+                    now -> EventLoop.Ticker.earlier(forwarder[0].poll(now), waiters[0].poll(now)));
             ChannelPool channels = rt.manage(new ChannelPool(rt.transport()));
-            AppendWaiters.Limits wl = AppendWaiters.Limits.defaults();
             waiters[0] = new AppendWaiters(new IndexerLookup(channels, loop, Duration.ofSeconds(2)),
-                    new AppendWaiters.Limits(ac.maxWaiting(), wl.lookupAfter(), wl.lookupEvery(), wl.maxLookupIds()),
-                    config.datacenter());
+                    AppendWaiters.Limits.defaults().withMaxWaiting(ac.maxWaiting()), config.datacenter());
             forwarder[0] = new BatcherForwarder(ac, (batcher, id, records) -> Calls.on(
                     BatcherGrpc.newFutureStub(channels.get(batcher)).withDeadlineAfter(ac.forwardTimeout().toMillis(), TimeUnit.MILLISECONDS)
                             .ingest(RecordBatch.newBuilder().addAllRecords(records).build()),

@@ -35,6 +35,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code from} of the following page.
  *
  * <ul>
+ * <li>{@code GET /record/{lid}} — the record, 404 if absent.</li>
  * <li>{@code GET /records?from=L&limit=K} — records L, L+1, … in LId order, at most K (default
  *     {@value #DEFAULT_LIMIT}, at most {@value #MAX_LIMIT}); the page stops before the first LId not yet in the
  *     log, so paging from {@code next} never skips one.</li>
@@ -66,7 +67,8 @@ final class ReadRoutes {
     }
 
     HttpServer.Builder routes(HttpServer.Builder http) {
-        return http.get("/records", this::records)
+        return http.get("/record/*", this::recordAt)
+                .get("/records", this::records)
                 .get("/records/stream", this::stream)
                 .get("/trace/*", this::trace);
     }
@@ -153,6 +155,40 @@ final class ReadRoutes {
         ex.json(HttpResponseStatus.BAD_REQUEST, err);
     }
 
+    // ------------------------------------------------------------ one record
+
+    private void recordAt(HttpExchange ex) {
+        String text = ex.pathRest();
+        long lid;
+        try {
+            lid = Unsigned64.parse(text);
+        } catch (NumberFormatException e) {
+            badField(ex, "lid", "must be a positive whole number, got \"" + text + "\"");
+            return;
+        }
+        if (lid == 0) {
+            badField(ex, "lid", "LIds start at 1");
+            return;
+        }
+        reader.records(new long[] {lid}).whenComplete((found, failure) -> answer(ex, failure, () -> {
+            RecordEnvelope r = found.get(lid);
+            if (r == null) {
+                ex.error(HttpResponseStatus.NOT_FOUND, "no record at LId " + Unsigned64.toString(lid));
+            } else {
+                ex.json(HttpResponseStatus.OK, RecordJson.toJson(record(r)));
+            }
+        }));
+    }
+
+    /** The append API's shape of a 400 ({@code field}, {@code problem}), kept for this older endpoint. */
+    private static void badField(HttpExchange ex, String field, String problem) {
+        Map<String, Object> err = new LinkedHashMap<>();
+        err.put("error", field + ": " + problem);
+        err.put("field", field);
+        err.put("problem", problem);
+        ex.json(HttpResponseStatus.BAD_REQUEST, err);
+    }
+
     // ------------------------------------------------------------ ranges and tags
 
     private void records(HttpExchange ex) {
@@ -172,11 +208,7 @@ final class ReadRoutes {
                 Long chain = seed;
                 reader.lidsByTag(hash, chain, from, limit)
                         .thenCompose(lids -> withRecords(lids, from))
-                        .whenComplete((page, failure) -> {
-                            if (failure != null) {
-                                unavailable(ex, failure);
-                                return;
-                            }
+                        .whenComplete((page, failure) -> answer(ex, failure, () -> {
                             ex.json(HttpResponseStatus.OK, pageJson(page, g -> {
                                 g.writeStringField("tag", tag);
                                 g.writeFieldName("hash");
@@ -186,25 +218,21 @@ final class ReadRoutes {
                                     g.writeNumber(Unsigned64.toString(chain));
                                 }
                             }, null));
-                        });
+                        }));
                 return;
             }
         } catch (BadParameter e) {
             bad(ex, e);
             return;
         }
-        reader.range(from, limit).whenComplete((page, failure) -> {
-            if (failure != null) {
-                unavailable(ex, failure);
-                return;
-            }
+        reader.range(from, limit).whenComplete((page, failure) -> answer(ex, failure, () -> {
             if (page.records().isEmpty() && !page.complete()) {
                 ex.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "LId " + Unsigned64.toString(from)
                         + " is not readable now: a maintainer did not answer", "Retry-After", "1");
                 return;
             }
             ex.json(HttpResponseStatus.OK, pageJson(new Found(page.records(), from), g -> { }, null));
-        });
+        }));
     }
 
     /** Records found for a page of LIds, in LId order, and the {@code from} of the next page. */
@@ -263,11 +291,7 @@ final class ReadRoutes {
                         return Map.entry(found, causeLid);
                     });
                 })
-                .whenComplete((result, failure) -> {
-                    if (failure != null) {
-                        unavailable(ex, failure);
-                        return;
-                    }
+                .whenComplete((result, failure) -> answer(ex, failure, () -> {
                     Map<Long, Long> causes = result.getValue();
                     ex.json(HttpResponseStatus.OK, pageJson(result.getKey(), g -> {
                         g.writeFieldName("seed");
@@ -282,7 +306,7 @@ final class ReadRoutes {
                         }
                         g.writeEndArray();
                     }));
-                });
+                }));
     }
 
     // ------------------------------------------------------------ tail
@@ -401,6 +425,25 @@ final class ReadRoutes {
             return LogRecord.fromEnvelope(r);
         } catch (IOException e) {
             throw new UncheckedIOException("stored record at LId " + Unsigned64.toString(r.getLid()) + " is unreadable", e);
+        }
+    }
+
+    /**
+     * Answers a read once its lookups completed: their failure, or {@code ok}.
+     * Whatever {@code ok} throws (an unreadable stored record) is answered
+     * 500 here: an exception in a future's callback would otherwise leave the
+     * request unanswered.
+     */
+    private static void answer(HttpExchange ex, Throwable failure, Runnable ok) {
+        if (failure != null) {
+            unavailable(ex, failure);
+            return;
+        }
+        try {
+            ok.run();
+        } catch (RuntimeException e) {
+            LOG.warn("read failed", e);
+            ex.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "read failed: " + e.getMessage());
         }
     }
 

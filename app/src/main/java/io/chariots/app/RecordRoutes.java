@@ -18,14 +18,11 @@ import io.chariots.proto.IdStatus;
 import io.chariots.proto.IndexerGrpc;
 import io.chariots.proto.LookupReply;
 import io.chariots.proto.LookupRequest;
-import io.chariots.proto.MaintainerGrpc;
 import io.chariots.proto.Member;
 import io.chariots.proto.PendingQuery;
 import io.chariots.proto.PendingRecord;
 import io.chariots.proto.PendingReply;
 import io.chariots.proto.QueueGrpc;
-import io.chariots.proto.ReadRequest;
-import io.chariots.proto.RecordBatch;
 import io.chariots.proto.RecordEnvelope;
 import io.chariots.proto.Role;
 import io.micrometer.core.instrument.Counter;
@@ -33,7 +30,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
 
-import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -55,7 +51,6 @@ import java.util.function.Consumer;
  * <li>{@code POST /record?wait=true[&timeout_ms=N]} — the same, answered only once every record is persisted and
  *     indexed (200 with LIds), rejected (409) or not confirmed in time (504): see {@link WaitedAppends}. The records
  *     carry this app's gRPC address as {@code ack_to}; {@link AppendWaiters} hears from the maintainers.</li>
- * <li>{@code GET /record/{lid}} — the record, 404 if absent.</li>
  * <li>{@code GET /record?id=X} — appended (with its LId), pending (waiting for which cause, since when), or rejected (why).</li>
  * </ul>
  */
@@ -104,7 +99,6 @@ final class RecordRoutes {
 
     HttpServer.Builder routes(HttpServer.Builder http) {
         return http.post("/record", this::append)
-                .get("/record/*", this::getByLid)
                 .get("/record", this::getById);
     }
 
@@ -257,63 +251,6 @@ final class RecordRoutes {
             out.add(m.getGrpcAddress());
         }
         return out;
-    }
-
-    private void getByLid(HttpExchange ex) {
-        String text = ex.pathRest();
-        long lid;
-        try {
-            lid = Unsigned64.parse(text);
-        } catch (NumberFormatException e) {
-            bad(ex, "lid", "must be a positive whole number, got \"" + text + "\"");
-            return;
-        }
-        if (lid == 0) {
-            bad(ex, "lid", "LIds start at 1");
-            return;
-        }
-        List<String> maintainers = grpcAddresses(Role.MAINTAINER);
-        if (maintainers.isEmpty()) {
-            ex.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "no maintainer is registered", "Retry-After", "1");
-            return;
-        }
-        // Every maintainer is asked; the one owning the LId's stripe answers with it.
-        ReadRequest req = ReadRequest.newBuilder().addLids(lid).build();
-        AtomicInteger left = new AtomicInteger(maintainers.size());
-        AtomicBoolean answered = new AtomicBoolean();
-        AtomicInteger failures = new AtomicInteger();
-        for (String m : maintainers) {
-            Calls.on(MaintainerGrpc.newFutureStub(channels.get(m)).withDeadlineAfter(5, TimeUnit.SECONDS).read(req),
-                    (RecordBatch b) -> {
-                        if (b.getRecordsCount() > 0 && answered.compareAndSet(false, true)) {
-                            respondRecord(ex, b.getRecords(0));
-                        }
-                        lastOne(ex, left, answered, failures, lid);
-                    },
-                    t -> {
-                        failures.incrementAndGet();
-                        lastOne(ex, left, answered, failures, lid);
-                    });
-        }
-    }
-
-    private static void lastOne(HttpExchange ex, AtomicInteger left, AtomicBoolean answered, AtomicInteger failures, long lid) {
-        if (left.decrementAndGet() == 0 && answered.compareAndSet(false, true)) {
-            if (failures.get() > 0) {
-                ex.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "LId " + Unsigned64.toString(lid) + " not found, and "
-                        + failures.get() + " maintainer(s) did not answer; retry", "Retry-After", "1");
-            } else {
-                ex.error(HttpResponseStatus.NOT_FOUND, "no record at LId " + Unsigned64.toString(lid));
-            }
-        }
-    }
-
-    private static void respondRecord(HttpExchange ex, RecordEnvelope env) {
-        try {
-            ex.json(HttpResponseStatus.OK, RecordJson.toJson(LogRecord.fromEnvelope(env)));
-        } catch (IOException e) {
-            ex.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "stored record at LId " + env.getLid() + " is unreadable: " + e);
-        }
     }
 
     private void getById(HttpExchange ex) {

@@ -44,6 +44,9 @@ final class BatchAssembler {
         int inFlight;
     }
 
+    private record Sent(String filter, Batch batch) {
+    }
+
     private record Batch(long id, List<RecordEnvelope> records) {
     }
 
@@ -51,8 +54,8 @@ final class BatchAssembler {
     private final Sender sender;
     private final Pressure pressure;
     private final Map<String, Lane> lanes = new HashMap<>();
-    private final Map<Long, String> inFlight = new HashMap<>();
-    private final Map<Long, Batch> inFlightBatches = new HashMap<>();
+    /** Batches sent and not yet acknowledged, by id, with the filter they went to. */
+    private final Map<Long, Sent> inFlight = new HashMap<>();
     private final List<RecordEnvelope> unrouted = new ArrayList<>();
     private List<String> filters = List.of();
     private long buffered;
@@ -144,23 +147,30 @@ final class BatchAssembler {
             while (lane.inFlight < config.window() && !lane.queued.isEmpty()) {
                 Batch b = lane.queued.poll();
                 lane.inFlight++;
-                inFlight.put(b.id(), e.getKey());
-                inFlightBatches.put(b.id(), b);
+                inFlight.put(b.id(), new Sent(e.getKey(), b));
                 sender.forward(e.getKey(), b.id(), b.records());
             }
         }
     }
 
+    /** Takes a batch out of flight and frees its lane's window slot; null if unknown (already settled). */
+    private Sent landed(long batchId) {
+        Sent sent = inFlight.remove(batchId);
+        if (sent != null) {
+            Lane lane = lanes.get(sent.filter());
+            if (lane != null) {
+                lane.inFlight--;
+            }
+        }
+        return sent;
+    }
+
     void onForwarded(long batchId, long now) {
-        String f = inFlight.remove(batchId);
-        Batch b = inFlightBatches.remove(batchId);
-        if (f == null) {
+        Sent s = landed(batchId);
+        if (s == null) {
             return;
         }
-        Lane lane = lanes.get(f);
-        if (lane != null) {
-            lane.inFlight--;
-        }
+        Batch b = s.batch();
         buffered -= b.records().size();
         sent.increment(b.records().size());
         flush(now, false);
@@ -168,16 +178,12 @@ final class BatchAssembler {
     }
 
     void onForwardFailed(long batchId, String why, long now) {
-        String f = inFlight.remove(batchId);
-        Batch b = inFlightBatches.remove(batchId);
-        if (f == null) {
+        Sent s = landed(batchId);
+        if (s == null) {
             return;
         }
-        Lane lane = lanes.get(f);
-        if (lane != null) {
-            lane.inFlight--;
-        }
-        LOG.warn("filter {} failed a batch of {}: {}; retrying", f, b.records().size(), why);
+        Batch b = s.batch();
+        LOG.warn("filter {} failed a batch of {}: {}; retrying", s.filter(), b.records().size(), why);
         unrouted.addAll(b.records());
         retryAt = now + 50_000_000L;
     }

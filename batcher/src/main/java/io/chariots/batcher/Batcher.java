@@ -52,12 +52,8 @@ public final class Batcher {
             NanoClock clock = NanoClock.SYSTEM;
             BatchAssembler[] assembler = new BatchAssembler[1];
             AppendWaiters[] waitersRef = new AppendWaiters[1];
-            EventLoop loop = new EventLoop("batcher", clock, now -> {
-                long assembling = assembler[0].poll(now);
-                long waiting = waitersRef[0].poll(now);
-                return waiting == EventLoop.Ticker.NO_DEADLINE || (assembling != EventLoop.Ticker.NO_DEADLINE
-                        && assembling - waiting <= 0) ? assembling : waiting;
-            });
+            EventLoop loop = new EventLoop("batcher", clock,
+                    now -> EventLoop.Ticker.earlier(assembler[0].poll(now), waitersRef[0].poll(now)));
             ChannelPool channels = rt.manage(new ChannelPool(rt.transport()));
             var meters = rt.metrics().registry();
             DefaultChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -68,10 +64,8 @@ public final class Batcher {
                     ack -> loop.execute(() -> assembler[0].onForwarded(id, clock.nanoTime())),
                     t -> loop.execute(() -> assembler[0].onForwardFailed(id, Calls.describe(t), clock.nanoTime()))),
                     paused -> ingest[0].paused(paused), meters);
-            AppendWaiters.Limits wl = AppendWaiters.Limits.defaults();
             AppendWaiters waiters = new AppendWaiters(new IndexerLookup(channels, loop, Duration.ofSeconds(2)),
-                    new AppendWaiters.Limits(bc.maxWaiting(), wl.lookupAfter(), wl.lookupEvery(), wl.maxLookupIds()),
-                    config.datacenter());
+                    AppendWaiters.Limits.defaults().withMaxWaiting(bc.maxWaiting()), config.datacenter());
             waitersRef[0] = waiters;
             EdgeStamp stamp = new EdgeStamp("b", config.datacenter(), config.numDc());
             long ackTimeoutNanos = bc.ackTimeout().toNanos();

@@ -164,13 +164,7 @@ public final class Chariots implements AutoCloseable {
             return List.of();
         }
         List<Event> events = new ArrayList<>(drafts.size());
-        StringBuilder body = new StringBuilder("[");
-        for (Draft d : drafts) {
-            Event e = d.event();
-            events.add(e);
-            body.append(body.length() > 1 ? "," : "").append(d.json(e));
-        }
-        post("/record", body.append(']').toString(), false);
+        post("/record", Draft.jsonArray(drafts, events), false);
         return events;
     }
 
@@ -229,12 +223,10 @@ public final class Chariots implements AutoCloseable {
                     }
                     batch.add(p);
                 }
-                StringBuilder body = new StringBuilder("[");
-                for (Pending p : batch) {
-                    body.append(body.length() > 1 ? "," : "").append(p.draft().json(p.event()));
-                }
+                List<Draft> drafts = new ArrayList<>(batch.size());
+                batch.forEach(p -> drafts.add(p.draft()));
                 try {
-                    post("/record", body.append(']').toString(), false);
+                    post("/record", Draft.jsonArray(drafts, new ArrayList<>(batch.size())), false);
                     batch.forEach(p -> p.done().complete(p.event()));
                 } catch (RuntimeException ex) {
                     batch.forEach(p -> p.done().completeExceptionally(ex));

@@ -88,6 +88,17 @@ public final class Draft {
         return causes;
     }
 
+    /** A JSON array of {@code drafts} (HTTP shape), adding the event of each to {@code events}. */
+    static String jsonArray(List<Draft> drafts, List<Event> events) {
+        StringBuilder sb = new StringBuilder("[");
+        for (Draft d : drafts) {
+            Event e = d.event();
+            events.add(e);
+            sb.append(sb.length() > 1 ? "," : "").append(d.json(e));
+        }
+        return sb.append(']').toString();
+    }
+
     /** The record in the HTTP JSON shape. */
     String json(Event e) {
         StringBuilder sb = new StringBuilder(96);

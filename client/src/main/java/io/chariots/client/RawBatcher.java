@@ -53,13 +53,7 @@ public final class RawBatcher implements AutoCloseable {
     /** Sends records in one {@code 's'} frame. */
     public List<Event> sendAll(List<Draft> drafts) {
         List<Event> events = new ArrayList<>(drafts.size());
-        StringBuilder sb = new StringBuilder("[");
-        for (Draft d : drafts) {
-            Event e = d.event();
-            events.add(e);
-            sb.append(sb.length() > 1 ? "," : "").append(d.json(e));
-        }
-        frame('s', sb.append(']').toString());
+        frame('s', Draft.jsonArray(drafts, events));
         return events;
     }
 

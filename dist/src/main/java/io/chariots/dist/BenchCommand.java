@@ -120,7 +120,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         java.io.PrintStream out = quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out;
         int perUnit = via.equals("r") ? 1 : via.equals("http") && batch == 100 ? 1 : batch;
-        List<Instance> instances = discover();
+        List<Instance> instances = discover(http, json, controller);
         List<Instance> maintainers = instances.stream().filter(i -> i.role().equals("maintainer")).toList();
         List<String> targets = instances.stream().filter(i -> i.role().equals(via.equals("http") ? "app" : "batcher"))
                 .map(Instance::address).toList();
@@ -235,7 +235,8 @@ final class BenchCommand implements Callable<Integer> {
         return latency.getTotalCount() == records ? 0 : 1;
     }
 
-    private List<Instance> discover() throws Exception {
+    /** The live instances registered at {@code controller} ({@code GET /cluster}). */
+    static List<Instance> discover(HttpClient http, ObjectMapper json, String controller) throws Exception {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(controller + "/cluster")).timeout(Duration.ofSeconds(5)).build(),
                 HttpResponse.BodyHandlers.ofString());
         List<Instance> out = new ArrayList<>();

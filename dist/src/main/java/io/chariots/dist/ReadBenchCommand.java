@@ -63,20 +63,14 @@ final class ReadBenchCommand implements Callable<Integer> {
             System.err.println("bench-read: --via must be range, tail or tail-http");
             return 2;
         }
-        JsonNode app = null;
-        for (JsonNode i : json.readTree(http.send(HttpRequest.newBuilder(URI.create(controller + "/cluster")).build(),
-                HttpResponse.BodyHandlers.ofString()).body()).get("instances")) {
-            if (i.get("role").asText().equals("app") && i.path("health").asText().equals("live")) {
-                app = i;
-                break;
-            }
-        }
+        BenchCommand.Instance app = BenchCommand.discover(http, json, controller).stream()
+                .filter(i -> i.role().equals("app")).findFirst().orElse(null);
         if (app == null) {
             System.err.println("bench-read: no live app registered at " + controller + "; start one with ./chariots up");
             return 1;
         }
-        String base = "http://" + app.get("address").asText();
-        String grpc = app.path("grpc").asText("");
+        String base = "http://" + app.address();
+        String grpc = app.grpc();
         Histogram pageLatency = new Histogram(60_000_000_000L, 3);
         AtomicLong read = new AtomicLong();
         List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());

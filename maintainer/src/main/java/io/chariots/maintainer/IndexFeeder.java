@@ -474,9 +474,8 @@ public final class IndexFeeder {
         long next = EventLoop.Ticker.NO_DEADLINE;
         for (String addr : indexers) {
             IndexerState st = states.get(addr);
-            if (st != null && st.backingOff && st.retryAt - now > 0
-                    && (next == EventLoop.Ticker.NO_DEADLINE || st.retryAt - next < 0)) {
-                next = st.retryAt;
+            if (st != null && st.backingOff && st.retryAt - now > 0) {
+                next = EventLoop.Ticker.earlier(next, st.retryAt);
             }
         }
         return next;

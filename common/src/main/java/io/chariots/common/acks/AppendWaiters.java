@@ -106,6 +106,11 @@ public final class AppendWaiters {
         public static Limits defaults() {
             return new Limits(100_000, Duration.ofMillis(200), Duration.ofMillis(500), 10_000);
         }
+
+        /** These limits with another {@code maxWaiting}. */
+        public Limits withMaxWaiting(int n) {
+            return new Limits(n, lookupAfter, lookupEvery, maxLookupIds);
+        }
     }
 
     /** One {@link #await}: its ids, their outcomes so far, its deadline. */
@@ -275,20 +280,10 @@ public final class AppendWaiters {
             next = byDeadline.first().deadline;
         }
         if (lookupRepliesDue == 0 && !indexers.isEmpty()) {
-            next = earlier(next, firstLookups.isEmpty() ? EventLoop.Ticker.NO_DEADLINE : firstLookups.peek().nextLookup);
-            next = earlier(next, nextLookups.isEmpty() ? EventLoop.Ticker.NO_DEADLINE : nextLookups.peek().nextLookup);
+            next = EventLoop.Ticker.earlier(next, firstLookups.isEmpty() ? EventLoop.Ticker.NO_DEADLINE : firstLookups.peek().nextLookup);
+            next = EventLoop.Ticker.earlier(next, nextLookups.isEmpty() ? EventLoop.Ticker.NO_DEADLINE : nextLookups.peek().nextLookup);
         }
         return next;
-    }
-
-    private static long earlier(long a, long b) {
-        if (a == EventLoop.Ticker.NO_DEADLINE) {
-            return b;
-        }
-        if (b == EventLoop.Ticker.NO_DEADLINE) {
-            return a;
-        }
-        return a - b <= 0 ? a : b;
     }
 
     private static void dropGone(ArrayDeque<Waiter> queue) {

@@ -27,6 +27,20 @@ public final class EventLoop implements Executor, AutoCloseable {
         long NO_DEADLINE = Long.MAX_VALUE;
 
         long poll(long nowNanos);
+
+        /**
+         * The earlier of two deadlines, either of which may be {@link #NO_DEADLINE}
+         * (compared by difference: nanoTime values may wrap).
+         */
+        static long earlier(long a, long b) {
+            if (a == NO_DEADLINE) {
+                return b;
+            }
+            if (b == NO_DEADLINE) {
+                return a;
+            }
+            return a - b <= 0 ? a : b;
+        }
     }
 
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
