@@ -196,7 +196,11 @@ class AppendPathTest {
 
     @Test
     void hundredThousandRecordsOverTcpAndHttpLandDenseOnceAndCausallyOrdered() throws Exception {
-        LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir).batchers(2).queues(3).maintainers(3).indexers(2).start());
+        // Effects often go out long before their causes (the lanes run at different speeds, slower still on a
+        // loaded machine): the default 30 s cause timeout would reject some. Timeouts are tested in the queue's
+        // simulation and AcknowledgementsTest; here every record must land.
+        LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir).setting("queue.cause_timeout_ms", "600000")
+                .batchers(2).queues(3).maintainers(3).indexers(2).start());
         c.awaitRegistered(Duration.ofSeconds(90));
         int total = 100_000;
         // Three lanes: 'r' frames to batcher 0, 's' frames to batcher 1, HTTP arrays to the app.

@@ -137,7 +137,10 @@ class ReadPathTest {
 
     @Test
     void tailsRangesTagsAndTracesMatchWhatWasAppended() throws Exception {
-        LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir)
+        // Effects often go out long before their causes (the lanes run at different speeds, slower still on a
+        // loaded machine): the default 30 s cause timeout would reject some. That is tested elsewhere; here
+        // every record must land.
+        LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir).setting("queue.cause_timeout_ms", "600000")
                 .apps(2).batchers(2).queues(2).maintainers(3).indexers(2).start());
         c.awaitRegistered(Duration.ofSeconds(90));
         int total = 100_000;
