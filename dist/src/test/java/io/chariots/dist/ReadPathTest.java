@@ -212,6 +212,11 @@ class ReadPathTest {
             }
         });
         assertThat(expected.size()).isGreaterThan(1000);
+        // Indexers index after maintainers persist: give the index a moment to reach the log's end.
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (lidsOf(c.appUrl(0) + "/records?tag=step:s0&limit=1000").size() < expected.size() && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
         assertThat(lidsOf(c.appUrl(0) + "/records?tag=step:s0&limit=1000")).as("tag step:s0 across pages").isEqualTo(expected);
 
         // A tag one plain record carries; and a chain's link by tag and seed.
