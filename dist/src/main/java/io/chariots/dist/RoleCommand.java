@@ -98,6 +98,18 @@ class RoleCommand implements Callable<Integer> {
         return m;
     }
 
+    /** The role's config from, lowest first: defaults, the {@code -f} file, {@code env}, the flags parsed. */
+    RoleConfig resolve(Map<String, String> env) {
+        Settings s = config != null ? Settings.fromYaml(config) : Settings.empty();
+        s = s.overlay(Settings.fromEnvironment(env)).overlay(Settings.of(flags(), "command line"));
+        return RoleConfig.resolve(role, s);
+    }
+
+    /** The role this command runs. */
+    Role role() {
+        return role;
+    }
+
     static void put(Map<String, Object> m, String key, Object v) {
         if (v != null) {
             m.put(key, v);
@@ -113,9 +125,7 @@ class RoleCommand implements Callable<Integer> {
         System.setProperty("chariots.log.level", debug ? "DEBUG" : "INFO");
         RoleConfig cfg;
         try {
-            Settings s = config != null ? Settings.fromYaml(config) : Settings.empty();
-            s = s.overlay(Settings.fromEnvironment(System.getenv())).overlay(Settings.of(flags(), "command line"));
-            cfg = RoleConfig.resolve(role, s);
+            cfg = resolve(System.getenv());
         } catch (ConfigException e) {
             spec.commandLine().getErr().println("chariots " + name + ": " + e.getMessage());
             return 2;

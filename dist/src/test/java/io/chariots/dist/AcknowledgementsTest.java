@@ -58,7 +58,11 @@ class AcknowledgementsTest {
         final DataInputStream in;
 
         AckedClient(int port) throws IOException {
-            socket = new Socket("127.0.0.1", port);
+            this(new Socket("127.0.0.1", port));
+        }
+
+        AckedClient(Socket connected) throws IOException {
+            socket = connected;
             socket.setSoTimeout(60_000);
             out = socket.getOutputStream();
             in = new DataInputStream(socket.getInputStream());

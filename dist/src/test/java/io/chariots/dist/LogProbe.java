@@ -81,7 +81,7 @@ final class LogProbe {
     }
 
     private static <T> T withMaintainer(RoleProcess m, java.util.function.Function<MaintainerGrpc.MaintainerBlockingStub, T> f) {
-        ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", m.ports().grpc()).usePlaintext()
+        ManagedChannel ch = ManagedChannelBuilder.forAddress(m.host(), m.ports().grpc()).usePlaintext()
                 .maxInboundMessageSize(256 << 20).build();
         try {
             return f.apply(MaintainerGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));

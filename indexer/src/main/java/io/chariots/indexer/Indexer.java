@@ -37,7 +37,7 @@ public final class Indexer implements RoleRuntime.Handle {
     public static RoleRuntime.Handle start(RoleConfig config) throws Exception {
         return RoleRuntime.launch(config, rt -> {
             IndexerConfig ic = IndexerConfig.from(config);
-            TagIndex index = rt.manage(TagIndex.open(config.dataDir().resolve("index"),
+            TagIndex index = rt.manage(TagIndex.open(rt.dataDir().resolve("index"),
                     ic.blockCacheBytes(), ic.writeBufferBytes()));
             IndexerMetrics metrics = new IndexerMetrics(rt.metrics().registry());
             IndexWriter writer = rt.manage(new IndexWriter(index, metrics, ic.maxPendingBytes()).start());

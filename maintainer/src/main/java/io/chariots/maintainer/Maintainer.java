@@ -43,7 +43,7 @@ public final class Maintainer {
     static Running launch(RoleConfig config) throws Exception {
         return RoleRuntime.launch(config, rt -> {
             MaintainerConfig mc = MaintainerConfig.from(config);
-            FlStore store = rt.manage(FlStore.open(config.dataDir().resolve("flstore"), mc.tuning()));
+            FlStore store = rt.manage(FlStore.open(rt.dataDir().resolve("flstore"), mc.tuning()));
             ExecutorService reads = new ThreadPoolExecutor(mc.readThreads(), mc.readThreads(), 0, TimeUnit.SECONDS,
                     new ArrayBlockingQueue<>(1024), new DefaultThreadFactory("maintainer-read", true),
                     new ThreadPoolExecutor.AbortPolicy());

@@ -25,7 +25,9 @@ import java.util.Locale;
  *     <td>gRPC service; 0 = any free port</td></tr>
  * <tr><td>bind</td><td>0.0.0.0</td><td>address to listen on</td></tr>
  * <tr><td>advertise</td><td>the local address used to reach the controller</td><td>host others use to reach this role</td></tr>
- * <tr><td>data_dir</td><td>data/ROLE-PORT</td><td>where maintainers and indexers keep RocksDB</td></tr>
+ * <tr><td>data_dir</td><td>data/ROLE-PORT</td><td>where maintainers and indexers keep RocksDB; held exclusively;
+ *     with {@code {slot}} in it, a pool: each instance takes the lowest free slot (replicas sharing one volume)</td></tr>
+ * <tr><td>health_file</td><td>none</td><td>once serving, the role writes the URL of its /health here (for container health checks)</td></tr>
  * <tr><td>hold</td><td>false</td><td>queues: start with the token</td></tr>
  * <tr><td>heartbeat_ms</td><td>500</td><td>heartbeat interval to the controller</td></tr>
  * </table>
@@ -42,6 +44,7 @@ public final class RoleConfig {
     private final String bindHost;
     private final String advertiseHost;
     private final Path dataDir;
+    private final Path healthFile;
     private final boolean hold;
     private final Duration heartbeatInterval;
     private final Settings settings;
@@ -66,6 +69,8 @@ public final class RoleConfig {
         String adv = s.getString("advertise", "");
         this.advertiseHost = adv.isBlank() ? null : adv.trim();
         this.dataDir = Path.of(s.getString("data_dir", "data/" + roleName(role) + "-" + port));
+        String hf = s.getString("health_file", "");
+        this.healthFile = hf.isBlank() ? null : Path.of(hf.trim());
         this.hold = s.getBoolean("hold", false);
         this.heartbeatInterval = Duration.ofMillis(s.getLong("heartbeat_ms", 500, 10, 60_000));
     }
@@ -162,6 +167,11 @@ public final class RoleConfig {
 
     public Path dataDir() {
         return dataDir;
+    }
+
+    /** Where to write the /health URL once serving, or null. */
+    public Path healthFile() {
+        return healthFile;
     }
 
     public boolean hold() {

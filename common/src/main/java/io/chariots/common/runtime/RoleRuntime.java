@@ -16,6 +16,9 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -49,6 +52,7 @@ public final class RoleRuntime implements AutoCloseable {
     private volatile MembershipClient membership;
     private volatile Supplier<Map<String, Object>> roleHealth = Map::of;
     private HttpServer adminServer;
+    private DataDir dataDir;
 
     public RoleRuntime(RoleConfig config) {
         this.config = config;
@@ -61,24 +65,53 @@ public final class RoleRuntime implements AutoCloseable {
 
     /**
      * The address others reach us at: the local address of a connection to
-     * the controller (right in Docker and on loopback alike); if the controller
-     * is not up yet, loopback when it is on loopback, else this host's address.
+     * the controller — right in Docker (the container's address on the network
+     * it shares with the controller) and on loopback alike. A remote controller
+     * that is not up yet is waited for (up to {@value #ADVERTISE_WAIT_MS} ms:
+     * in a Swarm nothing orders the starts); then loopback when the controller
+     * is on loopback, else this host's address.
      */
     static String detectAdvertiseHost(RoleConfig config) {
         String host = config.controller().host();
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(host, config.controller().port()), 500);
-            return s.getLocalAddress().getHostAddress();
-        } catch (IOException e) {
-            try {
-                InetAddress a = InetAddress.getByName(host);
-                if (a.isLoopbackAddress()) {
-                    return a.getHostAddress();
+        long deadline = System.nanoTime() + ADVERTISE_WAIT_MS * 1_000_000L;
+        boolean logged = false;
+        while (true) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(host, config.controller().port()), 500);
+                return s.getLocalAddress().getHostAddress();
+            } catch (IOException e) {
+                boolean loopback;
+                try {
+                    loopback = InetAddress.getByName(host).isLoopbackAddress();
+                } catch (IOException unresolved) {
+                    loopback = false;
                 }
-                return InetAddress.getLocalHost().getHostAddress();
-            } catch (IOException e2) {
-                return "127.0.0.1";
+                if (loopback || System.nanoTime() > deadline) {
+                    return fallbackHost(host, loopback);
+                }
+                if (!logged) {
+                    LOG.info("controller {} not reachable yet ({}); waiting up to {} s to learn this role's address"
+                            + " (set advertise to skip)", config.controller(), e.getMessage(), ADVERTISE_WAIT_MS / 1000);
+                    logged = true;
+                }
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return fallbackHost(host, loopback);
+                }
             }
+        }
+    }
+
+    /** How long a role waits for a remote controller to learn the address to advertise. */
+    static final long ADVERTISE_WAIT_MS = 30_000;
+
+    private static String fallbackHost(String controllerHost, boolean loopback) {
+        try {
+            return loopback ? InetAddress.getByName(controllerHost).getHostAddress() : InetAddress.getLocalHost().getHostAddress();
+        } catch (IOException e) {
+            return "127.0.0.1";
         }
     }
 
@@ -163,6 +196,10 @@ public final class RoleRuntime implements AutoCloseable {
         h.put("instance", instanceId);
         h.put("address", advertiseHost + ":" + config.port());
         h.put("uptimeMs", System.currentTimeMillis() - startedAtMs);
+        DataDir d = dataDir;
+        if (d != null) {
+            h.put("dataDir", d.path().toAbsolutePath().toString());
+        }
         MembershipClient mc = membership;
         if (mc != null) {
             h.put("controller", mc.state().name());
@@ -188,6 +225,22 @@ public final class RoleRuntime implements AutoCloseable {
     /** The admin port actually bound (the main port for roles that serve admin routes there). */
     public int adminPort() {
         return adminServer != null ? adminServer.port() : config.adminPort();
+    }
+
+    /**
+     * The role's data directory, taken for this process on first call and held
+     * until the role closes: {@code data_dir}, or the lowest free slot of it
+     * when it contains {@value DataDir#SLOT}.
+     *
+     * @throws IOException naming the directory when another process holds it
+     */
+    public synchronized Path dataDir() throws IOException {
+        if (dataDir == null) {
+            dataDir = manage(DataDir.claim(config.dataDir()));
+            LOG.info("data directory {}{}", dataDir.path().toAbsolutePath(),
+                    dataDir.slot() > 0 ? " (slot " + dataDir.slot() + " of " + config.dataDir() + ")" : "");
+        }
+        return dataDir.path();
     }
 
     /** A gRPC server builder on the role's gRPC port and this process's event loops. */
@@ -220,6 +273,27 @@ public final class RoleRuntime implements AutoCloseable {
     /** Marks the role SERVING: every server is bound. */
     public void serving() {
         state = State.SERVING;
+        writeHealthFile();
+    }
+
+    /**
+     * With {@code health_file} set, writes the URL of this role's {@code /health}
+     * there, so a container health check needs to know neither role nor port;
+     * removed again when the role closes.
+     */
+    private void writeHealthFile() {
+        Path file = config.healthFile();
+        if (file == null) {
+            return;
+        }
+        try {
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.writeString(tmp, "http://127.0.0.1:" + adminPort() + "/health\n");
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            closeables.add(() -> Files.deleteIfExists(file));
+        } catch (IOException e) {
+            LOG.warn("cannot write health_file {}: {}", file, e.toString());
+        }
     }
 
     /**
@@ -239,7 +313,7 @@ public final class RoleRuntime implements AutoCloseable {
                 .setHold(config.hold())
                 .setStartedAtMs(startedAtMs)
                 .build();
-        state = State.SERVING;
+        serving();
         membership = new MembershipClient(config.controllerGrpc(), self, config.heartbeatInterval(), transport, listener).start();
         LOG.info("{} serving at {} (admin {}, gRPC {}), registering with controller {}",
                 RoleConfig.roleName(config.role()), self.getAddress(), self.getAdminUrl(),

@@ -173,7 +173,7 @@ public final class LocalCluster implements AutoCloseable {
             List<RoleProcess> list = new ArrayList<>();
             List<RoleProcess.Ports> rp = ports.get(role);
             for (int i = 0; i < rp.size(); i++) {
-                list.add(new RoleProcess(role, i, rp.get(i), command(role, i, rp.get(i), cp),
+                list.add(new RoleProcess(role, i, "127.0.0.1", rp.get(i), command(role, i, "127.0.0.1", rp.get(i), cp),
                         spec.workDir.resolve("logs").resolve(RoleConfig.roleName(role) + "-" + rp.get(i).main() + ".log")));
             }
             processes.put(role, list);
@@ -258,7 +258,37 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
-    private List<String> command(Role role, int index, RoleProcess.Ports p, RoleProcess.Ports controller) {
+    /**
+     * Starts one more instance of {@code role} listening on, and advertising,
+     * {@code host} (any 127.x.y.z address works without setup) with the given
+     * ports — so that several instances can share a port number, as replicas
+     * in containers do.
+     */
+    public synchronized RoleProcess add(Role role, String host, RoleProcess.Ports ports) throws IOException {
+        return add(role, host, ports, Map.of());
+    }
+
+    /** As {@link #add(Role, String, RoleProcess.Ports)}, with flags replacing the harness's own ({@code "--data-dir"} → a path). */
+    public synchronized RoleProcess add(Role role, String host, RoleProcess.Ports ports, Map<String, String> flags)
+            throws IOException {
+        List<RoleProcess> list = processes.computeIfAbsent(role, r -> new ArrayList<>());
+        int index = list.size();
+        List<String> cmd = command(role, index, host, ports, controller().ports());
+        flags.forEach((flag, value) -> {
+            int at = cmd.indexOf(flag);
+            if (at >= 0) {
+                cmd.set(at + 1, value);
+            } else {
+                cmd.addAll(cmd.size() - 1, List.of(flag, value));
+            }
+        });
+        RoleProcess p = new RoleProcess(role, index, host, ports, cmd,
+                spec.workDir.resolve("logs").resolve(RoleConfig.roleName(role) + "-" + host + "-" + ports.main() + ".log"));
+        list.add(p);
+        return p.start();
+    }
+
+    private List<String> command(Role role, int index, String host, RoleProcess.Ports p, RoleProcess.Ports controller) {
         String name = RoleConfig.roleName(role);
         List<String> cmd = new ArrayList<>();
         if (spec.detached) {
@@ -272,10 +302,10 @@ public final class LocalCluster implements AutoCloseable {
         cmd.add("io.chariots.dist.ChariotsCli");
         cmd.add(name);
         cmd.addAll(List.of("-p", Integer.toString(p.main()), "--admin-port", Integer.toString(p.admin()),
-                "--bind", "127.0.0.1", "--advertise", "127.0.0.1",
+                "--bind", host, "--advertise", host,
                 "--controller", "127.0.0.1:" + controller.main(),
                 "--controller-grpc", "127.0.0.1:" + controller.grpc(),
-                "--data-dir", spec.workDir.resolve("data").resolve(name + "-" + p.main()).toString()));
+                "--data-dir", spec.workDir.resolve("data").resolve(name + "-" + ("127.0.0.1".equals(host) ? "" : host + "-") + p.main()).toString()));
         if (p.grpc() != 0) {
             cmd.addAll(List.of("--grpc-port", Integer.toString(p.grpc())));
         }

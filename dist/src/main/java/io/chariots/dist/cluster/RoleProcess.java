@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 public final class RoleProcess {
     private final Role role;
     private final int index;
+    private final String host;
     private final Ports ports;
     private final List<String> command;
     private final Path log;
@@ -31,9 +32,10 @@ public final class RoleProcess {
     public record Ports(int main, int admin, int grpc) {
     }
 
-    RoleProcess(Role role, int index, Ports ports, List<String> command, Path log) {
+    RoleProcess(Role role, int index, String host, Ports ports, List<String> command, Path log) {
         this.role = role;
         this.index = index;
+        this.host = host;
         this.ports = ports;
         this.command = List.copyOf(command);
         this.log = log;
@@ -41,7 +43,7 @@ public final class RoleProcess {
 
     /** Adopts a process started earlier (by {@code ./chariots up}) from its recorded pid. */
     RoleProcess(Role role, int index, Ports ports, Path log, ProcessHandle handle) {
-        this(role, index, ports, List.of(), log);
+        this(role, index, "127.0.0.1", ports, List.of(), log);
         this.handle = handle;
     }
 
@@ -61,9 +63,14 @@ public final class RoleProcess {
         return ports;
     }
 
-    /** {@code 127.0.0.1:port} of the main port, as the controller lists it. */
+    /** The address it listens on and advertises: 127.0.0.1 unless started on another. */
+    public String host() {
+        return host;
+    }
+
+    /** {@code host:port} of the main port, as the controller lists it. */
     public String address() {
-        return "127.0.0.1:" + ports.main();
+        return host + ":" + ports.main();
     }
 
     public Path log() {
