@@ -105,11 +105,6 @@ class RoleCommand implements Callable<Integer> {
         return RoleConfig.resolve(role, s);
     }
 
-    /** The role this command runs. */
-    Role role() {
-        return role;
-    }
-
     static void put(Map<String, Object> m, String key, Object v) {
         if (v != null) {
             m.put(key, v);

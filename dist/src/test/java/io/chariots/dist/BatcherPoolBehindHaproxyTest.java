@@ -17,9 +17,6 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,8 +62,6 @@ class BatcherPoolBehindHaproxyTest {
 
     @TempDir
     Path dir;
-
-    final HttpClient http = HttpClient.newHttpClient();
 
     @Test
     void acknowledgedRecordsThroughHaproxyLandOnceWhileABatcherDiesAndAnotherJoins() throws Exception {
@@ -310,9 +305,8 @@ class BatcherPoolBehindHaproxyTest {
         return rows;
     }
 
-    String get(String url) throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-                HttpResponse.BodyHandlers.ofString());
+    static String get(String url) throws IOException, InterruptedException {
+        HttpResponse<String> r = LogProbe.get(url);
         if (r.statusCode() != 200) {
             throw new IOException("GET " + url + ": " + r.statusCode());
         }

@@ -26,10 +26,7 @@ final class Daemon implements AutoCloseable {
     /** Starts {@code command} with extra environment; fails naming the Debian package if the program is missing. */
     static Daemon start(String name, String debianPackage, List<String> command, Map<String, String> env, Path log)
             throws IOException {
-        if (!onPath(command.get(0))) {
-            throw new AssertionError(command.get(0) + " is needed by this test and is not installed: apt-get install -y "
-                    + debianPackage + " (.ci/run installs it)");
-        }
+        require(command.get(0), debianPackage);
         Files.createDirectories(log.getParent());
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -37,6 +34,14 @@ final class Daemon implements AutoCloseable {
         Process p = pb.start();
         Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly, name + "-cleanup"));
         return new Daemon(name, p, log);
+    }
+
+    /** Fails, naming the Debian package to install, when {@code program} is not installed. */
+    static void require(String program, String debianPackage) {
+        if (!onPath(program)) {
+            throw new AssertionError(program + " is needed by this test and is not installed: apt-get install -y "
+                    + debianPackage + " (.ci/run installs it)");
+        }
     }
 
     static boolean onPath(String program) {

@@ -348,10 +348,7 @@ class DeployFilesTest {
 
     /** Runs a real tool; fails naming how to install it if it is missing, or with its output if it refuses. */
     static String run(List<String> command, String debianPackage) throws Exception {
-        if (!Daemon.onPath(command.get(0))) {
-            throw new AssertionError(command.get(0) + " is needed by this test: apt-get install -y " + debianPackage
-                    + " (.ci/run installs it)");
-        }
+        Daemon.require(command.get(0), debianPackage);
         Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.PIPE).start();
         byte[] out = p.getInputStream().readAllBytes();
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);

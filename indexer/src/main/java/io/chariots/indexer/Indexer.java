@@ -74,7 +74,6 @@ public final class Indexer implements RoleRuntime.Handle {
         h.put("batchesIndexed", (long) metrics.batches());
         h.put("pendingWriteBytes", writer.pendingBytes());
         h.put("estimatedKeys", index.estimatedKeys());
-        h.put("dataDir", index.dir().toString());
         return h;
     }
 

@@ -127,10 +127,6 @@ public final class TagIndex implements AutoCloseable {
         }
     }
 
-    public Path dir() {
-        return dir;
-    }
-
     /**
      * Writes every entry and rejection of {@code batch} in one atomic,
      * WAL-logged write. Returns once RocksDB has accepted it (see class notes

@@ -73,35 +73,34 @@ public final class RoleRuntime implements AutoCloseable {
      */
     static String detectAdvertiseHost(RoleConfig config) {
         String host = config.controller().host();
+        boolean loopback;
+        try {
+            loopback = InetAddress.getByName(host).isLoopbackAddress();
+        } catch (IOException unresolved) {
+            loopback = false; // not in DNS yet: a remote controller still starting
+        }
         long deadline = System.nanoTime() + ADVERTISE_WAIT_MS * 1_000_000L;
-        boolean logged = false;
-        while (true) {
+        for (int attempt = 0; ; attempt++) {
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress(host, config.controller().port()), 500);
                 return s.getLocalAddress().getHostAddress();
             } catch (IOException e) {
-                boolean loopback;
-                try {
-                    loopback = InetAddress.getByName(host).isLoopbackAddress();
-                } catch (IOException unresolved) {
-                    loopback = false;
-                }
                 if (loopback || System.nanoTime() > deadline) {
-                    return fallbackHost(host, loopback);
+                    break;
                 }
-                if (!logged) {
+                if (attempt == 0) {
                     LOG.info("controller {} not reachable yet ({}); waiting up to {} s to learn this role's address"
                             + " (set advertise to skip)", config.controller(), e.getMessage(), ADVERTISE_WAIT_MS / 1000);
-                    logged = true;
                 }
                 try {
                     Thread.sleep(500);
                 } catch (InterruptedException ie) {
                     Thread.currentThread().interrupt();
-                    return fallbackHost(host, loopback);
+                    break;
                 }
             }
         }
+        return fallbackHost(host, loopback);
     }
 
     /** How long a role waits for a remote controller to learn the address to advertise. */

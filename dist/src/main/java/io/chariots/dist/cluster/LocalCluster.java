@@ -174,7 +174,7 @@ public final class LocalCluster implements AutoCloseable {
             List<RoleProcess.Ports> rp = ports.get(role);
             for (int i = 0; i < rp.size(); i++) {
                 list.add(new RoleProcess(role, i, "127.0.0.1", rp.get(i), command(role, i, "127.0.0.1", rp.get(i), cp),
-                        spec.workDir.resolve("logs").resolve(RoleConfig.roleName(role) + "-" + rp.get(i).main() + ".log")));
+                        spec.workDir.resolve("logs").resolve(instanceName(role, "127.0.0.1", rp.get(i).main()) + ".log")));
             }
             processes.put(role, list);
         }
@@ -283,9 +283,14 @@ public final class LocalCluster implements AutoCloseable {
             }
         });
         RoleProcess p = new RoleProcess(role, index, host, ports, cmd,
-                spec.workDir.resolve("logs").resolve(RoleConfig.roleName(role) + "-" + host + "-" + ports.main() + ".log"));
+                spec.workDir.resolve("logs").resolve(instanceName(role, host, ports.main()) + ".log"));
         list.add(p);
         return p.start();
+    }
+
+    /** Names an instance's log and data directory: ROLE-PORT, or ROLE-HOST-PORT off 127.0.0.1. */
+    private static String instanceName(Role role, String host, int port) {
+        return RoleConfig.roleName(role) + "-" + ("127.0.0.1".equals(host) ? "" : host + "-") + port;
     }
 
     private List<String> command(Role role, int index, String host, RoleProcess.Ports p, RoleProcess.Ports controller) {
@@ -305,7 +310,7 @@ public final class LocalCluster implements AutoCloseable {
                 "--bind", host, "--advertise", host,
                 "--controller", "127.0.0.1:" + controller.main(),
                 "--controller-grpc", "127.0.0.1:" + controller.grpc(),
-                "--data-dir", spec.workDir.resolve("data").resolve(name + "-" + ("127.0.0.1".equals(host) ? "" : host + "-") + p.main()).toString()));
+                "--data-dir", spec.workDir.resolve("data").resolve(instanceName(role, host, p.main())).toString()));
         if (p.grpc() != 0) {
             cmd.addAll(List.of("--grpc-port", Integer.toString(p.grpc())));
         }
