@@ -10,7 +10,6 @@ import io.grpc.stub.StreamObserver;
 
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The gRPC {@code Reader} service: an adapter from {@code Tail} calls to
@@ -43,7 +42,7 @@ final class ReaderService extends ReaderGrpc.ReaderImplBase {
         }
         long from = request.getFromLid() == 0 ? 1 : request.getFromLid();
         ServerCallStreamObserver<RecordBatch> call = (ServerCallStreamObserver<RecordBatch>) responses;
-        AtomicReference<Runnable> whenReady = new AtomicReference<>();
+        ReadinessGate gate = new ReadinessGate(call::isReady);
         LogTail tail = new LogTail(reader::range, timer, from, batch, new LogTail.Sink() {
             @Override
             public void deliver(List<RecordEnvelope> page, Runnable ready) {
@@ -52,20 +51,11 @@ final class ReaderService extends ReaderGrpc.ReaderImplBase {
                         return;
                     }
                     call.onNext(RecordBatch.newBuilder().addAllRecords(page).build());
-                    if (!call.isReady()) {
-                        whenReady.set(ready);
-                        return;
-                    }
                 }
-                ready.run();
+                gate.park(ready);
             }
         });
-        call.setOnReadyHandler(() -> {
-            Runnable r = whenReady.getAndSet(null);
-            if (r != null) {
-                r.run();
-            }
-        });
+        call.setOnReadyHandler(gate::onReady);
         call.setOnCancelHandler(tail::stop);
         tail.start();
     }

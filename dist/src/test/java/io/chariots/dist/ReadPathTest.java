@@ -181,6 +181,11 @@ class ReadPathTest {
         AppendPathTest.checkLog(log, sent);
         List<String> logIds = LogProbe.ids(log);
 
+        // A stalled tail shows as a count, not as two 100,000-element lists.
+        assertThat(httpTail.isAlive()).as("HTTP tail still waiting 120 s after the log was whole, at %d of %d records",
+                httpTail.ids.size(), total).isFalse();
+        assertThat(grpcTail.isAlive()).as("gRPC tail still waiting 120 s after the log was whole, at %d of %d records"
+                + " (session %d)", grpcTail.ids.size(), total, grpcTail.sessions).isFalse();
         assertThat(httpTail.ids).as("HTTP tail: exactly the log, in order").isEqualTo(logIds);
         assertThat(grpcTail.sessions).as("the gRPC tail hung up and resumed").isEqualTo(2);
         assertThat(grpcTail.ids).as("gRPC tail across a reconnect: exactly the log, in order").isEqualTo(logIds);
