@@ -103,10 +103,17 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
         ackTo = address;
     }
 
-    /** Pauses or resumes reading on every connection (backpressure from the assembler). */
+    /**
+     * Pauses or resumes reading on every connection (backpressure from the
+     * assembler, called on its thread). Each connection's reading is decided
+     * on its own event loop only: decided here as well, a decision computed
+     * from the old state on the event loop could land after this one and
+     * leave a connection paused with nothing left to resume it (a GoChariots
+     * client is never written to, so no writability change would).
+     */
     void paused(boolean p) {
         paused = p;
-        channels.forEach(this::updateAutoRead);
+        channels.forEach(ch -> ch.eventLoop().execute(() -> updateAutoRead(ch)));
         if (p) {
             LOG.info("pipeline full: pausing reads on {} connection(s)", channels.size());
         } else {
@@ -117,16 +124,16 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channels.add(ctx.channel());
-        if (paused) {
-            ctx.channel().config().setAutoRead(false);
-        }
+        updateAutoRead(ctx.channel());
         ctx.fireChannelActive();
     }
 
     /**
      * Reads a connection only while the pipeline is not full and, for an
      * acknowledged one, while its answers drain (few unanswered records, and
-     * a client that reads what is written).
+     * a client that reads what is written). Runs on the connection's event
+     * loop, always: it decides from the current state, so the last decision
+     * made is the right one.
      */
     private void updateAutoRead(Channel ch) {
         AckedConnection acked = ch.attr(ACKED).get();
