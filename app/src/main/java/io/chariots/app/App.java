@@ -17,9 +17,6 @@ import io.chariots.proto.RecordBatch;
 
 import io.grpc.Server;
 
-import io.micrometer.core.instrument.FunctionCounter;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MeterRegistry;
 
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -68,7 +65,7 @@ public final class App {
                     .addService(new ReaderService(reader, tailTimer))
                     .build().start());
             String ackTo = rt.advertiseHost() + ":" + grpc.getPort();
-            registerMeters(rt.metrics().registry(), waiters[0]);
+            waiters[0].registerMeters(rt.metrics().registry(), "app");
             RecordRoutes routes = new RecordRoutes(loop, clock, forwarder[0], channels,
                     new EdgeStamp("a", config.datacenter(), config.numDc()), waiters[0], ackTo, ac.waitTimeout(),
                     rt.metrics().registry());
@@ -81,20 +78,5 @@ public final class App {
             });
             return () -> rt;
         });
-    }
-
-    private static void registerMeters(MeterRegistry meters, AppendWaiters waiters) {
-        Gauge.builder("chariots_app_append_waiting", waiters, AppendWaiters::waitingIds)
-                .description("Record ids a wait=true request waits for").register(meters);
-        FunctionCounter.builder("chariots_app_append_acks_total", waiters, AppendWaiters::appendedByNotice)
-                .tag("via", "notice").description("Awaited records confirmed in the log").register(meters);
-        FunctionCounter.builder("chariots_app_append_acks_total", waiters, AppendWaiters::appendedByLookup)
-                .tag("via", "lookup").description("Awaited records confirmed in the log").register(meters);
-        FunctionCounter.builder("chariots_app_append_waits_rejected_total", waiters, AppendWaiters::rejected)
-                .description("Awaited records found rejected").register(meters);
-        FunctionCounter.builder("chariots_app_append_waits_timed_out_total", waiters, AppendWaiters::timedOut)
-                .description("Awaited records not confirmed by their deadline").register(meters);
-        FunctionCounter.builder("chariots_app_append_waits_refused_total", waiters, AppendWaiters::refused)
-                .description("wait=true requests refused (503) because too many ids were waiting").register(meters);
     }
 }

@@ -21,8 +21,6 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.FunctionCounter;
-import io.micrometer.core.instrument.Gauge;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -129,14 +127,7 @@ public final class Batcher {
             rt.startAdminServer();
             rt.roleHealth(() -> Map.of("buffered", assembler[0].buffered(), "connections", clients.size(),
                     "awaiting", waiters.waitingIds()));
-            Gauge.builder("chariots_batcher_append_waiting", waiters, AppendWaiters::waitingIds)
-                    .description("Record ids acknowledged-mode clients wait for").register(meters);
-            FunctionCounter.builder("chariots_batcher_append_acks_total", waiters, AppendWaiters::appendedByNotice)
-                    .tag("via", "notice").description("Awaited records confirmed in the log").register(meters);
-            FunctionCounter.builder("chariots_batcher_append_acks_total", waiters, AppendWaiters::appendedByLookup)
-                    .tag("via", "lookup").description("Awaited records confirmed in the log").register(meters);
-            FunctionCounter.builder("chariots_batcher_append_waits_timed_out_total", waiters, AppendWaiters::timedOut)
-                    .description("Awaited records not confirmed by their deadline").register(meters);
+            waiters.registerMeters(meters, "batcher");
             rt.join(grpc.getPort(), view -> {
                 List<String> indexers = new ArrayList<>();
                 view.members(Role.INDEXER).forEach(m -> indexers.add(m.getGrpcAddress()));

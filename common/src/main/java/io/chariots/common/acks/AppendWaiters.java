@@ -4,6 +4,9 @@ import io.chariots.common.loop.EventLoop;
 import io.chariots.proto.AppendedId;
 import io.chariots.proto.AppendedIds;
 import io.chariots.proto.IdStatus;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -457,8 +460,28 @@ public final class AppendWaiters {
         return refused;
     }
 
-    /** Lookup calls made (one per indexer per round). */
-    public long lookupCalls() {
-        return lookupCalls;
+    /**
+     * Registers this edge's waiting meters as {@code chariots_<role>_append_*}:
+     * ids waiting, ids confirmed (by notice or by lookup), rejected, timed
+     * out and refused, and the fallback lookups made and failed.
+     */
+    public void registerMeters(MeterRegistry meters, String role) {
+        String p = "chariots_" + role + "_append_";
+        Gauge.builder(p + "waiting", this, AppendWaiters::waitingIds)
+                .description("Record ids waiting to be confirmed in the log").register(meters);
+        FunctionCounter.builder(p + "acks_total", this, AppendWaiters::appendedByNotice)
+                .tag("via", "notice").description("Awaited records confirmed in the log").register(meters);
+        FunctionCounter.builder(p + "acks_total", this, AppendWaiters::appendedByLookup)
+                .tag("via", "lookup").description("Awaited records confirmed in the log").register(meters);
+        FunctionCounter.builder(p + "waits_rejected_total", this, AppendWaiters::rejected)
+                .description("Awaited records found rejected").register(meters);
+        FunctionCounter.builder(p + "waits_timed_out_total", this, AppendWaiters::timedOut)
+                .description("Awaited records not confirmed by their deadline").register(meters);
+        FunctionCounter.builder(p + "waits_refused_total", this, AppendWaiters::refused)
+                .description("Awaits refused because too many ids were waiting").register(meters);
+        FunctionCounter.builder(p + "lookups_total", this, w -> w.lookupCalls)
+                .description("Fallback lookups of awaited ids at the indexers (one per indexer per round)").register(meters);
+        FunctionCounter.builder(p + "lookup_failures_total", this, w -> w.lookupFailures)
+                .description("Fallback lookups that failed and were retried").register(meters);
     }
 }

@@ -200,4 +200,27 @@ class AppendWaitersTest {
         w.poll(now);
         assertThat(calls).hasSize(1);
     }
+
+    @Test
+    void metersReportWhatTheWaitersSaw() {
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        AppendWaiters w = waiters(2);
+        w.registerMeters(meters, "app");
+        await(w, 10_000, "a", "b");
+        assertThat(await(w, 10_000, "c")).as("a third id does not fit").isNull();
+        assertThat(meters.get("chariots_app_append_waiting").gauge().value()).isEqualTo(2);
+        w.onAppended(notice("a", 7, 0));
+        now += 250 * MS;
+        w.poll(now); // b is due for lookup at both indexers
+        calls.get(0).failed().accept(new RuntimeException("down"));
+        calls.get(1).answer(appended("b", 8));
+        assertThat(meters.get("chariots_app_append_acks_total").tag("via", "notice").functionCounter().count()).isEqualTo(1);
+        assertThat(meters.get("chariots_app_append_acks_total").tag("via", "lookup").functionCounter().count()).isEqualTo(1);
+        assertThat(meters.get("chariots_app_append_waits_refused_total").functionCounter().count()).isEqualTo(1);
+        assertThat(meters.get("chariots_app_append_lookups_total").functionCounter().count()).isEqualTo(2);
+        assertThat(meters.get("chariots_app_append_lookup_failures_total").functionCounter().count()).isEqualTo(1);
+        assertThat(meters.get("chariots_app_append_waiting").gauge().value()).isZero();
+        assertThat(meters.get("chariots_app_append_waits_timed_out_total").functionCounter().count()).isZero();
+        assertThat(meters.get("chariots_app_append_waits_rejected_total").functionCounter().count()).isZero();
+    }
 }
