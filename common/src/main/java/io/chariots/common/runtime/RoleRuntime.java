@@ -7,6 +7,7 @@ import io.chariots.common.membership.MembershipClient;
 import io.chariots.common.metrics.RoleMetrics;
 import io.chariots.common.net.NettyTransport;
 import io.chariots.proto.Member;
+import io.chariots.proto.Role;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import org.slf4j.Logger;
@@ -15,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,15 +71,23 @@ public final class RoleRuntime implements AutoCloseable {
      * it shares with the controller) and on loopback alike. A remote controller
      * that is not up yet is waited for (up to {@value #ADVERTISE_WAIT_MS} ms:
      * in a Swarm nothing orders the starts); then loopback when the controller
-     * is on loopback, else this host's address.
+     * is on loopback, else this host's address. The controller itself never
+     * waits: everyone else waits for it, and its own port is not bound yet.
      */
     static String detectAdvertiseHost(RoleConfig config) {
         String host = config.controller().host();
         boolean loopback;
+        InetAddress controller = null;
         try {
-            loopback = InetAddress.getByName(host).isLoopbackAddress();
+            controller = InetAddress.getByName(host);
+            loopback = controller.isLoopbackAddress();
         } catch (IOException unresolved) {
             loopback = false; // not in DNS yet: a remote controller still starting
+        }
+        if (config.role() == Role.CONTROLLER) {
+            // Its name resolves to one of its own addresses in Docker: that one is right.
+            return controller != null && !loopback && isLocal(controller) ? controller.getHostAddress()
+                    : fallbackHost(host, loopback);
         }
         long deadline = System.nanoTime() + ADVERTISE_WAIT_MS * 1_000_000L;
         for (int attempt = 0; ; attempt++) {
@@ -105,6 +115,14 @@ public final class RoleRuntime implements AutoCloseable {
 
     /** How long a role waits for a remote controller to learn the address to advertise. */
     static final long ADVERTISE_WAIT_MS = 30_000;
+
+    private static boolean isLocal(InetAddress address) {
+        try {
+            return NetworkInterface.getByInetAddress(address) != null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
 
     private static String fallbackHost(String controllerHost, boolean loopback) {
         try {
