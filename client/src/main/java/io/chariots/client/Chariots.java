@@ -40,13 +40,14 @@ public final class Chariots implements AutoCloseable {
     private final int retries;
     private final Duration linger;
     private final int maxBatch;
+    private final int maxPendingAsync;
     private final Semaphore asyncRoom;
     private final LinkedBlockingQueue<Pending> asyncQueue = new LinkedBlockingQueue<>();
-    private final java.util.concurrent.atomic.AtomicInteger unacked = new java.util.concurrent.atomic.AtomicInteger();
     private volatile Thread asyncSender;
     private volatile boolean closed;
 
-    private record Pending(Draft draft, Event event, CompletableFuture<Event> done) {
+    /** An async append, serialized when it was made: the caller may reuse or change its draft. */
+    private record Pending(String json, Event event, CompletableFuture<Event> done) {
     }
 
     /** Settings of a {@link Chariots}; every one has a default. */
@@ -119,6 +120,7 @@ public final class Chariots implements AutoCloseable {
         this.retries = b.retries;
         this.linger = b.linger;
         this.maxBatch = b.maxBatch;
+        this.maxPendingAsync = b.maxPendingAsync;
         this.asyncRoom = new Semaphore(b.maxPendingAsync);
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     }
@@ -183,17 +185,10 @@ public final class Chariots implements AutoCloseable {
             throw new IllegalStateException("client closed");
         }
         Event e = draft.event();
+        String json = draft.json(e);
         CompletableFuture<Event> done = new CompletableFuture<>();
         asyncRoom.acquireUninterruptibly();
-        unacked.incrementAndGet();
-        done.whenComplete((ok, failed) -> {
-            if (unacked.decrementAndGet() == 0) {
-                synchronized (unacked) {
-                    unacked.notifyAll();
-                }
-            }
-        });
-        asyncQueue.add(new Pending(draft, e, done));
+        asyncQueue.add(new Pending(json, e, done));
         startAsyncSender();
         return done;
     }
@@ -223,10 +218,12 @@ public final class Chariots implements AutoCloseable {
                     }
                     batch.add(p);
                 }
-                List<Draft> drafts = new ArrayList<>(batch.size());
-                batch.forEach(p -> drafts.add(p.draft()));
+                StringBuilder body = new StringBuilder("[");
+                for (Pending p : batch) {
+                    body.append(body.length() > 1 ? "," : "").append(p.json());
+                }
                 try {
-                    post("/record", Draft.jsonArray(drafts, new ArrayList<>(batch.size())), false);
+                    post("/record", body.append(']').toString(), false);
                     batch.forEach(p -> p.done().complete(p.event()));
                 } catch (RuntimeException ex) {
                     batch.forEach(p -> p.done().completeExceptionally(ex));
@@ -241,16 +238,18 @@ public final class Chariots implements AutoCloseable {
         }
     }
 
-    /** Waits until every async append so far is acknowledged (or failed). */
+    /**
+     * Waits until every async append so far is acknowledged (or failed): until
+     * the sender has given back every slot, which it does only after
+     * completing the appends' futures.
+     */
     public void flush() {
-        synchronized (unacked) {
-            while (unacked.get() > 0) {
-                try {
-                    unacked.wait(100);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
+        while (asyncRoom.availablePermits() < maxPendingAsync) {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
         }
     }
@@ -339,10 +338,12 @@ public final class Chariots implements AutoCloseable {
 
     private String send(HttpRequest req, boolean durable) {
         ChariotsException last = null;
+        long waitMs = 0; // before the next attempt: the server's Retry-After, else the backoff
         for (int attempt = 0; attempt <= retries; attempt++) {
             if (attempt > 0) {
-                sleep(Math.min(2000, 50L << Math.min(attempt, 6)));
+                sleep(waitMs);
             }
+            waitMs = backoffMillis(attempt + 1);
             HttpResponse<String> r;
             try {
                 r = http.send(req, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
@@ -382,13 +383,14 @@ public final class Chariots implements AutoCloseable {
                 }
                 case 503 -> {
                     last = new UnavailableException(message, code, null);
-                    r.headers().firstValue("Retry-After").ifPresent(s -> {
+                    String retryAfter = r.headers().firstValue("Retry-After").orElse(null);
+                    if (retryAfter != null) {
                         try {
-                            sleep(Math.min(5000, Long.parseLong(s.trim()) * 1000));
+                            waitMs = Math.min(5000, Long.parseLong(retryAfter.trim()) * 1000);
                         } catch (NumberFormatException ignored) {
-                            // an HTTP date: fall back to the client's own backoff
+                            // an HTTP date: keep the client's own backoff
                         }
-                    });
+                    }
                 }
                 default -> throw new ChariotsException(req.method() + " " + req.uri().getPath() + " answered " + code + ": " + message, code, null);
             }
@@ -402,6 +404,11 @@ public final class Chariots implements AutoCloseable {
         } catch (RuntimeException e) {
             return Map.of();
         }
+    }
+
+    /** The pause before retry number {@code n} (1, 2, …): 100 ms doubling, at most 2 s. */
+    static long backoffMillis(int n) {
+        return Math.min(2000, 50L << Math.min(n, 6));
     }
 
     static void sleep(long ms) {

@@ -3,7 +3,6 @@ package io.chariots.client;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -73,17 +72,17 @@ public final class RawBatcher implements AutoCloseable {
         try {
             out.flush();
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new UnavailableException("batcher connection failed: " + e.getMessage(), 0, e);
         }
     }
 
+    /** Flushes, then closes the connection (also when the flush fails). */
     @Override
     public void close() {
-        try {
+        try (socket) {
             out.flush();
-            socket.close();
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new UnavailableException("batcher connection failed: " + e.getMessage(), 0, e);
         }
     }
 }

@@ -23,8 +23,9 @@ public final class Tail implements Iterator<LogEntry>, AutoCloseable {
     private final HttpClient http;
     private final URI base;
     private long nextLid;
-    private BufferedReader lines;
-    private InputStream body;
+    // Volatile: close() on another thread closes the body under a blocked readLine().
+    private volatile BufferedReader lines;
+    private volatile InputStream body;
     private volatile boolean closed;
     private LogEntry buffered;
 
@@ -49,8 +50,16 @@ public final class Tail implements Iterator<LogEntry>, AutoCloseable {
             try {
                 if (lines == null) {
                     connect();
+                    if (closed) { // closed while connecting: disconnect() ran before there was a body
+                        disconnect();
+                        break;
+                    }
                 }
-                String line = lines.readLine();
+                BufferedReader in = lines;
+                if (in == null) {
+                    continue; // closed meanwhile
+                }
+                String line = in.readLine();
                 if (line == null) {
                     throw new IOException("stream ended");
                 }
@@ -69,7 +78,7 @@ public final class Tail implements Iterator<LogEntry>, AutoCloseable {
                 if (closed) {
                     break;
                 }
-                Chariots.sleep(Math.min(2000, 50L << Math.min(failures++, 6)));
+                Chariots.sleep(Chariots.backoffMillis(failures++));
             }
         }
         return false;

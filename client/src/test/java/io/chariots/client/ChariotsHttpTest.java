@@ -127,4 +127,26 @@ class ChariotsHttpTest {
             assertThat(records).isEqualTo(500);
         }
     }
+
+    /** A draft reused (or changed) after appendAsync returns must not change what that append sends. */
+    @Test
+    void anAsyncAppendSendsTheDraftAsItWasWhenAppended() throws Exception {
+        try (Chariots log = Chariots.builder("http://127.0.0.1:" + server.getAddress().getPort())
+                .linger(Duration.ofMillis(50)).build()) {
+            Draft d = Draft.of(Map.of("k", "v"));
+            List<CompletableFuture<Event>> fs = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                fs.add(log.appendAsync(d.id("reused-" + i)));
+            }
+            log.flush();
+            List<String> sent = new ArrayList<>();
+            for (String b : bodies) {
+                for (Object r : (List<?>) Json.parse(b)) {
+                    sent.add(String.valueOf(((Map<?, ?>) r).get("id")));
+                }
+            }
+            assertThat(sent).containsExactly("reused-0", "reused-1", "reused-2");
+            assertThat(fs).extracting(f -> f.join().id()).containsExactly("reused-0", "reused-1", "reused-2");
+        }
+    }
 }
