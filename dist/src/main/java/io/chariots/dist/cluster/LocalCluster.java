@@ -301,7 +301,7 @@ public final class LocalCluster implements AutoCloseable {
         }
         cmd.add(spec.java);
         cmd.addAll(spec.jvmOptions);
-        cmd.add("-Dchariots.role=" + name + "-" + p.main());
+        cmd.add("-Dchariots.role=" + instanceName(role, host, p.main()));
         cmd.add("-cp");
         cmd.add(spec.classpath);
         cmd.add("io.chariots.dist.ChariotsCli");
