@@ -45,6 +45,9 @@ final class LogTail {
         /** Called at each poll that found nothing new (a chance to send a heartbeat). */
         default void idle() {
         }
+
+        /** The tail stopped because {@link #deliver} threw: end the subscription with an error. */
+        void failed(RuntimeException e);
     }
 
     private final RangeSource reader;
@@ -107,7 +110,14 @@ final class LogTail {
                 // Catching up: read the next page while the sink takes this one.
                 prefetched = reader.range(cursor, pageSize);
             }
-            sink.deliver(records, this::fetch);
+            try {
+                sink.deliver(records, this::fetch);
+            } catch (RuntimeException e) {
+                // Thrown inside whenComplete it would be swallowed, and the subscriber left waiting for good.
+                stopped = true;
+                LOG.warn("tail stopped at LId {}: {}", records.get(0).getLid(), e.toString());
+                sink.failed(e);
+            }
         });
     }
 

@@ -27,7 +27,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The app's read API over a {@link LogReader}. Seeds, hashes and LIds are
@@ -59,7 +58,6 @@ final class ReadRoutes {
 
     private final LogReader reader;
     private final ScheduledExecutorService timer;
-    private final AtomicInteger tails = new AtomicInteger();
 
     ReadRoutes(LogReader reader, ScheduledExecutorService timer) {
         this.reader = reader;
@@ -71,11 +69,6 @@ final class ReadRoutes {
                 .get("/records", this::records)
                 .get("/records/stream", this::stream)
                 .get("/trace/*", this::trace);
-    }
-
-    /** Number of open HTTP tails. */
-    int openTails() {
-        return tails.get();
     }
 
     // ------------------------------------------------------------ parameters
@@ -246,6 +239,9 @@ final class ReadRoutes {
                 RecordEnvelope r = byLid.get(lid);
                 if (r != null) {
                     out.add(r);
+                } else if (!out.isEmpty()) {
+                    // A maintainer caps its reply in bytes: the rest comes with the next page, not never.
+                    return new Found(out, lid);
                 }
             }
             return new Found(out, lids.length == 0 ? from : lids[lids.length - 1] + 1);
@@ -350,11 +346,14 @@ final class ReadRoutes {
                     out.write(": quiet\n\n".getBytes(StandardCharsets.UTF_8), () -> { });
                 }
             }
+
+            @Override
+            public void failed(RuntimeException e) {
+                out.abort();
+            }
         });
-        tails.incrementAndGet();
         out.onClose(() -> {
             tail.stop();
-            tails.decrementAndGet();
             LOG.debug("tail from {} closed at LId {}", from, tail.cursor());
         });
         tail.start();

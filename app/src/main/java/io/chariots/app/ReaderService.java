@@ -54,6 +54,15 @@ final class ReaderService extends ReaderGrpc.ReaderImplBase {
                 }
                 gate.park(ready);
             }
+
+            @Override
+            public void failed(RuntimeException e) {
+                synchronized (call) {
+                    if (!call.isCancelled()) {
+                        call.onError(Status.INTERNAL.withDescription("tail stopped: " + e.getMessage()).asRuntimeException());
+                    }
+                }
+            }
         });
         call.setOnReadyHandler(gate::onReady);
         call.setOnCancelHandler(tail::stop);

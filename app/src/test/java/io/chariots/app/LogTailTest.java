@@ -83,6 +83,11 @@ class LogTailTest {
                 ready.run();
             }
         }
+
+        @Override
+        public void failed(RuntimeException e) {
+            throw new AssertionError("tail failed", e);
+        }
     }
 
     @Test
@@ -140,6 +145,11 @@ class LogTailTest {
                     ready.run(); // stops asking after 1200, like a client that disconnects
                 }
             }
+
+            @Override
+            public void failed(RuntimeException e) {
+                first.failed(e);
+            }
         });
         tail.start();
         assertThat(first.done.await(10, TimeUnit.SECONDS)).isTrue();
@@ -164,5 +174,37 @@ class LogTailTest {
         tail.stop();
         // Backing off to MAX_IDLE_MS between polls: ~16 polls in 500 ms, never a busy loop.
         assertThat(log.calls.get()).isBetween(3, 60);
+    }
+
+    /** A page the sink cannot take (a stored record it cannot encode) ends the subscription with an error, never a silent stall. */
+    @Test
+    void aSinkThatThrowsEndsTheTailWithAnError() throws Exception {
+        GrowingLog log = new GrowingLog();
+        for (long lid = 1; lid <= 50; lid++) {
+            log.store(lid);
+        }
+        CountDownLatch failed = new CountDownLatch(1);
+        List<RuntimeException> errors = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger deliveries = new java.util.concurrent.atomic.AtomicInteger();
+        LogTail tail = new LogTail(log, timer, 1, 10, new LogTail.Sink() {
+            @Override
+            public void deliver(List<RecordEnvelope> page, Runnable ready) {
+                if (deliveries.incrementAndGet() == 2) {
+                    throw new IllegalStateException("cannot encode LId " + page.get(0).getLid());
+                }
+                ready.run();
+            }
+
+            @Override
+            public void failed(RuntimeException e) {
+                errors.add(e);
+                failed.countDown();
+            }
+        });
+        tail.start();
+        assertThat(failed.await(10, TimeUnit.SECONDS)).as("the sink was told").isTrue();
+        assertThat(errors).singleElement().extracting(Throwable::getMessage).isEqualTo("cannot encode LId 11");
+        Thread.sleep(100);
+        assertThat(deliveries).as("nothing delivered after the failure").hasValue(2);
     }
 }

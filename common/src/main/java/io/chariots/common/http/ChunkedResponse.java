@@ -4,9 +4,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.LastHttpContent;
-
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A response sent in chunks as it is produced (Server-Sent Events, JSON
@@ -19,19 +16,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class ChunkedResponse {
     private final ChannelHandlerContext ctx;
-    private final boolean keepAlive;
-    private final Runnable onEnded;
-    private final AtomicBoolean ended = new AtomicBoolean();
 
-    ChunkedResponse(ChannelHandlerContext ctx, boolean keepAlive, Runnable onEnded) {
+    ChunkedResponse(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        this.keepAlive = keepAlive;
-        this.onEnded = onEnded;
-    }
-
-    /** Whether the client is still connected and the response not ended. */
-    public boolean open() {
-        return !ended.get() && ctx.channel().isActive();
     }
 
     /**
@@ -40,9 +27,6 @@ public final class ChunkedResponse {
      * {@code whenWritten} does not run: {@link #onClose} callbacks do.
      */
     public void write(byte[] chunk, Runnable whenWritten) {
-        if (ended.get()) {
-            return;
-        }
         ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(chunk))).addListener((ChannelFutureListener) f -> {
             if (f.isSuccess()) {
                 whenWritten.run();
@@ -57,16 +41,12 @@ public final class ChunkedResponse {
         ctx.channel().closeFuture().addListener(f -> action.run());
     }
 
-    /** Ends the response; the connection stays open for further requests if the client keeps it alive. */
-    public void end() {
-        if (!ended.compareAndSet(false, true)) {
-            return;
-        }
-        if (keepAlive) {
-            ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-            onEnded.run();
-        } else {
-            ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
-        }
+    /**
+     * Breaks the response off: closes the connection without the last chunk,
+     * so the client sees a cut stream (and resumes from what it got), never a
+     * clean end it could take for the end of the data.
+     */
+    public void abort() {
+        ctx.channel().close();
     }
 }

@@ -146,10 +146,7 @@ public final class HttpExchange {
         ctx.channel().attr(HttpServer.STREAMING).set(Boolean.TRUE);
         ctx.writeAndFlush(resp);
         ctx.channel().eventLoop().execute(() -> ctx.channel().config().setAutoRead(true));
-        return new ChunkedResponse(ctx, keepAlive, () -> {
-            ctx.channel().attr(HttpServer.STREAMING).set(null);
-            onAnswered.run();
-        });
+        return new ChunkedResponse(ctx); // a stream ends only with its connection
     }
 
     public void text(HttpResponseStatus status, String text) {
