@@ -29,8 +29,7 @@ import java.util.Map;
  * (the channel is not writable), the connection stops being read until that
  * drains. Other connections are unaffected.
  *
- * <p>Threads: everything runs on the connection's Netty event loop, except
- * {@link #throttled()}, read by the pipeline-wide pause.
+ * <p>Threads: everything runs on the connection's Netty event loop.
  */
 final class AckedConnection {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -66,7 +65,7 @@ final class AckedConnection {
     private final ArrayDeque<Answer> answers = new ArrayDeque<>();
     private long frames;
     private int unanswered;
-    private volatile boolean throttled;
+    private boolean throttled;
 
     /**
      * @param maxUnanswered records awaiting their answer above which reading stops
@@ -162,11 +161,6 @@ final class AckedConnection {
     /** Whether this connection must not be read now (too many unanswered records). */
     boolean throttled() {
         return throttled;
-    }
-
-    /** Records of this connection waiting for their answer. */
-    int unanswered() {
-        return unanswered;
     }
 
     private static byte[] json(Object value) {

@@ -134,11 +134,6 @@ public final class AppendWaiters {
             this.callback = callback;
             this.left = ids.size();
         }
-
-        /** Whether its callback ran (or it was cancelled). */
-        public boolean done() {
-            return done;
-        }
     }
 
     /** Where one awaited id sits: a wait and the index of the id in it. */

@@ -130,8 +130,4 @@ public final class FifoPairMap {
     public int size() {
         return size;
     }
-
-    public int capacity() {
-        return capacity;
-    }
 }
