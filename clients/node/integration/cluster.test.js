@@ -1,6 +1,6 @@
 // The Node client against a real cluster: CHARIOTS_URL (app) and CHARIOTS_BATCHER (host:port).
 //   CHARIOTS_URL=http://127.0.0.1:8080 CHARIOTS_BATCHER=127.0.0.1:9000 node --test clients/node/integration/
-// Run by dist's ClientLibrariesTest (mvn -B verify). The log may hold other records: everything
+// Run by system-tests' ClientLibrariesTest (mvn -B verify). The log may hold other records: everything
 // here is found by this run's own tags and ids.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -3,7 +3,7 @@
     CHARIOTS_URL=http://127.0.0.1:8080 CHARIOTS_BATCHER=127.0.0.1:9000 \\
         python3 -m unittest discover -s clients/python/integration -v
 
-Run by dist's ClientLibrariesTest (mvn -B verify). The log may hold other records: everything
+Run by system-tests' ClientLibrariesTest (mvn -B verify). The log may hold other records: everything
 here is found by this run's own tags and ids."""
 
 import os

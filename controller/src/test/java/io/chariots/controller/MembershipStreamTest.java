@@ -8,10 +8,10 @@ import io.chariots.common.membership.MembershipClient;
 import io.chariots.common.net.NettyTransport;
 import io.chariots.proto.Member;
 import io.chariots.proto.Role;
+import io.chariots.testkit.FreePorts;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -32,12 +32,6 @@ class MembershipStreamTest {
             open.get(i).close();
         }
         transport.close();
-    }
-
-    static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     Controller controller(int http, int grpc) throws Exception {
@@ -71,8 +65,8 @@ class MembershipStreamTest {
 
     @Test
     void pushesChangesInVersionOrderAndSurvivesAControllerRestart() throws Exception {
-        int http = freePort();
-        int grpc = freePort();
+        int http = FreePorts.freePort();
+        int grpc = FreePorts.freePort();
         Controller c = controller(http, grpc);
         List<Membership> filterViews = new CopyOnWriteArrayList<>();
         MembershipClient filter = client(Role.FILTER, "127.0.0.1:9010", grpc, filterViews);

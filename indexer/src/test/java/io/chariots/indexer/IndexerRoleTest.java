@@ -9,12 +9,12 @@ import io.chariots.proto.IndexBatch;
 import io.chariots.proto.IndexerGrpc;
 import io.chariots.proto.LookupRequest;
 import io.chariots.proto.Role;
+import io.chariots.testkit.FreePorts;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -29,16 +29,10 @@ import static io.chariots.indexer.TagIndexTest.K1V1;
 import static io.chariots.indexer.TagIndexTest.entry;
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The whole role process as dist/ starts it (no controller running: it keeps retrying in the background). */
+/** The whole role process as the launcher starts it (no controller running: it keeps retrying in the background). */
 class IndexerRoleTest {
     @TempDir
     Path dir;
-
-    static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     RoleConfig config(int controllerPort) {
         return RoleConfig.resolve(Role.INDEXER, Settings.of(Map.of(
@@ -48,7 +42,7 @@ class IndexerRoleTest {
 
     @Test
     void servesIndexAndQueriesAndKeepsThemAcrossARestart() throws Exception {
-        int controller = freePort();
+        int controller = FreePorts.freePort();
         RoleRuntime.Handle h = Indexer.start(config(controller));
         try {
             int port = ((Indexer) h).grpcPort();

@@ -1,15 +1,14 @@
 package io.chariots.indexer;
 
 import io.chariots.proto.IndexBatch;
+import io.chariots.testkit.ChildProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import static io.chariots.indexer.TagIndexTest.BIG_SEED;
 import static io.chariots.indexer.TagIndexTest.K1V1;
@@ -47,24 +46,14 @@ class KillDurabilityTest {
     @Test
     void everyAcknowledgedBatchSurvivesSigkill() throws Exception {
         Path db = dir.resolve("index");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
-                KillDurabilityTest.class.getName(), db.toString()))
-                .redirectErrorStream(true).start();
-        int acked = 0;
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while (acked < BATCHES && (line = out.readLine()) != null) {
-                if (line.startsWith("ACK ")) {
-                    acked = Integer.parseInt(line.substring(4));
-                }
-            }
-            child.destroyForcibly(); // SIGKILL
-            assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        ChildProcess child = ChildProcess.java(List.of(), KillDurabilityTest.class.getName(), List.of(db.toString()))
+                .log(dir.resolve("child.log")).killOnExit().start();
+        try {
+            child.awaitLog(Pattern.compile("(?m)^ACK " + BATCHES + "$"), Duration.ofSeconds(120));
         } finally {
-            child.destroyForcibly();
+            child.kill(); // SIGKILL: no close, no flush, no shutdown hook
         }
-        assertThat(acked).as("child acknowledged every batch").isEqualTo(BATCHES);
+        assertThat(child.exitValue()).isEqualTo(137);
 
         try (TagIndex index = TagIndex.open(db)) {
             long total = (long) BATCHES * PER_BATCH;

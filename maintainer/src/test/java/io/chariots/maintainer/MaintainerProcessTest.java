@@ -7,19 +7,19 @@ import io.chariots.proto.ReadRequest;
 import io.chariots.proto.RecordBatch;
 import io.chariots.proto.RecordEnvelope;
 import io.chariots.proto.Role;
+import io.chariots.testkit.ChildProcess;
+import io.chariots.testkit.FreePorts;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static io.chariots.maintainer.TestRecords.record;
@@ -29,12 +29,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class MaintainerProcessTest {
     @TempDir
     Path dir;
-
-    static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     RoleConfig config(int controllerPort) {
         return RoleConfig.resolve(Role.MAINTAINER, Settings.of(Map.of("data_dir", dir.toString(),
@@ -55,7 +49,7 @@ class MaintainerProcessTest {
 
     @Test
     void servesWhatItStoredAcrossARestartAndReportsHealthAndMetrics() throws Exception {
-        int controller = freePort(); // nobody there: the maintainer serves while it keeps trying to register
+        int controller = FreePorts.freePort(); // nobody there: the maintainer serves while it keeps trying to register
         List<RecordEnvelope> records = List.of(record(1, 10), record(2, 1 << 20), record(1001, 600));
         try (Maintainer.Running m = Maintainer.launch(config(controller))) {
             long accepted = withStub(m.grpcPort(), s -> s.store(RecordBatch.newBuilder().addAllRecords(records).build())
@@ -79,12 +73,12 @@ class MaintainerProcessTest {
 
     @Test
     void aMaintainerKilledWithSigkillServesEverythingItAcknowledgedAfterRestart() throws Exception {
-        int controller = freePort();
+        int controller = FreePorts.freePort();
         Path data = dir.resolve("data");
         List<RecordEnvelope> acked = new ArrayList<>();
-        Process child = startChild(data, controller, dir.resolve("first.log"));
+        ChildProcess child = startChild(data, controller, dir.resolve("first.log"));
         try {
-            int port = awaitReady(child, dir.resolve("first.log"));
+            int port = awaitReady(child);
             withStub(port, s -> {
                 for (long lid = 1; lid <= 2000; lid += 50) {
                     List<RecordEnvelope> batch = new ArrayList<>();
@@ -97,14 +91,13 @@ class MaintainerProcessTest {
                 return null;
             });
         } finally {
-            child.destroyForcibly(); // SIGKILL: no shutdown hook, no RocksDB close, no flush
-            assertThat(child.waitFor(20, TimeUnit.SECONDS)).isTrue();
+            child.kill(); // SIGKILL: no shutdown hook, no RocksDB close, no flush
         }
         assertThat(child.exitValue()).isEqualTo(137);
 
-        Process again = startChild(data, controller, dir.resolve("second.log"));
+        ChildProcess again = startChild(data, controller, dir.resolve("second.log"));
         try {
-            int port = awaitReady(again, dir.resolve("second.log"));
+            int port = awaitReady(again);
             List<RecordEnvelope> back = new ArrayList<>();
             withStub(port, s -> {
                 long from = 1;
@@ -127,33 +120,16 @@ class MaintainerProcessTest {
             assertThat(stats.getMaxLid()).isEqualTo(2000);
             assertThat(stats.getUnindexed()).isEqualTo(2000);
         } finally {
-            again.destroyForcibly();
-            again.waitFor(20, TimeUnit.SECONDS);
+            again.kill();
         }
     }
 
-    private static Process startChild(Path data, int controller, Path log) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                MaintainerChild.class.getName(), data.toString(), String.valueOf(controller))
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    private static ChildProcess startChild(Path data, int controller, Path log) {
+        return ChildProcess.java(List.of("-Xmx256m"), MaintainerChild.class.getName(),
+                List.of(data.toString(), String.valueOf(controller))).log(log).killOnExit().start();
     }
 
-    private static int awaitReady(Process p, Path log) throws Exception {
-        Pattern ready = Pattern.compile("MAINTAINER-READY (\\d+)");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
-            if (Files.exists(log)) {
-                Matcher m = ready.matcher(Files.readString(log));
-                if (m.find()) {
-                    return Integer.parseInt(m.group(1));
-                }
-            }
-            if (!p.isAlive()) {
-                throw new AssertionError("maintainer child exited: " + Files.readString(log));
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("maintainer child not ready: " + Files.readString(log));
+    private static int awaitReady(ChildProcess p) throws InterruptedException {
+        return Integer.parseInt(p.awaitLog(Pattern.compile("MAINTAINER-READY (\\d+)"), Duration.ofSeconds(60)).group(1));
     }
 }

@@ -1,0 +1,469 @@
+package io.chariots.launcher;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.chariots.common.frame.FrameEncoder;
+import io.chariots.common.record.Fnv1a64;
+import io.chariots.common.record.Unsigned64;
+import io.chariots.proto.MaintainerGrpc;
+import io.chariots.proto.MaintainerStats;
+import io.chariots.proto.ReadRequest;
+import io.chariots.proto.RecordBatch;
+import io.chariots.proto.RecordEnvelope;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedOutputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Load generator against a running cluster ({@code ./chariots up}): sends N
+ * records over raw TCP ({@code 'r'} or {@code 's'} frames) or HTTP on C
+ * connections, optionally at a fixed rate and with a share in causal chains;
+ * shows progress; waits until the log holds them all, persisted and indexed;
+ * then prints end-to-end records/s, the append-to-persisted latency of every
+ * record (edge ingest to maintainer write, read back from the log), and the
+ * peak RSS of every role.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Measure a running cluster: records/s end to end, append-to-persisted latency percentiles, peak RSS per role.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = {"-n", "--records"}, defaultValue = "1000000", description = "Records to send (default ${DEFAULT-VALUE}).")
+    int records;
+
+    @Option(names = "--via", defaultValue = "s", description = "s ('s' frames), r ('r' frames) or http (default ${DEFAULT-VALUE}).")
+    String via;
+
+    @Option(names = {"-c", "--connections"}, defaultValue = "4", description = "Connections (default ${DEFAULT-VALUE}).")
+    int connections;
+
+    @Option(names = "--batch", defaultValue = "100", description = "Records per 's' frame, or per HTTP request (default ${DEFAULT-VALUE}; HTTP default 1).")
+    Integer batch;
+
+    @Option(names = "--rate", defaultValue = "0", description = "Offered load in records/s over all connections; 0 = as fast as possible.")
+    long rate;
+
+    @Option(names = "--chains", defaultValue = "0.1", description = "Share of records in causal chains of 3, links on different connections (default ${DEFAULT-VALUE}).")
+    double chainShare;
+
+    @Option(names = "--controller", defaultValue = "http://127.0.0.1:8081", description = "Controller URL (default ${DEFAULT-VALUE}).")
+    String controller;
+
+    @Option(names = "--timeout", defaultValue = "300", description = "Seconds to wait for the log to hold every record (default ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
+
+    @Option(names = "--wait", description = "HTTP only: POST /record?wait=true, each answered once its records are persisted and indexed; prints request latency.")
+    boolean durable;
+
+    @Option(names = "--warmup", defaultValue = "0", description = "Records to send first, unmeasured, so that the roles' JIT settles (seven JVMs on two cores need about 1,000,000).")
+    int warmup;
+
+    /** Prints nothing but errors (a warm-up pass). */
+    private boolean quiet;
+
+    private final ObjectMapper json = new ObjectMapper();
+    /** Request-to-answer time of each HTTP request (nanoseconds). */
+    private final Histogram requestLatency = new Histogram(60_000_000_000L, 3);
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    record Instance(String role, String address, String grpc, String metrics) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (!List.of("s", "r", "http").contains(via)) {
+            System.err.println("bench: --via must be s, r or http");
+            return 2;
+        }
+        if (durable && !via.equals("http")) {
+            System.err.println("bench: --wait needs --via http");
+            return 2;
+        }
+        if (warmup > 0) {
+            BenchCommand w = new BenchCommand();
+            w.records = warmup;
+            w.via = via;
+            w.connections = connections;
+            w.batch = batch;
+            w.chainShare = chainShare;
+            w.controller = controller;
+            w.durable = durable;
+            w.timeoutSeconds = timeoutSeconds;
+            w.quiet = true;
+            long t = System.nanoTime();
+            System.out.printf("warm-up: %,d records...", warmup);
+            System.out.flush();
+            int code = w.call();
+            if (code != 0) {
+                return code;
+            }
+            System.out.printf(" done in %.1f s%n", (System.nanoTime() - t) / 1e9);
+        }
+        java.io.PrintStream out = quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out;
+        int perUnit = via.equals("r") ? 1 : via.equals("http") && batch == 100 ? 1 : batch;
+        List<Instance> instances = discover(http, json, controller);
+        List<Instance> maintainers = instances.stream().filter(i -> i.role().equals("maintainer")).toList();
+        List<String> targets = instances.stream().filter(i -> i.role().equals(via.equals("http") ? "app" : "batcher"))
+                .map(Instance::address).toList();
+        if (maintainers.isEmpty() || targets.isEmpty()) {
+            System.err.println("bench: the cluster at " + controller + " has no " + (targets.isEmpty() ? (via.equals("http") ? "app" : "batcher") : "maintainer")
+                    + "; start one with ./chariots up");
+            return 1;
+        }
+        String run = Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36);
+        long baseStored = sum(maintainers, MaintainerStats::getStored);
+        long baseMax = max(maintainers);
+
+        out.printf("bench %s: %,d records via %s (%d per %s), %d connection(s) to %s, %.0f%% in chains%s%n", run, records,
+                via.equals("http") ? "HTTP" : "'" + via + "' frames", perUnit, via.equals("http") ? "request" : "frame",
+                connections, targets, chainShare * 100, rate > 0 ? String.format(", offered %,d records/s", rate) : "");
+        List<List<byte[]>> lanes = prepare(run, perUnit);
+
+        Map<String, Long> peakRss = new ConcurrentHashMap<>();
+        Thread rssSampler = new Thread(() -> sampleRss(instances, peakRss), "rss");
+        rssSampler.setDaemon(true);
+        if (!quiet) { // a warm-up reports nothing: no need to sample
+            rssSampler.start();
+        }
+        try {
+            return measure(instances, maintainers, targets, run, baseStored, baseMax, perUnit, lanes, peakRss, out);
+        } finally {
+            rssSampler.interrupt();
+        }
+    }
+
+    private int measure(List<Instance> instances, List<Instance> maintainers, List<String> targets, String run, long baseStored,
+                        long baseMax, int perUnit, List<List<byte[]>> lanes, Map<String, Long> peakRss,
+                        java.io.PrintStream out) throws Exception {
+
+        AtomicLong sent = new AtomicLong();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        long t0 = System.nanoTime();
+        List<Thread> senders = new ArrayList<>();
+        for (int c = 0; c < connections; c++) {
+            List<byte[]> lane = lanes.get(c);
+            String target = targets.get(c % targets.size());
+            long laneRate = rate > 0 ? Math.max(1, rate / connections) : 0;
+            Thread t = new Thread(() -> {
+                try {
+                    if (via.equals("http")) {
+                        sendHttp(target, lane, perUnit, laneRate, sent);
+                    } else {
+                        sendTcp(target, lane, perUnit, laneRate, sent);
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }, "sender-" + c);
+            t.start();
+            senders.add(t);
+        }
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+        long stored = 0;
+        long unindexed = 1;
+        long lastPrint = 0;
+        long sendDone = 0;
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            if (sendDone == 0 && senders.stream().noneMatch(Thread::isAlive)) {
+                sendDone = System.nanoTime();
+            }
+            stored = sum(maintainers, MaintainerStats::getStored) - baseStored;
+            unindexed = sum(maintainers, MaintainerStats::getUnindexed);
+            long now = System.nanoTime();
+            if (now - lastPrint > 1_000_000_000L) {
+                lastPrint = now;
+                double secs = (now - t0) / 1e9;
+                out.printf("  %5.1f s  sent %,d  stored %,d  (%,.0f records/s stored)%n", secs, sent.get(), stored, stored / secs);
+            }
+            if (failure.get() != null || (stored >= records && unindexed == 0)) {
+                break;
+            }
+        }
+        long t1 = System.nanoTime();
+        if (failure.get() != null) {
+            System.err.println("bench: sending failed: " + failure.get());
+            return 1;
+        }
+        if (stored < records || unindexed > 0) {
+            System.err.printf("bench: after %d s the log holds %,d of %,d records (%,d not yet indexed)%n", timeoutSeconds, stored, records, unindexed);
+            return 1;
+        }
+        if (quiet) {
+            return 0; // a warm-up: stored and indexed is all it waits for; its records are not read back
+        }
+        double secs = (t1 - t0) / 1e9;
+        Histogram latency = readBackLatency(maintainers, baseMax, run);
+        out.println();
+        out.printf("  throughput  %,.0f records/s end to end (sent → persisted and indexed): %,d records in %.2f s%n", records / secs, records, secs);
+        if (sendDone > 0) {
+            out.printf("  sending     %,.0f records/s offered by this client%n", records / ((sendDone - t0) / 1e9));
+        }
+        out.printf("  latency     append→persisted over %,d records: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms%n",
+                latency.getTotalCount(), latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(90) / 1000.0,
+                latency.getValueAtPercentile(99) / 1000.0, latency.getValueAtPercentile(99.9) / 1000.0, latency.getMaxValue() / 1000.0);
+        if (requestLatency.getTotalCount() > 0) {
+            out.printf("  requests    %s answered in: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms (%,d requests)%n",
+                    durable ? "POST /record?wait=true (200, durable)" : "POST /record (202, accepted)",
+                    requestLatency.getValueAtPercentile(50) / 1e6, requestLatency.getValueAtPercentile(90) / 1e6,
+                    requestLatency.getValueAtPercentile(99) / 1e6, requestLatency.getMaxValue() / 1e6, requestLatency.getTotalCount());
+        }
+        if (latency.getTotalCount() != records) {
+            out.printf("  WARNING     %,d of this run's records read back (expected %,d)%n", latency.getTotalCount(), records);
+        }
+        StringBuilder rss = new StringBuilder("  peak RSS   ");
+        for (Instance i : instances) {
+            Long b = peakRss.get(i.metrics());
+            rss.append(String.format(" %s@%s %d MiB,", i.role(), i.address().substring(i.address().lastIndexOf(':') + 1),
+                    b == null ? -1 : b >> 20));
+        }
+        out.println(rss.substring(0, rss.length() - 1));
+        return latency.getTotalCount() == records ? 0 : 1;
+    }
+
+    /** The live instances registered at {@code controller} ({@code GET /cluster}). */
+    static List<Instance> discover(HttpClient http, ObjectMapper json, String controller) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(controller + "/cluster")).timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        List<Instance> out = new ArrayList<>();
+        for (JsonNode i : json.readTree(r.body()).get("instances")) {
+            if (!i.path("health").asText().equals("live")) {
+                continue;
+            }
+            out.add(new Instance(i.get("role").asText(), i.get("address").asText(), i.path("grpc").asText(""), i.path("metrics").asText("")));
+        }
+        return out;
+    }
+
+    /** Pre-encodes every frame or request body, so the measured phase only writes. */
+    private List<List<byte[]>> prepare(String run, int perUnit) {
+        Random random = new Random(1);
+        List<List<String>> laneRecords = new ArrayList<>();
+        for (int c = 0; c < connections; c++) {
+            laneRecords.add(new ArrayList<>());
+        }
+        int inChains = (int) (records * chainShare) / 3 * 3;
+        int n = 0;
+        for (; n < inChains; n += 3) {
+            long seed = random.nextLong();
+            for (int link = 0; link < 3; link++) {
+                String pre = link == 0 ? "" : ",\"prehash\":" + Unsigned64.toString(Fnv1a64.hashTag("step", "s" + (link - 1)));
+                laneRecords.get((n / 3 + link) % connections).add("{\"id\":\"" + run + "-" + (n + link) + "\",\"seed\":"
+                        + Unsigned64.toString(seed) + ",\"tags\":{\"step\":\"s" + link + "\"}" + pre + "}");
+            }
+        }
+        for (; n < records; n++) {
+            laneRecords.get(n % connections).add("{\"id\":\"" + run + "-" + n + "\",\"seed\":" + Unsigned64.toString(random.nextLong())
+                    + ",\"tags\":{\"user\":\"u" + (n % 1000) + "\",\"event\":\"e" + n + "\"}}");
+        }
+        List<List<byte[]>> lanes = new ArrayList<>();
+        for (List<String> lr : laneRecords) {
+            List<byte[]> units = new ArrayList<>();
+            for (int i = 0; i < lr.size(); i += perUnit) {
+                List<String> part = lr.subList(i, Math.min(lr.size(), i + perUnit));
+                String body = via.equals("r") || (via.equals("http") && perUnit == 1) ? part.get(0) : "[" + String.join(",", part) + "]";
+                byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+                units.add(via.equals("http") ? bytes : FrameEncoder.encode((byte) (via.equals("r") ? 'r' : 's'), bytes));
+            }
+            lanes.add(units);
+        }
+        return lanes;
+    }
+
+    private static void pace(long startNanos, long done, long laneRate) throws InterruptedException {
+        if (laneRate <= 0) {
+            return;
+        }
+        long due = startNanos + done * 1_000_000_000L / laneRate;
+        long wait = due - System.nanoTime();
+        if (wait > 0) {
+            TimeUnit.NANOSECONDS.sleep(wait);
+        }
+    }
+
+    private void sendTcp(String target, List<byte[]> frames, int perUnit, long laneRate, AtomicLong sent) throws Exception {
+        int colon = target.lastIndexOf(':');
+        try (Socket s = new Socket(target.substring(0, colon), Integer.parseInt(target.substring(colon + 1)))) {
+            s.setTcpNoDelay(true);
+            OutputStream out = new BufferedOutputStream(s.getOutputStream(), 64 * 1024);
+            long start = System.nanoTime();
+            long done = 0;
+            for (byte[] f : frames) {
+                pace(start, done, laneRate);
+                out.write(f);
+                done += perUnit;
+                sent.addAndGet(perUnit);
+                if (laneRate > 0) {
+                    out.flush();
+                }
+            }
+            out.flush();
+        }
+    }
+
+    /**
+     * Keep-alive HTTP/1.1 over a plain socket: the JDK's HttpClient costs more
+     * CPU per request than the app does, which would measure the client.
+     */
+    private void sendHttp(String target, List<byte[]> bodies, int perUnit, long laneRate, AtomicLong sent) throws Exception {
+        int colon = target.lastIndexOf(':');
+        String host = target.substring(0, colon);
+        int port = Integer.parseInt(target.substring(colon + 1));
+        byte[] head = ("POST /record" + (durable ? "?wait=true" : "") + " HTTP/1.1\r\nHost: " + target + "\r\nContent-Type: application/json\r\nContent-Length: ")
+                .getBytes(StandardCharsets.US_ASCII);
+        try (Socket s = new Socket(host, port)) {
+            s.setTcpNoDelay(true);
+            OutputStream out = new BufferedOutputStream(s.getOutputStream(), 16 * 1024);
+            java.io.InputStream in = new java.io.BufferedInputStream(s.getInputStream(), 16 * 1024);
+            long start = System.nanoTime();
+            long done = 0;
+            for (byte[] body : bodies) {
+                pace(start, done, laneRate);
+                while (true) {
+                    long t = System.nanoTime();
+                    out.write(head);
+                    out.write((body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.write(body);
+                    out.flush();
+                    int status = readResponse(in);
+                    if (status == (durable ? 200 : 202)) {
+                        synchronized (requestLatency) {
+                            requestLatency.recordValue(System.nanoTime() - t);
+                        }
+                        break;
+                    }
+                    if (status != 503) {
+                        throw new IllegalStateException("POST /record" + (durable ? "?wait=true" : "") + " answered " + status);
+                    }
+                    Thread.sleep(50);
+                }
+                done += perUnit;
+                sent.addAndGet(perUnit);
+            }
+        }
+    }
+
+    /** Reads one response (status line, headers, Content-Length body); returns the status. */
+    private static int readResponse(java.io.InputStream in) throws java.io.IOException {
+        StringBuilder line = new StringBuilder();
+        int status = -1;
+        int length = 0;
+        while (true) {
+            line.setLength(0);
+            int c;
+            while ((c = in.read()) != '\n') {
+                if (c < 0) {
+                    throw new java.io.EOFException("connection closed by the app");
+                }
+                if (c != '\r') {
+                    line.append((char) c);
+                }
+            }
+            if (line.length() == 0) {
+                break;
+            }
+            String l = line.toString();
+            if (status < 0) {
+                status = Integer.parseInt(l.substring(9, 12));
+            } else if (l.regionMatches(true, 0, "content-length:", 0, 15)) {
+                length = Integer.parseInt(l.substring(15).trim());
+            }
+        }
+        in.skipNBytes(length);
+        return status;
+    }
+
+    private static <T> T call(Instance m, java.util.function.Function<MaintainerGrpc.MaintainerBlockingStub, T> f) {
+        int colon = m.grpc().lastIndexOf(':');
+        ManagedChannel ch = ManagedChannelBuilder.forAddress(m.grpc().substring(0, colon), Integer.parseInt(m.grpc().substring(colon + 1)))
+                .usePlaintext().maxInboundMessageSize(256 << 20).build();
+        try {
+            return f.apply(MaintainerGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    private static long sum(List<Instance> maintainers, java.util.function.ToLongFunction<MaintainerStats> f) {
+        long n = 0;
+        for (Instance m : maintainers) {
+            n += f.applyAsLong(call(m, s -> s.stats(ReadRequest.getDefaultInstance())));
+        }
+        return n;
+    }
+
+    private static long max(List<Instance> maintainers) {
+        long n = 0;
+        for (Instance m : maintainers) {
+            n = Math.max(n, call(m, s -> s.stats(ReadRequest.getDefaultInstance())).getMaxLid());
+        }
+        return n;
+    }
+
+    /** Reads this run's records back and measures stored_us − ingest_us of each. */
+    private static Histogram readBackLatency(List<Instance> maintainers, long afterLid, String run) {
+        Histogram h = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
+        String prefix = run + "-";
+        for (Instance m : maintainers) {
+            long maxLid = call(m, s -> s.stats(ReadRequest.getDefaultInstance())).getMaxLid();
+            long from = afterLid + 1;
+            while (from <= maxLid) {
+                long f = from;
+                RecordBatch b = call(m, s -> s.read(ReadRequest.newBuilder().setFromLid(f).setLimit(10_000).build()));
+                for (RecordEnvelope e : b.getRecordsList()) {
+                    if (e.getId().startsWith(prefix) && e.getIngestUs() > 0 && e.getStoredUs() > 0) {
+                        h.recordValue(Math.max(0, Math.min(e.getStoredUs() - e.getIngestUs(), h.getHighestTrackableValue())));
+                    }
+                }
+                from += 10_000;
+            }
+        }
+        return h;
+    }
+
+    private void sampleRss(List<Instance> instances, Map<String, Long> peak) {
+        while (true) {
+            for (Instance i : instances) {
+                if (i.metrics().isEmpty()) {
+                    continue;
+                }
+                try {
+                    String text = http.send(HttpRequest.newBuilder(URI.create(i.metrics())).timeout(Duration.ofSeconds(2)).build(),
+                            HttpResponse.BodyHandlers.ofString()).body();
+                    for (String line : text.split("\n")) {
+                        if (line.startsWith("process_resident_memory_bytes{")) {
+                            long b = (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                            peak.merge(i.metrics(), b, Math::max);
+                        }
+                    }
+                } catch (Exception e) {
+                    // a role restarting: sampled again next round
+                }
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+}

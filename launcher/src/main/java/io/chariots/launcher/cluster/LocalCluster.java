@@ -1,0 +1,448 @@
+package io.chariots.launcher.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.chariots.common.config.RoleConfig;
+import io.chariots.launcher.ChariotsCli;
+import io.chariots.proto.Role;
+import io.chariots.testkit.ChildProcess;
+import io.chariots.testkit.FreePorts;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A single-datacenter Chariots cluster of real role processes on 127.0.0.1:
+ * one JVM per instance. Used by {@code ./chariots up} (default ports,
+ * detached) and by every cross-process test (free ports, stopped on close).
+ * Any instance can be killed, stopped, paused, resumed and restarted;
+ * {@link #describe()} prints the state for a failing test.
+ */
+public final class LocalCluster implements AutoCloseable {
+    /** Roles in start order; the controller comes first and alone. */
+    public static final List<Role> ROLES = List.of(Role.CONTROLLER, Role.INDEXER, Role.MAINTAINER, Role.QUEUE,
+            Role.FILTER, Role.BATCHER, Role.APP);
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Spec spec;
+    private final Map<Role, List<RoleProcess>> processes = new EnumMap<>(Role.class);
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private LocalCluster(Spec spec) {
+        this.spec = spec;
+    }
+
+    /** What to start; every field has a default that gives one of each role on free ports. */
+    public static final class Spec {
+        private final Map<Role, Integer> counts = new EnumMap<>(Role.class);
+        private boolean defaultPorts;
+        private boolean detached;
+        private Path workDir;
+        private String classpath = System.getProperty("java.class.path");
+        private String java = ChildProcess.javaBinary();
+        private final List<String> jvmOptions = new ArrayList<>(List.of("-Xms64m", "-Xmx384m", "-XX:+UseParallelGC",
+                "-XX:ParallelGCThreads=1", "-Xss512k", "-XX:CICompilerCount=2"));
+        private final Map<String, String> settings = new LinkedHashMap<>();
+        private boolean debug;
+
+        public Spec() {
+            for (Role r : ROLES) {
+                counts.put(r, 1);
+            }
+        }
+
+        public Spec count(Role role, int n) {
+            if (role == Role.CONTROLLER && n != 1) {
+                throw new IllegalArgumentException("a cluster has exactly one controller");
+            }
+            if (n < 0 || n > 9) {
+                throw new IllegalArgumentException(RoleConfig.roleName(role) + " count must be 0..9, got " + n);
+            }
+            counts.put(role, n);
+            return this;
+        }
+
+        public Spec apps(int n) {
+            return count(Role.APP, n);
+        }
+
+        public Spec batchers(int n) {
+            return count(Role.BATCHER, n);
+        }
+
+        public Spec filters(int n) {
+            return count(Role.FILTER, n);
+        }
+
+        public Spec queues(int n) {
+            return count(Role.QUEUE, n);
+        }
+
+        public Spec maintainers(int n) {
+            return count(Role.MAINTAINER, n);
+        }
+
+        public Spec indexers(int n) {
+            return count(Role.INDEXER, n);
+        }
+
+        /** GoChariots' ports (controller 8081, batcher 9000, …, next instances on the next ports) instead of free ones. */
+        public Spec defaultPorts(boolean b) {
+            this.defaultPorts = b;
+            return this;
+        }
+
+        /** Start each process in its own session so it outlives the launcher ({@code ./chariots up}). */
+        public Spec detached(boolean b) {
+            this.detached = b;
+            return this;
+        }
+
+        /** Where logs/ and data/ go. */
+        public Spec workDir(Path dir) {
+            this.workDir = dir;
+            return this;
+        }
+
+        /** The classpath role JVMs run with (default: this JVM's). */
+        public Spec classpath(String cp) {
+            this.classpath = cp;
+            return this;
+        }
+
+        /** Replaces the JVM options of every role process. */
+        public Spec jvmOptions(List<String> opts) {
+            jvmOptions.clear();
+            jvmOptions.addAll(opts);
+            return this;
+        }
+
+        /** A setting passed to every role as {@code --set key=value}. */
+        public Spec setting(String key, String value) {
+            settings.put(key, value);
+            return this;
+        }
+
+        public Spec debug(boolean b) {
+            this.debug = b;
+            return this;
+        }
+
+        public int count(Role role) {
+            return counts.getOrDefault(role, 0);
+        }
+
+        public LocalCluster start() throws IOException, InterruptedException {
+            if (workDir == null) {
+                throw new IllegalStateException("workDir is required");
+            }
+            LocalCluster c = new LocalCluster(this);
+            if (!detached) {
+                // If the test JVM dies (timeout, Ctrl-C), its role processes die with it.
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> c.all().forEach(RoleProcess::kill), "cluster-cleanup"));
+            }
+            try {
+                c.startAll();
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                c.close();
+                throw e;
+            }
+            return c;
+        }
+    }
+
+    public static Spec spec() {
+        return new Spec();
+    }
+
+    private void startAll() throws IOException, InterruptedException {
+        Map<Role, List<RoleProcess.Ports>> ports = allocatePorts();
+        RoleProcess.Ports cp = ports.get(Role.CONTROLLER).get(0);
+        for (Role role : ROLES) {
+            List<RoleProcess> list = new ArrayList<>();
+            List<RoleProcess.Ports> rp = ports.get(role);
+            for (int i = 0; i < rp.size(); i++) {
+                list.add(new RoleProcess(role, i, "127.0.0.1", rp.get(i), command(role, i, "127.0.0.1", rp.get(i), cp),
+                        spec.workDir.resolve("logs").resolve(instanceName(role, "127.0.0.1", rp.get(i).main()) + ".log")));
+            }
+            processes.put(role, list);
+        }
+        RoleProcess controller = controller();
+        controller.start();
+        awaitHttp(controller, Duration.ofSeconds(30));
+        for (Role role : ROLES) {
+            if (role != Role.CONTROLLER) {
+                for (RoleProcess p : processes.get(role)) {
+                    p.start();
+                }
+            }
+        }
+    }
+
+    private Map<Role, List<RoleProcess.Ports>> allocatePorts() throws IOException {
+        Map<Role, List<RoleProcess.Ports>> out = new EnumMap<>(Role.class);
+        int[] free = spec.defaultPorts ? new int[0] : FreePorts.freePorts(3 * ROLES.stream().mapToInt(spec::count).sum());
+        int next = 0;
+        for (Role role : ROLES) {
+            List<RoleProcess.Ports> list = new ArrayList<>();
+            for (int i = 0; i < spec.count(role); i++) {
+                int main;
+                int admin;
+                int grpc;
+                if (spec.defaultPorts) {
+                    main = RoleConfig.defaultPort(role) + i;
+                    admin = RoleConfig.defaultAdminPort(role, main);
+                    grpc = RoleConfig.defaultGrpcPort(role, main);
+                    for (int p : new int[] {main, admin, grpc}) {
+                        if (p != 0 && !FreePorts.bindable(p)) {
+                            throw new IOException("port " + p + " (" + RoleConfig.roleName(role) + ") is already in use"
+                                    + " - is another cluster running? (./chariots status / ./chariots down)");
+                        }
+                    }
+                } else {
+                    main = free[next++];
+                    admin = role == Role.APP || role == Role.CONTROLLER ? main : free[next++];
+                    grpc = switch (role) {
+                        case APP, BATCHER, CONTROLLER -> free[next++];
+                        default -> main;
+                    };
+                }
+                list.add(new RoleProcess.Ports(main, admin, grpc));
+            }
+            out.put(role, list);
+        }
+        return out;
+    }
+
+    /**
+     * Starts one more instance of {@code role} listening on, and advertising,
+     * {@code host} (any 127.x.y.z address works without setup) with the given
+     * ports — so that several instances can share a port number, as replicas
+     * in containers do.
+     */
+    public synchronized RoleProcess add(Role role, String host, RoleProcess.Ports ports) throws IOException {
+        return add(role, host, ports, Map.of());
+    }
+
+    /** As {@link #add(Role, String, RoleProcess.Ports)}, with flags replacing the harness's own ({@code "--data-dir"} → a path). */
+    public synchronized RoleProcess add(Role role, String host, RoleProcess.Ports ports, Map<String, String> flags)
+            throws IOException {
+        List<RoleProcess> list = processes.computeIfAbsent(role, r -> new ArrayList<>());
+        int index = list.size();
+        List<String> cmd = command(role, index, host, ports, controller().ports());
+        flags.forEach((flag, value) -> {
+            int at = cmd.indexOf(flag);
+            if (at >= 0) {
+                cmd.set(at + 1, value);
+            } else {
+                cmd.addAll(cmd.size() - 1, List.of(flag, value));
+            }
+        });
+        RoleProcess p = new RoleProcess(role, index, host, ports, cmd,
+                spec.workDir.resolve("logs").resolve(instanceName(role, host, ports.main()) + ".log"));
+        list.add(p);
+        return p.start();
+    }
+
+    /** Names an instance's log and data directory: ROLE-PORT, or ROLE-HOST-PORT off 127.0.0.1. */
+    private static String instanceName(Role role, String host, int port) {
+        return RoleConfig.roleName(role) + "-" + ("127.0.0.1".equals(host) ? "" : host + "-") + port;
+    }
+
+    private List<String> command(Role role, int index, String host, RoleProcess.Ports p, RoleProcess.Ports controller) {
+        String name = RoleConfig.roleName(role);
+        List<String> jvm = new ArrayList<>(spec.jvmOptions);
+        jvm.add("-Dchariots.role=" + instanceName(role, host, p.main()));
+        List<String> cmd = new ArrayList<>();
+        if (spec.detached) {
+            cmd.add("setsid");
+        }
+        cmd.addAll(ChildProcess.javaCommand(spec.java, jvm, spec.classpath, ChariotsCli.class.getName(), List.of(name)));
+        cmd.addAll(List.of("-p", Integer.toString(p.main()), "--admin-port", Integer.toString(p.admin()),
+                "--bind", host, "--advertise", host,
+                "--controller", "127.0.0.1:" + controller.main(),
+                "--controller-grpc", "127.0.0.1:" + controller.grpc(),
+                "--data-dir", spec.workDir.resolve("data").resolve(instanceName(role, host, p.main())).toString()));
+        if (p.grpc() != 0) {
+            cmd.addAll(List.of("--grpc-port", Integer.toString(p.grpc())));
+        }
+        if (role == Role.QUEUE && index == 0) {
+            cmd.add("--hold");
+        }
+        spec.settings.forEach((k, v) -> cmd.addAll(List.of("--set", k + "=" + v)));
+        cmd.add(spec.debug ? "-d" : "-i");
+        return cmd;
+    }
+
+    public RoleProcess controller() {
+        return processes.get(Role.CONTROLLER).get(0);
+    }
+
+    /** Instance {@code index} of {@code role}. */
+    public RoleProcess get(Role role, int index) {
+        return processes.get(role).get(index);
+    }
+
+    public List<RoleProcess> all(Role role) {
+        return List.copyOf(processes.getOrDefault(role, List.of()));
+    }
+
+    public List<RoleProcess> all() {
+        List<RoleProcess> out = new ArrayList<>();
+        for (Role r : ROLES) {
+            out.addAll(processes.getOrDefault(r, List.of()));
+        }
+        return out;
+    }
+
+    /** Base URL of the controller's HTTP API. */
+    public String controllerUrl() {
+        return "http://127.0.0.1:" + controller().ports().main();
+    }
+
+    /** Base URL of app {@code index}. */
+    public String appUrl(int index) {
+        return "http://127.0.0.1:" + get(Role.APP, index).ports().main();
+    }
+
+    /** GET a JSON document. */
+    public JsonNode getJson(String url) throws IOException, InterruptedException {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IOException("GET " + url + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return JSON.readTree(r.body());
+    }
+
+    /** The controller's {@code GET /}: role list name (e.g. "batchers") → addresses. */
+    public Map<String, List<String>> registered() throws IOException, InterruptedException {
+        JsonNode n = getJson(controllerUrl() + "/");
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        n.fields().forEachRemaining(e -> {
+            List<String> l = new ArrayList<>();
+            e.getValue().forEach(v -> l.add(v.asText()));
+            out.put(e.getKey(), l);
+        });
+        return out;
+    }
+
+    /** GoChariots' key in {@code GET /} for a role: "batchers". */
+    public static String listName(Role role) {
+        return RoleConfig.roleName(role) + "s";
+    }
+
+    /**
+     * Waits until the controller lists exactly the running instances (those
+     * alive and not paused).
+     *
+     * @throws IllegalStateException with the cluster state if it does not happen in time
+     */
+    public void awaitRegistered(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            try {
+                Map<String, List<String>> reg = registered();
+                boolean all = true;
+                for (Role role : ROLES) {
+                    if (role == Role.CONTROLLER) {
+                        continue;
+                    }
+                    List<String> want = all(role).stream().filter(p -> p.alive() && !p.paused()).map(RoleProcess::address).sorted().toList();
+                    List<String> have = reg.getOrDefault(listName(role), List.of()).stream().sorted().toList();
+                    if (!want.equals(have)) {
+                        all = false;
+                        last = listName(role) + ": want " + want + ", controller lists " + have;
+                        break;
+                    }
+                }
+                if (all) {
+                    return;
+                }
+            } catch (IOException e) {
+                last = e.toString();
+            }
+            for (RoleProcess p : all()) {
+                if (p.handle().isPresent() && !p.alive() && p.command().size() > 0 && !p.paused()
+                        && p.handle().get().onExit().isDone() && wasExpectedAlive(p)) {
+                    throw new IllegalStateException(p + " exited during startup:\n" + p.tail(30) + "\n" + describe());
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("cluster did not register in " + timeout.toSeconds() + " s (" + last + ")\n" + describe());
+    }
+
+    private final java.util.Set<RoleProcess> expectedDown = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Marks an instance as deliberately down, so that waiting for registration does not treat its exit as a failure. */
+    public void expectDown(RoleProcess p, boolean down) {
+        if (down) {
+            expectedDown.add(p);
+        } else {
+            expectedDown.remove(p);
+        }
+    }
+
+    private boolean wasExpectedAlive(RoleProcess p) {
+        return !expectedDown.contains(p);
+    }
+
+    private void awaitHttp(RoleProcess p, Duration timeout) throws InterruptedException, IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!p.alive()) {
+                throw new IOException(p + " exited at startup:\n" + p.tail(30));
+            }
+            if (FreePorts.listening("127.0.0.1", p.ports().main())) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new IOException(p + " did not open port " + p.ports().main() + " in " + timeout.toSeconds() + " s:\n" + p.tail(30));
+    }
+
+    /** Every instance with pid, ports and liveness, the controller's view, and each dead instance's log tail. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder("---- cluster state ----\n");
+        for (RoleProcess p : all()) {
+            sb.append(String.format("%-10s #%d pid %-7d port %-5d admin %-5d grpc %-5d %s%n", p.roleName(), p.index(),
+                    p.pid(), p.ports().main(), p.ports().admin(), p.ports().grpc(),
+                    p.alive() ? (p.paused() ? "PAUSED" : "alive") : "DOWN"));
+        }
+        try {
+            sb.append("controller /cluster: ").append(getJson(controllerUrl() + "/cluster").toPrettyString()).append('\n');
+        } catch (Exception e) {
+            sb.append("controller /cluster: unavailable (").append(e).append(")\n");
+        }
+        for (RoleProcess p : all()) {
+            if (!p.alive() || p.role() == Role.CONTROLLER) {
+                sb.append("---- last lines of ").append(p).append(" (").append(p.log()).append(") ----\n")
+                        .append(p.tail(15)).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    /** Stops every instance (SIGTERM, then SIGKILL), controller last. */
+    @Override
+    public void close() {
+        List<RoleProcess> all = all();
+        all.parallelStream().filter(p -> p.role() != Role.CONTROLLER).forEach(p -> p.stop(Duration.ofSeconds(5)));
+        if (processes.containsKey(Role.CONTROLLER)) {
+            controller().stop(Duration.ofSeconds(5));
+        }
+    }
+}
