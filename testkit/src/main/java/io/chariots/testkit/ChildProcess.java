@@ -266,12 +266,17 @@ public final class ChildProcess implements AutoCloseable {
         return paused;
     }
 
-    /** Its exit code; only for a process this JVM started, once it has exited. */
+    /** Its exit code, waiting for it to exit; only for a process this JVM started. */
     public int exitValue() {
         if (process == null) {
             throw new IllegalStateException(name + " was adopted: its exit code is not known here");
         }
-        return process.exitValue();
+        try {
+            return process.waitFor(); // not exitValue(): the handle may report the exit a moment before the Process does
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(name + ": interrupted while reading its exit code", e);
+        }
     }
 
     /** Waits for it to exit; whether it did within {@code timeout}. */
