@@ -14,14 +14,13 @@ import io.chariots.common.record.EdgeStamp;
 import io.chariots.common.runtime.RoleRuntime;
 import io.chariots.proto.BatcherGrpc;
 import io.chariots.proto.RecordBatch;
-
 import io.grpc.Server;
-
 
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -40,8 +39,12 @@ public final class App {
             NanoClock clock = NanoClock.SYSTEM;
             BatcherForwarder[] forwarder = new BatcherForwarder[1];
             AppendWaiters[] waiters = new AppendWaiters[1];
-            EventLoop loop = new EventLoop("app", clock,
-                    now -> EventLoop.Ticker.earlier(forwarder[0].poll(now), waiters[0].poll(now)));
+            AtomicLong held = new AtomicLong();
+            EventLoop loop = new EventLoop("app", clock, now -> {
+                long next = EventLoop.Ticker.earlier(forwarder[0].poll(now), waiters[0].poll(now));
+                held.set(forwarder[0].inFlightRecords() + waiters[0].waitingIds());
+                return next;
+            });
             ChannelPool channels = rt.manage(new ChannelPool(rt.transport()));
             waiters[0] = new AppendWaiters(new IndexerLookup(channels, loop, Duration.ofSeconds(2)),
                     AppendWaiters.Limits.defaults().withMaxWaiting(ac.maxWaiting()), config.datacenter());
@@ -72,6 +75,24 @@ public final class App {
             ReadRoutes reads = new ReadRoutes(reader, tailTimer);
             rt.manage(reads.routes(routes.routes(rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes()))))
                     .start(rt.transport(), config.bindHost(), config.port()));
+            // A clean stop: appends answered 503 (clients retry at another app); what was accepted reaches a
+            // batcher and every wait=true request is answered before the app closes.
+            rt.onDrain(new RoleRuntime.Drain() {
+                @Override
+                public void start() {
+                    routes.stop();
+                }
+
+                @Override
+                public boolean done() {
+                    return held.get() == 0;
+                }
+
+                @Override
+                public String holding() {
+                    return held.get() + " record(s) not yet at a batcher or awaited";
+                }
+            });
             rt.join(grpc.getPort(), m -> {
                 view.set(m);
                 routes.onMembership(m);

@@ -76,6 +76,11 @@ final class BatcherForwarder {
         return !batchers.isEmpty();
     }
 
+    /** Records accepted and not yet taken by a batcher. */
+    long inFlightRecords() {
+        return inFlightRecords;
+    }
+
     /** Whether {@code n} more records would exceed the in-flight bound. */
     boolean full(int n) {
         return inFlightRecords + n > config.maxInFlight();

@@ -167,6 +167,13 @@ final class ReadRoutes {
             RecordEnvelope r = found.get(lid);
             if (r == null) {
                 ex.error(HttpResponseStatus.NOT_FOUND, "no record at LId " + Unsigned64.toString(lid));
+            } else if (r.getHole()) {
+                Map<String, Object> hole = new LinkedHashMap<>();
+                hole.put("lid", lid);
+                hole.put("hole", true);
+                hole.put("error", "LId " + Unsigned64.toString(lid) + " is a hole: it was given out just before a failure"
+                        + " and its record was never stored there (the record, if acknowledged, was appended at another LId)");
+                ex.json(HttpResponseStatus.NOT_FOUND, hole);
             } else {
                 ex.json(HttpResponseStatus.OK, RecordJson.toJson(record(r)));
             }
@@ -364,7 +371,9 @@ final class ReadRoutes {
         try (JsonGenerator g = RecordJson.factory().createGenerator(buf)) {
             g.setRootValueSeparator(null);
             for (RecordEnvelope r : page) {
-                RecordJson.write(g, record(r));
+                g.writeStartObject();
+                writeEntry(g, r);
+                g.writeEndObject();
                 g.flush();
                 buf.write('\n');
             }
@@ -378,7 +387,7 @@ final class ReadRoutes {
         StringBuilder sb = new StringBuilder(page.size() * 180);
         for (RecordEnvelope r : page) {
             sb.append("id: ").append(Unsigned64.toString(r.getLid())).append('\n')
-                    .append("data: ").append(new String(RecordJson.toJson(record(r)), StandardCharsets.UTF_8)).append("\n\n");
+                    .append("data: ").append(new String(entryJson(r), StandardCharsets.UTF_8)).append("\n\n");
         }
         return sb.toString().getBytes(StandardCharsets.UTF_8);
     }
@@ -401,8 +410,8 @@ final class ReadRoutes {
             g.writeArrayFieldStart("records");
             for (RecordEnvelope r : page.records()) {
                 g.writeStartObject();
-                RecordJson.writeFields(g, record(r));
-                if (extra != null) {
+                writeEntry(g, r);
+                if (extra != null && !r.getHole()) {
                     extra.write(g, r);
                 }
                 g.writeEndObject();
@@ -412,6 +421,29 @@ final class ReadRoutes {
                     : Math.max(page.next(), page.records().get(page.records().size() - 1).getLid() + 1);
             g.writeFieldName("next");
             g.writeNumber(Unsigned64.toString(next));
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return buf.toByteArray();
+    }
+
+    /** A record's fields, or a hole's: {@code "lid":N,"hole":true} (an LId whose record never arrived; readers go on). */
+    private static void writeEntry(JsonGenerator g, RecordEnvelope r) throws IOException {
+        if (r.getHole()) {
+            g.writeFieldName("lid");
+            g.writeNumber(Unsigned64.toString(r.getLid()));
+            g.writeBooleanField("hole", true);
+        } else {
+            RecordJson.writeFields(g, record(r));
+        }
+    }
+
+    private static byte[] entryJson(RecordEnvelope r) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream(160);
+        try (JsonGenerator g = RecordJson.factory().createGenerator(buf)) {
+            g.writeStartObject();
+            writeEntry(g, r);
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -66,6 +66,9 @@ final class RecordRoutes {
     private volatile Membership view = Membership.NONE;
     private final Counter accepted;
     private final Counter badRequests;
+    // A clean stop: appends are answered 503 (clients retry at another app) while those taken drain.
+    private volatile boolean stopping;
+
     private final Counter unavailable;
 
     /**
@@ -86,6 +89,11 @@ final class RecordRoutes {
         this.accepted = Counter.builder("chariots_app_records_accepted_total").register(meters);
         this.badRequests = Counter.builder("chariots_app_bad_requests_total").register(meters);
         this.unavailable = Counter.builder("chariots_app_unavailable_total").description("Requests answered 503").register(meters);
+    }
+
+    /** A clean stop: new appends are answered 503 from now on. */
+    void stop() {
+        stopping = true;
     }
 
     void onMembership(Membership m) {
@@ -161,6 +169,10 @@ final class RecordRoutes {
             }
         }
         loop.execute(() -> {
+            if (stopping) {
+                unavailable(ex, "this app is stopping; send to another", envelopes);
+                return;
+            }
             if (!forwarder.hasBatcher()) {
                 unavailable(ex, "no batcher is registered", envelopes);
                 return;

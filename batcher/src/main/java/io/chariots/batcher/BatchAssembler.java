@@ -1,5 +1,6 @@
 package io.chariots.batcher;
 
+import io.chariots.common.link.WindowedSender;
 import io.chariots.common.membership.Membership;
 import io.chariots.proto.Member;
 import io.chariots.proto.RecordEnvelope;
@@ -9,20 +10,26 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayDeque;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Gathers records into batches for the filters: by size ({@code maxBatch})
- * and time ({@code linger}), partitioned by id so that every copy of a
- * retried record reaches the same filter (which drops duplicates). A batch
- * stays here until a filter acknowledged it; a failed one is re-partitioned
- * over the filters of the newest view and retried. Reports when the buffer
- * crosses its high and low water marks, so the edges can push back. Owned by
- * the batcher loop.
+ * Gathers records into batches for the filters, by size ({@code maxBatch})
+ * and time ({@code linger}), and keeps every batch until a filter answered
+ * it — which a filter does only once every record of it is durable (or
+ * rejected for good), so a batcher crash loses at most what it had not yet
+ * handed on, and a filter crash loses nothing: its batches go to another
+ * filter. Records are spread over the filters by id (so copies of a record
+ * usually travel together); a filter whose calls fail is passed over until
+ * its backoff ends, and one that leaves the view has its batches, also those
+ * in flight, sent elsewhere at once. Sending a record twice is harmless: the
+ * queue that owns its id lets it in once.
+ *
+ * <p>Reports when the records held cross the high and low water marks, so
+ * the edges can push back. Owned by the batcher loop.
  */
 final class BatchAssembler {
     private static final Logger LOG = LoggerFactory.getLogger(BatchAssembler.class);
@@ -37,38 +44,29 @@ final class BatchAssembler {
         void paused(boolean paused);
     }
 
-    private static final class Lane {
-        List<RecordEnvelope> collecting = new ArrayList<>();
+    /** Records gathering for one filter. */
+    private static final class Collecting {
+        List<RecordEnvelope> records = new ArrayList<>();
         long firstAt;
-        final ArrayDeque<Batch> queued = new ArrayDeque<>();
-        int inFlight;
-    }
-
-    private record Sent(String filter, Batch batch) {
-    }
-
-    private record Batch(long id, List<RecordEnvelope> records) {
     }
 
     private final BatcherConfig config;
-    private final Sender sender;
+    private final WindowedSender<List<RecordEnvelope>> sender;
     private final Pressure pressure;
-    private final Map<String, Lane> lanes = new HashMap<>();
-    /** Batches sent and not yet acknowledged, by id, with the filter they went to. */
-    private final Map<Long, Sent> inFlight = new HashMap<>();
+    private final Map<String, Collecting> collecting = new HashMap<>();
     private final List<RecordEnvelope> unrouted = new ArrayList<>();
     private List<String> filters = List.of();
     private long buffered;
-    private long nextBatchId = 1;
     private boolean paused;
-    private long retryAt;
     private final Counter sent;
 
     BatchAssembler(BatcherConfig config, Sender sender, Pressure pressure, MeterRegistry meters) {
         this.config = config;
-        this.sender = sender;
+        this.sender = new WindowedSender<>(sender::forward, config.window(),
+                new WindowedSender.Backoff(Duration.ofMillis(50), Duration.ofSeconds(2)));
         this.pressure = pressure;
-        this.sent = Counter.builder("chariots_batcher_records_forwarded_total").register(meters);
+        this.sent = Counter.builder("chariots_batcher_records_forwarded_total")
+                .description("Records a filter answered for (durable or rejected)").register(meters);
         meters.gauge("chariots_batcher_buffered_records", this, a -> a.buffered);
     }
 
@@ -77,20 +75,23 @@ final class BatchAssembler {
         for (Member f : m.members(Role.FILTER)) {
             fs.add(f.getGrpcAddress());
         }
-        if (!fs.equals(filters)) {
-            LOG.info("filters: {}", fs);
-            filters = fs;
-            // Records collected for a filter that left go to the new owners of their ids.
-            for (Map.Entry<String, Lane> e : lanes.entrySet()) {
-                if (!fs.contains(e.getKey())) {
-                    Lane l = e.getValue();
-                    unrouted.addAll(l.collecting);
-                    l.collecting = new ArrayList<>();
-                    for (Batch b : l.queued) {
-                        unrouted.addAll(b.records());
-                    }
-                    l.queued.clear();
+        if (fs.equals(filters)) {
+            return;
+        }
+        LOG.info("filters: {}", fs);
+        filters = fs;
+        for (String gone : sender.destinations()) {
+            if (!fs.contains(gone)) {
+                // Its batches, also those in flight, go to the others now: a copy may still reach the log
+                // through it, and the queue that owns each id lets one copy in.
+                for (List<RecordEnvelope> b : sender.forget(gone, (id, batch) -> unrouted.addAll(batch))) {
+                    unrouted.addAll(b);
                 }
+            }
+        }
+        for (String gone : List.copyOf(collecting.keySet())) {
+            if (!fs.contains(gone)) {
+                unrouted.addAll(collecting.remove(gone).records);
             }
         }
         route(now);
@@ -110,103 +111,96 @@ final class BatchAssembler {
         return buffered >= config.highWater();
     }
 
+    /** The filter for a record: by id, or the next filter that is not backing off. */
+    private String filterFor(RecordEnvelope r) {
+        int n = filters.size();
+        int first = Math.floorMod(r.getId().hashCode(), n);
+        for (int i = 0; i < n; i++) {
+            String f = filters.get((first + i) % n);
+            if (sender.state(f) == WindowedSender.State.READY) {
+                return f;
+            }
+        }
+        return filters.get(first);
+    }
+
     private void route(long now) {
         if (filters.isEmpty() || unrouted.isEmpty()) {
             return;
         }
-        int n = filters.size();
         for (RecordEnvelope r : unrouted) {
-            String f = filters.get(Math.floorMod(r.getId().hashCode(), n));
-            Lane lane = lanes.computeIfAbsent(f, x -> new Lane());
-            if (lane.collecting.isEmpty()) {
-                lane.firstAt = now;
+            String f = filterFor(r);
+            Collecting c = collecting.computeIfAbsent(f, x -> new Collecting());
+            if (c.records.isEmpty()) {
+                c.firstAt = now;
             }
-            lane.collecting.add(r);
-            if (lane.collecting.size() >= config.maxBatch()) {
-                seal(lane);
+            c.records.add(r);
+            if (c.records.size() >= config.maxBatch()) {
+                sender.submit(f, c.records);
+                c.records = new ArrayList<>();
             }
         }
         unrouted.clear();
     }
 
-    private void seal(Lane lane) {
-        lane.queued.add(new Batch(nextBatchId++, lane.collecting));
-        lane.collecting = new ArrayList<>();
-    }
-
-    private void flush(long now, boolean lingerDue) {
-        for (Map.Entry<String, Lane> e : lanes.entrySet()) {
-            Lane lane = e.getValue();
-            if (!lane.collecting.isEmpty() && (lingerDue || now - lane.firstAt >= config.linger().toNanos())
-                    && lane.queued.isEmpty() && lane.inFlight < config.window()) {
-                seal(lane);
-            }
-            if (now - retryAt < 0) {
-                continue;
-            }
-            while (lane.inFlight < config.window() && !lane.queued.isEmpty()) {
-                Batch b = lane.queued.poll();
-                lane.inFlight++;
-                inFlight.put(b.id(), new Sent(e.getKey(), b));
-                sender.forward(e.getKey(), b.id(), b.records());
+    private void flush(long now, boolean all) {
+        for (Map.Entry<String, Collecting> e : collecting.entrySet()) {
+            Collecting c = e.getValue();
+            if (!c.records.isEmpty() && (all || now - c.firstAt >= config.linger().toNanos())) {
+                sender.submit(e.getKey(), c.records);
+                c.records = new ArrayList<>();
             }
         }
-    }
-
-    /** Takes a batch out of flight and frees its lane's window slot; null if unknown (already settled). */
-    private Sent landed(long batchId) {
-        Sent sent = inFlight.remove(batchId);
-        if (sent != null) {
-            Lane lane = lanes.get(sent.filter());
-            if (lane != null) {
-                lane.inFlight--;
-            }
-        }
-        return sent;
+        sender.poll(now);
     }
 
     void onForwarded(long batchId, long now) {
-        Sent s = landed(batchId);
-        if (s == null) {
+        List<RecordEnvelope> b = sender.onSuccess(batchId);
+        if (b == null) {
             return;
         }
-        Batch b = s.batch();
-        buffered -= b.records().size();
-        sent.increment(b.records().size());
+        buffered -= b.size();
+        sent.increment(b.size());
         flush(now, false);
         updatePressure();
     }
 
     void onForwardFailed(long batchId, String why, long now) {
-        Sent s = landed(batchId);
-        if (s == null) {
+        List<RecordEnvelope> b = sender.onFailure(batchId, now);
+        if (b == null) {
             return;
         }
-        Batch b = s.batch();
-        LOG.warn("filter {} failed a batch of {}: {}; retrying", s.filter(), b.records().size(), why);
-        unrouted.addAll(b.records());
-        retryAt = now + 50_000_000L;
+        LOG.warn("a filter failed a batch of {}: {}; sending it again", b.size(), why);
+        unrouted.addAll(b);
+        route(now);
+        flush(now, false);
     }
 
-    /** Flushes lingering batches and retries; returns the next deadline. */
+    /** Sends lingering batches and what the windows allow; returns the next deadline. */
     long poll(long now) {
         route(now);
         flush(now, false);
         long next = now + 1_000_000_000L;
-        for (Lane lane : lanes.values()) {
-            // A lane whose window is full waits for an acknowledgement, not for its linger
-            // (a deadline already past would make the loop spin).
-            if (!lane.collecting.isEmpty() && lane.inFlight < config.window() && lane.queued.isEmpty()) {
-                next = Math.min(next, lane.firstAt + config.linger().toNanos());
+        for (Collecting c : collecting.values()) {
+            if (!c.records.isEmpty()) {
+                next = Math.min(next, c.firstAt + config.linger().toNanos());
             }
         }
-        if (now - retryAt < 0) {
-            next = Math.min(next, retryAt);
-        }
+        next = Math.min(next, sender.poll(now));
         if (!unrouted.isEmpty()) {
             next = Math.min(next, now + 50_000_000L);
         }
         return next;
+    }
+
+    /**
+     * Sends everything gathered now (a clean stop). Returns the records not
+     * yet answered by a filter: once this is 0, nothing is only here.
+     */
+    long drain(long now) {
+        route(now);
+        flush(now, true);
+        return buffered;
     }
 
     private void updatePressure() {
@@ -219,6 +213,7 @@ final class BatchAssembler {
         }
     }
 
+    /** Records held: received and not yet answered by a filter. */
     long buffered() {
         return buffered;
     }

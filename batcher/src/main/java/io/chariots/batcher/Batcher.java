@@ -34,6 +34,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The batcher process: raw TCP frames on its main port (9000), gRPC ingest
@@ -50,8 +52,15 @@ public final class Batcher {
             NanoClock clock = NanoClock.SYSTEM;
             BatchAssembler[] assembler = new BatchAssembler[1];
             AppendWaiters[] waitersRef = new AppendWaiters[1];
-            EventLoop loop = new EventLoop("batcher", clock,
-                    now -> EventLoop.Ticker.earlier(assembler[0].poll(now), waitersRef[0].poll(now)));
+            AtomicLong held = new AtomicLong();
+            AtomicBoolean draining = new AtomicBoolean();
+            EventLoop loop = new EventLoop("batcher", clock, now -> {
+                long next = EventLoop.Ticker.earlier(
+                        draining.get() ? Math.min(now + 5_000_000L, assembler[0].poll(now)) : assembler[0].poll(now),
+                        waitersRef[0].poll(now));
+                held.set(draining.get() ? assembler[0].drain(now) : assembler[0].buffered());
+                return next;
+            });
             ChannelPool channels = rt.manage(new ChannelPool(rt.transport()));
             var meters = rt.metrics().registry();
             DefaultChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -96,6 +105,10 @@ public final class Batcher {
                 @Override
                 public void ingest(RecordBatch batch, StreamObserver<BatchAck> reply) {
                     loop.execute(() -> {
+                        if (draining.get()) {
+                            reply.onError(Status.UNAVAILABLE.withDescription("batcher stopping").asRuntimeException());
+                            return;
+                        }
                         if (assembler[0].full()) {
                             reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("batcher buffer full").asRuntimeException());
                             return;
@@ -123,6 +136,27 @@ public final class Batcher {
             rt.manage(() -> {
                 tcp.close().awaitUninterruptibly();
                 clients.close().awaitUninterruptibly();
+            });
+            // A clean stop: no new connection, nothing more read, gRPC ingest refused (apps send elsewhere);
+            // what is held goes to the filters, and acknowledged clients get their answers, before closing.
+            rt.onDrain(new RoleRuntime.Drain() {
+                @Override
+                public void start() {
+                    draining.set(true);
+                    tcp.close().awaitUninterruptibly();
+                    ingest[0].stopReading();
+                    loop.execute(() -> held.set(assembler[0].drain(clock.nanoTime())));
+                }
+
+                @Override
+                public boolean done() {
+                    return held.get() == 0 && waiters.waitingIds() == 0;
+                }
+
+                @Override
+                public String holding() {
+                    return held.get() + " record(s) not yet durable, " + waiters.waitingIds() + " acknowledgement(s) owed";
+                }
             });
             rt.startAdminServer();
             rt.roleHealth(() -> Map.of("buffered", assembler[0].buffered(), "connections", clients.size(),

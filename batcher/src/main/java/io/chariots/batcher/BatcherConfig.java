@@ -11,7 +11,8 @@ import java.time.Duration;
  * @param maxFrameBytes largest frame accepted on the raw TCP port; a longer one closes that connection; {@code batcher.max_frame_bytes}, default 16 MiB
  * @param maxBatch      records per batch sent to a filter; {@code batcher.max_batch}, default 2000
  * @param linger        longest a record waits for its batch to fill; {@code batcher.linger_ms}, default 2
- * @param window        batches in flight per filter; {@code batcher.window}, default 4
+ * @param window        batches in flight per filter (a filter answers once they are durable, so this is high; memory is
+ *                      bounded by the water marks); {@code batcher.window}, default 256
  * @param highWater     buffered records at which TCP reading pauses and gRPC ingest answers RESOURCE_EXHAUSTED; {@code batcher.high_water}, default 100000
  * @param lowWater      buffered records at which reading resumes; {@code batcher.low_water}, default 50000
  * @param ackTimeout    acknowledged mode: how long a record is waited for before its answer says it was not
@@ -30,7 +31,7 @@ record BatcherConfig(int maxFrameBytes, int maxBatch, Duration linger, int windo
                 s.getInt("batcher.max_frame_bytes", 16 << 20, 16, 1 << 30),
                 s.getInt("batcher.max_batch", 2000, 1, 100_000),
                 Duration.ofMillis(s.getLong("batcher.linger_ms", 2, 0, 10_000)),
-                s.getInt("batcher.window", 4, 1, 1024),
+                s.getInt("batcher.window", 256, 1, 100_000),
                 high,
                 s.getInt("batcher.low_water", high / 2, 0, high),
                 Duration.ofMillis(s.getLong("batcher.ack_timeout_ms", 10_000, 1, 600_000)),

@@ -81,6 +81,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
     private final Counter brokenConnections;
     private final Counter ackedConnections;
     private final AtomicLong logged = new AtomicLong();
+    private volatile boolean closing;
     private volatile boolean paused;
 
     FrameIngest(EdgeStamp stamp, Pipeline sink, AckMode ackMode, ChannelGroup channels, MeterRegistry meters) {
@@ -121,6 +122,16 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
         }
     }
 
+    /**
+     * A clean stop: no connection is read from now on (what was read is
+     * handed on; acknowledged clients still get their answers), so the
+     * batcher can drain and close.
+     */
+    void stopReading() {
+        closing = true;
+        channels.forEach(ch -> ch.eventLoop().execute(() -> updateAutoRead(ch)));
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channels.add(ctx.channel());
@@ -137,7 +148,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
      */
     private void updateAutoRead(Channel ch) {
         AckedConnection acked = ch.attr(ACKED).get();
-        boolean read = !paused && (acked == null || (!acked.throttled() && ch.isWritable()));
+        boolean read = !paused && !closing && (acked == null || (!acked.throttled() && ch.isWritable()));
         if (ch.config().isAutoRead() != read) {
             ch.config().setAutoRead(read);
         }

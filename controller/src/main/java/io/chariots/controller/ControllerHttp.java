@@ -6,8 +6,11 @@ import io.chariots.common.http.HttpExchange;
 import io.chariots.common.http.HttpServer;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
+import io.chariots.proto.Layout;
 import io.chariots.proto.Member;
+import io.chariots.proto.RingMember;
 import io.chariots.proto.Role;
+import io.chariots.proto.Stripe;
 import io.micrometer.core.instrument.Counter;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
@@ -24,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <ul>
  * <li>{@code GET /} — GoChariots' shape: live members' {@code host:port} per role.</li>
- * <li>{@code GET /cluster} — every instance with health, since when, and its metrics URL.</li>
+ * <li>{@code GET /cluster} — every instance with health, since when, and its metrics URL; the view epoch and
+ *     version; the newest layout (epoch, version, start_lid, stripes, ring), null before the first.</li>
  * <li>{@code POST|GET|DELETE /app|/batcher|/filter|/queue|/maintainer|/indexer?host=h:p} — GoChariots-style
  *     registration of a component by address, probed by TCP connect.</li>
  * <li>{@code POST /remote/batcher?dc=N&host=h:p}, {@code GET /remote/batcher[/N]} — another datacenter's batcher.</li>
@@ -179,7 +183,7 @@ final class ControllerHttp {
         self.put("health", "live");
         self.put("metrics", selfAdminUrl + "/metrics");
         instances.add(self);
-        for (MemberRegistry.Entry e : registry.entries()) {
+        for (MemberEntry e : registry.entries()) {
             Member m = e.member();
             Map<String, Object> i = new LinkedHashMap<>();
             i.put("id", m.getInstanceId());
@@ -193,7 +197,13 @@ final class ControllerHttp {
             i.put("since", e.sinceWallMs());
             i.put("lastSeenMsAgo", TimeUnit.NANOSECONDS.toMillis(now - e.lastSeenNanos()));
             i.put("joinSeq", m.getJoinSeq());
-            i.put("registeredBy", e.source() == MemberRegistry.Source.HTTP ? "http" : "stream");
+            i.put("registeredBy", e.source() == MemberEntry.Source.HTTP ? "http" : "stream");
+            if (e.awaitingRejoin()) {
+                i.put("awaitingRejoin", true);
+            }
+            if (!e.note().isEmpty()) {
+                i.put("note", e.note());
+            }
             if (m.getHold()) {
                 i.put("hold", true);
             }
@@ -204,6 +214,35 @@ final class ControllerHttp {
             instances.add(i);
         }
         v.put("instances", instances);
+        v.put("layout", layoutView(registry.layout()));
+        return v;
+    }
+
+    /** The layout as {@code /cluster} shows it; null before the first is reported. */
+    static Map<String, Object> layoutView(Layout layout) {
+        if (layout.getEpoch() == 0) {
+            return null;
+        }
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("epoch", layout.getEpoch());
+        v.put("version", layout.getVersion());
+        v.put("start_lid", layout.getStartLid());
+        List<Map<String, Object>> stripes = new ArrayList<>();
+        for (Stripe s : layout.getStripesList()) {
+            Map<String, Object> stripe = new LinkedHashMap<>();
+            stripe.put("from_lid", s.getFromLid());
+            stripe.put("maintainers", List.copyOf(s.getMaintainersList()));
+            stripes.add(stripe);
+        }
+        v.put("stripes", stripes);
+        List<Map<String, Object>> ring = new ArrayList<>();
+        for (RingMember q : layout.getRingList()) {
+            Map<String, Object> member = new LinkedHashMap<>();
+            member.put("instance", q.getInstanceId());
+            member.put("address", q.getAddress());
+            ring.add(member);
+        }
+        v.put("ring", ring);
         return v;
     }
 }

@@ -2,26 +2,60 @@ package io.chariots.controller;
 
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
+import io.chariots.proto.BatchAck;
 import io.chariots.proto.ControllerGrpc;
 import io.chariots.proto.JoinRequest;
+import io.chariots.proto.Layout;
 import io.chariots.proto.MembershipView;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Counter;
 
-/** gRPC adapter: turns Join stream events into registry calls on the controller loop. */
+/**
+ * gRPC adapter: turns Join stream events and reported layouts into registry
+ * calls on the controller loop.
+ */
 final class ControllerService extends ControllerGrpc.ControllerImplBase {
     private final EventLoop loop;
     private final MemberRegistry registry;
+    private final StateWriter state;
     private final NanoClock clock;
     private final Counter badRequests;
 
-    ControllerService(EventLoop loop, MemberRegistry registry, NanoClock clock, Counter badRequests) {
+    ControllerService(EventLoop loop, MemberRegistry registry, StateWriter state, NanoClock clock, Counter badRequests) {
         this.loop = loop;
         this.registry = registry;
+        this.state = state;
         this.clock = clock;
         this.badRequests = badRequests;
+    }
+
+    /**
+     * Answers {@code accepted: 1} if the layout was taken (newer than the one
+     * kept), 0 if not; either way only once the controller's state, with a
+     * layout at least as new, is durable. UNAVAILABLE if saving it failed.
+     */
+    @Override
+    public void reportLayout(Layout layout, StreamObserver<BatchAck> responses) {
+        if (layout.getEpoch() == 0) {
+            badRequests.increment();
+            responses.onError(Status.INVALID_ARGUMENT.withDescription("a layout's epoch starts at 1").asRuntimeException());
+            return;
+        }
+        loop.execute(() -> {
+            boolean taken = registry.reportLayout(layout);
+            state.flush().whenComplete((saved, error) -> {
+                if (error == null) {
+                    responses.onNext(BatchAck.newBuilder().setAccepted(taken ? 1 : 0).build());
+                    responses.onCompleted();
+                } else {
+                    responses.onError(Status.UNAVAILABLE.withDescription("layout " + layout.getEpoch() + "."
+                            + layout.getVersion() + " is known but the controller cannot save it: " + error)
+                            .asRuntimeException());
+                }
+            });
+        });
     }
 
     @Override
@@ -44,7 +78,8 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
                             loop.execute(() -> sub.reject("heartbeat before register"));
                         } else {
                             String id = instanceId;
-                            loop.execute(() -> registry.heartbeat(id, clock.nanoTime()));
+                            String note = req.getHeartbeat().getNote();
+                            loop.execute(() -> registry.heartbeat(id, note, clock.nanoTime()));
                         }
                     }
                     default -> loop.execute(() -> sub.reject("empty JoinRequest"));

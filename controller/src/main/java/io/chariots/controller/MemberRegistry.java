@@ -2,6 +2,10 @@ package io.chariots.controller;
 
 import io.chariots.common.config.HostPort;
 import io.chariots.common.config.RoleConfig;
+import io.chariots.controller.MemberEntry.Source;
+import io.chariots.proto.ControllerState;
+import io.chariots.proto.KnownMember;
+import io.chariots.proto.Layout;
 import io.chariots.proto.Member;
 import io.chariots.proto.MembershipView;
 import io.chariots.proto.Role;
@@ -10,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,14 +24,21 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
- * Who is in the cluster. Owned by the controller's event loop: every method
- * runs on that one thread, and time is handed in ({@code now}, monotonic
- * nanos) so that timeouts are tested without sleeping.
+ * Who is in the cluster, and the newest layout. Owned by the controller's
+ * event loop: every method runs on that one thread, and time is handed in
+ * ({@code now}, monotonic nanos) so that timeouts are tested without sleeping.
  *
- * <p>Every change to the listed set bumps the version; each subscriber is
- * pushed a new view only when the members its role {@link RoleNeeds needs}
- * changed. Views are versioned by (epoch, version); the epoch is fixed per
- * controller start so views after a restart supersede older ones.
+ * <p>Every change to the listed set or to the layout bumps the version; each
+ * subscriber is pushed a new view only when the members its role
+ * {@link RoleNeeds#of needs} changed, or the layout changed and its role
+ * {@link RoleNeeds#layout needs that}. Every view carries the newest layout.
+ * Views are ordered by (epoch, version); the epoch is fixed per controller
+ * start and grows with every start (see {@link StateFile}), so views after a
+ * restart supersede older ones.
+ *
+ * <p>What must survive a restart (members with their health, the layout, the
+ * epoch) is handed to the {@link StateSink} after every change to it, and
+ * {@link #restore taken back} when the next controller starts.
  */
 public final class MemberRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(MemberRegistry.class);
@@ -44,73 +56,105 @@ public final class MemberRegistry {
         void probe(String instanceId, HostPort address);
     }
 
-    /** How a member came to be known. */
-    public enum Source {
-        /** Registered itself over the gRPC Join stream. */
-        STREAM,
-        /** Registered by GoChariots-style {@code POST /<role>?host=h:p}; kept alive by TCP probes. */
-        HTTP
-    }
-
-    /** One instance; read-only outside the registry. */
-    public static final class Entry {
-        private Member member;
-        private Health health;
-        private final Source source;
-        private Subscriber subscriber;
-        private long lastSeenNanos;
-        private long sinceWallMs;
-        private long deadlineNanos;
-        private long nextProbeNanos;
-        private List<Member> lastPushed;
-
-        private Entry(Member member, Source source) {
-            this.member = member;
-            this.source = source;
-        }
-
-        public Member member() {
-            return member;
-        }
-
-        public Health health() {
-            return health;
-        }
-
-        public Source source() {
-            return source;
-        }
-
-        /** Wall-clock millis when the current health began. */
-        public long sinceWallMs() {
-            return sinceWallMs;
-        }
-
-        public long lastSeenNanos() {
-            return lastSeenNanos;
-        }
+    /** Keeps the durable state; handed a snapshot after every change to it, on the loop (so it should only enqueue). */
+    public interface StateSink {
+        void save(ControllerState state);
     }
 
     private final ControllerConfig config;
     private final LongSupplier wallMillis;
     private final Prober prober;
+    private final StateSink state;
     private final long epoch;
-    private final Map<String, Entry> entries = new LinkedHashMap<>();
+    private final Map<String, MemberEntry> entries = new LinkedHashMap<>();
     private volatile long version;
     private long nextJoinSeq = 1;
     private volatile long changes;
     // Read by metrics threads; replaced (never mutated) on the loop.
     private volatile Map<Role, Integer> listedCounts = Map.of();
+    private volatile Layout layout = Layout.getDefaultInstance();
 
-    public MemberRegistry(ControllerConfig config, long epoch, LongSupplier wallMillis, Prober prober) {
+    /**
+     * @param epoch      this controller start's view epoch (never lower than any earlier start's)
+     * @param wallMillis the wall clock, for "since when" and dead members' retention
+     * @param state      where every change to the durable state goes
+     */
+    public MemberRegistry(ControllerConfig config, long epoch, LongSupplier wallMillis, Prober prober, StateSink state) {
         this.config = config;
         this.epoch = epoch;
         this.wallMillis = wallMillis;
         this.prober = prober;
+        this.state = state;
+    }
+
+    /**
+     * Takes back what an earlier controller saved, before any member
+     * connects. Every member is listed as it was, in the same join order, so
+     * {@code GET /} and the first views show the same cluster at once; one
+     * that had a stream is {@link MemberEntry#awaitingRejoin awaiting its
+     * rejoin} (SUSPECT) and dead unless it registers again within
+     * member_timeout + grace. Members registered by address keep their health
+     * and are probed at once. Saves the state under this start's epoch.
+     */
+    public void restore(ControllerState saved, long now) {
+        long grace = config.memberTimeout().toNanos() + config.grace().toNanos();
+        for (KnownMember k : saved.getMembersList()) {
+            MemberEntry e = MemberEntry.fromSaved(k);
+            e.lastSeenNanos = now;
+            if (e.source == Source.HTTP) {
+                e.nextProbeNanos = now;
+            } else if (e.health.listed()) {
+                setHealth(e, Health.SUSPECT);
+                e.awaitingRejoin = true;
+                e.deadlineNanos = now + grace;
+            }
+            entries.put(e.member.getInstanceId(), e);
+            nextJoinSeq = Math.max(nextJoinSeq, e.member.getJoinSeq() + 1);
+        }
+        nextJoinSeq = Math.max(nextJoinSeq, saved.getNextJoinSeq());
+        layout = saved.getLayout();
+        LOG.info("restored {} members (join order up to #{}) and layout {}.{}", entries.size(), nextJoinSeq - 1,
+                layout.getEpoch(), layout.getVersion());
+        changed();
+    }
+
+    /** Everything that must survive a restart, as it stands. */
+    public ControllerState snapshot() {
+        ControllerState.Builder b = ControllerState.newBuilder().setViewEpoch(epoch).setLayout(layout)
+                .setNextJoinSeq(nextJoinSeq);
+        for (MemberEntry e : entries.values()) {
+            b.addMembers(e.toSaved());
+        }
+        return b.build();
     }
 
     public long epoch() {
         return epoch;
+    }
+
+    /** The newest layout reported (epoch 0: none yet); safe from any thread. */
+    public Layout layout() {
+        return layout;
+    }
+
+    /**
+     * A layout a queue reported. Taken only if newer than the one kept, by
+     * (epoch, version) compared unsigned: queues report concurrently and
+     * retry, so an older one may arrive last. A taken layout is saved and
+     * pushed to every role that needs it.
+     *
+     * @return whether it was taken
+     */
+    public boolean reportLayout(Layout reported) {
+        int byEpoch = Long.compareUnsigned(reported.getEpoch(), layout.getEpoch());
+        if (byEpoch < 0 || byEpoch == 0 && Long.compareUnsigned(reported.getVersion(), layout.getVersion()) <= 0) {
+            return false;
+        }
+        LOG.info("layout {}.{}: {} stripes, ring of {} from LId {}", reported.getEpoch(), reported.getVersion(),
+                reported.getStripesCount(), reported.getRingCount(), reported.getStartLid());
+        layout = reported;
+        changed();
+        return true;
     }
 
     public long version() {
@@ -129,17 +173,17 @@ public final class MemberRegistry {
      * does not reshape the ring.
      */
     public void register(Member m, Subscriber sub, long now) {
-        String problem = validate(m);
+        String problem = MemberEntry.registrationProblem(m);
         if (problem != null) {
             LOG.warn("rejected registration {}: {}", m.getAddress(), problem);
             sub.reject(problem);
             return;
         }
-        Entry e = entries.get(m.getInstanceId());
+        MemberEntry e = entries.get(m.getInstanceId());
         if (e == null) {
             long joinSeq = m.getJoinSeq();
-            for (Iterator<Entry> it = entries.values().iterator(); it.hasNext(); ) {
-                Entry old = it.next();
+            for (Iterator<MemberEntry> it = entries.values().iterator(); it.hasNext(); ) {
+                MemberEntry old = it.next();
                 if (old.member.getRole() == m.getRole() && old.member.getAddress().equals(m.getAddress())) {
                     LOG.info("{} {} restarted as {} (was {})", roleName(m.getRole()), m.getAddress(),
                             m.getInstanceId(), old.member.getInstanceId());
@@ -154,7 +198,7 @@ public final class MemberRegistry {
                 joinSeq = nextJoinSeq;
             }
             nextJoinSeq = Math.max(nextJoinSeq, joinSeq + 1);
-            e = new Entry(m.toBuilder().setJoinSeq(joinSeq).build(), Source.STREAM);
+            e = new MemberEntry(m.toBuilder().setJoinSeq(joinSeq).build(), Source.STREAM);
             entries.put(m.getInstanceId(), e);
             LOG.info("registered {} {} (join #{})", roleName(m.getRole()), m.getAddress(), joinSeq);
         } else {
@@ -164,14 +208,16 @@ public final class MemberRegistry {
             }
         }
         e.subscriber = sub;
-        e.lastPushed = null;
+        e.awaitingRejoin = false;
+        e.lastPushedMembers = null;
+        e.lastPushedLayout = null;
         e.lastSeenNanos = now;
         setHealth(e, Health.LIVE);
         changed();
     }
 
     private boolean joinSeqTaken(long seq) {
-        for (Entry e : entries.values()) {
+        for (MemberEntry e : entries.values()) {
             if (e.member.getJoinSeq() == seq) {
                 return true;
             }
@@ -179,31 +225,14 @@ public final class MemberRegistry {
         return false;
     }
 
-    private static String validate(Member m) {
-        if (m.getInstanceId().isEmpty()) {
-            return "instance_id is empty";
-        }
-        if (m.getRole() == Role.ROLE_UNSPECIFIED || m.getRole() == Role.CONTROLLER || m.getRole() == Role.UNRECOGNIZED) {
-            return "role " + m.getRole() + " cannot register";
-        }
-        try {
-            HostPort.parse(m.getAddress(), "address", "registration");
-            if (!m.getGrpcAddress().isEmpty()) {
-                HostPort.parse(m.getGrpcAddress(), "grpc_address", "registration");
-            }
-        } catch (RuntimeException e) {
-            return e.getMessage();
-        }
-        return null;
-    }
-
-    /** A heartbeat on a member's stream. */
-    public void heartbeat(String instanceId, long now) {
-        Entry e = entries.get(instanceId);
+    /** A heartbeat on a member's stream, with what it would have an operator know (may be empty). */
+    public void heartbeat(String instanceId, String note, long now) {
+        MemberEntry e = entries.get(instanceId);
         if (e == null) {
             return;
         }
         e.lastSeenNanos = now;
+        e.note = note;
         if (e.health == Health.DEAD && e.subscriber != null) {
             LOG.info("{} {} is alive again", roleName(e.member.getRole()), e.member.getAddress());
             setHealth(e, Health.LIVE);
@@ -213,7 +242,7 @@ public final class MemberRegistry {
 
     /** A member's stream ended (the process died, or the network broke). */
     public void streamClosed(String instanceId, Subscriber sub, long now) {
-        Entry e = entries.get(instanceId);
+        MemberEntry e = entries.get(instanceId);
         if (e == null || e.subscriber != sub) {
             return;
         }
@@ -223,13 +252,14 @@ public final class MemberRegistry {
             e.deadlineNanos = now + config.grace().toNanos();
             LOG.info("{} {} disconnected; dropping it unless it rejoins within {} ms", roleName(e.member.getRole()),
                     e.member.getAddress(), config.grace().toMillis());
+            state.save(snapshot());
         }
     }
 
     /** GoChariots-style registration by address ({@code POST /batcher?host=h:p}). Returns false if already known. */
     public boolean registerByAddress(Role role, HostPort address, int datacenter, long now) {
         String addr = address.toString();
-        for (Entry e : entries.values()) {
+        for (MemberEntry e : entries.values()) {
             if (e.member.getRole() == role && e.member.getAddress().equals(addr)) {
                 return false;
             }
@@ -237,7 +267,7 @@ public final class MemberRegistry {
         Member m = Member.newBuilder().setInstanceId("http-" + roleName(role) + "@" + addr).setRole(role)
                 .setAddress(addr).setDatacenter(datacenter).setJoinSeq(nextJoinSeq++)
                 .setStartedAtMs(wallMillis.getAsLong()).build();
-        Entry e = new Entry(m, Source.HTTP);
+        MemberEntry e = new MemberEntry(m, Source.HTTP);
         e.lastSeenNanos = now;
         e.nextProbeNanos = now + config.probeInterval().toNanos();
         entries.put(m.getInstanceId(), e);
@@ -260,7 +290,7 @@ public final class MemberRegistry {
 
     /** The outcome of a {@link Prober#probe}. */
     public void probeResult(String instanceId, boolean reachable, long now) {
-        Entry e = entries.get(instanceId);
+        MemberEntry e = entries.get(instanceId);
         if (e == null || e.source != Source.HTTP) {
             return;
         }
@@ -282,9 +312,10 @@ public final class MemberRegistry {
     public long poll(long now) {
         long next = now + TimeUnit.SECONDS.toNanos(1);
         boolean changed = false;
+        boolean forgotten = false;
         long wall = wallMillis.getAsLong();
-        for (Iterator<Entry> it = entries.values().iterator(); it.hasNext(); ) {
-            Entry e = it.next();
+        for (Iterator<MemberEntry> it = entries.values().iterator(); it.hasNext(); ) {
+            MemberEntry e = it.next();
             switch (e.health) {
                 case LIVE -> {
                     long timeout = e.source == Source.HTTP
@@ -304,6 +335,7 @@ public final class MemberRegistry {
                     if (now - e.deadlineNanos >= 0) {
                         LOG.warn("{} {} did not rejoin: marked dead", roleName(e.member.getRole()), e.member.getAddress());
                         setHealth(e, Health.DEAD);
+                        e.awaitingRejoin = false;
                         changed = true;
                     } else {
                         next = Math.min(next, e.deadlineNanos);
@@ -313,6 +345,7 @@ public final class MemberRegistry {
                     if (e.source == Source.STREAM && e.subscriber == null
                             && wall - e.sinceWallMs >= config.deadRetention().toMillis()) {
                         it.remove();
+                        forgotten = true;
                     }
                 }
                 default -> throw new IllegalStateException();
@@ -327,11 +360,13 @@ public final class MemberRegistry {
         }
         if (changed) {
             changed();
+        } else if (forgotten) {
+            state.save(snapshot());
         }
         return next;
     }
 
-    private void setHealth(Entry e, Health h) {
+    private void setHealth(MemberEntry e, Health h) {
         if (e.health != h) {
             e.health = h;
             e.sinceWallMs = wallMillis.getAsLong();
@@ -344,32 +379,41 @@ public final class MemberRegistry {
         return listedCounts.getOrDefault(role, 0);
     }
 
+    /** The listed set or the layout changed: a new version, pushed where it matters, and saved. */
     private void changed() {
         version++;
-        Map<Role, Integer> counts = new java.util.EnumMap<>(Role.class);
-        for (Entry e : entries.values()) {
+        Map<Role, Integer> counts = new EnumMap<>(Role.class);
+        for (MemberEntry e : entries.values()) {
             if (e.health.listed()) {
                 counts.merge(e.member.getRole(), 1, Integer::sum);
             }
         }
         listedCounts = counts;
-        for (Entry e : entries.values()) {
+        for (MemberEntry e : entries.values()) {
             if (e.subscriber == null) {
                 continue;
             }
-            List<Member> members = listed(RoleNeeds.of(e.member.getRole()));
-            if (!members.equals(e.lastPushed)) {
-                e.lastPushed = members;
-                e.subscriber.push(MembershipView.newBuilder().setEpoch(epoch).setVersion(version)
-                        .addAllMembers(members).setSelf(e.member).build());
+            Role role = e.member.getRole();
+            List<Member> members = listed(RoleNeeds.of(role));
+            boolean newLayout = RoleNeeds.layout(role) && e.lastPushedLayout != layout;
+            if (newLayout || !members.equals(e.lastPushedMembers)) {
+                e.lastPushedMembers = members;
+                e.lastPushedLayout = layout;
+                MembershipView.Builder view = MembershipView.newBuilder().setEpoch(epoch).setVersion(version)
+                        .addAllMembers(members).setSelf(e.member);
+                if (layout.getEpoch() != 0) {
+                    view.setLayout(layout);
+                }
+                e.subscriber.push(view.build());
             }
         }
+        state.save(snapshot());
     }
 
     /** Listed (live or suspect) members of the given roles, in join order. */
     public List<Member> listed(Set<Role> roles) {
         List<Member> out = new ArrayList<>();
-        for (Entry e : entries.values()) {
+        for (MemberEntry e : entries.values()) {
             if (e.health.listed() && roles.contains(e.member.getRole())) {
                 out.add(e.member);
             }
@@ -379,8 +423,8 @@ public final class MemberRegistry {
     }
 
     /** Every known entry, dead ones included, in join order. */
-    public List<Entry> entries() {
-        List<Entry> out = new ArrayList<>(entries.values());
+    public List<MemberEntry> entries() {
+        List<MemberEntry> out = new ArrayList<>(entries.values());
         out.sort(Comparator.comparingLong(e -> e.member.getJoinSeq()));
         return out;
     }

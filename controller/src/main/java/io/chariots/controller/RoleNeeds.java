@@ -5,7 +5,7 @@ import io.chariots.proto.Role;
 import java.util.EnumSet;
 import java.util.Set;
 
-/** Which roles each role is told about: a push goes only where it matters. */
+/** Which roles, and whether the layout, each role is told about: a push goes only where it matters. */
 final class RoleNeeds {
     private RoleNeeds() {
     }
@@ -20,5 +20,14 @@ final class RoleNeeds {
             case MAINTAINER -> EnumSet.of(Role.INDEXER, Role.REMOTE_BATCHER);
             default -> EnumSet.noneOf(Role.class);
         };
+    }
+
+    /**
+     * Whether a role is pushed a new view when only the layout changed (every
+     * view carries it anyway): queues learn the epoch they must join, filters
+     * route by the ring, apps show it.
+     */
+    static boolean layout(Role role) {
+        return role == Role.QUEUE || role == Role.FILTER || role == Role.APP;
     }
 }

@@ -1,16 +1,23 @@
 package io.chariots.controller;
 
 import io.chariots.common.config.HostPort;
+import io.chariots.proto.ControllerState;
+import io.chariots.proto.KnownMember;
+import io.chariots.proto.Layout;
 import io.chariots.proto.Member;
 import io.chariots.proto.MembershipView;
+import io.chariots.proto.RingMember;
 import io.chariots.proto.Role;
+import io.chariots.proto.Stripe;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -43,15 +50,40 @@ class MemberRegistryTest {
     }
 
     final List<String> probes = new ArrayList<>();
+    final List<ControllerState> saved = new ArrayList<>();
     long now = 1_000 * MS;
     long wall = 1_700_000_000_000L;
+    final ControllerConfig cfg = new ControllerConfig(Duration.ofMillis(3000), Duration.ofMillis(1500),
+            Duration.ofMillis(1000), Duration.ofMinutes(10));
     MemberRegistry reg;
 
     @BeforeEach
     void setUp() {
-        ControllerConfig cfg = new ControllerConfig(Duration.ofMillis(3000), Duration.ofMillis(1500),
-                Duration.ofMillis(1000), Duration.ofMinutes(10));
-        reg = new MemberRegistry(cfg, 42, () -> wall, (id, addr) -> probes.add(addr.toString()));
+        reg = registry(42);
+    }
+
+    MemberRegistry registry(long epoch) {
+        return new MemberRegistry(cfg, epoch, () -> wall, (id, addr) -> probes.add(addr.toString()), saved::add);
+    }
+
+    /** A new controller at {@code epoch} that restored the newest state the current one saved. */
+    MemberRegistry restarted(long epoch) {
+        ControllerState last = saved.get(saved.size() - 1);
+        MemberRegistry r = registry(epoch);
+        r.restore(last, now);
+        return r;
+    }
+
+    static Layout layout(long epoch, long version) {
+        return Layout.newBuilder().setEpoch(epoch).setVersion(version)
+                .addStripes(Stripe.newBuilder().setFromLid(1).addMaintainers("127.0.0.1:9030"))
+                .addRing(RingMember.newBuilder().setInstanceId("queue-1").setAddress("127.0.0.1:9020")).build();
+    }
+
+    MemberEntry entry(MemberRegistry r, String id) {
+        List<MemberEntry> found = r.entries().stream().filter(e -> e.member().getInstanceId().equals(id)).toList();
+        assertThat(found).as("entries of " + id).hasSize(1);
+        return found.get(0);
     }
 
     static Member member(Role role, String id, String address) {
@@ -103,8 +135,8 @@ class MemberRegistryTest {
         reg.streamClosed("q1", q1, now);          // SIGKILL: the kernel resets the stream
         advance(1000);
         assertThat(filter.lastAddresses(Role.QUEUE)).as("still within grace").contains("127.0.0.1:9020");
-        reg.heartbeat("q2", now);
-        reg.heartbeat("f1", now);
+        reg.heartbeat("q2", "", now);
+        reg.heartbeat("f1", "", now);
         advance(600);
         assertThat(filter.lastAddresses(Role.QUEUE)).containsExactly("127.0.0.1:9021");
         assertThat(reg.entries()).filteredOn(e -> e.member().getInstanceId().equals("q1"))
@@ -126,11 +158,11 @@ class MemberRegistryTest {
         reg.register(member(Role.BATCHER, "b", "127.0.0.1:9000"), b, now);
         for (int i = 0; i < 7; i++) {
             advance(500);
-            reg.heartbeat("a", now);
+            reg.heartbeat("a", "", now);
         }
         // b never heartbeated (paused with SIGSTOP): dead after 3 s.
         assertThat(app.lastAddresses(Role.BATCHER)).isEmpty();
-        reg.heartbeat("b", now);
+        reg.heartbeat("b", "", now);
         assertThat(app.lastAddresses(Role.BATCHER)).containsExactly("127.0.0.1:9000");
     }
 
@@ -146,7 +178,7 @@ class MemberRegistryTest {
         Recorder q2 = new Recorder();
         reg.register(member(Role.QUEUE, "q", "127.0.0.1:9020"), q2, now);
         advance(2000);
-        reg.heartbeat("f", now);
+        reg.heartbeat("f", "", now);
         assertThat(filter.views).as("the filter saw no change").hasSize(views);
         assertThat(filter.lastAddresses(Role.QUEUE)).containsExactly("127.0.0.1:9020");
     }
@@ -177,9 +209,9 @@ class MemberRegistryTest {
         assertThat(app.lastAddresses(Role.BATCHER)).containsExactly("10.0.0.5:9000");
         advance(1000);
         assertThat(probes).containsExactly("10.0.0.5:9000");
-        reg.heartbeat("a", now);
+        reg.heartbeat("a", "", now);
         advance(1000);
-        reg.heartbeat("a", now);
+        reg.heartbeat("a", "", now);
         advance(600);
         assertThat(app.lastAddresses(Role.BATCHER)).as("no successful probe for grace + interval").isEmpty();
         String id = reg.entries().stream().filter(e -> e.member().getRole() == Role.BATCHER).findFirst().orElseThrow()
@@ -200,5 +232,121 @@ class MemberRegistryTest {
         Recorder c = new Recorder();
         reg.register(member(Role.QUEUE, "q3", "h:9022"), c, now);
         assertThat(c.last().getSelf().getJoinSeq()).isEqualTo(8);
+    }
+
+    @Test
+    void aRestartedRegistryListsEveryoneAtOnceKeepsWhoRejoinsAndDropsWhoDoesNot() {
+        reg.register(member(Role.FILTER, "f", "127.0.0.1:9010"), new Recorder(), now);
+        reg.register(member(Role.QUEUE, "q1", "127.0.0.1:9020"), new Recorder(), now);
+        reg.register(member(Role.QUEUE, "q2", "127.0.0.1:9021"), new Recorder(), now);
+        reg.registerByAddress(Role.BATCHER, HostPort.parse("10.0.0.5:9000"), 0, now);
+        Recorder indexer = new Recorder();
+        reg.register(member(Role.INDEXER, "i", "127.0.0.1:9040"), indexer, now);
+        reg.streamClosed("i", indexer, now);
+        advance(1600);
+        assertThat(entry(reg, "i").health()).isEqualTo(Health.DEAD);
+
+        reg = restarted(43);
+        probes.clear();
+        assertThat(reg.listed(EnumSet.of(Role.QUEUE))).extracting(Member::getInstanceId).containsExactly("q1", "q2");
+        assertThat(reg.listed(EnumSet.allOf(Role.class))).extracting(Member::getJoinSeq).containsExactly(1L, 2L, 3L, 4L);
+        assertThat(entry(reg, "q2").health()).isEqualTo(Health.SUSPECT);
+        assertThat(entry(reg, "q2").awaitingRejoin()).isTrue();
+        assertThat(entry(reg, "i").health()).as("the dead stay dead").isEqualTo(Health.DEAD);
+        assertThat(entry(reg, "http-batcher@10.0.0.5:9000").awaitingRejoin()).as("nothing to rejoin: probed").isFalse();
+        reg.poll(now);
+        assertThat(probes).as("probed at once").containsExactly("10.0.0.5:9000");
+
+        // The filter and q1 reconnect (MembershipClient: same instance id, the join_seq it had).
+        Recorder filter = new Recorder();
+        reg.register(member(Role.FILTER, "f", "127.0.0.1:9010").toBuilder().setJoinSeq(1).build(), filter, now);
+        assertThat(filter.last().getEpoch()).isEqualTo(43);
+        assertThat(filter.lastAddresses(Role.QUEUE)).as("q2 is listed while it may still rejoin")
+                .containsExactly("127.0.0.1:9020", "127.0.0.1:9021");
+        reg.register(member(Role.QUEUE, "q1", "127.0.0.1:9020").toBuilder().setJoinSeq(2).build(), new Recorder(), now);
+        assertThat(entry(reg, "q1").health()).isEqualTo(Health.LIVE);
+        assertThat(entry(reg, "q1").awaitingRejoin()).isFalse();
+        assertThat(entry(reg, "q1").member().getJoinSeq()).isEqualTo(2);
+        Recorder q3 = new Recorder();
+        reg.register(member(Role.QUEUE, "q3", "127.0.0.1:9022"), q3, now);
+        assertThat(q3.last().getSelf().getJoinSeq()).as("after the highest restored, the dead included").isEqualTo(6);
+
+        for (int i = 0; i < 8; i++) {
+            advance(500);
+            reg.heartbeat("f", "", now);
+            reg.heartbeat("q1", "", now);
+            reg.heartbeat("q3", "", now);
+            reg.probeResult("http-batcher@10.0.0.5:9000", true, now);
+            if (i == 7) {
+                assertThat(filter.lastAddresses(Role.QUEUE)).as("4 s: within member_timeout + grace")
+                        .contains("127.0.0.1:9021");
+            }
+        }
+        advance(600);
+        assertThat(filter.lastAddresses(Role.QUEUE)).containsExactly("127.0.0.1:9020", "127.0.0.1:9022");
+        assertThat(entry(reg, "q2").health()).isEqualTo(Health.DEAD);
+        assertThat(entry(reg, "http-batcher@10.0.0.5:9000").health()).isEqualTo(Health.LIVE);
+    }
+
+    @Test
+    void savesEveryDurableChangeButNotHeartbeats() {
+        Recorder q = new Recorder();
+        reg.register(member(Role.QUEUE, "q", "127.0.0.1:9020"), q, now);
+        int writes = saved.size();
+        assertThat(writes).isPositive();
+        for (int i = 0; i < 10; i++) {
+            advance(100);
+            reg.heartbeat("q", "", now);
+        }
+        assertThat(saved).hasSize(writes);
+        reg.streamClosed("q", q, now);
+        assertThat(saved).hasSize(writes + 1);
+        assertThat(saved.get(writes).getMembers(0).getHealth()).isEqualTo(KnownMember.Health.SUSPECT);
+        assertThat(saved.get(writes).getViewEpoch()).isEqualTo(42);
+        assertThat(saved.get(writes).getNextJoinSeq()).isEqualTo(2);
+    }
+
+    @Test
+    void layoutsOnlyMoveForwardAndArePushedToTheRolesThatRouteByThem() {
+        Map<Role, Recorder> subs = new EnumMap<>(Role.class);
+        int port = 9000;
+        for (Role r : EnumSet.of(Role.APP, Role.BATCHER, Role.FILTER, Role.QUEUE, Role.MAINTAINER, Role.INDEXER)) {
+            subs.put(r, new Recorder());
+            reg.register(member(r, r.name(), "127.0.0.1:" + port++), subs.get(r), now);
+        }
+        assertThat(subs.get(Role.FILTER).last().hasLayout()).as("no layout yet").isFalse();
+        Map<Role, Integer> before = new EnumMap<>(Role.class);
+        subs.forEach((r, rec) -> before.put(r, rec.views.size()));
+
+        assertThat(reg.reportLayout(layout(2, 1))).isTrue();
+        for (Role r : EnumSet.of(Role.QUEUE, Role.FILTER, Role.APP)) {
+            assertThat(subs.get(r).views).as(r + " is pushed the layout").hasSize(before.get(r) + 1);
+            assertThat(subs.get(r).last().getLayout()).isEqualTo(layout(2, 1));
+        }
+        for (Role r : EnumSet.of(Role.BATCHER, Role.MAINTAINER, Role.INDEXER)) {
+            assertThat(subs.get(r).views).as(r + " does not need it").hasSize(before.get(r));
+        }
+        int filterViews = subs.get(Role.FILTER).views.size();
+        assertThat(reg.reportLayout(layout(1, 9))).as("older epoch").isFalse();
+        assertThat(reg.reportLayout(layout(2, 1))).as("the same again").isFalse();
+        assertThat(reg.reportLayout(layout(2, 0))).as("older version").isFalse();
+        assertThat(subs.get(Role.FILTER).views).hasSize(filterViews);
+        assertThat(reg.reportLayout(layout(2, 2))).isTrue();
+        assertThat(reg.reportLayout(layout(-1L, 0))).as("epochs compare unsigned: 2^64-1 is the newest").isTrue();
+        assertThat(reg.reportLayout(layout(3, 0))).isFalse();
+        assertThat(reg.layout()).isEqualTo(layout(-1L, 0));
+        assertThat(saved.get(saved.size() - 1).getLayout()).isEqualTo(layout(-1L, 0));
+        assertThat(subs.get(Role.QUEUE).last().getVersion()).as("a layout change is a new version")
+                .isGreaterThan(subs.get(Role.QUEUE).views.get(before.get(Role.QUEUE) - 1).getVersion());
+
+        // Whatever a member is pushed later carries the layout, whether or not its role asked for it.
+        reg.register(member(Role.INDEXER, "i2", "127.0.0.1:9041"), new Recorder(), now);
+        assertThat(subs.get(Role.BATCHER).last().getLayout()).isEqualTo(layout(-1L, 0));
+
+        reg = restarted(43);
+        assertThat(reg.layout()).isEqualTo(layout(-1L, 0));
+        Recorder filter = new Recorder();
+        reg.register(member(Role.FILTER, Role.FILTER.name(), "127.0.0.1:9002"), filter, now);
+        assertThat(filter.last().getLayout()).isEqualTo(layout(-1L, 0));
     }
 }

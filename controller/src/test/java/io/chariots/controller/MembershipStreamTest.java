@@ -11,7 +11,9 @@ import io.chariots.proto.Role;
 import io.chariots.testkit.FreePorts;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class MembershipStreamTest {
     final NettyTransport transport = new NettyTransport("test", 2);
     final List<AutoCloseable> open = new CopyOnWriteArrayList<>();
+    @TempDir
+    Path dataDir;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -36,7 +40,7 @@ class MembershipStreamTest {
 
     Controller controller(int http, int grpc) throws Exception {
         Controller c = Controller.start(RoleConfig.resolve(Role.CONTROLLER, Settings.of(Map.of("port", http,
-                "grpc_port", grpc, "bind", "127.0.0.1", "controller.grace_ms", 300), "test")));
+                "grpc_port", grpc, "bind", "127.0.0.1", "data_dir", dataDir.toString(), "controller.grace_ms", 300), "test")));
         open.add(c);
         return c;
     }
@@ -84,7 +88,7 @@ class MembershipStreamTest {
         open.remove(q1);
         await("q1 dropped after grace", () -> lists(Role.QUEUE, "127.0.0.1:9021").test(filter.current()));
 
-        // The controller restarts: members reconnect and re-register; the new epoch supersedes.
+        // The controller restarts on its data directory: members reconnect and re-register; the new epoch supersedes.
         long oldEpoch = filter.current().epoch();
         c.close();
         open.remove(c);

@@ -8,6 +8,7 @@ import io.chariots.proto.Rejection;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
 import org.rocksdb.CompressionType;
+import org.rocksdb.Env;
 import org.rocksdb.FlushOptions;
 import org.rocksdb.LRUCache;
 import org.rocksdb.Options;
@@ -15,6 +16,7 @@ import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
+import org.rocksdb.RocksMemEnv;
 import org.rocksdb.Slice;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
@@ -56,6 +58,7 @@ public final class TagIndex implements AutoCloseable {
     /** Default memtable size: 32 MiB. */
     public static final long DEFAULT_WRITE_BUFFER_BYTES = 32L << 20;
 
+    private final Env env; // null: the default (disk) environment
     private final Path dir;
     private final RocksDB db;
     private final Options options;
@@ -72,7 +75,8 @@ public final class TagIndex implements AutoCloseable {
         org.rocksdb.Env.getDefault().lowerThreadPoolCPUPriority(org.rocksdb.Priority.LOW);
     }
 
-    private TagIndex(Path dir, RocksDB db, Options options, LRUCache cache, BloomFilter filter) {
+    private TagIndex(Path dir, RocksDB db, Options options, LRUCache cache, BloomFilter filter, Env env) {
+        this.env = env;
         this.dir = dir;
         this.db = db;
         this.options = options;
@@ -93,6 +97,18 @@ public final class TagIndex implements AutoCloseable {
      */
     public static TagIndex open(Path dir, long blockCacheBytes, long writeBufferBytes) throws IOException {
         Files.createDirectories(dir);
+        return open(dir, blockCacheBytes, writeBufferBytes, null);
+    }
+
+    /**
+     * An index kept in memory only (RocksDB's memory environment), with the
+     * same behaviour: for simulations, where a run opens and drops many.
+     */
+    public static TagIndex openInMemory(String name) throws IOException {
+        return open(Path.of("/memory", name), 1L << 20, 1L << 20, new RocksMemEnv(Env.getDefault()));
+    }
+
+    private static TagIndex open(Path dir, long blockCacheBytes, long writeBufferBytes, Env env) throws IOException {
         LRUCache cache = new LRUCache(blockCacheBytes);
         BloomFilter filter = new BloomFilter(10);
         Options options = new Options()
@@ -117,12 +133,18 @@ public final class TagIndex implements AutoCloseable {
                         .setWholeKeyFiltering(true)
                         .setCacheIndexAndFilterBlocks(true)
                         .setPinL0FilterAndIndexBlocksInCache(true));
+        if (env != null) {
+            options.setEnv(env);
+        }
         try {
-            return new TagIndex(dir, RocksDB.open(options, dir.toString()), options, cache, filter);
+            return new TagIndex(dir, RocksDB.open(options, dir.toString()), options, cache, filter, env);
         } catch (RocksDBException e) {
             options.close();
             filter.close();
             cache.close();
+            if (env != null) {
+                env.close();
+            }
             throw new IOException("cannot open index at " + dir + ": " + e.getMessage(), e);
         }
     }
@@ -360,6 +382,9 @@ public final class TagIndex implements AutoCloseable {
             options.close();
             filter.close();
             cache.close();
+            if (env != null) {
+                env.close();
+            }
         } finally {
             lifecycle.writeLock().unlock();
         }

@@ -13,7 +13,8 @@ import picocli.CommandLine;
 
 /**
  * {@code chariots <role> [options]} runs one role in this JVM;
- * {@code chariots up|down|status} manage a local cluster of them.
+ * {@code chariots up|down|status} manage a local cluster of them, and
+ * {@code chariots stop|kill|pause|resume|start|restart ROLE#N} one of its instances.
  */
 @Command(name = "chariots", mixinStandardHelpOptions = true, version = "Chariots 0.1.0",
         description = "A distributed shared log for event chains.",
@@ -27,7 +28,7 @@ public final class ChariotsCli implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    /** The command tree: one subcommand per role, then the local-cluster commands. */
+    /** The command tree: one subcommand per role, then the local-cluster and instance commands, then the benchmarks. */
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new ChariotsCli());
         add(cli, Role.CONTROLLER, "The membership registry (HTTP 8081, gRPC 9081).", new RoleCommand(Role.CONTROLLER, Controller::start));
@@ -37,9 +38,15 @@ public final class ChariotsCli implements Runnable {
         add(cli, Role.QUEUE, "A queue of the token ring (9020).", new QueueCommand(Queue::start));
         add(cli, Role.MAINTAINER, "Persists records in its flstore (9030).", new RoleCommand(Role.MAINTAINER, Maintainer::start));
         add(cli, Role.INDEXER, "The tag index (9040).", new RoleCommand(Role.INDEXER, Indexer::start));
-        cli.addSubcommand(new LocalClusterCommands.Up());
+        cli.addSubcommand(new UpCommand());
         cli.addSubcommand(new LocalClusterCommands.Down());
-        cli.addSubcommand(new LocalClusterCommands.Status());
+        cli.addSubcommand(new LocalClusterCommands.StatusCommand());
+        cli.addSubcommand(new MemberCommands.Stop());
+        cli.addSubcommand(new MemberCommands.Kill());
+        cli.addSubcommand(new MemberCommands.Pause());
+        cli.addSubcommand(new MemberCommands.Resume());
+        cli.addSubcommand(new MemberCommands.Start());
+        cli.addSubcommand(new MemberCommands.Restart());
         cli.addSubcommand(new BenchCommand());
         cli.addSubcommand(new ReadBenchCommand());
         return cli;

@@ -9,6 +9,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -152,12 +153,17 @@ public class RoleCommand implements Callable<Integer> {
             return 1;
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        PrintWriter err = spec.commandLine().getErr();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // Said in the log because whoever sent the SIGTERM (./chariots stop) is not the parent: it cannot see the exit code.
+            long t0 = System.nanoTime();
             try {
                 running.close();
-            } catch (Exception ignored) {
-                // exiting anyway
+                err.printf("chariots %s: stopped cleanly in %d ms%n", name, (System.nanoTime() - t0) / 1_000_000);
+            } catch (Exception e) {
+                err.printf("chariots %s: error while stopping (exiting anyway): %s%n", name, e);
             }
+            err.flush();
             stopped.countDown();
         }, "shutdown"));
         stopped.await();

@@ -1,8 +1,15 @@
 package io.chariots.maintainer;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.chariots.common.layout.StripeMap;
+import io.chariots.proto.IdStatus;
 import io.chariots.proto.IndexEntry;
+import io.chariots.proto.Layout;
+import io.chariots.proto.LayoutReply;
 import io.chariots.proto.RecordEnvelope;
+import io.chariots.proto.SealReply;
+import io.chariots.proto.Stripe;
+import io.chariots.proto.StoreReply;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
 import org.rocksdb.ColumnFamilyDescriptor;
@@ -10,8 +17,9 @@ import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
+import org.rocksdb.Env;
+import org.rocksdb.RocksMemEnv;
 import org.rocksdb.LRUCache;
-import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
@@ -26,10 +34,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -41,28 +53,40 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>Column families:
  * <ul>
  * <li>{@code default}: LId → the serialized {@link RecordEnvelope}, exactly
- *     the bytes received (with its lid). Values of any size are stored whole,
- *     one key each; no fixed slots, so a large record can never spill into a
- *     neighbour (GoChariots' 512-byte slots did). Values above
- *     {@link #BLOB_THRESHOLD} go to blob files, so multi-MiB records are not
- *     rewritten by every compaction.</li>
+ *     the bytes received (with its lid) plus the {@code stored_us} stamp, or a
+ *     hole marker (only {@code lid}, {@code hole} and {@code stored_us}).
+ *     Values of any size are stored whole, one key each; no fixed slots, so a
+ *     large record can never spill into a neighbour (GoChariots' 512-byte
+ *     slots did). Values above {@link #BLOB_THRESHOLD} go to blob files, so
+ *     multi-MiB records are not rewritten by every compaction.</li>
  * <li>{@code unindexed}: LId → empty, a marker written in the <em>same</em>
  *     {@link WriteBatch} as the record and deleted once an indexer
  *     acknowledged its entry. After a crash the markers say exactly what the
- *     indexers may still lack.</li>
- * <li>{@code meta}: the exact number of stored records, updated in the same
- *     WriteBatch, so {@link #count()} is exact across restarts without a scan.</li>
+ *     indexers may still lack. Holes have none: they are never indexed.</li>
+ * <li>{@code meta}: the exact number of stored LIds (records and holes) and of
+ *     holes, updated in the same WriteBatch as the LIds, so {@link #count()}
+ *     is exact across restarts without a scan; the fencing state (sealed epoch
+ *     and sealer, the {@link Layout}); and the {@link #floor()} with the
+ *     address it was computed for.</li>
  * </ul>
  *
- * <p>Durability: every write goes through the WAL (without fsync unless
- * {@link Tuning#syncWrites}), so an acknowledged batch survives SIGKILL of the
- * process; with {@code syncWrites} it also survives power loss.
+ * <p>Crash survival (the ring's recovery relies on it): every LId is
+ * written once, by a queue of the epoch this store is sealed at (see
+ * {@link #store}, {@link #fillHoles}, {@link #seal}, {@link #setLayout}).
  *
- * <p>Threads: {@link #store} and {@link #markIndexed} must be called from one
- * thread (the maintainer's loop), which keeps write order = arrival order and
- * the counters exact; reads may come from any thread, concurrently with
- * writes. {@link #close} waits for running reads, and later calls fail with
- * {@link IllegalStateException} instead of touching freed native memory.
+ * <p>Durability: every write goes through the WAL, so an acknowledged batch
+ * survives SIGKILL of the process. Records and holes are fsynced only with
+ * {@link Tuning#syncWrites}; seals and layouts always are (they are rare, and
+ * an epoch that went backwards after a power loss would let a fenced queue
+ * write again).
+ *
+ * <p>Threads: every write ({@link #store}, {@link #fillHoles}, {@link #seal},
+ * {@link #setLayout}, {@link #setSelf}, {@link #markIndexed}) must come from
+ * one thread (the maintainer's loop), which keeps write order = arrival order
+ * and the counters and the floor exact; reads and getters may come from any
+ * thread, concurrently with writes. {@link #close} waits for running calls,
+ * and later calls fail with {@link IllegalStateException} instead of touching
+ * freed native memory.
  */
 public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
     private static final Logger LOG = LoggerFactory.getLogger(FlStore.class);
@@ -71,10 +95,18 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
     public static final long BLOB_THRESHOLD = 16 * 1024;
     /** Bytes of records read per {@link #unindexed} call at most (at least one record is returned). */
     static final long BACKLOG_READ_BYTES = 16L << 20;
+    /** LIds a {@link #seal} report lists at most. */
+    public static final int MAX_REPORTED_LIDS = 200_000;
 
     private static final byte[] UNINDEXED_CF = "unindexed".getBytes(StandardCharsets.UTF_8);
     private static final byte[] META_CF = "meta".getBytes(StandardCharsets.UTF_8);
-    private static final byte[] STORED_COUNT_KEY = "stored_count".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] STORED_COUNT_KEY = meta("stored_count");
+    private static final byte[] HOLES_KEY = meta("holes");
+    private static final byte[] SEALED_EPOCH_KEY = meta("sealed_epoch");
+    private static final byte[] SEALED_BY_KEY = meta("sealed_by");
+    private static final byte[] LAYOUT_KEY = meta("layout");
+    private static final byte[] FLOOR_KEY = meta("floor");
+    private static final byte[] FLOOR_OF_KEY = meta("floor_of");
     private static final byte[] EMPTY = new byte[0];
 
     static {
@@ -84,10 +116,15 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
         org.rocksdb.Env.getDefault().lowerThreadPoolCPUPriority(org.rocksdb.Priority.LOW);
     }
 
+    private static byte[] meta(String key) {
+        return key.getBytes(StandardCharsets.UTF_8);
+    }
+
     /**
      * Resource settings. Defaults suit a small machine running several roles.
      *
-     * @param syncWrites       fsync the WAL on every batch (survives power loss, costs latency)
+     * @param syncWrites       fsync the WAL on every batch of records or holes (survives power loss, costs
+     *                         latency); seals and layouts are fsynced regardless
      * @param writeBufferBytes memtable size of the record column family
      * @param blockCacheBytes  block cache shared by all column families
      */
@@ -97,6 +134,34 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
         }
     }
 
+    /**
+     * What became of a {@link #store} or {@link #fillHoles} request.
+     *
+     * @param status    {@code STORED}: every LId asked now holds what was asked, written now or before;
+     *                  {@code SEALED}: the request's epoch is not the one this store is sealed at;
+     *                  {@code CONFLICT}: something else holds some of the LIds. Nothing is written
+     *                  unless {@code STORED}
+     * @param accepted  the request's size when {@code STORED}, else 0
+     * @param conflicts the LIds held by something else, distinct, ascending; empty unless {@code CONFLICT}
+     * @param written   the records (or hole markers) this call wrote, one per LId new to the store, without
+     *                  their {@code stored_us}: not the ones it already held
+     */
+    public record StoreResult(StoreReply.Status status, int accepted, List<Long> conflicts,
+                              List<RecordEnvelope> written) {
+        static StoreResult stored(int accepted, List<RecordEnvelope> written) {
+            return new StoreResult(StoreReply.Status.STORED, accepted, List.of(), written);
+        }
+
+        static StoreResult sealed() {
+            return new StoreResult(StoreReply.Status.SEALED, 0, List.of(), List.of());
+        }
+
+        static StoreResult conflict(Collection<Long> lids) {
+            return new StoreResult(StoreReply.Status.CONFLICT, 0, List.copyOf(lids), List.of());
+        }
+    }
+
+    private final Env env; // null: the default (disk) environment
     private final Path dir;
     private final RocksDB db;
     private final DBOptions dbOptions;
@@ -109,14 +174,28 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
     private final ColumnFamilyHandle unindexed;
     private final ColumnFamilyHandle meta;
     private final WriteOptions writeOptions;
+    private final WriteOptions syncedWriteOptions;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private final AtomicLong count = new AtomicLong();
+    private final AtomicLong holes = new AtomicLong();
     private final AtomicLong unindexedCount = new AtomicLong();
     private final AtomicLong maxLid = new AtomicLong();
+    private volatile long sealedEpoch;
+    private volatile String sealedBy = "";
+    private volatile Layout layout = Layout.getDefaultInstance();
+    private volatile long floor;
+    /** The address the persisted floor was computed for; null if none was ever persisted. */
+    private String floorOf;
+    /** This maintainer's gRPC address as stripes name it; null until {@link #setSelf}. */
+    private volatile String self;
+    /** No unindexed marker lies below this LId (loop thread only): where {@link #indexedThrough} seeks from. */
+    private long unindexedFrom;
+    private volatile long indexedThrough;
     private boolean closed;
 
-    private FlStore(Path dir, Tuning tuning) throws RocksDBException {
+    private FlStore(Path dir, Tuning tuning, Env env) throws RocksDBException {
         this.dir = dir;
+        this.env = env;
         cache = new LRUCache(tuning.blockCacheBytes());
         bloom = new BloomFilter(10);
         recordOptions = new ColumnFamilyOptions()
@@ -144,6 +223,9 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
                 .setMaxLogFileSize(8L << 20)
                 // The small column families pin WAL files until flushed; this bounds the WAL.
                 .setMaxTotalWalSize(128L << 20);
+        if (env != null) {
+            dbOptions.setEnv(env);
+        }
         List<ColumnFamilyDescriptor> descriptors = List.of(
                 new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, recordOptions),
                 new ColumnFamilyDescriptor(UNINDEXED_CF, smallOptions),
@@ -161,6 +243,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
         unindexed = handles.get(1);
         meta = handles.get(2);
         writeOptions = new WriteOptions().setSync(tuning.syncWrites()).setDisableWAL(false);
+        syncedWriteOptions = new WriteOptions().setSync(true).setDisableWAL(false);
     }
 
     private BlockBasedTableConfig tableConfig(long blockSize) {
@@ -175,14 +258,28 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
     /**
      * Opens (creating if needed) the flstore in {@code dir}. Replays the WAL,
      * so everything acknowledged before a crash is there; then restores the
-     * counters: the stored count from {@code meta}, the max LId by one seek,
-     * the unindexed count by a key-only scan of the (small) marker family.
+     * state: counters, sealed epoch, layout and floor from {@code meta}, the
+     * max LId by one seek, the unindexed count by a key-only scan of the
+     * (small) marker family. The floor advances again only once
+     * {@link #setSelf} names this maintainer.
      */
     public static FlStore open(Path dir, Tuning tuning) throws IOException, RocksDBException {
         Files.createDirectories(dir);
-        FlStore store = new FlStore(dir, tuning);
+        return opened(new FlStore(dir, tuning, null));
+    }
+
+    /**
+     * A store kept in memory only (RocksDB's memory environment), with the
+     * same behaviour: for simulations, where a run opens and drops many. It
+     * survives nothing but its own close.
+     */
+    public static FlStore openInMemory(String name, Tuning tuning) throws RocksDBException {
+        return opened(new FlStore(Path.of("/memory", name), tuning, new RocksMemEnv(Env.getDefault())));
+    }
+
+    private static FlStore opened(FlStore store) throws RocksDBException {
         try {
-            store.restoreCounters();
+            store.restore();
         } catch (RocksDBException | RuntimeException e) {
             store.close();
             throw e;
@@ -190,14 +287,14 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
         return store;
     }
 
-    private void restoreCounters() throws RocksDBException {
+    private void restore() throws RocksDBException {
         try (RocksIterator it = db.newIterator(records)) {
             it.seekToLast();
             maxLid.set(it.isValid() ? lidOf(it.key()) : 0);
         }
         byte[] stored = db.get(meta, STORED_COUNT_KEY);
         if (stored != null) {
-            count.set(ByteBuffer.wrap(stored).getLong());
+            count.set(u64(stored));
         } else {
             long n = 0;
             try (RocksIterator it = db.newIterator(records)) {
@@ -207,6 +304,19 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
             }
             count.set(n);
         }
+        holes.set(u64(db.get(meta, HOLES_KEY)));
+        sealedEpoch = u64(db.get(meta, SEALED_EPOCH_KEY));
+        byte[] by = db.get(meta, SEALED_BY_KEY);
+        sealedBy = by == null ? "" : new String(by, StandardCharsets.UTF_8);
+        byte[] storedLayout = db.get(meta, LAYOUT_KEY);
+        try {
+            layout = storedLayout == null ? Layout.getDefaultInstance() : Layout.parseFrom(storedLayout);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("flstore " + dir + ": the stored layout does not parse", e);
+        }
+        floor = u64(db.get(meta, FLOOR_KEY));
+        byte[] of = db.get(meta, FLOOR_OF_KEY);
+        floorOf = of == null ? null : new String(of, StandardCharsets.UTF_8);
         long markers = 0;
         try (RocksIterator it = db.newIterator(unindexed)) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
@@ -214,13 +324,16 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
             }
         }
         unindexedCount.set(markers);
-        LOG.info("flstore {}: {} records, max LId {}, {} not yet indexed", dir, count.get(),
-                Long.toUnsignedString(maxLid.get()), markers);
+        refreshIndexedThrough();
+        LOG.info("flstore {}: {} LIds ({} holes), max LId {}, {} not yet indexed; sealed at epoch {} by \"{}\", "
+                        + "layout {}.{}, floor {}", dir, count.get(), holes.get(), Long.toUnsignedString(maxLid.get()),
+                markers, Long.toUnsignedString(sealedEpoch), sealedBy, Long.toUnsignedString(layout.getEpoch()),
+                Long.toUnsignedString(layout.getVersion()), Long.toUnsignedString(floor));
     }
 
     /** The key of {@code lid}: 8 bytes big-endian, so key order is unsigned LId order. */
     public static byte[] keyOf(long lid) {
-        return ByteBuffer.allocate(Long.BYTES).putLong(lid).array();
+        return u64(lid);
     }
 
     /** The LId of a key written by {@link #keyOf}. */
@@ -228,57 +341,486 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
         return ByteBuffer.wrap(key).getLong();
     }
 
+    private static byte[] u64(long value) {
+        return ByteBuffer.allocate(Long.BYTES).putLong(value).array();
+    }
+
+    /** The u64 in {@code bytes}, 0 when absent. */
+    private static long u64(byte[] bytes) {
+        return bytes == null ? 0 : ByteBuffer.wrap(bytes).getLong();
+    }
+
     /**
-     * Writes one incoming batch atomically: every record, its unindexed
-     * marker and the new stored count, in one {@link WriteBatch}. When this
-     * returns the batch is in the WAL and may be acknowledged. Storing an LId
-     * again overwrites it (the queue may resend a batch whose ack it lost), and
-     * counts it once. Every record must have a non-zero lid; the caller
-     * validates that before anything is written.
+     * Stores one incoming batch from the queue that gave its records their
+     * LIds, at that queue's fencing epoch. LIds are written once:
+     * <ul>
+     * <li>an LId not yet held is written, its record stamped with
+     *     {@code stored_us} and given its unindexed marker;</li>
+     * <li>an LId holding the same record (equal apart from {@code stored_us})
+     *     is left as it is: a queue resending a batch whose reply it lost gets
+     *     it accepted again, without a second write, marker or count;</li>
+     * <li>an LId holding another record, or a hole, is a conflict, and so is an
+     *     LId given two different records within the batch.</li>
+     * </ul>
+     * Refused whole, with nothing written: {@code SEALED} when {@code epoch}
+     * is not the epoch this store is sealed at (or it was never sealed);
+     * {@code CONFLICT} (with the LIds) on any conflict. Otherwise every new
+     * LId, its marker, the counters and the advanced floor go in one
+     * {@link WriteBatch}; when this returns they are in the WAL and may be
+     * acknowledged.
      *
-     * @return how many of the LIds were new to this store
+     * @throws IllegalArgumentException if a record has no lid or is marked a
+     *                                  hole (holes come through {@link #fillHoles});
+     *                                  nothing is written
      */
-    public int store(List<RecordEnvelope> batch) throws RocksDBException {
+    public StoreResult store(long epoch, List<RecordEnvelope> batch) throws RocksDBException {
+        for (RecordEnvelope r : batch) {
+            if (r.getLid() == 0) {
+                throw new IllegalArgumentException("record without lid: " + r.getId());
+            }
+            if (r.getHole()) {
+                throw new IllegalArgumentException("record at LId " + Long.toUnsignedString(r.getLid())
+                        + " is marked a hole: holes are written by fillHoles");
+            }
+        }
         lifecycle.readLock().lock();
         try {
             ensureOpen();
+            if (!writableAt(epoch)) {
+                return StoreResult.sealed();
+            }
             long maxBefore = maxLid.get();
-            long newMax = maxBefore;
-            int newRecords = 0;
-            int newMarkers = 0;
+            Map<Long, RecordEnvelope> firstAt = new HashMap<>();
+            List<RecordEnvelope> fresh = new ArrayList<>();
+            Set<Long> conflicts = new TreeSet<>(Long::compareUnsigned);
+            for (RecordEnvelope r : batch) {
+                long lid = r.getLid();
+                RecordEnvelope first = firstAt.putIfAbsent(lid, r);
+                if (first != null) {
+                    if (!sameRecord(first, r)) {
+                        conflicts.add(lid);
+                    }
+                    continue;
+                }
+                byte[] held = heldAt(lid, maxBefore);
+                if (held == null) {
+                    fresh.add(r);
+                } else if (!sameRecord(parse(lid, held), r)) {
+                    conflicts.add(lid);
+                }
+            }
+            if (!conflicts.isEmpty()) {
+                return StoreResult.conflict(conflicts);
+            }
+            writeNew(fresh, false);
+            return StoreResult.stored(batch.size(), fresh);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Writes hole markers for LIds given out at an epoch that ended before
+     * their records were stored, at this store's sealed epoch (the same rule
+     * as {@link #store}: else {@code SEALED}, nothing written). An LId not yet
+     * held gets a hole; one that already is a hole is fine (a retry); one
+     * holding a record refuses the whole request ({@code CONFLICT}). Holes
+     * get no unindexed marker, count in {@link #count()} and {@link #holes()},
+     * and advance the floor like records.
+     *
+     * @throws IllegalArgumentException if an LId is 0; nothing is written
+     */
+    public StoreResult fillHoles(long epoch, List<Long> lids) throws RocksDBException {
+        if (lids.contains(0L)) {
+            throw new IllegalArgumentException("a hole at LId 0: LIds start at 1");
+        }
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            if (!writableAt(epoch)) {
+                return StoreResult.sealed();
+            }
+            long maxBefore = maxLid.get();
             Set<Long> seen = new HashSet<>();
-            java.time.Instant now = java.time.Instant.now();
-            long storedUs = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
-            try (WriteBatch wb = new WriteBatch()) {
-                for (RecordEnvelope r : batch) {
-                    long lid = r.getLid();
-                    if (lid == 0) {
-                        throw new IllegalArgumentException("record without lid: " + r.getId());
-                    }
-                    byte[] key = keyOf(lid);
-                    if (seen.add(lid)) {
-                        boolean fresh = Long.compareUnsigned(lid, maxBefore) > 0;
-                        if (fresh || !exists(records, key)) {
-                            newRecords++;
-                        }
-                        if (fresh || !exists(unindexed, key)) {
-                            newMarkers++;
-                        }
-                    }
-                    wb.put(records, key, withStoredTime(r, storedUs));
+            List<RecordEnvelope> fresh = new ArrayList<>();
+            Set<Long> conflicts = new TreeSet<>(Long::compareUnsigned);
+            for (long lid : lids) {
+                if (!seen.add(lid)) {
+                    continue;
+                }
+                byte[] held = heldAt(lid, maxBefore);
+                if (held == null) {
+                    fresh.add(RecordEnvelope.newBuilder().setLid(lid).setHole(true).build());
+                } else if (!parse(lid, held).getHole()) {
+                    conflicts.add(lid);
+                }
+            }
+            if (!conflicts.isEmpty()) {
+                return StoreResult.conflict(conflicts);
+            }
+            writeNew(fresh, true);
+            return StoreResult.stored(lids.size(), fresh);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** Whether a queue at {@code epoch} may write: the store is sealed, at exactly that epoch. */
+    private boolean writableAt(long epoch) {
+        return sealedEpoch != 0 && epoch == sealedEpoch;
+    }
+
+    /** The value at {@code lid}, or null; LIds above {@code maxBefore} are known absent without a lookup. */
+    private byte[] heldAt(long lid, long maxBefore) throws RocksDBException {
+        if (Long.compareUnsigned(lid, maxBefore) > 0) {
+            return null;
+        }
+        byte[] key = keyOf(lid);
+        return db.keyMayExist(records, key, null) ? db.get(records, key) : null;
+    }
+
+    /** Whether two envelopes are the same record, apart from when each was persisted. */
+    private static boolean sameRecord(RecordEnvelope a, RecordEnvelope b) {
+        return a.toBuilder().clearStoredUs().build().equals(b.toBuilder().clearStoredUs().build());
+    }
+
+    /**
+     * Writes {@code fresh} (LIds this store does not hold, each once), their
+     * markers unless they are holes, the counters and the floor they advance
+     * to, in one WriteBatch; then updates the in-memory state.
+     */
+    private void writeNew(List<RecordEnvelope> fresh, boolean areHoles) throws RocksDBException {
+        if (fresh.isEmpty()) {
+            return;
+        }
+        java.time.Instant now = java.time.Instant.now();
+        long storedUs = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
+        Set<Long> arriving = new HashSet<>();
+        long newMax = maxLid.get();
+        long lowest = -1; // unsigned max
+        try (WriteBatch wb = new WriteBatch()) {
+            for (RecordEnvelope r : fresh) {
+                long lid = r.getLid();
+                byte[] key = keyOf(lid);
+                wb.put(records, key, withStoredTime(r, storedUs));
+                if (!areHoles) {
                     wb.put(unindexed, key, EMPTY);
-                    if (Long.compareUnsigned(lid, newMax) > 0) {
-                        newMax = lid;
+                }
+                arriving.add(lid);
+                if (Long.compareUnsigned(lid, newMax) > 0) {
+                    newMax = lid;
+                }
+                if (Long.compareUnsigned(lid, lowest) < 0) {
+                    lowest = lid;
+                }
+            }
+            long newCount = count.get() + fresh.size();
+            wb.put(meta, STORED_COUNT_KEY, u64(newCount));
+            long newHoles = holes.get() + (areHoles ? fresh.size() : 0);
+            if (areHoles) {
+                wb.put(meta, HOLES_KEY, u64(newHoles));
+            }
+            long newFloor = advance(layout, self, floor, arriving);
+            if (newFloor != floor) {
+                wb.put(meta, FLOOR_KEY, u64(newFloor));
+            }
+            db.write(writeOptions, wb);
+            count.set(newCount);
+            holes.set(newHoles);
+            maxLid.set(newMax);
+            floor = newFloor;
+        }
+        if (!areHoles) {
+            unindexedCount.addAndGet(fresh.size());
+            if (Long.compareUnsigned(lowest, unindexedFrom) < 0) {
+                unindexedFrom = lowest;
+            }
+        }
+        refreshIndexedThrough();
+    }
+
+    /**
+     * The floor reached from {@code from}: advanced while the next LId
+     * {@code me} owns under {@code l} is held (or {@code arriving}, about to
+     * be written with the new floor). Unchanged without a layout or an
+     * address.
+     */
+    private long advance(Layout l, String me, long from, Set<Long> arriving) throws RocksDBException {
+        if (me == null || l.getStripesCount() == 0) {
+            return from;
+        }
+        long f = from;
+        for (long next = StripeMap.nextOwnedAfter(l, me, f); next != 0; next = StripeMap.nextOwnedAfter(l, me, f)) {
+            if (!arriving.contains(next) && !exists(records, keyOf(next))) {
+                break;
+            }
+            f = next;
+        }
+        return f;
+    }
+
+    /**
+     * Fences every epoch below {@code epoch}: a compare-and-set, so that of
+     * two queues recovering at once only one seals. Succeeds when
+     * {@code epoch} is newer than the sealed epoch (persisted, fsynced, before
+     * answering), or equal to it and sealed by the same {@code by} (a retry).
+     * From then on only {@code epoch} may {@link #store} or
+     * {@link #fillHoles}.
+     *
+     * <p>A successful seal reports what the new epoch needs to find its holes:
+     * the stored layout, the floor, the max LId, and every LId held above the
+     * floor (records and holes) in ascending order with each record's id
+     * (empty for holes). The report lists at most {@value #MAX_REPORTED_LIDS}
+     * LIds (a warning is logged when it is cut); the floor keeps it far
+     * smaller in practice. A cut report ends below {@code max_lid}, which an
+     * uncut one never does. A refused seal answers {@code sealed=false} with
+     * the epoch and sealer this store holds (and its layout); nothing changes.
+     *
+     * @throws IllegalArgumentException if {@code epoch} is 0 or {@code by} empty
+     */
+    public SealReply seal(long epoch, String by) throws RocksDBException {
+        if (epoch == 0 || by.isEmpty()) {
+            throw new IllegalArgumentException("a seal needs an epoch above 0 and a sealer, got epoch "
+                    + Long.toUnsignedString(epoch) + " by \"" + by + "\"");
+        }
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            boolean newer = Long.compareUnsigned(epoch, sealedEpoch) > 0;
+            if (!newer && !(epoch == sealedEpoch && by.equals(sealedBy))) {
+                return SealReply.newBuilder().setSealed(false).setEpoch(sealedEpoch).setBy(sealedBy).setLayout(layout)
+                        .build();
+            }
+            if (newer) {
+                try (WriteBatch wb = new WriteBatch()) {
+                    wb.put(meta, SEALED_EPOCH_KEY, u64(epoch));
+                    wb.put(meta, SEALED_BY_KEY, by.getBytes(StandardCharsets.UTF_8));
+                    db.write(syncedWriteOptions, wb);
+                }
+                LOG.info("flstore {}: sealed at epoch {} by \"{}\" (was {} by \"{}\")", dir, Long.toUnsignedString(epoch),
+                        by, Long.toUnsignedString(sealedEpoch), sealedBy);
+                sealedEpoch = epoch;
+                sealedBy = by;
+            }
+            return report(epoch, by);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private SealReply report(long epoch, String by) {
+        long from = floor;
+        SealReply.Builder b = SealReply.newBuilder().setSealed(true).setEpoch(epoch).setBy(by).setLayout(layout)
+                .setFloor(from).setMaxLid(maxLid.get());
+        try (RocksIterator it = db.newIterator(records)) {
+            for (it.seek(keyOf(from + 1)); it.isValid(); it.next()) {
+                if (b.getLidsCount() == MAX_REPORTED_LIDS) {
+                    LOG.warn("flstore {}: seal report cut at {} LIds above the floor {} (max LId {})", dir,
+                            MAX_REPORTED_LIDS, Long.toUnsignedString(from), Long.toUnsignedString(maxLid.get()));
+                    break;
+                }
+                b.addLids(lidOf(it.key()));
+                b.addIds(IndexEntries.parse(it.value()).getId());
+            }
+            it.status();
+        } catch (RocksDBException | InvalidProtocolBufferException e) {
+            throw new IllegalStateException("flstore " + dir + ": cannot list the LIds above the floor: " + e, e);
+        }
+        return b.build();
+    }
+
+    /**
+     * Stores {@code proposed} as this maintainer's layout, durably (fsynced)
+     * before answering. Accepted when it is of a newer epoch than the sealed
+     * one (a maintainer joining an epoch adopts it: the store becomes sealed
+     * at that epoch, by nobody in particular, so the ring's queues of that
+     * epoch can store here), or of the sealed epoch and not older than the
+     * stored layout (same epoch and a version at least as high, or the first
+     * layout of the epoch). Refused otherwise, with the stored layout. The
+     * floor is advanced under the new layout; it is recomputed from 0 in the
+     * unexpected case that the layout gives LIds at or below the floor other
+     * owners (stripes are only ever added for LIds not given out yet).
+     *
+     * @throws IllegalArgumentException if {@code proposed} has epoch 0 (which means no layout)
+     */
+    public LayoutReply setLayout(Layout proposed) throws RocksDBException {
+        if (proposed.getEpoch() == 0) {
+            throw new IllegalArgumentException("a layout at epoch 0: epochs start at 1");
+        }
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            Layout current = layout;
+            boolean adopt = Long.compareUnsigned(proposed.getEpoch(), sealedEpoch) > 0;
+            boolean newer = proposed.getEpoch() == sealedEpoch
+                    && (current.getEpoch() != proposed.getEpoch()
+                    || Long.compareUnsigned(proposed.getVersion(), current.getVersion()) >= 0);
+            if (!adopt && !newer) {
+                return LayoutReply.newBuilder().setAccepted(false).setLayout(current).setSealedEpoch(sealedEpoch).build();
+            }
+            if (proposed.equals(current)) {
+                return LayoutReply.newBuilder().setAccepted(true).setLayout(current).setSealedEpoch(sealedEpoch).build();
+            }
+            long from = floor;
+            if (!sameOwnersThrough(current, proposed, from)) {
+                LOG.warn("flstore {}: layout {}.{} gives LIds at or below the floor {} other owners than layout {}.{}; "
+                                + "recomputing the floor from 0", dir, proposed.getEpoch(), proposed.getVersion(),
+                        Long.toUnsignedString(from), current.getEpoch(), current.getVersion());
+                from = 0;
+            }
+            long newFloor = advance(proposed, self, from, Set.of());
+            try (WriteBatch wb = new WriteBatch()) {
+                wb.put(meta, LAYOUT_KEY, proposed.toByteArray());
+                wb.put(meta, FLOOR_KEY, u64(newFloor));
+                if (adopt) {
+                    wb.put(meta, SEALED_EPOCH_KEY, u64(proposed.getEpoch()));
+                    wb.put(meta, SEALED_BY_KEY, EMPTY);
+                }
+                db.write(syncedWriteOptions, wb);
+            }
+            LOG.info("flstore {}: layout {}.{} with {} stripe(s){}, floor {}", dir,
+                    Long.toUnsignedString(proposed.getEpoch()), Long.toUnsignedString(proposed.getVersion()),
+                    proposed.getStripesCount(), adopt ? " (adopting its epoch)" : "", Long.toUnsignedString(newFloor));
+            if (adopt) {
+                sealedEpoch = proposed.getEpoch();
+                sealedBy = "";
+            }
+            layout = proposed;
+            floor = newFloor;
+            return LayoutReply.newBuilder().setAccepted(true).setLayout(proposed).setSealedEpoch(sealedEpoch).build();
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** Whether {@code a} and {@code b} give every LId up to {@code lid} the same owner (the same stripes cover them). */
+    private static boolean sameOwnersThrough(Layout a, Layout b, long lid) {
+        return stripesFromAtMost(a, lid).equals(stripesFromAtMost(b, lid));
+    }
+
+    private static List<Stripe> stripesFromAtMost(Layout l, long lid) {
+        return l.getStripesList().stream().filter(s -> Long.compareUnsigned(s.getFromLid(), lid) <= 0).toList();
+    }
+
+    /**
+     * Names this maintainer as the layout's stripes do (its gRPC address,
+     * {@code advertiseHost:grpcPort}), so the floor can follow the LIds it
+     * owns; until then the floor stays where it was. Advances the floor at
+     * once. If the persisted floor was computed for another address (the
+     * maintainer came back under a new one), it is recomputed from 0.
+     */
+    public void setSelf(String address) throws RocksDBException {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            long from = floor;
+            if (floorOf != null && !floorOf.equals(address) && from != 0) {
+                LOG.warn("flstore {}: the floor {} was computed for {}, this maintainer is {}; recomputing it from 0",
+                        dir, Long.toUnsignedString(from), floorOf, address);
+                from = 0;
+            }
+            long newFloor = advance(layout, address, from, Set.of());
+            if (!address.equals(floorOf) || newFloor != floor) {
+                try (WriteBatch wb = new WriteBatch()) {
+                    wb.put(meta, FLOOR_KEY, u64(newFloor));
+                    wb.put(meta, FLOOR_OF_KEY, address.getBytes(StandardCharsets.UTF_8));
+                    db.write(writeOptions, wb);
+                }
+            }
+            self = address;
+            floorOf = address;
+            floor = newFloor;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Re-reads where the first unindexed marker is, from {@link #unindexedFrom}
+     * (one seek, past the tombstones of markers already deleted only once).
+     */
+    private void refreshIndexedThrough() {
+        try (RocksIterator it = db.newIterator(unindexed)) {
+            it.seek(keyOf(unindexedFrom));
+            if (it.isValid()) {
+                unindexedFrom = lidOf(it.key());
+                indexedThrough = unindexedFrom - 1;
+            } else {
+                unindexedFrom = maxLid.get() + 1;
+                indexedThrough = maxLid.get();
+            }
+        }
+    }
+
+    /** The epoch this store is sealed at; 0 if it never was (it then stores nothing). */
+    public long sealedEpoch() {
+        return sealedEpoch;
+    }
+
+    /** Who sealed at {@link #sealedEpoch()}; empty if never sealed or the epoch was adopted with a layout. */
+    public String sealedBy() {
+        return sealedBy;
+    }
+
+    /** The newest layout stored; the default instance (epoch 0, no stripes) if none. */
+    public Layout layout() {
+        return layout;
+    }
+
+    /**
+     * The highest LId F such that every LId up to F this maintainer owns under
+     * its layout is stored (record or hole); 0 without a layout or before
+     * {@link #setSelf}. Kept incrementally and persisted with the writes that
+     * advance it.
+     */
+    public long floor() {
+        return floor;
+    }
+
+    /**
+     * Every LId this store holds up to here is indexed: the first LId with an
+     * unindexed marker minus one, or {@link #maxLid()} when none is. Holes
+     * never need indexing. Tracked by the writes, so reading it is free.
+     */
+    public long indexedThrough() {
+        return indexedThrough;
+    }
+
+    /** How many holes this store holds (also counted in {@link #count()}). */
+    public long holes() {
+        return holes.get();
+    }
+
+    /**
+     * Which of {@code ids} this store holds but no indexer has acknowledged
+     * yet, each with its LId (the lowest, should an id be held twice), in
+     * LId order: after a crash, a queue learns from this (and the indexers)
+     * exactly which of its records made it. Scans the unindexed markers,
+     * decoding only each record's id; stops once every id is found.
+     */
+    public List<IdStatus> held(Collection<String> ids) {
+        Set<String> wanted = new HashSet<>(ids);
+        wanted.remove("");
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            List<IdStatus> out = new ArrayList<>();
+            try (RocksIterator markers = db.newIterator(unindexed)) {
+                for (markers.seekToFirst(); markers.isValid() && !wanted.isEmpty(); markers.next()) {
+                    byte[] v = db.get(records, markers.key());
+                    if (v == null) {
+                        continue;
+                    }
+                    String id = IndexEntries.parse(v).getId();
+                    if (wanted.remove(id)) {
+                        out.add(IdStatus.newBuilder().setId(id).setLid(lidOf(markers.key())).build());
                     }
                 }
-                long newCount = count.get() + newRecords;
-                wb.put(meta, STORED_COUNT_KEY, ByteBuffer.allocate(Long.BYTES).putLong(newCount).array());
-                db.write(writeOptions, wb);
-                count.set(newCount);
-                unindexedCount.addAndGet(newMarkers);
-                maxLid.set(newMax);
+                markers.status();
             }
-            return newRecords;
+            return out;
+        } catch (RocksDBException | InvalidProtocolBufferException e) {
+            throw new IllegalStateException("flstore " + dir + ": cannot look ids up among unindexed records: " + e, e);
         } finally {
             lifecycle.readLock().unlock();
         }
@@ -292,7 +834,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
         return db.get(cf, key, EMPTY) != RocksDB.NOT_FOUND;
     }
 
-    /** The record at {@code lid} exactly as stored, or empty if this store does not hold it. */
+    /** The record (or hole) at {@code lid} exactly as stored, or empty if this store does not hold it. */
     public Optional<byte[]> getBytes(long lid) throws RocksDBException {
         lifecycle.readLock().lock();
         try {
@@ -303,15 +845,15 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
         }
     }
 
-    /** The record at {@code lid}, or empty if this store does not hold it. */
+    /** The record at {@code lid} (a hole envelope for a hole), or empty if this store does not hold it. */
     public Optional<RecordEnvelope> get(long lid) throws RocksDBException {
         Optional<byte[]> bytes = getBytes(lid);
         return bytes.isEmpty() ? Optional.empty() : Optional.of(parse(lid, bytes.get()));
     }
 
     /**
-     * The records this store holds among {@code lids}, in the order asked,
-     * each at most once; stops early (having returned at least one) once
+     * The records (and holes) this store holds among {@code lids}, in the
+     * order asked, each at most once; stops early (having returned at least one) once
      * {@code maxBytes} of records are collected.
      */
     public List<RecordEnvelope> get(List<Long> lids, long maxBytes) throws RocksDBException {
@@ -342,8 +884,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
     }
 
     /**
-     * The records this store holds with LIds in {@code [fromLid, fromLid + limit)},
-     * in LId order. A maintainer owns stripes (blocks of 1000 LIds), so the
+     * The records (and holes) this store holds with LIds in
+     * {@code [fromLid, fromLid + limit)}, in LId order. A maintainer owns stripes (blocks of 1000 LIds), so the
      * answer has gaps where other maintainers hold the LIds.
      */
     public List<RecordEnvelope> range(long fromLid, int limit) throws RocksDBException {
@@ -401,7 +943,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
         }
     }
 
-    /** Exact number of records stored (each LId once). */
+    /** Exact number of LIds stored, records and holes (each LId once). */
     public long count() {
         return count.get();
     }
@@ -508,6 +1050,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
             if (removed > 0) {
                 db.write(writeOptions, wb);
                 unindexedCount.addAndGet(-removed);
+                refreshIndexedThrough();
             }
         } catch (RocksDBException e) {
             throw new IllegalStateException("flstore " + dir + ": cannot mark LIds indexed: " + e, e);
@@ -540,6 +1083,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
             }
             closed = true;
             writeOptions.close();
+            syncedWriteOptions.close();
             for (ColumnFamilyHandle h : handles) {
                 h.close();
             }
@@ -551,7 +1095,11 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
     }
 
     private void closeOptions() {
-        for (AutoCloseable c : List.<AutoCloseable>of(dbOptions, recordOptions, smallOptions, bloom, cache)) {
+        List<AutoCloseable> all = new ArrayList<>(List.of(dbOptions, recordOptions, smallOptions, bloom, cache));
+        if (env != null) {
+            all.add(env);
+        }
+        for (AutoCloseable c : all) {
             try {
                 c.close();
             } catch (Exception e) {

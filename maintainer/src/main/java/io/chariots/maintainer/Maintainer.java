@@ -13,6 +13,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -78,6 +79,10 @@ public final class Maintainer {
                 h.put("stored", store.count());
                 h.put("maxLid", Long.toUnsignedString(store.maxLid()));
                 h.put("unindexed", store.unindexedCount());
+                h.put("holes", store.holes());
+                h.put("sealedEpoch", Long.toUnsignedString(store.sealedEpoch()));
+                h.put("floor", Long.toUnsignedString(store.floor()));
+                h.put("indexedThrough", Long.toUnsignedString(store.indexedThrough()));
                 h.put("indexers", feeder.indexerCount());
                 h.put("indexInFlight", feeder.entriesInFlight());
                 return h;
@@ -85,6 +90,7 @@ public final class Maintainer {
 
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort())
                     .addService(new MaintainerService(loop, writer, store, reads)).build().start());
+            nameSelf(loop, store, rt.advertiseHost() + ":" + grpc.getPort());
             rt.startAdminServer();
             rt.join(grpc.getPort(), view -> loop.execute(() -> {
                 if (feeder.onMembership(view)) {
@@ -93,6 +99,25 @@ public final class Maintainer {
             }));
             return new Running(rt, grpc.getPort());
         });
+    }
+
+    /**
+     * Tells the store the address stripes name this maintainer by, once the
+     * port is bound (it may be ephemeral). On the loop, as every write; a
+     * Store that slipped in before it only left the floor behind, and this
+     * advances it.
+     */
+    private static void nameSelf(EventLoop loop, FlStore store, String self) throws Exception {
+        CompletableFuture<Void> named = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                store.setSelf(self);
+                named.complete(null);
+            } catch (Exception e) {
+                named.completeExceptionally(e);
+            }
+        });
+        named.get(30, TimeUnit.SECONDS);
     }
 
     private static void registerMeters(MeterRegistry meters, FlStore store, IndexFeeder feeder, AppendNotices notices) {

@@ -95,10 +95,20 @@ class FeedingOverGrpcTest {
             });
         }
 
+        void fillHoles(List<Long> lids) {
+            loop.execute(() -> {
+                try {
+                    writer.fillHoles(Stores.EPOCH, lids);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        }
+
         void write(List<io.chariots.proto.RecordEnvelope> records) {
             loop.execute(() -> {
                 try {
-                    writer.write(records);
+                    writer.write(Stores.EPOCH, records);
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
@@ -107,7 +117,7 @@ class FeedingOverGrpcTest {
     }
 
     Rig rig() throws Exception {
-        FlStore store = FlStore.open(dir.resolve("flstore"), FlStore.Tuning.defaults());
+        FlStore store = Stores.openSealed(dir);
         open.add(store);
         IndexFeeder[] ref = new IndexFeeder[1];
         EventLoop loop = new EventLoop("maintainer-test", NanoClock.SYSTEM, now -> ref[0].poll(now));
@@ -158,6 +168,26 @@ class FeedingOverGrpcTest {
         expectB.addAll(lids(3001, 3100));
         assertThat(b.lids).containsExactlyElementsOf(expectB);
         assertThat(rig.feeder().batchesFailed()).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void holesAndResentRecordsAreNeverSentToIndexers() throws Exception {
+        FakeIndexer a = new FakeIndexer(0);
+        String addr = serve(a);
+        Rig rig = rig();
+        rig.write(records(1, 10));
+        rig.fillHoles(lids(11, 20));
+        rig.membership(1, addr);
+        await("records indexed", () -> rig.store().unindexedCount() == 0 && a.lids.size() == 10);
+        rig.write(records(1, 10));
+        rig.fillHoles(lids(21, 22));
+        rig.write(records(23, 23));
+        await("the last record indexed", () -> a.lids.contains(23L) && rig.store().unindexedCount() == 0);
+        List<Long> expected = lids(1, 10);
+        expected.add(23L);
+        assertThat(a.lids).containsExactlyElementsOf(expected);
+        // The resent records were held already: their entries were not sent again.
+        assertThat(rig.feeder().entriesSent()).isEqualTo(11);
     }
 
     @Test

@@ -2,12 +2,20 @@ package io.chariots.maintainer;
 
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
-import io.chariots.proto.BatchAck;
+import io.chariots.proto.HeldReply;
+import io.chariots.proto.HeldRequest;
+import io.chariots.proto.HolesRequest;
+import io.chariots.proto.IdStatus;
+import io.chariots.proto.Layout;
+import io.chariots.proto.LayoutReply;
 import io.chariots.proto.MaintainerGrpc;
 import io.chariots.proto.MaintainerStats;
 import io.chariots.proto.ReadRequest;
-import io.chariots.proto.RecordBatch;
 import io.chariots.proto.RecordEnvelope;
+import io.chariots.proto.SealReply;
+import io.chariots.proto.SealRequest;
+import io.chariots.proto.StoreReply;
+import io.chariots.proto.StoreRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -23,16 +31,20 @@ import org.junit.jupiter.api.io.TempDir;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
+import static io.chariots.maintainer.Stores.EPOCH;
+import static io.chariots.maintainer.Stores.layout;
+import static io.chariots.maintainer.Stores.stripe;
 import static io.chariots.maintainer.TestRecords.record;
 import static io.chariots.maintainer.TestRecords.records;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Store, Read and Stats over real gRPC on a free loopback port. */
+/** Every call of the Maintainer service over real gRPC on a free loopback port. */
 class MaintainerServiceTest {
     @TempDir
     Path dir;
@@ -47,7 +59,7 @@ class MaintainerServiceTest {
 
     @BeforeEach
     void start() throws Exception {
-        store = FlStore.open(dir.resolve("flstore"), FlStore.Tuning.defaults());
+        store = Stores.openSealed(dir);
         IndexFeeder[] ref = new IndexFeeder[1];
         loop = new EventLoop("maintainer-test", NanoClock.SYSTEM, now -> ref[0].poll(now));
         ref[0] = new IndexFeeder(store, (i, b, done) -> { }, NanoClock.SYSTEM, IndexFeeder.Limits.defaults());
@@ -72,15 +84,48 @@ class MaintainerServiceTest {
         store.close();
     }
 
-    static RecordBatch batch(List<RecordEnvelope> records) {
-        return RecordBatch.newBuilder().addAllRecords(records).build();
+    static StoreRequest batch(List<RecordEnvelope> records) {
+        return batch(EPOCH, records);
+    }
+
+    static StoreRequest batch(long epoch, List<RecordEnvelope> records) {
+        return StoreRequest.newBuilder().setEpoch(epoch).addAllRecords(records).build();
+    }
+
+    static HolesRequest holes(long epoch, Long... lids) {
+        return HolesRequest.newBuilder().setEpoch(epoch).addAllLids(List.of(lids)).build();
+    }
+
+    interface StoreCall {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code call} on the maintainer's loop, where every write belongs, and waits for it. */
+    void onLoop(StoreCall call) throws Exception {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                call.run();
+                done.complete(null);
+            } catch (Exception e) {
+                done.completeExceptionally(e);
+            }
+        });
+        done.get(10, TimeUnit.SECONDS);
+    }
+
+    double refused(String reason) {
+        return meters.counter("chariots_maintainer_store_refused_total", "reason", reason).count();
     }
 
     @Test
     void storesAcknowledgesOnlyDurableBatchesAndServesThemBack() {
         List<RecordEnvelope> big = List.of(record(1, 10), record(2, 3 << 20), record(3, 600));
-        BatchAck ack = stub.store(batch(big));
+        StoreReply ack = stub.store(batch(big));
+        assertThat(ack.getStatus()).isEqualTo(StoreReply.Status.STORED);
         assertThat(ack.getAccepted()).isEqualTo(3);
+        assertThat(ack.getSealedEpoch()).isEqualTo(EPOCH);
+        assertThat(ack.getIndexedThrough()).isZero();
         // The ack came after the WriteBatch: the records are already in RocksDB.
         assertThat(store.count()).isEqualTo(3);
 
@@ -120,7 +165,7 @@ class MaintainerServiceTest {
 
     @Test
     void aRecordWithoutLidIsInvalidAndNothingOfItsBatchIsStored() {
-        RecordBatch bad = batch(List.of(record(1), record(2).toBuilder().setLid(0).setId("no-lid").build()));
+        StoreRequest bad = batch(List.of(record(1), record(2).toBuilder().setLid(0).setId("no-lid").build()));
         assertThatThrownBy(() -> stub.store(bad))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
@@ -142,6 +187,122 @@ class MaintainerServiceTest {
 
     @Test
     void anEmptyBatchIsAcknowledgedWithZero() {
-        assertThat(stub.store(RecordBatch.getDefaultInstance()).getAccepted()).isZero();
+        StoreReply reply = stub.store(batch(List.of()));
+        assertThat(reply.getStatus()).isEqualTo(StoreReply.Status.STORED);
+        assertThat(reply.getAccepted()).isZero();
+        assertThat(meters.counter("chariots_maintainer_batches_stored_total").count()).isZero();
+    }
+
+    @Test
+    void aRecordMarkedAHoleIsInvalid() {
+        StoreRequest bad = batch(List.of(record(1).toBuilder().setHole(true).build()));
+        assertThatThrownBy(() -> stub.store(bad)).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getStatus().getDescription()).contains("FillHoles");
+        });
+        assertThat(store.count()).isZero();
+    }
+
+    @Test
+    void aStoreAtAnotherEpochIsRefusedSealedWithTheEpochAndCounted() {
+        StoreReply reply = stub.store(batch(EPOCH + 1, records(1, 3)));
+        assertThat(reply.getStatus()).isEqualTo(StoreReply.Status.SEALED);
+        assertThat(reply.getSealedEpoch()).isEqualTo(EPOCH);
+        assertThat(reply.getAccepted()).isZero();
+        assertThat(store.count()).isZero();
+        assertThat(refused("sealed")).isEqualTo(1);
+        assertThat(refused("conflict")).isZero();
+    }
+
+    @Test
+    void aConflictingStoreIsRefusedWithItsLidsAndAResendIsAcceptedWithoutARewrite() {
+        stub.store(batch(records(1, 3)));
+        StoreReply conflict = stub.store(batch(List.of(record(4), record(2).toBuilder().setId("other").build())));
+        assertThat(conflict.getStatus()).isEqualTo(StoreReply.Status.CONFLICT);
+        assertThat(conflict.getConflictsList()).containsExactly(2L);
+        assertThat(refused("conflict")).isEqualTo(1);
+
+        StoreReply resent = stub.store(batch(records(1, 3)));
+        assertThat(resent.getStatus()).isEqualTo(StoreReply.Status.STORED);
+        assertThat(resent.getAccepted()).isEqualTo(3);
+        assertThat(store.count()).isEqualTo(3);
+        assertThat(meters.counter("chariots_maintainer_records_stored_total").count()).isEqualTo(3);
+        assertThat(meters.counter("chariots_maintainer_batches_stored_total").count()).isEqualTo(1);
+    }
+
+    @Test
+    void holesAreFilledAtTheSealedEpochAndReadBackAsHoles() {
+        stub.store(batch(records(1, 2)));
+        StoreReply filled = stub.fillHoles(holes(EPOCH, 3L, 4L));
+        assertThat(filled.getStatus()).isEqualTo(StoreReply.Status.STORED);
+        assertThat(filled.getAccepted()).isEqualTo(2);
+        assertThat(meters.counter("chariots_maintainer_holes_total").count()).isEqualTo(2);
+        assertThat(stub.read(ReadRequest.newBuilder().setFromLid(1).build()).getRecordsList())
+                .extracting(RecordEnvelope::getHole).containsExactly(false, false, true, true);
+
+        assertThat(stub.fillHoles(holes(EPOCH, 2L)).getConflictsList()).containsExactly(2L);
+        assertThat(stub.fillHoles(holes(EPOCH + 1, 5L)).getStatus()).isEqualTo(StoreReply.Status.SEALED);
+        assertThat(refused("conflict")).isEqualTo(1);
+        assertThat(refused("sealed")).isEqualTo(1);
+        assertThatThrownBy(() -> stub.fillHoles(holes(EPOCH, 0L))).isInstanceOfSatisfying(StatusRuntimeException.class,
+                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+
+        MaintainerStats stats = stub.stats(ReadRequest.getDefaultInstance());
+        assertThat(stats.getHoles()).isEqualTo(2);
+        assertThat(stats.getStored()).isEqualTo(4);
+        assertThat(stats.getUnindexed()).isEqualTo(2);
+    }
+
+    @Test
+    void sealIsACompareAndSetThatFencesOlderEpochs() {
+        stub.store(batch(records(1, 2)));
+        SealReply won = stub.seal(SealRequest.newBuilder().setEpoch(2).setBy("q-a").build());
+        assertThat(won.getSealed()).isTrue();
+        assertThat(won.getLidsList()).containsExactly(1L, 2L);
+        assertThat(won.getIdsList()).containsExactly("id-1", "id-2");
+        assertThat(won.getMaxLid()).isEqualTo(2);
+
+        SealReply lost = stub.seal(SealRequest.newBuilder().setEpoch(2).setBy("q-b").build());
+        assertThat(lost.getSealed()).isFalse();
+        assertThat(lost.getEpoch()).isEqualTo(2);
+        assertThat(lost.getBy()).isEqualTo("q-a");
+
+        assertThat(stub.store(batch(EPOCH, records(3, 3))).getStatus()).isEqualTo(StoreReply.Status.SEALED);
+        assertThat(stub.store(batch(2, records(3, 3))).getStatus()).isEqualTo(StoreReply.Status.STORED);
+        assertThatThrownBy(() -> stub.seal(SealRequest.newBuilder().setEpoch(3).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+    }
+
+    @Test
+    void setLayoutAcceptsNewerLayoutsAndStatsReportTheFloor() throws Exception {
+        onLoop(() -> store.setSelf("m0"));
+        Layout v1 = layout(EPOCH, 1, stripe(1, "m0", "m1"));
+        LayoutReply accepted = stub.setLayout(v1);
+        assertThat(accepted.getAccepted()).isTrue();
+        assertThat(accepted.getSealedEpoch()).isEqualTo(EPOCH);
+        LayoutReply refused = stub.setLayout(layout(EPOCH, 0, stripe(1, "m9")));
+        assertThat(refused.getAccepted()).isFalse();
+        assertThat(refused.getLayout()).isEqualTo(v1);
+        assertThatThrownBy(() -> stub.setLayout(layout(0, 1))).isInstanceOfSatisfying(StatusRuntimeException.class,
+                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+
+        stub.store(batch(records(1, 1000)));
+        stub.store(batch(records(2001, 2002)));
+        MaintainerStats stats = stub.stats(ReadRequest.getDefaultInstance());
+        assertThat(stats.getSealedEpoch()).isEqualTo(EPOCH);
+        assertThat(stats.getLayout()).isEqualTo(v1);
+        assertThat(stats.getFloor()).isEqualTo(2002);
+        assertThat(stats.getIndexedThrough()).isZero();
+    }
+
+    @Test
+    void heldAndIndexedThroughFollowWhatIndexersAcknowledged() throws Exception {
+        stub.store(batch(records(1, 5)));
+        onLoop(() -> store.markIndexed(List.of(1L, 2L, 3L)));
+        HeldReply held = stub.held(HeldRequest.newBuilder().addIds("id-2").addIds("id-4").addIds("id-77").build());
+        assertThat(held.getIdsList()).containsExactly(IdStatus.newBuilder().setId("id-4").setLid(4).build());
+        assertThat(stub.store(batch(records(6, 6))).getIndexedThrough()).isEqualTo(3);
+        assertThat(stub.stats(ReadRequest.getDefaultInstance()).getIndexedThrough()).isEqualTo(3);
     }
 }

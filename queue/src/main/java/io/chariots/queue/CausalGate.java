@@ -1,5 +1,6 @@
 package io.chariots.queue;
 
+import io.chariots.common.collect.FifoPairMap;
 import io.chariots.proto.RecordEnvelope;
 
 import java.util.ArrayDeque;
@@ -16,20 +17,37 @@ import java.util.Set;
  * Holds back every record whose causes are not yet known to be in the log,
  * and releases records in arrival order once they are. A cause (tag hash,
  * seed) is known to be in the log only on positive evidence: this queue
- * assigned it ({@link #assigned}), another queue reported it through the
- * token, or an indexer found it ({@link #satisfy}). So a record can never be
- * given an LId below its cause's. Owned by the queue's event loop; time is
- * handed in.
+ * stored it ({@link #stored}), another queue reported it stored through the
+ * token, or an indexer found it ({@link #satisfy}) — never a hole, never a
+ * record that merely has an LId.
+ *
+ * <p>One exception keeps a chain that arrives in one burst within one token
+ * hold: a record waiting for a cause that this queue has just given an LId
+ * ({@link #assigned}) is released at once, carrying that LId as a
+ * <em>local dependency</em>: the queue stores it only after the cause is
+ * stored, and if the cause's LId becomes a hole the effect's does too (both
+ * are dropped by the epoch change that made the hole).
+ *
+ * <p>Time is a <em>cause clock</em> handed in by the queue, which stops while
+ * the indexers cannot be asked: a record is never rejected because an indexer
+ * was down. Owned by the queue's event loop.
  */
-final class CausalGate {
+public final class CausalGate {
+    /** A record released to be given an LId, with the LIds of causes not yet stored (empty: none). */
+    record Ready(RecordEnvelope record, long[] localDeps) {
+    }
+
     /** A record waiting here. */
-    static final class Held {
+    public static final class Held {
         final RecordEnvelope record;
+        final long arrivedCauseNanos;
         final long arrivedNanos;
         final Set<CauseKey> unmet = new LinkedHashSet<>(2);
+        long[] localDeps = NO_DEPS;
 
-        Held(RecordEnvelope record, long arrivedNanos) {
+        Held(RecordEnvelope record, long arrivedCauseNanos, long arrivedNanos) {
             this.record = record;
+            this.arrivedCauseNanos = arrivedCauseNanos;
             this.arrivedNanos = arrivedNanos;
         }
     }
@@ -38,60 +56,67 @@ final class CausalGate {
     record Expired(RecordEnvelope record, List<CauseKey> missing, long waitedNanos) {
     }
 
+    static final long[] NO_DEPS = new long[0];
+
     private final long causeTimeoutNanos;
-    private final ArrayDeque<RecordEnvelope> ready = new ArrayDeque<>();
+    private final ArrayDeque<Ready> ready = new ArrayDeque<>();
     private final Map<CauseKey, List<Held>> waiting = new HashMap<>();
     // Waiting records in arrival order, for timeouts and lookups by id.
     private final LinkedHashMap<Held, Boolean> held = new LinkedHashMap<>();
-    // Pairs this queue assigned recently: answers own records arriving just
-    // after their cause, and other queues' Wanted before the indexers catch up.
-    private final io.chariots.common.collect.FifoPairMap recent;
+    // Pairs this queue stored recently: answers own records arriving after their cause,
+    // and other queues' Wanted before the indexers catch up.
+    private final FifoPairMap recent;
     private final Set<CauseKey> toProbe = new LinkedHashSet<>();
 
     CausalGate(long causeTimeoutNanos, int recentCapacity) {
         this.causeTimeoutNanos = causeTimeoutNanos;
-        this.recent = new io.chariots.common.collect.FifoPairMap(Math.max(1, recentCapacity));
+        this.recent = new FifoPairMap(Math.max(1, recentCapacity));
     }
 
-    /** A record arrived from a filter. */
-    void add(RecordEnvelope r, long now) {
+    /** A record admitted by this queue; {@code causeNow} is the cause clock, {@code now} the real one. */
+    void add(RecordEnvelope r, long causeNow, long now) {
         int n = r.getPrehashCount();
         if (n == 0) {
-            ready.add(r);
+            ready.add(new Ready(r, NO_DEPS));
             return;
         }
         Held h = null;
         for (int i = 0; i < n; i++) {
-            if (recent.contains(r.getPrehash(i), r.getSeed())) {
+            if (r.getPrehash(i) == 0 || recent.contains(r.getPrehash(i), r.getSeed())) {
                 continue;
             }
             CauseKey k = new CauseKey(r.getPrehash(i), r.getSeed());
             if (h == null) {
-                h = new Held(r, now);
+                h = new Held(r, causeNow, now);
             }
             if (h.unmet.add(k)) {
-                waiting.computeIfAbsent(k, x -> new ArrayList<>(1)).add(h);
-                toProbe.add(k);
+                List<Held> ws = waiting.get(k);
+                if (ws == null) {
+                    ws = new ArrayList<>(1);
+                    waiting.put(k, ws);
+                    toProbe.add(k); // first seen: ask the indexers once
+                }
+                ws.add(h);
             }
         }
         if (h == null) {
-            ready.add(r);
+            ready.add(new Ready(r, NO_DEPS));
         } else {
             held.put(h, Boolean.TRUE);
         }
     }
 
-    /** The next record whose causes are all in the log, or null. */
-    RecordEnvelope pollReady() {
+    /** The next record whose causes are all in the log (or locally assigned), or null. */
+    Ready pollReady() {
         return ready.poll();
     }
 
-    int readyCount() {
+    public int readyCount() {
         return ready.size();
     }
 
     /** Records waiting for a cause. */
-    int heldCount() {
+    public int heldCount() {
         return held.size();
     }
 
@@ -105,27 +130,44 @@ final class CausalGate {
     }
 
     /**
-     * This queue gave {@code r} its LId: its tag pairs are now in the log,
-     * and records waiting for them move to ready (so a chain that arrived in
-     * one burst is assigned within one token hold).
+     * This queue gave {@code r} its LId (not yet stored): records waiting for
+     * its tag pairs are released with that LId as a local dependency.
      */
     void assigned(RecordEnvelope r) {
-        long lid = r.getLid();
+        if (waiting.isEmpty()) {
+            return;
+        }
         for (int i = 0; i < r.getTagHashCount(); i++) {
-            recent.putIfAbsent(r.getTagHash(i), r.getSeed(), lid);
+            release(new CauseKey(r.getTagHash(i), r.getSeed()), r.getLid());
+        }
+    }
+
+    /** {@code r} is stored: its tag pairs are in the log for good. */
+    void stored(RecordEnvelope r) {
+        for (int i = 0; i < r.getTagHashCount(); i++) {
+            recent.putIfAbsent(r.getTagHash(i), r.getSeed(), r.getLid());
             if (!waiting.isEmpty()) {
-                satisfy(new CauseKey(r.getTagHash(i), r.getSeed()));
+                release(new CauseKey(r.getTagHash(i), r.getSeed()), 0);
             }
         }
     }
 
-    /** The LId this queue recently assigned to a record carrying {@code k}, or 0. */
+    /** The LId of a record this queue stored recently carrying {@code k}, or 0. */
     long recentLid(CauseKey k) {
         return recent.get(k.hash(), k.seed(), 0);
     }
 
-    /** {@code k} is known to be in the log: release what waited for it. */
+    /** {@link #recentLid(CauseKey)} without a key object. */
+    long recentLid(long hash, long seed) {
+        return recent.get(hash, seed, 0);
+    }
+
+    /** {@code k} is known to be stored (by another queue, or found by an indexer): release what waited for it. */
     void satisfy(CauseKey k) {
+        release(k, 0);
+    }
+
+    private void release(CauseKey k, long localLid) {
         List<Held> ws = waiting.remove(k);
         toProbe.remove(k);
         if (ws == null) {
@@ -133,8 +175,13 @@ final class CausalGate {
         }
         for (Held h : ws) {
             h.unmet.remove(k);
+            if (localLid != 0) {
+                long[] d = java.util.Arrays.copyOf(h.localDeps, h.localDeps.length + 1);
+                d[d.length - 1] = localLid;
+                h.localDeps = d;
+            }
             if (h.unmet.isEmpty() && held.remove(h) != null) {
-                ready.add(h.record);
+                ready.add(new Ready(h.record, h.localDeps));
             }
         }
     }
@@ -146,37 +193,41 @@ final class CausalGate {
         return out;
     }
 
-    /** Removes and returns records that waited longer than the cause timeout. */
-    List<Expired> expire(long now) {
+    /** Removes and returns records that waited longer than the cause timeout (cause clock). */
+    List<Expired> expire(long causeNow) {
         List<Expired> out = null;
         for (Iterator<Held> it = held.keySet().iterator(); it.hasNext(); ) {
             Held h = it.next();
-            if (now - h.arrivedNanos < causeTimeoutNanos) {
+            if (causeNow - h.arrivedCauseNanos < causeTimeoutNanos) {
                 break; // arrival order: the rest are younger
             }
             it.remove();
-            for (CauseKey k : h.unmet) {
-                List<Held> ws = waiting.get(k);
-                if (ws != null) {
-                    ws.remove(h);
-                    if (ws.isEmpty()) {
-                        waiting.remove(k);
-                        toProbe.remove(k);
-                    }
-                }
-            }
+            unlink(h);
             if (out == null) {
                 out = new ArrayList<>();
             }
-            out.add(new Expired(h.record, List.copyOf(h.unmet), now - h.arrivedNanos));
+            out.add(new Expired(h.record, List.copyOf(h.unmet), causeNow - h.arrivedCauseNanos));
         }
         return out == null ? List.of() : out;
     }
 
-    /** When the oldest waiting record times out, or {@code Long.MAX_VALUE}. */
+    private void unlink(Held h) {
+        for (CauseKey k : h.unmet) {
+            List<Held> ws = waiting.get(k);
+            if (ws != null) {
+                ws.remove(h);
+                if (ws.isEmpty()) {
+                    waiting.remove(k);
+                    toProbe.remove(k);
+                }
+            }
+        }
+    }
+
+    /** When (cause clock) the oldest waiting record times out, or {@code Long.MAX_VALUE}. */
     long nextExpiry() {
         Iterator<Held> it = held.keySet().iterator();
-        return it.hasNext() ? it.next().arrivedNanos + causeTimeoutNanos : Long.MAX_VALUE;
+        return it.hasNext() ? it.next().arrivedCauseNanos + causeTimeoutNanos : Long.MAX_VALUE;
     }
 
     /** Waiting records with these ids (for "where is my record?"). */
@@ -187,6 +238,26 @@ final class CausalGate {
                 out.add(h);
             }
         }
+        return out;
+    }
+
+    /**
+     * Takes every waiting and ready record out (an epoch change voided them:
+     * their filters send them again). The memory of stored pairs stays: what
+     * is stored is in the log whatever the epoch.
+     */
+    List<RecordEnvelope> dropAll() {
+        List<RecordEnvelope> out = new ArrayList<>(ready.size() + held.size());
+        for (Ready r : ready) {
+            out.add(r.record());
+        }
+        for (Held h : held.keySet()) {
+            out.add(h.record);
+        }
+        ready.clear();
+        held.clear();
+        waiting.clear();
+        toProbe.clear();
         return out;
     }
 }

@@ -3,12 +3,12 @@ package io.chariots.queue;
 import io.chariots.common.record.Unsigned64;
 
 /** The name of a cause: a tag hash and the chain's seed, both unsigned 64-bit. */
-record CauseKey(long hash, long seed) {
-    io.chariots.proto.CauseKey toProto() {
+public record CauseKey(long hash, long seed) {
+    public io.chariots.proto.CauseKey toProto() {
         return io.chariots.proto.CauseKey.newBuilder().setHash(hash).setSeed(seed).build();
     }
 
-    static CauseKey of(io.chariots.proto.CauseKey k) {
+    public static CauseKey of(io.chariots.proto.CauseKey k) {
         return new CauseKey(k.getHash(), k.getSeed());
     }
 

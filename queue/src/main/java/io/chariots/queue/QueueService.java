@@ -2,26 +2,35 @@ package io.chariots.queue;
 
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
-import io.chariots.proto.BatchAck;
 import io.chariots.proto.CauseKey;
+import io.chariots.proto.EnqueueReply;
+import io.chariots.proto.EnqueueRequest;
+import io.chariots.proto.Layout;
+import io.chariots.proto.LayoutRequest;
 import io.chariots.proto.PendingQuery;
 import io.chariots.proto.PendingRecord;
 import io.chariots.proto.PendingReply;
 import io.chariots.proto.QueueGrpc;
-import io.chariots.proto.RecordBatch;
 import io.chariots.proto.Token;
 import io.chariots.proto.TokenAck;
+import io.chariots.proto.TokenStatus;
 import io.chariots.proto.Wake;
 import io.grpc.stub.StreamObserver;
 
 import java.util.HashSet;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
-/** gRPC adapter: every call becomes a task on the queue's loop, which replies. */
+/**
+ * gRPC adapter: every call becomes a task on the queue's loop, which replies;
+ * only {@code GetTokenStatus} and {@code GetLayout} are answered at once from
+ * a snapshot, so that a queue whose loop is busy still says it is alive.
+ */
 final class QueueService extends QueueGrpc.QueueImplBase {
     private final EventLoop loop;
     private final TokenRing ring;
     private final NanoClock clock;
+    private final AtomicReference<Layout> layout = new AtomicReference<>(Layout.getDefaultInstance());
 
     QueueService(EventLoop loop, TokenRing ring, NanoClock clock) {
         this.loop = loop;
@@ -29,32 +38,46 @@ final class QueueService extends QueueGrpc.QueueImplBase {
         this.clock = clock;
     }
 
-    @Override
-    public void enqueue(RecordBatch batch, StreamObserver<BatchAck> reply) {
-        int n = batch.getRecordsCount();
-        Runnable ack = () -> {
-            reply.onNext(BatchAck.newBuilder().setAccepted(n).build());
-            reply.onCompleted();
-        };
-        loop.execute(() -> ring.onEnqueue(batch.getRecordsList(), ack, clock.nanoTime()));
+    /** Called on the loop after each poll: what GetLayout answers. */
+    void publish(Layout l) {
+        layout.set(l);
     }
 
     @Override
+    public void enqueue(EnqueueRequest request, StreamObserver<EnqueueReply> reply) {
+        loop.execute(() -> ring.onEnqueue(request.getEpoch(), request.getRecordsList(), reply, clock.nanoTime()));
+    }
+
+    /** Takes the token at once, off the loop (see {@link TokenRing#admit}); the loop handles it next. */
+    @Override
     public void passToken(Token token, StreamObserver<TokenAck> reply) {
-        loop.execute(() -> {
-            long seen = ring.onToken(token, clock.nanoTime());
-            reply.onNext(TokenAck.newBuilder().setSeenHop(seen).build());
-            reply.onCompleted();
-        });
+        TokenAck ack = TokenRing.admit(token, ring.status());
+        reply.onNext(ack);
+        reply.onCompleted();
+        if (ack.getAccepted()) {
+            loop.execute(() -> ring.onToken(token, clock.nanoTime()));
+        }
     }
 
     @Override
     public void wakeUp(Wake wake, StreamObserver<TokenAck> reply) {
         loop.execute(() -> {
             ring.onWake(wake.getFrom(), clock.nanoTime());
-            reply.onNext(TokenAck.newBuilder().setSeenHop(ring.seenHop()).build());
+            reply.onNext(TokenAck.newBuilder().setEpoch(ring.epoch()).build());
             reply.onCompleted();
         });
+    }
+
+    @Override
+    public void getTokenStatus(LayoutRequest request, StreamObserver<TokenStatus> reply) {
+        reply.onNext(ring.status(clock.nanoTime()));
+        reply.onCompleted();
+    }
+
+    @Override
+    public void getLayout(LayoutRequest request, StreamObserver<Layout> reply) {
+        reply.onNext(layout.get());
+        reply.onCompleted();
     }
 
     @Override

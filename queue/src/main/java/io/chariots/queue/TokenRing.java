@@ -1,171 +1,217 @@
 package io.chariots.queue;
 
+import io.chariots.common.layout.RingOwners;
+import io.chariots.common.layout.StripeMap;
 import io.chariots.common.membership.Membership;
-import io.chariots.proto.Found;
+import io.chariots.proto.EnqueueReply;
+import io.chariots.proto.Layout;
+import io.chariots.proto.LayoutReply;
 import io.chariots.proto.Member;
 import io.chariots.proto.RecordEnvelope;
 import io.chariots.proto.Rejection;
+import io.chariots.proto.RingMember;
 import io.chariots.proto.Role;
+import io.chariots.proto.SealReply;
+import io.chariots.proto.StoreReply;
 import io.chariots.proto.Token;
-import io.chariots.proto.Wanted;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
-import io.micrometer.core.instrument.MeterRegistry;
+import io.chariots.proto.TokenAck;
+import io.chariots.proto.TokenStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
+import java.util.random.RandomGenerator;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One queue of the token ring: all of a queue's state, owned by its event
- * loop. The queue holding the token gives its ready records consecutive LIds
- * (after the token's {@code last_lid}), dispatches them to their maintainers
- * and passes the token to its ring successor. Records whose causes are not
- * yet in the log wait in the {@link CausalGate}; the token carries the causes
- * queues wait for ({@code wanted}) and the answers others found in their own
- * recent assignments ({@code found}), so a chain whose links enter through
- * different queues does not wait for an indexer round trip; older causes are
- * found by batched existence queries to the indexers.
+ * One queue of the token ring: the state machine that owns the token, the
+ * epoch and the layout; owned by the queue's event loop, handed {@code now}.
  *
  * <pre>
- * State transitions:
- *   JOINING  ──view lists this queue and a maintainer──▶ IDLE
- *   IDLE     ──token received, or created (--hold)─────▶ HOLDING
- *   HOLDING  ──passed to the successor─────────────────▶ PASSING
- *   PASSING  ──successor acknowledged──────────────────▶ IDLE
- *   PASSING  ──pass failed (successor unreachable)─────▶ HOLDING (retry with the newest ring)
+ *   JOINING    ──view lists a maintainer──────────────────────▶ IDLE
+ *   IDLE       ──token of this epoch or newer arrives──────────▶ HOLDING
+ *   IDLE       ──no token for token_timeout, nobody holds one──▶ RECOVERING
+ *   HOLDING    ──passed to the successor───────────────────────▶ PASSING
+ *   HOLDING    ──a ring member is gone (or the ring must grow)─▶ RECOVERING
+ *   PASSING    ──successor took it─────────────────────────────▶ IDLE
+ *   PASSING    ──pass failed──────────────────────────────────▶ HOLDING (retry; after pass_timeout: RECOVERING)
+ *   RECOVERING ──new epoch sealed and published────────────────▶ HOLDING (the new token)
+ *   RECOVERING ──another queue sealed a newer epoch────────────▶ IDLE
+ *   any        ──hears of a newer epoch───────────────────────▶ IDLE (unless HOLDING its token)
  * </pre>
  *
- * With a single queue the token never leaves: the queue assigns as records
- * become ready. The token moves on at once when this queue did work, when it
- * carries answers ({@code found}) or when a queue asked for it; otherwise it
- * is held at most {@link QueueConfig#idleHold()} — no fixed sleep on the
- * token path, and a bounded low rate when the ring is idle.
+ * <p>The holder gives its ready records consecutive LIds, hands them to the
+ * {@link StoreOutbox} and passes the token on. Records come from filters,
+ * routed here because this queue owns their ids; the {@link IdLedger} lets
+ * each id in once and answers a filter's batch once every record of it is
+ * durable. Whoever suspects the token lost, or holds it and sees the ring
+ * change, starts a new epoch through a {@link Recovery} (seal, holes, layout).
+ * A newer epoch voids everything unstored: records not yet stored are dropped
+ * here (their filters resend them), never stored late.
  */
-final class TokenRing {
+public final class TokenRing {
     private static final Logger LOG = LoggerFactory.getLogger(TokenRing.class);
 
-    /** Queue node states; see the class comment for transitions. */
-    enum State { JOINING, IDLE, HOLDING, PASSING }
+    public enum State { JOINING, IDLE, HOLDING, PASSING, RECOVERING }
 
-    /** Everything that leaves the queue. Replies come back through the matching {@code on...} methods on the loop. */
-    interface Links {
+    /** Everything that leaves the queue; replies come back through the matching {@code on...} methods, on the loop. */
+    public interface Links extends Recovery.Links, StoreOutbox.Sender, CauseProbes.Sender, Settlement.Links, RingWatch.Prober {
         void passToken(String successor, Token token);
 
         void wake(List<String> queues, String self);
 
-        void exists(List<String> indexers, long probeId, List<CauseKey> keys);
+        /** Tells the controller of a new layout (best effort). */
+        void reportLayout(Layout layout);
 
-        void reject(List<String> indexers, List<Rejection> rejections);
-
-        /** Finds the highest stored LId and its maintainer, and whether another queue has seen a token. */
-        void prepareToken(List<String> maintainers, List<String> otherQueues);
-
-        /** Completes a deferred Enqueue acknowledgement. */
-        void ack(Object handle);
+        /** Answers a filter's Enqueue. */
+        void answer(Object handle, EnqueueReply reply);
     }
 
     private final QueueConfig config;
-    private final String self;
+    private final RingMember self;
     private final Links links;
     private final CausalGate gate;
-    private final MaintainerOutbox outbox;
+    private final IdLedger ledger;
+    private final StoreOutbox outbox;
+    private final CauseProbes probes;
+    private final Settlement settlement;
+    private final QueueMetrics metrics;
     private State state = State.JOINING;
+    private long knownEpoch;
+    private Layout layout = Layout.getDefaultInstance();
     private Token token;
     private long lastHop;
+    // When this queue last held or received the token: what it tells probing queues.
+    private long lastTokenAt;
+    // Since when it waits for the token (a token seen, a holder found by a probe, a join): when it probes next.
+    private long watchFrom;
     private long holdUntil;
+    private long passStartedAt;
+    // The token was sent to the successor and not yet taken: a retry resends it unchanged.
+    private boolean retryingPass;
+    private boolean passInFlight;
     private long passRetryAt;
-    private long prepareRetryAt;
-    private boolean preparing;
-    private boolean tokenEverCreated;
+    private long quiesceStartedAt = -1;
     private boolean wakeSent;
+    private boolean tokenEverSeen;
     private final Set<String> wakeRequests = new LinkedHashSet<>();
-    private List<String> ring = List.of();
-    private List<String> maintainers = List.of();
+    private final RingWatch watch;
+    private final TokenHold hold;
+    // Maintainers a new stripe's layout is being stored on: nothing is assigned until they all have it.
+    private final Set<String> restriping = new HashSet<>();
+    // Maintainers that did not take a layout: left out of new stripes until the view changes.
+    private final Set<String> unreachableMaintainers = new HashSet<>();
+    // Every indexer of a view within the dedup window, and when it was last listed: an indexer that left
+    // still holds the entries it was sent, so an answer without it is incomplete (wait, never guess).
+    private final java.util.Map<String, Long> indexersSeen = new java.util.LinkedHashMap<>();
     private List<String> indexers = List.of();
-    private Membership view = Membership.NONE;
-    private final ArrayDeque<Object> deferredAcks = new ArrayDeque<>();
-    private long nextProbeId = 1;
-    private final Map<Long, List<CauseKey>> probesInFlight = new HashMap<>();
-    private final Map<CauseKey, Integer> probeAttempts = new HashMap<>();
-    private final ArrayDeque<long[]> reprobeDue = new ArrayDeque<>(); // [dueNanos] parallel to reprobeKeys
-    private final ArrayDeque<CauseKey> reprobeKeys = new ArrayDeque<>();
-    private final List<Rejection> unsentRejections = new ArrayList<>();
-    private final Counter assignedCounter;
-    private final Counter hopsCounter;
-    private final Counter rejectedCounter;
-    private final Counter foundByTokenCounter;
-    private final Counter foundByIndexerCounter;
-    private final DistributionSummary assignedPerHold;
+    private Set<String> listedIndexers = Set.of();
+    private List<String> layoutMaintainers = List.of();
+    private long indexersCheckedAt;
+    private Recovery recovery;
+    // The epoch being started recovers from a fault (not a planned ring change or the first token).
+    private boolean recoveryForFault;
+    private long recoveryAfter;
+    private volatile TokenStatus status = TokenStatus.newBuilder().setSinceMs(-1).build();
+    private volatile String recoveryNote = "";
+    private volatile long publishedTokenAt = Long.MIN_VALUE;
+    private final RandomGenerator random;
+    // Stopping cleanly: out of the ring at the next epoch, taking no new records meanwhile.
+    private boolean leaving;
 
-    TokenRing(QueueConfig config, String self, Links links, MeterRegistry meters) {
+    /**
+     * @param self   this queue as the ring names it (its instance id and gRPC address)
+     * @param random jitter of retries (seeded in simulations, so runs replay)
+     * @param now    the loop's clock now
+     */
+    public TokenRing(QueueConfig config, RingMember self, Links links, QueueMetrics metrics, RandomGenerator random,
+                     long now) {
         this.config = config;
+        this.random = random;
         this.self = self;
         this.links = links;
+        this.metrics = metrics;
         this.gate = new CausalGate(config.causeTimeout().toNanos(), config.recentCapacity());
-        this.outbox = new MaintainerOutbox((m, id, records) -> storeLink.store(m, id, records),
-                config.maintainerWindow(), config.maxBatch());
-        this.assignedCounter = Counter.builder("chariots_queue_assigned_total").description("Records given an LId here").register(meters);
-        this.hopsCounter = Counter.builder("chariots_queue_token_received_total").description("Token arrivals").register(meters);
-        this.rejectedCounter = Counter.builder("chariots_queue_cause_timeouts_total")
-                .description("Records rejected because a cause did not come within the timeout").register(meters);
-        this.foundByTokenCounter = Counter.builder("chariots_queue_causes_found_total").tag("via", "token").register(meters);
-        this.foundByIndexerCounter = Counter.builder("chariots_queue_causes_found_total").tag("via", "indexer").register(meters);
-        this.assignedPerHold = DistributionSummary.builder("chariots_queue_assigned_per_hold").register(meters);
-        meters.gauge("chariots_queue_waiting_records", this, r -> r.gate.heldCount());
-        meters.gauge("chariots_queue_ready_records", this, r -> r.gate.readyCount());
-        meters.gauge("chariots_queue_unacknowledged_records", this, r -> r.outbox.unacknowledged());
+        this.ledger = new IdLedger(self.getAddress(), this::settled, config.dedupWindow().toNanos(),
+                config.dedupSettled(), config.dedupFilterBytes(), now);
+        this.outbox = new StoreOutbox(links, config.maintainerWindow(), config.maxBatch(), StoreOutbox.defaultBackoff());
+        this.probes = new CauseProbes(links, config.maxBatch(), config.reprobeMin().toNanos(), config.reprobeMax().toNanos());
+        this.settlement = new Settlement(links, ledger, config.maxBatch());
+        this.watch = new RingWatch(self, config, links::probeRing);
+        this.hold = new TokenHold(self.getAddress(), config, gate, ledger, outbox, metrics);
+        this.lastTokenAt = now;
+        this.watchFrom = now;
+        metrics.bind(this);
     }
 
-    // The outbox's sender is set after construction (the wiring needs the loop).
-    private MaintainerOutbox.Sender storeLink = (m, id, r) -> {
-        throw new IllegalStateException("no maintainer link");
-    };
-
-    void maintainerLink(MaintainerOutbox.Sender sender) {
-        this.storeLink = sender;
-    }
-
-    State state() {
+    public State state() {
         return state;
     }
 
-    /** The token while held (for tests and health). */
-    Token token() {
+    public long epoch() {
+        return knownEpoch;
+    }
+
+    public Layout layout() {
+        return layout;
+    }
+
+    public Token token() {
         return token;
     }
 
-    long lastLid() {
-        return token == null ? -1 : token.getLastLid();
-    }
-
-    CausalGate gate() {
+    public CausalGate gate() {
         return gate;
     }
 
-    long buffered() {
-        return gate.readyCount() + gate.heldCount() + outbox.unacknowledged();
+    public IdLedger ledger() {
+        return ledger;
+    }
+
+    public StoreOutbox outbox() {
+        return outbox;
+    }
+
+    public Recovery recovery() {
+        return recovery;
+    }
+
+    /** The new epoch this queue is starting and what it waits for, for operators ("" if none); any thread. */
+    public String recoveryNote() {
+        return recoveryNote;
+    }
+
+    /** Whether the token's holder may be asked about this queue: answered off the loop from a snapshot. */
+    public TokenStatus status() {
+        return status;
+    }
+
+    /** {@link #status()} with how long ago this queue saw the token as of {@code now}, not as of its last poll. */
+    public TokenStatus status(long now) {
+        TokenStatus s = status;
+        long at = publishedTokenAt;
+        return at == Long.MIN_VALUE ? s : s.toBuilder().setSinceMs(Math.max(0, TimeUnit.NANOSECONDS.toMillis(now - at))).build();
     }
 
     // ------------------------------------------------------------ inputs
 
-    /** A newer membership view. */
-    void onMembership(Membership m, long now) {
-        view = m;
-        ring = addresses(m, Role.QUEUE);
-        maintainers = addresses(m, Role.MAINTAINER);
-        indexers = addresses(m, Role.INDEXER);
-        if (state == State.JOINING && ring.contains(self) && !maintainers.isEmpty()) {
-            state = State.IDLE;
-            LOG.info("in the ring {} with maintainers {}", ring, maintainers);
+    public void onMembership(Membership m, long now) {
+        watch.onMembership(m);
+        unreachableMaintainers.clear();
+        listedIndexers = new java.util.HashSet<>(addresses(m, Role.INDEXER));
+        for (String ix : listedIndexers) {
+            indexersSeen.put(ix, now);
+        }
+        indexers = indexersToAsk(now);
+        if (state == State.JOINING && !m.members(Role.MAINTAINER).isEmpty()) {
+            state(State.IDLE, now);
+            watchFrom = now;
+            LOG.info("joined: {} queue(s), {} maintainer(s), {} indexer(s) in the view", m.members(Role.QUEUE).size(),
+                    m.members(Role.MAINTAINER).size(), indexers.size());
         }
         if (state == State.HOLDING) {
             process(now);
@@ -175,359 +221,743 @@ final class TokenRing {
     private static List<String> addresses(Membership m, Role role) {
         List<String> out = new ArrayList<>();
         for (Member mem : m.members(role)) {
-            out.add(mem.getGrpcAddress());
+            if (!mem.getGrpcAddress().isEmpty()) {
+                out.add(mem.getGrpcAddress());
+            }
         }
         return out;
     }
 
-    /** A batch from a filter; {@code ackHandle} is acknowledged at once or once the buffer drains below its bound. */
-    void onEnqueue(List<RecordEnvelope> records, Object ackHandle, long now) {
-        for (RecordEnvelope r : records) {
-            gate.add(r, now);
+    /** A filter's batch, routed by the layout of {@code epoch}. */
+    public void onEnqueue(long epoch, List<RecordEnvelope> records, Object handle, long now) {
+        if (epoch > knownEpoch) {
+            adoptEpoch(epoch, null, now);
         }
-        if (buffered() > config.maxBuffered() || !deferredAcks.isEmpty()) {
-            deferredAcks.add(ackHandle);
-        } else {
-            links.ack(ackHandle);
+        if (leaving) {
+            answer(handle, EnqueueReply.Status.RETRY, "queue " + self.getAddress() + " is leaving the ring");
+            return;
+        }
+        if (state == State.JOINING || layout.getEpoch() == 0 || layout.getEpoch() != knownEpoch) {
+            answer(handle, EnqueueReply.Status.RETRY, "queue " + self.getAddress() + " does not have the layout of epoch "
+                    + knownEpoch + " yet");
+            return;
+        }
+        if (epoch < knownEpoch || !ownsAll(records)) {
+            links.answer(handle, EnqueueReply.newBuilder().setStatus(EnqueueReply.Status.STALE_EPOCH)
+                    .setEpoch(knownEpoch).setLayout(layout).build());
+            return;
+        }
+        if (ledger.liveCount() >= config.maxBuffered()) {
+            metrics.refusedFull();
+            answer(handle, EnqueueReply.Status.RETRY, "queue " + self.getAddress() + " is full");
+            return;
+        }
+        IdLedger.Batch b = new IdLedger.Batch(handle, epoch, records.size());
+        if (records.isEmpty()) {
+            b.answered = true;
+            settled(b);
+            return;
+        }
+        long causeNow = probes.causeClock(now);
+        for (RecordEnvelope r : records) {
+            if (ledger.admit(r, b, now) == IdLedger.Admission.NEW) {
+                gate.add(r, causeNow, now);
+            }
         }
         afterNewWork(now);
+    }
+
+    private boolean ownsAll(List<RecordEnvelope> records) {
+        for (RecordEnvelope r : records) {
+            if (!owns(r.getId())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether this queue owns {@code id} in the current epoch (false while its layout is not known here yet). */
+    public boolean owns(String id) {
+        return layout.getEpoch() == knownEpoch && self.getAddress().equals(RingOwners.ownerAddress(id, layout.getRingList()));
+    }
+
+    private void answer(Object handle, EnqueueReply.Status s, String detail) {
+        links.answer(handle, EnqueueReply.newBuilder().setStatus(s).setEpoch(knownEpoch).setDetail(detail).build());
+    }
+
+    private void settled(IdLedger.Batch b) {
+        links.answer(b.handle, EnqueueReply.newBuilder().setStatus(EnqueueReply.Status.SETTLED).setEpoch(knownEpoch)
+                .setAppended(b.appended).setRejected(b.rejected).build());
     }
 
     private void afterNewWork(long now) {
         if (state == State.HOLDING) {
             process(now);
-        } else if (state == State.IDLE && gate.readyCount() > 0 && !wakeSent && ring.size() > 1) {
+        } else if (state == State.IDLE && gate.readyCount() > 0 && !wakeSent && layout.getRingCount() > 1) {
             wakeSent = true;
-            List<String> others = new ArrayList<>(ring);
-            others.remove(self);
-            links.wake(others, self);
+            List<String> others = new ArrayList<>();
+            for (RingMember m : layout.getRingList()) {
+                if (!m.getAddress().equals(self.getAddress())) {
+                    others.add(m.getAddress());
+                }
+            }
+            links.wake(others, self.getAddress());
         }
     }
 
-    /** Another queue has work and asks for the token. */
-    void onWake(String from, long now) {
-        if (from.equals(self)) {
+    public void onWake(String from, long now) {
+        if (!from.equals(self.getAddress())) {
+            wakeRequests.add(from);
+            if (state == State.HOLDING) {
+                process(now);
+            }
+        }
+    }
+
+    /**
+     * Whether a token may be taken, answered from this queue's published
+     * {@link #status()} on any thread, before the loop sees it: a queue whose
+     * loop is busy still takes the token at once, so a slow machine is never
+     * mistaken for a dead successor. Refused only before this queue has a view
+     * or when an epoch it knows is newer. Should the loop then refuse it (a
+     * newer epoch came meanwhile), the token is gone, as if this queue had
+     * died holding it: the ring recovers from that.
+     */
+    public static TokenAck admit(Token t, TokenStatus s) {
+        boolean ok = s.getJoined() && Long.compareUnsigned(t.getEpoch(), s.getEpoch()) >= 0;
+        return TokenAck.newBuilder().setSeenHop(ok ? t.getHop() : s.getSeenHop()).setEpoch(ok ? t.getEpoch() : s.getEpoch())
+                .setAccepted(ok).build();
+    }
+
+    /** The token arrived from the predecessor. */
+    public TokenAck onToken(Token t, long now) {
+        if (state == State.JOINING) {
+            // No view yet: it could not tell the ring from strangers. The sender tries again in a moment.
+            return TokenAck.newBuilder().setSeenHop(lastHop).setEpoch(knownEpoch).setAccepted(false).build();
+        }
+        if (t.getEpoch() < knownEpoch || (state == State.RECOVERING && t.getEpoch() < recovery.epoch())) {
+            return TokenAck.newBuilder().setSeenHop(lastHop).setEpoch(knownEpoch).setAccepted(false).build();
+        }
+        if (t.getEpoch() > knownEpoch || newer(t.getLayout(), layout)) {
+            adoptEpoch(t.getEpoch(), t.getLayout(), now);
+        }
+        TokenAck ack = TokenAck.newBuilder().setSeenHop(Math.max(lastHop, t.getHop())).setEpoch(knownEpoch).setAccepted(true)
+                .build();
+        if (t.getHop() <= lastHop) {
+            return ack; // a duplicate delivery of a token already handled
+        }
+        if (state == State.HOLDING) {
+            LOG.error("received a second token (epoch {} hop {}) while holding hop {}: ignoring it", t.getEpoch(),
+                    t.getHop(), lastHop);
+            return ack;
+        }
+        take(t, now);
+        return ack;
+    }
+
+    private void take(Token t, long now) {
+        token = t;
+        retryingPass = false;
+        lastHop = t.getHop();
+        tokenEverSeen = true;
+        lastTokenAt = now;
+        watchFrom = now;
+        metrics.tokenReceived();
+        wakeSent = false;
+        holdUntil = now + config.idleHold().toNanos();
+        state(State.HOLDING, now);
+        process(now);
+    }
+
+    public void onPassed(long hop, TokenAck ack, long now) {
+        if (state != State.PASSING || token == null || token.getHop() != hop) {
             return;
         }
-        wakeRequests.add(from);
+        if (!ack.getAccepted()) {
+            if (ack.getEpoch() > knownEpoch) {
+                LOG.info("the successor refused the token: it knows epoch {}", ack.getEpoch());
+                adoptEpoch(ack.getEpoch(), null, now); // drops the token
+            } else {
+                onPassFailed(hop, true, "the successor is not ready for it", now);
+            }
+            return;
+        }
+        token = null;
+        retryingPass = false;
+        state(State.IDLE, now);
+    }
+
+    /**
+     * A pass failed: {@code refused} when the successor answered no or its
+     * process is gone (connection refused or reset), otherwise it was silent
+     * (deadline passed). A refusing successor is skipped after pass_timeout,
+     * a silent one (paused, starved, cut off) only after silence_timeout.
+     */
+    public void onPassFailed(long hop, boolean refused, String why, long now) {
+        if (state != State.PASSING || token == null || token.getHop() != hop) {
+            return;
+        }
+        passInFlight = false;
+        passRetryAt = now + TimeUnit.MILLISECONDS.toNanos(20);
+        long limit = (refused ? config.passTimeout() : config.silenceTimeout()).toNanos();
+        if (now - passStartedAt >= limit) {
+            String successor = RingPlan.successor(layout.getRingList(), self.getAddress());
+            LOG.warn("queue {} did not take the token for {} ms ({}): leaving it out of the ring", successor,
+                    TimeUnit.NANOSECONDS.toMillis(now - passStartedAt), why);
+            watch.suspect(successor);
+            startRecovery(true, "queue " + successor + " did not take the token", now);
+        } else {
+            LOG.debug("could not pass the token: {}; retrying", why);
+        }
+    }
+
+    // ------------------------------------------------------------ stores and settlement
+
+    public void onStoreReply(String maintainer, long batchId, StoreReply r, long now) {
+        switch (r.getStatus()) {
+            case STORED -> {
+                List<RecordEnvelope> stored = outbox.onStored(batchId);
+                if (stored != null) {
+                    for (RecordEnvelope rec : stored) {
+                        ledger.stored(rec.getId());
+                        gate.stored(rec);
+                    }
+                    settlement.onIndexedThrough(maintainer, r.getIndexedThrough(), now);
+                    outbox.flush(now);
+                }
+            }
+            case SEALED -> {
+                outbox.onRefused(batchId);
+                if (r.getSealedEpoch() > knownEpoch) {
+                    LOG.info("maintainer {} is sealed at epoch {}: this queue's epoch {} is over", maintainer,
+                            r.getSealedEpoch(), knownEpoch);
+                    adoptEpoch(r.getSealedEpoch(), null, now);
+                }
+            }
+            default -> {
+                outbox.onRefused(batchId);
+                metrics.conflict();
+                LOG.error("maintainer {} holds other records at LIds {}: two queues gave out the same LIds; starting a new epoch",
+                        maintainer, r.getConflictsList());
+                startRecovery(true, "conflicting LIds at " + maintainer, now);
+            }
+        }
         if (state == State.HOLDING) {
             process(now);
         }
     }
 
-    /** The token arrived from the predecessor. Returns the highest hop seen (for the ack). */
-    long onToken(Token t, long now) {
-        if (Long.compareUnsigned(t.getHop(), lastHop) <= 0) {
-            return lastHop; // a duplicate delivery of a token already handled
-        }
-        if (state == State.PASSING) {
-            // Our pass was delivered and the token came round before its acknowledgement.
-            state = State.IDLE;
-        }
-        if (state == State.HOLDING) {
-            LOG.error("received a second token (hop {}) while holding hop {}: ignoring it", t.getHop(), lastHop);
-            return lastHop;
-        }
-        lastHop = t.getHop();
-        hopsCounter.increment();
-        token = t;
-        state = State.HOLDING;
-        wakeSent = false;
-        holdUntil = now + config.idleHold().toNanos();
-        process(now);
-        return lastHop;
-    }
-
-    long seenHop() {
-        return lastHop;
-    }
-
-    /** The successor took the token. */
-    void onPassed(long hop) {
-        if (state == State.PASSING && token != null && token.getHop() == hop) {
-            token = null;
-            state = State.IDLE;
-        }
-    }
-
-    /** The successor could not be reached; keep the token and retry with the newest ring. */
-    void onPassFailed(long hop, String why, long now) {
-        if (state == State.PASSING && token != null && token.getHop() == hop) {
-            LOG.warn("could not pass the token: {}; retrying", why);
-            state = State.HOLDING;
-            passRetryAt = now + TimeUnit.MILLISECONDS.toNanos(20);
-            holdUntil = passRetryAt;
-        }
-    }
-
-    /** Answer to {@link Links#prepareToken}. */
-    void onTokenPrepared(long lastStoredLid, String ownerOfLast, long seenHopElsewhere, long now) {
-        preparing = false;
-        if (token != null || tokenEverCreated) {
-            return;
-        }
-        if (seenHopElsewhere > 0) {
-            LOG.warn("not creating a token: queue ring already has one (hop {})", seenHopElsewhere);
-            tokenEverCreated = true;
-            return;
-        }
-        Token.Builder b = Token.newBuilder().setHop(1).setLastLid(lastStoredLid);
-        if (lastStoredLid % StripeMap.BLOCK != 0 && ownerOfLast != null) {
-            // The block holding the last stored LId stays with the maintainer that has it.
-            b.addStripes(io.chariots.proto.Stripe.newBuilder().setFromBlock(StripeMap.blockOf(lastStoredLid))
-                    .addMaintainers(ownerOfLast));
-        }
-        tokenEverCreated = true;
-        LOG.info("created the token; the log continues after LId {}", lastStoredLid);
-        lastHop = 0;
-        onToken(b.build(), now);
-    }
-
-    void onPrepareFailed(String why, long now) {
-        preparing = false;
-        prepareRetryAt = now + TimeUnit.MILLISECONDS.toNanos(500);
-        LOG.info("waiting for maintainers before creating the token: {}", why);
-    }
-
-    void onStored(String maintainer, long batchId, long now) {
-        outbox.onStored(maintainer, batchId, now);
-        releaseAcks();
-    }
-
-    void onStoreFailed(String maintainer, long batchId, String why, long now) {
+    public void onStoreFailed(String maintainer, long batchId, String why, long now) {
         LOG.debug("store to {} failed: {}", maintainer, why);
         outbox.onFailed(maintainer, batchId, now);
     }
 
-    /** Indexers answered a probe: {@code lids[i]} is the LId of {@code keys[i]}, or 0. */
-    void onExists(long probeId, long[] lids, long now) {
-        List<CauseKey> keys = probesInFlight.remove(probeId);
-        if (keys == null) {
-            return;
-        }
-        for (int i = 0; i < keys.size(); i++) {
-            CauseKey k = keys.get(i);
-            if (lids[i] != 0) {
-                if (gate.isUnmet(k)) {
-                    foundByIndexerCounter.increment();
-                }
-                probeAttempts.remove(k);
-                gate.satisfy(k);
-            } else if (gate.isUnmet(k)) {
-                scheduleReprobe(k, now);
+    public void onIndexedThrough(String maintainer, long through, long now) {
+        settlement.onIndexedThrough(maintainer, through, now);
+    }
+
+    public void onIndexedThroughFailed(String maintainer, long now) {
+        settlement.onIndexedThroughFailed(maintainer, now);
+    }
+
+    public void onExists(long probe, long[] lids, boolean complete, long now) {
+        for (CauseKey k : probes.onAnswered(probe, lids, complete, gate::isUnmet, now)) {
+            if (gate.isUnmet(k)) {
+                metrics.causeFoundByIndexer();
             }
+            gate.satisfy(k);
         }
         afterNewWork(now);
     }
 
-    void onExistsFailed(long probeId, long now) {
-        List<CauseKey> keys = probesInFlight.remove(probeId);
-        if (keys != null) {
-            for (CauseKey k : keys) {
-                if (gate.isUnmet(k)) {
-                    scheduleReprobe(k, now);
-                }
+    public void onExistsFailed(long probe, long now) {
+        probes.onFailed(probe, gate::isUnmet, now);
+    }
+
+    public void onRejected(long rejectId, boolean ok, long now) {
+        settlement.onRejected(rejectId, ok, now);
+    }
+
+    public void onVerified(long verifyId, List<IdLedger.Found> found, long now) {
+        long causeNow = probes.causeClock(now);
+        for (RecordEnvelope r : settlement.onVerified(verifyId, found, this::owns, now)) {
+            gate.add(r, causeNow, now);
+        }
+        afterNewWork(now);
+    }
+
+    public void onVerifyFailed(long verifyId, long now) {
+        settlement.onVerifyFailed(verifyId, now);
+    }
+
+    /** Records with these ids waiting here for a cause. */
+    public List<CausalGate.Held> pending(Set<String> ids) {
+        return gate.heldWithIds(ids);
+    }
+
+    // ------------------------------------------------------------ epochs
+
+    /**
+     * A newer epoch exists (and, if given, its layout): everything this queue
+     * holds of older epochs is void. Its token is dropped; records not yet
+     * stored are dropped (their filters get STALE_EPOCH and resend); records
+     * given an LId but not known stored are verified once the new epoch's
+     * layout is known.
+     */
+    private void adoptEpoch(long epoch, Layout newLayout, long now) {
+        if (epoch > knownEpoch) {
+            LOG.info("epoch {} → {}", knownEpoch, epoch);
+            knownEpoch = epoch;
+            lastHop = 0;
+            token = null;
+            retryingPass = false;
+            passInFlight = false;
+            quiesceStartedAt = -1;
+            gate.dropAll();
+            outbox.clear();
+            for (IdLedger.Batch b : ledger.epochChanged(epoch)) {
+                links.answer(b.handle, EnqueueReply.newBuilder().setStatus(EnqueueReply.Status.STALE_EPOCH)
+                        .setEpoch(epoch).build());
+            }
+            restriping.clear();
+            if (recovery != null && recovery.epoch() <= epoch) {
+                recovery = null;
+            }
+            if (state != State.JOINING && recovery == null) {
+                state(State.IDLE, now);
+            }
+            watchFrom = now;
+        }
+        if (newLayout != null && newLayout.getEpoch() == knownEpoch && newer(newLayout, layout)) {
+            if (layout.getEpoch() == 0 && newLayout.getStartLid() == 0 && inRing(newLayout)) {
+                // The first layout this queue sees began on an empty log and names this very instance (not a
+                // predecessor at its address) from its start: no id it owns can have been let in by anyone else.
+                ledger.logWasEmpty();
+            } else if (layout.getEpoch() != 0 && newLayout.getEpoch() > layout.getEpoch() + 1) {
+                // Epochs went by unseen (this queue was paused or cut off): whatever rings they had,
+                // other queues may have let in ids this one owns now.
+                ledger.memoryGap(now);
+            } else if (!newLayout.getRingList().equals(layout.getRingList())) {
+                ledger.ringChanged(layout.getRingList(), now);
+            }
+            layout = newLayout;
+            layoutMaintainers = allMaintainers(layout);
+            metrics.layout(layout);
+            watch.layoutAdopted(layout);
+        }
+    }
+
+    private static boolean newer(Layout a, Layout b) {
+        int c = Long.compareUnsigned(a.getEpoch(), b.getEpoch());
+        return c > 0 || (c == 0 && Long.compareUnsigned(a.getVersion(), b.getVersion()) > 0);
+    }
+
+    private void startRecovery(boolean fault, String reason, long now) {
+        if (state == State.RECOVERING) {
+            return;
+        }
+        long epoch = knownEpoch + 1;
+        List<RingMember> ring = desiredRing(now);
+        List<String> maintainers = RingPlan.desiredMaintainers(watch.view(), failingMaintainers());
+        token = null;
+        retryingPass = false;
+        passInFlight = false;
+        restriping.clear();
+        state(State.RECOVERING, now);
+        recovery = new Recovery(links, epoch, self.getInstanceId(), layout, maintainers, ring, reason);
+        recoveryForFault = fault;
+        recovery.start(now);
+        metrics.recoveryStarted();
+    }
+
+    public void onSealed(String maintainer, SealReply r, long now) {
+        if (recovery != null) {
+            recovery.onSealed(maintainer, r, now);
+            afterRecoveryStep(now);
+        }
+    }
+
+    public void onSealFailed(String maintainer, String why, long now) {
+        if (recovery != null) {
+            recovery.onSealFailed(maintainer, why, now);
+        }
+    }
+
+    public void onHolesFilled(String maintainer, StoreReply r, long now) {
+        if (recovery != null) {
+            recovery.onHolesFilled(maintainer, r, now);
+            afterRecoveryStep(now);
+        }
+    }
+
+    public void onHolesFailed(String maintainer, String why, long now) {
+        if (recovery != null) {
+            recovery.onHolesFailed(maintainer, why, now);
+        }
+    }
+
+    public void onLayoutSet(String maintainer, LayoutReply r, long now) {
+        if (recovery != null) {
+            recovery.onLayoutSet(maintainer, r, now);
+            afterRecoveryStep(now);
+        } else if (restriping.remove(maintainer)) {
+            if (!r.getAccepted() && r.getSealedEpoch() > knownEpoch) {
+                adoptEpoch(r.getSealedEpoch(), null, now);
+            } else if (state == State.HOLDING) {
+                process(now);
             }
         }
     }
 
-    private void scheduleReprobe(CauseKey k, long now) {
-        int attempt = probeAttempts.merge(k, 1, Integer::sum);
-        long delay = Math.min(config.reprobeMax().toNanos(), config.reprobeMin().toNanos() << Math.min(attempt - 1, 20));
-        reprobeDue.add(new long[] {now + delay});
-        reprobeKeys.add(k);
+    public void onLayoutFailed(String maintainer, String why, long now) {
+        if (recovery != null) {
+            recovery.onLayoutFailed(maintainer, why, now);
+        } else if (restriping.remove(maintainer)) {
+            LOG.warn("maintainer {} did not take layout {}.{} ({}): new LIds go to the others", maintainer,
+                    layout.getEpoch(), layout.getVersion(), why);
+            unreachableMaintainers.add(maintainer);
+            restriping.clear();
+            if (state == State.HOLDING) {
+                process(now);
+            }
+        }
     }
 
-    /** Records with these ids waiting here for a cause. */
-    List<CausalGate.Held> pending(Set<String> ids) {
-        return gate.heldWithIds(ids);
+    private void afterRecoveryStep(long now) {
+        Recovery r = recovery;
+        if (r.step() == Recovery.Step.DONE) {
+            recovery = null;
+            adoptEpoch(r.epoch(), r.layout(), now);
+            metrics.epochStarted(recoveryForFault, r.holesFilled());
+            if (r.lastLid() == 0 && !tokenEverSeen) {
+                ledger.logWasEmpty();
+            }
+            links.reportLayout(r.layout());
+            take(Token.newBuilder().setEpoch(r.epoch()).setHop(1).setLastLid(r.lastLid()).setLayout(r.layout()).build(), now);
+        } else if (r.step() == Recovery.Step.ABORTED) {
+            recovery = null;
+            state(State.IDLE, now);
+            watchFrom = now; // give the queue that won time to pass its token round
+            recoveryAfter = now + random.nextLong(TimeUnit.MILLISECONDS.toNanos(300));
+            if (r.newestEpochSeen() > knownEpoch) {
+                adoptEpoch(r.newestEpochSeen(), null, now);
+            }
+        }
+    }
+
+    public void onTokenStatus(long probe, String queue, TokenStatus s, long now) {
+        LOG.trace("probe {}: {} says epoch {} holding {} since {} ms", probe, queue, s.getEpoch(), s.getHolding(), s.getSinceMs());
+        watch.onStatus(probe, queue, s, knownEpoch, now);
+        if (s.getEpoch() > knownEpoch) {
+            adoptEpoch(s.getEpoch(), null, now);
+        }
+    }
+
+    /** A probed queue did not answer: {@code refused} if its process is gone, otherwise it was silent. */
+    public void onProbeFailed(long probe, String queue, boolean refused, long now) {
+        watch.onNoAnswer(probe, queue, refused, now);
+    }
+
+    public void onProbeDone(long probe, long now) {
+        RingWatch.Verdict v = watch.onProbeDone(probe, now);
+        if (v != RingWatch.Verdict.NOT_A_LOSS_PROBE) {
+            LOG.debug("token-loss probe {}: {} (state {})", probe, v, state);
+        }
+        if (v == RingWatch.Verdict.NOT_A_LOSS_PROBE || v == RingWatch.Verdict.SILENT || state != State.IDLE) {
+            return;
+        }
+        if (v == RingWatch.Verdict.HOLDER_FOUND) {
+            watchFrom = now;
+        } else {
+            boolean lost = tokenEverSeen || layout.getEpoch() > 0;
+            startRecovery(lost, lost ? "the token was lost" : "no token yet", now);
+        }
     }
 
     // ------------------------------------------------------------ timed work
 
-    /** Does due work and returns the next deadline. */
-    long poll(long now) {
+    public long poll(long now) {
         long next = now + TimeUnit.SECONDS.toNanos(1);
-        if (state == State.IDLE && config.hold() && !tokenEverCreated && !preparing && now - prepareRetryAt >= 0) {
-            preparing = true;
-            List<String> others = new ArrayList<>(ring);
-            others.remove(self);
-            links.prepareToken(maintainers, others);
-        }
-        if (config.hold() && !tokenEverCreated && !preparing) {
-            next = Math.min(next, prepareRetryAt);
+        if (state == State.IDLE) {
+            next = Math.min(next, watchToken(now));
         }
         if (state == State.HOLDING) {
             process(now);
-            if (state == State.HOLDING && ring.size() > 1) {
+            if (state == State.HOLDING && layout.getRingCount() > 1) {
                 next = Math.min(next, holdUntil);
             }
+        } else if (state == State.PASSING && !passInFlight) {
+            if (now - passRetryAt >= 0) {
+                pass(now); // the same token again
+            } else {
+                next = Math.min(next, passRetryAt);
+            }
         }
-        List<CausalGate.Expired> expired = gate.expire(now);
-        if (!expired.isEmpty()) {
-            reject(expired, now);
+        if (recovery != null) {
+            next = Math.min(next, recovery.poll(now));
         }
-        next = Math.min(next, gate.nextExpiry());
-        if (!unsentRejections.isEmpty() && !indexers.isEmpty()) {
-            links.reject(indexers, List.copyOf(unsentRejections));
-            unsentRejections.clear();
+        if (state != State.JOINING) {
+            watch.pollOutsiders(layout, now);
         }
-        probe(now);
-        if (!reprobeDue.isEmpty()) {
-            next = Math.min(next, reprobeDue.peek()[0]);
+        long causeNow = probes.causeClock(now);
+        for (CausalGate.Expired e : gate.expire(causeNow)) {
+            reject(e);
         }
+        if (!probes.stopped() && gate.nextExpiry() != Long.MAX_VALUE) {
+            next = Math.min(next, now + (gate.nextExpiry() - causeNow));
+        }
+        if (now - indexersCheckedAt > TimeUnit.SECONDS.toNanos(1)) {
+            indexersCheckedAt = now;
+            indexers = indexersToAsk(now);
+        }
+        probes.probe(gate.drainToProbe(), indexers, gate::isUnmet, now);
+        next = Math.min(next, probes.nextDue());
         next = Math.min(next, outbox.poll(now));
-        releaseAcks();
+        next = Math.min(next, settlement.poll(now, layoutMaintainers, indexers, layout.getEpoch()));
+        status = snapshot(now);
+        Recovery r = recovery;
+        recoveryNote = r == null ? "" : "starting epoch " + r.epoch() + " (" + r.step().name().toLowerCase()
+                + (r.waitingFor().isEmpty() ? ")" : "): waiting for " + r.waitingFor());
         return next;
     }
 
-    private void probe(long now) {
-        List<CauseKey> keys = new ArrayList<>(gate.drainToProbe());
-        while (!reprobeDue.isEmpty() && now - reprobeDue.peek()[0] >= 0) {
-            reprobeDue.poll();
-            CauseKey k = reprobeKeys.poll();
-            if (gate.isUnmet(k)) {
-                keys.add(k);
-            } else {
-                probeAttempts.remove(k);
-            }
-        }
-        if (keys.isEmpty()) {
-            return;
-        }
-        if (indexers.isEmpty()) {
-            for (CauseKey k : keys) {
-                scheduleReprobe(k, now);
-            }
-            return;
-        }
-        for (int from = 0; from < keys.size(); from += config.maxBatch()) {
-            List<CauseKey> part = List.copyOf(keys.subList(from, Math.min(keys.size(), from + config.maxBatch())));
-            long id = nextProbeId++;
-            probesInFlight.put(id, part);
-            links.exists(indexers, id, part);
-        }
+    /**
+     * The indexers whose answers together are the whole index: those listed
+     * now and those listed within the dedup window (an indexer that left may
+     * hold entries of records still within it; asking it fails until it is
+     * back, which makes lookups wait rather than miss).
+     */
+    private List<String> indexersToAsk(long now) {
+        indexersSeen.entrySet().removeIf(e -> !listedIndexers.contains(e.getKey())
+                && now - e.getValue() > config.dedupWindow().toNanos());
+        return List.copyOf(indexersSeen.keySet());
     }
 
-    private void reject(List<CausalGate.Expired> expired, long now) {
-        for (CausalGate.Expired e : expired) {
-            rejectedCounter.increment();
-            String reason = "cause " + e.missing() + " not in the log after "
-                    + TimeUnit.NANOSECONDS.toMillis(e.waitedNanos()) + " ms (cause timeout)";
-            LOG.warn("rejected record {}: {}", e.record().getId(), reason);
-            unsentRejections.add(Rejection.newBuilder().setId(e.record().getId()).setReason(reason)
-                    .setAtMs(System.currentTimeMillis()).build());
-            for (CauseKey k : e.missing()) {
-                probeAttempts.remove(k);
-            }
+    /** Every maintainer the layout names (any of them may hold records not yet indexed). */
+    static List<String> allMaintainers(Layout layout) {
+        Set<String> out = new LinkedHashSet<>();
+        for (io.chariots.proto.Stripe s : layout.getStripesList()) {
+            out.addAll(s.getMaintainersList());
         }
-        releaseAcks();
+        return new ArrayList<>(out);
     }
 
-    private void releaseAcks() {
-        while (!deferredAcks.isEmpty() && buffered() <= config.maxBuffered()) {
-            links.ack(deferredAcks.poll());
+    /** No token for a while: ask the ring whether anyone has one (a lost one is recovered by the queue that finds none). */
+    private long watchToken(long now) {
+        // Only a --hold queue of a log that never had a token starts the first epoch at once.
+        boolean firstEver = config.hold() && !tokenEverSeen && layout.getEpoch() == 0 && knownEpoch == 0;
+        long wait = (firstEver ? 0 : config.tokenTimeout().toNanos())
+                + watch.rank() * TimeUnit.MILLISECONDS.toNanos(300);
+        long due = Math.max(watchFrom + wait, recoveryAfter);
+        if (now - due < 0) {
+            return due;
         }
+        if (!watch.probing()) {
+            LOG.debug("no token for {} ms: asking the ring whether anyone holds it", TimeUnit.NANOSECONDS.toMillis(now - watchFrom));
+            watch.probeForToken(now);
+        }
+        return now + TimeUnit.MILLISECONDS.toNanos(100);
+    }
+
+    private void reject(CausalGate.Expired e) {
+        metrics.causeTimeout();
+        String reason = "cause " + e.missing() + " not in the log after "
+                + TimeUnit.NANOSECONDS.toMillis(e.waitedNanos()) + " ms (cause timeout)";
+        LOG.warn("rejected record {}: {}", e.record().getId(), reason);
+        for (CauseKey k : e.missing()) {
+            probes.forget(k);
+        }
+        settlement.reject(Rejection.newBuilder().setId(e.record().getId()).setReason(reason)
+                .setAtMs(System.currentTimeMillis()).build());
+    }
+
+    private TokenStatus snapshot(long now) {
+        // Holding, passing it on, or making a new one: in each case a token exists or is coming.
+        boolean holding = state == State.HOLDING || state == State.PASSING || state == State.RECOVERING;
+        publishedTokenAt = tokenEverSeen ? lastTokenAt : Long.MIN_VALUE;
+        return TokenStatus.newBuilder().setEpoch(knownEpoch).setSeenHop(lastHop).setHolding(holding)
+                .setJoined(state != State.JOINING)
+                .setSinceMs(tokenEverSeen ? TimeUnit.NANOSECONDS.toMillis(now - lastTokenAt) : -1).build();
+    }
+
+    private void state(State s, long now) {
+        if (s != state) {
+            LOG.debug("{} → {}", state, s);
+            state = s;
+        }
+        status = snapshot(now);
     }
 
     // ------------------------------------------------------------ holding the token
 
-    /** Applies the token's answers, assigns ready records, and passes the token if it should move. */
+    /** Reconfigures if the ring changed, holds the token (answers, LIds), passes it on. */
     private void process(long now) {
-        Token.Builder t = token.toBuilder();
-        // Answers addressed to this queue; drop this queue's old requests (re-added below if still unmet).
-        t.clearFound();
-        for (Found f : token.getFoundList()) {
-            if (f.getQueue().equals(self)) {
-                CauseKey k = CauseKey.of(f.getKey());
-                if (gate.isUnmet(k)) {
-                    foundByTokenCounter.increment();
-                }
-                gate.satisfy(k);
-            } else {
-                t.addFound(f);
-            }
+        lastTokenAt = now;
+        watchFrom = now;
+        if (leaving && !token.getLeavingList().contains(self.getAddress())) {
+            token = token.toBuilder().addLeaving(self.getAddress()).build();
         }
-        t.clearWanted();
-        for (Wanted w : token.getWantedList()) {
-            if (!w.getQueue().equals(self)) {
-                t.addWanted(w);
-            }
+        if (reconfigure(now)) {
+            return;
         }
-        t.clearWaitingQueues();
-        for (String q : token.getWaitingQueuesList()) {
-            if (!q.equals(self) && ring.contains(q)) {
-                t.addWaitingQueues(q);
-            }
+        boolean quiescing = token.getQuiescing();
+        int[] assigned = new int[1];
+        token = hold.hold(token, layout, knownEpoch, !quiescing && restriping.isEmpty() && layout.getStripesCount() > 0,
+                assigned, wakeRequests, now);
+        if (quiescing && TokenHold.allStored(token)) {
+            startRecovery(false, "the ring changes", now);
+            return;
         }
-        for (String q : wakeRequests) {
-            if (!q.equals(self) && ring.contains(q) && !t.getWaitingQueuesList().contains(q)) {
-                t.addWaitingQueues(q);
-            }
-        }
-        wakeRequests.clear();
-        Token withStripes = StripeMap.withMaintainers(t.build(), maintainers, view.epoch(), view.version());
-        t = withStripes.toBuilder();
-
-        // Assign: consecutive LIds to ready records, in order; a chain completes within one hold.
-        long lid = t.getLastLid();
-        int assigned = 0;
-        RecordEnvelope r;
-        while (assigned < config.maxPerHold() && (r = gate.pollReady()) != null) {
-            lid++;
-            String owner = StripeMap.ownerOf(withStripes, lid);
-            RecordEnvelope withLid = r.toBuilder().setLid(lid).build();
-            gate.assigned(withLid);
-            outbox.add(owner, withLid);
-            assigned++;
-        }
-        t.setLastLid(lid);
-        if (assigned > 0) {
-            assignedCounter.increment(assigned);
-            assignedPerHold.record(assigned);
-            outbox.flush(now);
-        }
-
-        // Answer other queues' causes from this queue's recent assignments.
-        Set<String> answered = new HashSet<>();
-        for (Found f : t.getFoundList()) {
-            answered.add(f.getQueue() + "/" + f.getKey().getHash() + "/" + f.getKey().getSeed());
-        }
-        for (Wanted w : t.getWantedList()) {
-            CauseKey k = CauseKey.of(w.getKey());
-            long at = gate.recentLid(k);
-            if (at != 0 && answered.add(w.getQueue() + "/" + k.hash() + "/" + k.seed())) {
-                t.addFound(Found.newBuilder().setKey(w.getKey()).setLid(at).setQueue(w.getQueue()));
-            }
-        }
-        // Ask the ring for this queue's unmet causes.
-        int asked = 0;
-        for (CauseKey k : gate.unmet()) {
-            if (asked++ >= config.maxWanted()) {
-                break;
-            }
-            t.addWanted(Wanted.newBuilder().setKey(k.toProto()).setQueue(self));
-        }
-        token = t.build();
-
-        if (ring.size() <= 1) {
+        if (layout.getRingCount() <= 1) {
             return; // a ring of one keeps the token
         }
-        boolean urgent = assigned > 0 || token.getFoundCount() > 0 || token.getWaitingQueuesCount() > 0;
-        if ((urgent || now - holdUntil >= 0) && now - passRetryAt >= 0) {
-            pass();
+        boolean urgent = assigned[0] > 0 || token.getFoundCount() > 0 || token.getWaitingQueuesCount() > 0 || quiescing;
+        if (urgent || now - holdUntil >= 0) {
+            pass(now);
         }
     }
 
-    private void pass() {
-        int i = ring.indexOf(self);
-        String successor = ring.get(i < 0 ? 0 : (i + 1) % ring.size());
-        if (successor.equals(self)) {
+    /**
+     * Starts a new epoch if the ring must change: at once when a member is
+     * gone (its unstored LIds become holes), after a quiesce (nothing left
+     * unstored, so no hole) when queues join or leave cleanly. Adds a stripe
+     * when the maintainers changed. True if the token was given up.
+     */
+    private boolean reconfigure(long now) {
+        List<RingMember> desired = desiredRing(now);
+        List<RingMember> removed = RingPlan.removed(layout, desired);
+        List<RingMember> failed = new ArrayList<>();
+        for (RingMember m : removed) {
+            if (!token.getLeavingList().contains(m.getAddress())) {
+                failed.add(m);
+            }
+        }
+        if (!failed.isEmpty()) {
+            startRecovery(true, "queue(s) " + addressesOf(failed) + " left the ring", now);
+            return true;
+        }
+        List<RingMember> added = RingPlan.added(layout, desired);
+        if ((!added.isEmpty() || !removed.isEmpty()) && !token.getQuiescing()) {
+            LOG.info("ring change (joining {}, leaving {}): waiting for every LId given out to be stored, then a new epoch",
+                    addressesOf(added), addressesOf(removed));
+            token = token.toBuilder().setQuiescing(true).build();
+            quiesceStartedAt = now;
+        }
+        if (token.getQuiescing() && quiesceStartedAt >= 0 && now - quiesceStartedAt > config.quiesceTimeout().toNanos()) {
+            startRecovery(true, "ring change; quiesce timed out", now);
+            return true;
+        }
+        List<String> maintainers = RingPlan.desiredMaintainers(watch.view(), failingMaintainers());
+        if (!maintainers.isEmpty() && !maintainers.equals(RingPlan.currentMaintainers(layout)) && restriping.isEmpty()) {
+            restripe(maintainers);
+        }
+        return false;
+    }
+
+    private List<RingMember> desiredRing(long now) {
+        List<RingMember> out = new ArrayList<>();
+        for (RingMember m : watch.desiredRing(layout, now)) {
+            if (token == null || !token.getLeavingList().contains(m.getAddress())) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    private static List<String> addressesOf(List<RingMember> ms) {
+        List<String> out = new ArrayList<>();
+        for (RingMember m : ms) {
+            out.add(m.getAddress());
+        }
+        return out;
+    }
+
+    /**
+     * New LIds go to {@code maintainers} from the next LId on (mid-block if
+     * need be): no seal, since nothing is lost — the layout's new version is
+     * stored on every maintainer of the new stripe before any LId is given
+     * under it (a dead maintainer learns it when it comes back).
+     */
+    private void restripe(List<String> maintainers) {
+        Layout next = StripeMap.withStripe(layout, token.getLastLid() + 1, maintainers);
+        LOG.info("new LIds from {} go to {} (layout {}.{})", Long.toUnsignedString(token.getLastLid() + 1), maintainers,
+                next.getEpoch(), next.getVersion());
+        layout = next;
+        layoutMaintainers = allMaintainers(layout);
+        token = token.toBuilder().setLayout(next).build();
+        metrics.layout(next);
+        restriping.addAll(maintainers);
+        for (String m : maintainers) {
+            links.setLayout(m, next);
+        }
+        links.reportLayout(next);
+    }
+
+    private Set<String> failingMaintainers() {
+        Set<String> out = outbox.failing(config.maintainerFailures());
+        out.addAll(unreachableMaintainers);
+        return out;
+    }
+
+    /**
+     * Passes the token on. A retry after a failed pass sends the very same
+     * token (same hop): the successor may have taken it and lost only its
+     * answer, and must see a duplicate, not a second token.
+     */
+    private void pass(long now) {
+        String successor = RingPlan.successor(layout.getRingList(), self.getAddress());
+        if (successor == null) {
             return;
         }
-        token = token.toBuilder().setHop(token.getHop() + 1).build();
-        lastHop = token.getHop();
-        state = State.PASSING;
+        if (!retryingPass) {
+            token = token.toBuilder().setHop(token.getHop() + 1).build();
+            lastHop = token.getHop();
+            passStartedAt = now;
+            retryingPass = true;
+        }
+        state(State.PASSING, now);
+        passInFlight = true;
         links.passToken(successor, token);
+    }
+
+    /**
+     * A clean stop: take no new records, and leave the ring at the next epoch,
+     * which the holder starts once everything given out is stored (no hole).
+     * Records this queue holds then are dropped by that epoch change and sent
+     * by their filters to their new owners: nothing is lost.
+     */
+    public void leave(long now) {
+        if (!leaving) {
+            leaving = true;
+            LOG.info("leaving the ring at the next epoch");
+            if (state == State.HOLDING) {
+                process(now);
+            }
+        }
+    }
+
+    private boolean inRing(Layout l) {
+        for (RingMember m : l.getRingList()) {
+            if (m.getInstanceId().equals(self.getInstanceId())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether this queue is out of the ring after {@link #leave} (or alone in it: nobody to hand over to). */
+    public boolean left() {
+        if (!leaving) {
+            return false;
+        }
+        boolean inRing = false;
+        for (RingMember m : layout.getRingList()) {
+            inRing |= m.getInstanceId().equals(self.getInstanceId());
+        }
+        return !inRing || layout.getRingCount() <= 1 || state == State.JOINING;
+    }
+
+    public long buffered() {
+        return ledger.liveCount();
     }
 }

@@ -9,10 +9,12 @@ import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** CausalGate through what it releases, expires, reports and asks to probe. */
+/** CausalGate through what it releases (with which local dependencies), expires, reports and asks to probe. */
 class CausalGateTest {
     private static final long TIMEOUT = 5_000_000_000L;
     private static final long T0 = 7_000_000_000_000L;
+    // The real clock runs ahead of the cause clock (an outage was subtracted from the latter).
+    private static final long REAL = 9_000_000_000_000L;
     private static final long SEED = 0xABCDEF0123456789L;
     private static final long OTHER_SEED = 42;
     // Hashes are unsigned 64-bit: include ones with the top bit set.
@@ -32,7 +34,7 @@ class CausalGateTest {
     }
 
     /** A record this queue gave {@code lid}, carrying {@code tags}. */
-    private static RecordEnvelope assignedRec(String id, long seed, long lid, long... tags) {
+    private static RecordEnvelope withLid(String id, long seed, long lid, long... tags) {
         RecordEnvelope.Builder b = RecordEnvelope.newBuilder().setId(id).setSeed(seed).setLid(lid);
         for (long t : tags) {
             b.addTagHash(t);
@@ -40,57 +42,156 @@ class CausalGateTest {
         return b.build();
     }
 
+    private void add(RecordEnvelope r, long causeNow) {
+        gate.add(r, causeNow, REAL + causeNow - T0);
+    }
+
     private List<String> drainReady() {
         List<String> out = new ArrayList<>();
-        for (RecordEnvelope r; (r = gate.pollReady()) != null; ) {
-            out.add(r.getId());
+        for (CausalGate.Ready r; (r = gate.pollReady()) != null; ) {
+            out.add(r.record().getId());
+        }
+        return out;
+    }
+
+    private List<CausalGate.Ready> drain() {
+        List<CausalGate.Ready> out = new ArrayList<>();
+        for (CausalGate.Ready r; (r = gate.pollReady()) != null; ) {
+            out.add(r);
         }
         return out;
     }
 
     @Test
-    void aRecordWithoutCausesIsReadyAtOnce() {
+    void aRecordWithoutCausesIsReadyAtOnceWithoutDependencies() {
         RecordEnvelope r = rec("r", SEED);
-        gate.add(r, T0);
+        add(r, T0);
         assertThat(gate.readyCount()).isEqualTo(1);
         assertThat(gate.heldCount()).isZero();
         assertThat(gate.unmet()).isEmpty();
         assertThat(gate.drainToProbe()).isEmpty();
-        assertThat(gate.pollReady()).isSameAs(r);
+        CausalGate.Ready ready = gate.pollReady();
+        assertThat(ready.record()).isSameAs(r);
+        assertThat(ready.localDeps()).isEmpty();
         assertThat(gate.pollReady()).isNull();
         assertThat(gate.readyCount()).isZero();
     }
 
     @Test
-    void aRecordWaitsUntilThisQueueAssignsItsCause() {
+    void aPrehashOfZeroIsNoCause() {
+        add(rec("zero", SEED, 0), T0);
+        add(rec("zeroAndA", SEED, 0, A), T0);
+        assertThat(drainReady()).containsExactly("zero");
+        assertThat(gate.unmet()).containsExactly(new CauseKey(A, SEED));
+        assertThat(gate.isUnmet(new CauseKey(0, SEED))).isFalse();
+        assertThat(gate.drainToProbe()).containsExactly(new CauseKey(A, SEED));
+    }
+
+    @Test
+    void aRecordWaitsUntilThisQueueAssignsItsCauseAndCarriesItsLid() {
         RecordEnvelope r = rec("r", SEED, A);
-        gate.add(r, T0);
+        add(r, T0);
         assertThat(gate.pollReady()).isNull();
-        assertThat(gate.readyCount()).isZero();
         assertThat(gate.heldCount()).isEqualTo(1);
         assertThat(gate.unmet()).containsExactly(new CauseKey(A, SEED));
         assertThat(gate.isUnmet(new CauseKey(A, SEED))).isTrue();
 
         // A record carrying another tag changes nothing.
-        gate.assigned(assignedRec("other", SEED, 9, C));
+        gate.assigned(withLid("other", SEED, 9, C));
         assertThat(gate.pollReady()).isNull();
 
-        gate.assigned(assignedRec("cause", SEED, 10, C, A));
-        assertThat(gate.pollReady()).isSameAs(r);
+        gate.assigned(withLid("cause", SEED, 10, C, A));
+        CausalGate.Ready ready = gate.pollReady();
+        assertThat(ready.record()).isSameAs(r);
+        assertThat(ready.localDeps()).containsExactly(10L);
         assertThat(gate.heldCount()).isZero();
         assertThat(gate.unmet()).isEmpty();
         assertThat(gate.isUnmet(new CauseKey(A, SEED))).isFalse();
     }
 
     @Test
+    void anAssignedCauseIsNotRememberedAsStored() {
+        gate.assigned(withLid("cause", SEED, 10, A));
+        assertThat(gate.recentLid(new CauseKey(A, SEED))).isZero();
+        // A record arriving after its cause got an LId, but before it is stored, waits.
+        add(rec("late", SEED, A), T0);
+        assertThat(gate.pollReady()).isNull();
+        assertThat(gate.heldCount()).isEqualTo(1);
+        // The store releases it, with nothing left to wait for.
+        gate.stored(withLid("cause", SEED, 10, A));
+        List<CausalGate.Ready> ready = drain();
+        assertThat(ready).hasSize(1);
+        assertThat(ready.get(0).record().getId()).isEqualTo("late");
+        assertThat(ready.get(0).localDeps()).isEmpty();
+    }
+
+    @Test
+    void storingACauseReleasesWithoutDependenciesAndMakesThePairRecent() {
+        add(rec("r1", SEED, A), T0);
+        gate.stored(withLid("cause", SEED, 77, A, B));
+        List<CausalGate.Ready> ready = drain();
+        assertThat(ready).extracting(x -> x.record().getId()).containsExactly("r1");
+        assertThat(ready.get(0).localDeps()).isEmpty();
+
+        assertThat(gate.recentLid(new CauseKey(A, SEED))).isEqualTo(77);
+        assertThat(gate.recentLid(new CauseKey(B, SEED))).isEqualTo(77);
+        assertThat(gate.recentLid(new CauseKey(A, OTHER_SEED))).isZero();
+        assertThat(gate.recentLid(new CauseKey(C, SEED))).isZero();
+
+        // A later record whose causes are recent is ready at once, never probed.
+        add(rec("effect", SEED, A, B), T0 + 1);
+        assertThat(drainReady()).containsExactly("effect");
+        assertThat(gate.drainToProbe()).isEmpty();
+
+        // Only the causes not recently stored are waited for (and probed).
+        add(rec("partly", SEED, A, C), T0 + 2);
+        assertThat(gate.pollReady()).isNull();
+        assertThat(gate.unmet()).containsExactly(new CauseKey(C, SEED));
+        assertThat(gate.drainToProbe()).containsExactly(new CauseKey(C, SEED));
+
+        // The same hash with another seed is not recent.
+        add(rec("otherSeed", OTHER_SEED, A), T0 + 3);
+        assertThat(gate.heldCount()).isEqualTo(2);
+    }
+
+    @Test
+    void theFirstStoreOfAPairIsTheOneRemembered() {
+        gate.stored(withLid("first", SEED, 5, A));
+        gate.stored(withLid("second", SEED, 6, A));
+        assertThat(gate.recentLid(new CauseKey(A, SEED))).isEqualTo(5);
+    }
+
+    @Test
+    void aRecordPartlyReleasedByAnAssignmentKeepsThatDependencyWhenTheRestIsStored() {
+        add(rec("r", SEED, A, B), T0);
+        gate.assigned(withLid("a", SEED, 11, A));
+        assertThat(gate.pollReady()).isNull();
+        gate.stored(withLid("b", SEED, 5, B));
+        List<CausalGate.Ready> ready = drain();
+        assertThat(ready).hasSize(1);
+        assertThat(ready.get(0).localDeps()).containsExactly(11L);
+    }
+
+    @Test
+    void twoAssignedCausesAreBothDependencies() {
+        add(rec("r", SEED, A, B), T0);
+        gate.assigned(withLid("a", SEED, 11, A));
+        gate.assigned(withLid("b", SEED, 12, B));
+        List<CausalGate.Ready> ready = drain();
+        assertThat(ready).hasSize(1);
+        assertThat(ready.get(0).localDeps()).containsExactly(11L, 12L);
+    }
+
+    @Test
     void aRecordWaitsUntilItsCauseIsSatisfied() {
-        RecordEnvelope r = rec("r", SEED, B);
-        gate.add(r, T0);
+        add(rec("r", SEED, B), T0);
         gate.satisfy(new CauseKey(A, SEED));
         assertThat(gate.pollReady()).isNull();
 
         gate.satisfy(new CauseKey(B, SEED));
-        assertThat(drainReady()).containsExactly("r");
+        List<CausalGate.Ready> ready = drain();
+        assertThat(ready).extracting(x -> x.record().getId()).containsExactly("r");
+        assertThat(ready.get(0).localDeps()).isEmpty();
         assertThat(gate.heldCount()).isZero();
         // Satisfying again releases nothing twice.
         gate.satisfy(new CauseKey(B, SEED));
@@ -98,15 +199,24 @@ class CausalGateTest {
     }
 
     @Test
+    void satisfyingACauseDoesNotMakeItRecent() {
+        gate.satisfy(new CauseKey(A, SEED));
+        assertThat(gate.recentLid(new CauseKey(A, SEED))).isZero();
+        add(rec("r", SEED, A), T0);
+        assertThat(gate.heldCount()).isEqualTo(1);
+    }
+
+    @Test
     void theSameHashWithAnotherSeedIsAnotherCause() {
-        gate.add(rec("r", SEED, A), T0);
-        gate.assigned(assignedRec("x", OTHER_SEED, 5, A));
+        add(rec("r", SEED, A), T0);
+        gate.assigned(withLid("x", OTHER_SEED, 5, A));
+        gate.stored(withLid("x", OTHER_SEED, 5, A));
         gate.satisfy(new CauseKey(A, OTHER_SEED));
         gate.satisfy(new CauseKey(SEED, A)); // hash and seed swapped
         assertThat(gate.pollReady()).isNull();
         assertThat(gate.heldCount()).isEqualTo(1);
-        // And the record that came with the other seed does not count for later records either.
-        gate.add(rec("s", SEED, A), T0);
+        // And the record stored with the other seed does not count for later records either.
+        add(rec("s", SEED, A), T0);
         assertThat(gate.heldCount()).isEqualTo(2);
 
         gate.satisfy(new CauseKey(A, SEED));
@@ -115,25 +225,27 @@ class CausalGateTest {
 
     @Test
     void aRecordWithSeveralCausesIsReadyOnlyWhenAllAreMet() {
-        gate.add(rec("r", SEED, A, B, C), T0);
+        add(rec("r", SEED, A, B, C), T0);
         assertThat(gate.unmet()).containsExactlyInAnyOrder(new CauseKey(A, SEED), new CauseKey(B, SEED),
                 new CauseKey(C, SEED));
 
         gate.satisfy(new CauseKey(B, SEED));
         assertThat(gate.pollReady()).isNull();
         assertThat(gate.unmet()).containsExactlyInAnyOrder(new CauseKey(A, SEED), new CauseKey(C, SEED));
-        gate.assigned(assignedRec("c", SEED, 3, C));
+        gate.assigned(withLid("c", SEED, 3, C));
         assertThat(gate.pollReady()).isNull();
         assertThat(gate.heldCount()).isEqualTo(1);
 
         gate.satisfy(new CauseKey(A, SEED));
-        assertThat(drainReady()).containsExactly("r");
+        List<CausalGate.Ready> ready = drain();
+        assertThat(ready).extracting(x -> x.record().getId()).containsExactly("r");
+        assertThat(ready.get(0).localDeps()).containsExactly(3L);
         assertThat(gate.unmet()).isEmpty();
     }
 
     @Test
     void aCauseListedTwiceIsWaitedForOnceAndReleasesTheRecordOnce() {
-        gate.add(rec("r", SEED, A, A), T0);
+        add(rec("r", SEED, A, A), T0);
         assertThat(gate.unmet()).containsExactly(new CauseKey(A, SEED));
         assertThat(gate.drainToProbe()).containsExactly(new CauseKey(A, SEED));
         gate.satisfy(new CauseKey(A, SEED));
@@ -142,11 +254,11 @@ class CausalGateTest {
 
     @Test
     void recordsReleasedTogetherKeepTheirArrivalOrder() {
-        gate.add(rec("r1", SEED, A), T0);
-        gate.add(rec("r2", SEED, B, A), T0 + 1);
-        gate.add(rec("r3", SEED, A), T0 + 2);
-        gate.add(rec("r4", SEED, B), T0 + 3);
-        gate.add(rec("r5", SEED, A), T0 + 4);
+        add(rec("r1", SEED, A), T0);
+        add(rec("r2", SEED, B, A), T0 + 1);
+        add(rec("r3", SEED, A), T0 + 2);
+        add(rec("r4", SEED, B), T0 + 3);
+        add(rec("r5", SEED, A), T0 + 4);
 
         gate.satisfy(new CauseKey(B, SEED));
         assertThat(drainReady()).containsExactly("r4");
@@ -156,91 +268,69 @@ class CausalGateTest {
 
     @Test
     void readyRecordsLeaveInTheOrderTheyBecameReady() {
-        gate.add(rec("waits", SEED, A), T0);
-        gate.add(rec("free1", SEED), T0 + 1);
+        add(rec("waits", SEED, A), T0);
+        add(rec("free1", SEED), T0 + 1);
         gate.satisfy(new CauseKey(A, SEED));
-        gate.add(rec("free2", SEED), T0 + 2);
+        add(rec("free2", SEED), T0 + 2);
         assertThat(gate.readyCount()).isEqualTo(3);
         assertThat(drainReady()).containsExactly("free1", "waits", "free2");
     }
 
     @Test
-    void assigningARecordReleasesTheRecordsThatWaitedForIt() {
-        // A chain c1 <- c2 <- c3 that arrived in one burst, c1 waiting for A.
+    void aChainThatArrivedInOneBurstCompletesThroughLocalDependencies() {
+        // c1 <- c2 <- c3, c1 waiting for A.
         long t1 = 101;
         long t2 = 102;
-        gate.add(rec("c1", SEED, A), T0);
-        gate.add(rec("c2", SEED, t1), T0);
-        gate.add(rec("c3", SEED, t2), T0);
+        add(rec("c1", SEED, A), T0);
+        add(rec("c2", SEED, t1), T0);
+        add(rec("c3", SEED, t2), T0);
         gate.satisfy(new CauseKey(A, SEED));
-        assertThat(drainReady()).containsExactly("c1");
-        gate.assigned(assignedRec("c1", SEED, 1, t1));
-        assertThat(drainReady()).containsExactly("c2");
-        gate.assigned(assignedRec("c2", SEED, 2, t2));
-        assertThat(drainReady()).containsExactly("c3");
+        List<CausalGate.Ready> first = drain();
+        assertThat(first).extracting(x -> x.record().getId()).containsExactly("c1");
+        assertThat(first.get(0).localDeps()).isEmpty();
+        gate.assigned(withLid("c1", SEED, 1, t1));
+        List<CausalGate.Ready> second = drain();
+        assertThat(second).extracting(x -> x.record().getId()).containsExactly("c2");
+        assertThat(second.get(0).localDeps()).containsExactly(1L);
+        gate.assigned(withLid("c2", SEED, 2, t2));
+        List<CausalGate.Ready> third = drain();
+        assertThat(third).extracting(x -> x.record().getId()).containsExactly("c3");
+        assertThat(third.get(0).localDeps()).containsExactly(2L);
         assertThat(gate.heldCount()).isZero();
     }
 
     @Test
-    void aCauseAssignedRecentlyMakesALaterRecordReadyAtOnce() {
-        gate.assigned(assignedRec("cause", SEED, 77, A, B));
-        assertThat(gate.recentLid(new CauseKey(A, SEED))).isEqualTo(77);
-        assertThat(gate.recentLid(new CauseKey(B, SEED))).isEqualTo(77);
-        assertThat(gate.recentLid(new CauseKey(A, OTHER_SEED))).isZero();
-        assertThat(gate.recentLid(new CauseKey(C, SEED))).isZero();
-
-        gate.add(rec("effect", SEED, A, B), T0);
-        assertThat(drainReady()).containsExactly("effect");
-        assertThat(gate.heldCount()).isZero();
-        assertThat(gate.drainToProbe()).isEmpty();
-
-        // Only the causes not recently assigned are waited for (and probed).
-        gate.add(rec("partly", SEED, A, C), T0);
-        assertThat(gate.pollReady()).isNull();
-        assertThat(gate.unmet()).containsExactly(new CauseKey(C, SEED));
-        assertThat(gate.drainToProbe()).containsExactly(new CauseKey(C, SEED));
-
-        // The same hash with another seed is not recent.
-        gate.add(rec("otherSeed", OTHER_SEED, A), T0);
-        assertThat(gate.heldCount()).isEqualTo(2);
-    }
-
-    @Test
-    void satisfyingACauseDoesNotMakeItRecent() {
-        gate.satisfy(new CauseKey(A, SEED));
-        assertThat(gate.recentLid(new CauseKey(A, SEED))).isZero();
-        gate.add(rec("r", SEED, A), T0);
-        assertThat(gate.heldCount()).isEqualTo(1);
-    }
-
-    @Test
-    void theRecentMemoryForgetsTheOldestAssignmentsFirst() {
+    void theRecentMemoryForgetsTheOldestStoresFirst() {
         CausalGate small = new CausalGate(TIMEOUT, 2);
-        small.assigned(assignedRec("x1", SEED, 1, A));
-        small.assigned(assignedRec("x2", SEED, 2, B));
-        small.assigned(assignedRec("x3", SEED, 3, C)); // forgets A
+        small.stored(withLid("x1", SEED, 1, A));
+        small.stored(withLid("x2", SEED, 2, B));
+        small.stored(withLid("x3", SEED, 3, C)); // forgets A
         assertThat(small.recentLid(new CauseKey(A, SEED))).isZero();
         assertThat(small.recentLid(new CauseKey(B, SEED))).isEqualTo(2);
         assertThat(small.recentLid(new CauseKey(C, SEED))).isEqualTo(3);
 
-        small.add(rec("needsC", SEED, C), T0);
-        small.add(rec("needsB", SEED, B), T0);
-        small.add(rec("needsA", SEED, A), T0);
+        small.add(rec("needsC", SEED, C), T0, REAL);
+        small.add(rec("needsB", SEED, B), T0, REAL);
+        small.add(rec("needsA", SEED, A), T0, REAL);
         assertThat(small.readyCount()).isEqualTo(2);
         assertThat(small.heldCount()).isEqualTo(1);
         assertThat(small.unmet()).containsExactly(new CauseKey(A, SEED));
     }
 
     @Test
-    void drainToProbeReturnsEachNewUnmetCauseOnce() {
-        gate.add(rec("r1", SEED, A), T0);
-        gate.add(rec("r2", SEED, A, B), T0);
-        gate.add(rec("r3", OTHER_SEED, A), T0);
-        assertThat(gate.drainToProbe()).containsExactlyInAnyOrder(new CauseKey(A, SEED), new CauseKey(B, SEED),
+    void drainToProbeReturnsEachNewCauseOnceAlsoWhenSeveralRecordsWaitForIt() {
+        add(rec("r1", SEED, A), T0);
+        add(rec("r2", SEED, A, B), T0);
+        add(rec("r3", OTHER_SEED, A), T0);
+        add(rec("r4", SEED, A), T0);
+        List<CauseKey> probe = gate.drainToProbe();
+        assertThat(probe).containsExactlyInAnyOrder(new CauseKey(A, SEED), new CauseKey(B, SEED),
                 new CauseKey(A, OTHER_SEED));
         assertThat(gate.drainToProbe()).isEmpty();
 
-        gate.add(rec("r4", SEED, C), T0);
+        // More records waiting for a cause already probed: not probed again.
+        add(rec("r5", SEED, A), T0);
+        add(rec("r6", SEED, C, B), T0);
         assertThat(gate.drainToProbe()).containsExactly(new CauseKey(C, SEED));
         assertThat(gate.drainToProbe()).isEmpty();
         // Still unmet although no longer to be probed.
@@ -249,19 +339,31 @@ class CausalGateTest {
 
     @Test
     void aCauseMetBeforeItWasProbedIsNotProbed() {
-        gate.add(rec("r1", SEED, A), T0);
-        gate.add(rec("r2", SEED, B), T0);
+        add(rec("r1", SEED, A), T0);
+        add(rec("r2", SEED, B), T0);
+        add(rec("r3", SEED, C), T0);
         gate.satisfy(new CauseKey(A, SEED));
-        gate.assigned(assignedRec("b", SEED, 5, B));
+        gate.assigned(withLid("b", SEED, 5, B));
+        gate.stored(withLid("c", SEED, 6, C));
         assertThat(gate.drainToProbe()).isEmpty();
     }
 
     @Test
-    void recordsThatWaitedLongerThanTheTimeoutExpireInArrivalOrder() {
-        gate.add(rec("r1", SEED, A), T0);
-        gate.add(rec("r2", SEED, B, C), T0 + 100);
-        gate.add(rec("r3", SEED, A), T0 + 200);
-        gate.add(rec("free", SEED), T0 + 250);
+    void aCauseOnlyExpiredRecordsWaitedForIsNotProbed() {
+        add(rec("r", SEED, A), T0);
+        gate.expire(T0 + TIMEOUT);
+        assertThat(gate.drainToProbe()).isEmpty();
+        // Waited for again later: a new cause, probed again.
+        add(rec("r2", SEED, A), T0 + TIMEOUT);
+        assertThat(gate.drainToProbe()).containsExactly(new CauseKey(A, SEED));
+    }
+
+    @Test
+    void recordsThatWaitedLongerThanTheTimeoutOnTheCauseClockExpireInArrivalOrder() {
+        add(rec("r1", SEED, A), T0);
+        add(rec("r2", SEED, B, C), T0 + 100);
+        add(rec("r3", SEED, A), T0 + 200);
+        add(rec("free", SEED), T0 + 250);
         assertThat(gate.nextExpiry()).isEqualTo(T0 + TIMEOUT);
 
         assertThat(gate.expire(T0 + TIMEOUT - 1)).isEmpty();
@@ -286,8 +388,17 @@ class CausalGateTest {
     }
 
     @Test
+    void expiryFollowsTheCauseClockNotTheRealOne() {
+        // Arrived at cause time T0, real time far later: only the cause clock counts.
+        gate.add(rec("r", SEED, A), T0, T0 + 100 * TIMEOUT);
+        assertThat(gate.nextExpiry()).isEqualTo(T0 + TIMEOUT);
+        assertThat(gate.expire(T0 + TIMEOUT - 1)).isEmpty();
+        assertThat(gate.expire(T0 + TIMEOUT)).hasSize(1);
+    }
+
+    @Test
     void anExpiredRecordNamesOnlyTheCausesStillMissing() {
-        gate.add(rec("r", SEED, A, B, C), T0);
+        add(rec("r", SEED, A, B, C), T0);
         gate.satisfy(new CauseKey(B, SEED));
         List<CausalGate.Expired> expired = gate.expire(T0 + TIMEOUT);
         assertThat(expired).hasSize(1);
@@ -298,13 +409,13 @@ class CausalGateTest {
 
     @Test
     void anExpiredRecordIsNotReleasedWhenItsCauseComesLater() {
-        gate.add(rec("old", SEED, A), T0);
-        gate.add(rec("alsoOld", SEED, B), T0 + 1);
-        gate.add(rec("young", SEED, A), T0 + TIMEOUT);
+        add(rec("old", SEED, A), T0);
+        add(rec("alsoOld", SEED, B), T0 + 1);
+        add(rec("young", SEED, A), T0 + TIMEOUT);
         assertThat(gate.expire(T0 + TIMEOUT + 1)).extracting(e -> e.record().getId())
                 .containsExactly("old", "alsoOld");
 
-        gate.assigned(assignedRec("a", SEED, 9, A));
+        gate.assigned(withLid("a", SEED, 9, A));
         gate.satisfy(new CauseKey(B, SEED));
         assertThat(drainReady()).containsExactly("young");
         assertThat(gate.heldCount()).isZero();
@@ -314,8 +425,8 @@ class CausalGateTest {
 
     @Test
     void expiringAtTheReportedDeadlineExpiresTheOldest() {
-        gate.add(rec("r1", SEED, A), T0 + 10);
-        gate.add(rec("r2", SEED, A), T0 + 20);
+        add(rec("r1", SEED, A), T0 + 10);
+        add(rec("r2", SEED, A), T0 + 20);
         long deadline = gate.nextExpiry();
         assertThat(gate.expire(deadline - 1)).isEmpty();
         assertThat(gate.expire(deadline)).extracting(e -> e.record().getId()).containsExactly("r1");
@@ -327,10 +438,10 @@ class CausalGateTest {
     @Test
     void theNextExpiryFollowsTheOldestHeldRecord() {
         assertThat(gate.nextExpiry()).isEqualTo(Long.MAX_VALUE);
-        gate.add(rec("free", SEED), T0);
+        add(rec("free", SEED), T0);
         assertThat(gate.nextExpiry()).isEqualTo(Long.MAX_VALUE);
-        gate.add(rec("r1", SEED, A), T0 + 10);
-        gate.add(rec("r2", SEED, B), T0 + 20);
+        add(rec("r1", SEED, A), T0 + 10);
+        add(rec("r2", SEED, B), T0 + 20);
         assertThat(gate.nextExpiry()).isEqualTo(T0 + 10 + TIMEOUT);
         gate.satisfy(new CauseKey(A, SEED)); // r1 leaves: r2 is the oldest
         assertThat(gate.nextExpiry()).isEqualTo(T0 + 20 + TIMEOUT);
@@ -339,23 +450,16 @@ class CausalGateTest {
     }
 
     @Test
-    void aCauseOnlyExpiredRecordsWaitedForIsNotProbed() {
-        gate.add(rec("r", SEED, A), T0);
-        gate.expire(T0 + TIMEOUT);
-        assertThat(gate.drainToProbe()).isEmpty();
-    }
-
-    @Test
     void heldWithIdsFindsOnlyRecordsStillWaiting() {
-        gate.add(rec("a", SEED, A, B), T0);
-        gate.add(rec("b", SEED, C), T0 + 5);
-        gate.add(rec("c", SEED), T0 + 6); // ready, not held
+        gate.add(rec("a", SEED, A, B), T0, REAL);
+        gate.add(rec("b", SEED, C), T0 + 5, REAL + 5);
+        gate.add(rec("c", SEED), T0 + 6, REAL + 6); // ready, not held
         gate.satisfy(new CauseKey(B, SEED));
 
         List<CausalGate.Held> found = gate.heldWithIds(Set.of("a", "c", "nope"));
         assertThat(found).hasSize(1);
         assertThat(found.get(0).record.getId()).isEqualTo("a");
-        assertThat(found.get(0).arrivedNanos).isEqualTo(T0);
+        assertThat(found.get(0).arrivedNanos).as("the real arrival time").isEqualTo(REAL);
         assertThat(found.get(0).unmet).containsExactly(new CauseKey(A, SEED));
 
         assertThat(gate.heldWithIds(Set.of("a", "b"))).extracting(h -> h.record.getId()).containsExactly("a", "b");
@@ -368,10 +472,42 @@ class CausalGateTest {
     }
 
     @Test
+    void dropAllEmptiesWaitingAndReadyButKeepsTheStoredMemory() {
+        gate.stored(withLid("stored", SEED, 40, A));
+        add(rec("free", SEED), T0);
+        add(rec("waitsB", SEED, B), T0 + 1);
+        add(rec("waitsC", SEED, C, B), T0 + 2);
+
+        List<RecordEnvelope> dropped = gate.dropAll();
+        assertThat(dropped).extracting(RecordEnvelope::getId).containsExactlyInAnyOrder("free", "waitsB", "waitsC");
+        assertThat(gate.readyCount()).isZero();
+        assertThat(gate.heldCount()).isZero();
+        assertThat(gate.unmet()).isEmpty();
+        assertThat(gate.drainToProbe()).as("nothing waits: nothing to probe").isEmpty();
+        assertThat(gate.nextExpiry()).isEqualTo(Long.MAX_VALUE);
+        assertThat(gate.expire(T0 + 10 * TIMEOUT)).isEmpty();
+        assertThat(gate.pollReady()).isNull();
+        // Causes of dropped records release nothing.
+        gate.satisfy(new CauseKey(B, SEED));
+        gate.assigned(withLid("c", SEED, 41, C));
+        assertThat(gate.pollReady()).isNull();
+
+        // What was stored is still in the log.
+        assertThat(gate.recentLid(new CauseKey(A, SEED))).isEqualTo(40);
+        add(rec("effect", SEED, A), T0 + 3);
+        assertThat(drainReady()).containsExactly("effect");
+        // A cause waited for again after the drop is probed again.
+        add(rec("waitsB2", SEED, B), T0 + 4);
+        assertThat(gate.drainToProbe()).containsExactly(new CauseKey(B, SEED));
+        assertThat(gate.dropAll()).extracting(RecordEnvelope::getId).containsExactly("waitsB2");
+        assertThat(gate.dropAll()).isEmpty();
+    }
+
+    @Test
     void countsFollowRecordsThroughTheGate() {
-        gate.add(rec("r1", SEED, A), T0);
-        gate.add(rec("r2", SEED, A, B), T0);
-        gate.add(rec("r3", SEED), T0);
+        add(rec("r1", SEED, A), T0);
+        add(rec("r2", SEED, A, B), T0);
+        add(rec("r3", SEED), T0);
         assertThat(gate.readyCount()).isEqualTo(1);
         assertThat(gate.heldCount()).isEqualTo(2);
         assertThat(gate.unmet()).hasSize(2);
@@ -381,7 +517,7 @@ class CausalGateTest {
         assertThat(gate.heldCount()).isEqualTo(1);
         assertThat(gate.unmet()).containsExactly(new CauseKey(B, SEED));
 
-        assertThat(gate.pollReady().getId()).isEqualTo("r3");
+        assertThat(gate.pollReady().record().getId()).isEqualTo("r3");
         assertThat(gate.readyCount()).isEqualTo(1);
         gate.satisfy(new CauseKey(B, SEED));
         assertThat(gate.readyCount()).isEqualTo(2);

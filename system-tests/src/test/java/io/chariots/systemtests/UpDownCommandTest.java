@@ -1,10 +1,12 @@
 package io.chariots.systemtests;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.chariots.common.config.RoleConfig;
 import io.chariots.launcher.ChariotsCli;
 import io.chariots.launcher.cluster.ClusterStateFile;
 import io.chariots.launcher.cluster.LocalCluster;
 import io.chariots.proto.Role;
+import io.chariots.testkit.ChildProcess;
 import io.chariots.testkit.FreePorts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,12 +26,73 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * {@code chariots up}, {@code status} and {@code down} as a user runs them:
- * default ports, detached processes, nothing left behind.
+ * {@code chariots up}, {@code status}, {@code down} and the commands on one
+ * instance as a user runs them: default ports, detached processes, the
+ * cluster's shape remembered across {@code down}, nothing left behind.
  */
 class UpDownCommandTest {
     @TempDir
     Path dir;
+
+    /** What one command printed and how it exited. */
+    record Ran(int exit, String out, String err) {
+        String both() {
+            return out + err;
+        }
+    }
+
+    /** Runs {@code chariots ARGS} in this JVM, capturing what it prints. */
+    static Ran chariots(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cli = ChariotsCli.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(args);
+        Ran r = new Ran(exit, out.toString(), err.toString());
+        System.out.println("$ chariots " + String.join(" ", args) + "  -> " + exit + "\n" + r.both());
+        return r;
+    }
+
+    /** The STATE column of {@code name}'s line in {@code status} output. */
+    static String stateIn(String status, String name) {
+        for (String line : status.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f[0].equals(name)) {
+                return f[5];
+            }
+        }
+        throw new AssertionError(name + " is not in the status output:\n" + status);
+    }
+
+    /** The controller's list of {@code role}s ("queues"). */
+    static List<String> listed(String roles) throws Exception {
+        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:8081/")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        List<String> out = new ArrayList<>();
+        new ObjectMapper().readTree(body).get(roles).forEach(n -> out.add(n.asText()));
+        return out.stream().sorted().toList();
+    }
+
+    /** Waits until the controller lists exactly {@code expected} as its {@code roles}. */
+    static void awaitListed(String roles, List<String> expected) throws Exception {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        List<String> have = null;
+        while (System.nanoTime() < deadline) {
+            have = listed(roles);
+            if (have.equals(expected)) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError(roles + ": expected " + expected + ", the controller lists " + have);
+    }
+
+    static void assertPortsFree(List<Integer> ports) {
+        for (int p : ports) {
+            assertThat(FreePorts.listening("127.0.0.1", p)).as("port %d must be free for this test (stop what listens there)", p).isFalse();
+        }
+    }
 
     static List<Integer> defaultPorts() {
         List<Integer> out = new ArrayList<>();
@@ -49,9 +112,7 @@ class UpDownCommandTest {
 
     @Test
     void upStartsEveryRoleOnDefaultPortsAndDownLeavesNothingListening() throws Exception {
-        for (int p : defaultPorts()) {
-            assertThat(FreePorts.listening("127.0.0.1", p)).as("port %d must be free for this test (stop what listens there)", p).isFalse();
-        }
+        assertPortsFree(defaultPorts());
         String d = dir.toString();
         int up = ChariotsCli.commandLine().execute("up", "--dir", d, "--batchers", "2");
         try {
@@ -88,5 +149,117 @@ class UpDownCommandTest {
         assertThat(ProcessHandle.allProcesses().filter(h -> ClusterStateFile.commandLine(h.pid())
                 .map(c -> c.contains("io.chariots.launcher.ChariotsCli") && c.contains(d)).orElse(false)).count()).isZero();
         assertThat(ChariotsCli.commandLine().execute("status", "--dir", d)).isEqualTo(3);
+    }
+
+    @Test
+    void aPlainUpStartsTheRecordedShapeAgainAndFewerMaintainersThanHoldDataAreRefused() throws Exception {
+        List<Integer> ports = new ArrayList<>(defaultPorts());
+        ports.addAll(List.of(9031, 9131));
+        assertPortsFree(ports);
+        Path run = dir.resolve("run");
+        String d = run.toString();
+        Path secondData = run.resolve("data").resolve("maintainer-9031");
+        try {
+            assertThat(chariots("up", "--dir", d, "--maintainers", "2").exit()).isZero();
+            awaitListed("maintainers", List.of("127.0.0.1:9030", "127.0.0.1:9031"));
+            assertThat(chariots("down", "--dir", d).exit()).isZero();
+            assertThat(secondData).isDirectory().isNotEmptyDirectory();
+            Ran stopped = chariots("status", "--dir", d);
+            assertThat(stopped.exit()).as("nothing runs").isEqualTo(3);
+            assertThat(stateIn(stopped.out(), "maintainer#2")).isEqualTo("stopped");
+
+            Ran fewer = chariots("up", "--dir", d, "--maintainers", "1");
+            assertThat(fewer.exit()).isEqualTo(1);
+            assertThat(fewer.err()).contains("maintainer#2", secondData.toString(), "up --maintainers 2", "--fresh");
+            assertThat(FreePorts.listening("127.0.0.1", 8081)).as("a refused up starts nothing").isFalse();
+
+            Ran plain = chariots("up", "--dir", d);
+            assertThat(plain.exit()).isZero();
+            assertThat(plain.out()).contains("Starting the cluster recorded in " + d + "/: 1 controller, 1 indexer, 2 maintainers,");
+            assertThat(listed("maintainers")).containsExactly("127.0.0.1:9030", "127.0.0.1:9031");
+            String health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:9131/health"))
+                    .build(), HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(new ObjectMapper().readTree(health).get("dataDir").asText()).as("maintainer#2 on its old data")
+                    .isEqualTo(secondData.toAbsolutePath().toString());
+            assertThat(stateIn(chariots("status", "--dir", d).out(), "maintainer#2")).isEqualTo("running");
+        } finally {
+            assertThat(chariots("down", "--dir", d).exit()).isZero();
+        }
+
+        // --fresh moves the old run aside (nothing deleted) and starts only what is asked.
+        try {
+            Ran fresh = chariots("up", "--dir", d, "--fresh", "--maintainers", "1", "--indexers", "0", "--queues", "0",
+                    "--filters", "0", "--batchers", "0");
+            assertThat(fresh.exit()).isZero();
+            List<Path> aside;
+            try (var s = Files.list(dir)) {
+                aside = s.filter(p -> p.getFileName().toString().startsWith("run-old-")).toList();
+            }
+            assertThat(aside).hasSize(1);
+            assertThat(aside.get(0).resolve("data").resolve("maintainer-9031")).isNotEmptyDirectory();
+            assertThat(secondData).doesNotExist();
+            assertThat(listed("maintainers")).containsExactly("127.0.0.1:9030");
+        } finally {
+            assertThat(chariots("down", "--dir", d).exit()).isZero();
+        }
+        assertThat(chariots("status", "--dir", d).out()).as("the fresh shape is the one remembered")
+                .contains("controller#1", "maintainer#1", "app#1").doesNotContain("maintainer#2", "indexer#1");
+        assertThat(ports).allSatisfy(p -> assertThat(FreePorts.listening("127.0.0.1", p)).as("port %d after down", p).isFalse());
+    }
+
+    @Test
+    void oneInstanceIsKilledRestartedPausedResumedStoppedAndStartedByName() throws Exception {
+        assertPortsFree(defaultPorts());
+        String d = dir.toString();
+        try {
+            assertThat(chariots("up", "--dir", d).exit()).isZero();
+
+            long queuePid = ClusterStateFile.in(dir).read().orElseThrow().find("queue#1").orElseThrow().pid();
+            assertThat(chariots("kill", "queue#1", "--dir", d).exit()).isZero();
+            Ran afterKill = chariots("status", "--dir", d);
+            assertThat(afterKill.exit()).isEqualTo(1);
+            assertThat(stateIn(afterKill.out(), "queue#1")).isEqualTo("dead");
+            awaitListed("queues", List.of());
+            Ran killAgain = chariots("kill", "queue#1", "--dir", d);
+            assertThat(killAgain.exit()).isEqualTo(1);
+            assertThat(killAgain.err()).contains("queue#1 is dead");
+
+            assertThat(chariots("restart", "queue#1", "--dir", d).exit()).isZero();
+            assertThat(stateIn(chariots("status", "--dir", d).out(), "queue#1")).isEqualTo("running");
+            assertThat(ClusterStateFile.in(dir).read().orElseThrow().find("queue#1").orElseThrow().pid()).isNotEqualTo(queuePid);
+            assertThat(FreePorts.listening("127.0.0.1", 9020)).isTrue();
+            awaitListed("queues", List.of("127.0.0.1:9020"));
+
+            assertThat(chariots("pause", "filter#1", "--dir", d).exit()).isZero();
+            assertThat(stateIn(chariots("status", "--dir", d).out(), "filter#1")).isEqualTo("paused");
+            assertThat(chariots("pause", "filter#1", "--dir", d).exit()).as("already paused").isEqualTo(1);
+            assertThat(chariots("resume", "filter#1", "--dir", d).exit()).isZero();
+            assertThat(stateIn(chariots("status", "--dir", d).out(), "filter#1")).isEqualTo("running");
+            assertThat(chariots("resume", "filter#1", "--dir", d).exit()).as("not paused").isEqualTo(1);
+
+            Ran stop = chariots("stop", "filter#1", "--dir", d);
+            assertThat(stop.exit()).isZero();
+            assertThat(stop.out()).contains("filter#1").contains("after SIGTERM");
+            assertThat(ChildProcess.tail(dir.resolve("logs").resolve("filter-9010.log"), 5))
+                    .as("the filter's shutdown hook finished").contains("chariots filter: stopped cleanly");
+            Ran afterStop = chariots("status", "--dir", d);
+            assertThat(stateIn(afterStop.out(), "filter#1")).isEqualTo("stopped");
+            assertThat(afterStop.exit()).isEqualTo(1);
+            Ran stopAgain = chariots("stop", "filter#1", "--dir", d);
+            assertThat(stopAgain.exit()).isEqualTo(1);
+            assertThat(stopAgain.err()).contains("filter#1 is stopped");
+
+            assertThat(chariots("start", "filter#1", "--dir", d).exit()).isZero();
+            Ran startAgain = chariots("start", "filter#1", "--dir", d);
+            assertThat(startAgain.exit()).isEqualTo(1);
+            assertThat(startAgain.err()).contains("filter#1 is running");
+            assertThat(chariots("status", "--dir", d).exit()).as("all running again").isZero();
+
+            Ran unknown = chariots("stop", "queue#2", "--dir", d);
+            assertThat(unknown.exit()).isEqualTo(1);
+            assertThat(unknown.err()).contains("No instance queue#2", "queue#1");
+        } finally {
+            assertThat(chariots("down", "--dir", d).exit()).isZero();
+        }
     }
 }

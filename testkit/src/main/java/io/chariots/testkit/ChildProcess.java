@@ -74,9 +74,26 @@ public final class ChildProcess implements AutoCloseable {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    /** A process started elsewhere (e.g. by an earlier {@code ./chariots up}), known by its handle. */
+    /**
+     * A process started elsewhere (e.g. by an earlier {@code ./chariots up}), known by its handle. It counts as
+     * {@link #paused()} when it is stopped by a signal now, so that {@link #stop} resumes it first and a
+     * separate command can {@link #resume()} what another one paused.
+     */
     public static ChildProcess adopt(String name, ProcessHandle handle, Path log) {
-        return new ChildProcess(name, List.of(), null, handle, log);
+        ChildProcess c = new ChildProcess(name, List.of(), null, handle, log);
+        c.paused = signalStopped(handle.pid());
+        return c;
+    }
+
+    /** Whether process {@code pid} is stopped by a signal: state 'T' in /proc/PID/stat (false without /proc). */
+    private static boolean signalStopped(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // The state follows the command name, which is in parentheses and may itself contain ") ".
+            return stat.substring(stat.lastIndexOf(')') + 1).trim().startsWith("T");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Whether {@code program} is installed: on the PATH, or in /usr/sbin (where Debian puts daemons). */
@@ -301,18 +318,24 @@ public final class ChildProcess implements AutoCloseable {
         paused = false;
     }
 
-    /** SIGTERM (a clean shutdown), then SIGKILL if it has not exited within {@code grace}. */
-    public void stop(Duration grace) {
+    /**
+     * SIGTERM (a clean shutdown), then SIGKILL if it has not exited within {@code grace}.
+     *
+     * @return false if it had to be killed; true if it exited on the SIGTERM or was not running
+     */
+    public boolean stop(Duration grace) {
         if (!handle.isAlive()) {
-            return;
+            return true;
         }
         if (paused) {
             resume(); // a stopped process cannot act on SIGTERM
         }
         handle.destroy();
-        if (!awaitExit(grace)) {
-            kill();
+        if (awaitExit(grace)) {
+            return true;
         }
+        kill();
+        return false;
     }
 
     /** SIGSTOP: it keeps its sockets but stops answering, like a hung process. */

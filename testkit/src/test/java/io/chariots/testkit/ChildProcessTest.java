@@ -116,7 +116,7 @@ class ChildProcessTest {
 
             child.pause();
             assertThat(awaitState(child.pid(), 'T', true)).contains('T');
-            child.stop(Duration.ofSeconds(5));
+            assertThat(child.stop(Duration.ofSeconds(5))).as("exited on the SIGTERM").isTrue();
             assertThat(child.alive()).isFalse();
             assertThat(child.paused()).isFalse();
             // Ended by the SIGTERM (128 + 15), not by the SIGKILL after the grace period.
@@ -133,7 +133,7 @@ class ChildProcessTest {
         try {
             child.awaitLog(Pattern.compile("trapped"), Duration.ofSeconds(5));
             long start = System.nanoTime();
-            child.stop(Duration.ofMillis(500));
+            assertThat(child.stop(Duration.ofMillis(500))).as("had to be killed").isFalse();
             assertThat(child.alive()).isFalse();
             assertThat(child.exitValue()).isEqualTo(137);
             assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(400_000_000L);
@@ -291,7 +291,7 @@ class ChildProcessTest {
         assertThat(child.exitValue()).isZero();
         assertThatThrownBy(() -> child.signal("HUP")).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("is not running");
-        child.stop(Duration.ofSeconds(1)); // nothing to stop: returns
+        assertThat(child.stop(Duration.ofSeconds(1))).isTrue(); // nothing to stop: returns
         child.kill();
     }
 
@@ -306,6 +306,30 @@ class ChildProcessTest {
             assertThat(adopted.alive()).isFalse();
             assertThatThrownBy(adopted::exitValue).isInstanceOf(IllegalStateException.class);
             assertThat(started.exitValue()).isEqualTo(137);
+        } finally {
+            started.kill();
+        }
+    }
+
+    @Test
+    void anAdoptedProcessThatIsPausedKnowsItCanBeResumedAndStopsCleanly() throws Exception {
+        ChildProcess started = startSleeper("gamma");
+        try {
+            started.awaitLog(Pattern.compile("sleeper gamma ready"), Duration.ofSeconds(8));
+            assertThat(ChildProcess.adopt("running", started.handle(), null).paused()).isFalse();
+
+            started.pause();
+            assertThat(awaitState(started.pid(), 'T', true)).contains('T');
+            ChildProcess adopted = ChildProcess.adopt("paused", started.handle(), null);
+            assertThat(adopted.paused()).as("seen stopped in /proc").isTrue();
+            adopted.resume();
+            assertThat(awaitState(started.pid(), 'T', false)).isPresent().get().isNotEqualTo('T');
+
+            started.pause();
+            assertThat(awaitState(started.pid(), 'T', true)).contains('T');
+            // A fresh adoption of the paused process resumes it before its SIGTERM, so it exits on that.
+            assertThat(ChildProcess.adopt("paused again", started.handle(), null).stop(Duration.ofSeconds(5))).isTrue();
+            assertThat(started.exitValue()).isEqualTo(143);
         } finally {
             started.kill();
         }

@@ -25,11 +25,12 @@ import java.util.Locale;
  *     <td>gRPC service; 0 = any free port</td></tr>
  * <tr><td>bind</td><td>0.0.0.0</td><td>address to listen on</td></tr>
  * <tr><td>advertise</td><td>the local address used to reach the controller</td><td>host others use to reach this role</td></tr>
- * <tr><td>data_dir</td><td>data/ROLE-PORT</td><td>where maintainers and indexers keep RocksDB; held exclusively;
+ * <tr><td>data_dir</td><td>data/ROLE-PORT</td><td>where maintainers and indexers keep RocksDB and the controller its state; held exclusively;
  *     with {@code {slot}} in it, a pool: each instance takes the lowest free slot (replicas sharing one volume)</td></tr>
  * <tr><td>health_file</td><td>none</td><td>once serving, the role writes the URL of its /health here (for container health checks)</td></tr>
  * <tr><td>hold</td><td>false</td><td>queues: start with the token</td></tr>
  * <tr><td>heartbeat_ms</td><td>500</td><td>heartbeat interval to the controller</td></tr>
+ * <tr><td>drain_ms</td><td>20000</td><td>on a clean stop (SIGTERM), longest wait for the role to hand on what it holds</td></tr>
  * </table>
  */
 public final class RoleConfig {
@@ -47,6 +48,7 @@ public final class RoleConfig {
     private final Path healthFile;
     private final boolean hold;
     private final Duration heartbeatInterval;
+    private final Duration drainTimeout;
     private final Settings settings;
 
     private RoleConfig(Role role, Settings s) {
@@ -73,6 +75,7 @@ public final class RoleConfig {
         this.healthFile = hf.isBlank() ? null : Path.of(hf.trim());
         this.hold = s.getBoolean("hold", false);
         this.heartbeatInterval = Duration.ofMillis(s.getLong("heartbeat_ms", 500, 10, 60_000));
+        this.drainTimeout = Duration.ofMillis(s.getLong("drain_ms", 20_000, 0, 3_600_000));
     }
 
     /** Offset of the gRPC port from the main port, for roles whose main port is not gRPC. */
@@ -180,6 +183,11 @@ public final class RoleConfig {
 
     public Duration heartbeatInterval() {
         return heartbeatInterval;
+    }
+
+    /** On a clean stop, the longest wait for the role to hand on what it holds ({@code drain_ms}). */
+    public Duration drainTimeout() {
+        return drainTimeout;
     }
 
     /** All settings, for role-specific keys. */

@@ -32,7 +32,12 @@ public final class ChannelPool implements AutoCloseable {
                 .directExecutor()
                 .usePlaintext()
                 .maxInboundMessageSize(64 << 20)
-                .keepAliveTime(30, TimeUnit.SECONDS)
+                // A peer that stops answering (paused, cut off) fails its calls within about
+                // 4 s instead of at their deadlines: the keepalive is what lets a caller give up
+                // on a call that waits legitimately long (a filter's batch until it is durable).
+                .keepAliveTime(2, TimeUnit.SECONDS)
+                .keepAliveTimeout(2, TimeUnit.SECONDS)
+                .keepAliveWithoutCalls(false)
                 .build());
     }
 

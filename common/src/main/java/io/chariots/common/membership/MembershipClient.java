@@ -52,6 +52,7 @@ public final class MembershipClient implements AutoCloseable {
     private ClientCallStreamObserver<JoinRequest> stream;
     private ScheduledFuture<?> heartbeatTask;
     private long backoffMs = 100;
+    private volatile java.util.function.Supplier<String> note = () -> "";
     private int generation;
 
     public MembershipClient(HostPort controllerGrpc, Member self, Duration heartbeat, NettyTransport transport,
@@ -82,6 +83,15 @@ public final class MembershipClient implements AutoCloseable {
 
     public State state() {
         return state;
+    }
+
+    /**
+     * What this member would have an operator know now, sent with every
+     * heartbeat and shown by the controller's {@code /cluster} (empty: all is
+     * well). Called on the membership thread: it must only read published state.
+     */
+    public void note(java.util.function.Supplier<String> note) {
+        this.note = note;
     }
 
     public Member self() {
@@ -132,8 +142,14 @@ public final class MembershipClient implements AutoCloseable {
         stream.onNext(JoinRequest.newBuilder().setRegister(reg).build());
         heartbeatTask = exec.scheduleAtFixedRate(() -> {
             if (gen == generation && stream != null) {
-                stream.onNext(JoinRequest.newBuilder()
-                        .setHeartbeat(Heartbeat.newBuilder().setSentAtMs(System.currentTimeMillis())).build());
+                String n;
+                try {
+                    n = note.get();
+                } catch (RuntimeException e) {
+                    n = "";
+                }
+                stream.onNext(JoinRequest.newBuilder().setHeartbeat(Heartbeat.newBuilder()
+                        .setSentAtMs(System.currentTimeMillis()).setNote(n == null ? "" : n)).build());
             }
         }, heartbeat.toMillis(), heartbeat.toMillis(), TimeUnit.MILLISECONDS);
     }

@@ -34,14 +34,30 @@ import java.util.function.Supplier;
  * builder, and the membership link to the controller. A role's {@code Main}
  * creates one, adds its own servers, then {@link #join joins}.
  *
- * <p>Lifecycle: {@code STARTING → SERVING → STOPPING → STOPPED}; SERVING once
- * every server is bound, whether or not the controller has answered yet.
+ * <p>Lifecycle: {@code STARTING → SERVING → DRAINING → STOPPING → STOPPED};
+ * SERVING once every server is bound, whether or not the controller has
+ * answered yet. A clean stop (SIGTERM) first drains: each {@link Drain} the
+ * role registered stops taking new work and hands on what it holds, and the
+ * process waits until all say they are done (at most {@code drain_ms},
+ * default 20000) before it closes — so scaling a stage down loses nothing.
  */
 public final class RoleRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RoleRuntime.class);
 
     /** Lifecycle of a role process. */
-    public enum State { STARTING, SERVING, STOPPING, STOPPED }
+    public enum State { STARTING, SERVING, DRAINING, STOPPING, STOPPED }
+
+    /** What a role does on a clean stop before it closes. */
+    public interface Drain {
+        /** Stops taking new work and starts handing on what this part holds. Called once. */
+        void start();
+
+        /** Whether nothing is held here anymore (polled from another thread: read volatile state). */
+        boolean done();
+
+        /** What is still held, for the log line when draining takes long. */
+        String holding();
+    }
 
     private final RoleConfig config;
     private final String instanceId;
@@ -49,6 +65,7 @@ public final class RoleRuntime implements AutoCloseable {
     private final RoleMetrics metrics;
     private final String advertiseHost;
     private final CopyOnWriteArrayList<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<Drain> drains = new CopyOnWriteArrayList<>();
     private final long startedAtMs = System.currentTimeMillis();
     private volatile State state = State.STARTING;
     private volatile MembershipClient membership;
@@ -267,6 +284,8 @@ public final class RoleRuntime implements AutoCloseable {
                 .workerEventLoopGroup(transport.workers())
                 .channelType(transport.serverChannelType())
                 .maxInboundMessageSize(64 << 20)
+                .permitKeepAliveTime(1, java.util.concurrent.TimeUnit.SECONDS) // the peers' 2 s keepalive (ChannelPool)
+                .permitKeepAliveWithoutCalls(true)
                 .directExecutor();
     }
 
@@ -342,10 +361,68 @@ public final class RoleRuntime implements AutoCloseable {
         return membership;
     }
 
+    private void drain() {
+        long start = System.nanoTime();
+        long limit = config.drainTimeout().toNanos();
+        LOG.info("draining before stop (at most {} ms)", config.drainTimeout().toMillis());
+        for (Drain d : drains) {
+            try {
+                d.start();
+            } catch (RuntimeException e) {
+                LOG.warn("drain failed to start: {}", e.toString());
+            }
+        }
+        long nextLog = start + 2_000_000_000L;
+        while (true) {
+            boolean done = true;
+            for (Drain d : drains) {
+                done &= d.done();
+            }
+            if (done) {
+                LOG.info("drained in {} ms", (System.nanoTime() - start) / 1_000_000);
+                return;
+            }
+            long now = System.nanoTime();
+            if (now - start > limit) {
+                StringBuilder held = new StringBuilder();
+                drains.forEach(d -> held.append(d.holding()).append("; "));
+                LOG.warn("not drained after {} ms, stopping anyway; still held: {}", limit / 1_000_000, held);
+                return;
+            }
+            if (now - nextLog > 0) {
+                StringBuilder held = new StringBuilder();
+                drains.forEach(d -> held.append(d.holding()).append("; "));
+                LOG.info("draining: {}", held);
+                nextLog = now + 2_000_000_000L;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Registers what this role does on a clean stop before closing (see {@link Drain}). */
+    public void onDrain(Drain d) {
+        drains.add(d);
+    }
+
+    /**
+     * Drains (if serving and the role registered drains), then closes. A
+     * drain that does not finish within {@code drain_ms} is given up with a
+     * warning naming what it still held: what is not handed on then is what
+     * a crash would have lost.
+     */
     @Override
     public void close() {
         if (state == State.STOPPED) {
             return;
+        }
+        if (state == State.SERVING && !drains.isEmpty()) {
+            state = State.DRAINING;
+            drain();
         }
         state = State.STOPPING;
         if (membership != null) {

@@ -8,6 +8,7 @@ import io.chariots.proto.Role;
 import io.chariots.testkit.ChildProcess;
 import io.chariots.testkit.FreePorts;
 
+import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -16,10 +17,12 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * A single-datacenter Chariots cluster of real role processes on 127.0.0.1:
@@ -32,6 +35,9 @@ public final class LocalCluster implements AutoCloseable {
     /** Roles in start order; the controller comes first and alone. */
     public static final List<Role> ROLES = List.of(Role.CONTROLLER, Role.INDEXER, Role.MAINTAINER, Role.QUEUE,
             Role.FILTER, Role.BATCHER, Role.APP);
+
+    /** The most instances of one role a spec starts. */
+    public static final int MAX_INSTANCES = 9;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -66,8 +72,9 @@ public final class LocalCluster implements AutoCloseable {
             if (role == Role.CONTROLLER && n != 1) {
                 throw new IllegalArgumentException("a cluster has exactly one controller");
             }
-            if (n < 0 || n > 9) {
-                throw new IllegalArgumentException(RoleConfig.roleName(role) + " count must be 0..9, got " + n);
+            if (n < 0 || n > MAX_INSTANCES) {
+                throw new IllegalArgumentException(RoleConfig.roleName(role) + " count must be 0.." + MAX_INSTANCES
+                        + ", got " + n);
             }
             counts.put(role, n);
             return this;
@@ -143,6 +150,18 @@ public final class LocalCluster implements AutoCloseable {
             return counts.getOrDefault(role, 0);
         }
 
+        /**
+         * The data directory instance {@code index} of {@code role} has with {@link #defaultPorts}, whether or
+         * not this spec starts it: with default ports an instance always gets the same one, so an earlier
+         * cluster's data can be told apart before anything starts.
+         */
+        public Path dataDir(Role role, int index) {
+            if (!defaultPorts || workDir == null) {
+                throw new IllegalStateException("data directories are known before start only with default ports and a workDir");
+            }
+            return LocalCluster.dataDir(workDir, role, "127.0.0.1", defaultMainPort(role, index));
+        }
+
         public LocalCluster start() throws IOException, InterruptedException {
             if (workDir == null) {
                 throw new IllegalStateException("workDir is required");
@@ -201,7 +220,7 @@ public final class LocalCluster implements AutoCloseable {
                 int admin;
                 int grpc;
                 if (spec.defaultPorts) {
-                    main = RoleConfig.defaultPort(role) + i;
+                    main = defaultMainPort(role, i);
                     admin = RoleConfig.defaultAdminPort(role, main);
                     grpc = RoleConfig.defaultGrpcPort(role, main);
                     for (int p : new int[] {main, admin, grpc}) {
@@ -260,6 +279,21 @@ public final class LocalCluster implements AutoCloseable {
         return RoleConfig.roleName(role) + "-" + ("127.0.0.1".equals(host) ? "" : host + "-") + port;
     }
 
+    /** GoChariots' port for the first instance, the next ports for the next ones. */
+    private static int defaultMainPort(Role role, int index) {
+        return RoleConfig.defaultPort(role) + index;
+    }
+
+    private static Path dataDir(Path workDir, Role role, String host, int port) {
+        return workDir.resolve("data").resolve(instanceName(role, host, port));
+    }
+
+    /** The classpath with every entry absolute, so that a recorded command line runs from any directory. */
+    private static String absolute(String classpath) {
+        return Arrays.stream(classpath.split(File.pathSeparator)).filter(e -> !e.isEmpty())
+                .map(e -> Path.of(e).toAbsolutePath().normalize().toString()).collect(Collectors.joining(File.pathSeparator));
+    }
+
     private List<String> command(Role role, int index, String host, RoleProcess.Ports p, RoleProcess.Ports controller) {
         String name = RoleConfig.roleName(role);
         List<String> jvm = new ArrayList<>(spec.jvmOptions);
@@ -268,12 +302,12 @@ public final class LocalCluster implements AutoCloseable {
         if (spec.detached) {
             cmd.add("setsid");
         }
-        cmd.addAll(ChildProcess.javaCommand(spec.java, jvm, spec.classpath, ChariotsCli.class.getName(), List.of(name)));
+        cmd.addAll(ChildProcess.javaCommand(spec.java, jvm, absolute(spec.classpath), ChariotsCli.class.getName(), List.of(name)));
         cmd.addAll(List.of("-p", Integer.toString(p.main()), "--admin-port", Integer.toString(p.admin()),
                 "--bind", host, "--advertise", host,
                 "--controller", "127.0.0.1:" + controller.main(),
                 "--controller-grpc", "127.0.0.1:" + controller.grpc(),
-                "--data-dir", spec.workDir.resolve("data").resolve(instanceName(role, host, p.main())).toString()));
+                "--data-dir", dataDir(spec.workDir, role, host, p.main()).toString()));
         if (p.grpc() != 0) {
             cmd.addAll(List.of("--grpc-port", Integer.toString(p.grpc())));
         }
@@ -338,6 +372,22 @@ public final class LocalCluster implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The instances the controller has heard from since it started, by
+     * {@link #listName list name}: unlike {@link #registered()}, without
+     * members restored from its saved state that have not registered again.
+     */
+    public Map<String, List<String>> live() throws IOException, InterruptedException {
+        JsonNode n = getJson(controllerUrl() + "/cluster");
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (JsonNode i : n.path("instances")) {
+            if ("live".equals(i.path("health").asText())) {
+                out.computeIfAbsent(i.path("role").asText() + "s", k -> new ArrayList<>()).add(i.path("address").asText());
+            }
+        }
+        return out;
+    }
+
     /** GoChariots' key in {@code GET /} for a role: "batchers". */
     public static String listName(Role role) {
         return RoleConfig.roleName(role) + "s";
@@ -345,16 +395,17 @@ public final class LocalCluster implements AutoCloseable {
 
     /**
      * Waits until the controller lists exactly the running instances (those
-     * alive and not paused).
+     * alive and not paused), each registered since the controller started.
      *
      * @throws IllegalStateException with the cluster state if it does not happen in time
      */
     public void awaitRegistered(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = "";
+        List<RoleProcess> missing = List.of();
         while (System.nanoTime() < deadline) {
             try {
-                Map<String, List<String>> reg = registered();
+                Map<String, List<String>> reg = live();
                 boolean all = true;
                 for (Role role : ROLES) {
                     if (role == Role.CONTROLLER) {
@@ -365,6 +416,7 @@ public final class LocalCluster implements AutoCloseable {
                     if (!want.equals(have)) {
                         all = false;
                         last = listName(role) + ": want " + want + ", controller lists " + have;
+                        missing = all(role).stream().filter(p -> p.alive() && !have.contains(p.address())).toList();
                         break;
                     }
                 }
@@ -382,7 +434,12 @@ public final class LocalCluster implements AutoCloseable {
             }
             Thread.sleep(100);
         }
-        throw new IllegalStateException("cluster did not register in " + timeout.toSeconds() + " s (" + last + ")\n" + describe());
+        StringBuilder tails = new StringBuilder();
+        for (RoleProcess p : missing) {
+            tails.append("---- last lines of unregistered ").append(p).append(" (").append(p.log()).append(") ----\n")
+                    .append(p.tail(20)).append('\n');
+        }
+        throw new IllegalStateException("cluster did not register in " + timeout.toSeconds() + " s (" + last + ")\n" + describe() + tails);
     }
 
     private final java.util.Set<RoleProcess> expectedDown = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -418,9 +475,8 @@ public final class LocalCluster implements AutoCloseable {
     public String describe() {
         StringBuilder sb = new StringBuilder("---- cluster state ----\n");
         for (RoleProcess p : all()) {
-            sb.append(String.format("%-10s #%d pid %-7d port %-5d admin %-5d grpc %-5d %s%n", p.roleName(), p.index(),
-                    p.pid(), p.ports().main(), p.ports().admin(), p.ports().grpc(),
-                    p.alive() ? (p.paused() ? "PAUSED" : "alive") : "DOWN"));
+            sb.append(String.format("%-13s pid %-7d port %-5d admin %-5d grpc %-5d %s%n", p.name(), p.pid(),
+                    p.ports().main(), p.ports().admin(), p.ports().grpc(), p.alive() ? (p.paused() ? "PAUSED" : "alive") : "DOWN"));
         }
         try {
             sb.append("controller /cluster: ").append(getJson(controllerUrl() + "/cluster").toPrettyString()).append('\n');

@@ -5,6 +5,11 @@ import io.chariots.proto.Role;
 
 import io.chariots.testkit.ChildProcess;
 
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -14,6 +19,8 @@ import java.util.Optional;
  * One role instance run as its own JVM: started, killed with SIGKILL, stopped
  * with SIGTERM, paused with SIGSTOP, resumed and restarted with the same
  * command line (so it comes back at the same address and data directory).
+ * It is named {@code ROLE#N}, N counted from 1 in start order: {@code queue#1}
+ * is instance 0 of the queues.
  */
 public final class RoleProcess {
     private final Role role;
@@ -37,10 +44,18 @@ public final class RoleProcess {
         this.log = log;
     }
 
-    /** Adopts a process started earlier (by {@code ./chariots up}) from its recorded pid. */
-    RoleProcess(Role role, int index, Ports ports, Path log, ProcessHandle handle) {
-        this(role, index, "127.0.0.1", ports, List.of(), log);
-        this.child = ChildProcess.adopt(toString(), handle, log);
+    /**
+     * An instance recorded by an earlier {@code ./chariots up}: adopted from its live process, or not running
+     * ({@code handle} null) until {@link #start()} runs its recorded command line.
+     */
+    RoleProcess(Role role, int index, String host, Ports ports, List<String> command, Path log, ProcessHandle handle) {
+        this(role, index, host, ports, command, log);
+        this.child = handle == null ? null : ChildProcess.adopt(toString(), handle, log);
+    }
+
+    /** The name of instance {@code index} of {@code role}: {@code queue#1} for index 0. */
+    public static String name(Role role, int index) {
+        return RoleConfig.roleName(role) + "#" + (index + 1);
     }
 
     public Role role() {
@@ -51,8 +66,14 @@ public final class RoleProcess {
         return RoleConfig.roleName(role);
     }
 
+    /** Its position among the instances of its role, from 0. */
     public int index() {
         return index;
+    }
+
+    /** {@code ROLE#N}, as {@code ./chariots status} lists it. */
+    public String name() {
+        return name(role, index);
     }
 
     public Ports ports() {
@@ -75,6 +96,12 @@ public final class RoleProcess {
 
     public List<String> command() {
         return command;
+    }
+
+    /** The data directory its command line gives ({@code --data-dir}), or null if it gives none. */
+    public Path dataDir() {
+        int at = command.indexOf("--data-dir");
+        return at < 0 ? null : Path.of(command.get(at + 1));
     }
 
     /** Starts (or restarts) the process, appending to its log. */
@@ -108,11 +135,13 @@ public final class RoleProcess {
         }
     }
 
-    /** SIGTERM (a clean shutdown), then SIGKILL if it has not exited within {@code grace}. */
-    public synchronized void stop(Duration grace) {
-        if (child != null) {
-            child.stop(grace);
-        }
+    /**
+     * SIGTERM (a clean shutdown), then SIGKILL if it has not exited within {@code grace}.
+     *
+     * @return false if it had to be killed
+     */
+    public synchronized boolean stop(Duration grace) {
+        return child == null || child.stop(grace);
     }
 
     public void stop() {
@@ -146,6 +175,39 @@ public final class RoleProcess {
         return child;
     }
 
+    /**
+     * Waits until it serves: its {@code /health} answers 200.
+     *
+     * @throws IllegalStateException with its log's last lines, if it exits first or does not serve in time
+     *     (it is left running then)
+     */
+    public void awaitServing(Duration timeout) throws InterruptedException {
+        URI health = URI.create("http://" + host + ":" + ports.admin() + "/health");
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String last = "no answer";
+        while (true) {
+            if (!alive()) {
+                throw new IllegalStateException(this + " exited before serving:\n" + tail(30));
+            }
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(health).timeout(Duration.ofSeconds(2)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+                last = r.statusCode() + " " + r.body();
+            } catch (IOException e) {
+                last = e.toString();
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(this + " did not serve within " + timeout.toSeconds() + " s (" + health
+                        + ": " + last + "); it is still running as pid " + pid() + ":\n" + tail(30));
+            }
+            Thread.sleep(100);
+        }
+    }
+
     /** The last {@code lines} lines of its log. */
     public String tail(int lines) {
         return ChildProcess.tail(log, lines);
@@ -153,6 +215,6 @@ public final class RoleProcess {
 
     @Override
     public String toString() {
-        return roleName() + "#" + index + "@" + ports.main();
+        return name() + "@" + ports.main();
     }
 }

@@ -1,0 +1,60 @@
+package io.chariots.common.layout;
+
+import io.chariots.common.record.Fnv1a64;
+import io.chariots.proto.RingMember;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Which queue of the ring owns a record id: every copy of a record (a
+ * client's retry, a stage's resend) goes to that queue, which lets the id
+ * into the log once. Rendezvous hashing over the queues' addresses: a queue
+ * leaving moves only its own ids, a queue joining takes ids only from the
+ * others, and a queue restarted at the same address owns the same ids again.
+ */
+public final class RingOwners {
+    private RingOwners() {
+    }
+
+    /** The owner of {@code id} among {@code ring}; null when the ring is empty. */
+    public static RingMember ownerOf(String id, List<RingMember> ring) {
+        if (ring.isEmpty()) {
+            return null;
+        }
+        long h = idHash(id);
+        RingMember best = null;
+        long bestScore = 0;
+        for (RingMember q : ring) {
+            long score = mix(h ^ addressHash(q.getAddress()));
+            if (best == null || Long.compareUnsigned(score, bestScore) > 0
+                    || (score == bestScore && q.getAddress().compareTo(best.getAddress()) < 0)) {
+                best = q;
+                bestScore = score;
+            }
+        }
+        return best;
+    }
+
+    /** The owner's address, or null for an empty ring. */
+    public static String ownerAddress(String id, List<RingMember> ring) {
+        RingMember m = ownerOf(id, ring);
+        return m == null ? null : m.getAddress();
+    }
+
+    /** The hash of an id that {@link #ownerOf} uses (FNV-1a-64 of its UTF-8 bytes). */
+    public static long idHash(String id) {
+        return Fnv1a64.hash(id.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static long addressHash(String address) {
+        return mix(Fnv1a64.hash(address.getBytes(StandardCharsets.UTF_8)) + 0x9E3779B97F4A7C15L);
+    }
+
+    /** SplitMix64's finalizer: every input bit affects every output bit. */
+    static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

@@ -1,0 +1,430 @@
+package io.chariots.queue;
+
+import io.chariots.common.collect.FifoPairMap;
+import io.chariots.common.layout.RingOwners;
+import io.chariots.proto.RecordEnvelope;
+import io.chariots.proto.RingMember;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Lets each record id into the log once: the dedup memory of the queue that
+ * owns the id ({@link RingOwners}). Every copy of a record — a client's retry,
+ * a batcher's or filter's resend after a crash, a zombie's late send — comes
+ * here, and is admitted only if no copy is in the log or on its way.
+ *
+ * <p>What it knows about an id, from surest to least sure:
+ * <ul>
+ * <li><b>live</b>: a copy is with this queue (admitted, given an LId, stored
+ *     and waiting to be indexed, or being verified). Another copy waits for
+ *     its outcome.</li>
+ * <li><b>settled</b> (exact, the last {@code settledCapacity} ids): in the log
+ *     at an LId, or rejected for good.</li>
+ * <li><b>seen</b> ({@link RecentIdFilter}, about {@code window}): maybe in the
+ *     log — verified against the durable id index before anything else.</li>
+ * <li>nothing: new — unless this queue's memory may have a gap for the id
+ *     (it started recently, or owned the id only since a ring change within
+ *     the window): then it is verified.</li>
+ * </ul>
+ * Verifying asks every maintainer for ids stored but not yet indexed, then
+ * every indexer; a source that does not answer makes it wait, never guess.
+ *
+ * <p>A record's copy is <em>settled</em> once it is durable (persisted and
+ * indexed) or rejected; only then are the filter batches waiting for it
+ * answered, so that no stage upstream lets go of a record still only in
+ * memory. Owned by the queue's loop.
+ */
+public final class IdLedger {
+    /** What happened to a copy handed to {@link #admit}. */
+    enum Admission {
+        /** New: the caller passes the record to the causal gate. */
+        NEW,
+        /** Another copy is live here; this one waits for its outcome. */
+        JOINED,
+        /** Settled already (the batch was counted). */
+        SETTLED,
+        /** Waiting for verification against the log. */
+        VERIFYING
+    }
+
+    enum State { ADMITTED, ASSIGNED, STORED, VERIFYING }
+
+    /** A copy of a record with this queue. */
+    static final class Entry {
+        final String id;
+        final long h1;
+        final long h2;
+        RecordEnvelope record;
+        State state;
+        long lid;
+        String maintainer;
+        final List<Batch> waiters = new ArrayList<>(1);
+        // Given an LId at an epoch that ended before its store was answered: verified only once the
+        // layout of this epoch is known, i.e. once every maintainer is sealed and no late store can land.
+        long verifyAtEpoch;
+
+        Entry(String id, long h1, long h2, RecordEnvelope record, State state) {
+            this.id = id;
+            this.h1 = h1;
+            this.h2 = h2;
+            this.record = record;
+            this.state = state;
+        }
+    }
+
+    /** A filter's Enqueue, answered once every record of it is settled. */
+    static final class Batch {
+        final Object handle;
+        final long epoch;
+        int left;
+        int appended;
+        int rejected;
+        boolean answered;
+
+        Batch(Object handle, long epoch, int size) {
+            this.handle = handle;
+            this.epoch = epoch;
+            this.left = size;
+        }
+    }
+
+    /** Told when a batch is settled. */
+    interface Settled {
+        void settled(Batch b);
+    }
+
+    /** What verification found for one id. */
+    public record Found(String id, long lid, String unindexedAt, String rejected) {
+        public static Found absent(String id) {
+            return new Found(id, 0, null, null);
+        }
+    }
+
+    private static final long REJECTED = -1L;
+
+    private final String self;
+    private final Settled settled;
+    private final long windowNanos;
+    private final Map<String, Entry> live = new HashMap<>();
+    private final FifoPairMap settledIds;
+    private final RecentIdFilter seen;
+    private final Map<String, TreeMap<Long, Entry>> awaitingIndex = new HashMap<>();
+    private final ArrayDeque<Entry> toVerify = new ArrayDeque<>();
+    private final ArrayDeque<Handover> handovers = new ArrayDeque<>();
+    private long coldUntil;
+    private long duplicates;
+    private long verifications;
+
+    /** A ring this queue's ownership changed from, and when. */
+    private record Handover(long at, List<RingMember> previous) {
+    }
+
+    /**
+     * @param self            this queue's gRPC address (as ring members name it)
+     * @param windowNanos     how long ids are remembered (and a memory gap lasts)
+     * @param settledCapacity how many settled ids are remembered exactly
+     * @param filterBytes     memory of the window's filter
+     */
+    IdLedger(String self, Settled settled, long windowNanos, int settledCapacity, long filterBytes, long now) {
+        this.self = self;
+        this.settled = settled;
+        this.windowNanos = windowNanos;
+        this.settledIds = new FifoPairMap(Math.max(1, settledCapacity));
+        this.seen = new RecentIdFilter(windowNanos, filterBytes, now);
+        this.coldUntil = now + windowNanos; // until told the log was empty when this queue started
+    }
+
+    /** This queue's memory may miss ids let in elsewhere (epochs went by unseen): verify every new id for a window. */
+    void memoryGap(long now) {
+        coldUntil = now + windowNanos;
+    }
+
+    /** The log held nothing when this queue started: no earlier copy of any id can exist. */
+    void logWasEmpty() {
+        coldUntil = 0;
+    }
+
+    /**
+     * The ring changed from {@code previous}: ids this queue owns now but did
+     * not own then are verified for a window (their earlier owner's copies).
+     */
+    void ringChanged(List<RingMember> previous, long now) {
+        if (!previous.isEmpty()) {
+            handovers.addLast(new Handover(now, List.copyOf(previous)));
+        }
+    }
+
+    /** A copy of {@code r} arrived in batch {@code b}. */
+    Admission admit(RecordEnvelope r, Batch b, long now) {
+        String id = r.getId();
+        Entry e = live.get(id);
+        if (e != null) {
+            e.waiters.add(b);
+            duplicates++;
+            return Admission.JOINED;
+        }
+        long h1 = h1(id);
+        long h2 = h2(id);
+        long at = settledIds.get(h1, h2, 0);
+        if (at != 0) {
+            duplicates++;
+            count(b, at != REJECTED);
+            return Admission.SETTLED;
+        }
+        boolean verify = seen.mayContain(h1, h2, now) || gapFor(id, now);
+        e = new Entry(id, h1, h2, r, verify ? State.VERIFYING : State.ADMITTED);
+        e.waiters.add(b);
+        live.put(id, e);
+        if (verify) {
+            toVerify.add(e);
+            verifications++;
+            return Admission.VERIFYING;
+        }
+        return Admission.NEW;
+    }
+
+    private boolean gapFor(String id, long now) {
+        if (now - coldUntil < 0) {
+            return true;
+        }
+        while (!handovers.isEmpty() && now - handovers.peekFirst().at() > windowNanos) {
+            handovers.pollFirst();
+        }
+        for (Handover h : handovers) {
+            if (!self.equals(RingOwners.ownerAddress(id, h.previous()))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The record was given {@code lid}, to be stored by {@code maintainer}. */
+    void assigned(String id, long lid, String maintainer) {
+        Entry e = live.get(id);
+        if (e != null) {
+            e.state = State.ASSIGNED;
+            e.lid = lid;
+            e.maintainer = maintainer;
+        }
+    }
+
+    /** The record's maintainer stored it; it is settled once that maintainer has indexed it. */
+    void stored(String id) {
+        Entry e = live.get(id);
+        if (e != null && e.state == State.ASSIGNED) {
+            e.state = State.STORED;
+            e.record = null; // the maintainer has it; only the id and LId matter now
+            awaitingIndex.computeIfAbsent(e.maintainer, m -> new TreeMap<>(Long::compareUnsigned)).put(e.lid, e);
+        }
+    }
+
+    /** Every LId {@code maintainer} holds up to {@code through} is indexed: those records are settled. */
+    void indexed(String maintainer, long through, long now) {
+        TreeMap<Long, Entry> waiting = awaitingIndex.get(maintainer);
+        if (waiting == null) {
+            return;
+        }
+        for (Iterator<Entry> it = waiting.headMap(through, true).values().iterator(); it.hasNext(); ) {
+            Entry e = it.next();
+            it.remove();
+            settle(e, e.lid, now);
+        }
+        if (waiting.isEmpty()) {
+            awaitingIndex.remove(maintainer);
+        }
+    }
+
+    /** The lowest LId stored at {@code maintainer} that this queue waits to see indexed, or 0. */
+    long lowestAwaitingIndex(String maintainer) {
+        TreeMap<Long, Entry> waiting = awaitingIndex.get(maintainer);
+        return waiting == null || waiting.isEmpty() ? 0 : waiting.firstKey();
+    }
+
+    /** Maintainers holding records this queue waits to see indexed. */
+    List<String> maintainersAwaitingIndex() {
+        return List.copyOf(awaitingIndex.keySet());
+    }
+
+    /** The record was rejected for good (its rejection is durable at an indexer). */
+    void rejected(String id, long now) {
+        Entry e = live.remove(id);
+        if (e != null) {
+            remember(e, REJECTED, now);
+            for (Batch b : e.waiters) {
+                count(b, false);
+            }
+        }
+    }
+
+    private void settle(Entry e, long lid, long now) {
+        live.remove(e.id);
+        remember(e, lid, now);
+        for (Batch b : e.waiters) {
+            count(b, true);
+        }
+    }
+
+    private void remember(Entry e, long lid, long now) {
+        settledIds.putIfAbsent(e.h1, e.h2, lid);
+        seen.add(e.h1, e.h2, now);
+    }
+
+    private void count(Batch b, boolean appended) {
+        if (b.answered) {
+            return;
+        }
+        if (appended) {
+            b.appended++;
+        } else {
+            b.rejected++;
+        }
+        if (--b.left == 0) {
+            b.answered = true;
+            settled.settled(b);
+        }
+    }
+
+    /**
+     * Up to {@code max} ids to verify against the log now (taken out of the
+     * to-do list): those whose copies could not still land, given that every
+     * maintainer is sealed at {@code sealedEpoch} (the epoch of the newest
+     * complete layout known).
+     */
+    List<String> nextToVerify(int max, long sealedEpoch) {
+        List<String> out = new ArrayList<>(Math.min(max, toVerify.size()));
+        int n = toVerify.size();
+        for (int i = 0; i < n && out.size() < max; i++) {
+            Entry e = toVerify.poll();
+            if (live.get(e.id) != e || e.state != State.VERIFYING) {
+                continue;
+            }
+            if (Long.compareUnsigned(e.verifyAtEpoch, sealedEpoch) > 0) {
+                toVerify.add(e); // a late store of it may still land: not yet
+            } else {
+                out.add(e.id);
+            }
+        }
+        return out;
+    }
+
+    /** Verification could not be completed (a maintainer or indexer did not answer): ask again later. */
+    void verifyFailed(List<String> ids) {
+        for (String id : ids) {
+            Entry e = live.get(id);
+            if (e != null && e.state == State.VERIFYING) {
+                toVerify.add(e);
+            }
+        }
+    }
+
+    /**
+     * What the log holds for verified ids. Returns the records found absent
+     * that this queue still owns (the caller passes them to the causal gate);
+     * absent records it no longer owns are dropped (their filters send them
+     * to the new owner).
+     */
+    List<RecordEnvelope> verified(List<Found> found, java.util.function.Predicate<String> owns, long now) {
+        List<RecordEnvelope> admit = new ArrayList<>();
+        for (Found f : found) {
+            Entry e = live.get(f.id());
+            if (e == null || e.state != State.VERIFYING) {
+                continue;
+            }
+            if (f.rejected() != null) {
+                rejected(f.id(), now);
+            } else if (f.lid() != 0 && f.unindexedAt() != null) {
+                e.state = State.STORED;
+                e.lid = f.lid();
+                e.maintainer = f.unindexedAt();
+                e.record = null;
+                awaitingIndex.computeIfAbsent(e.maintainer, m -> new TreeMap<>(Long::compareUnsigned)).put(e.lid, e);
+            } else if (f.lid() != 0) {
+                settle(e, f.lid(), now);
+            } else if (e.record != null && owns.test(e.id)) {
+                e.state = State.ADMITTED;
+                admit.add(e.record);
+            } else {
+                live.remove(e.id);
+            }
+        }
+        return admit;
+    }
+
+    /** Ids waiting for verification. */
+    public int verifying() {
+        return toVerify.size();
+    }
+
+    /**
+     * A newer epoch voided this queue's unstored work. Records not yet given
+     * an LId are forgotten (not in the log; their filters resend them); those
+     * given an LId but not known stored are verified (their store may have
+     * landed before the seal); stored ones keep waiting to be indexed. Every
+     * waiting batch is dropped: the caller answers it (STALE_EPOCH) and the
+     * filters resend, joining the copies still here. Returns those batches.
+     */
+    List<Batch> epochChanged(long newEpoch) {
+        List<Batch> dropped = new ArrayList<>();
+        for (Iterator<Entry> it = live.values().iterator(); it.hasNext(); ) {
+            Entry e = it.next();
+            for (Batch b : e.waiters) {
+                if (!b.answered) {
+                    b.answered = true;
+                    dropped.add(b);
+                }
+            }
+            e.waiters.clear();
+            switch (e.state) {
+                case ADMITTED -> it.remove();
+                case ASSIGNED -> {
+                    e.state = State.VERIFYING;
+                    e.verifyAtEpoch = newEpoch;
+                    toVerify.add(e);
+                }
+                default -> {
+                    // STORED waits for its index; VERIFYING goes on
+                }
+            }
+        }
+        return dropped;
+    }
+
+    /** Copies with this queue (admitted, given an LId, stored and not yet indexed, or being verified). */
+    public int liveCount() {
+        return live.size();
+    }
+
+    public long duplicates() {
+        return duplicates;
+    }
+
+    long verifications() {
+        return verifications;
+    }
+
+    /** How far back settled ids are remembered now. */
+    long windowCoveredNanos(long now) {
+        return seen.coveredNanos(now);
+    }
+
+    static long h1(String id) {
+        return RingOwners.idHash(id);
+    }
+
+    static long h2(String id) {
+        byte[] utf8 = id.getBytes(StandardCharsets.UTF_8);
+        long b = 0x9E3779B97F4A7C15L;
+        for (byte x : utf8) {
+            b = Long.rotateLeft(b ^ (x & 0xff), 27) * 0xC2B2AE3D27D4EB4FL;
+        }
+        b ^= b >>> 31;
+        return (b ^ utf8.length) | 1; // odd, so h1 + i * h2 visits distinct bits
+    }
+}

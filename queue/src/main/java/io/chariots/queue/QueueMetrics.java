@@ -1,0 +1,123 @@
+package io.chariots.queue;
+
+import io.chariots.proto.Layout;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+
+/** The queue's meters ({@code chariots_queue_*}), fed by the {@link TokenRing} on its loop; read by scrapes from any thread. */
+public final class QueueMetrics {
+    private final MeterRegistry meters;
+    private final Counter assigned;
+    private final DistributionSummary assignedPerHold;
+    private final Counter tokens;
+    private final Counter causeTimeouts;
+    private final Counter foundByToken;
+    private final Counter foundByIndexer;
+    private final Counter recoveriesStarted;
+    private final Counter recoveries;
+    private final Counter ringChanges;
+    private final Counter holes;
+    private final Counter conflicts;
+    private final Counter refusedFull;
+    private volatile long epoch;
+    private volatile long layoutVersion;
+
+    public QueueMetrics(MeterRegistry meters) {
+        this.meters = meters;
+        assigned = Counter.builder("chariots_queue_assigned_total").description("Records given an LId here").register(meters);
+        assignedPerHold = DistributionSummary.builder("chariots_queue_assigned_per_hold").register(meters);
+        tokens = Counter.builder("chariots_queue_token_received_total").description("Token arrivals").register(meters);
+        causeTimeouts = Counter.builder("chariots_queue_cause_timeouts_total")
+                .description("Records rejected because a cause did not come within the timeout").register(meters);
+        foundByToken = Counter.builder("chariots_queue_causes_found_total").tag("via", "token").register(meters);
+        foundByIndexer = Counter.builder("chariots_queue_causes_found_total").tag("via", "indexer").register(meters);
+        recoveriesStarted = Counter.builder("chariots_queue_epoch_changes_started_total")
+                .description("New epochs this queue tried to start (seal, holes, layout)").register(meters);
+        recoveries = Counter.builder("chariots_queue_recoveries_total")
+                .description("New epochs this queue started after a fault: a lost token, a successor that did not take it, "
+                        + "a queue gone from the ring, a quiesce that timed out (never in fair weather)").register(meters);
+        ringChanges = Counter.builder("chariots_queue_ring_changes_total")
+                .description("New epochs this queue started without a fault: the first token, queues joining or leaving cleanly")
+                .register(meters);
+        holes = Counter.builder("chariots_queue_holes_filled_total")
+                .description("LIds given out but never stored, filled with holes by epochs this queue started").register(meters);
+        conflicts = Counter.builder("chariots_queue_lid_conflicts_total")
+                .description("Stores refused because another record held the LId (two tokens: never expected)").register(meters);
+        refusedFull = Counter.builder("chariots_queue_enqueue_refused_total").tag("reason", "full")
+                .description("Filter batches told to retry because the queue held max_buffered records").register(meters);
+        Gauge.builder("chariots_queue_epoch", this, m -> m.epoch).description("The epoch of the layout this queue knows")
+                .register(meters);
+        Gauge.builder("chariots_queue_layout_version", this, m -> m.layoutVersion).register(meters);
+    }
+
+    void bind(TokenRing ring) {
+        Gauge.builder("chariots_queue_waiting_records", ring, r -> r.gate().heldCount()).register(meters);
+        Gauge.builder("chariots_queue_ready_records", ring, r -> r.gate().readyCount()).register(meters);
+        Gauge.builder("chariots_queue_unstored_records", ring, r -> r.outbox().unstoredCount()).register(meters);
+        Gauge.builder("chariots_queue_live_records", ring, r -> r.ledger().liveCount())
+                .description("Records with this queue that are not yet durable").register(meters);
+        Gauge.builder("chariots_queue_verifying_ids", ring, r -> r.ledger().verifying()).register(meters);
+        Gauge.builder("chariots_queue_duplicates", ring, r -> r.ledger().duplicates())
+                .description("Copies of records already in the log or on their way, dropped").register(meters);
+    }
+
+    void assigned(int n) {
+        assigned.increment(n);
+        assignedPerHold.record(n);
+    }
+
+    void tokenReceived() {
+        tokens.increment();
+    }
+
+    void causeTimeout() {
+        causeTimeouts.increment();
+    }
+
+    void causeFoundByToken() {
+        foundByToken.increment();
+    }
+
+    void causeFoundByIndexer() {
+        foundByIndexer.increment();
+    }
+
+    void recoveryStarted() {
+        recoveriesStarted.increment();
+    }
+
+    void epochStarted(boolean afterFault, long holesFilled) {
+        (afterFault ? recoveries : ringChanges).increment();
+        holes.increment(holesFilled);
+    }
+
+    void conflict() {
+        conflicts.increment();
+    }
+
+    void refusedFull() {
+        refusedFull.increment();
+    }
+
+    void layout(Layout l) {
+        epoch = l.getEpoch();
+        layoutVersion = l.getVersion();
+    }
+
+    /** New epochs this queue started after a fault (for health and tests). */
+    public long recoveries() {
+        return (long) recoveries.count();
+    }
+
+    /** Records given an LId by this queue. */
+    public long assignedTotal() {
+        return (long) assigned.count();
+    }
+
+    /** LIds filled with holes by epochs this queue started. */
+    public long holesFilled() {
+        return (long) holes.count();
+    }
+}

@@ -1,0 +1,129 @@
+package io.chariots.queue;
+
+import java.util.ArrayDeque;
+
+/**
+ * Which ids entered the log through this queue during about the last
+ * {@code window}: a Bloom filter in time segments, the oldest dropped as a
+ * new one starts. It may say "maybe" for an id it never saw (about 1% of the
+ * time when full), never "no" for one it saw within the window, so a "maybe"
+ * is only a reason to ask the durable id index, and a "no" means new.
+ *
+ * <p>Memory is fixed ({@code bytes}); when ids arrive faster than a segment
+ * holds at that rate of false positives, segments fill before their time and the
+ * window covered shrinks — {@link #coveredNanos} says how much it covers.
+ * Owned by the queue's loop.
+ */
+final class RecentIdFilter {
+    private static final int SEGMENTS = 10;
+    private static final int HASHES = 7;
+    /**
+     * Bits per id at which a segment is full: about 0.1% false positives with 7 hashes, so that a "maybe"
+     * from any of the (up to 11) segments asked stays about 1% when all are full (10 bits gave 0.8% per
+     * segment, 8.7% over eleven).
+     */
+    private static final int BITS_PER_ID = 15;
+
+    private static final class Segment {
+        final long[] bits;
+        final long startedNanos;
+        int count;
+
+        Segment(int words, long startedNanos) {
+            this.bits = new long[words];
+            this.startedNanos = startedNanos;
+        }
+    }
+
+    private final long windowNanos;
+    private final int words;
+    private final long bitCount;
+    private final int capacity;
+    private final ArrayDeque<Segment> segments = new ArrayDeque<>();
+    private Segment current;
+
+    /**
+     * @param windowNanos how long an id is remembered (at rates the memory allows)
+     * @param bytes       memory of all segments together
+     */
+    RecentIdFilter(long windowNanos, long bytes, long now) {
+        this.windowNanos = windowNanos;
+        this.words = (int) Math.max(16, Math.min(Integer.MAX_VALUE - 8, bytes / 8 / (SEGMENTS + 1)));
+        this.bitCount = (long) words * 64;
+        this.capacity = (int) Math.max(1, bitCount / BITS_PER_ID);
+        this.current = new Segment(words, now);
+    }
+
+    /** Remembers an id by its two 64-bit hashes. */
+    void add(long h1, long h2, long now) {
+        rotate(now);
+        if (current.count >= capacity) {
+            startSegment(now);
+        }
+        long[] bits = current.bits;
+        for (int i = 0; i < HASHES; i++) {
+            long bit = Long.remainderUnsigned(h1 + i * h2, bitCount);
+            bits[(int) (bit >>> 6)] |= 1L << bit;
+        }
+        current.count++;
+    }
+
+    /** False: never seen within the window. True: maybe seen. */
+    boolean mayContain(long h1, long h2, long now) {
+        rotate(now);
+        if (contains(current, h1, h2)) {
+            return true;
+        }
+        for (Segment s : segments) {
+            if (contains(s, h1, h2)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean contains(Segment s, long h1, long h2) {
+        if (s.count == 0) {
+            return false;
+        }
+        for (int i = 0; i < HASHES; i++) {
+            long bit = Long.remainderUnsigned(h1 + i * h2, bitCount);
+            if ((s.bits[(int) (bit >>> 6)] & (1L << bit)) == 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void rotate(long now) {
+        if (now - current.startedNanos >= windowNanos / SEGMENTS) {
+            startSegment(now);
+        }
+        while (!segments.isEmpty() && now - segments.peekFirst().startedNanos > windowNanos + windowNanos / SEGMENTS) {
+            segments.pollFirst();
+        }
+    }
+
+    private void startSegment(long now) {
+        if (current.count > 0) {
+            segments.addLast(current);
+            if (segments.size() > SEGMENTS) {
+                segments.pollFirst();
+            }
+            current = new Segment(words, now);
+        } else {
+            current = new Segment(words, now); // an empty segment simply restarts its clock
+        }
+    }
+
+    /** How far back ids are remembered now: the window, or less if ids came faster than the memory holds. */
+    long coveredNanos(long now) {
+        long oldest = segments.isEmpty() ? current.startedNanos : segments.peekFirst().startedNanos;
+        return Math.min(windowNanos, now - oldest);
+    }
+
+    /** Bytes held by the segments. */
+    long bytes() {
+        return (long) words * 8 * (segments.size() + 1);
+    }
+}

@@ -1,0 +1,371 @@
+package io.chariots.queue;
+
+import io.chariots.common.layout.StripeMap;
+import io.chariots.proto.Layout;
+import io.chariots.proto.LayoutReply;
+import io.chariots.proto.RingMember;
+import io.chariots.proto.SealReply;
+import io.chariots.proto.Stripe;
+import io.chariots.proto.StoreReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One attempt to start a new epoch — CORFU's seal and LogDevice's sequencer
+ * failover, by whichever queue needs it (the holder reconfiguring the ring,
+ * or a queue that found the token lost):
+ *
+ * <ol>
+ * <li><b>SEALING</b>: every maintainer that may hold LIds of the current epoch
+ *     (named by a stripe reaching past the epoch's start) and every live one
+ *     is sealed at the new epoch: a compare-and-set, so of two queues
+ *     recovering at once at most one seals them all; a maintainer sealed at
+ *     this epoch or a newer one by someone else ends the attempt. Each seal
+ *     answers with the maintainer's layout (a newer one names more
+ *     maintainers to seal), its floor and the LIds it holds above it. A
+ *     maintainer that does not answer is waited for, and named.</li>
+ * <li><b>FILLING</b>: the log continues after the highest LId any of them
+ *     holds; every LId at or below it that its maintainer does not hold was
+ *     given out but never stored, and gets a hole marker.</li>
+ * <li><b>PUBLISHING</b>: the new layout (this epoch, the log's end as its
+ *     start, a stripe for the live maintainers, the new ring) is stored on
+ *     every maintainer.</li>
+ * <li><b>DONE</b>: the caller issues a token at this epoch with
+ *     {@link #lastLid()} as its last LId.</li>
+ * </ol>
+ *
+ * Owned by the queue's loop; the {@link Links} report back on it.
+ */
+public final class Recovery {
+    private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
+    private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+    private static final int HOLES_PER_CALL = 50_000;
+
+    public enum Step { SEALING, FILLING, PUBLISHING, DONE, ABORTED }
+
+    /** Calls to maintainers; each reply comes back through the matching {@code on...} method. */
+    public interface Links {
+        void seal(String maintainer, long epoch, String by);
+
+        void fillHoles(String maintainer, long epoch, List<Long> lids);
+
+        void setLayout(String maintainer, Layout layout);
+    }
+
+    private final Links links;
+    private final long epoch;
+    private final String by;
+    private final List<String> liveMaintainers;
+    private final List<RingMember> ring;
+    private final String reason;
+    private Layout base;
+    private Step step = Step.SEALING;
+    private final Set<String> targets = new LinkedHashSet<>();
+    private final Map<String, SealReply> sealed = new HashMap<>();
+    private final Set<String> outstanding = new HashSet<>();
+    private final Map<String, Long> retryAt = new HashMap<>();
+    private final Map<String, List<Long>> holes = new HashMap<>();
+    private long lastLid;
+    private Layout result;
+    private long newestEpochSeen;
+    private String waitingFor = "";
+    private long loggedWaitAt;
+    private long holesFilled;
+
+    /**
+     * @param base            the newest layout the caller knows (may be empty)
+     * @param liveMaintainers maintainers of the membership view, for the new stripe
+     * @param ring            the queues of the new epoch, in ring order
+     */
+    Recovery(Links links, long epoch, String by, Layout base, List<String> liveMaintainers, List<RingMember> ring,
+             String reason) {
+        this.links = links;
+        this.epoch = epoch;
+        this.by = by;
+        this.base = base;
+        this.liveMaintainers = List.copyOf(liveMaintainers);
+        this.ring = List.copyOf(ring);
+        this.reason = reason;
+    }
+
+    void start(long now) {
+        LOG.info("starting epoch {} ({}): sealing the maintainers", epoch, reason);
+        addTargets(base); // seals each as it is added
+        for (String m : liveMaintainers) {
+            if (targets.add(m)) {
+                seal(m);
+            }
+        }
+    }
+
+    /** Maintainers named by a stripe that reaches past the layout's start (they may hold LIds of its epoch). */
+    static Set<String> mayHoldCurrentLids(Layout layout) {
+        Set<String> out = new LinkedHashSet<>();
+        List<Stripe> stripes = layout.getStripesList();
+        for (int i = 0; i < stripes.size(); i++) {
+            boolean last = i + 1 == stripes.size();
+            if (last || Long.compareUnsigned(stripes.get(i + 1).getFromLid(), layout.getStartLid() + 1) > 0) {
+                out.addAll(stripes.get(i).getMaintainersList());
+            }
+        }
+        return out;
+    }
+
+    private void addTargets(Layout layout) {
+        for (String m : mayHoldCurrentLids(layout)) {
+            if (targets.add(m) && step == Step.SEALING) {
+                seal(m);
+            }
+        }
+    }
+
+    private void seal(String m) {
+        outstanding.add(m);
+        links.seal(m, epoch, by);
+    }
+
+    void onSealed(String m, SealReply r, long now) {
+        if (step != Step.SEALING || !outstanding.remove(m)) {
+            return;
+        }
+        if (!r.getSealed()) {
+            newestEpochSeen = Math.max(newestEpochSeen, r.getEpoch());
+            abort("maintainer " + m + " is sealed at epoch " + r.getEpoch() + " by " + r.getBy());
+            return;
+        }
+        sealed.put(m, r);
+        if (newer(r.getLayout(), base)) {
+            base = r.getLayout();
+            addTargets(base);
+        }
+        if (outstanding.isEmpty() && sealed.keySet().containsAll(targets)) {
+            computeHoles();
+        }
+        progress();
+    }
+
+    void onSealFailed(String m, String why, long now) {
+        if (step == Step.SEALING && outstanding.remove(m)) {
+            retryAt.put(m, now + RETRY_NANOS);
+            waiting("maintainer " + m + ", which may hold LIds " + StripeMap.describeShare(base, m)
+                    + ": the new epoch cannot know where the log ends without it (" + why + ")", now);
+        }
+    }
+
+    // Says what recovery waits for: at once, then every 10 s while it still waits.
+    private void waiting(String what, long now) {
+        waitingFor = what;
+        if (loggedWaitAt == 0 || now - loggedWaitAt >= TimeUnit.SECONDS.toNanos(10)) {
+            loggedWaitAt = now == 0 ? 1 : now;
+            LOG.warn("epoch {} waits for {}", epoch, what);
+        }
+    }
+
+    private static boolean newer(Layout a, Layout b) {
+        int c = Long.compareUnsigned(a.getEpoch(), b.getEpoch());
+        return c > 0 || (c == 0 && Long.compareUnsigned(a.getVersion(), b.getVersion()) > 0);
+    }
+
+    private void computeHoles() {
+        lastLid = base.getStartLid();
+        for (SealReply r : sealed.values()) {
+            if (Long.compareUnsigned(r.getMaxLid(), lastLid) > 0) {
+                lastLid = r.getMaxLid();
+            }
+        }
+        for (Map.Entry<String, SealReply> e : sealed.entrySet()) {
+            String m = e.getKey();
+            SealReply r = e.getValue();
+            Set<Long> held = new HashSet<>(r.getLidsList());
+            List<Long> missing = new ArrayList<>();
+            for (long l = StripeMap.nextOwnedAfter(base, m, r.getFloor()); l != 0 && Long.compareUnsigned(l, lastLid) <= 0;
+                 l = StripeMap.nextOwnedAfter(base, m, l)) {
+                if (!held.contains(l)) {
+                    missing.add(l);
+                }
+            }
+            if (!missing.isEmpty()) {
+                holes.put(m, missing);
+            }
+        }
+        step = Step.FILLING;
+        if (!holes.isEmpty()) {
+            LOG.warn("epoch {}: LIds given out but never stored become holes: {}", epoch, describeHoles());
+        }
+        for (String m : holes.keySet()) {
+            sendHoles(m);
+        }
+    }
+
+    private String describeHoles() {
+        StringBuilder sb = new StringBuilder();
+        holes.forEach((m, l) -> sb.append(m).append(": ").append(l.size()).append(" (from ").append(l.get(0))
+                .append(" to ").append(l.get(l.size() - 1)).append(") "));
+        return sb.toString().trim();
+    }
+
+    private void sendHoles(String m) {
+        List<Long> l = holes.get(m);
+        outstanding.add(m);
+        links.fillHoles(m, epoch, List.copyOf(l.subList(0, Math.min(l.size(), HOLES_PER_CALL))));
+    }
+
+    void onHolesFilled(String m, StoreReply r, long now) {
+        if (step != Step.FILLING || !outstanding.remove(m)) {
+            return;
+        }
+        if (r.getStatus() != StoreReply.Status.STORED) {
+            newestEpochSeen = Math.max(newestEpochSeen, r.getSealedEpoch());
+            abort("maintainer " + m + " refused holes: " + r.getStatus() + " (sealed at " + r.getSealedEpoch() + ")");
+            return;
+        }
+        List<Long> l = holes.get(m);
+        int done = Math.min(l.size(), HOLES_PER_CALL);
+        holesFilled += done;
+        l.subList(0, done).clear();
+        if (l.isEmpty()) {
+            holes.remove(m);
+        } else {
+            sendHoles(m);
+        }
+        progress();
+    }
+
+    void onHolesFailed(String m, String why, long now) {
+        if (step == Step.FILLING && outstanding.remove(m)) {
+            retryAt.put(m, now + RETRY_NANOS);
+            waiting("maintainer " + m + " to store holes (" + why + ")", now);
+        }
+    }
+
+    private void publish() {
+        step = Step.PUBLISHING;
+        Layout.Builder b = base.toBuilder().clearStripes();
+        for (Stripe s : base.getStripesList()) {
+            // Stripes starting past the log's end cover no LId yet: the new one may replace them.
+            if (Long.compareUnsigned(s.getFromLid(), lastLid + 1) <= 0) {
+                b.addStripes(s);
+            }
+        }
+        Layout kept = b.build();
+        Layout next = liveMaintainers.isEmpty() ? kept : StripeMap.withStripe(kept, lastLid + 1, liveMaintainers);
+        result = next.toBuilder().setEpoch(epoch).setVersion(0).setStartLid(lastLid).clearRing().addAllRing(ring).build();
+        for (String m : publishTo()) {
+            outstanding.add(m);
+            links.setLayout(m, result);
+        }
+    }
+
+    private Set<String> publishTo() {
+        Set<String> to = new LinkedHashSet<>(targets);
+        to.addAll(mayHoldCurrentLids(result));
+        return to;
+    }
+
+    void onLayoutSet(String m, LayoutReply r, long now) {
+        if (step != Step.PUBLISHING || !outstanding.remove(m)) {
+            return;
+        }
+        if (!r.getAccepted()) {
+            newestEpochSeen = Math.max(newestEpochSeen, r.getSealedEpoch());
+            abort("maintainer " + m + " refused the layout of epoch " + epoch + " (it has epoch " + r.getSealedEpoch() + ")");
+            return;
+        }
+        progress();
+    }
+
+    void onLayoutFailed(String m, String why, long now) {
+        if (step == Step.PUBLISHING && outstanding.remove(m)) {
+            retryAt.put(m, now + RETRY_NANOS);
+            waiting("maintainer " + m + " to store the layout (" + why + ")", now);
+        }
+    }
+
+    private void progress() {
+        if (!outstanding.isEmpty() || !retryAt.isEmpty()) {
+            return;
+        }
+        waitingFor = "";
+        if (step == Step.FILLING && holes.isEmpty()) {
+            publish();
+        } else if (step == Step.PUBLISHING) {
+            step = Step.DONE;
+            LOG.info("epoch {} sealed and published: the log continues after LId {} ({} hole(s) filled, {} maintainer(s), ring {})",
+                    epoch, Long.toUnsignedString(lastLid), holesFilled, sealed.size(), ring.size());
+        }
+    }
+
+    private void abort(String why) {
+        step = Step.ABORTED;
+        LOG.info("epoch {} not started: {}", epoch, why);
+    }
+
+    /** Retries calls that failed; returns the next retry deadline or {@code Long.MAX_VALUE}. */
+    long poll(long now) {
+        long next = Long.MAX_VALUE;
+        for (String m : List.copyOf(retryAt.keySet())) {
+            long at = retryAt.get(m);
+            if (now - at < 0) {
+                next = Math.min(next, at);
+                continue;
+            }
+            retryAt.remove(m);
+            switch (step) {
+                case SEALING -> seal(m);
+                case FILLING -> sendHoles(m);
+                case PUBLISHING -> {
+                    outstanding.add(m);
+                    links.setLayout(m, result);
+                }
+                default -> {
+                }
+            }
+        }
+        return next;
+    }
+
+    public Step step() {
+        return step;
+    }
+
+    long epoch() {
+        return epoch;
+    }
+
+    /** The new layout, once DONE. */
+    Layout layout() {
+        return result;
+    }
+
+    /** The log's last LId when the epoch starts, once past SEALING. */
+    long lastLid() {
+        return lastLid;
+    }
+
+    long holesFilled() {
+        return holesFilled;
+    }
+
+    /** The newest epoch a maintainer reported when this attempt was refused (0 if none). */
+    long newestEpochSeen() {
+        return newestEpochSeen;
+    }
+
+    /** What the attempt waits for now, for logs and /health; empty when nothing is late. */
+    public String waitingFor() {
+        return waitingFor;
+    }
+
+    String reason() {
+        return reason;
+    }
+}

@@ -1,0 +1,177 @@
+package io.chariots.queue;
+
+import io.chariots.common.link.WindowedSender;
+import io.chariots.proto.RecordEnvelope;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Records that have their LIds, on their way to the maintainers that own
+ * them: batched per maintainer, sent through the {@link WindowedSender}, and
+ * retried to the same maintainer until stored (an LId's maintainer never
+ * changes). A record whose causes this queue gave LIds but has not stored yet
+ * (its local dependencies) waits until they are stored, so an effect is never
+ * durable before its cause. Everything here belongs to one epoch: an epoch
+ * change voids it all ({@link #clear}). Owned by the queue's loop.
+ */
+public final class StoreOutbox {
+    /** Sends one batch; the reply comes back on the loop via {@link #onStored} / {@link #onFailed}. */
+    public interface Sender {
+        void store(String maintainer, long batchId, long epoch, List<RecordEnvelope> records);
+    }
+
+    /** A batch for one maintainer, at the epoch its LIds were given at. */
+    record StoreBatch(long epoch, List<RecordEnvelope> records) {
+    }
+
+    private record Waiting(String maintainer, RecordEnvelope record, long[] deps) {
+    }
+
+    private final WindowedSender<StoreBatch> sender;
+    private final int maxBatch;
+    private final Map<String, List<RecordEnvelope>> collecting = new HashMap<>();
+    private final ArrayDeque<Waiting> blocked = new ArrayDeque<>();
+    private final TreeSet<Long> unstored = new TreeSet<>(Long::compareUnsigned);
+    private long epoch;
+
+    StoreOutbox(Sender sender, int window, int maxBatch, WindowedSender.Backoff backoff) {
+        this.sender = new WindowedSender<>((m, id, b) -> sender.store(m, id, b.epoch(), b.records()), window, backoff);
+        this.maxBatch = maxBatch;
+    }
+
+    static WindowedSender.Backoff defaultBackoff() {
+        return new WindowedSender.Backoff(Duration.ofMillis(20), Duration.ofSeconds(1));
+    }
+
+    /** Adds a record given an LId at {@code epoch}; sent at the next {@link #flush} once its local dependencies are stored. */
+    void add(long epoch, String maintainer, RecordEnvelope r, long[] localDeps) {
+        this.epoch = epoch;
+        unstored.add(r.getLid());
+        if (depsStored(localDeps)) {
+            collect(maintainer, r);
+        } else {
+            blocked.add(new Waiting(maintainer, r, localDeps));
+        }
+    }
+
+    private boolean depsStored(long[] deps) {
+        for (long d : deps) {
+            if (unstored.contains(d)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void collect(String maintainer, RecordEnvelope r) {
+        List<RecordEnvelope> c = collecting.computeIfAbsent(maintainer, m -> new ArrayList<>());
+        c.add(r);
+        if (c.size() >= maxBatch) {
+            sender.submit(maintainer, new StoreBatch(epoch, c));
+            collecting.remove(maintainer);
+        }
+    }
+
+    /** Seals what was collected (and what is no longer blocked) into batches and sends what the windows allow. */
+    void flush(long now) {
+        if (!blocked.isEmpty()) {
+            for (Iterator<Waiting> it = blocked.iterator(); it.hasNext(); ) {
+                Waiting w = it.next();
+                if (depsStored(w.deps())) {
+                    it.remove();
+                    collect(w.maintainer(), w.record());
+                }
+            }
+        }
+        collecting.forEach((m, c) -> sender.submit(m, new StoreBatch(epoch, c)));
+        collecting.clear();
+        sender.poll(now);
+    }
+
+    /** The maintainer stored batch {@code batchId}: returns its records (null if unknown: settled or voided). */
+    List<RecordEnvelope> onStored(long batchId) {
+        StoreBatch b = sender.onSuccess(batchId);
+        if (b == null) {
+            return null;
+        }
+        for (RecordEnvelope r : b.records()) {
+            unstored.remove(r.getLid());
+        }
+        return b.records();
+    }
+
+    /** The maintainer refused batch {@code batchId} (sealed or conflict): it is out of flight; the caller changes epoch. */
+    void onRefused(long batchId) {
+        sender.onSuccess(batchId);
+    }
+
+    /** The call failed: retried to the same maintainer after its backoff. */
+    void onFailed(String maintainer, long batchId, long now) {
+        StoreBatch b = sender.onFailure(batchId, now);
+        if (b != null) {
+            sender.retry(maintainer, b);
+        }
+    }
+
+    /** Retries due batches; returns the next retry deadline or {@code Long.MAX_VALUE}. */
+    long poll(long now) {
+        return sender.poll(now);
+    }
+
+    /** The lowest LId given out here and not yet stored, or 0. */
+    long unstoredFrom() {
+        return unstored.isEmpty() ? 0 : unstored.first();
+    }
+
+    /** For diagnostics: the first LIds not yet stored, what is blocked, and each maintainer's link. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder("unstored ");
+        int n = 0;
+        for (Long l : unstored) {
+            if (n++ == 5) {
+                sb.append("…");
+                break;
+            }
+            sb.append(Long.toUnsignedString(l)).append(' ');
+        }
+        sb.append("blocked ").append(blocked.size());
+        for (String m : sender.destinations()) {
+            sb.append(", ").append(m).append(": ").append(sender.state(m)).append(' ').append(sender.inFlight(m))
+                    .append(" in flight, ").append(sender.queued(m)).append(" queued");
+        }
+        return sb.toString();
+    }
+
+    /** Records given LIds here and not yet stored. */
+    public int unstoredCount() {
+        return unstored.size();
+    }
+
+    /** Maintainers whose calls have failed {@code failures} times in a row or more. */
+    Set<String> failing(int failures) {
+        Set<String> out = new HashSet<>();
+        for (String m : sender.destinations()) {
+            if (sender.failures(m) >= failures) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    /** Voids everything (a newer epoch sealed the maintainers); late replies are ignored. */
+    void clear() {
+        sender.clear();
+        collecting.clear();
+        blocked.clear();
+        unstored.clear();
+    }
+}

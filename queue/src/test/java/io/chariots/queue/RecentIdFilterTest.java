@@ -1,0 +1,171 @@
+package io.chariots.queue;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** RecentIdFilter through its answers, its coverage and its memory. */
+class RecentIdFilterTest {
+    private static final long SECOND = 1_000_000_000L;
+    private static final long T0 = 2_000_000_000_000L;
+    private static final long WINDOW = 600 * SECOND;
+
+    private static void add(RecentIdFilter f, String id, long now) {
+        f.add(IdLedger.h1(id), IdLedger.h2(id), now);
+    }
+
+    private static boolean mayContain(RecentIdFilter f, String id, long now) {
+        return f.mayContain(IdLedger.h1(id), IdLedger.h2(id), now);
+    }
+
+    /** How many ids one segment takes before the next one starts (seen through the memory held). */
+    private static int segmentCapacity(long bytes) {
+        RecentIdFilter f = new RecentIdFilter(WINDOW, bytes, T0);
+        long one = f.bytes();
+        int n = 0;
+        while (f.bytes() == one) {
+            add(f, "probe-" + n, T0);
+            n++;
+        }
+        return n - 1; // the last add started the second segment
+    }
+
+    @Test
+    void anEmptyFilterKnowsNothing() {
+        RecentIdFilter f = new RecentIdFilter(WINDOW, 1 << 20, T0);
+        for (int i = 0; i < 1000; i++) {
+            assertThat(mayContain(f, "id-" + i, T0)).isFalse();
+        }
+    }
+
+    @Test
+    void neverSaysNoForAnIdSeenWithinTheWindow() {
+        RecentIdFilter f = new RecentIdFilter(WINDOW, 4L << 20, T0);
+        int n = 200_000;
+        long step = WINDOW / n;
+        long now = T0;
+        for (int i = 0; i < n; i++) {
+            now = T0 + i * step;
+            add(f, "id-" + i, now);
+            if (i % 1000 == 999) {
+                // Now and then, ids from all over the window so far.
+                for (int j = 0; j <= i; j += 997) {
+                    assertThat(mayContain(f, "id-" + j, now)).as("id-%d at add %d", j, i).isTrue();
+                }
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            assertThat(mayContain(f, "id-" + i, now)).as("id-%d", i).isTrue();
+        }
+        assertThat(f.coveredNanos(now)).isEqualTo(now - T0);
+    }
+
+    @Test
+    void atCapacityTheFalsePositiveRateStaysLow() {
+        long bytes = 88_000; // 1,000 words per segment
+        int perSegment = segmentCapacity(bytes);
+        assertThat(perSegment).isPositive();
+        RecentIdFilter f = new RecentIdFilter(WINDOW, bytes, T0);
+        // Every segment full: the most the memory holds without forgetting.
+        int held = 11 * perSegment;
+        for (int i = 0; i < held; i++) {
+            add(f, "seen-" + i, T0);
+        }
+        for (int i = 0; i < held; i++) {
+            assertThat(mayContain(f, "seen-" + i, T0)).as("seen-%d", i).isTrue();
+        }
+        int tries = 100_000;
+        int maybe = 0;
+        for (int i = 0; i < tries; i++) {
+            if (mayContain(f, "fresh-" + i, T0)) {
+                maybe++;
+            }
+        }
+        assertThat(maybe / (double) tries).as("false positives with %d ids in %d-id segments", held, perSegment)
+                .isLessThan(0.03);
+    }
+
+    @Test
+    void aFullSegmentAloneHasAboutOnePercentFalsePositivesOrLess() {
+        long bytes = 88_000;
+        int perSegment = segmentCapacity(bytes);
+        RecentIdFilter f = new RecentIdFilter(WINDOW, bytes, T0);
+        for (int i = 0; i < perSegment; i++) {
+            add(f, "seen-" + i, T0);
+        }
+        int maybe = 0;
+        for (int i = 0; i < 100_000; i++) {
+            if (mayContain(f, "fresh-" + i, T0)) {
+                maybe++;
+            }
+        }
+        assertThat(maybe).isLessThan(1_200);
+    }
+
+    @Test
+    void idsOlderThanTheWindowAreForgotten() {
+        RecentIdFilter f = new RecentIdFilter(WINDOW, 1 << 20, T0);
+        add(f, "old", T0);
+        add(f, "later", T0 + WINDOW / 2);
+        assertThat(mayContain(f, "old", T0 + WINDOW)).isTrue();
+        assertThat(mayContain(f, "later", T0 + WINDOW)).isTrue();
+        assertThat(mayContain(f, "old", T0 + WINDOW + WINDOW / 5)).isFalse();
+        assertThat(mayContain(f, "later", T0 + WINDOW + WINDOW / 5)).isTrue();
+        assertThat(mayContain(f, "later", T0 + 2 * WINDOW)).isFalse();
+    }
+
+    @Test
+    void everythingIsForgottenAfterALongSilence() {
+        RecentIdFilter f = new RecentIdFilter(WINDOW, 1 << 20, T0);
+        for (int i = 0; i < 1000; i++) {
+            add(f, "id-" + i, T0 + i * (WINDOW / 1000));
+        }
+        long much = T0 + 5 * WINDOW;
+        for (int i = 0; i < 1000; i++) {
+            assertThat(mayContain(f, "id-" + i, much)).isFalse();
+        }
+        assertThat(f.bytes()).as("old segments released").isEqualTo(new RecentIdFilter(WINDOW, 1 << 20, T0).bytes());
+    }
+
+    @Test
+    void theCoverageIsTheWindowAtRatesTheMemoryAllows() {
+        RecentIdFilter f = new RecentIdFilter(WINDOW, 1 << 20, T0);
+        assertThat(f.coveredNanos(T0)).isZero();
+        assertThat(f.coveredNanos(T0 + WINDOW / 3)).isEqualTo(WINDOW / 3);
+        for (int i = 0; i < 2000; i++) {
+            add(f, "id-" + i, T0 + i * (WINDOW / 500));
+        }
+        assertThat(f.coveredNanos(T0 + 4 * WINDOW)).isEqualTo(WINDOW);
+    }
+
+    @Test
+    void theCoverageShrinksWhenIdsComeFasterThanTheMemoryHolds() {
+        long bytes = 88_000;
+        int perSegment = segmentCapacity(bytes);
+        RecentIdFilter f = new RecentIdFilter(WINDOW, bytes, T0);
+        // Thirty segments' worth within a hundredth of the window.
+        int n = 30 * perSegment;
+        long span = WINDOW / 100;
+        long now = T0;
+        for (int i = 0; i < n; i++) {
+            now = T0 + span * i / n;
+            add(f, "id-" + i, now);
+        }
+        long covered = f.coveredNanos(now);
+        assertThat(covered).isLessThan(span / 2).isPositive();
+        // What it covers it still knows...
+        for (int i = n - 1; i >= 0 && T0 + span * i / n >= now - covered; i--) {
+            assertThat(mayContain(f, "id-" + i, now)).as("id-%d", i).isTrue();
+        }
+        // ...and the first ids are gone (but for false positives).
+        int remembered = 0;
+        for (int i = 0; i < perSegment; i++) {
+            if (mayContain(f, "id-" + i, now)) {
+                remembered++;
+            }
+        }
+        assertThat(remembered).isLessThan(perSegment / 10);
+        // The memory stays fixed: at most eleven segments.
+        assertThat(f.bytes()).isLessThanOrEqualTo(bytes);
+    }
+}

@@ -1,0 +1,444 @@
+package io.chariots.queue;
+
+import io.chariots.proto.Layout;
+import io.chariots.proto.LayoutReply;
+import io.chariots.proto.RingMember;
+import io.chariots.proto.SealReply;
+import io.chariots.proto.StoreReply;
+import io.chariots.proto.Stripe;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.LongStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Recovery through the calls it makes on a fake {@link Recovery.Links} and the layout it publishes. */
+class RecoveryTest {
+    private static final long MS = 1_000_000L;
+    private static final long T0 = 8_000_000_000_000L;
+    private static final String BY = "q1-instance";
+    private static final String M1 = "m1:8000";
+    private static final String M2 = "m2:8000";
+    private static final String M3 = "m3:8000";
+    private static final String M4 = "m4:8000";
+    private static final RingMember Q1 = RingMember.newBuilder().setInstanceId(BY).setAddress("q1:7000").build();
+    private static final RingMember Q3 = RingMember.newBuilder().setInstanceId("q3-instance").setAddress("q3:7000").build();
+
+    private record Call(String kind, String maintainer, long epoch, List<Long> lids, Layout layout) {
+    }
+
+    /** Records every call, in order. */
+    private static final class FakeLinks implements Recovery.Links {
+        final List<Call> calls = new ArrayList<>();
+
+        @Override
+        public void seal(String maintainer, long epoch, String by) {
+            assertThat(by).isEqualTo(BY);
+            calls.add(new Call("seal", maintainer, epoch, List.of(), null));
+        }
+
+        @Override
+        public void fillHoles(String maintainer, long epoch, List<Long> lids) {
+            calls.add(new Call("holes", maintainer, epoch, List.copyOf(lids), null));
+        }
+
+        @Override
+        public void setLayout(String maintainer, Layout layout) {
+            calls.add(new Call("layout", maintainer, layout.getEpoch(), List.of(), layout));
+        }
+
+        List<String> to(String kind) {
+            return calls.stream().filter(c -> c.kind().equals(kind)).map(Call::maintainer).toList();
+        }
+
+        List<Call> of(String kind) {
+            return calls.stream().filter(c -> c.kind().equals(kind)).toList();
+        }
+
+        void clear() {
+            calls.clear();
+        }
+    }
+
+    private final FakeLinks links = new FakeLinks();
+
+    private static Stripe stripe(long from, String... maintainers) {
+        return Stripe.newBuilder().setFromLid(from).addAllMaintainers(List.of(maintainers)).build();
+    }
+
+    private static Layout layout(long epoch, long version, long startLid, Stripe... stripes) {
+        return Layout.newBuilder().setEpoch(epoch).setVersion(version).setStartLid(startLid)
+                .addAllStripes(List.of(stripes)).addRing(Q1)
+                .addRing(RingMember.newBuilder().setInstanceId("q2-instance").setAddress("q2:7000")).build();
+    }
+
+    private static SealReply sealed(Layout layout, long floor, long... lids) {
+        SealReply.Builder b = SealReply.newBuilder().setSealed(true).setEpoch(2).setBy(BY).setLayout(layout)
+                .setFloor(floor);
+        long max = floor;
+        for (long l : lids) {
+            b.addLids(l).addIds(l % 2 == 0 ? "" : "id-" + l);
+            max = Math.max(max, l);
+        }
+        return b.setMaxLid(max).build();
+    }
+
+    private static StoreReply stored() {
+        return StoreReply.newBuilder().setStatus(StoreReply.Status.STORED).build();
+    }
+
+    private static LayoutReply accepted() {
+        return LayoutReply.newBuilder().setAccepted(true).build();
+    }
+
+    // Epoch 1: blocks of [m1, m2] from LId 1, then [m2, m1] from 1501 (mid-block 1), and a stripe from
+    // 5001 for LIds nobody has been given yet.
+    // Owners: 1..1000 m1, 1001..1500 m2, 1501..2000 m1, 2001..3000 m2, ...
+    private static final Layout BASE = layout(1, 2, 0, stripe(1, M1, M2), stripe(1501, M2, M1), stripe(5001, M1));
+
+    private Recovery recovery(Layout base, List<String> live, List<RingMember> ring) {
+        Recovery r = new Recovery(links, 2, BY, base, live, ring, "test");
+        r.start(T0);
+        return r;
+    }
+
+    // ------------------------------------------------------------ which maintainers
+
+    @Test
+    void maintainersThatMayHoldLidsOfTheCurrentEpoch() {
+        Layout l = layout(3, 0, 2000, stripe(1, "a", "b"), stripe(1501, "c"), stripe(2001, "d", "e"));
+        assertThat(Recovery.mayHoldCurrentLids(l)).containsExactly("d", "e");
+        // From 1999 on: LId 2000 is c's, and may be of this epoch.
+        assertThat(Recovery.mayHoldCurrentLids(l.toBuilder().setStartLid(1999).build())).containsExactly("c", "d", "e");
+        assertThat(Recovery.mayHoldCurrentLids(l.toBuilder().setStartLid(0).build())).containsExactly("a", "b", "c",
+                "d", "e");
+        // The last stripe always may.
+        assertThat(Recovery.mayHoldCurrentLids(l.toBuilder().setStartLid(1_000_000).build())).containsExactly("d", "e");
+        assertThat(Recovery.mayHoldCurrentLids(Layout.getDefaultInstance())).isEmpty();
+    }
+
+    @Test
+    void startSealsEachMaintainerThatMayHoldLidsAndEachLiveOneOnce() {
+        Layout base = layout(3, 0, 2000, stripe(1, "a"), stripe(1501, "b"), stripe(2001, "c", "d"));
+        Recovery r = new Recovery(links, 4, BY, base, List.of("d", "e"), List.of(Q1), "test");
+        r.start(T0);
+        assertThat(links.to("seal")).containsExactlyInAnyOrder("c", "d", "e");
+        assertThat(links.of("seal")).allSatisfy(c -> assertThat(c.epoch()).isEqualTo(4));
+        assertThat(r.step()).isEqualTo(Recovery.Step.SEALING);
+        assertThat(r.epoch()).isEqualTo(4);
+        assertThat(r.reason()).isEqualTo("test");
+    }
+
+    // ------------------------------------------------------------ the whole way
+
+    @Test
+    void holesAreTheOwnedLidsUpToTheLogsEndThatNoMaintainerReported() {
+        Recovery r = recovery(BASE, List.of(M1, M2, M3), List.of(Q1, Q3));
+        assertThat(links.to("seal")).containsExactlyInAnyOrder(M1, M2, M3);
+        links.clear();
+
+        r.onSealed(M1, sealed(BASE, 1000, 1501, 1503, 1505), T0);
+        r.onSealed(M2, sealed(BASE, 1495, 1497, 1500), T0);
+        assertThat(links.calls).as("m3 has not answered").isEmpty();
+        assertThat(r.step()).isEqualTo(Recovery.Step.SEALING);
+        r.onSealed(M3, sealed(BASE, 0), T0);
+
+        assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
+        assertThat(r.lastLid()).isEqualTo(1505);
+        assertThat(links.of("holes")).extracting(Call::maintainer, Call::lids).containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple(M1, List.of(1502L, 1504L)),
+                org.assertj.core.groups.Tuple.tuple(M2, List.of(1496L, 1498L, 1499L)));
+        assertThat(links.of("holes")).allSatisfy(c -> assertThat(c.epoch()).isEqualTo(2));
+        assertThat(links.calls).hasSize(2);
+    }
+
+    @Test
+    void thePublishedLayoutStartsAtTheLogsEndWithAStripeForTheLiveMaintainers() {
+        Recovery r = recovery(BASE, List.of(M1, M2, M3), List.of(Q1, Q3));
+        r.onSealed(M1, sealed(BASE, 1000, 1501, 1503, 1505), T0);
+        r.onSealed(M2, sealed(BASE, 1495, 1497, 1500), T0);
+        r.onSealed(M3, sealed(BASE, 0), T0);
+        links.clear();
+        r.onHolesFilled(M1, stored(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
+        assertThat(links.calls).isEmpty();
+        r.onHolesFilled(M2, stored(), T0);
+        assertThat(r.holesFilled()).isEqualTo(5);
+
+        assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
+        assertThat(links.to("layout")).containsExactlyInAnyOrder(M1, M2, M3);
+        Layout published = links.of("layout").get(0).layout();
+        assertThat(links.of("layout")).allSatisfy(c -> assertThat(c.layout()).isEqualTo(published));
+        assertThat(published.getEpoch()).isEqualTo(2);
+        assertThat(published.getVersion()).isZero();
+        assertThat(published.getStartLid()).isEqualTo(1505);
+        assertThat(published.getRingList()).containsExactly(Q1, Q3);
+        // The stripe from 5001 covered nothing yet: replaced by the live maintainers' from 1506.
+        assertThat(published.getStripesList()).containsExactly(stripe(1, M1, M2), stripe(1501, M2, M1),
+                stripe(1506, M1, M2, M3));
+
+        r.onLayoutSet(M1, accepted(), T0);
+        r.onLayoutSet(M3, accepted(), T0);
+        assertThat(r.step()).as("m2 has not stored it").isEqualTo(Recovery.Step.PUBLISHING);
+        r.onLayoutSet(M2, accepted(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.DONE);
+        assertThat(r.layout()).isEqualTo(published);
+        assertThat(r.lastLid()).isEqualTo(1505);
+        assertThat(r.waitingFor()).isEmpty();
+    }
+
+    @Test
+    void withNothingMissingItPublishesAtOnce() {
+        Layout base = layout(1, 0, 0, stripe(1, M1));
+        Recovery r = recovery(base, List.of(M1), List.of(Q1));
+        links.clear();
+        r.onSealed(M1, sealed(base, 3, 4, 5), T0);
+        assertThat(links.of("holes")).isEmpty();
+        assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
+        Layout published = links.of("layout").get(0).layout();
+        // The live maintainers are the last stripe's: no new stripe.
+        assertThat(published.getStripesList()).containsExactly(stripe(1, M1));
+        assertThat(published.getStartLid()).isEqualTo(5);
+        assertThat(published.getEpoch()).isEqualTo(2);
+        assertThat(published.getVersion()).isZero();
+        r.onLayoutSet(M1, accepted(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.DONE);
+    }
+
+    @Test
+    void anEmptyLogStartsAtLidZero() {
+        Recovery r = recovery(Layout.getDefaultInstance(), List.of(M1, M2), List.of(Q1));
+        assertThat(links.to("seal")).containsExactlyInAnyOrder(M1, M2);
+        r.onSealed(M1, sealed(Layout.getDefaultInstance(), 0), T0);
+        r.onSealed(M2, sealed(Layout.getDefaultInstance(), 0), T0);
+        assertThat(links.of("holes")).isEmpty();
+        Layout published = links.of("layout").get(0).layout();
+        assertThat(published.getStartLid()).isZero();
+        assertThat(published.getStripesList()).containsExactly(stripe(1, M1, M2));
+        assertThat(published.getRingList()).containsExactly(Q1);
+        r.onLayoutSet(M1, accepted(), T0);
+        r.onLayoutSet(M2, accepted(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.DONE);
+        assertThat(r.lastLid()).isZero();
+    }
+
+    @Test
+    void theLogsEndIsNeverBeforeTheEpochsStart() {
+        Layout base = layout(1, 0, 700, stripe(1, M1));
+        Recovery r = recovery(base, List.of(M1), List.of(Q1));
+        r.onSealed(M1, sealed(base, 700), T0);
+        assertThat(r.lastLid()).isEqualTo(700);
+        assertThat(links.of("layout").get(0).layout().getStartLid()).isEqualTo(700);
+    }
+
+    @Test
+    void withNoLiveMaintainerTheStripesStayAsTheyAre() {
+        Layout base = layout(1, 0, 0, stripe(1, M1, M2));
+        Recovery r = recovery(base, List.of(), List.of(Q1));
+        r.onSealed(M1, sealed(base, 0, 1), T0);
+        r.onSealed(M2, sealed(base, 0), T0);
+        Layout published = links.of("layout").get(0).layout();
+        assertThat(published.getStripesList()).containsExactly(stripe(1, M1, M2));
+        assertThat(published.getStartLid()).isEqualTo(1);
+    }
+
+    @Test
+    void largeHoleListsGoInSeveralCalls() {
+        Layout base = layout(1, 0, 0, stripe(1, M1));
+        Recovery r = recovery(base, List.of(M1), List.of(Q1));
+        links.clear();
+        r.onSealed(M1, sealed(base, 0, 1, 120_000), T0);
+        List<Long> all = new ArrayList<>();
+        for (int round = 0; r.step() == Recovery.Step.FILLING; round++) {
+            assertThat(round).isLessThan(10);
+            Call c = links.calls.get(links.calls.size() - 1);
+            assertThat(c.kind()).isEqualTo("holes");
+            assertThat(c.lids().size()).isLessThanOrEqualTo(50_000);
+            all.addAll(c.lids());
+            r.onHolesFilled(M1, stored(), T0);
+        }
+        assertThat(links.of("holes")).hasSize(3);
+        assertThat(all).isEqualTo(LongStream.rangeClosed(2, 119_999).boxed().toList());
+        assertThat(r.holesFilled()).isEqualTo(119_998);
+        assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
+    }
+
+    // ------------------------------------------------------------ newer layouts, refusals
+
+    @Test
+    void aMaintainerReportingANewerLayoutAddsItsMaintainers() {
+        Layout base = layout(1, 0, 0, stripe(1, M1));
+        Recovery r = recovery(base, List.of(M1), List.of(Q1));
+        links.clear();
+        // Someone restriped within epoch 1 and told m1: LIds from 1001 go to [m1, m4], so block 1 is m4's
+        // and block 2 m1's.
+        Layout newer = layout(1, 3, 0, stripe(1, M1), stripe(1001, M1, M4));
+        r.onSealed(M1, sealed(newer, 0, 1, 2, 2001), T0);
+        assertThat(links.to("seal")).containsExactly(M4);
+        assertThat(r.step()).isEqualTo(Recovery.Step.SEALING);
+
+        r.onSealed(M4, sealed(newer, 0, 1001, 1500), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
+        assertThat(r.lastLid()).isEqualTo(2001);
+        // Holes by the newer layout.
+        List<Long> m4Holes = new ArrayList<>(LongStream.rangeClosed(1002, 1499).boxed().toList());
+        m4Holes.addAll(LongStream.rangeClosed(1501, 2000).boxed().toList());
+        assertThat(links.of("holes")).extracting(Call::maintainer).containsExactlyInAnyOrder(M1, M4);
+        for (Call c : links.of("holes")) {
+            assertThat(c.lids()).isEqualTo(c.maintainer().equals(M1)
+                    ? LongStream.rangeClosed(3, 1000).boxed().toList() : m4Holes);
+        }
+        r.onHolesFilled(M1, stored(), T0);
+        r.onHolesFilled(M4, stored(), T0);
+        // The published layout builds on the newer one, and goes to m4 as well.
+        assertThat(links.to("layout")).containsExactlyInAnyOrder(M1, M4);
+        assertThat(links.of("layout").get(0).layout().getStripesList()).containsExactly(stripe(1, M1),
+                stripe(1001, M1, M4), stripe(2002, M1));
+    }
+
+    @Test
+    void anOlderLayoutInAReplyChangesNothing() {
+        Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
+        links.clear();
+        Layout older = layout(1, 1, 0, stripe(1, M1, M4));
+        r.onSealed(M1, sealed(older, 1000), T0);
+        assertThat(links.to("seal")).isEmpty();
+        r.onSealed(M2, sealed(BASE, 1500), T0);
+        assertThat(r.step()).isNotEqualTo(Recovery.Step.SEALING);
+    }
+
+    @Test
+    void aRefusedSealAbortsWithTheNewestEpochSeen() {
+        Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
+        r.onSealed(M1, sealed(BASE, 1000), T0);
+        r.onSealed(M2, SealReply.newBuilder().setSealed(false).setEpoch(9).setBy("someone-else").build(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
+        assertThat(r.newestEpochSeen()).isEqualTo(9);
+        links.clear();
+        // Nothing moves afterwards.
+        r.onSealed(M2, sealed(BASE, 1500), T0);
+        r.onHolesFilled(M1, stored(), T0);
+        r.onLayoutSet(M1, accepted(), T0);
+        assertThat(r.poll(T0 + 10_000 * MS)).isEqualTo(Long.MAX_VALUE);
+        assertThat(links.calls).isEmpty();
+        assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
+    }
+
+    @Test
+    void refusedHolesAbort() {
+        Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
+        r.onSealed(M1, sealed(BASE, 1000, 1501, 1503), T0);
+        r.onSealed(M2, sealed(BASE, 1500), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
+        r.onHolesFilled(M1, StoreReply.newBuilder().setStatus(StoreReply.Status.SEALED).setSealedEpoch(5).build(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
+        assertThat(r.newestEpochSeen()).isEqualTo(5);
+        assertThat(links.of("layout")).isEmpty();
+    }
+
+    @Test
+    void aConflictOnHolesAbortsToo() {
+        Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
+        r.onSealed(M1, sealed(BASE, 1000, 1501, 1503), T0);
+        r.onSealed(M2, sealed(BASE, 1500), T0);
+        r.onHolesFilled(M1, StoreReply.newBuilder().setStatus(StoreReply.Status.CONFLICT).addConflicts(1502).build(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
+        assertThat(links.of("layout")).isEmpty();
+    }
+
+    @Test
+    void aRefusedLayoutAborts() {
+        Layout base = layout(1, 0, 0, stripe(1, M1, M2));
+        Recovery r = recovery(base, List.of(M1, M2), List.of(Q1));
+        r.onSealed(M1, sealed(base, 0), T0);
+        r.onSealed(M2, sealed(base, 0), T0);
+        r.onLayoutSet(M1, accepted(), T0);
+        r.onLayoutSet(M2, LayoutReply.newBuilder().setAccepted(false).setSealedEpoch(4).build(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
+        assertThat(r.newestEpochSeen()).isEqualTo(4);
+    }
+
+    // ------------------------------------------------------------ failures and retries
+
+    @Test
+    void aFailedSealIsRetriedAfterPollAndNamedMeanwhile() {
+        Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
+        r.onSealed(M1, sealed(BASE, 1000), T0);
+        links.clear();
+        r.onSealFailed(M2, "UNAVAILABLE", T0);
+        assertThat(r.waitingFor()).contains(M2).contains("UNAVAILABLE");
+        long next = r.poll(T0 + 1);
+        assertThat(next).isGreaterThan(T0 + 1).isLessThan(Long.MAX_VALUE);
+        assertThat(links.calls).isEmpty();
+        assertThat(r.poll(next)).isEqualTo(Long.MAX_VALUE);
+        assertThat(links.to("seal")).containsExactly(M2);
+
+        r.onSealed(M2, sealed(BASE, 1500), T0 + 2 * next);
+        assertThat(r.step()).isIn(Recovery.Step.FILLING, Recovery.Step.PUBLISHING);
+        assertThat(r.waitingFor()).doesNotContain("UNAVAILABLE");
+    }
+
+    @Test
+    void aLateAnswerToAFailedSealIsIgnoredUntilTheRetryIsAnswered() {
+        Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
+        r.onSealed(M1, sealed(BASE, 1000), T0);
+        r.onSealFailed(M2, "DEADLINE_EXCEEDED", T0);
+        r.onSealed(M2, sealed(BASE, 1500), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.SEALING);
+        long next = r.poll(T0);
+        r.poll(next);
+        r.onSealed(M2, sealed(BASE, 1500), next);
+        assertThat(r.step()).isNotEqualTo(Recovery.Step.SEALING);
+    }
+
+    @Test
+    void failedHolesAndLayoutsAreRetriedAfterPoll() {
+        Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
+        r.onSealed(M1, sealed(BASE, 1000, 1501, 1503), T0);
+        r.onSealed(M2, sealed(BASE, 1500), T0);
+        List<Long> m1Holes = links.of("holes").get(0).lids();
+        assertThat(m1Holes).containsExactly(1502L);
+        links.clear();
+
+        r.onHolesFailed(M1, "UNAVAILABLE", T0);
+        assertThat(r.waitingFor()).contains(M1);
+        assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
+        long next = r.poll(T0);
+        assertThat(links.calls).isEmpty();
+        r.poll(next);
+        assertThat(links.of("holes")).extracting(Call::maintainer, Call::lids)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(M1, m1Holes));
+        r.onHolesFilled(M1, stored(), next);
+        assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
+        links.clear();
+
+        r.onLayoutSet(M1, accepted(), next);
+        r.onLayoutFailed(M2, "UNAVAILABLE", next);
+        assertThat(r.waitingFor()).contains(M2);
+        assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
+        long again = r.poll(next);
+        r.poll(again);
+        assertThat(links.to("layout")).containsExactly(M2);
+        assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
+        r.onLayoutSet(M2, accepted(), again);
+        assertThat(r.step()).isEqualTo(Recovery.Step.DONE);
+        assertThat(r.waitingFor()).isEmpty();
+    }
+
+    @Test
+    void repliesFromMaintainersNotAskedAreIgnored() {
+        Layout base = layout(1, 0, 0, stripe(1, M1));
+        Recovery r = recovery(base, List.of(M1), List.of(Q1));
+        r.onSealed(M4, sealed(base, 0), T0);
+        r.onSealed(M1, sealed(base, 0, 1), T0);
+        r.onLayoutSet(M4, accepted(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
+        r.onLayoutSet(M1, accepted(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.DONE);
+        // A second answer after DONE changes nothing.
+        r.onLayoutSet(M1, LayoutReply.newBuilder().setAccepted(false).setSealedEpoch(7).build(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.DONE);
+    }
+}

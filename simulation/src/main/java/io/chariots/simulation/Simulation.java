@@ -1,0 +1,516 @@
+package io.chariots.simulation;
+
+import io.chariots.common.record.Fnv1a64;
+import io.chariots.common.record.LogRecord;
+import io.chariots.proto.RecordEnvelope;
+import io.chariots.queue.QueueConfig;
+
+import java.nio.file.Path;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * One seeded run of the pipeline's cores under faults — FoundationDB-style
+ * deterministic simulation. Clients append records (10% in causal chains
+ * whose links go through different filters, effects often before causes)
+ * and resend with the same ids whatever is not acknowledged; meanwhile, one
+ * at a time, a random queue, filter, maintainer or indexer crashes and
+ * restarts or pauses and resumes, and messages are delayed, reordered and
+ * lost. Then every fault heals, and the log is read whole and checked:
+ *
+ * <ul>
+ * <li><b>I1</b>: LIds 1..N each hold exactly one record or one hole; holes only after a fault;</li>
+ * <li><b>I2</b>: every acknowledged record is in the log exactly once (or rejected for good); no record twice;</li>
+ * <li><b>I3</b>: every effect is after a record carrying its cause;</li>
+ * <li>no LId was ever offered two different records (write-once held without refusing anything);</li>
+ * <li>appends resumed: every record sent was acknowledged after the faults healed.</li>
+ * </ul>
+ *
+ * The same seed gives the same run, event for event.
+ */
+public final class Simulation {
+    /** What a run was asked to do. */
+    public record Config(int queues, int filters, int maintainers, int indexers, int records, long durationMs,
+                         boolean faults, double loss) {
+        /** The long run: 3,000 records over 20 simulated seconds, faults one at a time, 0.2% of messages lost. */
+        public static Config defaults() {
+            return new Config(3, 2, 2, 2, 3000, 20_000, true, 0.002);
+        }
+
+        /** The suite's run: the same cluster and faults, 600 records over 10 simulated seconds. */
+        public static Config ci() {
+            return new Config(3, 2, 2, 2, 600, 10_000, true, 0.002);
+        }
+    }
+
+    /** What a run found; {@link #violations} empty means every invariant held. */
+    public record Result(long seed, List<String> violations, int records, long lids, long holes, int faults,
+                         long recoveries, long messages, long lost, long longestStallMs, List<String> faultLog,
+                         long digest) {
+        public boolean ok() {
+            return violations.isEmpty();
+        }
+
+        @Override
+        public String toString() {
+            return "seed " + seed + ": " + (ok() ? "ok" : "VIOLATED " + violations) + " — " + records + " records, "
+                    + lids + " LIds (" + holes + " holes), " + faults + " faults, " + recoveries + " new epochs, "
+                    + messages + " messages (" + lost + " lost), longest stall " + longestStallMs + " ms"
+                    + (ok() ? "" : "\nfaults: " + faultLog + "\nreplay: ./chariots simulate --from " + seed
+                    + " --seeds 1 --log INFO");
+        }
+    }
+
+    private static final boolean TRACE = Boolean.getBoolean("sim.trace");
+    private final long seed;
+    private final Config config;
+    private final SimNet net;
+    private final Cluster cluster;
+    private final SimNet.Node client;
+    private final Path dir;
+    private final List<List<RecordEnvelope>> batches = new ArrayList<>();
+    private final Map<Integer, Boolean> acked = new HashMap<>();
+    private final Map<Integer, Integer> inFlightAt = new HashMap<>();
+    private final List<String> faultLog = new ArrayList<>();
+    private final List<Fault> faultList = new ArrayList<>();
+    // Append stalls: intervals (ms) during which a live queue had records ready for LIds and none got one.
+    private final List<long[]> stalls = new ArrayList<>();
+    private long stallSinceMs = -1;
+    private long assignedSeen = -1;
+    private int faults;
+
+    /** One injected fault: what, where, when (ms) and for how long. */
+    record Fault(long atMs, String kind, boolean crash, String target, long lastsMs) {
+        String what() {
+            return (crash ? "crash " : "pause ") + kind;
+        }
+
+        /**
+         * The longest append stall allowed after it: 5 s after a crash (a new
+         * token, a new stripe); after a pause, at most the pause itself (plus
+         * a second to settle).
+         */
+        long allowedStallMs() {
+            return crash ? STALL_AFTER_CRASH_MS : lastsMs + 1_000;
+        }
+    }
+
+    /** Appends resume within this of a crash (the issue's bound for a killed token holder). */
+    static final long STALL_AFTER_CRASH_MS = 5_000;
+
+    public Simulation(long seed, Config config) {
+        this.seed = seed;
+        this.config = config;
+        this.net = new SimNet(seed);
+        net.loss = config.loss();
+        QueueConfig qc = QueueConfig.defaults(true);
+        this.dir = Path.of("sim-" + seed + "-" + Long.toHexString(net.random.nextLong())); // names the in-memory stores
+        this.cluster = new Cluster(net, config.queues(), config.filters(), config.maintainers(), config.indexers(), qc, dir);
+        this.client = net.node("client");
+    }
+
+    /** Runs the scenario and checks the log; removes its stores after. */
+    public Result run() {
+        try {
+            return runAndCheck();
+        } finally {
+            cluster.close();
+        }
+    }
+
+    private Result runAndCheck() {
+        buildWorkload();
+        long start = net.nowMs();
+        long end = start + config.durationMs();
+        // The records go out over the first two thirds of the run.
+        for (int i = 0; i < batches.size(); i++) {
+            int b = i;
+            net.at(start + 500 + (long) i * (config.durationMs() * 2 / 3) / batches.size(), () -> send(b));
+        }
+        if (config.faults()) {
+            scheduleFault(start + 1_000 + net.random.nextInt(2_000), end - 3_000);
+        }
+        net.run(end, this::tick);
+        // Heal: no more loss; everything up; wait until every batch is acknowledged.
+        net.loss = 0;
+        long deadline = net.nowMs() + 120_000;
+        while (acked.size() < batches.size() && net.nowMs() < deadline) {
+            net.run(net.nowMs() + 100, this::tick);
+        }
+        return check();
+    }
+
+    private void tick() {
+        cluster.tick();
+        if (TRACE && net.nowMs() % 1000 == 0) {
+            long lids = 0;
+            for (SimMaintainer m : cluster.maintainers.values()) {
+                lids += m.stats().getStored();
+            }
+            System.out.println("t=" + net.nowMs() + " lids " + lids + " acked " + acked.size() + "/" + batches.size()
+                    + " " + cluster.describe());
+        }
+        if (net.nowMs() % 200 == 0) {
+            rerouteFromDeadFilters();
+        }
+        if (net.nowMs() % 10 == 0) {
+            watchStalls();
+        }
+    }
+
+    /**
+     * Appends stall while a live queue holds records whose causes are met
+     * (ready for an LId) and no queue gives out any LId: what a user sees as
+     * "appends stopped" (records waiting for a cause are not stalled).
+     */
+    private void watchStalls() {
+        long assigned = 0;
+        boolean pending = false;
+        for (SimQueue q : cluster.queues.values()) {
+            assigned += q.metrics.assignedTotal();
+            pending |= q.node.life == SimNet.Life.UP && q.ring.gate().readyCount() > 0;
+        }
+        boolean progress = assigned != assignedSeen;
+        assignedSeen = assigned;
+        if (progress || !pending) {
+            if (stallSinceMs >= 0 && net.nowMs() - stallSinceMs > 10) {
+                stalls.add(new long[] {stallSinceMs, net.nowMs()});
+            }
+            stallSinceMs = -1;
+        } else if (stallSinceMs < 0) {
+            stallSinceMs = net.nowMs();
+        }
+    }
+
+    // ------------------------------------------------------------ workload
+
+    private void buildWorkload() {
+        List<RecordEnvelope> records = new ArrayList<>();
+        int chains = 0;
+        for (int i = 0; records.size() < config.records(); i++) {
+            long seedValue = net.random.nextLong();
+            if (i % 10 == 0) {
+                List<RecordEnvelope> chain = new ArrayList<>();
+                for (int link = 0; link < 3; link++) {
+                    LogRecord.Builder b = LogRecord.builder().id("c" + chains + "-" + link).seed(seedValue)
+                            .tag("step", "c" + chains + "-" + link);
+                    if (link > 0) {
+                        b.prehashes(Fnv1a64.hashTag("step", "c" + chains + "-" + (link - 1)));
+                    }
+                    chain.add(b.build().toEnvelope());
+                }
+                chains++;
+                Collections.shuffle(chain, net.random); // effects often before their causes
+                records.addAll(chain);
+            } else {
+                records.add(LogRecord.builder().id("r" + i).seed(seedValue).tag("k", "v" + i).build().toEnvelope());
+            }
+        }
+        // Batches of 1..40, each to one filter; the links of a chain land in different batches.
+        Collections.shuffle(records.subList(0, records.size()), new java.util.Random(seed));
+        for (int from = 0; from < records.size(); ) {
+            int n = 1 + net.random.nextInt(40);
+            batches.add(List.copyOf(records.subList(from, Math.min(records.size(), from + n))));
+            from += n;
+        }
+    }
+
+    private void send(int batch) {
+        if (acked.containsKey(batch)) {
+            return;
+        }
+        List<SimFilter> fs = new ArrayList<>(cluster.filters.values());
+        SimFilter f = fs.get(net.random.nextInt(fs.size()));
+        inFlightAt.put(batch, fs.indexOf(f));
+        net.call(client, f.node, 60_000, (SimNet.Reply<Boolean> r) -> f.forward(batches.get(batch), r), ok -> {
+            acked.putIfAbsent(batch, Boolean.TRUE);
+            inFlightAt.remove(batch);
+        }, why -> {
+            if (inFlightAt.containsKey(batch)) {
+                inFlightAt.remove(batch);
+                net.after(50, () -> send(batch)); // as the batcher does: the same records again, elsewhere
+            }
+        });
+    }
+
+    /** As the batcher does: a batch in flight to a filter that crashed or went silent is sent to another. */
+    private void rerouteFromDeadFilters() {
+        List<SimFilter> fs = new ArrayList<>(cluster.filters.values());
+        for (Map.Entry<Integer, Integer> e : List.copyOf(inFlightAt.entrySet())) {
+            SimFilter f = fs.get(e.getValue());
+            if (f.node.life != SimNet.Life.UP && !acked.containsKey(e.getKey())) {
+                inFlightAt.remove(e.getKey());
+                send(e.getKey());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ faults
+
+    private void scheduleFault(long at, long lastStart) {
+        if (at > lastStart) {
+            return;
+        }
+        net.at(at, () -> {
+            List<String> kinds = List.of("queue", "filter", "maintainer", "indexer");
+            String kind = kinds.get(net.random.nextInt(kinds.size()));
+            boolean crash = net.random.nextBoolean();
+            long lasts = crash ? 200 + net.random.nextInt(4_000) : 500 + net.random.nextInt(7_000);
+            String target = switch (kind) {
+                case "queue" -> pick(cluster.queues.keySet());
+                case "filter" -> pick(cluster.filters.keySet());
+                case "maintainer" -> pick(cluster.maintainers.keySet());
+                default -> pick(cluster.indexers.keySet());
+            };
+            SimNet.Node n = net.node(target);
+            faults++;
+            faultList.add(new Fault(net.nowMs(), kind, crash, target, lasts));
+            faultLog.add("t=" + net.nowMs() + " " + (crash ? "crash " : "pause ") + target + " for " + lasts + " ms");
+            if (crash) {
+                net.crash(n);
+                net.after(lasts, () -> restart(kind, target));
+            } else {
+                net.pause(n);
+                net.after(lasts, () -> net.resume(n));
+            }
+            scheduleFault(net.nowMs() + lasts + 1_000 + net.random.nextInt(3_000), lastStart);
+        });
+    }
+
+    private String pick(Set<String> names) {
+        List<String> l = new ArrayList<>(names);
+        return l.get(net.random.nextInt(l.size()));
+    }
+
+    private void restart(String kind, String target) {
+        SimNet.Node n = net.node(target);
+        net.restart(n);
+        switch (kind) {
+            case "queue" -> cluster.queue(target).start();
+            case "filter" -> cluster.filters.get(target).start();
+            case "maintainer" -> cluster.maintainer(target).start(); // its store kept; its feeder starts afresh
+            default -> {
+                // an indexer keeps its index
+            }
+        }
+        cluster.pushView();
+    }
+
+    // ------------------------------------------------------------ checks
+
+    private boolean rejected(String id) {
+        for (SimIndexer ix : cluster.indexers.values()) {
+            if (!ix.index.idStatus(id).getRejected().isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Longest stall allowed without a fault: the token goes round in milliseconds. */
+    static final long FAIR_WEATHER_STALL_MS = 1_000;
+
+    private Result check() {
+        List<String> v = new ArrayList<>();
+        int sent = 0;
+        for (List<RecordEnvelope> b : batches) {
+            sent += b.size();
+        }
+        if (acked.size() < batches.size()) {
+            v.add("appends did not resume: " + (batches.size() - acked.size()) + " of " + batches.size()
+                    + " batches never acknowledged after the faults healed; " + cluster.describe());
+        }
+        TreeMap<Long, RecordEnvelope> log = new TreeMap<>();
+        long conflicts = 0;
+        for (SimMaintainer m : cluster.maintainers.values()) {
+            conflicts += m.conflicts;
+            for (RecordEnvelope r : m.all()) {
+                if (log.put(r.getLid(), r) != null) {
+                    v.add("LId " + r.getLid() + " stored by two maintainers");
+                }
+            }
+        }
+        if (conflicts > 0) {
+            v.add(conflicts + " store(s) offered a different record for a written LId");
+        }
+        long n = log.isEmpty() ? 0 : log.lastKey();
+        long holes = 0;
+        for (long l = 1; l <= n; l++) {
+            RecordEnvelope r = log.get(l);
+            if (r == null) {
+                v.add("I1: LId " + l + " of 1.." + n + " holds neither a record nor a hole");
+                break;
+            }
+            if (r.getHole()) {
+                holes++;
+            }
+        }
+        if (holes > 0 && faults == 0) {
+            v.add("I1: " + holes + " holes without any fault");
+        }
+        Map<String, Long> where = new LinkedHashMap<>();
+        Map<String, Long> lowestCause = new HashMap<>();
+        for (RecordEnvelope r : log.values()) {
+            if (r.getHole()) {
+                continue;
+            }
+            Long had = where.put(r.getId(), r.getLid());
+            if (had != null) {
+                v.add("I2: " + r.getId() + " appended twice, at LIds " + had + " and " + r.getLid());
+            }
+            for (long h : r.getTagHashList()) {
+                lowestCause.merge(h + "/" + r.getSeed(), r.getLid(), Math::min);
+            }
+        }
+        Set<String> ackedIds = new HashSet<>();
+        for (Integer b : acked.keySet()) {
+            for (RecordEnvelope r : batches.get(b)) {
+                ackedIds.add(r.getId());
+            }
+        }
+        for (String id : ackedIds) {
+            if (!where.containsKey(id) && !rejected(id)) {
+                v.add("I2: " + id + " was acknowledged but is not in the log (nor rejected)");
+            }
+        }
+        for (RecordEnvelope r : log.values()) {
+            if (r.getHole()) {
+                continue;
+            }
+            for (long h : r.getPrehashList()) {
+                Long cause = lowestCause.get(h + "/" + r.getSeed());
+                if (cause == null || cause >= r.getLid()) {
+                    v.add("I3: " + r.getId() + " at LId " + r.getLid() + " has no cause before it ("
+                            + (cause == null ? "none in the log" : "cause at " + cause) + ")");
+                }
+            }
+        }
+        if (Boolean.getBoolean("sim.explain")) {
+            for (List<RecordEnvelope> b : batches) {
+                for (RecordEnvelope r : b) {
+                    if (rejected(r.getId())) {
+                        StringBuilder sb = new StringBuilder("rejected " + r.getId() + ";");
+                        String chain = r.getId().substring(0, r.getId().lastIndexOf('-'));
+                        for (int link = 0; link < 3; link++) {
+                            String id = chain + "-" + link;
+                            sb.append(' ').append(id).append(where.containsKey(id) ? "@" + where.get(id)
+                                    : rejected(id) ? " rejected" : " absent");
+                        }
+                        System.out.println(sb);
+                    }
+                }
+            }
+        }
+        long longestStallMs = 0;
+        for (long[] st : stalls) {
+            long length = st[1] - st[0];
+            longestStallMs = Math.max(longestStallMs, length);
+            // Allowed: what the faults under way or just over allow (one may have left work to recover), else the
+            // fair-weather bound (a lost message costs a retry).
+            long allowed = FAIR_WEATHER_STALL_MS;
+            Fault blamed = null;
+            for (Fault f : faultList) {
+                if (f.atMs() <= st[0] + 10 && st[0] <= f.atMs() + f.lastsMs() + STALL_AFTER_CRASH_MS
+                        && f.allowedStallMs() >= allowed) {
+                    allowed = f.allowedStallMs();
+                    blamed = f;
+                }
+            }
+            if (length > allowed) {
+                v.add("appends stalled " + length + " ms from t=" + st[0] + (blamed == null ? " without a fault"
+                        : " after the " + blamed.what() + " of " + blamed.target() + " at t=" + blamed.atMs() + " ("
+                        + blamed.lastsMs() + " ms)") + "; at most " + allowed + " ms allowed");
+            }
+        }
+        long recoveries = 0;
+        for (SimQueue q : cluster.queues.values()) {
+            recoveries += q.metrics.recoveries();
+        }
+        // The run's fingerprint: the log (which record or hole at which LId) and the messages it took.
+        long digest = net.messages * 31 + net.lost;
+        for (RecordEnvelope r : log.values()) {
+            digest = digest * 1_000_003 + r.getLid() * 31 + (r.getHole() ? 1 : r.getId().hashCode());
+        }
+        return new Result(seed, v.size() > 20 ? v.subList(0, 20) : v, sent, n, holes, faults, recoveries,
+                net.messages, net.lost, longestStallMs, faultLog, digest);
+    }
+
+    /** Runs seeds {@code from}..{@code from + count - 1}; prints each failing seed. */
+    /** What a range of seeds found. */
+    public record Summary(int seeds, List<Result> failed, long longestStallMs, long holes, long faults, double seconds) {
+        public boolean ok() {
+            return failed.isEmpty();
+        }
+
+        @Override
+        public String toString() {
+            return String.format("%d seeds, %d failed, %d faults, %d holes, longest append stall %d ms, %.1f s", seeds,
+                    failed.size(), faults, holes, longestStallMs, seconds);
+        }
+    }
+
+    /**
+     * Runs seeds {@code from .. from + count - 1} on {@code threads} threads
+     * (each run is single-threaded and independent, so the outcome of a seed
+     * does not depend on the others), handing each result to {@code each}
+     * (from any of those threads).
+     */
+    public static Summary runSeeds(long from, int count, Config config, int threads,
+                                   java.util.function.Consumer<Result> each) {
+        long t0 = System.nanoTime();
+        List<Result> failed = Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicLong next = new java.util.concurrent.atomic.AtomicLong(from);
+        java.util.concurrent.atomic.AtomicLong stall = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong holes = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong faults = new java.util.concurrent.atomic.AtomicLong();
+        Runnable worker = () -> {
+            for (long s = next.getAndIncrement(); s < from + count; s = next.getAndIncrement()) {
+                Result r = new Simulation(s, config).run();
+                stall.accumulateAndGet(r.longestStallMs(), Math::max);
+                holes.addAndGet(r.holes());
+                faults.addAndGet(r.faults());
+                if (!r.ok()) {
+                    failed.add(r);
+                }
+                each.accept(r);
+            }
+        };
+        List<Thread> ts = new ArrayList<>();
+        for (int i = 0; i < Math.max(1, threads); i++) {
+            Thread t = new Thread(worker, "simulation-" + i);
+            t.start();
+            ts.add(t);
+        }
+        for (Thread t : ts) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        List<Result> sorted = new ArrayList<>(failed);
+        sorted.sort(java.util.Comparator.comparingLong(Result::seed));
+        return new Summary(count, sorted, stall.get(), holes.get(), faults.get(), (System.nanoTime() - t0) / 1e9);
+    }
+
+    public static void main(String[] args) {
+        long from = args.length > 0 ? Long.parseLong(args[0]) : 1;
+        int count = args.length > 1 ? Integer.parseInt(args[1]) : 100;
+        Config config = Boolean.getBoolean("sim.ci") ? Config.ci() : Config.defaults();
+        Summary s = runSeeds(from, count, config, Integer.getInteger("sim.threads", 1), r -> {
+            if (!r.ok() || Boolean.getBoolean("sim.verbose")) {
+                System.out.println(r);
+            }
+        });
+        System.out.println(s);
+    }
+}
