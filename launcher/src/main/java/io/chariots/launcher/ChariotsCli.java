@@ -49,6 +49,7 @@ public final class ChariotsCli implements Runnable {
         cli.addSubcommand(new MemberCommands.Restart());
         cli.addSubcommand(new BenchCommand());
         cli.addSubcommand(new ReadBenchCommand());
+        cli.addSubcommand(new SimulateCommand());
         return cli;
     }
 
