@@ -7,12 +7,15 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,9 +40,11 @@ public final class HttpServer implements AutoCloseable {
     }
 
     private final Channel channel;
+    private final ChannelGroup connections;
 
-    private HttpServer(Channel channel) {
+    private HttpServer(Channel channel, ChannelGroup connections) {
         this.channel = channel;
+        this.connections = connections;
     }
 
     public static Builder builder() {
@@ -54,6 +59,9 @@ public final class HttpServer implements AutoCloseable {
     @Override
     public void close() {
         channel.close().awaitUninterruptibly();
+        // Open keep-alive connections too: a client must see this server gone, not wait on a socket nobody reads
+        // (a role restarted in the same JVM, or stopped while its event loops serve others).
+        connections.close().awaitUninterruptibly();
     }
 
     /** Collects routes; {@code path} ending in {@code /*} matches every path under it. */
@@ -89,6 +97,8 @@ public final class HttpServer implements AutoCloseable {
         public HttpServer start(NettyTransport transport, String bindHost, int port) throws InterruptedException {
             List<Route> table = List.copyOf(routes);
             int max = maxRequestBytes;
+            ChannelGroup connections =
+                    new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
             Channel ch = new ServerBootstrap()
                     .group(transport.boss(), transport.workers())
                     .channel(transport.serverChannelType())
@@ -97,12 +107,13 @@ public final class HttpServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel c) {
+                            connections.add(c);
                             c.pipeline().addLast(new HttpServerCodec(), new HttpServerExpectContinueHandler(),
                                     new HttpObjectAggregator(max), new Dispatcher(table));
                         }
                     })
                     .bind(bindHost, port).sync().channel();
-            return new HttpServer(ch);
+            return new HttpServer(ch, connections);
         }
     }
 
