@@ -211,13 +211,9 @@ final class GrpcQueueLinks implements TokenRing.Links {
             LookupRequest lookup = LookupRequest.newBuilder().addAllIds(ids).build();
             gather(indexers, ix -> indexer(ix).lookup(lookup), (String ix, LookupReply r) -> {
                 for (IdStatus s : r.getIdsList()) {
-                    if (found.containsKey(s.getId())) {
-                        continue;
-                    }
-                    if (!s.getRejected().isEmpty()) {
-                        found.put(s.getId(), new IdLedger.Found(s.getId(), 0, null, s.getRejected()));
-                    } else if (s.getLid() != 0) {
-                        found.put(s.getId(), new IdLedger.Found(s.getId(), s.getLid(), null, null));
+                    IdLedger.Found f = IdLedger.Found.fromIndexer(s);
+                    if (f != null) {
+                        found.putIfAbsent(s.getId(), f);
                     }
                 }
             }, lookupOk -> {

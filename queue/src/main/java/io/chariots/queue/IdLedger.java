@@ -105,6 +105,14 @@ public final class IdLedger {
         public static Found absent(String id) {
             return new Found(id, 0, null, null);
         }
+
+        /** What an indexer's answer says of an id: in the log, rejected for good, or null (it does not know it). */
+        public static Found fromIndexer(io.chariots.proto.IdStatus s) {
+            if (!s.getRejected().isEmpty()) {
+                return new Found(s.getId(), 0, null, s.getRejected());
+            }
+            return s.getLid() != 0 ? new Found(s.getId(), s.getLid(), null, null) : null;
+        }
     }
 
     private static final long REJECTED = -1L;

@@ -139,18 +139,15 @@ final class SimNet {
                 onNode(from, r);
             }
         };
-        after(deadlineMs, () -> {
+        // The call ends once: answered, failed, broken or past its deadline, whichever comes first.
+        Consumer<Runnable> end = r -> {
             if (!done[0]) {
                 done[0] = true;
-                back.accept(() -> onFail.accept("DEADLINE_EXCEEDED after " + deadlineMs + " ms"));
-            }
-        });
-        Runnable broken = () -> {
-            if (!done[0]) {
-                done[0] = true;
-                back.accept(() -> onFail.accept("UNAVAILABLE: connection to " + to.address + " lost"));
+                back.accept(r);
             }
         };
+        after(deadlineMs, () -> end.accept(() -> onFail.accept("DEADLINE_EXCEEDED after " + deadlineMs + " ms")));
+        Runnable broken = () -> end.accept(() -> onFail.accept("UNAVAILABLE: connection to " + to.address + " lost"));
         messages++;
         if (random.nextDouble() < loss) {
             lost++;
@@ -165,12 +162,7 @@ final class SimNet {
                 after(KEEPALIVE_MS, broken);
             }
             if (to.life == Life.DOWN) {
-                after(1, () -> {
-                    if (!done[0]) {
-                        done[0] = true;
-                        back.accept(() -> onFail.accept("UNAVAILABLE: " + to.address + " is down"));
-                    }
-                });
+                after(1, () -> end.accept(() -> onFail.accept("UNAVAILABLE: " + to.address + " is down")));
                 return;
             }
             int targetIncarnation = to.incarnation;
@@ -199,12 +191,7 @@ final class SimNet {
                         after(KEEPALIVE_MS, broken);
                         return;
                     }
-                    after(delay(), () -> {
-                        if (!done[0]) {
-                            done[0] = true;
-                            back.accept(r);
-                        }
-                    });
+                    after(delay(), () -> end.accept(r));
                 }
             }));
         });

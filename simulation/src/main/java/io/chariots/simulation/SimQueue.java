@@ -224,13 +224,9 @@ final class SimQueue implements TokenRing.Links {
             LookupRequest req = LookupRequest.newBuilder().addAllIds(ids).build();
             net.call(node, to.node, CallDeadlines.INDEX_MS, (SimNet.Reply<LookupReply> r) -> r.ok(to.lookup(req)), statuses -> {
                 for (IdStatus s : statuses.getIdsList()) {
-                    if (found.containsKey(s.getId())) {
-                        continue;
-                    }
-                    if (!s.getRejected().isEmpty()) {
-                        found.put(s.getId(), new IdLedger.Found(s.getId(), 0, null, s.getRejected()));
-                    } else if (s.getLid() != 0) {
-                        found.put(s.getId(), new IdLedger.Found(s.getId(), s.getLid(), null, null));
+                    IdLedger.Found f = IdLedger.Found.fromIndexer(s);
+                    if (f != null) {
+                        found.putIfAbsent(s.getId(), f);
                     }
                 }
                 if (--left[0] == 0) {

@@ -25,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
@@ -147,24 +148,76 @@ final class LogProbe {
      */
     static TreeMap<Long, LogRecord> readLog(LocalCluster c) throws IOException, InterruptedException {
         assertNoRecoveries(c);
+        WholeLog log = readWholeLog(c);
+        if (!log.holes().isEmpty()) {
+            throw new AssertionError("LIds " + log.holes() + " are holes: a new epoch began without a fault");
+        }
+        return log.records();
+    }
+
+    /** The log after faults: LId → record, and the LIds that are holes. */
+    record WholeLog(TreeMap<Long, LogRecord> records, java.util.TreeSet<Long> holes) {
+        long maxLid() {
+            return Math.max(records.isEmpty() ? 0 : records.lastKey(), holes.isEmpty() ? 0 : holes.last());
+        }
+    }
+
+    /** Everything every maintainer holds, holes included; an LId stored by two maintainers fails it. */
+    static WholeLog readWholeLog(LocalCluster c) throws IOException {
         TreeMap<Long, LogRecord> log = new TreeMap<>();
+        java.util.TreeSet<Long> holes = new java.util.TreeSet<>();
         for (RoleProcess m : c.all(Role.MAINTAINER)) {
             long max = withMaintainer(m, stub -> stub.stats(ReadRequest.getDefaultInstance())).getMaxLid();
             for (long from = 1; from <= max; from += 10_000) {
                 long f = from;
                 RecordBatch b = withMaintainer(m, stub -> stub.read(ReadRequest.newBuilder().setFromLid(f).setLimit(10_000).build()));
                 for (RecordEnvelope e : b.getRecordsList()) {
-                    if (e.getHole()) {
-                        throw new AssertionError("LId " + e.getLid() + " is a hole: a new epoch began without a fault");
-                    }
-                    LogRecord prev = log.put(e.getLid(), LogRecord.fromEnvelope(e));
-                    if (prev != null) {
+                    boolean twice = e.getHole() ? !holes.add(e.getLid()) || log.containsKey(e.getLid())
+                            : log.put(e.getLid(), LogRecord.fromEnvelope(e)) != null || holes.contains(e.getLid());
+                    if (twice) {
                         throw new AssertionError("LId " + e.getLid() + " stored by two maintainers");
                     }
                 }
             }
         }
-        return log;
+        return new WholeLog(log, holes);
+    }
+
+    /**
+     * What a user checks after faults: LIds 1..N each hold one record or one
+     * hole (I1 with holes); every acknowledged record is in the log exactly
+     * once, at the LId its acknowledgement named (I2, nothing lost); no id is
+     * in the log twice; every effect stands after its cause (I3).
+     */
+    static void assertKeepsEveryAcknowledgement(WholeLog log, SteadyLoad load) {
+        org.assertj.core.api.Assertions.assertThat(load.violations()).as("what the clients were told").isEmpty();
+        List<String> problems = new ArrayList<>();
+        for (long lid = 1; lid <= log.maxLid(); lid++) {
+            if (!log.records().containsKey(lid) && !log.holes().contains(lid)) {
+                problems.add("LId " + lid + " is neither a record nor a hole");
+            }
+        }
+        Map<String, Long> at = new java.util.HashMap<>();
+        log.records().forEach((lid, r) -> {
+            Long before = at.put(r.id(), lid);
+            if (before != null) {
+                problems.add(r.id() + " appended twice, at LIds " + before + " and " + lid);
+            }
+        });
+        load.acked().forEach((id, lid) -> {
+            if (!lid.equals(at.get(id))) {
+                problems.add(id + " acknowledged at LId " + lid + " but " + (at.containsKey(id) ? "in the log at " + at.get(id) : "not in the log (lost)"));
+            }
+        });
+        load.causes().forEach((effect, cause) -> {
+            Long e = at.get(effect);
+            Long c = at.get(cause);
+            if (e != null && (c == null || c > e)) {
+                problems.add(effect + " at LId " + e + " stands before its cause " + cause + (c == null ? " (absent)" : " at LId " + c));
+            }
+        });
+        org.assertj.core.api.Assertions.assertThat(problems).as("the log read back whole (%d records, %d holes)",
+                log.records().size(), log.holes().size()).isEmpty();
     }
 
     /** Ids of {@code log} in LId order. */

@@ -2,6 +2,8 @@ package io.chariots.systemtests;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.chariots.common.record.Fnv1a64;
+import io.chariots.common.record.Unsigned64;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,30 +14,37 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
 
 /**
  * Durable appends at a steady pace, as a user's functions would make them:
  * each thread posts one record at a time with {@code wait=true} and, until
  * it is acknowledged (200 with its LId), posts it again with the same id —
- * after a timeout, a 503, a 504 or a broken connection. Keeps what every
- * acknowledgement said and when the last one came, so a test can measure
- * how long appends stalled after a fault and check the log afterwards.
+ * after a timeout, a 503, a 504 or a broken connection. Every tenth record
+ * is the effect of the thread's previous one (its tag hash as prehash, its
+ * seed), and goes through the next app when there are several. Keeps what
+ * every acknowledgement said and when it came, so a test can measure how long
+ * appends stalled after a fault and check the log afterwards.
  */
 final class SteadyLoad implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final String appUrl;
+    private final IntFunction<String> appUrl;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final Map<String, Long> acked = new ConcurrentHashMap<>();
-    private final AtomicLong lastAckNanos = new AtomicLong(System.nanoTime());
+    private final Map<String, String> causeOf = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<Long> ackTimes = new ConcurrentLinkedQueue<>();
     private final AtomicLong resends = new AtomicLong();
     private final List<Thread> threads = new ArrayList<>();
+    private final Map<String, Long> unfinished = new ConcurrentHashMap<>();
+    private final List<String> violations = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean stopping;
     private volatile boolean finishing;
-    private final Map<String, Long> unfinished = new ConcurrentHashMap<>();
 
-    SteadyLoad(String appUrl, int threads, String prefix) {
+    /** {@code threads} writers; the n-th post of a record goes to {@code appUrl.apply(n)}. */
+    SteadyLoad(IntFunction<String> appUrl, int threads, String prefix) {
         this.appUrl = appUrl;
         for (int t = 0; t < threads; t++) {
             String name = prefix + t;
@@ -45,43 +54,65 @@ final class SteadyLoad implements AutoCloseable {
         }
     }
 
+    SteadyLoad(String appUrl, int threads, String prefix) {
+        this(n -> appUrl, threads, prefix);
+    }
+
     SteadyLoad start() {
         threads.forEach(Thread::start);
         return this;
     }
 
     private void run(String name) {
+        String previous = null;
+        long previousSeed = 0;
         for (long n = 0; !stopping; n++) {
             String id = name + "-" + n;
+            boolean effect = previous != null && n % 10 == 0;
+            long seed = effect ? previousSeed : n + 1;
+            long prehash = effect ? Fnv1a64.hashTag("load", previous) : 0;
+            if (effect) {
+                causeOf.put(id, previous);
+            }
             unfinished.put(id, n);
-            boolean first = true;
+            int attempt = 0;
             while (!(stopping && !finishing)) {
-                if (!first) {
+                if (attempt > 0) {
                     resends.incrementAndGet();
                 }
-                first = false;
-                Long lid = post(id, n);
+                // An effect enters through another app than its cause did (when there are several).
+                Long lid = post(appUrl.apply((int) (n + attempt + (effect ? 1 : 0))), id, seed, prehash);
+                attempt++;
                 if (lid != null) {
-                    acked.put(id, lid);
+                    Long before = acked.putIfAbsent(id, lid);
+                    if (before != null && before.longValue() != lid) {
+                        violations.add(id + " acknowledged at LId " + before + " and again at LId " + lid);
+                    }
                     unfinished.remove(id);
-                    lastAckNanos.set(System.nanoTime());
+                    ackTimes.add(System.nanoTime());
                     break;
                 }
                 sleep(100);
             }
+            previous = id;
+            previousSeed = seed;
         }
     }
 
     /** One durable append: its LId, or null if it was not acknowledged (to be sent again). */
-    private Long post(String id, long n) {
-        String body = "{\"id\":\"" + id + "\",\"tags\":{\"load\":\"" + id + "\"},\"seed\":" + (n + 1) + "}";
+    private Long post(String url, String id, long seed, long prehash) {
+        String body = "{\"id\":\"" + id + "\",\"tags\":{\"load\":\"" + id + "\"},\"seed\":\"" + Unsigned64.toString(seed)
+                + "\",\"prehash\":\"" + Unsigned64.toString(prehash) + "\"}";
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(appUrl + "/record?wait=true&timeout_ms=5000"))
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/record?wait=true&timeout_ms=5000"))
                     .timeout(Duration.ofSeconds(8)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                     HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() == 200) {
                 JsonNode j = JSON.readTree(r.body());
                 return j.get("lid").asLong();
+            }
+            if (r.statusCode() == 409) {
+                violations.add(id + " rejected: " + r.body());
             }
             return null;
         } catch (Exception e) {
@@ -100,6 +131,16 @@ final class SteadyLoad implements AutoCloseable {
     /** Acknowledged so far: id → LId. */
     Map<String, Long> acked() {
         return Map.copyOf(acked);
+    }
+
+    /** Effect id → cause id, for every effect sent. */
+    Map<String, String> causes() {
+        return Map.copyOf(causeOf);
+    }
+
+    /** An id acknowledged at two LIds, or a record rejected (its cause was acknowledged before it was sent). */
+    List<String> violations() {
+        return List.copyOf(violations);
     }
 
     int ackedCount() {
@@ -121,19 +162,36 @@ final class SteadyLoad implements AutoCloseable {
         }
     }
 
+    /** Waits until {@code more} records beyond those acknowledged now are acknowledged. */
+    void awaitMore(int more, Duration within) throws InterruptedException {
+        awaitAcked(acked.size() + more, within);
+    }
+
     /**
-     * How long after {@code sinceNanos} the first acknowledgement came (the
-     * append stall a fault caused), waiting up to {@code within}.
+     * The longest time without any acknowledgement between {@code fromNanos}
+     * and {@code toNanos} (System.nanoTime): the append stall a fault caused.
      */
-    Duration stallAfter(long sinceNanos, Duration within) throws InterruptedException {
-        long deadline = sinceNanos + within.toNanos();
-        while (lastAckNanos.get() - sinceNanos <= 0) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("no append was acknowledged within " + within + " of the fault");
+    Duration longestGap(long fromNanos, long toNanos) {
+        List<Long> times = new ArrayList<>();
+        for (long t : ackTimes) {
+            if (t - fromNanos > 0 && t - toNanos < 0) {
+                times.add(t);
             }
-            Thread.sleep(10);
         }
-        return Duration.ofNanos(lastAckNanos.get() - sinceNanos);
+        times.sort(null);
+        long gap = 0;
+        long last = fromNanos;
+        for (long t : times) {
+            gap = Math.max(gap, t - last);
+            last = t;
+        }
+        gap = Math.max(gap, toNanos - last);
+        return Duration.ofNanos(gap);
+    }
+
+    /** Acknowledgements that came between the two instants. */
+    long acksBetween(long fromNanos, long toNanos) {
+        return ackTimes.stream().filter(t -> t - fromNanos > 0 && t - toNanos < 0).count();
     }
 
     /** Stops taking new records, finishes (acknowledges) those begun, within {@code within}. */
