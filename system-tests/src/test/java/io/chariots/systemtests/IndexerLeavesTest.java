@@ -52,7 +52,7 @@ class IndexerLeavesTest {
                 .setting("maintainer.indexer_gone_ms", "3000")
                 .setting("queue.cause_timeout_ms", "3000")
                 .apps(1).batchers(1).queues(1).maintainers(2).indexers(2).start());
-        c.awaitRegistered(Duration.ofSeconds(120)); // a shared 2-core machine starts 9 JVMs slowly
+        c.awaitRegistered(Duration.ofSeconds(240)); // a shared 2-core machine starts 9 JVMs slowly
 
         // 2000 records, durably (persisted and indexed), in arrays of 200.
         Map<Long, Integer> recordAt = new HashMap<>();
