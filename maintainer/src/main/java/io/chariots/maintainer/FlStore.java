@@ -88,7 +88,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * and later calls fail with {@link IllegalStateException} instead of touching
  * freed native memory.
  */
-public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
+public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexShares.Meta {
     private static final Logger LOG = LoggerFactory.getLogger(FlStore.class);
 
     /** Values at least this large are kept in blob files rather than in the LSM tree. */
@@ -1054,6 +1054,58 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog {
             }
         } catch (RocksDBException e) {
             throw new IllegalStateException("flstore " + dir + ": cannot mark LIds indexed: " + e, e);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * The {@code meta} entries whose key starts with {@code prefix}, in key
+     * order. For small side state kept by other classes (e.g. {@link IndexShares}),
+     * read once at start.
+     */
+    @Override
+    public java.util.SortedMap<String, byte[]> metaWithPrefix(String prefix) {
+        lifecycle.readLock().lock();
+        try (RocksIterator it = db.newIterator(meta)) {
+            ensureOpen();
+            java.util.SortedMap<String, byte[]> out = new java.util.TreeMap<>();
+            for (it.seek(meta(prefix)); it.isValid(); it.next()) {
+                String key = new String(it.key(), StandardCharsets.UTF_8);
+                if (!key.startsWith(prefix)) {
+                    break;
+                }
+                out.put(key, it.value());
+            }
+            return out;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Writes {@code puts} and deletes every {@code meta} key starting with one
+     * of {@code deletePrefixes}, in one WriteBatch (so a crash keeps all or
+     * none of it). Keys must not collide with the store's own meta keys: use a
+     * prefix of your own. Loop thread only, as every write.
+     */
+    @Override
+    public void writeMeta(Map<String, byte[]> puts, Collection<String> deletePrefixes) {
+        lifecycle.readLock().lock();
+        try (WriteBatch wb = new WriteBatch()) {
+            ensureOpen();
+            for (String prefix : deletePrefixes) {
+                byte[] from = meta(prefix);
+                byte[] to = java.util.Arrays.copyOf(from, from.length + 1);
+                to[from.length] = (byte) 0xFF; // UTF-8 never has 0xFF: past every key with this prefix
+                wb.deleteRange(meta, from, to);
+            }
+            for (Map.Entry<String, byte[]> e : puts.entrySet()) {
+                wb.put(meta, meta(e.getKey()), e.getValue());
+            }
+            db.write(writeOptions, wb);
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("flstore " + dir + ": cannot write meta: " + e, e);
         } finally {
             lifecycle.readLock().unlock();
         }

@@ -33,6 +33,38 @@ public final class IndexEntries {
     }
 
     /**
+     * The entries of the records {@code store} holds in {@code [fromLid, toLid)}
+     * (holes skipped), without {@code ack_to}: what a re-feed sends again.
+     */
+    public static ShareRefeed.Source storedIn(FlStore store) {
+        return (fromLid, toLid, limit) -> {
+            java.util.List<IndexEntry> out = new java.util.ArrayList<>();
+            long next = fromLid;
+            while (out.size() < limit && Long.compareUnsigned(next, toLid) < 0) {
+                java.util.List<RecordEnvelope> rs;
+                try {
+                    rs = store.range(next, (int) Math.min(Integer.MAX_VALUE, toLid - next), 4L << 20);
+                } catch (org.rocksdb.RocksDBException e) {
+                    throw new IllegalStateException("cannot read records to re-feed: " + e, e);
+                }
+                if (rs.isEmpty()) {
+                    break;
+                }
+                for (RecordEnvelope r : rs) {
+                    if (out.size() >= limit) {
+                        break;
+                    }
+                    if (!r.getHole()) {
+                        out.add(of(r).toBuilder().clearAckTo().clearHost().build());
+                    }
+                    next = r.getLid() + 1;
+                }
+            }
+            return out;
+        };
+    }
+
+    /**
      * The index entry of a record as stored (a serialized RecordEnvelope),
      * decoding only the fields it needs and skipping the body without copying
      * it: recovery reads the backlog of a long indexer outage this way.

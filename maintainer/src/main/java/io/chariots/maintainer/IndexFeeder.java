@@ -84,6 +84,15 @@ public final class IndexFeeder {
 
         /** Forgets these LIds: an indexer acknowledged their entries. */
         void markIndexed(List<Long> lids);
+
+        /**
+         * Forgets these LIds: {@code indexer} (its gRPC address) acknowledged
+         * their entries. What the feeder calls; by default the indexer is not
+         * recorded ({@link IndexShares#recording} records it).
+         */
+        default void markIndexed(List<Long> lids, String indexer) {
+            markIndexed(lids);
+        }
     }
 
     /**
@@ -185,6 +194,9 @@ public final class IndexFeeder {
     private final Indexed indexed;
     private final TreeMap<Long, IndexEntry> pending = new TreeMap<>(Long::compareUnsigned);
     private final Set<Long> inFlight = new HashSet<>();
+    // Entries being re-fed (indexed before, on an indexer that left): they have no unindexed marker,
+    // so they are never spilled to the on-disk backlog. The re-feed bounds how many it hands over.
+    private final Set<Long> refeeding = new HashSet<>();
     private final Map<String, IndexerState> states = new HashMap<>();
     private Membership membership = Membership.NONE;
     private List<Member> indexerMembers = List.of();
@@ -234,12 +246,31 @@ public final class IndexFeeder {
         pendingInMemory = pending.size();
     }
 
+    /**
+     * Entries of records indexed before, on an indexer that left for good:
+     * sent again, in LId order with everything pending, to their blocks'
+     * current owners. They stay in memory until acknowledged (they have no
+     * on-disk marker to fall back on), so the caller bounds how many it hands
+     * over. An LId already in flight is left to that batch.
+     */
+    public void refeed(List<IndexEntry> entries) {
+        for (IndexEntry e : entries) {
+            long lid = e.getLid();
+            if (lid == 0 || inFlight.contains(lid)) {
+                continue;
+            }
+            refeeding.add(lid);
+            pending.putIfAbsent(lid, e);
+        }
+        pendingInMemory = pending.size();
+    }
+
     private void addPending(IndexEntry e) {
         long lid = e.getLid();
         if (lid == 0 || inFlight.contains(lid)) {
             return;
         }
-        if (pending.size() < limits.maxPending() || pending.containsKey(lid)) {
+        if (pending.size() < limits.maxPending() || pending.containsKey(lid) || refeeding.contains(lid)) {
             pending.put(lid, e);
         } else {
             spill(lid);
@@ -418,8 +449,10 @@ public final class IndexFeeder {
             st.failures = 0;
             st.backingOff = false;
             entriesAcked += f.entries().size();
+            List<Long> lids = f.lids();
+            refeeding.removeAll(lids);
             try {
-                backlog.markIndexed(f.lids());
+                backlog.markIndexed(lids, f.indexer());
             } catch (RuntimeException e) {
                 // The entries are indexed; the markers only cause a resend after a restart.
                 LOG.error("cannot mark {} LIds indexed: {}", f.entries().size(), e.toString());

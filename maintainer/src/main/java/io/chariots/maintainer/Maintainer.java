@@ -58,8 +58,9 @@ public final class Maintainer {
             NanoClock clock = NanoClock.SYSTEM;
             IndexFeeder[] feederRef = new IndexFeeder[1];
             AppendNotices[] noticesRef = new AppendNotices[1];
+            ShareRefeed[] refeedRef = new ShareRefeed[1];
             EventLoop loop = new EventLoop("maintainer", clock, now -> {
-                long next = feederRef[0].poll(now);
+                long next = EventLoop.Ticker.earlier(refeedRef[0].poll(now), feederRef[0].poll(now));
                 noticesRef[0].poll();
                 return next;
             });
@@ -67,13 +68,23 @@ public final class Maintainer {
             EdgeClients edges = rt.manage(new EdgeClients(rt.transport(), loop, mc.noticeDeadline()));
             AppendNotices notices = new AppendNotices(edges, mc.notices());
             noticesRef[0] = notices;
-            IndexFeeder feeder = new IndexFeeder(store, clients, clock, mc.feeder(), notices);
+            IndexShares shares = new IndexShares(store);
+            DepartureWatch departures = new DepartureWatch(mc.indexerGone().toNanos());
+            IndexFeeder.Indexed indexed = entries -> {
+                notices.indexed(entries);
+                refeedRef[0].onIndexed(entries);
+            };
+            IndexFeeder feeder = new IndexFeeder(shares.recording(store), clients, clock, mc.feeder(), indexed);
             feederRef[0] = feeder;
+            refeedRef[0] = new ShareRefeed(shares, departures, IndexEntries.storedIn(store), feeder::refeed,
+                    mc.reindexWindow(), clock.nanoTime());
+            ShareRefeed refeed = refeedRef[0];
             rt.manage(loop.start());
 
             MeterRegistry meters = rt.metrics().registry();
             RecordWriter writer = new RecordWriter(store, feeder, meters);
             registerMeters(meters, store, feeder, notices);
+            registerReindexMeters(meters, refeed);
             rt.roleHealth(() -> {
                 Map<String, Object> h = new LinkedHashMap<>();
                 h.put("stored", store.count());
@@ -85,16 +96,25 @@ public final class Maintainer {
                 h.put("indexedThrough", Long.toUnsignedString(store.indexedThrough()));
                 h.put("indexers", feeder.indexerCount());
                 h.put("indexInFlight", feeder.entriesInFlight());
+                h.put("indexHolders", new java.util.TreeSet<>(shares.holders()));
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("running", refeed.running());
+                r.put("departed", refeed.departed());
+                r.put("pendingBlocks", refeed.pendingBlocks());
+                r.put("throughLid", Long.toUnsignedString(refeed.throughLid()));
+                r.put("entriesRefed", refeed.entriesRefed());
+                h.put("reindex", r);
                 return h;
             });
 
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort())
-                    .addService(new MaintainerService(loop, writer, store, reads)).build().start());
+                    .addService(new MaintainerService(loop, writer, store, reads, shares::holders)).build().start());
             nameSelf(loop, store, rt.advertiseHost() + ":" + grpc.getPort());
             rt.startAdminServer();
             rt.join(grpc.getPort(), view -> loop.execute(() -> {
                 if (feeder.onMembership(view)) {
                     clients.retain(feeder.indexers());
+                    departures.onView(java.util.Set.copyOf(feeder.indexers()), clock.nanoTime());
                 }
             }));
             return new Running(rt, grpc.getPort());
@@ -118,6 +138,17 @@ public final class Maintainer {
             }
         });
         named.get(30, TimeUnit.SECONDS);
+    }
+
+    private static void registerReindexMeters(MeterRegistry meters, ShareRefeed refeed) {
+        Gauge.builder("chariots_maintainer_reindex_pending", refeed, ShareRefeed::pendingBlocks)
+                .description("Blocks (1000 LIds) of this maintainer's records whose index entries, held by an "
+                        + "indexer that left for good, are not yet re-fed to the others; 0 when no re-feed runs")
+                .register(meters);
+        Gauge.builder("chariots_maintainer_reindex_departed", refeed, r -> r.departed().size())
+                .description("Departed indexers whose share of the index is being re-fed").register(meters);
+        FunctionCounter.builder("chariots_maintainer_reindex_entries_total", refeed, ShareRefeed::entriesRefed)
+                .description("Index entries re-fed (and acknowledged) after an indexer left for good").register(meters);
     }
 
     private static void registerMeters(MeterRegistry meters, FlStore store, IndexFeeder feeder, AppendNotices notices) {

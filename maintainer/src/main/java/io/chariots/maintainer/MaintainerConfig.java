@@ -21,9 +21,14 @@ import java.time.Duration;
  *                      {@code maintainer.notice_window} (calls in flight per edge, 2),
  *                      {@code maintainer.notice_pending_max} (notices waiting in memory, 100000; more are dropped)
  * @param noticeDeadline deadline of one {@code Appended} call; key {@code maintainer.notice_deadline_ms}, default 5000
+ * @param indexerGone   how long an indexer holding part of the index must be absent from the membership to be
+ *                      judged gone for good, which re-feeds its share to the others; key
+ *                      {@code maintainer.indexer_gone_ms}, default 30000 (a restart within it changes nothing)
+ * @param reindexWindow entries re-fed and not yet acknowledged at most; key {@code maintainer.reindex_window}, 8192
  */
 public record MaintainerConfig(FlStore.Tuning tuning, IndexFeeder.Limits feeder, Duration indexDeadline,
-                               int readThreads, AppendNotices.Limits notices, Duration noticeDeadline) {
+                               int readThreads, AppendNotices.Limits notices, Duration noticeDeadline,
+                               Duration indexerGone, int reindexWindow) {
     public static MaintainerConfig from(RoleConfig role) {
         Settings s = role.settings();
         FlStore.Tuning tuning = new FlStore.Tuning(
@@ -45,6 +50,8 @@ public record MaintainerConfig(FlStore.Tuning tuning, IndexFeeder.Limits feeder,
                         s.getInt("maintainer.notice_batch", AppendNotices.Limits.defaults().maxBatch(), 1, 100_000),
                         s.getInt("maintainer.notice_window", AppendNotices.Limits.defaults().window(), 1, 64),
                         s.getInt("maintainer.notice_pending_max", AppendNotices.Limits.defaults().maxPending(), 1, 10_000_000)),
-                Duration.ofMillis(s.getLong("maintainer.notice_deadline_ms", 5000, 100, 600_000)));
+                Duration.ofMillis(s.getLong("maintainer.notice_deadline_ms", 5000, 100, 600_000)),
+                Duration.ofMillis(s.getLong("maintainer.indexer_gone_ms", 30_000, 0, 86_400_000)),
+                s.getInt("maintainer.reindex_window", 8192, 1, 1_000_000));
     }
 }

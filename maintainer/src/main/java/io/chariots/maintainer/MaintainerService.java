@@ -63,16 +63,24 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
     private final RecordWriter writer;
     private final FlStore store;
     private final Executor reads;
+    private final java.util.function.Supplier<java.util.Set<String>> indexHolders;
 
     /**
      * @param loop   the maintainer's loop: the only thread that writes
      * @param reads  where reads run (not the loop, not Netty's I/O threads)
      */
     public MaintainerService(Executor loop, RecordWriter writer, FlStore store, Executor reads) {
+        this(loop, writer, store, reads, java.util.Set::of);
+    }
+
+    /** As above; {@code indexHolders} tells {@code Stats} which indexers hold this maintainer's entries. */
+    public MaintainerService(Executor loop, RecordWriter writer, FlStore store, Executor reads,
+                             java.util.function.Supplier<java.util.Set<String>> indexHolders) {
         this.loop = loop;
         this.writer = writer;
         this.store = store;
         this.reads = reads;
+        this.indexHolders = indexHolders;
     }
 
     @Override
@@ -205,7 +213,7 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
 
     @Override
     public void stats(ReadRequest request, StreamObserver<MaintainerStats> responses) {
-        reply(responses, stats(store));
+        reply(responses, stats(store).toBuilder().addAllIndexHolders(new java.util.TreeSet<>(indexHolders.get())).build());
     }
 
     /** What {@code Stats} answers: counts, the seal, the layout, how far stored and indexed. */

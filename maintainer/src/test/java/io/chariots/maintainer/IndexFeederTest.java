@@ -99,6 +99,27 @@ class IndexFeederTest {
     }
 
     @Test
+    void reFedEntriesGoToTheCurrentOwnersAndAreKeptInMemoryWhenAFailureFindsPendingFull() {
+        IndexFeeder f = feeder(limits(1, 100, 4));
+        f.onMembership(view(A));
+        List<IndexEntry> refed = new ArrayList<>();
+        for (long lid : List.of(1L, 2L, 1001L, 1002L, 2001L, 2002L)) {
+            refed.add(IndexEntries.of(record(lid)));
+        }
+        f.refeed(refed); // more than maxPending: the re-feed bounds them, not the feeder
+        f.poll(now);
+        assertThat(sentTo(A)).containsExactly(1L, 2L, 1001L, 1002L, 2001L, 2002L);
+        store(f, records(3001, 3010)); // pending fills up with fresh records meanwhile
+        sent.get(0).fail();
+        now += 10_000 * MS;
+        f.poll(now);
+        f.poll(now);
+        List<Long> again = sent.stream().skip(1).flatMap(s -> s.lids().stream()).toList();
+        assertThat(again).as("the failed re-fed entries are sent again: they have no marker on disk")
+                .contains(1L, 2L, 1001L, 1002L, 2001L, 2002L);
+    }
+
+    @Test
     void routesEachBlockOfAThousandLidsToIndexerBlockModIInJoinOrder() {
         IndexFeeder f = feeder();
         f.onMembership(view(A, B, C));

@@ -266,6 +266,13 @@ final class GrpcQueueLinks implements TokenRing.Links {
     }
 
     @Override
+    public void indexHolders(String m, long askedAt) {
+        Calls.on(maintainer(m, CallDeadlines.CONTROL_MS).stats(ReadRequest.getDefaultInstance()),
+                s -> onLoop(now -> ring.onIndexHolders(m, askedAt, java.util.Set.copyOf(s.getIndexHoldersList()), now)),
+                t -> onLoop(now -> ring.onIndexHoldersFailed(m, now)));
+    }
+
+    @Override
     public void store(String m, long batchId, long epoch, List<RecordEnvelope> records) {
         StoreRequest req = StoreRequest.newBuilder().setEpoch(epoch).addAllRecords(records).build();
         Calls.on(maintainer(m, CallDeadlines.STORE_MS).store(req),

@@ -29,6 +29,15 @@ public final class Settlement {
         /** Asks a maintainer how far it has indexed ({@code MaintainerStats.indexed_through}). */
         void indexedThrough(String maintainer);
 
+        /**
+         * Asks a maintainer which indexers may hold its entries
+         * ({@code MaintainerStats.index_holders}); the answer goes to
+         * {@code TokenRing.onIndexHolders} with {@code askedAt}. Without it, an
+         * indexer that left is counted for the dedup window only.
+         */
+        default void indexHolders(String maintainer, long askedAt) {
+        }
+
         /** Stores rejections at every indexer; success once at least one took them. */
         void reject(List<String> indexers, long rejectId, List<Rejection> rejections);
 

@@ -105,11 +105,10 @@ public final class TokenRing {
     private final Set<String> restriping = new HashSet<>();
     // Maintainers that did not take a layout: left out of new stripes until the view changes.
     private final Set<String> unreachableMaintainers = new HashSet<>();
-    // Every indexer of a view within the dedup window, and when it was last listed: an indexer that left
-    // still holds the entries it was sent, so an answer without it is incomplete (wait, never guess).
-    private final java.util.Map<String, Long> indexersSeen = new java.util.LinkedHashMap<>();
+    // Every indexer listed, and every one that left until the maintainers have re-fed its share elsewhere:
+    // an answer without it is incomplete (wait, never guess).
+    private final IndexerDepartures departures;
     private List<String> indexers = List.of();
-    private Set<String> listedIndexers = Set.of();
     private List<String> layoutMaintainers = List.of();
     private long indexersCheckedAt;
     private Recovery recovery;
@@ -141,6 +140,7 @@ public final class TokenRing {
         this.outbox = new StoreOutbox(links, config.maintainerWindow(), config.maxBatch(), StoreOutbox.defaultBackoff());
         this.probes = new CauseProbes(links, config.maxBatch(), config.reprobeMin().toNanos(), config.reprobeMax().toNanos());
         this.settlement = new Settlement(links, ledger, config.maxBatch());
+        this.departures = new IndexerDepartures(config.dedupWindow().toNanos());
         this.watch = new RingWatch(self, config, links::probeRing);
         this.hold = new TokenHold(self.getAddress(), config, gate, ledger, outbox, metrics);
         this.lastTokenAt = now;
@@ -202,11 +202,8 @@ public final class TokenRing {
     public void onMembership(Membership m, long now) {
         watch.onMembership(m);
         unreachableMaintainers.clear();
-        listedIndexers = new java.util.HashSet<>(addresses(m, Role.INDEXER));
-        for (String ix : listedIndexers) {
-            indexersSeen.put(ix, now);
-        }
-        indexers = indexersToAsk(now);
+        departures.onView(addresses(m, Role.INDEXER), now);
+        indexers = departures.toAsk(layoutMaintainers, now);
         if (state == State.JOINING && !m.members(Role.MAINTAINER).isEmpty()) {
             state(State.IDLE, now);
             watchFrom = now;
@@ -454,6 +451,15 @@ public final class TokenRing {
 
     public void onIndexedThrough(String maintainer, long through, long now) {
         settlement.onIndexedThrough(maintainer, through, now);
+    }
+
+    /** Maintainer {@code m}, asked at {@code askedAt}, named the indexers that may hold its entries. */
+    public void onIndexHolders(String m, long askedAt, Set<String> holders, long now) {
+        departures.onHolders(m, askedAt, holders);
+    }
+
+    public void onIndexHoldersFailed(String m, long now) {
+        departures.onHoldersFailed(m);
     }
 
     public void onIndexedThroughFailed(String maintainer, long now) {
@@ -708,7 +714,10 @@ public final class TokenRing {
         }
         if (now - indexersCheckedAt > TimeUnit.SECONDS.toNanos(1)) {
             indexersCheckedAt = now;
-            indexers = indexersToAsk(now);
+            indexers = departures.toAsk(layoutMaintainers, now);
+            for (String m : departures.due(layoutMaintainers, now)) {
+                links.indexHolders(m, now);
+            }
         }
         probes.probe(gate.drainToProbe(), indexers, gate::isUnmet, now);
         next = Math.min(next, probes.nextDue());
@@ -721,17 +730,6 @@ public final class TokenRing {
         return next;
     }
 
-    /**
-     * The indexers whose answers together are the whole index: those listed
-     * now and those listed within the dedup window (an indexer that left may
-     * hold entries of records still within it; asking it fails until it is
-     * back, which makes lookups wait rather than miss).
-     */
-    private List<String> indexersToAsk(long now) {
-        indexersSeen.entrySet().removeIf(e -> !listedIndexers.contains(e.getKey())
-                && now - e.getValue() > config.dedupWindow().toNanos());
-        return List.copyOf(indexersSeen.keySet());
-    }
 
     /** Every maintainer the layout names (any of them may hold records not yet indexed). */
     static List<String> allMaintainers(Layout layout) {
