@@ -28,7 +28,7 @@ class ChaosTest {
         long seed = Long.getLong("chaos.seed", 5);
         ChaosOptions options = new ChaosOptions().seed(seed).faults(Integer.getInteger("chaos.faults", 5))
                 .down(Duration.ofSeconds(3), Duration.ofSeconds(8)).maxKillDown(Duration.ofSeconds(2))
-                .settleTimeout(Duration.ofSeconds(60)).outDir(dir);
+                .settleTimeout(Duration.ofSeconds(120)).outDir(dir);
         ChaosRun.Result r = new ChaosRun(options, System.out).run();
         System.out.println(r.report());
         assertThat(r.violations()).as("violations of chaos seed %d (logs under %s):%n%s", seed, dir, r.report()).isEmpty();
