@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * acknowledged HTTP and raw-TCP load with causal chains, five faults one at a
  * time (SIGKILL and restart, or SIGSTOP for a few seconds), then the log read
  * back: nothing acknowledged lost, nothing appended twice, LIds 1..N records
- * or holes, every effect after its cause. The seed is fixed
+ * or holes, every effect after its cause. The seed is fixed (22: kills a filter, a queue and a maintainer, pauses a batcher and the controller)
  * ({@code -Dchaos.seed=S} for another) and printed with the table.
  */
 class ChaosTest {
@@ -25,7 +25,7 @@ class ChaosTest {
 
     @Test
     void acknowledgedRecordsSurviveFaultsOnRealProcesses() throws Exception {
-        long seed = Long.getLong("chaos.seed", 5);
+        long seed = Long.getLong("chaos.seed", 22);
         ChaosOptions options = new ChaosOptions().seed(seed).faults(Integer.getInteger("chaos.faults", 5))
                 .down(Duration.ofSeconds(3), Duration.ofSeconds(8)).maxKillDown(Duration.ofSeconds(2))
                 .settleTimeout(Duration.ofSeconds(120)).outDir(dir);
