@@ -14,7 +14,8 @@ import picocli.CommandLine;
 /**
  * {@code chariots <role> [options]} runs one role in this JVM;
  * {@code chariots up|down|status} manage a local cluster of them, and
- * {@code chariots stop|kill|pause|resume|start|restart ROLE#N} one of its instances.
+ * {@code chariots stop|kill|pause|resume|start|restart ROLE#N} one of its instances;
+ * {@code chariots bench|bench-read} measure one and {@code chariots chaos} injects faults into a cluster of its own.
  */
 @Command(name = "chariots", mixinStandardHelpOptions = true, version = "Chariots 0.1.0",
         description = "A distributed shared log for event chains.",
@@ -50,6 +51,7 @@ public final class ChariotsCli implements Runnable {
         cli.addSubcommand(new BenchCommand());
         cli.addSubcommand(new ReadBenchCommand());
         cli.addSubcommand(new SimulateCommand());
+        cli.addSubcommand(new ChaosCommand());
         return cli;
     }
 

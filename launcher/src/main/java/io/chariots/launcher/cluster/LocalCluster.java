@@ -199,7 +199,7 @@ public final class LocalCluster implements AutoCloseable {
         }
         RoleProcess controller = controller();
         controller.start();
-        awaitHttp(controller, Duration.ofSeconds(30));
+        awaitHttp(controller, Duration.ofSeconds(120)); // a loaded 2-core machine can take over 30 s to start one JVM
         for (Role role : ROLES) {
             if (role != Role.CONTROLLER) {
                 for (RoleProcess p : processes.get(role)) {
