@@ -229,7 +229,7 @@ final class ReadRoutes {
             return;
         }
         reader.range(from, limit).whenComplete((page, failure) -> answer(ex, failure, () -> {
-            if (page.records().isEmpty() && !page.complete()) {
+            if (page.records().isEmpty() && !page.complete() && page.unavailable() == null) {
                 ex.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "LId " + Unsigned64.toString(from)
                         + " is not readable now: a maintainer did not answer", "Retry-After", "1");
                 return;

@@ -29,6 +29,11 @@ record UnavailableLids(long from, long to, String maintainer, String address, St
                 + ", which is not available (it " + reason + "); it holds LIds " + holds;
     }
 
+    /** The same gap as met from {@code lid} on (a later LId of the same run). */
+    UnavailableLids withFrom(long lid) {
+        return new UnavailableLids(lid, to, maintainer, address, reason, holds);
+    }
+
     /** The fields of this gap in a JSON answer: from, to, maintainer, [address], reason, holds. */
     Map<String, Object> fields() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -46,7 +51,7 @@ record UnavailableLids(long from, long to, String maintainer, String address, St
     /** The 503 answer to a read of {@code lid}: error, lid, maintainer, [address], holds, and the gap's range. */
     Map<String, Object> errorFor(long lid) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("error", new UnavailableLids(lid, to, maintainer, address, reason, holds).message());
+        m.put("error", withFrom(lid).message());
         m.put("lid", unsigned(lid));
         m.putAll(fields());
         return m;
