@@ -152,7 +152,10 @@ final class LogReader {
                     for (int i = dense.size() + 1; i < limit && !later; i++) {
                         later = slots[i] != null;
                     }
-                    return new Page(dense, false, later || coverage.givenOut(gap) ? coverage.unavailableAt(gap) : null);
+                    if (later || coverage.givenOut(gap)) {
+                        return new Page(dense, false, coverage.unavailableAt(gap));
+                    }
+                    return new Page(dense, answers.failures() == 0);
                 });
     }
 

@@ -169,6 +169,7 @@ class LogReaderUnavailableTest {
         LogReader.Page atEnd = reader.range(1001, 100).join();
         assertThat(atEnd.records()).isEmpty();
         assertThat(atEnd.unavailable()).as("nothing shows LId 1001 was given out").isNull();
+        assertThat(atEnd.complete()).as("every registered maintainer answered: a plain empty page").isTrue();
 
         // A later LId exists (A's next block): 1001 was given out, so it is unavailable.
         store(A, 2001, 2001);
