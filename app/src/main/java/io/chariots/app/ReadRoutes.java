@@ -47,6 +47,11 @@ import java.util.concurrent.ScheduledExecutorService;
  *     {@code text/event-stream} or asks {@code format=sse}. Resume from the last LId seen plus one.</li>
  * </ul>
  * A bad parameter gets 400 naming it; unknown parameters too (a typo must not silently change the answer).
+ *
+ * <p>An LId whose maintainer is not available ({@link UnavailableLids}) is never skipped silently: a record read
+ * answers 503 naming the maintainer and the LIds it holds; a page stops there with {@code unavailable} and
+ * {@code next} at that LId (503 if nothing came before it); an SSE tail waits there and sends
+ * {@code event: unavailable} once the wait lasts (JSON lines carry records only, so they just wait).
  */
 final class ReadRoutes {
     private static final Logger LOG = LoggerFactory.getLogger(ReadRoutes.class);
