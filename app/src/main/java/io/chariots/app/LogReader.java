@@ -1,5 +1,6 @@
 package io.chariots.app;
 
+import com.google.common.util.concurrent.ListenableFuture;
 import io.chariots.common.grpc.Calls;
 import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.membership.Membership;
@@ -20,12 +21,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -40,6 +42,11 @@ import java.util.function.Supplier;
  * {@code from} up to the first LId nobody returned (not yet stored, or held by
  * a maintainer that did not answer). A reader paging or tailing from the last
  * LId it got plus one thus never skips a record and never sees one twice.
+ *
+ * <p>Where that prefix stops at an LId whose maintainer (by the layout the
+ * controller pushes) did not answer or is not registered, the answer says so
+ * ({@link UnavailableLids}: which maintainer, which LIds it holds), so readers
+ * are told why instead of silently stalling.
  *
  * <p>Lookups that must be complete (LIds by tag or seed, causes) fail with
  * {@link Unavailable} when any indexer does not answer, rather than return a
@@ -59,19 +66,49 @@ final class LogReader {
     /**
      * The dense prefix of a range.
      *
-     * @param records  consecutive records from the range's start, in LId order
-     * @param complete whether every maintainer answered: when false, the prefix may stop early at a record held by a
-     *                 maintainer that did not answer
+     * @param records     consecutive records from the range's start, in LId order
+     * @param complete    whether the prefix is known to end where the log does: the maintainer of the first LId not
+     *                    returned answered (or, with no layout to tell, every maintainer did)
+     * @param unavailable when the prefix stops at an LId that was given out but whose maintainer did not answer:
+     *                    that gap, for the reader to be told; null otherwise
      */
-    record Page(List<RecordEnvelope> records, boolean complete) {
+    record Page(List<RecordEnvelope> records, boolean complete, UnavailableLids unavailable) {
+        Page(List<RecordEnvelope> records, boolean complete) {
+            this(records, complete, null);
+        }
+    }
+
+    /**
+     * Records read by LId, and what the read could not see.
+     *
+     * @param byLid    every record (or hole) found, by LId; an LId nobody returned is absent
+     * @param coverage which maintainers answered, to tell an absent LId from an unavailable one
+     */
+    record Found(Map<Long, RecordEnvelope> byLid, ReadCoverage coverage) {
+        /** Why {@code lid} is missing when its maintainer did not answer; null when found, absent, or unknown. */
+        UnavailableLids unavailableAt(long lid) {
+            return byLid.containsKey(lid) ? null : coverage.unavailableAt(lid);
+        }
+    }
+
+    /** How the reader asks one maintainer: gRPC in the app, a fake in tests. */
+    interface MaintainerClient {
+        ListenableFuture<RecordBatch> read(String grpcAddress, ReadRequest request, Duration deadline);
     }
 
     private final ChannelPool channels;
+    private final MaintainerClient maintainers;
     private final Supplier<Membership> view;
     private final Duration deadline;
 
     LogReader(ChannelPool channels, Supplier<Membership> view, Duration deadline) {
+        this(channels, (addr, req, within) -> MaintainerGrpc.newFutureStub(channels.get(addr))
+                .withDeadlineAfter(within.toMillis(), TimeUnit.MILLISECONDS).read(req), view, deadline);
+    }
+
+    LogReader(ChannelPool channels, MaintainerClient maintainers, Supplier<Membership> view, Duration deadline) {
         this.channels = channels;
+        this.maintainers = maintainers;
         this.view = view;
         this.deadline = deadline;
     }
@@ -79,8 +116,8 @@ final class LogReader {
     /** The dense prefix of {@code [from, from + limit)}; {@code limit} at most {@link #MAX_PAGE}. */
     CompletableFuture<Page> range(long from, int limit) {
         ReadRequest req = ReadRequest.newBuilder().setFromLid(from).setLimit(limit).build();
-        return askAll(Role.MAINTAINER, addr -> MaintainerGrpc.newFutureStub(channels.get(addr))
-                .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS).read(req))
+        Membership members = view.get();
+        return askAll(members, Role.MAINTAINER, addr -> maintainers.read(addr, req, deadline))
                 .thenApply(answers -> {
                     RecordEnvelope[] slots = new RecordEnvelope[limit];
                     for (RecordBatch b : answers.values()) {
@@ -98,26 +135,47 @@ final class LogReader {
                         }
                         dense.add(r);
                     }
+                    if (dense.size() == limit) {
+                        return new Page(dense, true);
+                    }
+                    long gap = from + dense.size();
+                    ReadCoverage coverage = answers.coverage(members);
+                    if (coverage.ownerOf(gap) == null) {
+                        return new Page(dense, answers.failures() == 0);
+                    }
+                    if (coverage.ownerAnswered(gap)) {
+                        return new Page(dense, true);
+                    }
+                    // Only an LId known to exist is reported: past the log's end, a dead maintainer's next LIds
+                    // are simply not given out (new ones go to live maintainers once the queue restripes).
+                    boolean later = false;
+                    for (int i = dense.size() + 1; i < limit && !later; i++) {
+                        later = slots[i] != null;
+                    }
+                    if (later || coverage.givenOut(gap)) {
+                        return new Page(dense, false, coverage.unavailableAt(gap));
+                    }
                     return new Page(dense, answers.failures() == 0);
                 });
     }
 
     /**
-     * The records at {@code lids} (at most {@link #MAX_PAGE}), by LId; an LId
-     * nobody holds is absent from the map. Fails with {@link Unavailable} if
-     * an LId is missing and some maintainer did not answer.
+     * The records at {@code lids} (at most {@link #MAX_PAGE}). An LId whose
+     * maintainer did not answer is reported by {@link Found#unavailableAt};
+     * fails with {@link Unavailable} only when an LId is missing whose
+     * maintainer the layout does not name and some maintainer did not answer.
      */
-    CompletableFuture<Map<Long, RecordEnvelope>> records(long[] lids) {
+    CompletableFuture<Found> records(long[] lids) {
+        Membership members = view.get();
         if (lids.length == 0) {
-            return CompletableFuture.completedFuture(Map.of());
+            return CompletableFuture.completedFuture(new Found(Map.of(), new ReadCoverage(members, Set.of(), Map.of())));
         }
         ReadRequest.Builder b = ReadRequest.newBuilder();
         for (long lid : lids) {
             b.addLids(lid);
         }
         ReadRequest req = b.build();
-        return askAll(Role.MAINTAINER, addr -> MaintainerGrpc.newFutureStub(channels.get(addr))
-                .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS).read(req))
+        return askAll(members, Role.MAINTAINER, addr -> maintainers.read(addr, req, deadline))
                 .thenApply(answers -> {
                     Map<Long, RecordEnvelope> out = new HashMap<>();
                     for (RecordBatch batch : answers.values()) {
@@ -125,10 +183,15 @@ final class LogReader {
                             out.put(r.getLid(), r);
                         }
                     }
+                    ReadCoverage coverage = answers.coverage(members);
                     if (out.size() < lids.length && answers.failures() > 0) {
-                        throw new Unavailable(answers.failures() + " maintainer(s) did not answer: " + answers.firstFailure());
+                        for (long lid : lids) {
+                            if (!out.containsKey(lid) && coverage.ownerOf(lid) == null) {
+                                throw new Unavailable(answers.failures() + " maintainer(s) did not answer: " + answers.firstFailure());
+                            }
+                        }
                     }
-                    return out;
+                    return new Found(out, coverage);
                 });
     }
 
@@ -147,7 +210,7 @@ final class LogReader {
     }
 
     private CompletableFuture<long[]> lids(LookupRequest req, int limit) {
-        return askAll(Role.INDEXER, addr -> IndexerGrpc.newFutureStub(channels.get(addr))
+        return askAll(view.get(), Role.INDEXER, addr -> IndexerGrpc.newFutureStub(channels.get(addr))
                 .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS).lookup(req))
                 .thenApply(answers -> {
                     answers.requireAll("indexer");
@@ -164,7 +227,7 @@ final class LogReader {
             return CompletableFuture.completedFuture(new long[0]);
         }
         ExistsRequest req = ExistsRequest.newBuilder().addAllKeys(keys).build();
-        return askAll(Role.INDEXER, addr -> IndexerGrpc.newFutureStub(channels.get(addr))
+        return askAll(view.get(), Role.INDEXER, addr -> IndexerGrpc.newFutureStub(channels.get(addr))
                 .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS).exists(req))
                 .thenApply(answers -> {
                     answers.requireAll("indexer");
@@ -181,11 +244,18 @@ final class LogReader {
                 });
     }
 
-    /** The answers of every member of a role, and how many failed. */
+    /** The answers of every member of a role, and which failed (and why). */
     private static final class Answers<T> {
         private final List<T> values = new ArrayList<>();
+        private final Set<String> answered = new HashSet<>();
+        private final Map<String, String> failed = new HashMap<>();
         private int failures;
         private String firstFailure;
+
+        /** Which LIds of a maintainer read were seen, from who answered. */
+        ReadCoverage coverage(Membership members) {
+            return new ReadCoverage(members, answered, failed);
+        }
 
         List<T> values() {
             return values;
@@ -206,9 +276,13 @@ final class LogReader {
         }
     }
 
-    private <T> CompletableFuture<Answers<T>> askAll(Role role, Function<String, com.google.common.util.concurrent.ListenableFuture<T>> call) {
+    private interface Answer<T> {
+        void accept(String address, T value, Throwable failure);
+    }
+
+    private <T> CompletableFuture<Answers<T>> askAll(Membership members, Role role, Function<String, ListenableFuture<T>> call) {
         List<String> addresses = new ArrayList<>();
-        for (Member m : view.get().members(role)) {
+        for (Member m : members.members(role)) {
             addresses.add(m.getGrpcAddress());
         }
         CompletableFuture<Answers<T>> done = new CompletableFuture<>();
@@ -218,12 +292,16 @@ final class LogReader {
         }
         Answers<T> answers = new Answers<>();
         AtomicInteger left = new AtomicInteger(addresses.size());
-        BiConsumer<T, Throwable> one = (value, failure) -> {
+        Answer<T> one = (addr, value, failure) -> {
             synchronized (answers) {
                 if (failure == null) {
                     answers.values.add(value);
-                } else if (answers.failures++ == 0) {
-                    answers.firstFailure = Calls.describe(failure);
+                    answers.answered.add(addr);
+                } else {
+                    answers.failed.put(addr, Calls.describe(failure));
+                    if (answers.failures++ == 0) {
+                        answers.firstFailure = Calls.describe(failure);
+                    }
                 }
             }
             if (left.decrementAndGet() == 0) {
@@ -232,9 +310,9 @@ final class LogReader {
         };
         for (String addr : addresses) {
             try {
-                Calls.on(call.apply(addr), v -> one.accept(v, null), t -> one.accept(null, t));
+                Calls.on(call.apply(addr), v -> one.accept(addr, v, null), t -> one.accept(addr, null, t));
             } catch (RuntimeException e) {
-                one.accept(null, e);
+                one.accept(addr, null, e);
             }
         }
         return done;

@@ -24,13 +24,19 @@ import java.util.concurrent.TimeUnit;
  * again after a short wait that doubles while the log is quiet
  * ({@value #MIN_IDLE_MS} ms up to {@value #MAX_IDLE_MS} ms) and drops back
  * as soon as records come; an unavailable maintainer is waited for, never
- * skipped.
+ * skipped (a log must not be read out of order). When that wait has lasted
+ * {@value #NOTICE_AFTER_MS} ms the sink is told which maintainer it waits for
+ * ({@link Sink#waiting}), again every {@value #NOTICE_EVERY_MS} ms while it
+ * lasts, and the tail goes on by itself once the maintainer is back.
  */
 final class LogTail {
     private static final Logger LOG = LoggerFactory.getLogger(LogTail.class);
     static final long MIN_IDLE_MS = 1;
     static final long MAX_IDLE_MS = 32;
     static final long UNAVAILABLE_RETRY_MS = 200;
+    /** A wait for an unavailable maintainer shorter than this goes untold: a restart or a slow answer is normal. */
+    static final long NOTICE_AFTER_MS = 3_000;
+    static final long NOTICE_EVERY_MS = 15_000;
 
     /** Where a tail reads: {@link LogReader#range}. */
     interface RangeSource {
@@ -46,6 +52,13 @@ final class LogTail {
         default void idle() {
         }
 
+        /**
+         * The tail has waited a while at {@code gap.from()}, an LId whose maintainer is not available (called
+         * from time to time while that lasts; records follow once it is back). Must not throw.
+         */
+        default void waiting(UnavailableLids gap) {
+        }
+
         /** The tail stopped because {@link #deliver} threw: end the subscription with an error. */
         void failed(RuntimeException e);
     }
@@ -58,8 +71,18 @@ final class LogTail {
     private volatile boolean stopped;
     private volatile CompletableFuture<LogReader.Page> prefetched;
     private long idleMs = MIN_IDLE_MS;
+    private final long noticeAfterNanos;
+    /** When the tail began waiting at an unavailable LId (0: not waiting), and when it last told the sink. */
+    private long waitingSince;
+    private long toldAt;
 
     LogTail(RangeSource reader, ScheduledExecutorService timer, long from, int pageSize, Sink sink) {
+        this(reader, timer, from, pageSize, sink, NOTICE_AFTER_MS);
+    }
+
+    /** As above, telling the sink of an unavailable maintainer after {@code noticeAfterMs} (tests wait less). */
+    LogTail(RangeSource reader, ScheduledExecutorService timer, long from, int pageSize, Sink sink, long noticeAfterMs) {
+        this.noticeAfterNanos = TimeUnit.MILLISECONDS.toNanos(noticeAfterMs);
         this.reader = reader;
         this.timer = timer;
         this.cursor = from;
@@ -98,6 +121,11 @@ final class LogTail {
                 return;
             }
             List<RecordEnvelope> records = page.records();
+            if (records.isEmpty() && page.unavailable() != null) {
+                waitFor(page.unavailable());
+                return;
+            }
+            waitingSince = 0;
             if (records.isEmpty()) {
                 sink.idle();
                 later(idleMs);
@@ -119,6 +147,24 @@ final class LogTail {
                 sink.failed(e);
             }
         });
+    }
+
+    /** At an LId whose maintainer is not available: poll for it, and say so once the wait is long enough. */
+    private void waitFor(UnavailableLids gap) {
+        long now = System.nanoTime();
+        if (waitingSince == 0) {
+            waitingSince = now;
+            toldAt = 0;
+        }
+        if (now - waitingSince >= noticeAfterNanos
+                && (toldAt == 0 || now - toldAt >= TimeUnit.MILLISECONDS.toNanos(NOTICE_EVERY_MS))) {
+            toldAt = now;
+            LOG.info("tail at LId {} waits for {}", cursor, gap.message());
+            sink.waiting(gap);
+        } else {
+            sink.idle();
+        }
+        later(UNAVAILABLE_RETRY_MS);
     }
 
     private void later(long ms) {

@@ -47,6 +47,11 @@ import java.util.concurrent.ScheduledExecutorService;
  *     {@code text/event-stream} or asks {@code format=sse}. Resume from the last LId seen plus one.</li>
  * </ul>
  * A bad parameter gets 400 naming it; unknown parameters too (a typo must not silently change the answer).
+ *
+ * <p>An LId whose maintainer is not available ({@link UnavailableLids}) is never skipped silently: a record read
+ * answers 503 naming the maintainer and the LIds it holds; a page stops there with {@code unavailable} and
+ * {@code next} at that LId (503 if nothing came before it); an SSE tail waits there and sends
+ * {@code event: unavailable} once the wait lasts (JSON lines carry records only, so they just wait).
  */
 final class ReadRoutes {
     private static final Logger LOG = LoggerFactory.getLogger(ReadRoutes.class);
@@ -164,8 +169,11 @@ final class ReadRoutes {
             return;
         }
         reader.records(new long[] {lid}).whenComplete((found, failure) -> answer(ex, failure, () -> {
-            RecordEnvelope r = found.get(lid);
-            if (r == null) {
+            RecordEnvelope r = found.byLid().get(lid);
+            UnavailableLids gone = found.unavailableAt(lid);
+            if (gone != null) {
+                ex.json(HttpResponseStatus.SERVICE_UNAVAILABLE, gone.errorFor(lid), "Retry-After", "1");
+            } else if (r == null) {
                 ex.error(HttpResponseStatus.NOT_FOUND, "no record at LId " + Unsigned64.toString(lid));
             } else if (r.getHole()) {
                 Map<String, Object> hole = new LinkedHashMap<>();
@@ -209,7 +217,7 @@ final class ReadRoutes {
                 reader.lidsByTag(hash, chain, from, limit)
                         .thenCompose(lids -> withRecords(lids, from))
                         .whenComplete((page, failure) -> answer(ex, failure, () -> {
-                            ex.json(HttpResponseStatus.OK, pageJson(page, g -> {
+                            answerPage(ex, page, pageJson(page, g -> {
                                 g.writeStringField("tag", tag);
                                 g.writeFieldName("hash");
                                 g.writeNumber(Unsigned64.toString(hash));
@@ -226,33 +234,63 @@ final class ReadRoutes {
             return;
         }
         reader.range(from, limit).whenComplete((page, failure) -> answer(ex, failure, () -> {
-            if (page.records().isEmpty() && !page.complete()) {
+            if (page.records().isEmpty() && !page.complete() && page.unavailable() == null) {
                 ex.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "LId " + Unsigned64.toString(from)
                         + " is not readable now: a maintainer did not answer", "Retry-After", "1");
                 return;
             }
-            ex.json(HttpResponseStatus.OK, pageJson(new Found(page.records(), from), g -> { }, null));
+            PageAnswer out = new PageAnswer(page.records(), from, page.unavailable());
+            answerPage(ex, out, pageJson(out, g -> { }, null));
         }));
     }
 
-    /** Records found for a page of LIds, in LId order, and the {@code from} of the next page. */
-    record Found(List<RecordEnvelope> records, long next) {
+    /**
+     * A page to answer: records in LId order, the {@code from} of the next page, and, when the page stopped at an
+     * LId whose maintainer is not available, that gap (the page stops there rather than skip it: a log is read in
+     * order, and paging on from {@code next} resumes exactly there once the maintainer is back).
+     */
+    record PageAnswer(List<RecordEnvelope> records, long next, UnavailableLids unavailable) {
+        PageAnswer(List<RecordEnvelope> records, long next) {
+            this(records, next, null);
+        }
     }
 
-    private CompletableFuture<Found> withRecords(long[] lids, long from) {
-        return reader.records(lids).thenApply(byLid -> {
+    private CompletableFuture<PageAnswer> withRecords(long[] lids, long from) {
+        return reader.records(lids).thenApply(found -> {
             List<RecordEnvelope> out = new ArrayList<>(lids.length);
             for (long lid : lids) {
-                RecordEnvelope r = byLid.get(lid);
+                RecordEnvelope r = found.byLid().get(lid);
+                UnavailableLids gone = found.unavailableAt(lid);
+                if (gone != null) {
+                    return new PageAnswer(out, lid, gone);
+                }
                 if (r != null) {
                     out.add(r);
                 } else if (!out.isEmpty()) {
                     // A maintainer caps its reply in bytes: the rest comes with the next page, not never.
-                    return new Found(out, lid);
+                    return new PageAnswer(out, lid);
                 }
             }
-            return new Found(out, lids.length == 0 ? from : lids[lids.length - 1] + 1);
+            return new PageAnswer(out, lids.length == 0 ? from : lids[lids.length - 1] + 1);
         });
+    }
+
+    /**
+     * 200 with the page; but a page that stopped at an unavailable LId before any record is answered 503 (with
+     * {@code Retry-After}, the gap's error, {@code records:[]}, {@code next} and {@code unavailable}), so that a
+     * reader that only checks the status is not left polling an empty page for good.
+     */
+    private static void answerPage(HttpExchange ex, PageAnswer page, byte[] json) {
+        if (!page.records().isEmpty() || page.unavailable() == null) {
+            ex.json(HttpResponseStatus.OK, json);
+            return;
+        }
+        UnavailableLids gap = page.unavailable();
+        Map<String, Object> err = gap.errorFor(gap.from());
+        err.put("records", List.of());
+        err.put("next", err.get("lid"));
+        err.put("unavailable", List.of(gap.fields()));
+        ex.json(HttpResponseStatus.SERVICE_UNAVAILABLE, err, "Retry-After", "1");
     }
 
     // ------------------------------------------------------------ trace
@@ -296,7 +334,7 @@ final class ReadRoutes {
                 })
                 .whenComplete((result, failure) -> answer(ex, failure, () -> {
                     Map<Long, Long> causes = result.getValue();
-                    ex.json(HttpResponseStatus.OK, pageJson(result.getKey(), g -> {
+                    answerPage(ex, result.getKey(), pageJson(result.getKey(), g -> {
                         g.writeFieldName("seed");
                         g.writeNumber(Unsigned64.toString(seed));
                     }, (g, r) -> {
@@ -355,6 +393,15 @@ final class ReadRoutes {
             }
 
             @Override
+            public void waiting(UnavailableLids gap) {
+                // JSON lines carry records only (clients parse each line as one); SSE names its events.
+                if (sse) {
+                    lastWrite[0] = System.nanoTime();
+                    out.write(sseUnavailable(gap), () -> { });
+                }
+            }
+
+            @Override
             public void failed(RuntimeException e) {
                 out.abort();
             }
@@ -392,6 +439,16 @@ final class ReadRoutes {
         return sb.toString().getBytes(StandardCharsets.UTF_8);
     }
 
+    /** {@code event: unavailable} with the same JSON as a 503 for that LId: a reader's handler for records ignores it. */
+    static byte[] sseUnavailable(UnavailableLids gap) {
+        try {
+            return ("event: unavailable\ndata: " + HttpExchange.JSON.writeValueAsString(gap.errorFor(gap.from())) + "\n\n")
+                    .getBytes(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     // ------------------------------------------------------------ answers
 
     private interface Fields {
@@ -402,7 +459,7 @@ final class ReadRoutes {
         void write(JsonGenerator g, RecordEnvelope r) throws IOException;
     }
 
-    private static byte[] pageJson(Found page, Fields head, RecordFields extra) {
+    private static byte[] pageJson(PageAnswer page, Fields head, RecordFields extra) {
         ByteArrayOutputStream buf = new ByteArrayOutputStream(256 + page.records().size() * 160);
         try (JsonGenerator g = RecordJson.factory().createGenerator(buf)) {
             g.writeStartObject();
@@ -421,6 +478,17 @@ final class ReadRoutes {
                     : Math.max(page.next(), page.records().get(page.records().size() - 1).getLid() + 1);
             g.writeFieldName("next");
             g.writeNumber(Unsigned64.toString(next));
+            if (page.unavailable() != null) {
+                g.writeFieldName("unavailable");
+                g.writeStartArray();
+                g.writeStartObject();
+                for (Map.Entry<String, Object> f : page.unavailable().fields().entrySet()) {
+                    g.writeFieldName(f.getKey());
+                    g.writeObject(f.getValue()); // strings and numbers only: no codec needed
+                }
+                g.writeEndObject();
+                g.writeEndArray();
+            }
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e);

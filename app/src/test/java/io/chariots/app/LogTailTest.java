@@ -207,4 +207,61 @@ class LogTailTest {
         Thread.sleep(100);
         assertThat(deliveries).as("nothing delivered after the failure").hasValue(2);
     }
+
+    /**
+     * LIds 101.. sit on a maintainer that is gone: the tail waits there (never skips ahead to later LIds it could
+     * read), tells the sink why once the wait is long enough, and goes on once the maintainer is back.
+     */
+    @Test
+    void aTailWaitsForAnUnavailableMaintainerSaysWhyAndGoesOnWhenItIsBack() throws Exception {
+        UnavailableLids gap = new UnavailableLids(101, 200, "127.0.0.2:10030", null, "is not registered with the controller", "101–200");
+        java.util.concurrent.atomic.AtomicBoolean back = new java.util.concurrent.atomic.AtomicBoolean();
+        LogTail.RangeSource log = (from, limit) -> {
+            List<RecordEnvelope> page = new ArrayList<>();
+            long end = back.get() ? 300 : 100;
+            for (long lid = from; lid < from + limit && lid <= end; lid++) {
+                page.add(RecordEnvelope.newBuilder().setLid(lid).build());
+            }
+            boolean stuck = !back.get() && from + page.size() == 101;
+            return CompletableFuture.completedFuture(stuck ? new LogReader.Page(page, false, gap.withFrom(from + page.size()))
+                    : new LogReader.Page(page, true));
+        };
+        Collector got = new Collector(300, 0, timer);
+        List<UnavailableLids> told = java.util.Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch waiting = new CountDownLatch(1);
+        new LogTail(log, timer, 1, 50, new LogTail.Sink() {
+            @Override
+            public void deliver(List<RecordEnvelope> page, Runnable ready) {
+                got.deliver(page, ready);
+            }
+
+            @Override
+            public void waiting(UnavailableLids why) {
+                told.add(why);
+                waiting.countDown();
+            }
+
+            @Override
+            public void failed(RuntimeException e) {
+                got.failed(e);
+            }
+        }, 300).start();
+
+        assertThat(waiting.await(10, TimeUnit.SECONDS)).as("the sink was told why the tail waits").isTrue();
+        assertThat(told).first().satisfies(u -> {
+            assertThat(u.from()).isEqualTo(101);
+            assertThat(u.maintainer()).isEqualTo("127.0.0.2:10030");
+        });
+        assertThat(told).as("told once, not at every poll").hasSize(1);
+        synchronized (got.lids) {
+            assertThat(got.lids).hasSize(100);
+        }
+        back.set(true);
+        assertThat(got.done.await(10, TimeUnit.SECONDS)).as("went on once it was back").isTrue();
+        synchronized (got.lids) {
+            for (int i = 0; i < 300; i++) {
+                assertThat(got.lids.get(i)).isEqualTo(i + 1L);
+            }
+        }
+    }
 }
