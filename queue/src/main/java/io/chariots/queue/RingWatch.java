@@ -44,6 +44,8 @@ final class RingWatch {
     private final Prober prober;
     private Membership view = Membership.NONE;
     private final Set<String> suspects = new HashSet<>();
+    // Queues that answered they are stopping cleanly (until they leave the view or say otherwise).
+    private final Set<String> leavingQueues = new HashSet<>();
     private final Map<String, Long> answeredAt = new HashMap<>();
     // Queues whose connections hold but that answer nothing, since the first unanswered probe was sent.
     private final Map<String, Long> silentSince = new HashMap<>();
@@ -62,6 +64,9 @@ final class RingWatch {
 
     void onMembership(Membership m) {
         view = m;
+        Set<String> inView = new HashSet<>();
+        m.members(Role.QUEUE).forEach(q -> inView.add(q.getGrpcAddress()));
+        leavingQueues.retainAll(inView);
     }
 
     Membership view() {
@@ -79,6 +84,11 @@ final class RingWatch {
         for (RingMember m : l.getRingList()) {
             suspects.remove(m.getAddress());
         }
+    }
+
+    /** Whether {@code queue} said it is stopping cleanly: leaving the ring is planned, and it must not rejoin. */
+    boolean leaving(String queue) {
+        return leavingQueues.contains(queue);
     }
 
     /** The ring this queue would have now (see {@link RingPlan#desiredRing}). */
@@ -125,6 +135,11 @@ final class RingWatch {
     void onStatus(long probe, String queue, TokenStatus s, long knownEpoch, long now) {
         suspects.remove(queue); // it answers: it may join the ring again
         answeredAt.put(queue, now);
+        if (s.getLeaving()) {
+            leavingQueues.add(queue);
+        } else {
+            leavingQueues.remove(queue);
+        }
         silentSince.remove(queue);
         if (probe == lossProbeId && (s.getHolding() || (s.getEpoch() >= knownEpoch && s.getSinceMs() >= 0
                 && s.getSinceMs() < config.tokenTimeout().toMillis()))) {

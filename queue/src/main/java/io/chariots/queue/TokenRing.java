@@ -774,7 +774,7 @@ public final class TokenRing {
         boolean holding = state == State.HOLDING || state == State.PASSING || state == State.RECOVERING;
         publishedTokenAt = tokenEverSeen ? lastTokenAt : Long.MIN_VALUE;
         return TokenStatus.newBuilder().setEpoch(knownEpoch).setSeenHop(lastHop).setHolding(holding)
-                .setJoined(state != State.JOINING)
+                .setJoined(state != State.JOINING).setLeaving(leaving)
                 .setSinceMs(tokenEverSeen ? TimeUnit.NANOSECONDS.toMillis(now - lastTokenAt) : -1).build();
     }
 
@@ -826,7 +826,7 @@ public final class TokenRing {
         List<RingMember> removed = RingPlan.removed(layout, desired);
         List<RingMember> failed = new ArrayList<>();
         for (RingMember m : removed) {
-            if (!token.getLeavingList().contains(m.getAddress())) {
+            if (!token.getLeavingList().contains(m.getAddress()) && !watch.leaving(m.getAddress())) {
                 failed.add(m);
             }
         }
@@ -855,7 +855,9 @@ public final class TokenRing {
     private List<RingMember> desiredRing(long now) {
         List<RingMember> out = new ArrayList<>();
         for (RingMember m : watch.desiredRing(layout, now)) {
-            if (token == null || !token.getLeavingList().contains(m.getAddress())) {
+            boolean leavingNow = (token != null && token.getLeavingList().contains(m.getAddress()))
+                    || watch.leaving(m.getAddress()) || (leaving && m.getAddress().equals(self.getAddress()));
+            if (!leavingNow) {
                 out.add(m);
             }
         }
@@ -904,6 +906,10 @@ public final class TokenRing {
      */
     private void pass(long now) {
         String successor = RingPlan.successor(layout.getRingList(), self.getAddress());
+        if (successor == null && !inRing(layout) && layout.getRingCount() > 0) {
+            // Out of the ring and holding its token (this queue sealed the epoch that leaves it out): hand it in.
+            successor = layout.getRing(0).getAddress();
+        }
         if (successor == null) {
             return;
         }
@@ -927,6 +933,7 @@ public final class TokenRing {
     public void leave(long now) {
         if (!leaving) {
             leaving = true;
+            status = snapshot(now);
             LOG.info("leaving the ring at the next epoch");
             if (state == State.HOLDING) {
                 process(now);
@@ -943,16 +950,19 @@ public final class TokenRing {
         return false;
     }
 
-    /** Whether this queue is out of the ring after {@link #leave} (or alone in it: nobody to hand over to). */
+    /**
+     * Whether this queue is out of the ring after {@link #leave} and has
+     * handed the token on (or is alone in the ring: nobody to hand over to).
+     * The queue that seals the epoch leaving itself out holds that epoch's
+     * token: it may exit only once a member of the new ring took it, else the
+     * others would find it lost and start yet another epoch.
+     */
     public boolean left() {
         if (!leaving) {
             return false;
         }
-        boolean inRing = false;
-        for (RingMember m : layout.getRingList()) {
-            inRing |= m.getInstanceId().equals(self.getInstanceId());
-        }
-        return !inRing || layout.getRingCount() <= 1 || state == State.JOINING;
+        boolean handedOn = state == State.IDLE || state == State.JOINING;
+        return (!inRing(layout) && handedOn) || layout.getRingCount() <= 1 || state == State.JOINING;
     }
 
     public long buffered() {

@@ -148,8 +148,18 @@ class FaultSituationsTest {
         }
         System.out.println("queue /health while a maintainer is missing: " + note);
         assertThat(note).as("the queue's /health names the maintainer it waits for").contains(missing.address()).contains("LIds");
-        JsonNode listed = c.getJson(c.controllerUrl() + "/cluster");
-        assertThat(listed.get("instances")).anySatisfy(i -> assertThat(i.path("note").asText()).contains(missing.address()));
+        // The controller hears of it with the queue's next heartbeat.
+        String listedNote = "";
+        deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (!listedNote.contains(missing.address()) && System.nanoTime() < deadline) {
+            for (JsonNode i : c.getJson(c.controllerUrl() + "/cluster").get("instances")) {
+                if (i.path("address").asText().equals(queue.address())) {
+                    listedNote = i.path("note").asText();
+                }
+            }
+            Thread.sleep(200);
+        }
+        assertThat(listedNote).as("the queue's note in GET /cluster").contains(missing.address());
         assertThat(Files.readString(queue.log())).contains("waits for maintainer " + missing.address());
         HttpResponse<String> r = LogProbe.post(c.appUrl(0) + "/record?wait=true&timeout_ms=2000",
                 "{\"id\":\"while-waiting\",\"tags\":{\"k\":\"v\"}}");
