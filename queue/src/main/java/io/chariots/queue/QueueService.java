@@ -51,7 +51,7 @@ final class QueueService extends QueueGrpc.QueueImplBase {
     /** Takes the token at once, off the loop (see {@link TokenRing#admit}); the loop handles it next. */
     @Override
     public void passToken(Token token, StreamObserver<TokenAck> reply) {
-        TokenAck ack = TokenRing.admit(token, ring.status());
+        TokenAck ack = ring.accept(token);
         reply.onNext(ack);
         reply.onCompleted();
         if (ack.getAccepted()) {

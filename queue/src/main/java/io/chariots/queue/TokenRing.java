@@ -116,6 +116,8 @@ public final class TokenRing {
     private boolean recoveryForFault;
     private long recoveryAfter;
     private volatile TokenStatus status = TokenStatus.newBuilder().setSinceMs(-1).build();
+    // The last token accepted off the loop (see accept); the loop has handled it once status shows its hop.
+    private volatile Token admitted;
     private volatile String recoveryNote = "";
     private volatile long publishedTokenAt = Long.MIN_VALUE;
     private final RandomGenerator random;
@@ -193,6 +195,10 @@ public final class TokenRing {
     /** {@link #status()} with how long ago this queue saw the token as of {@code now}, not as of its last poll. */
     public TokenStatus status(long now) {
         TokenStatus s = status;
+        Token a = admitted;
+        if (a != null && (a.getEpoch() > s.getEpoch() || (a.getEpoch() == s.getEpoch() && a.getHop() > s.getSeenHop()))) {
+            return s.toBuilder().setHolding(true).setSinceMs(0).build(); // taken, not yet handled by the loop
+        }
         long at = publishedTokenAt;
         return at == Long.MIN_VALUE ? s : s.toBuilder().setSinceMs(Math.max(0, TimeUnit.NANOSECONDS.toMillis(now - at))).build();
     }
@@ -324,6 +330,20 @@ public final class TokenRing {
         boolean ok = s.getJoined() && Long.compareUnsigned(t.getEpoch(), s.getEpoch()) >= 0;
         return TokenAck.newBuilder().setSeenHop(ok ? t.getHop() : s.getSeenHop()).setEpoch(ok ? t.getEpoch() : s.getEpoch())
                 .setAccepted(ok).build();
+    }
+
+    /**
+     * Takes a token on a gRPC (or any) thread, as {@link #admit} decides, and
+     * publishes at once that this queue holds it: until the loop handles it, a
+     * queue asking whether the token exists must hear "yes", else a busy loop
+     * (a long hold, a GC pause) would look like a lost token.
+     */
+    public TokenAck accept(Token t) {
+        TokenAck ack = admit(t, status);
+        if (ack.getAccepted()) {
+            admitted = t;
+        }
+        return ack;
     }
 
     /** The token arrived from the predecessor. */

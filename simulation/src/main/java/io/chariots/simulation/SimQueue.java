@@ -68,7 +68,7 @@ final class SimQueue implements TokenRing.Links {
 
     /** As QueueService does: admitted off the loop from the published status, handled by the loop next. */
     void token(Token t, SimNet.Reply<TokenAck> reply) {
-        TokenAck ack = TokenRing.admit(t, ring.status());
+        TokenAck ack = ring.accept(t);
         reply.ok(ack);
         if (ack.getAccepted()) {
             TokenRing taking = ring;

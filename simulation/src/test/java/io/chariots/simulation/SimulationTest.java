@@ -8,7 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class SimulationTest {
     /** Seeds the suite runs (on two threads); {@code ./chariots simulate --ci --seeds N} runs any number. */
-    static final int CI_SEEDS = Integer.getInteger("sim.seeds", 600);
+    static final int CI_SEEDS = Integer.getInteger("sim.seeds", 1500);
 
     @Test
     void fairWeatherRunKeepsEveryInvariantWithoutHolesOrNewEpochs() {
