@@ -48,7 +48,7 @@ final class QueueService extends QueueGrpc.QueueImplBase {
         loop.execute(() -> ring.onEnqueue(request.getEpoch(), request.getRecordsList(), reply, clock.nanoTime()));
     }
 
-    /** Takes the token at once, off the loop (see {@link TokenRing#admit}); the loop handles it next. */
+    /** Takes the token at once, off the loop (see {@link TokenRing#accept}); the loop handles it next. */
     @Override
     public void passToken(Token token, StreamObserver<TokenAck> reply) {
         TokenAck ack = ring.accept(token);

@@ -348,6 +348,16 @@ public final class TokenRing {
 
     /** The token arrived from the predecessor. */
     public TokenAck onToken(Token t, long now) {
+        try {
+            return handleToken(t, now);
+        } finally {
+            if (admitted == t) {
+                admitted = null; // handled (taken, refused or ignored): the published status says which
+            }
+        }
+    }
+
+    private TokenAck handleToken(Token t, long now) {
         if (state == State.JOINING) {
             // No view yet: it could not tell the ring from strangers. The sender tries again in a moment.
             return TokenAck.newBuilder().setSeenHop(lastHop).setEpoch(knownEpoch).setAccepted(false).build();
@@ -826,10 +836,12 @@ public final class TokenRing {
             startRecovery(false, "the ring changes", now);
             return;
         }
-        if (layout.getRingCount() <= 1) {
+        if (layout.getRingCount() <= 1 && inRing(layout)) {
             return; // a ring of one keeps the token
         }
-        boolean urgent = assigned[0] > 0 || token.getFoundCount() > 0 || token.getWaitingQueuesCount() > 0 || quiescing;
+        // Out of the ring (this queue sealed the epoch that leaves it out): hand the token in at once.
+        boolean urgent = assigned[0] > 0 || token.getFoundCount() > 0 || token.getWaitingQueuesCount() > 0 || quiescing
+                || !inRing(layout);
         if (urgent || now - holdUntil >= 0) {
             pass(now);
         }
@@ -982,7 +994,7 @@ public final class TokenRing {
             return false;
         }
         boolean handedOn = state == State.IDLE || state == State.JOINING;
-        return (!inRing(layout) && handedOn) || layout.getRingCount() <= 1 || state == State.JOINING;
+        return (!inRing(layout) && handedOn) || (inRing(layout) && layout.getRingCount() <= 1) || state == State.JOINING;
     }
 
     public long buffered() {

@@ -168,9 +168,11 @@ final class LogProbe {
         java.util.TreeSet<Long> holes = new java.util.TreeSet<>();
         for (RoleProcess m : c.all(Role.MAINTAINER)) {
             long max = withMaintainer(m, stub -> stub.stats(ReadRequest.getDefaultInstance())).getMaxLid();
-            for (long from = 1; from <= max; from += 10_000) {
+            for (long from = 1; from <= max; ) {
                 long f = from;
                 RecordBatch b = withMaintainer(m, stub -> stub.read(ReadRequest.newBuilder().setFromLid(f).setLimit(10_000).build()));
+                // A reply may stop early (its size is capped): go on after the last LId it carried.
+                from = b.getRecordsCount() == 0 ? from + 10_000 : b.getRecords(b.getRecordsCount() - 1).getLid() + 1;
                 for (RecordEnvelope e : b.getRecordsList()) {
                     boolean twice = e.getHole() ? !holes.add(e.getLid()) || log.containsKey(e.getLid())
                             : log.put(e.getLid(), LogRecord.fromEnvelope(e)) != null || holes.contains(e.getLid());

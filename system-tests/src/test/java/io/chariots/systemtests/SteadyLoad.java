@@ -80,8 +80,8 @@ final class SteadyLoad implements AutoCloseable {
                 if (attempt > 0) {
                     resends.incrementAndGet();
                 }
-                // An effect enters through another app than its cause did (when there are several).
-                Long lid = post(appUrl.apply((int) (n + attempt + (effect ? 1 : 0))), id, seed, prehash);
+                // Record n goes to app n (mod the apps), so an effect enters through another app than its cause.
+                Long lid = post(appUrl.apply((int) (n + attempt)), id, seed, prehash);
                 attempt++;
                 if (lid != null) {
                     Long before = acked.putIfAbsent(id, lid);
