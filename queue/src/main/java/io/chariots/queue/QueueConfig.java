@@ -21,7 +21,7 @@ import java.time.Duration;
  * @param reprobeMax        longest such delay; {@code queue.reprobe_max_ms}, default 1000
  * @param tokenTimeout      a queue that has not seen the token for this long asks the ring, and starts a new epoch if nobody holds it; {@code queue.token_timeout_ms}, default 1500
  * @param passTimeout       a successor that refuses the token (or whose process is gone) for this long is left out of the ring; {@code queue.pass_timeout_ms}, default 1000
- * @param silenceTimeout    a queue that keeps its connections but answers nothing (paused, starved, cut off) for this long is taken for dead: skipped as a successor, and the token it may hold is recovered; {@code queue.silence_timeout_ms}, default 3000
+ * @param silenceTimeout    a queue that keeps its connections but answers nothing (paused, starved, cut off) for this long is taken for dead: skipped as a successor, and the token it may hold is recovered; {@code queue.silence_timeout_ms}, default 6000 (long enough for a GC pause of a loaded machine: a killed process is refused at once instead)
  * @param quiesceTimeout    longest a planned ring change waits for every LId given out to be stored before sealing anyway (LIds still unstored then become holes); {@code queue.quiesce_timeout_ms}, default 5000
  * @param dedupWindow       how long ids are remembered to drop later copies (a retry after this may append twice); {@code queue.dedup_window_ms}, default 600000
  * @param dedupSettled      settled ids remembered exactly (the rest of the window in a Bloom filter); {@code queue.dedup_settled}, default 500000
@@ -47,7 +47,7 @@ public record QueueConfig(boolean hold, Duration causeTimeout, int recentCapacit
                 Duration.ofMillis(s.getLong("queue.reprobe_max_ms", 1000, 1, 600_000)),
                 Duration.ofMillis(s.getLong("queue.token_timeout_ms", 1500, 100, 600_000)),
                 Duration.ofMillis(s.getLong("queue.pass_timeout_ms", 1000, 50, 600_000)),
-                Duration.ofMillis(s.getLong("queue.silence_timeout_ms", 3000, 100, 600_000)),
+                Duration.ofMillis(s.getLong("queue.silence_timeout_ms", 6000, 100, 600_000)),
                 Duration.ofMillis(s.getLong("queue.quiesce_timeout_ms", 5000, 0, 600_000)),
                 Duration.ofMillis(s.getLong("queue.dedup_window_ms", 600_000, 1000, 86_400_000)),
                 s.getInt("queue.dedup_settled", 500_000, 1, 50_000_000),
@@ -58,7 +58,7 @@ public record QueueConfig(boolean hold, Duration causeTimeout, int recentCapacit
     public static QueueConfig defaults(boolean hold) {
         return new QueueConfig(hold, Duration.ofSeconds(30), 262_144, 4, 4000, 200_000, 20_000, 1000,
                 Duration.ofMillis(20), Duration.ofMillis(20), Duration.ofSeconds(1), Duration.ofMillis(1500),
-                Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(5), Duration.ofMinutes(10), 500_000, 4L << 20, 3);
+                Duration.ofSeconds(1), Duration.ofSeconds(6), Duration.ofSeconds(5), Duration.ofMinutes(10), 500_000, 4L << 20, 3);
     }
 
     public QueueConfig withCauseTimeout(Duration d) {
