@@ -74,14 +74,7 @@ class ShareRefeedTest {
         r.poll(100 + GONE + 1);
         assertThat(sent).hasSize(100);
 
-        List<IndexEntry> all = new ArrayList<>();
-        while (!sent.isEmpty()) {
-            List<IndexEntry> batch = new ArrayList<>(sent);
-            sent.clear();
-            all.addAll(batch);
-            r.onIndexed(batch);
-            r.poll(5000);
-        }
+        List<IndexEntry> all = acknowledgeAll(r, 5000);
         assertThat(lids(all)).containsExactlyElementsOf(expectedOfBlocks(0, 2));
         assertThat(r.running()).isFalse();
         assertThat(r.entriesRefed()).isEqualTo(all.size());
@@ -107,15 +100,8 @@ class ShareRefeedTest {
         IndexShares reopened = new IndexShares(meta);
         ShareRefeed resumed = new ShareRefeed(reopened, new DepartureWatch(GONE), source, sent::addAll, 300, 0);
         assertThat(resumed.running()).isTrue();
-        List<IndexEntry> all = new ArrayList<>();
         resumed.poll(1);
-        while (!sent.isEmpty()) {
-            List<IndexEntry> batch = new ArrayList<>(sent);
-            sent.clear();
-            all.addAll(batch);
-            resumed.onIndexed(batch);
-            resumed.poll(2);
-        }
+        List<IndexEntry> all = acknowledgeAll(resumed, 2);
         List<Long> expected = expectedOfBlocks(0, 2);
         assertThat(lids(all)).containsExactlyElementsOf(expected.subList(200, expected.size()));
         assertThat(resumed.running()).isFalse();
@@ -153,16 +139,22 @@ class ShareRefeedTest {
         r.onIndexed(new ArrayList<>(sent));
         r.poll(2 * GONE);
         assertThat(r.departed()).containsExactly("d", "e");
+        List<IndexEntry> all = acknowledgeAll(r, 3 * GONE);
+        assertThat(lids(all)).containsAll(expectedOfBlocks(0, 2));
+        assertThat(lids(all)).doesNotContainAnyElementsOf(expectedOfBlocks(1));
+        assertThat(shares.holders()).containsExactly("a");
+    }
+
+    /** Acknowledges everything sent, polling at {@code now} after each batch, until nothing more is sent; returns it all. */
+    private List<IndexEntry> acknowledgeAll(ShareRefeed r, long now) {
         List<IndexEntry> all = new ArrayList<>();
         while (!sent.isEmpty()) {
             List<IndexEntry> batch = new ArrayList<>(sent);
             sent.clear();
             all.addAll(batch);
             r.onIndexed(batch);
-            r.poll(3 * GONE);
+            r.poll(now);
         }
-        assertThat(lids(all)).containsAll(expectedOfBlocks(0, 2));
-        assertThat(lids(all)).doesNotContainAnyElementsOf(expectedOfBlocks(1));
-        assertThat(shares.holders()).containsExactly("a");
+        return all;
     }
 }
