@@ -73,6 +73,11 @@ public final class MemberRegistry {
     // Read by metrics threads; replaced (never mutated) on the loop.
     private volatile Map<Role, Integer> listedCounts = Map.of();
     private volatile Layout layout = Layout.getDefaultInstance();
+    // When poll last ran: a longer gap than its own deadlines explain is a pause of this controller (GC, a starved
+    // machine), during which no heartbeat could be heard; it is not held against the members.
+    private long lastPollNanos;
+    private boolean polled;
+    private long pausesForgiven;
 
     /**
      * @param epoch      this controller start's view epoch (never lower than any earlier start's)
@@ -304,6 +309,37 @@ public final class MemberRegistry {
     }
 
     /**
+     * If this controller did not run for longer than its poll interval (it
+     * polls at least every second), its members' silence over that gap is
+     * its own: each live member's last-seen time moves forward by the excess,
+     * as Cassandra's failure detector ignores a local pause. A member killed
+     * meanwhile is still declared dead, member_timeout after the pause.
+     */
+    private void forgiveOwnPause(long now) {
+        long expected = TimeUnit.SECONDS.toNanos(1) + TimeUnit.MILLISECONDS.toNanos(250);
+        long gap = polled ? now - lastPollNanos : 0;
+        polled = true;
+        lastPollNanos = now;
+        if (gap <= expected) {
+            return;
+        }
+        long excess = gap - TimeUnit.SECONDS.toNanos(1);
+        pausesForgiven++;
+        LOG.warn("the controller did not run for {} ms (a pause of this process or a starved machine): members' "
+                + "silence during it is not held against them", TimeUnit.NANOSECONDS.toMillis(gap));
+        for (MemberEntry e : entries.values()) {
+            if (e.health == Health.LIVE) {
+                e.lastSeenNanos = Math.min(now, e.lastSeenNanos + excess);
+            }
+        }
+    }
+
+    /** How many times this controller found it had been paused (see {@link #poll}). */
+    public long pausesForgiven() {
+        return pausesForgiven;
+    }
+
+    /**
      * Timed work: declares silent members dead, ends grace periods, probes
      * HTTP-registered members, forgets long-dead ones.
      *
@@ -314,6 +350,7 @@ public final class MemberRegistry {
         boolean changed = false;
         boolean forgotten = false;
         long wall = wallMillis.getAsLong();
+        forgiveOwnPause(now);
         for (Iterator<MemberEntry> it = entries.values().iterator(); it.hasNext(); ) {
             MemberEntry e = it.next();
             switch (e.health) {

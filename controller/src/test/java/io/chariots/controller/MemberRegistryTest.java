@@ -90,7 +90,18 @@ class MemberRegistryTest {
         return Member.newBuilder().setInstanceId(id).setRole(role).setAddress(address).setGrpcAddress(address).build();
     }
 
+    /** Time goes by for a running controller: it polls at least every second, as its loop does. */
     void advance(long ms) {
+        for (long left = ms; left > 0; left -= 500) {
+            long step = Math.min(500, left);
+            now += step * MS;
+            wall += step;
+            reg.poll(now);
+        }
+    }
+
+    /** The controller itself does not run for {@code ms} (a GC pause, a starved machine), then polls. */
+    void pauseController(long ms) {
         now += ms * MS;
         wall += ms;
         reg.poll(now);
@@ -164,6 +175,28 @@ class MemberRegistryTest {
         assertThat(app.lastAddresses(Role.BATCHER)).isEmpty();
         reg.heartbeat("b", "", now);
         assertThat(app.lastAddresses(Role.BATCHER)).containsExactly("127.0.0.1:9000");
+    }
+
+    @Test
+    void theControllersOwnPauseIsNotHeldAgainstItsMembers() {
+        Recorder app = new Recorder();
+        reg.register(member(Role.APP, "a", "127.0.0.1:8080"), app, now);
+        reg.register(member(Role.BATCHER, "b", "127.0.0.1:9000"), new Recorder(), now);
+        advance(500);
+        reg.heartbeat("a", "", now);
+        reg.heartbeat("b", "", now);
+        // The controller does not run for 5 s: nobody could be heard, so nobody is dead.
+        pauseController(5000);
+        assertThat(reg.pausesForgiven()).isEqualTo(1);
+        assertThat(entry(reg, "b").health()).isEqualTo(Health.LIVE);
+        assertThat(app.lastAddresses(Role.BATCHER)).containsExactly("127.0.0.1:9000");
+        // b really is gone (it never heartbeats again): dead member_timeout after the pause, not later.
+        for (int i = 0; i < 6; i++) {
+            advance(500);
+            reg.heartbeat("a", "", now);
+        }
+        assertThat(entry(reg, "b").health()).isEqualTo(Health.DEAD);
+        assertThat(entry(reg, "a").health()).isEqualTo(Health.LIVE);
     }
 
     @Test

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * What the ring and the stripes should be, from the membership view and what
@@ -29,9 +30,16 @@ final class RingPlan {
      * joins only once it has shown it is alive to the queue that adds it, so
      * that two queues never disagree on a paused one for long. Always with
      * {@code self}; in join order.
+     *
+     * <p>A ring member the view no longer lists, and whose address no other
+     * instance took (a restart), stays while {@code unlistedAlive} says so: the
+     * controller drops a member whose heartbeats are late (a starved or paused
+     * process, or the controller's own pause), which is only a hint; the ring
+     * leaves a queue out when it refuses calls or has been silent to the ring
+     * itself for silence_timeout.
      */
     static List<RingMember> desiredRing(Membership view, Layout layout, Set<String> suspects, Set<String> answered,
-                                        RingMember self) {
+                                        RingMember self, Predicate<String> unlistedAlive) {
         Set<String> inRing = instances(layout.getRingList());
         List<RingMember> out = new ArrayList<>();
         boolean selfListed = false;
@@ -49,6 +57,27 @@ final class RingPlan {
         }
         if (!selfListed) {
             out.add(self);
+        }
+        for (RingMember m : unlisted(view, layout)) {
+            if (!m.getAddress().equals(self.getAddress()) && !suspects.contains(m.getAddress())
+                    && unlistedAlive.test(m.getAddress())) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    /** Members of the layout's ring whose address the view does not list at all (not restarted: dropped or gone). */
+    static List<RingMember> unlisted(Membership view, Layout layout) {
+        Set<String> listed = new HashSet<>();
+        for (Member m : view.members(Role.QUEUE)) {
+            listed.add(m.getGrpcAddress());
+        }
+        List<RingMember> out = new ArrayList<>();
+        for (RingMember m : layout.getRingList()) {
+            if (!listed.contains(m.getAddress())) {
+                out.add(m);
+            }
         }
         return out;
     }

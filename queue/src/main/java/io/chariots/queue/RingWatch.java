@@ -49,6 +49,10 @@ final class RingWatch {
     private final Map<String, Long> answeredAt = new HashMap<>();
     // Queues whose connections hold but that answer nothing, since the first unanswered probe was sent.
     private final Map<String, Long> silentSince = new HashMap<>();
+    // Ring members the view dropped (late heartbeats, or gone), since when; and when each queue last refused a call.
+    private final Map<String, Long> unlistedSince = new HashMap<>();
+    private final Map<String, Long> refusedAt = new HashMap<>();
+    private List<String> lossProbeAsked = List.of();
     private long lossProbeSentAt;
     private long nextProbeId = 1;
     private long lossProbeId;
@@ -100,7 +104,36 @@ final class RingWatch {
                 answered.add(q);
             }
         });
-        return RingPlan.desiredRing(view, layout, suspects, answered, self);
+        noteUnlisted(layout, now);
+        return RingPlan.desiredRing(view, layout, suspects, answered, self, q -> unlistedAlive(q, now));
+    }
+
+    /**
+     * Whether a ring member the view dropped is still taken for alive: it
+     * answered this queue lately, or it has not refused a call since and has
+     * been unlisted for less than silence_timeout (the controller's verdict
+     * alone is a hint: its heartbeats may only be late).
+     */
+    boolean unlistedAlive(String queue, long now) {
+        Long answered = answeredAt.get(queue);
+        Long refused = refusedAt.get(queue);
+        if (answered != null && now - answered <= 2 * OUTSIDER_PROBE_NANOS && (refused == null || refused - answered < 0)) {
+            return true;
+        }
+        if (refused != null && (answered == null || refused - answered > 0)) {
+            return false;
+        }
+        Long since = unlistedSince.get(queue);
+        return since == null || now - since < config.silenceTimeout().toNanos();
+    }
+
+    private void noteUnlisted(Layout layout, long now) {
+        Set<String> unlisted = new HashSet<>();
+        for (RingMember m : RingPlan.unlisted(view, layout)) {
+            unlisted.add(m.getAddress());
+            unlistedSince.putIfAbsent(m.getAddress(), now);
+        }
+        unlistedSince.keySet().retainAll(unlisted);
     }
 
     /** This queue's place among the view's queues (0 for the --hold queue): who recovers a lost token first. */
@@ -122,13 +155,20 @@ final class RingWatch {
         return lossProbeDeadline >= 0;
     }
 
-    /** Asks every other queue of the view whether it holds (or is making) a token. */
-    void probeForToken(long now) {
+    /** Asks every other queue of the view, and every member of the ring the view dropped, whether it holds (or is making) a token. */
+    void probeForToken(Layout layout, long now) {
         holderFound = false;
         lossProbeDeadline = now + LOSS_PROBE_NANOS;
         lossProbeSentAt = now;
         lossProbeId = nextProbeId++;
-        prober.probeRing(lossProbeId, others(m -> true));
+        List<String> ask = others(m -> true);
+        for (RingMember m : RingPlan.unlisted(view, layout)) {
+            if (!m.getAddress().equals(self.getAddress()) && !ask.contains(m.getAddress())) {
+                ask.add(m.getAddress());
+            }
+        }
+        lossProbeAsked = ask;
+        prober.probeRing(lossProbeId, ask);
     }
 
     /** A queue answered a probe; returns whether it holds or recently saw a token of at least {@code epoch}. */
@@ -141,6 +181,7 @@ final class RingWatch {
             leavingQueues.remove(queue);
         }
         silentSince.remove(queue);
+        refusedAt.remove(queue);
         if (probe == lossProbeId && (s.getHolding() || (s.getEpoch() >= knownEpoch && s.getSinceMs() >= 0
                 && s.getSinceMs() < config.tokenTimeout().toMillis()))) {
             holderFound = true;
@@ -151,6 +192,7 @@ final class RingWatch {
     void onNoAnswer(long probe, String queue, boolean refused, long now) {
         if (refused) {
             silentSince.remove(queue);
+            refusedAt.put(queue, now);
         } else if (probe == lossProbeId) {
             silentSince.putIfAbsent(queue, lossProbeSentAt);
         }
@@ -169,7 +211,7 @@ final class RingWatch {
         if (holderFound) {
             return Verdict.HOLDER_FOUND;
         }
-        for (String q : others(m -> true)) {
+        for (String q : lossProbeAsked) {
             Long since = silentSince.get(q);
             Long at = answeredAt.get(q);
             boolean answered = at != null && now - at <= ANSWER_FRESH_NANOS;
@@ -177,7 +219,7 @@ final class RingWatch {
                 return Verdict.SILENT;
             }
         }
-        for (String q : others(m -> true)) {
+        for (String q : lossProbeAsked) {
             Long at = answeredAt.get(q);
             if (at == null || now - at > ANSWER_FRESH_NANOS) {
                 suspect(q);
@@ -186,7 +228,7 @@ final class RingWatch {
         return Verdict.NO_HOLDER;
     }
 
-    /** Every second, asks the listed queues outside the ring (and the suspects) whether they are alive. */
+    /** Every second, asks the listed queues outside the ring, the suspects and the ring members the view dropped whether they are alive. */
     void pollOutsiders(Layout layout, long now) {
         if (now - outsiderProbeAt < 0) {
             return;
@@ -197,6 +239,12 @@ final class RingWatch {
             inRing.add(m.getInstanceId());
         }
         List<String> ask = others(m -> !inRing.contains(m.getInstanceId()) || suspects.contains(m.getGrpcAddress()));
+        noteUnlisted(layout, now);
+        for (String q : unlistedSince.keySet()) {
+            if (!q.equals(self.getAddress())) {
+                ask.add(q);
+            }
+        }
         if (!ask.isEmpty()) {
             prober.probeRing(nextProbeId++, ask);
         }

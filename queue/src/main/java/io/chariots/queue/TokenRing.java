@@ -782,7 +782,7 @@ public final class TokenRing {
         }
         if (!watch.probing()) {
             LOG.debug("no token for {} ms: asking the ring whether anyone holds it", TimeUnit.NANOSECONDS.toMillis(now - watchFrom));
-            watch.probeForToken(now);
+            watch.probeForToken(layout, now);
         }
         return now + TimeUnit.MILLISECONDS.toNanos(100);
     }

@@ -53,21 +53,32 @@ class RingPlanTest {
     @Test
     void ringMembersStillListedStayInJoinOrder() {
         Layout l = withRing(asRing(Q3), SELF, asRing(Q2));
-        List<RingMember> d = RingPlan.desiredRing(view(Q2, Q3, Q1), l, Set.of(), Set.of(), SELF);
+        List<RingMember> d = RingPlan.desiredRing(view(Q2, Q3, Q1), l, Set.of(), Set.of(), SELF, q -> false);
         assertThat(d).containsExactly(SELF, asRing(Q2), asRing(Q3));
     }
 
     @Test
-    void aRingMemberNoLongerListedIsLeftOut() {
+    void aRingMemberNoLongerListedIsLeftOutOnceTheRingTakesItForGone() {
         Layout l = withRing(SELF, asRing(Q2), asRing(Q3));
-        List<RingMember> d = RingPlan.desiredRing(view(Q1, Q3), l, Set.of(), Set.of(), SELF);
+        List<RingMember> d = RingPlan.desiredRing(view(Q1, Q3), l, Set.of(), Set.of(), SELF, q -> false);
         assertThat(d).containsExactly(SELF, asRing(Q3));
+    }
+
+    @Test
+    void aRingMemberTheControllerDroppedStaysWhileItAnswersTheRing() {
+        // The controller missed q2's heartbeats (q2 starved, or the controller paused): q2 still answers the ring.
+        Layout l = withRing(SELF, asRing(Q2), asRing(Q3));
+        List<RingMember> d = RingPlan.desiredRing(view(Q1, Q3), l, Set.of(), Set.of(), SELF, "q2:7000"::equals);
+        assertThat(RingPlan.removed(l, d)).isEmpty();
+        // Unless it failed to take the token.
+        d = RingPlan.desiredRing(view(Q1, Q3), l, Set.of("q2:7000"), Set.of(), SELF, "q2:7000"::equals);
+        assertThat(RingPlan.removed(l, d)).containsExactly(asRing(Q2));
     }
 
     @Test
     void suspectsAreLeftOutEvenIfListedAndAnswering() {
         Layout l = withRing(SELF, asRing(Q2), asRing(Q3));
-        List<RingMember> d = RingPlan.desiredRing(view(Q1, Q2, Q3), l, Set.of("q2:7000"), Set.of("q2:7000"), SELF);
+        List<RingMember> d = RingPlan.desiredRing(view(Q1, Q2, Q3), l, Set.of("q2:7000"), Set.of("q2:7000"), SELF, q -> false);
         assertThat(d).containsExactly(SELF, asRing(Q3));
     }
 
@@ -75,10 +86,10 @@ class RingPlanTest {
     void outsidersJoinOnlyIfTheyAnswered() {
         Layout l = withRing(SELF, asRing(Q2));
         Membership v = view(Q1, Q2, Q3, Q4);
-        assertThat(RingPlan.desiredRing(v, l, Set.of(), Set.of(), SELF)).containsExactly(SELF, asRing(Q2));
-        assertThat(RingPlan.desiredRing(v, l, Set.of(), Set.of("q4:7000"), SELF))
+        assertThat(RingPlan.desiredRing(v, l, Set.of(), Set.of(), SELF, q -> false)).containsExactly(SELF, asRing(Q2));
+        assertThat(RingPlan.desiredRing(v, l, Set.of(), Set.of("q4:7000"), SELF, q -> false))
                 .containsExactly(SELF, asRing(Q2), asRing(Q4));
-        assertThat(RingPlan.desiredRing(v, l, Set.of(), Set.of("q3:7000", "q4:7000"), SELF))
+        assertThat(RingPlan.desiredRing(v, l, Set.of(), Set.of("q3:7000", "q4:7000"), SELF, q -> false))
                 .containsExactly(SELF, asRing(Q2), asRing(Q3), asRing(Q4));
     }
 
@@ -87,8 +98,8 @@ class RingPlanTest {
         // q2 restarted: same address, new instance.
         Member q2b = member(Role.QUEUE, "q2-b", "q2:7000", 5);
         Layout l = withRing(SELF, asRing(Q2));
-        assertThat(RingPlan.desiredRing(view(Q1, q2b), l, Set.of(), Set.of(), SELF)).containsExactly(SELF);
-        assertThat(RingPlan.desiredRing(view(Q1, q2b), l, Set.of(), Set.of("q2:7000"), SELF))
+        assertThat(RingPlan.desiredRing(view(Q1, q2b), l, Set.of(), Set.of(), SELF, q -> false)).containsExactly(SELF);
+        assertThat(RingPlan.desiredRing(view(Q1, q2b), l, Set.of(), Set.of("q2:7000"), SELF, q -> false))
                 .containsExactly(SELF, asRing(q2b));
     }
 
@@ -96,14 +107,14 @@ class RingPlanTest {
     void selfIsAlwaysInTheRing() {
         // Not listed (the view is late): self comes last.
         Layout l = withRing(asRing(Q2));
-        assertThat(RingPlan.desiredRing(view(Q2, Q3), l, Set.of(), Set.of("q3:7000"), SELF))
+        assertThat(RingPlan.desiredRing(view(Q2, Q3), l, Set.of(), Set.of("q3:7000"), SELF, q -> false))
                 .containsExactly(asRing(Q2), asRing(Q3), SELF);
         // Listed: in its join place, as itself even if the view names another instance at its address.
         Member oldSelf = member(Role.QUEUE, "q1-old", "q1:7000", 1);
-        assertThat(RingPlan.desiredRing(view(oldSelf, Q2), l, Set.of("q1:7000"), Set.of(), SELF))
+        assertThat(RingPlan.desiredRing(view(oldSelf, Q2), l, Set.of("q1:7000"), Set.of(), SELF, q -> false))
                 .containsExactly(SELF, asRing(Q2));
         // An empty view and layout: a ring of one.
-        assertThat(RingPlan.desiredRing(Membership.NONE, Layout.getDefaultInstance(), Set.of(), Set.of(), SELF))
+        assertThat(RingPlan.desiredRing(Membership.NONE, Layout.getDefaultInstance(), Set.of(), Set.of(), SELF, q -> false))
                 .containsExactly(SELF);
     }
 
@@ -112,7 +123,7 @@ class RingPlanTest {
         Member noGrpc = member(Role.QUEUE, "q9", "", 6);
         Member maintainer = member(Role.MAINTAINER, "m1", "m1:8000", 0);
         Layout l = withRing(SELF);
-        assertThat(RingPlan.desiredRing(view(noGrpc, maintainer, Q1), l, Set.of(), Set.of("", "m1:8000"), SELF))
+        assertThat(RingPlan.desiredRing(view(noGrpc, maintainer, Q1), l, Set.of(), Set.of("", "m1:8000"), SELF, q -> false))
                 .containsExactly(SELF);
     }
 

@@ -104,9 +104,22 @@ final class LogProbe {
             com.fasterxml.jackson.databind.JsonNode h = new com.fasterxml.jackson.databind.ObjectMapper()
                     .readTree(get("http://" + q.host() + ":" + q.ports().admin() + "/health").body());
             org.assertj.core.api.Assertions.assertThat(h.path("recoveries").asLong(-1))
-                    .as("token recoveries by %s in fair weather (%s)", q, h).isZero();
+                    .as("token recoveries by %s in fair weather (%s); why, from its log:%n%s", q, h, epochLines(q))
+                    .isZero();
             org.assertj.core.api.Assertions.assertThat(h.path("holesFilled").asLong(-1))
-                    .as("holes filled by %s in fair weather (%s)", q, h).isZero();
+                    .as("holes filled by %s in fair weather (%s); why, from its log:%n%s", q, h, epochLines(q)).isZero();
+        }
+    }
+
+    /** A queue's log lines about epochs and the faults that start them, so a CI failure says which fault was seen. */
+    static String epochLines(RoleProcess q) {
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(q.log(), StandardCharsets.UTF_8)) {
+            List<String> hits = lines.filter(l -> l.contains("epoch") || l.contains("did not take") || l.contains("lost")
+                    || l.contains("quiesce") || l.contains("left the ring") || l.contains("WARN") || l.contains("ERROR"))
+                    .toList();
+            return String.join("\n", hits.subList(Math.max(0, hits.size() - 30), hits.size()));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return "(log unreadable: " + e.getMessage() + ")";
         }
     }
 
