@@ -12,7 +12,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * Lets each record id into the log once: the dedup memory of the queue that
@@ -65,7 +64,9 @@ public final class IdLedger {
         State state;
         long lid;
         String maintainer;
-        final List<Batch> waiters = new ArrayList<>(1);
+        // The batches waiting for this record's outcome: nearly always one, so no list unless more come.
+        Batch waiter;
+        List<Batch> moreWaiters;
         // Given an LId at an epoch that ended before its store was answered: verified only once the
         // layout of this epoch is known, i.e. once every maintainer is sealed and no late store can land.
         long verifyAtEpoch;
@@ -76,6 +77,31 @@ public final class IdLedger {
             this.h2 = h2;
             this.record = record;
             this.state = state;
+        }
+
+        void addWaiter(Batch b) {
+            if (waiter == null) {
+                waiter = b;
+            } else {
+                if (moreWaiters == null) {
+                    moreWaiters = new ArrayList<>(2);
+                }
+                moreWaiters.add(b);
+            }
+        }
+
+        void forEachWaiter(java.util.function.Consumer<Batch> f) {
+            if (waiter != null) {
+                f.accept(waiter);
+            }
+            if (moreWaiters != null) {
+                moreWaiters.forEach(f);
+            }
+        }
+
+        void clearWaiters() {
+            waiter = null;
+            moreWaiters = null;
         }
     }
 
@@ -123,12 +149,56 @@ public final class IdLedger {
     private final Map<String, Entry> live = new HashMap<>();
     private final FifoPairMap settledIds;
     private final RecentIdFilter seen;
-    private final Map<String, TreeMap<Long, Entry>> awaitingIndex = new HashMap<>();
+    private final Map<String, ByLid> awaitingIndex = new HashMap<>();
     private final ArrayDeque<Entry> toVerify = new ArrayDeque<>();
     private final ArrayDeque<Handover> handovers = new ArrayDeque<>();
     private long coldUntil;
     private long duplicates;
     private long verifications;
+
+    /**
+     * Stored entries of one maintainer in LId order, waiting for its index: an
+     * array, not a tree of boxed LIds (tens of thousands wait at full speed;
+     * see {@link UnstoredLids}). Stores are answered nearly in LId order, so
+     * adding is an append.
+     */
+    private static final class ByLid {
+        private final ArrayList<Entry> entries = new ArrayList<>();
+        private int head;
+
+        void add(Entry e) {
+            int i = entries.size();
+            while (i > head && Long.compareUnsigned(entries.get(i - 1).lid, e.lid) > 0) {
+                i--;
+            }
+            entries.add(i, e);
+        }
+
+        /** Takes the lowest entry if its LId is at most {@code through}. */
+        Entry pollAtMost(long through) {
+            if (head == entries.size() || Long.compareUnsigned(entries.get(head).lid, through) > 0) {
+                return null;
+            }
+            Entry e = entries.get(head);
+            entries.set(head++, null);
+            if (head == entries.size()) {
+                entries.clear();
+                head = 0;
+            } else if (head > 4096 && head > entries.size() / 2) {
+                entries.subList(0, head).clear();
+                head = 0;
+            }
+            return e;
+        }
+
+        long firstLid() {
+            return entries.get(head).lid;
+        }
+
+        boolean isEmpty() {
+            return head == entries.size();
+        }
+    }
 
     /** A ring this queue's ownership changed from, and when. */
     private record Handover(long at, List<RingMember> previous) {
@@ -174,7 +244,7 @@ public final class IdLedger {
         String id = r.getId();
         Entry e = live.get(id);
         if (e != null) {
-            e.waiters.add(b);
+            e.addWaiter(b);
             duplicates++;
             return Admission.JOINED;
         }
@@ -188,7 +258,7 @@ public final class IdLedger {
         }
         boolean verify = seen.mayContain(h1, h2, now) || gapFor(id, now);
         e = new Entry(id, h1, h2, r, verify ? State.VERIFYING : State.ADMITTED);
-        e.waiters.add(b);
+        e.addWaiter(b);
         live.put(id, e);
         if (verify) {
             toVerify.add(e);
@@ -229,19 +299,18 @@ public final class IdLedger {
         if (e != null && e.state == State.ASSIGNED) {
             e.state = State.STORED;
             e.record = null; // the maintainer has it; only the id and LId matter now
-            awaitingIndex.computeIfAbsent(e.maintainer, m -> new TreeMap<>(Long::compareUnsigned)).put(e.lid, e);
+            awaitingIndex.computeIfAbsent(e.maintainer, m -> new ByLid()).add(e);
         }
     }
 
     /** Every LId {@code maintainer} holds up to {@code through} is indexed: those records are settled. */
     void indexed(String maintainer, long through, long now) {
-        TreeMap<Long, Entry> waiting = awaitingIndex.get(maintainer);
+        ByLid waiting = awaitingIndex.get(maintainer);
         if (waiting == null) {
             return;
         }
-        for (Iterator<Entry> it = waiting.headMap(through, true).values().iterator(); it.hasNext(); ) {
-            Entry e = it.next();
-            it.remove();
+        Entry e;
+        while ((e = waiting.pollAtMost(through)) != null) {
             settle(e, e.lid, now);
         }
         if (waiting.isEmpty()) {
@@ -251,8 +320,8 @@ public final class IdLedger {
 
     /** The lowest LId stored at {@code maintainer} that this queue waits to see indexed, or 0. */
     long lowestAwaitingIndex(String maintainer) {
-        TreeMap<Long, Entry> waiting = awaitingIndex.get(maintainer);
-        return waiting == null || waiting.isEmpty() ? 0 : waiting.firstKey();
+        ByLid waiting = awaitingIndex.get(maintainer);
+        return waiting == null || waiting.isEmpty() ? 0 : waiting.firstLid();
     }
 
     /** Maintainers holding records this queue waits to see indexed. */
@@ -265,18 +334,14 @@ public final class IdLedger {
         Entry e = live.remove(id);
         if (e != null) {
             remember(e, REJECTED, now);
-            for (Batch b : e.waiters) {
-                count(b, false);
-            }
+            e.forEachWaiter(b -> count(b, false));
         }
     }
 
     private void settle(Entry e, long lid, long now) {
         live.remove(e.id);
         remember(e, lid, now);
-        for (Batch b : e.waiters) {
-            count(b, true);
-        }
+        e.forEachWaiter(b -> count(b, true));
     }
 
     private void remember(Entry e, long lid, long now) {
@@ -352,7 +417,7 @@ public final class IdLedger {
                 e.lid = f.lid();
                 e.maintainer = f.unindexedAt();
                 e.record = null;
-                awaitingIndex.computeIfAbsent(e.maintainer, m -> new TreeMap<>(Long::compareUnsigned)).put(e.lid, e);
+                awaitingIndex.computeIfAbsent(e.maintainer, m -> new ByLid()).add(e);
             } else if (f.lid() != 0) {
                 settle(e, f.lid(), now);
             } else if (e.record != null && owns.test(e.id)) {
@@ -382,13 +447,13 @@ public final class IdLedger {
         List<Batch> dropped = new ArrayList<>();
         for (Iterator<Entry> it = live.values().iterator(); it.hasNext(); ) {
             Entry e = it.next();
-            for (Batch b : e.waiters) {
+            e.forEachWaiter(b -> {
                 if (!b.answered) {
                     b.answered = true;
                     dropped.add(b);
                 }
-            }
-            e.waiters.clear();
+            });
+            e.clearWaiters();
             switch (e.state) {
                 case ADMITTED -> it.remove();
                 case ASSIGNED -> {

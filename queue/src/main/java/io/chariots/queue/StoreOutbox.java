@@ -12,7 +12,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Records that have their LIds, on their way to the maintainers that own
@@ -40,7 +39,7 @@ public final class StoreOutbox {
     private final int maxBatch;
     private final Map<String, List<RecordEnvelope>> collecting = new HashMap<>();
     private final ArrayDeque<Waiting> blocked = new ArrayDeque<>();
-    private final TreeSet<Long> unstored = new TreeSet<>(Long::compareUnsigned);
+    private final UnstoredLids unstored = new UnstoredLids();
     private long epoch;
 
     StoreOutbox(Sender sender, int window, int maxBatch, WindowedSender.Backoff backoff) {
@@ -129,19 +128,17 @@ public final class StoreOutbox {
 
     /** The lowest LId given out here and not yet stored, or 0. */
     long unstoredFrom() {
-        return unstored.isEmpty() ? 0 : unstored.first();
+        return unstored.first();
     }
 
     /** For diagnostics: the first LIds not yet stored, what is blocked, and each maintainer's link. */
     public String describe() {
         StringBuilder sb = new StringBuilder("unstored ");
-        int n = 0;
-        for (Long l : unstored) {
-            if (n++ == 5) {
-                sb.append("…");
-                break;
-            }
+        for (long l : unstored.lowest(5)) {
             sb.append(Long.toUnsignedString(l)).append(' ');
+        }
+        if (unstored.size() > 5) {
+            sb.append("… ");
         }
         sb.append("blocked ").append(blocked.size());
         for (String m : sender.destinations()) {

@@ -35,7 +35,7 @@ class FifoPairMapTest {
             long a = r.nextInt(2000) - 1000L;  // small domain: many repeats and probe collisions
             long b = r.nextBoolean() ? Long.MIN_VALUE : r.nextInt(3);
             String k = a + "/" + b;
-            long v = r.nextLong();
+            long v = r.nextLong() | 1; // values are never 0
             boolean added = m.putIfAbsent(a, b, v);
             assertThat(added).isEqualTo(!model.containsKey(k));
             if (added) {
