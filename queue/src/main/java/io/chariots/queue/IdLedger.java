@@ -248,8 +248,9 @@ public final class IdLedger {
             duplicates++;
             return Admission.JOINED;
         }
-        long h1 = h1(id);
-        long h2 = h2(id);
+        byte[] utf8 = id.getBytes(StandardCharsets.UTF_8);
+        long h1 = io.chariots.common.record.Fnv1a64.hash(utf8); // = RingOwners.idHash(id)
+        long h2 = h2(utf8);
         long at = settledIds.get(h1, h2, 0);
         if (at != 0) {
             duplicates++;
@@ -492,7 +493,10 @@ public final class IdLedger {
     }
 
     static long h2(String id) {
-        byte[] utf8 = id.getBytes(StandardCharsets.UTF_8);
+        return h2(id.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static long h2(byte[] utf8) {
         long b = 0x9E3779B97F4A7C15L;
         for (byte x : utf8) {
             b = Long.rotateLeft(b ^ (x & 0xff), 27) * 0xC2B2AE3D27D4EB4FL;
