@@ -77,7 +77,7 @@ public final class MemberRegistry {
     // machine), during which no heartbeat could be heard; it is not held against the members.
     private long lastPollNanos;
     private boolean polled;
-    private long pausesForgiven;
+    private volatile long pausesForgiven;
 
     /**
      * @param epoch      this controller start's view epoch (never lower than any earlier start's)
@@ -118,6 +118,8 @@ public final class MemberRegistry {
         }
         nextJoinSeq = Math.max(nextJoinSeq, saved.getNextJoinSeq());
         layout = saved.getLayout();
+        polled = true; // the deadlines above start now: time already spent is not a pause
+        lastPollNanos = now;
         LOG.info("restored {} members (join order up to #{}) and layout {}.{}", entries.size(), nextJoinSeq - 1,
                 layout.getEpoch(), layout.getVersion());
         changed();
@@ -325,11 +327,16 @@ public final class MemberRegistry {
         }
         long excess = gap - TimeUnit.SECONDS.toNanos(1);
         pausesForgiven++;
-        LOG.warn("the controller did not run for {} ms (a pause of this process or a starved machine): members' "
-                + "silence during it is not held against them", TimeUnit.NANOSECONDS.toMillis(gap));
+        if (gap >= TimeUnit.SECONDS.toNanos(2)) {
+            LOG.warn("the controller did not run for {} ms (a pause of this process or a starved machine): members' "
+                    + "silence during it is not held against them", TimeUnit.NANOSECONDS.toMillis(gap));
+        }
         for (MemberEntry e : entries.values()) {
-            if (e.health == Health.LIVE) {
-                e.lastSeenNanos = Math.min(now, e.lastSeenNanos + excess);
+            switch (e.health) {
+                case LIVE -> e.lastSeenNanos = Math.min(now, e.lastSeenNanos + excess);
+                case SUSPECT -> e.deadlineNanos += excess; // a rejoin could not be heard either
+                default -> {
+                }
             }
         }
     }

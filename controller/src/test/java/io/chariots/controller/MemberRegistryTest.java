@@ -190,13 +190,32 @@ class MemberRegistryTest {
         assertThat(reg.pausesForgiven()).isEqualTo(1);
         assertThat(entry(reg, "b").health()).isEqualTo(Health.LIVE);
         assertThat(app.lastAddresses(Role.BATCHER)).containsExactly("127.0.0.1:9000");
-        // b really is gone (it never heartbeats again): dead member_timeout after the pause, not later.
-        for (int i = 0; i < 6; i++) {
+        // b really is gone (it never heartbeats again). Its silence counts from the second before the pause (a
+        // poll is due every second): 3 s after that, 2 s after the pause — neither forgiven for good nor forgotten.
+        for (int i = 0; i < 3; i++) {
             advance(500);
             reg.heartbeat("a", "", now);
         }
-        assertThat(entry(reg, "b").health()).isEqualTo(Health.DEAD);
+        assertThat(entry(reg, "b").health()).as("1.5 s after the pause").isEqualTo(Health.LIVE);
+        advance(500);
+        reg.heartbeat("a", "", now);
+        assertThat(entry(reg, "b").health()).as("2 s after the pause").isEqualTo(Health.DEAD);
         assertThat(entry(reg, "a").health()).isEqualTo(Health.LIVE);
+    }
+
+    @Test
+    void repeatedPausesStillLetADeadMemberDie() {
+        reg.register(member(Role.APP, "a", "127.0.0.1:8080"), new Recorder(), now);
+        reg.register(member(Role.BATCHER, "b", "127.0.0.1:9000"), new Recorder(), now);
+        advance(500);
+        // A starved controller that runs only every 4 s; a keeps heartbeating, b never does again.
+        for (int i = 0; i < 4; i++) {
+            reg.heartbeat("a", "", now);
+            pauseController(4000);
+        }
+        assertThat(reg.pausesForgiven()).isEqualTo(4);
+        assertThat(entry(reg, "a").health()).isEqualTo(Health.LIVE);
+        assertThat(entry(reg, "b").health()).as("each pause counts one second of its silence").isEqualTo(Health.DEAD);
     }
 
     @Test

@@ -33,20 +33,25 @@ import java.util.Set;
  * was down. Owned by the queue's event loop.
  */
 public final class CausalGate {
-    /** A record released to be given an LId, with the LIds of causes not yet stored (empty: none). */
-    record Ready(RecordEnvelope record, long[] localDeps) {
+    /**
+     * A record released to be given an LId, with the LIds of causes not yet
+     * stored (empty: none) and what the caller attached to it in {@link #add}.
+     */
+    record Ready(RecordEnvelope record, long[] localDeps, Object tag) {
     }
 
     /** A record waiting here. */
     public static final class Held {
         final RecordEnvelope record;
+        final Object tag;
         final long arrivedCauseNanos;
         final long arrivedNanos;
         final Set<CauseKey> unmet = new LinkedHashSet<>(2);
         long[] localDeps = NO_DEPS;
 
-        Held(RecordEnvelope record, long arrivedCauseNanos, long arrivedNanos) {
+        Held(RecordEnvelope record, Object tag, long arrivedCauseNanos, long arrivedNanos) {
             this.record = record;
+            this.tag = tag;
             this.arrivedCauseNanos = arrivedCauseNanos;
             this.arrivedNanos = arrivedNanos;
         }
@@ -75,9 +80,14 @@ public final class CausalGate {
 
     /** A record admitted by this queue; {@code causeNow} is the cause clock, {@code now} the real one. */
     void add(RecordEnvelope r, long causeNow, long now) {
+        add(r, null, causeNow, now);
+    }
+
+    /** As {@link #add(RecordEnvelope, long, long)}, with {@code tag} handed back in its {@link Ready}. */
+    void add(RecordEnvelope r, Object tag, long causeNow, long now) {
         int n = r.getPrehashCount();
         if (n == 0) {
-            ready.add(new Ready(r, NO_DEPS));
+            ready.add(new Ready(r, NO_DEPS, tag));
             return;
         }
         Held h = null;
@@ -87,7 +97,7 @@ public final class CausalGate {
             }
             CauseKey k = new CauseKey(r.getPrehash(i), r.getSeed());
             if (h == null) {
-                h = new Held(r, causeNow, now);
+                h = new Held(r, tag, causeNow, now);
             }
             if (h.unmet.add(k)) {
                 List<Held> ws = waiting.get(k);
@@ -100,7 +110,7 @@ public final class CausalGate {
             }
         }
         if (h == null) {
-            ready.add(new Ready(r, NO_DEPS));
+            ready.add(new Ready(r, NO_DEPS, tag));
         } else {
             held.put(h, Boolean.TRUE);
         }
@@ -181,7 +191,7 @@ public final class CausalGate {
                 h.localDeps = d;
             }
             if (h.unmet.isEmpty() && held.remove(h) != null) {
-                ready.add(new Ready(h.record, h.localDeps));
+                ready.add(new Ready(h.record, h.localDeps, h.tag));
             }
         }
     }

@@ -70,6 +70,8 @@ public final class IdLedger {
         // Given an LId at an epoch that ended before its store was answered: verified only once the
         // layout of this epoch is known, i.e. once every maintainer is sealed and no late store can land.
         long verifyAtEpoch;
+        // Out of the live map (settled, rejected or forgotten): a stale reference to it changes nothing.
+        boolean gone;
 
         Entry(String id, long h1, long h2, RecordEnvelope record, State state) {
             this.id = id;
@@ -90,14 +92,6 @@ public final class IdLedger {
             }
         }
 
-        void forEachWaiter(java.util.function.Consumer<Batch> f) {
-            if (waiter != null) {
-                f.accept(waiter);
-            }
-            if (moreWaiters != null) {
-                moreWaiters.forEach(f);
-            }
-        }
 
         void clearWaiters() {
             waiter = null;
@@ -167,11 +161,22 @@ public final class IdLedger {
         private int head;
 
         void add(Entry e) {
-            int i = entries.size();
-            while (i > head && Long.compareUnsigned(entries.get(i - 1).lid, e.lid) > 0) {
-                i--;
+            int n = entries.size();
+            if (n == head || Long.compareUnsigned(entries.get(n - 1).lid, e.lid) <= 0) {
+                entries.add(e);
+                return;
             }
-            entries.add(i, e);
+            int lo = head;
+            int hi = n; // the first entry above e.lid is in [lo, hi)
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (Long.compareUnsigned(entries.get(mid).lid, e.lid) > 0) {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            entries.add(lo, e);
         }
 
         /** Takes the lowest entry if its LId is at most {@code through}. */
@@ -284,9 +289,26 @@ public final class IdLedger {
         return false;
     }
 
-    /** The record was given {@code lid}, to be stored by {@code maintainer}. */
-    void assigned(String id, long lid, String maintainer) {
-        Entry e = live.get(id);
+    /**
+     * The copy {@link #admit} just let in as NEW, to hand back to
+     * {@link #assigned} and {@link #stored}: the record's way through the
+     * gate and the outbox carries it, so that those need no lookup by id in
+     * a map of tens of thousands (a few cache misses per record each).
+     */
+    Object admitted(String id) {
+        return live.get(id);
+    }
+
+    private Entry entry(Object admitted, String id) {
+        if (admitted instanceof Entry e) {
+            return e.gone ? null : e;
+        }
+        return admitted == null ? live.get(id) : null;
+    }
+
+    /** The record was given {@code lid}, to be stored by {@code maintainer}; {@code admitted} is from {@link #admitted}, or null. */
+    void assigned(Object admitted, String id, long lid, String maintainer) {
+        Entry e = entry(admitted, id);
         if (e != null) {
             e.state = State.ASSIGNED;
             e.lid = lid;
@@ -294,9 +316,17 @@ public final class IdLedger {
         }
     }
 
-    /** The record's maintainer stored it; it is settled once that maintainer has indexed it. */
+    void assigned(String id, long lid, String maintainer) {
+        assigned(null, id, lid, maintainer);
+    }
+
     void stored(String id) {
-        Entry e = live.get(id);
+        stored(null, id);
+    }
+
+    /** The record's maintainer stored it; it is settled once that maintainer has indexed it. */
+    void stored(Object admitted, String id) {
+        Entry e = entry(admitted, id);
         if (e != null && e.state == State.ASSIGNED) {
             e.state = State.STORED;
             e.record = null; // the maintainer has it; only the id and LId matter now
@@ -334,20 +364,33 @@ public final class IdLedger {
     void rejected(String id, long now) {
         Entry e = live.remove(id);
         if (e != null) {
+            e.gone = true;
             remember(e, REJECTED, now);
-            e.forEachWaiter(b -> count(b, false));
+            countWaiters(e, false);
         }
     }
 
     private void settle(Entry e, long lid, long now) {
         live.remove(e.id);
+        e.gone = true;
         remember(e, lid, now);
-        e.forEachWaiter(b -> count(b, true));
+        countWaiters(e, true);
     }
 
     private void remember(Entry e, long lid, long now) {
         settledIds.putIfAbsent(e.h1, e.h2, lid);
         seen.add(e.h1, e.h2, now);
+    }
+
+    private void countWaiters(Entry e, boolean appended) {
+        if (e.waiter != null) {
+            count(e.waiter, appended);
+        }
+        if (e.moreWaiters != null) {
+            for (Batch b : e.moreWaiters) {
+                count(b, appended);
+            }
+        }
     }
 
     private void count(Batch b, boolean appended) {
@@ -426,6 +469,7 @@ public final class IdLedger {
                 admit.add(e.record);
             } else {
                 live.remove(e.id);
+                e.gone = true;
             }
         }
         return admit;
@@ -448,15 +492,18 @@ public final class IdLedger {
         List<Batch> dropped = new ArrayList<>();
         for (Iterator<Entry> it = live.values().iterator(); it.hasNext(); ) {
             Entry e = it.next();
-            e.forEachWaiter(b -> {
-                if (!b.answered) {
-                    b.answered = true;
-                    dropped.add(b);
-                }
-            });
+            if (e.waiter != null) {
+                drop(e.waiter, dropped);
+            }
+            if (e.moreWaiters != null) {
+                e.moreWaiters.forEach(b -> drop(b, dropped));
+            }
             e.clearWaiters();
             switch (e.state) {
-                case ADMITTED -> it.remove();
+                case ADMITTED -> {
+                    it.remove();
+                    e.gone = true;
+                }
                 case ASSIGNED -> {
                     e.state = State.VERIFYING;
                     e.verifyAtEpoch = newEpoch;
@@ -468,6 +515,13 @@ public final class IdLedger {
             }
         }
         return dropped;
+    }
+
+    private static void drop(Batch b, List<Batch> dropped) {
+        if (!b.answered) {
+            b.answered = true;
+            dropped.add(b);
+        }
     }
 
     /** Copies with this queue (admitted, given an LId, stored and not yet indexed, or being verified). */

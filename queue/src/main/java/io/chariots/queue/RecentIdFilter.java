@@ -109,9 +109,10 @@ final class RecentIdFilter {
         return (int) (((mixed >>> 32) * blocks) >>> 32) * BLOCK_WORDS;
     }
 
-    /** The i-th of the id's bits within its block (0..511), by double hashing on h2. */
+    /** The i-th of the id's bits within its block (0..511), by double hashing on h2 (whose lowest bit is always 1). */
     private static int bitInBlock(long h2, int i) {
-        return (int) ((h2 + i * (h2 >>> 32 | 1)) & 511);
+        long x = h2 >>> 1;
+        return (int) ((x + i * (x >>> 32 | 1)) & 511);
     }
 
     private void rotate(long now) {

@@ -61,10 +61,24 @@ final class RingPlan {
         for (RingMember m : unlisted(view, layout)) {
             if (!m.getAddress().equals(self.getAddress()) && !suspects.contains(m.getAddress())
                     && unlistedAlive.test(m.getAddress())) {
-                out.add(m);
+                out.add(placeInLayoutOrder(layout, out, m), m);
             }
         }
         return out;
+    }
+
+    /** Where {@code m} goes in {@code out}: right after the nearest member that precedes it in the layout's ring. */
+    private static int placeInLayoutOrder(Layout layout, List<RingMember> out, RingMember m) {
+        List<RingMember> ring = layout.getRingList();
+        for (int i = ring.indexOf(m) - 1; i >= 0; i--) {
+            String before = ring.get(i).getInstanceId();
+            for (int j = 0; j < out.size(); j++) {
+                if (out.get(j).getInstanceId().equals(before)) {
+                    return j + 1;
+                }
+            }
+        }
+        return 0;
     }
 
     /** Members of the layout's ring whose address the view does not list at all (not restarted: dropped or gone). */

@@ -49,9 +49,8 @@ final class RingWatch {
     private final Map<String, Long> answeredAt = new HashMap<>();
     // Queues whose connections hold but that answer nothing, since the first unanswered probe was sent.
     private final Map<String, Long> silentSince = new HashMap<>();
-    // Ring members the view dropped (late heartbeats, or gone), since when; and when each queue last refused a call.
-    private final Map<String, Long> unlistedSince = new HashMap<>();
-    private final Map<String, Long> refusedAt = new HashMap<>();
+    // Ring members the view dropped (late heartbeats, or gone), by address: what the ring itself hears of them.
+    private final Map<String, Unlisted> unlisted = new HashMap<>();
     private List<String> lossProbeAsked = List.of();
     private long lossProbeSentAt;
     private long nextProbeId = 1;
@@ -59,6 +58,21 @@ final class RingWatch {
     private long lossProbeDeadline = -1;
     private boolean holderFound;
     private long outsiderProbeAt;
+
+    /** A ring member the view no longer lists, and what this queue heard from it since. */
+    private static final class Unlisted {
+        final String instance;
+        final long since;
+        long heardAt; // since, or its last answer after that
+        boolean answered; // answered since it was dropped
+        boolean gone; // refused a call since it last answered, or another instance answers at its address
+
+        Unlisted(String instance, long since) {
+            this.instance = instance;
+            this.since = since;
+            this.heardAt = since;
+        }
+    }
 
     RingWatch(RingMember self, QueueConfig config, Prober prober) {
         this.self = self;
@@ -68,9 +82,6 @@ final class RingWatch {
 
     void onMembership(Membership m) {
         view = m;
-        Set<String> inView = new HashSet<>();
-        m.members(Role.QUEUE).forEach(q -> inView.add(q.getGrpcAddress()));
-        leavingQueues.retainAll(inView);
     }
 
     Membership view() {
@@ -95,8 +106,14 @@ final class RingWatch {
         return leavingQueues.contains(queue);
     }
 
-    /** The ring this queue would have now (see {@link RingPlan#desiredRing}). */
-    List<RingMember> desiredRing(Layout layout, long now) {
+    /**
+     * The ring this queue would have now (see {@link RingPlan#desiredRing}).
+     * A ring member the view dropped stays while it is not known gone and
+     * was heard from (or dropped) less than silence_timeout ago; in the ring
+     * of a new epoch ({@code forNewEpoch}) only if it answered lately, so
+     * that a silently dead host is not handed the new token.
+     */
+    List<RingMember> desiredRing(Layout layout, boolean forNewEpoch, long now) {
         Set<String> answered = new HashSet<>();
         // Outsiders are asked every second: one that answered within the last second is up now.
         answeredAt.forEach((q, at) -> {
@@ -105,35 +122,41 @@ final class RingWatch {
             }
         });
         noteUnlisted(layout, now);
-        return RingPlan.desiredRing(view, layout, suspects, answered, self, q -> unlistedAlive(q, now));
+        return RingPlan.desiredRing(view, layout, suspects, answered, self, q -> unlistedAlive(q, forNewEpoch, now));
     }
 
-    /**
-     * Whether a ring member the view dropped is still taken for alive: it
-     * answered this queue lately, or it has not refused a call since and has
-     * been unlisted for less than silence_timeout (the controller's verdict
-     * alone is a hint: its heartbeats may only be late).
-     */
-    boolean unlistedAlive(String queue, long now) {
-        Long answered = answeredAt.get(queue);
-        Long refused = refusedAt.get(queue);
-        if (answered != null && now - answered <= 2 * OUTSIDER_PROBE_NANOS && (refused == null || refused - answered < 0)) {
-            return true;
+    /** Whether a ring member the view dropped is still taken for alive (see {@link #desiredRing}). */
+    boolean unlistedAlive(String queue, boolean forNewEpoch, long now) {
+        Unlisted u = unlisted.get(queue);
+        if (u == null) {
+            return true; // not dropped (not noted yet): the caller decides by the view
         }
-        if (refused != null && (answered == null || refused - answered > 0)) {
+        if (u.gone) {
             return false;
         }
-        Long since = unlistedSince.get(queue);
-        return since == null || now - since < config.silenceTimeout().toNanos();
+        if (forNewEpoch) {
+            return u.answered && now - u.heardAt <= 2 * OUTSIDER_PROBE_NANOS;
+        }
+        return now - u.heardAt < config.silenceTimeout().toNanos();
     }
 
     private void noteUnlisted(Layout layout, long now) {
-        Set<String> unlisted = new HashSet<>();
+        Set<String> dropped = new HashSet<>();
         for (RingMember m : RingPlan.unlisted(view, layout)) {
-            unlisted.add(m.getAddress());
-            unlistedSince.putIfAbsent(m.getAddress(), now);
+            dropped.add(m.getAddress());
+            Unlisted u = unlisted.get(m.getAddress());
+            if (u == null || !u.instance.equals(m.getInstanceId())) {
+                unlisted.put(m.getAddress(), new Unlisted(m.getInstanceId(), now));
+            }
         }
-        unlistedSince.keySet().retainAll(unlisted);
+        unlisted.keySet().retainAll(dropped);
+        // A queue stopping cleanly stays "leaving" while the view or the ring still has it.
+        Set<String> known = new HashSet<>(dropped);
+        view.members(Role.QUEUE).forEach(q -> known.add(q.getGrpcAddress()));
+        for (RingMember m : layout.getRingList()) {
+            known.add(m.getAddress());
+        }
+        leavingQueues.retainAll(known);
     }
 
     /** This queue's place among the view's queues (0 for the --hold queue): who recovers a lost token first. */
@@ -162,9 +185,10 @@ final class RingWatch {
         lossProbeSentAt = now;
         lossProbeId = nextProbeId++;
         List<String> ask = others(m -> true);
-        for (RingMember m : RingPlan.unlisted(view, layout)) {
-            if (!m.getAddress().equals(self.getAddress()) && !ask.contains(m.getAddress())) {
-                ask.add(m.getAddress());
+        noteUnlisted(layout, now);
+        for (Map.Entry<String, Unlisted> e : unlisted.entrySet()) {
+            if (!e.getKey().equals(self.getAddress()) && !e.getValue().gone && !ask.contains(e.getKey())) {
+                ask.add(e.getKey());
             }
         }
         lossProbeAsked = ask;
@@ -181,7 +205,16 @@ final class RingWatch {
             leavingQueues.remove(queue);
         }
         silentSince.remove(queue);
-        refusedAt.remove(queue);
+        Unlisted u = unlisted.get(queue);
+        if (u != null) {
+            if (!s.getInstanceId().isEmpty() && !s.getInstanceId().equals(u.instance)) {
+                u.gone = true; // restarted: the ring member that was there is dead
+                return;
+            }
+            u.answered = true;
+            u.gone = false;
+            u.heardAt = now;
+        }
         if (probe == lossProbeId && (s.getHolding() || (s.getEpoch() >= knownEpoch && s.getSinceMs() >= 0
                 && s.getSinceMs() < config.tokenTimeout().toMillis()))) {
             holderFound = true;
@@ -192,7 +225,10 @@ final class RingWatch {
     void onNoAnswer(long probe, String queue, boolean refused, long now) {
         if (refused) {
             silentSince.remove(queue);
-            refusedAt.put(queue, now);
+            Unlisted u = unlisted.get(queue);
+            if (u != null) {
+                u.gone = true;
+            }
         } else if (probe == lossProbeId) {
             silentSince.putIfAbsent(queue, lossProbeSentAt);
         }
@@ -240,9 +276,9 @@ final class RingWatch {
         }
         List<String> ask = others(m -> !inRing.contains(m.getInstanceId()) || suspects.contains(m.getGrpcAddress()));
         noteUnlisted(layout, now);
-        for (String q : unlistedSince.keySet()) {
-            if (!q.equals(self.getAddress())) {
-                ask.add(q);
+        for (Map.Entry<String, Unlisted> e : unlisted.entrySet()) {
+            if (!e.getKey().equals(self.getAddress()) && !e.getValue().gone) {
+                ask.add(e.getKey());
             }
         }
         if (!ask.isEmpty()) {

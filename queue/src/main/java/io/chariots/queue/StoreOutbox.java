@@ -28,16 +28,16 @@ public final class StoreOutbox {
         void store(String maintainer, long batchId, long epoch, List<RecordEnvelope> records);
     }
 
-    /** A batch for one maintainer, at the epoch its LIds were given at. */
-    record StoreBatch(long epoch, List<RecordEnvelope> records) {
+    /** A batch for one maintainer, at the epoch its LIds were given at; {@code tags[i]} came with {@code records[i]}. */
+    record StoreBatch(long epoch, List<RecordEnvelope> records, List<Object> tags) {
     }
 
-    private record Waiting(String maintainer, RecordEnvelope record, long[] deps) {
+    private record Waiting(String maintainer, RecordEnvelope record, long[] deps, Object tag) {
     }
 
     private final WindowedSender<StoreBatch> sender;
     private final int maxBatch;
-    private final Map<String, List<RecordEnvelope>> collecting = new HashMap<>();
+    private final Map<String, StoreBatch> collecting = new HashMap<>();
     private final ArrayDeque<Waiting> blocked = new ArrayDeque<>();
     private final UnstoredLids unstored = new UnstoredLids();
     private long epoch;
@@ -53,12 +53,17 @@ public final class StoreOutbox {
 
     /** Adds a record given an LId at {@code epoch}; sent at the next {@link #flush} once its local dependencies are stored. */
     void add(long epoch, String maintainer, RecordEnvelope r, long[] localDeps) {
+        add(epoch, maintainer, r, localDeps, null);
+    }
+
+    /** As {@link #add(long, String, RecordEnvelope, long[])}, with {@code tag} handed back in its {@link StoreBatch}. */
+    void add(long epoch, String maintainer, RecordEnvelope r, long[] localDeps, Object tag) {
         this.epoch = epoch;
         unstored.add(r.getLid());
         if (depsStored(localDeps)) {
-            collect(maintainer, r);
+            collect(maintainer, r, tag);
         } else {
-            blocked.add(new Waiting(maintainer, r, localDeps));
+            blocked.add(new Waiting(maintainer, r, localDeps, tag));
         }
     }
 
@@ -71,11 +76,12 @@ public final class StoreOutbox {
         return true;
     }
 
-    private void collect(String maintainer, RecordEnvelope r) {
-        List<RecordEnvelope> c = collecting.computeIfAbsent(maintainer, m -> new ArrayList<>());
-        c.add(r);
-        if (c.size() >= maxBatch) {
-            sender.submit(maintainer, new StoreBatch(epoch, c));
+    private void collect(String maintainer, RecordEnvelope r, Object tag) {
+        StoreBatch c = collecting.computeIfAbsent(maintainer, m -> new StoreBatch(epoch, new ArrayList<>(), new ArrayList<>()));
+        c.records().add(r);
+        c.tags().add(tag);
+        if (c.records().size() >= maxBatch) {
+            sender.submit(maintainer, c);
             collecting.remove(maintainer);
         }
     }
@@ -87,17 +93,17 @@ public final class StoreOutbox {
                 Waiting w = it.next();
                 if (depsStored(w.deps())) {
                     it.remove();
-                    collect(w.maintainer(), w.record());
+                    collect(w.maintainer(), w.record(), w.tag());
                 }
             }
         }
-        collecting.forEach((m, c) -> sender.submit(m, new StoreBatch(epoch, c)));
+        collecting.forEach(sender::submit);
         collecting.clear();
         sender.poll(now);
     }
 
-    /** The maintainer stored batch {@code batchId}: returns its records (null if unknown: settled or voided). */
-    List<RecordEnvelope> onStored(long batchId) {
+    /** The maintainer stored batch {@code batchId}: returns it (null if unknown: settled or voided). */
+    StoreBatch onStored(long batchId) {
         StoreBatch b = sender.onSuccess(batchId);
         if (b == null) {
             return null;
@@ -105,7 +111,7 @@ public final class StoreOutbox {
         for (RecordEnvelope r : b.records()) {
             unstored.remove(r.getLid());
         }
-        return b.records();
+        return b;
     }
 
     /** The maintainer refused batch {@code batchId} (sealed or conflict): it is out of flight; the caller changes epoch. */

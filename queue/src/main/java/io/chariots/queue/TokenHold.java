@@ -98,8 +98,8 @@ final class TokenHold {
             String owner = StripeMap.ownerOf(layout, lid);
             RecordEnvelope withLid = r.record().toBuilder().setLid(lid).build();
             gate.assigned(withLid);
-            ledger.assigned(withLid.getId(), lid, owner);
-            outbox.add(epoch, owner, withLid, r.localDeps());
+            ledger.assigned(r.tag(), withLid.getId(), lid, owner);
+            outbox.add(epoch, owner, withLid, r.localDeps(), r.tag());
             n++;
         }
         t.setLastLid(lid);

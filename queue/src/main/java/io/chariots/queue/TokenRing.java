@@ -264,7 +264,7 @@ public final class TokenRing {
         long causeNow = probes.causeClock(now);
         for (RecordEnvelope r : records) {
             if (ledger.admit(r, b, now) == IdLedger.Admission.NEW) {
-                gate.add(r, causeNow, now);
+                gate.add(r, ledger.admitted(r.getId()), causeNow, now);
             }
         }
         afterNewWork(now);
@@ -443,10 +443,12 @@ public final class TokenRing {
     public void onStoreReply(String maintainer, long batchId, StoreReply r, long now) {
         switch (r.getStatus()) {
             case STORED -> {
-                List<RecordEnvelope> stored = outbox.onStored(batchId);
+                StoreOutbox.StoreBatch stored = outbox.onStored(batchId);
                 if (stored != null) {
-                    for (RecordEnvelope rec : stored) {
-                        ledger.stored(rec.getId());
+                    List<RecordEnvelope> recs = stored.records();
+                    for (int i = 0; i < recs.size(); i++) {
+                        RecordEnvelope rec = recs.get(i);
+                        ledger.stored(stored.tags().get(i), rec.getId());
                         gate.stored(rec);
                     }
                     settlement.onIndexedThrough(maintainer, r.getIndexedThrough(), now);
@@ -517,7 +519,7 @@ public final class TokenRing {
     public void onVerified(long verifyId, List<IdLedger.Found> found, long now) {
         long causeNow = probes.causeClock(now);
         for (RecordEnvelope r : settlement.onVerified(verifyId, found, this::owns, now)) {
-            gate.add(r, causeNow, now);
+            gate.add(r, ledger.admitted(r.getId()), causeNow, now);
         }
         afterNewWork(now);
     }
@@ -593,7 +595,7 @@ public final class TokenRing {
             return;
         }
         long epoch = knownEpoch + 1;
-        List<RingMember> ring = desiredRing(now);
+        List<RingMember> ring = desiredRing(true, now);
         List<String> maintainers = RingPlan.desiredMaintainers(watch.view(), failingMaintainers());
         token = null;
         retryingPass = false;
@@ -804,6 +806,7 @@ public final class TokenRing {
         boolean holding = state == State.HOLDING || state == State.PASSING || state == State.RECOVERING;
         publishedTokenAt = tokenEverSeen ? lastTokenAt : Long.MIN_VALUE;
         return TokenStatus.newBuilder().setEpoch(knownEpoch).setSeenHop(lastHop).setHolding(holding)
+                .setInstanceId(self.getInstanceId())
                 .setJoined(state != State.JOINING).setLeaving(leaving)
                 .setSinceMs(tokenEverSeen ? TimeUnit.NANOSECONDS.toMillis(now - lastTokenAt) : -1).build();
     }
@@ -854,7 +857,7 @@ public final class TokenRing {
      * when the maintainers changed. True if the token was given up.
      */
     private boolean reconfigure(long now) {
-        List<RingMember> desired = desiredRing(now);
+        List<RingMember> desired = desiredRing(false, now);
         List<RingMember> removed = RingPlan.removed(layout, desired);
         List<RingMember> failed = new ArrayList<>();
         for (RingMember m : removed) {
@@ -884,9 +887,10 @@ public final class TokenRing {
         return false;
     }
 
-    private List<RingMember> desiredRing(long now) {
+    /** See {@link RingWatch#desiredRing}; {@code forNewEpoch} when it becomes the ring of an epoch this queue starts. */
+    private List<RingMember> desiredRing(boolean forNewEpoch, long now) {
         List<RingMember> out = new ArrayList<>();
-        for (RingMember m : watch.desiredRing(layout, now)) {
+        for (RingMember m : watch.desiredRing(layout, forNewEpoch, now)) {
             boolean leavingNow = (token != null && token.getLeavingList().contains(m.getAddress()))
                     || watch.leaving(m.getAddress()) || (leaving && m.getAddress().equals(self.getAddress()));
             if (!leavingNow) {

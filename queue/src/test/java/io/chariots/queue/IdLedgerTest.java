@@ -62,6 +62,51 @@ class IdLedgerTest {
         ledger.indexed(M1, lid, now);
     }
 
+    @Test
+    void storesAnsweredOutOfOrderSettleExactlyWhenIndexedThroughTheirLid() {
+        ledger.logWasEmpty();
+        int n = 10_000; // past the waiting list's compaction
+        List<IdLedger.Batch> batches = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            IdLedger.Batch b = batch(1);
+            batches.add(b);
+            String id = "r" + i;
+            assertThat(ledger.admit(rec(id), b, T0)).isEqualTo(NEW);
+            // The tag handed back by admitted() finds the copy without a lookup by id.
+            ledger.assigned(ledger.admitted(id), id, i, M1);
+        }
+        // Stored in windows of four batches of 25 answered in reverse order, as a windowed sender may see.
+        for (int w = 0; w < n; w += 100) {
+            for (int k = 75; k >= 0; k -= 25) {
+                for (int i = w + k + 1; i <= w + k + 25; i++) {
+                    ledger.stored("r" + i);
+                }
+            }
+        }
+        assertThat(ledger.lowestAwaitingIndex(M1)).isEqualTo(1);
+        ledger.indexed(M1, 4_999, T0);
+        assertThat(settled).hasSize(4_999).containsExactlyElementsOf(batches.subList(0, 4_999));
+        assertThat(ledger.lowestAwaitingIndex(M1)).isEqualTo(5_000);
+        ledger.indexed(M1, n, T0);
+        assertThat(settled).hasSize(n);
+        assertThat(ledger.lowestAwaitingIndex(M1)).isZero();
+        assertThat(ledger.liveCount()).isZero();
+    }
+
+    @Test
+    void aTagOfACopyNoLongerLiveChangesNothing() {
+        ledger.logWasEmpty();
+        IdLedger.Batch b = batch(1);
+        assertThat(ledger.admit(rec("a"), b, T0)).isEqualTo(NEW);
+        Object tag = ledger.admitted("a");
+        ledger.epochChanged(2); // forgotten: it had no LId yet
+        assertThat(ledger.admit(rec("a"), batch(1), T0)).isEqualTo(NEW); // the filter's resend: a new copy
+        ledger.assigned(tag, "a", 7, M1); // the stale copy's LId must not touch the new one
+        ledger.stored(tag, "a");
+        ledger.indexed(M1, 7, T0);
+        assertThat(ledger.liveCount()).isEqualTo(1);
+    }
+
     // ------------------------------------------------------------ admission
 
     @Test

@@ -69,6 +69,7 @@ class RingPlanTest {
         // The controller missed q2's heartbeats (q2 starved, or the controller paused): q2 still answers the ring.
         Layout l = withRing(SELF, asRing(Q2), asRing(Q3));
         List<RingMember> d = RingPlan.desiredRing(view(Q1, Q3), l, Set.of(), Set.of(), SELF, "q2:7000"::equals);
+        assertThat(d).as("in its place: the ring's order does not change").containsExactly(SELF, asRing(Q2), asRing(Q3));
         assertThat(RingPlan.removed(l, d)).isEmpty();
         // Unless it failed to take the token.
         d = RingPlan.desiredRing(view(Q1, Q3), l, Set.of("q2:7000"), Set.of(), SELF, "q2:7000"::equals);

@@ -47,30 +47,66 @@ class RingWatchTest {
     void aDroppedMemberStaysUntilSilentForTheSilenceTimeout() {
         watch.onMembership(viewOf(SELF)); // the controller missed q2's heartbeats
         long t0 = 10 * SEC;
-        assertThat(watch.desiredRing(layout, t0)).containsExactly(SELF, Q2);
-        assertThat(watch.desiredRing(layout, t0 + 5 * SEC)).containsExactly(SELF, Q2);
-        assertThat(watch.desiredRing(layout, t0 + 6 * SEC)).containsExactly(SELF);
+        assertThat(watch.desiredRing(layout, false, t0)).containsExactly(SELF, Q2);
+        assertThat(watch.desiredRing(layout, false, t0 + 5 * SEC)).containsExactly(SELF, Q2);
+        assertThat(watch.desiredRing(layout, false, t0 + 6 * SEC)).containsExactly(SELF);
+    }
+
+    private static TokenStatus answer(RingMember q) {
+        return TokenStatus.newBuilder().setEpoch(2).setJoined(true).setInstanceId(q.getInstanceId()).build();
     }
 
     @Test
     void aDroppedMemberThatAnswersTheRingStays() {
         watch.onMembership(viewOf(SELF));
         long t0 = 10 * SEC;
-        watch.desiredRing(layout, t0);
+        watch.desiredRing(layout, false, t0);
         watch.pollOutsiders(layout, t0);
         assertThat(asked).containsExactly(List.of("q2:7000")); // it is asked every second, though the view lacks it
-        watch.onStatus(probeIds.get(0), "q2:7000", TokenStatus.newBuilder().setEpoch(2).setJoined(true).build(), 2, t0 + 7 * SEC);
-        assertThat(watch.desiredRing(layout, t0 + 8 * SEC)).containsExactly(SELF, Q2);
+        watch.onStatus(probeIds.get(0), "q2:7000", answer(Q2), 2, t0 + 5 * SEC);
+        // Silence counts from its last answer, not from when the view dropped it.
+        assertThat(watch.desiredRing(layout, false, t0 + 10 * SEC)).containsExactly(SELF, Q2);
+        assertThat(watch.desiredRing(layout, false, t0 + 11 * SEC)).containsExactly(SELF);
+    }
+
+    @Test
+    void aRefusalBeforeTheViewDroppedItDoesNotCount() {
+        watch.onMembership(viewOf(SELF, Q2));
+        watch.probeForToken(layout, SEC);
+        watch.onNoAnswer(probeIds.get(0), "q2:7000", true, SEC + 1000); // a transient refusal while listed
+        watch.onMembership(viewOf(SELF)); // much later, late heartbeats
+        assertThat(watch.desiredRing(layout, false, 100 * SEC)).containsExactly(SELF, Q2);
+    }
+
+    @Test
+    void anotherInstanceAnsweringAtItsAddressMeansItIsGone() {
+        watch.onMembership(viewOf(SELF));
+        long t0 = 10 * SEC;
+        watch.pollOutsiders(layout, t0);
+        watch.onStatus(probeIds.get(0), "q2:7000", answer(ring("q2-b", "q2:7000")), 2, t0 + SEC / 10);
+        assertThat(watch.desiredRing(layout, false, t0 + SEC / 5)).containsExactly(SELF);
+    }
+
+    @Test
+    void aNewEpochsRingHasADroppedMemberOnlyIfItAnsweredLately() {
+        watch.onMembership(viewOf(SELF));
+        long t0 = 10 * SEC;
+        assertThat(watch.desiredRing(layout, false, t0)).containsExactly(SELF, Q2);
+        assertThat(watch.desiredRing(layout, true, t0)).as("never heard since dropped").containsExactly(SELF);
+        watch.pollOutsiders(layout, t0);
+        watch.onStatus(probeIds.get(0), "q2:7000", answer(Q2), 2, t0 + SEC / 10);
+        assertThat(watch.desiredRing(layout, true, t0 + SEC)).containsExactly(SELF, Q2);
+        assertThat(watch.desiredRing(layout, true, t0 + 4 * SEC)).as("not lately").containsExactly(SELF);
     }
 
     @Test
     void aDroppedMemberThatRefusesIsGoneAtOnce() {
         watch.onMembership(viewOf(SELF));
         long t0 = 10 * SEC;
-        watch.desiredRing(layout, t0);
+        watch.desiredRing(layout, false, t0);
         watch.pollOutsiders(layout, t0);
         watch.onNoAnswer(probeIds.get(0), "q2:7000", true, t0 + SEC / 10);
-        assertThat(watch.desiredRing(layout, t0 + SEC / 5)).containsExactly(SELF);
+        assertThat(watch.desiredRing(layout, false, t0 + SEC / 5)).containsExactly(SELF);
     }
 
     @Test
@@ -79,8 +115,7 @@ class RingWatchTest {
         watch.probeForToken(layout, SEC);
         assertThat(asked).containsExactly(List.of("q2:7000"));
         // q2 holds the token: no loss, whatever the controller thinks.
-        watch.onStatus(probeIds.get(0), "q2:7000", TokenStatus.newBuilder().setEpoch(2).setHolding(true).setJoined(true).build(),
-                2, SEC + 1000);
+        watch.onStatus(probeIds.get(0), "q2:7000", answer(Q2).toBuilder().setHolding(true).build(), 2, SEC + 1000);
         assertThat(watch.onProbeDone(probeIds.get(0), SEC + 2000)).isEqualTo(RingWatch.Verdict.HOLDER_FOUND);
     }
 }

@@ -55,7 +55,7 @@ class StoreOutboxTest {
         assertThat(sentTo(M2)).extracting(Sent::lids).containsExactly(List.of(8L, 9L));
         assertThat(sent).allSatisfy(s -> assertThat(s.epoch()).isEqualTo(7));
 
-        assertThat(outbox.onStored(sentTo(M1).get(0).id())).extracting(RecordEnvelope::getLid).containsExactly(1L, 2L, 3L);
+        assertThat(outbox.onStored(sentTo(M1).get(0).id()).records()).extracting(RecordEnvelope::getLid).containsExactly(1L, 2L, 3L);
         outbox.flush(T0);
         assertThat(sentTo(M1)).extracting(Sent::lids).containsExactly(List.of(1L, 2L, 3L), List.of(4L, 5L, 6L),
                 List.of(7L));
@@ -74,7 +74,7 @@ class StoreOutboxTest {
         outbox.flush(T0 + 1);
         assertThat(sent).hasSize(2);
         Sent cause = sentTo(M1).get(0);
-        assertThat(outbox.onStored(cause.id())).extracting(RecordEnvelope::getLid).containsExactly(1L);
+        assertThat(outbox.onStored(cause.id()).records()).extracting(RecordEnvelope::getLid).containsExactly(1L);
         outbox.flush(T0 + 2);
         assertThat(sentTo(M2)).extracting(Sent::lids).containsExactly(List.of(4L), List.of(2L));
         assertThat(sentTo(M1)).extracting(Sent::lids).containsExactly(List.of(1L), List.of(3L));
@@ -107,7 +107,7 @@ class StoreOutboxTest {
         add(M1, 2);
         outbox.flush(T0);
         long id = sent.get(0).id();
-        assertThat(outbox.onStored(id)).extracting(RecordEnvelope::getId).containsExactly("r1", "r2");
+        assertThat(outbox.onStored(id).records()).extracting(RecordEnvelope::getId).containsExactly("r1", "r2");
         assertThat(outbox.onStored(id)).isNull();
         assertThat(outbox.onStored(424242)).isNull();
     }
@@ -156,7 +156,7 @@ class StoreOutboxTest {
         assertThat(again.id()).isNotEqualTo(first.id());
         // The first attempt's id is spent; the retry's stores.
         assertThat(outbox.onStored(first.id())).isNull();
-        assertThat(outbox.onStored(again.id())).hasSize(2);
+        assertThat(outbox.onStored(again.id()).records()).hasSize(2);
         assertThat(outbox.unstoredFrom()).isZero();
     }
 

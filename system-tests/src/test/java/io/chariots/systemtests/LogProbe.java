@@ -104,10 +104,11 @@ final class LogProbe {
             com.fasterxml.jackson.databind.JsonNode h = new com.fasterxml.jackson.databind.ObjectMapper()
                     .readTree(get("http://" + q.host() + ":" + q.ports().admin() + "/health").body());
             org.assertj.core.api.Assertions.assertThat(h.path("recoveries").asLong(-1))
-                    .as("token recoveries by %s in fair weather (%s); why, from its log:%n%s", q, h, epochLines(q))
+                    .as(() -> "token recoveries by " + q + " in fair weather (" + h + "); why, from its log:\n" + epochLines(q))
                     .isZero();
             org.assertj.core.api.Assertions.assertThat(h.path("holesFilled").asLong(-1))
-                    .as("holes filled by %s in fair weather (%s); why, from its log:%n%s", q, h, epochLines(q)).isZero();
+                    .as(() -> "holes filled by " + q + " in fair weather (" + h + "); why, from its log:\n" + epochLines(q))
+                    .isZero();
         }
     }
 
