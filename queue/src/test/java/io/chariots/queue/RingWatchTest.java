@@ -56,12 +56,17 @@ class RingWatchTest {
         return TokenStatus.newBuilder().setEpoch(2).setJoined(true).setInstanceId(q.getInstanceId()).build();
     }
 
-    @Test
-    void aDroppedMemberThatAnswersTheRingStays() {
+    /** The controller drops q2 (late heartbeats) at {@code t0}; this queue then asks it whether it is alive. */
+    private void dropQ2AndAsk(long t0) {
         watch.onMembership(viewOf(SELF));
-        long t0 = 10 * SEC;
         watch.desiredRing(layout, false, t0);
         watch.pollOutsiders(layout, t0);
+    }
+
+    @Test
+    void aDroppedMemberThatAnswersTheRingStays() {
+        long t0 = 10 * SEC;
+        dropQ2AndAsk(t0);
         assertThat(asked).containsExactly(List.of("q2:7000")); // it is asked every second, though the view lacks it
         watch.onStatus(probeIds.get(0), "q2:7000", answer(Q2), 2, t0 + 5 * SEC);
         // Silence counts from its last answer, not from when the view dropped it.
@@ -101,10 +106,8 @@ class RingWatchTest {
 
     @Test
     void aDroppedMemberThatRefusesIsGoneAtOnce() {
-        watch.onMembership(viewOf(SELF));
         long t0 = 10 * SEC;
-        watch.desiredRing(layout, false, t0);
-        watch.pollOutsiders(layout, t0);
+        dropQ2AndAsk(t0);
         watch.onNoAnswer(probeIds.get(0), "q2:7000", true, t0 + SEC / 10);
         assertThat(watch.desiredRing(layout, false, t0 + SEC / 5)).containsExactly(SELF);
     }
