@@ -7,7 +7,8 @@ import java.util.ArrayDeque;
  * {@code window}: a Bloom filter in time segments, the oldest dropped as a
  * new one starts. Each segment is a blocked Bloom filter: an id's bits all
  * lie in one 64-byte block, so adding or asking costs one cache miss per
- * segment, not one per hash (every record is asked about in all segments). It may say "maybe" for an id it never saw (about 1% of the
+ * segment, not one per hash (every record is asked about in all segments).
+ * It may say "maybe" for an id it never saw (about 1% of the
  * time when full), never "no" for one it saw within the window, so a "maybe"
  * is only a reason to ask the durable id index, and a "no" means new.
  *

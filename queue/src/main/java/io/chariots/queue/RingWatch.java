@@ -62,15 +62,13 @@ final class RingWatch {
     /** A ring member the view no longer lists, and what this queue heard from it since. */
     private static final class Unlisted {
         final String instance;
-        final long since;
-        long heardAt; // since, or its last answer after that
+        long heardAt; // when it was dropped, or its last answer after that
         boolean answered; // answered since it was dropped
         boolean gone; // refused a call since it last answered, or another instance answers at its address
 
-        Unlisted(String instance, long since) {
+        Unlisted(String instance, long droppedAt) {
             this.instance = instance;
-            this.since = since;
-            this.heardAt = since;
+            this.heardAt = droppedAt;
         }
     }
 
@@ -185,12 +183,7 @@ final class RingWatch {
         lossProbeSentAt = now;
         lossProbeId = nextProbeId++;
         List<String> ask = others(m -> true);
-        noteUnlisted(layout, now);
-        for (Map.Entry<String, Unlisted> e : unlisted.entrySet()) {
-            if (!e.getKey().equals(self.getAddress()) && !e.getValue().gone && !ask.contains(e.getKey())) {
-                ask.add(e.getKey());
-            }
-        }
+        addUnlisted(ask, layout, now);
         lossProbeAsked = ask;
         prober.probeRing(lossProbeId, ask);
     }
@@ -275,14 +268,19 @@ final class RingWatch {
             inRing.add(m.getInstanceId());
         }
         List<String> ask = others(m -> !inRing.contains(m.getInstanceId()) || suspects.contains(m.getGrpcAddress()));
-        noteUnlisted(layout, now);
-        for (Map.Entry<String, Unlisted> e : unlisted.entrySet()) {
-            if (!e.getKey().equals(self.getAddress()) && !e.getValue().gone) {
-                ask.add(e.getKey());
-            }
-        }
+        addUnlisted(ask, layout, now);
         if (!ask.isEmpty()) {
             prober.probeRing(nextProbeId++, ask);
+        }
+    }
+
+    /** Adds to {@code ask} the ring members the view dropped that are not known gone (they may still answer). */
+    private void addUnlisted(List<String> ask, Layout layout, long now) {
+        noteUnlisted(layout, now);
+        for (Map.Entry<String, Unlisted> e : unlisted.entrySet()) {
+            if (!e.getKey().equals(self.getAddress()) && !e.getValue().gone && !ask.contains(e.getKey())) {
+                ask.add(e.getKey());
+            }
         }
     }
 
