@@ -65,6 +65,7 @@ public final class Queue {
                 var s = ring[0].status();
                 h.put("ring", ring[0].state().name());
                 h.put("epoch", s.getEpoch());
+                h.put("ringMembers", metrics.ring());
                 h.put("holding", s.getHolding());
                 h.put("hold", qc.hold());
                 h.put("buffered", ring[0].buffered());

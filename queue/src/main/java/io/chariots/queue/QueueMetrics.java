@@ -1,10 +1,12 @@
 package io.chariots.queue;
 
 import io.chariots.proto.Layout;
+import io.chariots.proto.RingMember;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
 
 /** The queue's meters ({@code chariots_queue_*}), fed by the {@link TokenRing} on its loop; read by scrapes from any thread. */
 public final class QueueMetrics {
@@ -23,6 +25,7 @@ public final class QueueMetrics {
     private final Counter refusedFull;
     private volatile long epoch;
     private volatile long layoutVersion;
+    private volatile List<String> ring = List.of();
 
     public QueueMetrics(MeterRegistry meters) {
         this.meters = meters;
@@ -104,6 +107,12 @@ public final class QueueMetrics {
     void layout(Layout l) {
         epoch = l.getEpoch();
         layoutVersion = l.getVersion();
+        ring = l.getRingList().stream().map(RingMember::getAddress).toList();
+    }
+
+    /** The gRPC addresses of the queues in the ring of the layout this queue knows, in ring order. */
+    public List<String> ring() {
+        return ring;
     }
 
     /** New epochs this queue started after a fault (for health and tests). */

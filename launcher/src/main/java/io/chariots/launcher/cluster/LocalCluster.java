@@ -395,7 +395,12 @@ public final class LocalCluster implements AutoCloseable {
 
     /**
      * Waits until the controller lists exactly the running instances (those
-     * alive and not paused), each registered since the controller started.
+     * alive and not paused), each registered since the controller started,
+     * and (when queues and maintainers run) the token ring is made of exactly
+     * the running queues: every one of them knows the same epoch, whose ring
+     * is them all. A cluster whose ring is still forming changes epochs under
+     * its first load, which a test injecting faults would mistake for their
+     * effect.
      *
      * @throws IllegalStateException with the cluster state if it does not happen in time
      */
@@ -421,7 +426,11 @@ public final class LocalCluster implements AutoCloseable {
                     }
                 }
                 if (all) {
-                    return;
+                    String ring = ringUnformed();
+                    if (ring == null) {
+                        return;
+                    }
+                    last = ring;
                 }
             } catch (IOException e) {
                 last = e.toString();
@@ -440,6 +449,27 @@ public final class LocalCluster implements AutoCloseable {
                     .append(p.tail(20)).append('\n');
         }
         throw new IllegalStateException("cluster did not register in " + timeout.toSeconds() + " s (" + last + ")\n" + describe() + tails);
+    }
+
+    /** Why the ring is not yet the running queues ({@code null} once it is). */
+    private String ringUnformed() throws IOException, InterruptedException {
+        List<RoleProcess> queues = all(Role.QUEUE).stream().filter(p -> p.alive() && !p.paused()).toList();
+        if (queues.isEmpty() || all(Role.MAINTAINER).stream().noneMatch(p -> p.alive() && !p.paused())) {
+            return null;
+        }
+        List<String> want = queues.stream().map(RoleProcess::address).sorted().toList();
+        long epoch = -1;
+        for (RoleProcess q : queues) {
+            JsonNode h = getJson("http://" + q.host() + ":" + q.ports().admin() + "/health");
+            List<String> ring = new ArrayList<>();
+            h.path("ringMembers").forEach(a -> ring.add(a.asText()));
+            long e = h.path("epoch").asLong(-1);
+            if (!want.equals(ring.stream().sorted().toList()) || (epoch != -1 && e != epoch)) {
+                return q + " knows epoch " + e + " with ring " + ring + "; the running queues are " + want;
+            }
+            epoch = e;
+        }
+        return null;
     }
 
     private final java.util.Set<RoleProcess> expectedDown = java.util.concurrent.ConcurrentHashMap.newKeySet();
