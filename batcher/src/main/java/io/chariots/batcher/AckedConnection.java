@@ -61,7 +61,7 @@ final class AckedConnection {
 
     private final Channel channel;
     private final int maxUnanswered;
-    private final long timeoutMs;
+    private long timeoutMs;
     private final ArrayDeque<Answer> answers = new ArrayDeque<>();
     private long frames;
     private int unanswered;
@@ -77,8 +77,17 @@ final class AckedConnection {
         this.timeoutMs = timeoutMs;
     }
 
-    /** Queues the handshake answer {@code {"acks":1,"timeout_ms":N}} behind any earlier answers. */
-    void handshake() {
+    /** How long this connection's records are waited for before "not confirmed". */
+    long timeoutMs() {
+        return timeoutMs;
+    }
+
+    /**
+     * Queues the handshake answer {@code {"acks":1,"timeout_ms":N}} behind any
+     * earlier answers; frames after it are waited for {@code timeoutMs}.
+     */
+    void handshake(long timeoutMs) {
+        this.timeoutMs = timeoutMs;
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("acks", 1);
         body.put("timeout_ms", timeoutMs);

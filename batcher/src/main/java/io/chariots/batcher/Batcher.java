@@ -75,7 +75,6 @@ public final class Batcher {
                     AppendWaiters.Limits.defaults().withMaxWaiting(bc.maxWaiting()), config.datacenter());
             waitersRef[0] = waiters;
             EdgeStamp stamp = new EdgeStamp("b", config.datacenter(), config.numDc());
-            long ackTimeoutNanos = bc.ackTimeout().toNanos();
             ingest[0] = new FrameIngest(stamp, new FrameIngest.Pipeline() {
                 @Override
                 public void add(List<RecordEnvelope> records) {
@@ -83,12 +82,12 @@ public final class Batcher {
                 }
 
                 @Override
-                public void addAwaited(List<RecordEnvelope> records, List<String> ids,
+                public void addAwaited(List<RecordEnvelope> records, List<String> ids, long timeoutMs,
                                        Consumer<List<AppendWaiters.Outcome>> done) {
                     loop.execute(() -> {
                         long now = clock.nanoTime();
                         // Waiting starts before the records leave, so no notice can arrive first.
-                        if (waiters.await(ids, now + ackTimeoutNanos, now, done::accept) == null) {
+                        if (waiters.await(ids, now + TimeUnit.MILLISECONDS.toNanos(timeoutMs), now, done::accept) == null) {
                             done.accept(null);
                             return;
                         }

@@ -40,7 +40,9 @@ import java.util.function.Consumer;
  *
  * <p>It never writes to a client that did not ask: GoChariots clients never
  * read, and must never stall. A client that sends an {@code 'A'} handshake
- * frame (payload: a JSON object such as {@code {"acks":1}}) is answered with
+ * frame (payload: a JSON object such as {@code {"acks":1}}, optionally with
+ * {@code "timeout_ms"}: how long the client wants a record waited for, at
+ * most {@code batcher.ack_timeout_ms}) is answered with
  * {@code 'A'} {@code {"acks":1,"timeout_ms":N}}, and from then on every one
  * of its {@code 'r'}/{@code 's'} frames gets one {@code 'a'} answer once its
  * records are persisted and indexed (see {@link AckedConnection}); its records
@@ -56,11 +58,12 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
         void add(List<RecordEnvelope> records);
 
         /**
-         * Records whose client waits: {@code done} runs once (on any thread)
-         * with an outcome per record, parallel to {@code ids}, or with null
-         * when too many records wait already (then they were not added).
+         * Records whose client waits, for at most {@code timeoutMs}: {@code done}
+         * runs once (on any thread) with an outcome per record, parallel to
+         * {@code ids}, or with null when too many records wait already (then
+         * they were not added).
          */
-        void addAwaited(List<RecordEnvelope> records, List<String> ids, Consumer<List<Outcome>> done);
+        void addAwaited(List<RecordEnvelope> records, List<String> ids, long timeoutMs, Consumer<List<Outcome>> done);
     }
 
     /** Settings of the acknowledged mode. */
@@ -234,14 +237,24 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
             report(ctx, "handshake ('A' frame) ignored: its payload must be a JSON object such as {\"acks\":1}");
             return;
         }
+        long timeoutMs = ackMode.timeoutMs();
+        JsonNode wanted = asked.path("timeout_ms");
+        if (!wanted.isMissingNode()) {
+            if (wanted.canConvertToLong() && wanted.isIntegralNumber() && wanted.asLong() > 0) {
+                timeoutMs = Math.min(timeoutMs, wanted.asLong());
+            } else {
+                report(ctx, "handshake ('A' frame): timeout_ms must be a positive whole number of milliseconds, not "
+                        + wanted + "; using " + timeoutMs);
+            }
+        }
         Channel ch = ctx.channel();
         AckedConnection acked = ch.attr(ACKED).get();
         if (acked == null) {
-            acked = new AckedConnection(ch, ackMode.maxUnanswered(), ackMode.timeoutMs());
+            acked = new AckedConnection(ch, ackMode.maxUnanswered(), timeoutMs);
             ch.attr(ACKED).set(acked);
             ackedConnections.increment();
         }
-        acked.handshake();
+        acked.handshake(timeoutMs);
     }
 
     /**
@@ -296,7 +309,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
                 ids.add(e.getId());
             }
             Channel ch = ctx.channel();
-            sink.addAwaited(out, ids, outcomes -> ch.eventLoop().execute(() -> {
+            sink.addAwaited(out, ids, acked.timeoutMs(), outcomes -> ch.eventLoop().execute(() -> {
                 acked.complete(answer, positions, ids, outcomes);
                 updateAutoRead(ch);
             }));

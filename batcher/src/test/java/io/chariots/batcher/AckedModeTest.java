@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AckedModeTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    record Awaited(List<RecordEnvelope> records, List<String> ids, Consumer<List<Outcome>> done) {
+    record Awaited(List<RecordEnvelope> records, List<String> ids, long timeoutMs, Consumer<List<Outcome>> done) {
     }
 
     final List<List<RecordEnvelope>> plain = new ArrayList<>();
@@ -43,8 +43,8 @@ class AckedModeTest {
             }
 
             @Override
-            public void addAwaited(List<RecordEnvelope> records, List<String> ids, Consumer<List<Outcome>> done) {
-                awaited.add(new Awaited(records, ids, done));
+            public void addAwaited(List<RecordEnvelope> records, List<String> ids, long timeoutMs, Consumer<List<Outcome>> done) {
+                awaited.add(new Awaited(records, ids, timeoutMs, done));
             }
         }, new FrameIngest.AckMode(maxUnanswered, 1500), new DefaultChannelGroup(GlobalEventExecutor.INSTANCE),
                 new SimpleMeterRegistry());
@@ -129,6 +129,30 @@ class AckedModeTest {
         JsonNode f5 = JSON.readTree(written(ch).get(0).substring(1));
         assertThat(f5.get("results").get(0).get("id").asText()).isEqualTo(generated);
         assertThat(f5.get("results").get(0).get("error").asText()).contains("1500 ms").contains("same id is safe");
+    }
+
+    @Test
+    void aClientMayAskForAShorterWaitButNotALongerOne() throws Exception {
+        EmbeddedChannel ch = channel(100);
+        send(ch, 'A', "{\"acks\":1,\"timeout_ms\":400}");
+        assertThat(written(ch)).containsExactly("A{\"acks\":1,\"timeout_ms\":400}");
+        send(ch, 'r', "{\"id\":\"short\"}");
+        assertThat(awaited.get(0).timeoutMs()).isEqualTo(400);
+        awaited.get(0).done().accept(List.of(new TimedOut()));
+        assertThat(JSON.readTree(written(ch).get(0).substring(1)).get("results").get(0).get("error").asText())
+                .contains("within 400 ms");
+
+        EmbeddedChannel longer = channel(100);
+        send(longer, 'A', "{\"acks\":1,\"timeout_ms\":600000}");
+        assertThat(written(longer)).as("capped at batcher.ack_timeout_ms").containsExactly("A{\"acks\":1,\"timeout_ms\":1500}");
+        send(longer, 'r', "{\"id\":\"long\"}");
+        assertThat(awaited.get(1).timeoutMs()).isEqualTo(1500);
+
+        for (String bad : List.of("0", "-5", "2.5", "\"fast\"", "null")) {
+            EmbeddedChannel b = channel(100);
+            send(b, 'A', "{\"acks\":1,\"timeout_ms\":" + bad + "}");
+            assertThat(written(b)).as("timeout_ms " + bad + " is not used").containsExactly("A{\"acks\":1,\"timeout_ms\":1500}");
+        }
     }
 
     @Test

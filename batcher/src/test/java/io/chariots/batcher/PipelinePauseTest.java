@@ -31,7 +31,7 @@ class PipelinePauseTest {
         }
 
         @Override
-        public void addAwaited(List<RecordEnvelope> records, List<String> ids, Consumer<List<Outcome>> done) {
+        public void addAwaited(List<RecordEnvelope> records, List<String> ids, long timeoutMs, Consumer<List<Outcome>> done) {
             added.add(records);
         }
     }, new FrameIngest.AckMode(100, 1500), new DefaultChannelGroup(GlobalEventExecutor.INSTANCE), new SimpleMeterRegistry());

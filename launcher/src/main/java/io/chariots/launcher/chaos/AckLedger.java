@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * What the cluster acknowledged to the chaos load: each id's LId (an id
@@ -24,7 +25,9 @@ public final class AckLedger {
     private final long t0 = System.nanoTime();
     private final AtomicIntegerArray perBucket = new AtomicIntegerArray(BUCKETS);
     private final Map<String, Ack> acked = new ConcurrentHashMap<>();
-    private final Map<String, Boolean> unacked = new ConcurrentHashMap<>();
+    private final AtomicLongArray longestWaitByBucket = new AtomicLongArray(BUCKETS);
+    /** Unacknowledged id → when it was first sent (nanoTime). */
+    private final Map<String, Long> unacked = new ConcurrentHashMap<>();
     private final Map<String, String> causeOf = new ConcurrentHashMap<>();
     private final AtomicLong sent = new AtomicLong();
     private final AtomicLong resends = new AtomicLong();
@@ -34,7 +37,7 @@ public final class AckLedger {
     /** A record sent for the first time; {@code causeId} names its cause, or is null. */
     void sent(String id, String causeId) {
         sent.incrementAndGet();
-        unacked.put(id, Boolean.TRUE);
+        unacked.put(id, System.nanoTime());
         if (causeId != null) {
             causeOf.put(id, causeId);
         }
@@ -53,8 +56,12 @@ public final class AckLedger {
                     + lid + " (" + path + ")");
         }
         if (prev == null) {
-            unacked.remove(id);
-            perBucket.incrementAndGet(bucket(System.nanoTime()));
+            long now = System.nanoTime();
+            Long sentAt = unacked.remove(id);
+            if (sentAt != null) {
+                longestWaitByBucket.accumulateAndGet(bucket(now), (now - sentAt) / 1_000_000L, Math::max);
+            }
+            perBucket.incrementAndGet(bucket(now));
             highestLid.accumulateAndGet(lid, Math::max);
         }
     }
@@ -118,6 +125,20 @@ public final class AckLedger {
             n += perBucket.get(i);
         }
         return n;
+    }
+
+    /**
+     * The longest time a record waited from its first send to its
+     * acknowledgement, among those acknowledged in [from, until) (nanoTime, whole
+     * buckets): a record given an LId on a maintainer that then died waits for
+     * its return, while the appends after it flow (the stall).
+     */
+    public long longestWaitMillis(long fromNanos, long untilNanos) {
+        long max = 0;
+        for (int i = bucket(fromNanos), b = bucket(untilNanos - 1); i <= b; i++) {
+            max = Math.max(max, longestWaitByBucket.get(i));
+        }
+        return max;
     }
 
     /**

@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * Durable appends over raw TCP in the batcher's acknowledged mode: handshake
- * {@code 'A' {"acks":1}}, then one {@code 's'} frame at a time, answered by one
+ * {@code 'A' {"acks":1,"timeout_ms":N}}, then one {@code 's'} frame at a time, answered by one
  * {@code 'a'} frame with a result per record. A broken or silent connection is
  * dropped and the next append connects to the next batcher in turn.
  */
@@ -28,18 +28,23 @@ final class AckedTcpAppender implements Appender {
 
     private final List<Target> targets;
     private final int batch;
+    private final long waitMillis;
     private final int readTimeoutMillis;
     private int current;
     private volatile Socket socket;
     private OutputStream out;
     private DataInputStream in;
 
-    /** @param first which target to use first; the others are tried in turn after a failure */
-    AckedTcpAppender(List<Target> targets, int first, int batch, int readTimeoutMillis) {
+    /**
+     * @param first which target to use first; the others are tried in turn after a failure
+     * @param waitMillis how long the batcher may wait for a record before answering "not confirmed"
+     */
+    AckedTcpAppender(List<Target> targets, int first, int batch, long waitMillis) {
         this.targets = List.copyOf(targets);
         this.current = first % targets.size();
         this.batch = batch;
-        this.readTimeoutMillis = readTimeoutMillis;
+        this.waitMillis = waitMillis;
+        this.readTimeoutMillis = (int) waitMillis + 5_000;
     }
 
     @Override
@@ -93,7 +98,7 @@ final class AckedTcpAppender implements Appender {
             socket = s;
             out = s.getOutputStream();
             in = new DataInputStream(s.getInputStream());
-            send('A', "{\"acks\":1}");
+            send('A', "{\"acks\":1,\"timeout_ms\":" + waitMillis + "}");
             String hello = next();
             if (hello.charAt(0) != 'A') {
                 throw new IOException("expected the 'A' handshake answer, got: " + hello);

@@ -11,13 +11,21 @@ import java.util.List;
 /**
  * Steady acknowledged load on a cluster: lanes alternating between HTTP
  * {@code wait=true} through the apps and the acknowledged raw-TCP mode to the
- * batchers, each resending with the same ids until acknowledged, and passing
+ * batchers, each resending (on a connection of its own) with the same ids until acknowledged, and passing
  * chain links on to the next lane. Everything acknowledged lands in the
  * {@link AckLedger}.
  */
 public final class ChaosLoad implements AutoCloseable {
     /** Records per acknowledged 's' frame. */
     static final int FRAME_RECORDS = 5;
+    /**
+     * How long a lane waits for its new records before handing what is not
+     * confirmed to its resending connection: short, so that a record waiting
+     * for a dead maintainer's return holds up its lane for at most this.
+     */
+    static final long NEW_RECORD_WAIT_MS = 2_000;
+    /** How long a resent record is waited for (resends are safe, but need not be many). */
+    static final long RESEND_WAIT_MS = 10_000;
 
     private final AckLedger ledger = new AckLedger();
     private final List<LoadLane> lanes = new ArrayList<>();
@@ -39,16 +47,20 @@ public final class ChaosLoad implements AutoCloseable {
             // Alternate kinds so that a chain's next link always takes the other path.
             boolean http = (lane % 2 == 0 && h < httpLanes) || t >= tcpLanes;
             Appender a;
+            Appender resend;
             String prefix;
             if (http) {
                 RoleProcess app = apps.get(h % apps.size());
-                a = new HttpAppender("http://" + app.host() + ":" + app.ports().main(), app.name(), 5_000);
+                String url = "http://" + app.host() + ":" + app.ports().main();
+                a = new HttpAppender(url, app.name(), NEW_RECORD_WAIT_MS);
+                resend = new HttpAppender(url, app.name(), RESEND_WAIT_MS);
                 prefix = runTag + "-h" + h++;
             } else {
-                a = new AckedTcpAppender(batchers, t, FRAME_RECORDS, 15_000);
+                a = new AckedTcpAppender(batchers, t, FRAME_RECORDS, NEW_RECORD_WAIT_MS);
+                resend = new AckedTcpAppender(batchers, t + 1, FRAME_RECORDS, RESEND_WAIT_MS);
                 prefix = runTag + "-t" + t++;
             }
-            LoadLane l = new LoadLane(lane, prefix, a, chains, ledger, seed * 31 + lane, 5);
+            LoadLane l = new LoadLane(lane, prefix, a, resend, chains, ledger, seed * 31 + lane, 5);
             lanes.add(l);
             Thread th = new Thread(l, "chaos-load-" + prefix);
             th.setDaemon(true);

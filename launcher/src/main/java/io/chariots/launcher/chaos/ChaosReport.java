@@ -9,13 +9,15 @@ import java.util.Set;
 /**
  * The table a chaos run ends with: one row per kind of fault ({@code kill queue},
  * {@code pause maintainer}, …) with how many were injected, the longest append
- * stall, and the holes, acknowledged records lost and records appended twice
+ * stall (until acknowledgements flowed again), the longest a record waited for
+ * its acknowledgement, and the holes, acknowledged records lost and records appended twice
  * at the LIds given out around those faults; then totals and every violation.
  */
 public final class ChaosReport {
     private static final class Row {
         int injected;
         long longestStall;
+        long longestWait;
         int holes;
         int lost;
         int twice;
@@ -32,6 +34,7 @@ public final class ChaosReport {
             Row r = rows.computeIfAbsent(e.fault().label(), k -> new Row());
             r.injected++;
             r.longestStall = e.stallMillis() < 0 || r.longestStall < 0 ? -1 : Math.max(r.longestStall, e.stallMillis());
+            r.longestWait = Math.max(r.longestWait, e.longestWaitMillis());
         }
         for (long h : log.holes()) {
             row(rows, episodes, h).holes++;
@@ -45,20 +48,22 @@ public final class ChaosReport {
         }
         Row total = new Row();
         StringBuilder sb = new StringBuilder();
-        String fmt = "%-20s %8s %18s %7s %11s %15s%n";
-        sb.append(String.format(fmt, "fault", "injected", "longest stall ms", "holes", "acked lost", "appended twice"));
+        String fmt = "%-20s %8s %18s %17s %7s %11s %15s%n";
+        sb.append(String.format(fmt, "fault", "injected", "longest stall ms", "longest wait ms", "holes", "acked lost",
+                "appended twice"));
         for (Map.Entry<String, Row> e : rows.entrySet()) {
             Row r = e.getValue();
             sb.append(String.format(fmt, e.getKey(), r.injected, r.longestStall < 0 ? "never resumed" : r.longestStall,
-                    r.holes, r.lost, r.twice));
+                    r.longestWait, r.holes, r.lost, r.twice));
             total.injected += r.injected;
             total.longestStall = r.longestStall < 0 || total.longestStall < 0 ? -1 : Math.max(total.longestStall, r.longestStall);
+            total.longestWait = Math.max(total.longestWait, r.longestWait);
             total.holes += r.holes;
             total.lost += r.lost;
             total.twice += r.twice;
         }
         sb.append(String.format(fmt, "total", total.injected, total.longestStall < 0 ? "never resumed" : total.longestStall,
-                total.holes, total.lost, total.twice));
+                total.longestWait, total.holes, total.lost, total.twice));
         long effects = ledger.causes().size();
         long chained = inChains(ledger);
         Map<String, AckLedger.Ack> acked = ledger.acked();

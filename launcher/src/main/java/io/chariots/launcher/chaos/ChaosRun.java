@@ -109,15 +109,16 @@ public final class ChaosRun {
         String settled = settle(cluster, p.target(), ledger, threshold);
         long end = System.nanoTime();
         long stall = ledger.stallMillis(f.startNanos(), end, threshold);
+        long longestWait = ledger.longestWaitMillis(f.startNanos(), end);
         long settleMillis = (end - f.startNanos()) / 1_000_000;
         if (settled != null) {
             violations.add("after " + f + ": " + settled);
             out.printf("  did not settle: %s%n", settled);
         } else {
-            out.printf("  settled %d ms after the fault; append stall %d ms; %,d acknowledged so far%n", settleMillis, stall,
-                    ledger.ackedCount());
+            out.printf("  settled %d ms after the fault; append stall %d ms; longest wait for an acknowledgement %d ms; "
+                    + "%,d acknowledged so far%n", settleMillis, stall, longestWait, ledger.ackedCount());
         }
-        return new Episode(f, settled == null ? stall : -1, ledger.highestLid(), settleMillis);
+        return new Episode(f, settled == null ? stall : -1, longestWait, ledger.highestLid(), settleMillis);
     }
 
     /**
