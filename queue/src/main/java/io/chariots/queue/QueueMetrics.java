@@ -25,7 +25,7 @@ public final class QueueMetrics {
     private final Counter refusedFull;
     private volatile long epoch;
     private volatile long layoutVersion;
-    private volatile List<String> ring = List.of();
+    private volatile List<RingMember> ring = List.of();
 
     public QueueMetrics(MeterRegistry meters) {
         this.meters = meters;
@@ -107,11 +107,16 @@ public final class QueueMetrics {
     void layout(Layout l) {
         epoch = l.getEpoch();
         layoutVersion = l.getVersion();
-        ring = l.getRingList().stream().map(RingMember::getAddress).toList();
+        ring = List.copyOf(l.getRingList());
     }
 
-    /** The gRPC addresses of the queues in the ring of the layout this queue knows, in ring order. */
-    public List<String> ring() {
+    /** The epoch of the layout this queue knows (its ring's epoch; a newer epoch may be known, not yet its layout). */
+    public long layoutEpoch() {
+        return epoch;
+    }
+
+    /** The queues in the ring of the layout this queue knows, in ring order. */
+    public List<RingMember> ring() {
         return ring;
     }
 

@@ -103,6 +103,9 @@ final class AckedTcpAppender implements Appender {
             if (hello.charAt(0) != 'A') {
                 throw new IOException("expected the 'A' handshake answer, got: " + hello);
             }
+            // The batcher names the wait it uses (a shorter one, or its own maximum if it ignored ours).
+            long granted = JSON.readTree(hello.substring(1)).path("timeout_ms").asLong(waitMillis);
+            s.setSoTimeout((int) Math.max(readTimeoutMillis, granted + 5_000));
         } catch (IOException e) {
             s.close();
             socket = null;

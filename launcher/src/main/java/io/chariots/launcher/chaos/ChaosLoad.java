@@ -89,7 +89,7 @@ public final class ChaosLoad implements AutoCloseable {
         for (Thread t : threads) {
             t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
         }
-        boolean done = threads.stream().noneMatch(Thread::isAlive);
+        boolean done = threads.stream().noneMatch(Thread::isAlive) && ledger.unacked().isEmpty();
         close();
         return done;
     }

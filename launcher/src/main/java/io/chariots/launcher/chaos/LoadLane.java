@@ -78,10 +78,15 @@ final class LoadLane implements Runnable {
         try {
             while (!stopped && producing && !Thread.currentThread().isInterrupted()) {
                 fill();
+                int sent = pending.size();
                 List<ChaosRecord> left = send(appender, pending);
                 pending.clear();
                 unacknowledged.addAll(left);
-                if (pauseMillis > 0) {
+                if (left.size() == sent) {
+                    // Nothing went through (a dead app, no batcher): back off as a client would, rather than
+                    // pile up new records behind the resends.
+                    Thread.sleep(100 + random.nextInt(100));
+                } else if (pauseMillis > 0) {
                     Thread.sleep(pauseMillis);
                 }
             }

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -398,9 +399,11 @@ public final class LocalCluster implements AutoCloseable {
      * alive and not paused), each registered since the controller started,
      * and (when queues and maintainers run) the token ring is made of exactly
      * the running queues: every one of them knows the same epoch, whose ring
-     * is them all. A cluster whose ring is still forming changes epochs under
-     * its first load, which a test injecting faults would mistake for their
-     * effect.
+     * is them all (these processes, not earlier ones at their addresses). A
+     * cluster whose ring is still forming changes epochs under its first
+     * load, which a test injecting faults would mistake for their effect.
+     * A ring that cannot form (a recovery waiting for a maintainer that may
+     * hold LIds and is not running) makes it time out.
      *
      * @throws IllegalStateException with the cluster state if it does not happen in time
      */
@@ -458,14 +461,28 @@ public final class LocalCluster implements AutoCloseable {
             return null;
         }
         List<String> want = queues.stream().map(RoleProcess::address).sorted().toList();
-        long epoch = -1;
+        List<JsonNode> health = new ArrayList<>();
+        List<String> instances = new ArrayList<>();
         for (RoleProcess q : queues) {
             JsonNode h = getJson("http://" + q.host() + ":" + q.ports().admin() + "/health");
+            health.add(h);
+            instances.add(h.path("instance").asText());
+        }
+        Collections.sort(instances);
+        long epoch = -1;
+        for (int i = 0; i < queues.size(); i++) {
+            JsonNode h = health.get(i);
             List<String> ring = new ArrayList<>();
             h.path("ringMembers").forEach(a -> ring.add(a.asText()));
+            List<String> ringInstances = new ArrayList<>();
+            h.path("ringInstances").forEach(a -> ringInstances.add(a.asText()));
             long e = h.path("epoch").asLong(-1);
-            if (!want.equals(ring.stream().sorted().toList()) || (epoch != -1 && e != epoch)) {
-                return q + " knows epoch " + e + " with ring " + ring + "; the running queues are " + want;
+            // The ring of the epoch it knows (not an older layout's), naming these very processes (a queue
+            // restarted at a dead one's address is another instance), and the same epoch everywhere.
+            if (!want.equals(ring.stream().sorted().toList()) || !instances.equals(ringInstances.stream().sorted().toList())
+                    || h.path("ringEpoch").asLong(-2) != e || (epoch != -1 && e != epoch)) {
+                return queues.get(i) + " knows epoch " + e + " with the ring of epoch " + h.path("ringEpoch") + ": " + ring
+                        + " " + ringInstances + "; the running queues are " + want + " " + instances;
             }
             epoch = e;
         }
