@@ -61,7 +61,7 @@ final class AckedConnection {
 
     private final Channel channel;
     private final int maxUnanswered;
-    private long timeoutMs;
+    private long timeoutMs; // set by each handshake
     private final ArrayDeque<Answer> answers = new ArrayDeque<>();
     private long frames;
     private int unanswered;
@@ -69,12 +69,10 @@ final class AckedConnection {
 
     /**
      * @param maxUnanswered records awaiting their answer above which reading stops
-     * @param timeoutMs     how long a record is waited for (announced in the handshake answer)
      */
-    AckedConnection(Channel channel, int maxUnanswered, long timeoutMs) {
+    AckedConnection(Channel channel, int maxUnanswered) {
         this.channel = channel;
         this.maxUnanswered = maxUnanswered;
-        this.timeoutMs = timeoutMs;
     }
 
     /** How long this connection's records are waited for before "not confirmed". */

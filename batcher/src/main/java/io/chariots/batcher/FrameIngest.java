@@ -250,7 +250,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
         Channel ch = ctx.channel();
         AckedConnection acked = ch.attr(ACKED).get();
         if (acked == null) {
-            acked = new AckedConnection(ch, ackMode.maxUnanswered(), timeoutMs);
+            acked = new AckedConnection(ch, ackMode.maxUnanswered());
             ch.attr(ACKED).set(acked);
             ackedConnections.increment();
         }

@@ -65,10 +65,10 @@ public final class Queue {
                 var s = ring[0].status();
                 h.put("ring", ring[0].state().name());
                 h.put("epoch", s.getEpoch());
-                var ringNow = metrics.ring();
-                h.put("ringEpoch", metrics.layoutEpoch());
-                h.put("ringMembers", ringNow.stream().map(m -> m.getAddress()).toList());
-                h.put("ringInstances", ringNow.stream().map(m -> m.getInstanceId()).toList());
+                var known = metrics.layout();
+                h.put("ringEpoch", known.getEpoch());
+                h.put("ringMembers", known.getRingList().stream().map(m -> m.getAddress()).toList());
+                h.put("ringInstances", known.getRingList().stream().map(m -> m.getInstanceId()).toList());
                 h.put("holding", s.getHolding());
                 h.put("hold", qc.hold());
                 h.put("buffered", ring[0].buffered());

@@ -1,12 +1,10 @@
 package io.chariots.queue;
 
 import io.chariots.proto.Layout;
-import io.chariots.proto.RingMember;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.util.List;
 
 /** The queue's meters ({@code chariots_queue_*}), fed by the {@link TokenRing} on its loop; read by scrapes from any thread. */
 public final class QueueMetrics {
@@ -23,9 +21,8 @@ public final class QueueMetrics {
     private final Counter holes;
     private final Counter conflicts;
     private final Counter refusedFull;
-    private volatile long epoch;
-    private volatile long layoutVersion;
-    private volatile List<RingMember> ring = List.of();
+    /** The layout this queue knows, published whole so that its epoch, version and ring are read together. */
+    private volatile Layout layout = Layout.getDefaultInstance();
 
     public QueueMetrics(MeterRegistry meters) {
         this.meters = meters;
@@ -50,9 +47,9 @@ public final class QueueMetrics {
                 .description("Stores refused because another record held the LId (two tokens: never expected)").register(meters);
         refusedFull = Counter.builder("chariots_queue_enqueue_refused_total").tag("reason", "full")
                 .description("Filter batches told to retry because the queue held max_buffered records").register(meters);
-        Gauge.builder("chariots_queue_epoch", this, m -> m.epoch).description("The epoch of the layout this queue knows")
+        Gauge.builder("chariots_queue_epoch", this, m -> m.layout.getEpoch()).description("The epoch of the layout this queue knows")
                 .register(meters);
-        Gauge.builder("chariots_queue_layout_version", this, m -> m.layoutVersion).register(meters);
+        Gauge.builder("chariots_queue_layout_version", this, m -> m.layout.getVersion()).register(meters);
     }
 
     void bind(TokenRing ring) {
@@ -105,19 +102,12 @@ public final class QueueMetrics {
     }
 
     void layout(Layout l) {
-        epoch = l.getEpoch();
-        layoutVersion = l.getVersion();
-        ring = List.copyOf(l.getRingList());
+        layout = l;
     }
 
-    /** The epoch of the layout this queue knows (its ring's epoch; a newer epoch may be known, not yet its layout). */
-    public long layoutEpoch() {
-        return epoch;
-    }
-
-    /** The queues in the ring of the layout this queue knows, in ring order. */
-    public List<RingMember> ring() {
-        return ring;
+    /** The layout this queue knows (a newer epoch may be known, its layout not yet): its epoch and ring, for health. */
+    public Layout layout() {
+        return layout;
     }
 
     /** New epochs this queue started after a fault (for health and tests). */
