@@ -826,6 +826,24 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         }
     }
 
+    /** The lowest LId stored here and not yet indexed; 0 if every record here is indexed. */
+    public long lowestUnindexed() {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            try (RocksIterator markers = db.newIterator(unindexed)) {
+                markers.seekToFirst();
+                long lowest = markers.isValid() ? lidOf(markers.key()) : 0;
+                markers.status();
+                return lowest;
+            }
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("flstore " + dir + ": cannot read the unindexed markers: " + e, e);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
     /** Whether {@code key} is in {@code cf}, without copying its value out (bloom filter first). */
     private boolean exists(ColumnFamilyHandle cf, byte[] key) throws RocksDBException {
         if (!db.keyMayExist(cf, key, null)) {

@@ -208,7 +208,10 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
 
     @Override
     public void held(HeldRequest request, StreamObserver<HeldReply> responses) {
-        onReadPool(responses, () -> HeldReply.newBuilder().addAllIds(store.held(request.getIdsList())).build());
+        onReadPool(responses, () -> {
+            long lowest = store.lowestUnindexed(); // read first: a marker deleted meanwhile only makes it conservative
+            return HeldReply.newBuilder().addAllIds(store.held(request.getIdsList())).setLowestUnindexed(lowest).build();
+        });
     }
 
     @Override

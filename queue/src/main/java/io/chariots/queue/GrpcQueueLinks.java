@@ -203,7 +203,9 @@ final class GrpcQueueLinks implements TokenRing.Links {
             for (IdStatus s : r.getIdsList()) {
                 found.put(s.getId(), new IdLedger.Found(s.getId(), s.getLid(), m, null));
             }
-        }, heldOk -> {
+            long lowest = r.getLowestUnindexed();
+            onLoop(now -> ring.onUnindexedFrom(verifyId, m, lowest, now));
+        }, maintainers.isEmpty(), heldOk -> {
             if (!heldOk) {
                 onLoop(now -> ring.onVerifyFailed(verifyId, now));
                 return;
@@ -216,7 +218,7 @@ final class GrpcQueueLinks implements TokenRing.Links {
                         found.putIfAbsent(s.getId(), f);
                     }
                 }
-            }, lookupOk -> {
+            }, false, lookupOk -> {
                 if (!lookupOk) {
                     onLoop(now -> ring.onVerifyFailed(verifyId, now));
                     return;
@@ -230,11 +232,15 @@ final class GrpcQueueLinks implements TokenRing.Links {
         });
     }
 
-    /** Calls every address; {@code each} sees every answer (serialized), {@code all} whether every call succeeded. */
+    /**
+     * Calls every address; {@code each} sees every answer (serialized), {@code all} whether every call succeeded.
+     * With no address, {@code all} gets {@code noneIsComplete}: whether nobody to ask is a complete answer.
+     */
     private <T> void gather(List<String> addresses, java.util.function.Function<String,
-            com.google.common.util.concurrent.ListenableFuture<T>> call, BiConsumer<String, T> each, Consumer<Boolean> all) {
+            com.google.common.util.concurrent.ListenableFuture<T>> call, BiConsumer<String, T> each, boolean noneIsComplete,
+            Consumer<Boolean> all) {
         if (addresses.isEmpty()) {
-            all.accept(false); // nobody to ask: the answer would not be complete
+            all.accept(noneIsComplete);
             return;
         }
         AtomicInteger left = new AtomicInteger(addresses.size());

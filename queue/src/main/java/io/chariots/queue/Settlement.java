@@ -41,7 +41,11 @@ public final class Settlement {
         /** Stores rejections at every indexer; success once at least one took them. */
         void reject(List<String> indexers, long rejectId, List<Rejection> rejections);
 
-        /** Which of {@code ids} the maintainers hold unindexed, then which the indexers know. */
+        /**
+         * Which of {@code ids} the maintainers hold unindexed (none may be
+         * listed), then which the indexers know. Each maintainer's answer
+         * also goes to {@code TokenRing.onUnindexedFrom}.
+         */
         void verify(List<String> maintainers, List<String> indexers, long verifyId, List<String> ids);
     }
 
@@ -53,6 +57,10 @@ public final class Settlement {
     private final List<Rejection> unsent = new ArrayList<>();
     private final Map<Long, List<Rejection>> rejecting = new HashMap<>();
     private final Map<Long, List<String>> verifying = new HashMap<>();
+    // Maintainer → the epoch in which it was seen to hold nothing unindexed from older epochs: verifications
+    // of that epoch need not ask it (so one that dies does not hold them up).
+    private final Map<String, Long> indexedBeforeEpoch = new HashMap<>();
+    private final Map<Long, long[]> verifyEpochs = new HashMap<>();
     private long nextId = 1;
     private long retryAt;
 
@@ -71,6 +79,20 @@ public final class Settlement {
     void onIndexedThroughFailed(String maintainer, long now) {
         statsInFlight.remove(maintainer);
         statsDue.put(maintainer, now + RETRY_NANOS);
+    }
+
+    /**
+     * A maintainer answered a verification: the lowest LId it holds unindexed
+     * ({@code 0}: none). If that is above the start of the epoch, it holds
+     * nothing unindexed from older epochs and never will (it is sealed
+     * against their stores); an id it holds from this epoch is live with its
+     * owning queue until indexed, so asking it again could find nothing new.
+     */
+    void onUnindexedFrom(long verifyId, String maintainer, long lowestUnindexed) {
+        long[] epoch = verifyEpochs.get(verifyId); // {epoch, its start LId} when asked
+        if (epoch != null && (lowestUnindexed == 0 || Long.compareUnsigned(lowestUnindexed, epoch[1]) > 0)) {
+            indexedBeforeEpoch.put(maintainer, epoch[0]);
+        }
     }
 
     /** A record waited past its cause timeout: its rejection is made durable before anyone learns of it. */
@@ -96,6 +118,7 @@ public final class Settlement {
     /** What the log holds for a verification; returns records to admit (see {@link IdLedger#verified}). */
     List<io.chariots.proto.RecordEnvelope> onVerified(long verifyId, List<IdLedger.Found> found,
                                                       java.util.function.Predicate<String> owns, long now) {
+        verifyEpochs.remove(verifyId);
         if (verifying.remove(verifyId) == null) {
             return List.of();
         }
@@ -103,6 +126,7 @@ public final class Settlement {
     }
 
     void onVerifyFailed(long verifyId, long now) {
+        verifyEpochs.remove(verifyId);
         List<String> ids = verifying.remove(verifyId);
         if (ids != null) {
             ledger.verifyFailed(ids);
@@ -113,10 +137,11 @@ public final class Settlement {
     /**
      * Sends what is due: index progress polls for maintainers holding records
      * not yet known indexed, rejections, verifications (only once every
-     * maintainer is sealed at {@code sealedEpoch}, and only with an indexer
-     * to ask). Returns the next deadline.
+     * maintainer is sealed at {@code sealedEpoch}, which began after
+     * {@code epochStartLid}, and only with an indexer to ask). Returns the
+     * next deadline.
      */
-    long poll(long now, List<String> maintainers, List<String> indexers, long sealedEpoch) {
+    long poll(long now, List<String> maintainers, List<String> indexers, long sealedEpoch, long epochStartLid) {
         long next = Long.MAX_VALUE;
         for (String m : ledger.maintainersAwaitingIndex()) {
             if (statsInFlight.contains(m)) {
@@ -153,7 +178,14 @@ public final class Settlement {
                 if (!ids.isEmpty()) {
                     long id = nextId++;
                     verifying.put(id, ids);
-                    links.verify(maintainers, indexers, id, ids);
+                    verifyEpochs.put(id, new long[] {sealedEpoch, epochStartLid});
+                    List<String> ask = new ArrayList<>(maintainers.size());
+                    for (String m : maintainers) {
+                        if (indexedBeforeEpoch.getOrDefault(m, -1L) != sealedEpoch) {
+                            ask.add(m);
+                        }
+                    }
+                    links.verify(ask, indexers, id, ids);
                 } else {
                     next = Math.min(next, now + RETRY_NANOS);
                 }

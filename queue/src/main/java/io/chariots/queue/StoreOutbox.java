@@ -159,15 +159,21 @@ public final class StoreOutbox {
         return unstored.size();
     }
 
-    /** Maintainers whose calls have failed {@code failures} times in a row or more. */
+    /** Maintainers whose calls have failed {@code failures} times in a row or more, and that still have batches to take. */
     Set<String> failing(int failures) {
         Set<String> out = new HashSet<>();
         for (String m : sender.destinations()) {
-            if (sender.failures(m) >= failures) {
+            // Only while it still has work there: a count left from a crash long over proves nothing now.
+            if (sender.failures(m) >= failures && sender.queued(m) + sender.inFlight(m) > 0) {
                 out.add(m);
             }
         }
         return out;
+    }
+
+    /** A new process serves at {@code maintainer}'s address: its old failures count no more, its batches go now. */
+    void restarted(String maintainer) {
+        sender.backAgain(maintainer);
     }
 
     /** Voids everything (a newer epoch sealed the maintainers); late replies are ignored. */

@@ -20,9 +20,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.random.RandomGenerator;
 import java.util.concurrent.TimeUnit;
@@ -103,8 +106,12 @@ public final class TokenRing {
     private final TokenHold hold;
     // Maintainers a new stripe's layout is being stored on: nothing is assigned until they all have it.
     private final Set<String> restriping = new HashSet<>();
-    // Maintainers that did not take a layout: left out of new stripes until the view changes.
-    private final Set<String> unreachableMaintainers = new HashSet<>();
+    // Maintainers that did not take a layout this queue proposed (address → why): put in the token's
+    // avoided maintainers at its next hold.
+    private final Map<String, String> layoutRefusals = new LinkedHashMap<>();
+    private final AvoidedMaintainers avoided;
+    // The instance last listed at each maintainer address: a new one is a restart.
+    private final Map<String, String> maintainerInstances = new HashMap<>();
     // Every indexer listed, and every one that left until the maintainers have re-fed its share elsewhere:
     // an answer without it is incomplete (wait, never guess).
     private final IndexerDepartures departures;
@@ -145,6 +152,7 @@ public final class TokenRing {
         this.departures = new IndexerDepartures(config.dedupWindow().toNanos());
         this.watch = new RingWatch(self, config, links::probeRing);
         this.hold = new TokenHold(self.getAddress(), config, gate, ledger, outbox, metrics);
+        this.avoided = new AvoidedMaintainers(config.maintainerRetry().toNanos());
         this.lastTokenAt = now;
         this.watchFrom = now;
         metrics.bind(this);
@@ -207,7 +215,12 @@ public final class TokenRing {
 
     public void onMembership(Membership m, long now) {
         watch.onMembership(m);
-        unreachableMaintainers.clear();
+        for (Member mem : m.members(Role.MAINTAINER)) {
+            String before = maintainerInstances.put(mem.getGrpcAddress(), mem.getInstanceId());
+            if (before != null && !before.equals(mem.getInstanceId())) {
+                outbox.restarted(mem.getGrpcAddress());
+            }
+        }
         departures.onView(addresses(m, Role.INDEXER), now);
         indexers = departures.toAsk(layoutMaintainers, now);
         if (state == State.JOINING && !m.members(Role.MAINTAINER).isEmpty()) {
@@ -494,6 +507,11 @@ public final class TokenRing {
         departures.onHoldersFailed(m);
     }
 
+    /** A maintainer asked in verification {@code verifyId} holds nothing unindexed below {@code lowestUnindexed} (0: nothing at all). */
+    public void onUnindexedFrom(long verifyId, String maintainer, long lowestUnindexed, long now) {
+        settlement.onUnindexedFrom(verifyId, maintainer, lowestUnindexed);
+    }
+
     public void onIndexedThroughFailed(String maintainer, long now) {
         settlement.onIndexedThroughFailed(maintainer, now);
     }
@@ -596,7 +614,9 @@ public final class TokenRing {
         }
         long epoch = knownEpoch + 1;
         List<RingMember> ring = desiredRing(true, now);
-        List<String> maintainers = RingPlan.desiredMaintainers(watch.view(), failingMaintainers());
+        Set<String> failing = AvoidedMaintainers.addresses(avoided.last());
+        failing.addAll(failingHere().keySet());
+        List<String> maintainers = RingPlan.desiredMaintainers(watch.view(), failing);
         token = null;
         retryingPass = false;
         passInFlight = false;
@@ -651,9 +671,7 @@ public final class TokenRing {
         if (recovery != null) {
             recovery.onLayoutFailed(maintainer, why, now);
         } else if (restriping.remove(maintainer)) {
-            LOG.warn("maintainer {} did not take layout {}.{} ({}): new LIds go to the others", maintainer,
-                    layout.getEpoch(), layout.getVersion(), why);
-            unreachableMaintainers.add(maintainer);
+            layoutRefusals.put(maintainer, "did not take layout " + layout.getEpoch() + "." + layout.getVersion() + ": " + why);
             restriping.clear();
             if (state == State.HOLDING) {
                 process(now);
@@ -671,7 +689,8 @@ public final class TokenRing {
                 ledger.logWasEmpty();
             }
             links.reportLayout(r.layout());
-            take(Token.newBuilder().setEpoch(r.epoch()).setHop(1).setLastLid(r.lastLid()).setLayout(r.layout()).build(), now);
+            take(Token.newBuilder().setEpoch(r.epoch()).setHop(1).setLastLid(r.lastLid()).setLayout(r.layout())
+                    .addAllAvoidedMaintainers(avoided.last()).build(), now);
         } else if (r.step() == Recovery.Step.ABORTED) {
             recovery = null;
             state(State.IDLE, now);
@@ -721,7 +740,7 @@ public final class TokenRing {
         }
         if (state == State.HOLDING) {
             process(now);
-            if (state == State.HOLDING && layout.getRingCount() > 1) {
+            if (state == State.HOLDING && layout.getRingCount() > 1 && restriping.isEmpty()) {
                 next = Math.min(next, holdUntil);
             }
         } else if (state == State.PASSING && !passInFlight) {
@@ -754,7 +773,7 @@ public final class TokenRing {
         probes.probe(gate.drainToProbe(), indexers, gate::isUnmet, now);
         next = Math.min(next, probes.nextDue());
         next = Math.min(next, outbox.poll(now));
-        next = Math.min(next, settlement.poll(now, layoutMaintainers, indexers, layout.getEpoch()));
+        next = Math.min(next, settlement.poll(now, layoutMaintainers, indexers, layout.getEpoch(), layout.getStartLid()));
         status = snapshot(now);
         Recovery r = recovery;
         recoveryNote = r == null ? "" : "starting epoch " + r.epoch() + " (" + r.step().name().toLowerCase()
@@ -839,6 +858,9 @@ public final class TokenRing {
             startRecovery(false, "the ring changes", now);
             return;
         }
+        if (!restriping.isEmpty()) {
+            return; // kept until the new stripe's maintainers stored its layout: the next holder assigns under it
+        }
         if (layout.getRingCount() <= 1 && inRing(layout)) {
             return; // a ring of one keeps the token
         }
@@ -880,7 +902,10 @@ public final class TokenRing {
             startRecovery(true, "ring change; quiesce timed out", now);
             return true;
         }
-        List<String> maintainers = RingPlan.desiredMaintainers(watch.view(), failingMaintainers());
+        token = avoided.update(token, watch.view(), failingHere(), now);
+        layoutRefusals.clear();
+        List<String> maintainers = RingPlan.desiredMaintainers(watch.view(),
+                AvoidedMaintainers.addresses(token.getAvoidedMaintainersList()));
         if (!maintainers.isEmpty() && !maintainers.equals(RingPlan.currentMaintainers(layout)) && restriping.isEmpty()) {
             restripe(maintainers);
         }
@@ -929,9 +954,13 @@ public final class TokenRing {
         links.reportLayout(next);
     }
 
-    private Set<String> failingMaintainers() {
-        Set<String> out = outbox.failing(config.maintainerFailures());
-        out.addAll(unreachableMaintainers);
+    /** Maintainers whose calls from this queue fail (address → why). */
+    private Map<String, String> failingHere() {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String m : outbox.failing(config.maintainerFailures())) {
+            out.put(m, config.maintainerFailures() + " or more store calls in a row failed");
+        }
+        out.putAll(layoutRefusals);
         return out;
     }
 

@@ -125,7 +125,8 @@ final class SimMaintainer {
     }
 
     HeldReply held(List<String> ids) {
-        return HeldReply.newBuilder().addAllIds(store.held(ids)).build();
+        long lowest = store.lowestUnindexed();
+        return HeldReply.newBuilder().addAllIds(store.held(ids)).setLowestUnindexed(lowest).build();
     }
 
     MaintainerStats stats() {

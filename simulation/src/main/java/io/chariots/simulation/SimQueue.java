@@ -191,6 +191,10 @@ final class SimQueue implements TokenRing.Links {
     @Override
     public void verify(List<String> maintainers, List<String> indexers, long verifyId, List<String> ids) {
         Map<String, IdLedger.Found> found = new HashMap<>();
+        if (maintainers.isEmpty()) {
+            lookup(indexers, verifyId, ids, found, false); // none to ask: every maintainer indexed its older records
+            return;
+        }
         int[] left = {maintainers.size()};
         boolean[] failed = {false};
         for (String m : maintainers) {
@@ -199,6 +203,7 @@ final class SimQueue implements TokenRing.Links {
                 for (IdStatus s : held.getIdsList()) {
                     found.put(s.getId(), new IdLedger.Found(s.getId(), s.getLid(), m, null));
                 }
+                ring.onUnindexedFrom(verifyId, m, held.getLowestUnindexed(), now());
                 if (--left[0] == 0) {
                     lookup(indexers, verifyId, ids, found, failed[0]);
                 }

@@ -76,6 +76,7 @@ public final class Simulation {
     private final Cluster cluster;
     private final SimNet.Node client;
     private final Path dir;
+    private long startMs;
     private final List<List<RecordEnvelope>> batches = new ArrayList<>();
     private final Map<Integer, Boolean> acked = new HashMap<>();
     private final Map<Integer, Integer> inFlightAt = new HashMap<>();
@@ -86,6 +87,10 @@ public final class Simulation {
     private long stallSinceMs = -1;
     private long assignedSeen = -1;
     private int faults;
+    private List<Scripted> script;
+    // Per batch: when it was first sent and when it was acknowledged (simulated ms).
+    private final Map<Integer, Long> firstSentAt = new HashMap<>();
+    private final Map<Integer, Long> ackedAt = new HashMap<>();
 
     /** One injected fault: what, where, when (ms) and for how long. */
     record Fault(long atMs, String kind, boolean crash, String target, long lastsMs) {
@@ -103,6 +108,14 @@ public final class Simulation {
         }
     }
 
+    /**
+     * A fault at a set time, instead of the seeded random ones: {@code kind}
+     * is queue, filter, maintainer or indexer; {@code index} picks the
+     * instance (in name order).
+     */
+    public record Scripted(long atMs, String kind, int index, boolean crash, long lastsMs) {
+    }
+
     /** Appends resume within this of a crash (the bound for a killed token holder). */
     static final long STALL_AFTER_CRASH_MS = 5_000;
 
@@ -117,6 +130,37 @@ public final class Simulation {
         this.client = net.node("client");
     }
 
+    /** Injects exactly these faults (and no random ones); call before {@link #run}. */
+    public Simulation script(List<Scripted> faults) {
+        this.script = List.copyOf(faults);
+        return this;
+    }
+
+    /** How long batches waited for their acknowledgement: the longest, over how many batches. */
+    public record AckWaits(long longestMs, int batches) {
+    }
+
+    /**
+     * After {@link #run}: the longest any batch of records in no causal chain
+     * (so none waits for a cause), first sent between {@code fromMs} and
+     * {@code toMs} after the start, waited for its acknowledgement; one never
+     * acknowledged counts until the run ended.
+     */
+    public AckWaits ackWaitsOfUnchainedBatches(long fromMs, long toMs) {
+        long longest = 0;
+        int n = 0;
+        for (Map.Entry<Integer, Long> e : firstSentAt.entrySet()) {
+            long sent = e.getValue() - startMs;
+            boolean chained = batches.get(e.getKey()).stream().anyMatch(r -> r.getId().startsWith("c"));
+            if (sent >= fromMs && sent <= toMs && !chained) {
+                long w = ackedAt.getOrDefault(e.getKey(), net.nowMs()) - e.getValue();
+                longest = Math.max(longest, w);
+                n++;
+            }
+        }
+        return new AckWaits(longest, n);
+    }
+
     /** Runs the scenario and checks the log; removes its stores after. */
     public Result run() {
         try {
@@ -129,13 +173,27 @@ public final class Simulation {
     private Result runAndCheck() {
         buildWorkload();
         long start = net.nowMs();
+        startMs = start;
         long end = start + config.durationMs();
         // The records go out over the first two thirds of the run.
         for (int i = 0; i < batches.size(); i++) {
             int b = i;
             net.at(start + 500 + (long) i * (config.durationMs() * 2 / 3) / batches.size(), () -> send(b));
         }
-        if (config.faults()) {
+        if (script != null) {
+            for (Scripted f : script) {
+                net.at(start + f.atMs(), () -> {
+                    List<String> names = new ArrayList<>(switch (f.kind()) {
+                        case "queue" -> cluster.queues.keySet();
+                        case "filter" -> cluster.filters.keySet();
+                        case "maintainer" -> cluster.maintainers.keySet();
+                        default -> cluster.indexers.keySet();
+                    });
+                    Collections.sort(names);
+                    inject(f.kind(), f.crash(), names.get(f.index()), f.lastsMs());
+                });
+            }
+        } else if (config.faults()) {
             scheduleFault(start + 1_000 + net.random.nextInt(2_000), end - 3_000);
         }
         net.run(end, this::tick);
@@ -227,11 +285,13 @@ public final class Simulation {
         if (acked.containsKey(batch)) {
             return;
         }
+        firstSentAt.putIfAbsent(batch, net.nowMs());
         List<SimFilter> fs = new ArrayList<>(cluster.filters.values());
         SimFilter f = fs.get(net.random.nextInt(fs.size()));
         inFlightAt.put(batch, fs.indexOf(f));
         net.call(client, f.node, 60_000, (SimNet.Reply<Boolean> r) -> f.forward(batches.get(batch), r), ok -> {
             acked.putIfAbsent(batch, Boolean.TRUE);
+            ackedAt.putIfAbsent(batch, net.nowMs());
             inFlightAt.remove(batch);
         }, why -> {
             if (inFlightAt.containsKey(batch)) {
@@ -270,19 +330,23 @@ public final class Simulation {
                 case "maintainer" -> pick(cluster.maintainers.keySet());
                 default -> pick(cluster.indexers.keySet());
             };
-            SimNet.Node n = net.node(target);
-            faults++;
-            faultList.add(new Fault(net.nowMs(), kind, crash, target, lasts));
-            faultLog.add("t=" + net.nowMs() + " " + (crash ? "crash " : "pause ") + target + " for " + lasts + " ms");
-            if (crash) {
-                net.crash(n);
-                net.after(lasts, () -> restart(kind, target));
-            } else {
-                net.pause(n);
-                net.after(lasts, () -> net.resume(n));
-            }
+            inject(kind, crash, target, lasts);
             scheduleFault(net.nowMs() + lasts + 1_000 + net.random.nextInt(3_000), lastStart);
         });
+    }
+
+    private void inject(String kind, boolean crash, String target, long lasts) {
+        SimNet.Node n = net.node(target);
+        faults++;
+        faultList.add(new Fault(net.nowMs(), kind, crash, target, lasts));
+        faultLog.add("t=" + net.nowMs() + " " + (crash ? "crash " : "pause ") + target + " for " + lasts + " ms");
+        if (crash) {
+            net.crash(n);
+            net.after(lasts, () -> restart(kind, target));
+        } else {
+            net.pause(n);
+            net.after(lasts, () -> net.resume(n));
+        }
     }
 
     private String pick(Set<String> names) {

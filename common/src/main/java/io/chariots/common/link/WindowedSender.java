@@ -251,6 +251,21 @@ public final class WindowedSender<B> {
         return next;
     }
 
+    /**
+     * {@code destination} is known to be back (a new process at its address):
+     * its failures are forgotten and what waits for it goes at the next poll,
+     * not after the rest of its backoff.
+     */
+    public void backAgain(String destination) {
+        Destination<B> d = destinations.get(destination);
+        if (d != null) {
+            d.failures = 0;
+            if (d.state == State.BACKING_OFF) {
+                d.state = State.READY;
+            }
+        }
+    }
+
     /** The state of {@code destination} (READY if unknown). */
     public State state(String destination) {
         Destination<B> d = destinations.get(destination);

@@ -381,4 +381,28 @@ class WindowedSenderTest {
         assertThat(sender.failures("unknown")).isZero();
         assertThat(sender.state("unknown")).isEqualTo(WindowedSender.State.READY);
     }
+
+    @Test
+    void aDestinationBackAgainForgetsItsFailuresAndSendsAtOnce() {
+        sender.submit("a", "a1");
+        sender.poll(T0);
+        for (int i = 0; i < 3; i++) {
+            String b = sender.onFailure(lastTo("a").id(), T0);
+            sender.retry("a", b);
+            sender.poll(T0 + 80 * MS * (i + 1)); // each backoff over: the retry goes out
+        }
+        sender.onFailure(lastTo("a").id(), T0 + 300 * MS);
+        sender.retry("a", "a1");
+        assertThat(sender.failures("a")).isEqualTo(4);
+        int before = sent.size();
+        sender.poll(T0 + 301 * MS);
+        assertThat(sent).as("still backing off").hasSize(before);
+
+        sender.backAgain("a");
+        assertThat(sender.failures("a")).isZero();
+        sender.poll(T0 + 302 * MS);
+        assertThat(sent).hasSize(before + 1);
+        assertThat(lastTo("a").batch()).isEqualTo("a1");
+        sender.backAgain("nobody"); // unknown: nothing happens
+    }
 }
