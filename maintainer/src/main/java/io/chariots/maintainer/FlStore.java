@@ -826,22 +826,14 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         }
     }
 
-    /** The lowest LId stored here and not yet indexed; 0 if every record here is indexed. */
+    /**
+     * The lowest LId stored here and not yet indexed; 0 if every record here
+     * is indexed. From what the writes track (free to read): read while
+     * records are stored, it may be higher than a marker written meanwhile,
+     * never higher than one that was there before and is still there.
+     */
     public long lowestUnindexed() {
-        lifecycle.readLock().lock();
-        try {
-            ensureOpen();
-            try (RocksIterator markers = db.newIterator(unindexed)) {
-                markers.seekToFirst();
-                long lowest = markers.isValid() ? lidOf(markers.key()) : 0;
-                markers.status();
-                return lowest;
-            }
-        } catch (RocksDBException e) {
-            throw new IllegalStateException("flstore " + dir + ": cannot read the unindexed markers: " + e, e);
-        } finally {
-            lifecycle.readLock().unlock();
-        }
+        return unindexedCount.get() == 0 ? 0 : indexedThrough + 1;
     }
 
     /** Whether {@code key} is in {@code cf}, without copying its value out (bloom filter first). */

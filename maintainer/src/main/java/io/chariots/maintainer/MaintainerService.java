@@ -209,7 +209,7 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
     @Override
     public void held(HeldRequest request, StreamObserver<HeldReply> responses) {
         onReadPool(responses, () -> {
-            long lowest = store.lowestUnindexed(); // read first: a marker deleted meanwhile only makes it conservative
+            long lowest = store.lowestUnindexed();
             return HeldReply.newBuilder().addAllIds(store.held(request.getIdsList())).setLowestUnindexed(lowest).build();
         });
     }

@@ -168,6 +168,13 @@ class FlStoreFloorTest {
                     IdStatus.newBuilder().setId("id-9").setLid(9).build(),
                     IdStatus.newBuilder().setId("id-2002").setLid(2002).build());
             assertThat(store.held(List.of())).isEmpty();
+
+            // The lowest LId held unindexed, which a queue compares with an epoch's start.
+            assertThat(store.lowestUnindexed()).isEqualTo(6);
+            store.markIndexed(range(6, 10));
+            assertThat(store.lowestUnindexed()).isEqualTo(2001);
+            store.markIndexed(range(2001, 2003));
+            assertThat(store.lowestUnindexed()).as("nothing unindexed").isZero();
         }
     }
 }

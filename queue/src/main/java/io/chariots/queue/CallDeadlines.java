@@ -11,7 +11,7 @@ package io.chariots.queue;
 public final class CallDeadlines {
     /** Passing the token (answered off the successor's loop). */
     public static final long PASS_MS = 300;
-    /** Asking a queue whether it holds the token (answered off its loop). */
+    /** Asking a queue whether it holds the token (answered off its loop), or an avoided maintainer whether it answers. */
     public static final long PROBE_MS = 300;
     /** Storing a batch, filling holes, asking which ids a maintainer holds (idempotent, so retried freely). */
     public static final long STORE_MS = 2_000;

@@ -205,7 +205,7 @@ final class GrpcQueueLinks implements TokenRing.Links {
             }
             long lowest = r.getLowestUnindexed();
             onLoop(now -> ring.onUnindexedFrom(verifyId, m, lowest, now));
-        }, maintainers.isEmpty(), heldOk -> {
+        }, true, heldOk -> {
             if (!heldOk) {
                 onLoop(now -> ring.onVerifyFailed(verifyId, now));
                 return;
@@ -301,10 +301,17 @@ final class GrpcQueueLinks implements TokenRing.Links {
     }
 
     @Override
+    public void probeMaintainer(String m) {
+        Calls.on(maintainer(m, CallDeadlines.PROBE_MS).stats(ReadRequest.getDefaultInstance()),
+                s -> onLoop(now -> ring.onMaintainerProbed(m, true, now)),
+                t -> onLoop(now -> ring.onMaintainerProbed(m, false, now)));
+    }
+
+    @Override
     public void setLayout(String m, Layout layout) {
         Calls.on(maintainer(m, CallDeadlines.CONTROL_MS).setLayout(layout),
-                r -> onLoop(now -> ring.onLayoutSet(m, r, now)),
-                t -> onLoop(now -> ring.onLayoutFailed(m, Calls.describe(t), now)));
+                r -> onLoop(now -> ring.onLayoutSet(m, layout, r, now)),
+                t -> onLoop(now -> ring.onLayoutFailed(m, layout, Calls.describe(t), now)));
     }
 
     @Override

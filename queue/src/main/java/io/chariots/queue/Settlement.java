@@ -56,11 +56,14 @@ public final class Settlement {
     private final Map<String, Long> statsDue = new HashMap<>();
     private final List<Rejection> unsent = new ArrayList<>();
     private final Map<Long, List<Rejection>> rejecting = new HashMap<>();
-    private final Map<Long, List<String>> verifying = new HashMap<>();
+    private final Map<Long, Verification> verifying = new HashMap<>();
     // Maintainer → the epoch in which it was seen to hold nothing unindexed from older epochs: verifications
     // of that epoch need not ask it (so one that dies does not hold them up).
     private final Map<String, Long> indexedBeforeEpoch = new HashMap<>();
-    private final Map<Long, long[]> verifyEpochs = new HashMap<>();
+
+    /** A verification in flight: its ids, and the epoch (with its start LId) it was asked in. */
+    private record Verification(List<String> ids, long epoch, long epochStartLid) {
+    }
     private long nextId = 1;
     private long retryAt;
 
@@ -89,9 +92,9 @@ public final class Settlement {
      * owning queue until indexed, so asking it again could find nothing new.
      */
     void onUnindexedFrom(long verifyId, String maintainer, long lowestUnindexed) {
-        long[] epoch = verifyEpochs.get(verifyId); // {epoch, its start LId} when asked
-        if (epoch != null && (lowestUnindexed == 0 || Long.compareUnsigned(lowestUnindexed, epoch[1]) > 0)) {
-            indexedBeforeEpoch.put(maintainer, epoch[0]);
+        Verification v = verifying.get(verifyId);
+        if (v != null && (lowestUnindexed == 0 || Long.compareUnsigned(lowestUnindexed, v.epochStartLid()) > 0)) {
+            indexedBeforeEpoch.put(maintainer, v.epoch());
         }
     }
 
@@ -118,7 +121,6 @@ public final class Settlement {
     /** What the log holds for a verification; returns records to admit (see {@link IdLedger#verified}). */
     List<io.chariots.proto.RecordEnvelope> onVerified(long verifyId, List<IdLedger.Found> found,
                                                       java.util.function.Predicate<String> owns, long now) {
-        verifyEpochs.remove(verifyId);
         if (verifying.remove(verifyId) == null) {
             return List.of();
         }
@@ -126,10 +128,9 @@ public final class Settlement {
     }
 
     void onVerifyFailed(long verifyId, long now) {
-        verifyEpochs.remove(verifyId);
-        List<String> ids = verifying.remove(verifyId);
-        if (ids != null) {
-            ledger.verifyFailed(ids);
+        Verification v = verifying.remove(verifyId);
+        if (v != null) {
+            ledger.verifyFailed(v.ids());
             retryAt = now + RETRY_NANOS;
         }
     }
@@ -177,8 +178,7 @@ public final class Settlement {
                 List<String> ids = ledger.nextToVerify(maxBatch, sealedEpoch);
                 if (!ids.isEmpty()) {
                     long id = nextId++;
-                    verifying.put(id, ids);
-                    verifyEpochs.put(id, new long[] {sealedEpoch, epochStartLid});
+                    verifying.put(id, new Verification(ids, sealedEpoch, epochStartLid));
                     List<String> ask = new ArrayList<>(maintainers.size());
                     for (String m : maintainers) {
                         if (indexedBeforeEpoch.getOrDefault(m, -1L) != sealedEpoch) {

@@ -20,7 +20,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -72,6 +71,9 @@ public final class TokenRing {
 
         /** Answers a filter's Enqueue. */
         void answer(Object handle, EnqueueReply reply);
+
+        /** Asks an avoided maintainer whether it answers (a cheap call); the outcome goes to {@link #onMaintainerProbed}. */
+        void probeMaintainer(String maintainer);
     }
 
     private final QueueConfig config;
@@ -110,8 +112,6 @@ public final class TokenRing {
     // avoided maintainers at its next hold.
     private final Map<String, String> layoutRefusals = new LinkedHashMap<>();
     private final AvoidedMaintainers avoided;
-    // The instance last listed at each maintainer address: a new one is a restart.
-    private final Map<String, String> maintainerInstances = new HashMap<>();
     // Every indexer listed, and every one that left until the maintainers have re-fed its share elsewhere:
     // an answer without it is incomplete (wait, never guess).
     private final IndexerDepartures departures;
@@ -215,11 +215,8 @@ public final class TokenRing {
 
     public void onMembership(Membership m, long now) {
         watch.onMembership(m);
-        for (Member mem : m.members(Role.MAINTAINER)) {
-            String before = maintainerInstances.put(mem.getGrpcAddress(), mem.getInstanceId());
-            if (before != null && !before.equals(mem.getInstanceId())) {
-                outbox.restarted(mem.getGrpcAddress());
-            }
+        for (String restarted : avoided.restartedIn(m)) {
+            outbox.restarted(restarted);
         }
         departures.onView(addresses(m, Role.INDEXER), now);
         indexers = departures.toAsk(layoutMaintainers, now);
@@ -654,11 +651,14 @@ public final class TokenRing {
         }
     }
 
-    public void onLayoutSet(String maintainer, LayoutReply r, long now) {
+    /** {@code maintainer} answered the layout {@code sent}: replies are matched by the layout, not the address alone. */
+    public void onLayoutSet(String maintainer, Layout sent, LayoutReply r, long now) {
         if (recovery != null) {
-            recovery.onLayoutSet(maintainer, r, now);
-            afterRecoveryStep(now);
-        } else if (restriping.remove(maintainer)) {
+            if (sent.getEpoch() == recovery.epoch()) {
+                recovery.onLayoutSet(maintainer, r, now);
+                afterRecoveryStep(now);
+            }
+        } else if (restripeOf(sent) && restriping.remove(maintainer)) {
             if (!r.getAccepted() && r.getSealedEpoch() > knownEpoch) {
                 adoptEpoch(r.getSealedEpoch(), null, now);
             } else if (state == State.HOLDING) {
@@ -667,16 +667,28 @@ public final class TokenRing {
         }
     }
 
-    public void onLayoutFailed(String maintainer, String why, long now) {
+    public void onLayoutFailed(String maintainer, Layout sent, String why, long now) {
         if (recovery != null) {
-            recovery.onLayoutFailed(maintainer, why, now);
-        } else if (restriping.remove(maintainer)) {
+            if (sent.getEpoch() == recovery.epoch()) {
+                recovery.onLayoutFailed(maintainer, why, now);
+            }
+        } else if (restripeOf(sent) && restriping.remove(maintainer)) {
             layoutRefusals.put(maintainer, "did not take layout " + layout.getEpoch() + "." + layout.getVersion() + ": " + why);
             restriping.clear();
             if (state == State.HOLDING) {
                 process(now);
             }
         }
+    }
+
+    /** A probe of an avoided maintainer answered ({@code ok}) or failed: once it answers, new stripes may include it. */
+    public void onMaintainerProbed(String maintainer, boolean ok, long now) {
+        avoided.onProbe(maintainer, ok, now);
+    }
+
+    /** Whether {@code sent} is the layout of the restripe under way (a late answer to an earlier one is not). */
+    private boolean restripeOf(Layout sent) {
+        return sent.getEpoch() == layout.getEpoch() && sent.getVersion() == layout.getVersion();
     }
 
     private void afterRecoveryStep(long now) {
@@ -904,6 +916,9 @@ public final class TokenRing {
         }
         token = avoided.update(token, watch.view(), failingHere(), now);
         layoutRefusals.clear();
+        for (String m : avoided.toProbe()) {
+            links.probeMaintainer(m);
+        }
         List<String> maintainers = RingPlan.desiredMaintainers(watch.view(),
                 AvoidedMaintainers.addresses(token.getAvoidedMaintainersList()));
         if (!maintainers.isEmpty() && !maintainers.equals(RingPlan.currentMaintainers(layout)) && restriping.isEmpty()) {

@@ -30,7 +30,7 @@ class AvoidedMaintainersTest {
     }
 
     @Test
-    void aFailureOneQueueSawHoldsForEveryHolderUntilTheRetryIsDue() {
+    void aFailureOneQueueSawHoldsForEveryHolderUntilAProbeAnswersAfterTheRetryTime() {
         AvoidedMaintainers a = new AvoidedMaintainers(RETRY);
         AvoidedMaintainers b = new AvoidedMaintainers(RETRY);
         Membership both = view("m1", "i1", "m2", "i2");
@@ -42,41 +42,62 @@ class AvoidedMaintainersTest {
         // The next holder saw no failure of its own: it keeps m1 out all the same (no restripe back and forth).
         t = b.update(t, both, Map.of(), 10 * MS);
         assertThat(avoided(t)).containsExactly("m1");
-        t = a.update(t, both, Map.of(), 20 * MS);
-        assertThat(avoided(t)).containsExactly("m1");
+        assertThat(b.toProbe()).isEmpty();
 
-        // Each queue counts from when it first saw the entry: b from 10 ms.
+        // Each queue counts from when it first saw the entry: b from 10 ms. Due, it is probed (once), not put back.
         t = b.update(t, both, Map.of(), RETRY);
-        assertThat(avoided(t)).as("not yet due for b").containsExactly("m1");
+        assertThat(b.toProbe()).as("not yet due for b").isEmpty();
         t = b.update(t, both, Map.of(), RETRY + 10 * MS);
-        assertThat(avoided(t)).as("due: the view lists it, so it is tried again").isEmpty();
-        assertThat(a.update(t, both, Map.of(), RETRY + 20 * MS).getAvoidedMaintainersList()).isEmpty();
+        assertThat(avoided(t)).containsExactly("m1");
+        assertThat(b.toProbe()).containsExactly("m1");
+        t = b.update(t, both, Map.of(), RETRY + 20 * MS);
+        assertThat(b.toProbe()).as("one probe at a time").isEmpty();
+
+        // The probe fails (cut off from the queues, though the controller hears it): still avoided, probed again.
+        b.onProbe("m1", false, RETRY + 320 * MS);
+        t = b.update(t, both, Map.of(), RETRY + 330 * MS);
+        assertThat(avoided(t)).containsExactly("m1");
+        assertThat(b.toProbe()).containsExactly("m1");
+        b.onProbe("m1", true, RETRY + 400 * MS);
+        t = b.update(t, both, Map.of(), RETRY + 410 * MS);
+        assertThat(avoided(t)).as("it answers: new stripes may include it").isEmpty();
     }
 
     @Test
-    void aRestartIsTriedAtOnceAndAnUnlistedMaintainerIsNot() {
+    void anUnlistedMaintainerLeavesTheListAndARestartIsTriedAtOnce() {
         AvoidedMaintainers a = new AvoidedMaintainers(RETRY);
         Token t = a.update(Token.getDefaultInstance(), view("m1", "i1", "m2", "i2"), Map.of("m1", "layout refused"), 0);
-        // Gone from the view: however long, it stays avoided (desired maintainers leave it out anyway).
-        t = a.update(t, view("m2", "i2"), Map.of(), 10 * RETRY);
         assertThat(avoided(t)).containsExactly("m1");
-        // Back as a new process: tried at once.
-        t = a.update(t, view("m1", "i1-restarted", "m2", "i2"), Map.of(), 10 * RETRY + MS);
-        assertThat(avoided(t)).isEmpty();
+        // Restarted: a new instance at its address is tried at once, with no probe.
+        Token restarted = a.update(t, view("m1", "i1b", "m2", "i2"), Map.of(), MS);
+        assertThat(avoided(restarted)).isEmpty();
+        // Gone from the view: the view leaves it out of new stripes, so the list need not (it stays small).
+        assertThat(avoided(a.update(t, view("m2", "i2"), Map.of(), 2 * MS))).isEmpty();
+        // A failure of a maintainer the view does not list adds nothing.
+        assertThat(avoided(a.update(Token.getDefaultInstance(), view("m2", "i2"), Map.of("m1", "refused"), 3 * MS))).isEmpty();
     }
 
     @Test
-    void aMaintainerStillFailingHereIsNotRetriedAndARestartIsNotAvoidedAgainInTheSameHold() {
+    void aMaintainerStillFailingHereIsNotProbedAndARestartIsNotAvoidedAgainInTheSameHold() {
         AvoidedMaintainers a = new AvoidedMaintainers(RETRY);
         Membership both = view("m1", "i1", "m2", "i2");
         Token t = a.update(Token.getDefaultInstance(), both, Map.of("m1", "3 store calls failed"), 0);
         t = a.update(t, both, Map.of("m1", "3 store calls failed"), 2 * RETRY);
         assertThat(avoided(t)).as("its stores still fail here").containsExactly("m1");
+        assertThat(a.toProbe()).isEmpty();
 
         // Restarted while this queue's old failure count still stands: tried now, avoided again only if it fails.
         t = a.update(t, view("m1", "i1b", "m2", "i2"), Map.of("m1", "3 store calls failed"), 2 * RETRY + MS);
         assertThat(avoided(t)).isEmpty();
         assertThat(a.last()).isEmpty();
+    }
+
+    @Test
+    void restartsAreNewInstancesAtAKnownAddress() {
+        AvoidedMaintainers a = new AvoidedMaintainers(RETRY);
+        assertThat(a.restartedIn(view("m1", "i1", "m2", "i2"))).isEmpty();
+        assertThat(a.restartedIn(view("m1", "i1", "m2", "i2"))).isEmpty();
+        assertThat(a.restartedIn(view("m1", "i1b", "m2", "i2", "m3", "i3"))).containsExactly("m1");
     }
 
     @Test

@@ -288,10 +288,17 @@ final class SimQueue implements TokenRing.Links {
     }
 
     @Override
+    public void probeMaintainer(String m) {
+        SimMaintainer sm = cluster.maintainer(m);
+        net.call(node, sm.node, CallDeadlines.PROBE_MS, (SimNet.Reply<io.chariots.proto.MaintainerStats> r) -> r.ok(sm.stats()),
+                stats -> ring.onMaintainerProbed(m, true, now()), why -> ring.onMaintainerProbed(m, false, now()));
+    }
+
+    @Override
     public void setLayout(String m, Layout layout) {
         SimMaintainer sm = cluster.maintainer(m);
-        net.call(node, sm.node, CallDeadlines.CONTROL_MS, (SimNet.Reply<io.chariots.proto.LayoutReply> r) -> r.ok(sm.setLayout(layout)), reply -> ring.onLayoutSet(m, reply, now()),
-                why -> ring.onLayoutFailed(m, why, now()));
+        net.call(node, sm.node, CallDeadlines.CONTROL_MS, (SimNet.Reply<io.chariots.proto.LayoutReply> r) -> r.ok(sm.setLayout(layout)), reply -> ring.onLayoutSet(m, layout, reply, now()),
+                why -> ring.onLayoutFailed(m, layout, why, now()));
     }
 
     @Override
