@@ -40,6 +40,8 @@ public final class StoreOutbox {
     private final Map<String, StoreBatch> collecting = new HashMap<>();
     private final ArrayDeque<Waiting> blocked = new ArrayDeque<>();
     private final UnstoredLids unstored = new UnstoredLids();
+    // Something was stored since blocked records were last looked at.
+    private boolean storedSinceScan;
     private long epoch;
 
     StoreOutbox(Sender sender, int window, int maxBatch, WindowedSender.Backoff backoff) {
@@ -68,8 +70,10 @@ public final class StoreOutbox {
     }
 
     private boolean depsStored(long[] deps) {
+        long lowest = unstored.first(); // 0 when all are stored
         for (long d : deps) {
-            if (unstored.contains(d)) {
+            // Below the lowest unstored LId is stored: no search (most causes are long stored).
+            if (lowest != 0 && Long.compareUnsigned(d, lowest) >= 0 && unstored.contains(d)) {
                 return false;
             }
         }
@@ -88,7 +92,8 @@ public final class StoreOutbox {
 
     /** Seals what was collected (and what is no longer blocked) into batches and sends what the windows allow. */
     void flush(long now) {
-        if (!blocked.isEmpty()) {
+        if (!blocked.isEmpty() && storedSinceScan) {
+            storedSinceScan = false; // nothing stored since the last look: nothing blocked can have been freed
             for (Iterator<Waiting> it = blocked.iterator(); it.hasNext(); ) {
                 Waiting w = it.next();
                 if (depsStored(w.deps())) {
@@ -111,6 +116,7 @@ public final class StoreOutbox {
         for (RecordEnvelope r : b.records()) {
             unstored.remove(r.getLid());
         }
+        storedSinceScan = true;
         return b;
     }
 

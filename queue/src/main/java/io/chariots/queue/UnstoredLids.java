@@ -17,6 +17,8 @@ final class UnstoredLids {
     private int head;
     private int tail;
     private int size;
+    // Where the last search found its LId.
+    private int hint = -1;
 
     /** Adds {@code lid} (normally above every LId here; otherwise put in its place). */
     void add(long lid) {
@@ -100,6 +102,20 @@ final class UnstoredLids {
     }
 
     private int search(long lid) {
+        // A batch's LIds mostly come one after another: try next to the last one found first.
+        int next = hint + 1;
+        if (next >= head && next < tail && lids[next] == lid) {
+            hint = next;
+            return next;
+        }
+        int at = binarySearch(lid);
+        if (at >= 0) {
+            hint = at;
+        }
+        return at;
+    }
+
+    private int binarySearch(long lid) {
         int lo = head;
         int hi = tail - 1;
         while (lo <= hi) {
