@@ -39,12 +39,16 @@ import java.util.concurrent.TimeUnit;
 final class AvoidedMaintainers {
     private static final Logger LOG = LoggerFactory.getLogger(AvoidedMaintainers.class);
 
+    // Between probes of one maintainer: a failing channel fails at once, and update runs at every hold.
+    private static final long PROBE_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
     private final long retryNanos;
     // When this queue first saw each entry (address and instance) in a token.
     private final Map<String, Long> seenSince = new HashMap<>();
     // Probes of maintainers due for another try: in flight, and when one last answered.
     private final Set<String> probing = new HashSet<>();
     private final Map<String, Long> answeredAt = new HashMap<>();
+    private final Map<String, Long> probedAt = new HashMap<>();
     private final Set<String> toProbe = new LinkedHashSet<>();
     // The instance last listed at each maintainer address.
     private final Map<String, String> instances = new HashMap<>();
@@ -78,6 +82,8 @@ final class AvoidedMaintainers {
             listed.put(m.getGrpcAddress(), m.getInstanceId());
         }
         toProbe.clear();
+        // An answer from before it failed here again proves nothing about now.
+        answeredAt.keySet().removeAll(failingHere.keySet());
         List<AvoidedMaintainer> kept = new ArrayList<>();
         Set<String> keys = new HashSet<>();
         Set<String> released = new HashSet<>();
@@ -98,8 +104,10 @@ final class AvoidedMaintainers {
                 released.add(a.getAddress());
                 continue;
             }
-            if (due && !probing.contains(a.getAddress())) {
+            Long probed = probedAt.get(a.getAddress());
+            if (due && !probing.contains(a.getAddress()) && (probed == null || now - probed >= PROBE_PAUSE_NANOS)) {
                 toProbe.add(a.getAddress());
+                probedAt.put(a.getAddress(), now);
             }
             kept.add(a);
             keys.add(key);

@@ -108,6 +108,8 @@ public final class TokenRing {
     private final TokenHold hold;
     // Maintainers a new stripe's layout is being stored on: nothing is assigned until they all have it.
     private final Set<String> restriping = new HashSet<>();
+    // The layout those maintainers were sent: only answers to it count.
+    private Layout restripeSent;
     // Maintainers that did not take a layout this queue proposed (address → why): put in the token's
     // avoided maintainers at its next hold.
     private final Map<String, String> layoutRefusals = new LinkedHashMap<>();
@@ -595,6 +597,7 @@ public final class TokenRing {
             }
             layout = newLayout;
             layoutMaintainers = allMaintainers(layout);
+            restriping.clear(); // a newer layout replaced the one being stored: its answers no longer matter
             metrics.layout(layout);
             watch.layoutAdopted(layout);
         }
@@ -688,7 +691,7 @@ public final class TokenRing {
 
     /** Whether {@code sent} is the layout of the restripe under way (a late answer to an earlier one is not). */
     private boolean restripeOf(Layout sent) {
-        return sent.getEpoch() == layout.getEpoch() && sent.getVersion() == layout.getVersion();
+        return sent.equals(restripeSent);
     }
 
     private void afterRecoveryStep(long now) {
@@ -963,6 +966,7 @@ public final class TokenRing {
         token = token.toBuilder().setLayout(next).build();
         metrics.layout(next);
         restriping.addAll(maintainers);
+        restripeSent = next;
         for (String m : maintainers) {
             links.setLayout(m, next);
         }

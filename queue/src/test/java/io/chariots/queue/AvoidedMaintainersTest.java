@@ -53,13 +53,23 @@ class AvoidedMaintainersTest {
         t = b.update(t, both, Map.of(), RETRY + 20 * MS);
         assertThat(b.toProbe()).as("one probe at a time").isEmpty();
 
-        // The probe fails (cut off from the queues, though the controller hears it): still avoided, probed again.
+        // The probe fails (cut off from the queues, though the controller hears it): still avoided, probed again
+        // after a pause (a failing channel fails at once, and every hold looks).
         b.onProbe("m1", false, RETRY + 320 * MS);
         t = b.update(t, both, Map.of(), RETRY + 330 * MS);
         assertThat(avoided(t)).containsExactly("m1");
+        assertThat(b.toProbe()).isEmpty();
+        t = b.update(t, both, Map.of(), RETRY + 1010 * MS);
         assertThat(b.toProbe()).containsExactly("m1");
-        b.onProbe("m1", true, RETRY + 400 * MS);
-        t = b.update(t, both, Map.of(), RETRY + 410 * MS);
+        b.onProbe("m1", true, RETRY + 1100 * MS);
+        // Its stores failed here meanwhile: that answer no longer counts.
+        t = b.update(t, both, Map.of("m1", "3 store calls failed"), RETRY + 1110 * MS);
+        t = b.update(t, both, Map.of(), RETRY + 1120 * MS);
+        assertThat(avoided(t)).as("the answer came before it failed again").containsExactly("m1");
+        t = b.update(t, both, Map.of(), RETRY + 2200 * MS);
+        assertThat(b.toProbe()).containsExactly("m1");
+        b.onProbe("m1", true, RETRY + 2300 * MS);
+        t = b.update(t, both, Map.of(), RETRY + 2310 * MS);
         assertThat(avoided(t)).as("it answers: new stripes may include it").isEmpty();
     }
 
