@@ -77,6 +77,12 @@ final class AvoidedMaintainers {
      * yet answering.
      */
     Token update(Token token, Membership view, Map<String, String> failingHere, long now) {
+        if (token.getAvoidedMaintainersCount() == 0 && failingHere.isEmpty()) {
+            // Fair weather, at every hold: nothing to look at.
+            seenSince.clear();
+            last = List.of();
+            return token;
+        }
         Map<String, String> listed = new HashMap<>();
         for (Member m : view.members(Role.MAINTAINER)) {
             listed.put(m.getGrpcAddress(), m.getInstanceId());

@@ -172,8 +172,8 @@ public final class Simulation {
 
     private Result runAndCheck() {
         buildWorkload();
-        long start = net.nowMs();
-        startMs = start;
+        startMs = net.nowMs();
+        long start = startMs;
         long end = start + config.durationMs();
         // The records go out over the first two thirds of the run.
         for (int i = 0; i < batches.size(); i++) {
@@ -183,12 +183,7 @@ public final class Simulation {
         if (script != null) {
             for (Scripted f : script) {
                 net.at(start + f.atMs(), () -> {
-                    List<String> names = new ArrayList<>(switch (f.kind()) {
-                        case "queue" -> cluster.queues.keySet();
-                        case "filter" -> cluster.filters.keySet();
-                        case "maintainer" -> cluster.maintainers.keySet();
-                        default -> cluster.indexers.keySet();
-                    });
+                    List<String> names = new ArrayList<>(instancesOf(f.kind()));
                     Collections.sort(names);
                     inject(f.kind(), f.crash(), names.get(f.index()), f.lastsMs());
                 });
@@ -324,12 +319,7 @@ public final class Simulation {
             String kind = kinds.get(net.random.nextInt(kinds.size()));
             boolean crash = net.random.nextBoolean();
             long lasts = crash ? 200 + net.random.nextInt(4_000) : 500 + net.random.nextInt(7_000);
-            String target = switch (kind) {
-                case "queue" -> pick(cluster.queues.keySet());
-                case "filter" -> pick(cluster.filters.keySet());
-                case "maintainer" -> pick(cluster.maintainers.keySet());
-                default -> pick(cluster.indexers.keySet());
-            };
+            String target = pick(instancesOf(kind));
             inject(kind, crash, target, lasts);
             scheduleFault(net.nowMs() + lasts + 1_000 + net.random.nextInt(3_000), lastStart);
         });
@@ -347,6 +337,15 @@ public final class Simulation {
             net.pause(n);
             net.after(lasts, () -> net.resume(n));
         }
+    }
+
+    private Set<String> instancesOf(String kind) {
+        return switch (kind) {
+            case "queue" -> cluster.queues.keySet();
+            case "filter" -> cluster.filters.keySet();
+            case "maintainer" -> cluster.maintainers.keySet();
+            default -> cluster.indexers.keySet();
+        };
     }
 
     private String pick(Set<String> names) {
