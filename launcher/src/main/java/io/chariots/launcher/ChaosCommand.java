@@ -37,19 +37,24 @@ final class ChaosCommand implements Callable<Integer> {
     @Option(names = "--max-kill-down", defaultValue = "3", description = "Longest time a killed instance stays down before its restart, seconds (default ${DEFAULT-VALUE}).")
     double maxKillDown;
 
+    @Option(names = "--rate", defaultValue = "0", description = {"New records per second offered, all lanes together;",
+            "0 (the default): each lane sends as soon as it is answered, which fills a small machine's CPU.",
+            "A capped rate leaves headroom, so restarts and recoveries are not slowed by a starved CPU."})
+    double rate;
+
     @Option(names = "--out", description = "Directory for the cluster's logs and data and chaos-report.txt (default run-chaos/seed-S-DATE-TIME).")
     Path out;
 
     @Override
     public Integer call() throws Exception {
-        if (faults < 0 || minDown < 0 || maxDown < minDown || maxKillDown < 0) {
-            System.err.println("chaos: need --faults >= 0 and 0 <= --min-down <= --max-down, --max-kill-down >= 0");
+        if (faults < 0 || minDown < 0 || maxDown < minDown || maxKillDown < 0 || rate < 0) {
+            System.err.println("chaos: need --faults >= 0, 0 <= --min-down <= --max-down, --max-kill-down >= 0 and --rate >= 0");
             return 2;
         }
         Path dir = out != null ? out : Path.of("run-chaos", "seed-" + seed + "-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         ChaosOptions options = new ChaosOptions().faults(faults).seed(seed)
-                .down(millis(minDown), millis(maxDown)).maxKillDown(millis(maxKillDown)).outDir(dir);
+                .down(millis(minDown), millis(maxDown)).maxKillDown(millis(maxKillDown)).rate(rate).outDir(dir);
         ChaosRun.Result r = new ChaosRun(options, System.out).run();
         System.out.println();
         System.out.print(r.report());

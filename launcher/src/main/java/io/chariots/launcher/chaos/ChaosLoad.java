@@ -34,8 +34,9 @@ public final class ChaosLoad implements AutoCloseable {
     /**
      * @param httpLanes lanes posting to the apps (in turn)
      * @param tcpLanes lanes writing acknowledged frames to the batchers (each starting at another)
+     * @param rate new records per second offered by all lanes together; 0: each lane sends as fast as it is acknowledged
      */
-    public ChaosLoad(LocalCluster cluster, int httpLanes, int tcpLanes, long seed, String runTag) {
+    public ChaosLoad(LocalCluster cluster, int httpLanes, int tcpLanes, double rate, long seed, String runTag) {
         List<RoleProcess> apps = cluster.all(Role.APP);
         List<AckedTcpAppender.Target> batchers = cluster.all(Role.BATCHER).stream()
                 .map(b -> new AckedTcpAppender.Target(b.name(), b.host(), b.ports().main())).toList();
@@ -60,7 +61,7 @@ public final class ChaosLoad implements AutoCloseable {
                 resend = new AckedTcpAppender(batchers, t + 1, FRAME_RECORDS, RESEND_WAIT_MS);
                 prefix = runTag + "-t" + t++;
             }
-            LoadLane l = new LoadLane(lane, prefix, a, resend, chains, ledger, seed * 31 + lane, 5);
+            LoadLane l = new LoadLane(lane, prefix, a, resend, chains, ledger, seed * 31 + lane, 5, rate / total);
             lanes.add(l);
             Thread th = new Thread(l, "chaos-load-" + prefix);
             th.setDaemon(true);

@@ -16,6 +16,7 @@ public final class ChaosOptions {
     Duration drain = Duration.ofSeconds(60);
     int httpLanes = 3;
     int tcpLanes = 3;
+    double rate;
     Path outDir;
 
     /** Faults to inject, one at a time. */
@@ -59,6 +60,15 @@ public final class ChaosOptions {
     public ChaosOptions lanes(int http, int tcp) {
         this.httpLanes = http;
         this.tcpLanes = tcp;
+        return this;
+    }
+
+    /**
+     * New records per second the lanes offer together; 0 (the default): each lane sends as soon as its last
+     * send was answered, which keeps a small machine's CPU full (restarts then take longer).
+     */
+    public ChaosOptions rate(double recordsPerSecond) {
+        this.rate = recordsPerSecond;
         return this;
     }
 

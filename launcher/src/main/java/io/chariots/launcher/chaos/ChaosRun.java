@@ -42,13 +42,14 @@ public final class ChaosRun {
     public Result run() throws IOException, InterruptedException {
         ChaosOptions o = options;
         Files.createDirectories(o.outDir);
-        out.printf("chaos: seed %d, %d fault(s), pauses %d-%d s, cluster in %s%n", o.seed, o.faults, o.minDown.toSeconds(),
-                o.maxDown.toSeconds(), o.outDir.toAbsolutePath());
+        out.printf("chaos: seed %d, %d fault(s), pauses %d-%d s, kills down at most %d ms, load %s, cluster in %s%n", o.seed,
+                o.faults, o.minDown.toSeconds(), o.maxDown.toSeconds(), o.maxKillDown.toMillis(),
+                o.rate > 0 ? String.format("%.0f records/s", o.rate) : "as fast as acknowledged", o.outDir.toAbsolutePath());
         String runTag = "c" + Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36);
         List<Episode> episodes = new ArrayList<>();
         try (LocalCluster cluster = LocalCluster.spec().workDir(o.outDir).batchers(2).filters(2).queues(3).maintainers(2)
                 .indexers(2).apps(1).start();
-             ChaosLoad load = new ChaosLoad(cluster, o.httpLanes, o.tcpLanes, o.seed, runTag)) {
+             ChaosLoad load = new ChaosLoad(cluster, o.httpLanes, o.tcpLanes, o.rate, o.seed, runTag)) {
             FaultInjector injector = new FaultInjector(cluster, o.seed, o.minDown, o.maxDown, o.maxKillDown);
             try {
                 cluster.awaitRegistered(Duration.ofSeconds(300)); // thirteen JVMs starting on a shared machine take a while

@@ -30,6 +30,8 @@ final class LoadLane implements Runnable {
     private final Random random;
     private final Random resendJitter;
     private final long pauseMillis;
+    private final long nanosPerRecord;
+    private long sendAt;
     private final List<ChaosRecord> pending = new ArrayList<>();
     private final ConcurrentLinkedQueue<ChaosRecord> unacknowledged = new ConcurrentLinkedQueue<>();
     private final Thread retrier;
@@ -41,9 +43,11 @@ final class LoadLane implements Runnable {
     /**
      * @param appender sends new records
      * @param retryAppender sends again, on a connection of its own, what was not acknowledged
+     * @param pauseMillis pause after each send when the lane is not paced
+     * @param rate new records per second this lane offers at most; 0: as fast as they are acknowledged
      */
     LoadLane(int lane, String prefix, Appender appender, Appender retryAppender, ChainHandoff chains, AckLedger ledger,
-             long seed, long pauseMillis) {
+             long seed, long pauseMillis, double rate) {
         this.lane = lane;
         this.prefix = prefix;
         this.appender = appender;
@@ -53,6 +57,7 @@ final class LoadLane implements Runnable {
         this.random = new Random(seed);
         this.resendJitter = new Random(~seed);
         this.pauseMillis = pauseMillis;
+        this.nanosPerRecord = rate > 0 ? (long) (1e9 / rate) : 0;
         this.retrier = new Thread(this::resendUntilAcknowledged, "chaos-resend-" + prefix);
         this.retrier.setDaemon(true);
     }
@@ -71,6 +76,22 @@ final class LoadLane implements Runnable {
         retrier.interrupt();
     }
 
+    /** Waits as the lane's rate asks after {@code sent} new records went out; a lane that fell behind does not burst. */
+    private void pace(int sent) throws InterruptedException {
+        if (nanosPerRecord == 0) {
+            if (pauseMillis > 0) {
+                Thread.sleep(pauseMillis);
+            }
+            return;
+        }
+        long now = System.nanoTime();
+        sendAt = Math.max(sendAt, now - 1_000_000_000L) + sent * nanosPerRecord;
+        long wait = sendAt - now;
+        if (wait > 0) {
+            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+        }
+    }
+
     /** Sends new records until {@link #stopProducing}, then returns once everything it sent was acknowledged. */
     @Override
     public void run() {
@@ -86,8 +107,8 @@ final class LoadLane implements Runnable {
                     // Nothing went through (a dead app, no batcher): back off as a client would, rather than
                     // pile up new records behind the resends.
                     Thread.sleep(100 + random.nextInt(100));
-                } else if (pauseMillis > 0) {
-                    Thread.sleep(pauseMillis);
+                } else {
+                    pace(sent);
                 }
             }
             newRecordsDone = true;
