@@ -3,6 +3,7 @@ package io.chariots.launcher;
 import io.chariots.common.config.ConfigException;
 import io.chariots.common.config.RoleConfig;
 import io.chariots.common.config.Settings;
+import io.chariots.common.runtime.FatalErrors;
 import io.chariots.proto.Role;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -137,6 +138,7 @@ public class RoleCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("chariots " + name + ": " + e.getMessage());
             return 2;
         }
+        FatalErrors.install();
         AutoCloseable running;
         try {
             running = starter.start(cfg);

@@ -31,6 +31,8 @@ import java.util.Locale;
  * <tr><td>hold</td><td>false</td><td>queues: start with the token</td></tr>
  * <tr><td>heartbeat_ms</td><td>500</td><td>heartbeat interval to the controller</td></tr>
  * <tr><td>drain_ms</td><td>20000</td><td>on a clean stop (SIGTERM), longest wait for the role to hand on what it holds</td></tr>
+ * <tr><td>loop_stall_ms</td><td>5000</td><td>a role whose event loop has been inside one task this long answers /health DOWN and
+ *     stops heartbeating, so the controller drops it from the views until the loop turns again</td></tr>
  * </table>
  */
 public final class RoleConfig {
@@ -49,6 +51,7 @@ public final class RoleConfig {
     private final boolean hold;
     private final Duration heartbeatInterval;
     private final Duration drainTimeout;
+    private final Duration loopStall;
     private final Settings settings;
 
     private RoleConfig(Role role, Settings s) {
@@ -76,6 +79,7 @@ public final class RoleConfig {
         this.hold = s.getBoolean("hold", false);
         this.heartbeatInterval = Duration.ofMillis(s.getLong("heartbeat_ms", 500, 10, 60_000));
         this.drainTimeout = Duration.ofMillis(s.getLong("drain_ms", 20_000, 0, 3_600_000));
+        this.loopStall = Duration.ofMillis(s.getLong("loop_stall_ms", 5_000, 100, 3_600_000));
     }
 
     /** Offset of the gRPC port from the main port, for roles whose main port is not gRPC. */
@@ -183,6 +187,11 @@ public final class RoleConfig {
 
     public Duration heartbeatInterval() {
         return heartbeatInterval;
+    }
+
+    /** How long an event loop may stay inside one task before the role counts as not serving ({@code loop_stall_ms}). */
+    public Duration loopStall() {
+        return loopStall;
     }
 
     /** On a clean stop, the longest wait for the role to hand on what it holds ({@code drain_ms}). */

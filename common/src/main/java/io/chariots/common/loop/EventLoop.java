@@ -14,8 +14,13 @@ import java.util.concurrent.locks.LockSupport;
  * The one thread that owns a role's state. Network threads only
  * {@link #execute enqueue} work; between tasks the loop calls
  * {@link Ticker#poll(long)} with the current time, which does the timed work
- * and returns the next deadline. A task that throws is logged and counted,
- * and the loop runs on.
+ * and returns the next deadline. A task that throws an exception is logged
+ * and counted, and the loop runs on; an {@link Error} (out of memory, stack
+ * overflow) ends the loop: it is logged, {@link #died() kept}, and left to the
+ * thread's uncaught-exception handler, which in a role process exits it (see
+ * {@code FatalErrors}) so that an orchestrator restarts it instead of a zombie
+ * that still answers. {@link #stalledNanos} tells a watchdog whether the loop
+ * still turns.
  */
 public final class EventLoop implements Executor, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
@@ -49,8 +54,11 @@ public final class EventLoop implements Executor, AutoCloseable {
     private final Thread thread;
     private final AtomicLong failures = new AtomicLong();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicLong progressAt = new AtomicLong();
+    private final AtomicLong wakeBy = new AtomicLong();
     private volatile boolean running = true;
     private volatile boolean parked;
+    private volatile Throwable died;
 
     public EventLoop(String name, NanoClock clock, Ticker ticker) {
         this.clock = clock;
@@ -60,8 +68,49 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     public EventLoop start() {
+        progressAt.set(clock.nanoTime());
         thread.start();
         return this;
+    }
+
+    /** The loop's name (its thread's). */
+    public String name() {
+        return thread.getName();
+    }
+
+    /**
+     * How long the loop has been inside one task or tick at {@code nowNanos}:
+     * 0 while it waits for work (or has not started, or has stopped cleanly);
+     * {@link Long#MAX_VALUE} once it {@link #died}.
+     */
+    public long stalledNanos(long nowNanos) {
+        if (died != null) {
+            return Long.MAX_VALUE;
+        }
+        if (!running || !thread.isAlive()) {
+            return 0;
+        }
+        if (parked) {
+            // Waiting is not stalling, unless it overslept its deadline (a thread that is not scheduled at all).
+            return Math.max(0, nowNanos - wakeBy.get());
+        }
+        return Math.max(0, nowNanos - progressAt.get());
+    }
+
+    /** The {@link Error} that ended the loop, or null while it runs (or after a clean stop). */
+    public Throwable died() {
+        return died;
+    }
+
+    /** Where the loop thread is now, for a watchdog's report (its innermost frame; empty if unknown). */
+    public String where() {
+        StackTraceElement[] stack = thread.getStackTrace();
+        for (StackTraceElement e : stack) {
+            if (e.getClassName().startsWith("io.chariots.")) {
+                return e.toString();
+            }
+        }
+        return stack.length > 0 ? stack[0].toString() : "";
     }
 
     /** Runs {@code task} on the loop thread, after the tasks already queued. */
@@ -89,6 +138,7 @@ public final class EventLoop implements Executor, AutoCloseable {
                 Runnable task;
                 while ((task = tasks.poll()) != null) {
                     runSafely(task);
+                    progressAt.lazySet(clock.nanoTime());
                 }
                 long now = clock.nanoTime();
                 long deadline;
@@ -99,19 +149,25 @@ public final class EventLoop implements Executor, AutoCloseable {
                     LOG.error("{}: timed work failed; loop continues", thread.getName(), e);
                     deadline = now + TimeUnit.MILLISECONDS.toNanos(10);
                 }
+                long t = clock.nanoTime();
+                long wait = deadline == Ticker.NO_DEADLINE ? TimeUnit.SECONDS.toNanos(1) : deadline - t;
+                progressAt.lazySet(t);
+                wakeBy.lazySet(t + Math.max(0, wait));
                 parked = true;
-                if (tasks.isEmpty() && running) {
-                    long wait = deadline == Ticker.NO_DEADLINE ? TimeUnit.SECONDS.toNanos(1) : deadline - clock.nanoTime();
-                    if (wait > 0) {
-                        LockSupport.parkNanos(this, wait);
-                    }
+                if (tasks.isEmpty() && running && wait > 0) {
+                    LockSupport.parkNanos(this, wait);
                 }
                 parked = false;
+                progressAt.lazySet(clock.nanoTime());
             }
             Runnable task;
             while ((task = tasks.poll()) != null) {
                 runSafely(task);
             }
+        } catch (Error e) {
+            died = e;
+            LOG.error("{}: loop died of {}; this role cannot go on", thread.getName(), e.toString(), e);
+            throw e;
         } finally {
             stopped.countDown();
         }

@@ -53,6 +53,8 @@ public final class MembershipClient implements AutoCloseable {
     private ScheduledFuture<?> heartbeatTask;
     private long backoffMs = 100;
     private volatile java.util.function.Supplier<String> note = () -> "";
+    private volatile java.util.function.Supplier<String> withhold = () -> null;
+    private String withheldFor;
     private int generation;
 
     public MembershipClient(HostPort controllerGrpc, Member self, Duration heartbeat, NettyTransport transport,
@@ -69,6 +71,17 @@ public final class MembershipClient implements AutoCloseable {
         this.channel = NettyChannelBuilder.forAddress(controllerGrpc.host(), controllerGrpc.port())
                 .eventLoopGroup(transport.workers()).channelType(transport.channelType())
                 .executor(exec).usePlaintext().build();
+    }
+
+    /**
+     * Heartbeats are sent only while {@code whyNot} answers null: a role
+     * whose loop is stuck says so (the answer is logged once) and lets the
+     * controller time it out, rather than heartbeat for work it cannot do.
+     * Called on the membership thread: it must only read published state.
+     */
+    public MembershipClient heartbeatOnlyIf(java.util.function.Supplier<String> whyNot) {
+        this.withhold = whyNot;
+        return this;
     }
 
     public MembershipClient start() {
@@ -142,6 +155,9 @@ public final class MembershipClient implements AutoCloseable {
         stream.onNext(JoinRequest.newBuilder().setRegister(reg).build());
         heartbeatTask = exec.scheduleAtFixedRate(() -> {
             if (gen == generation && stream != null) {
+                if (withheld()) {
+                    return;
+                }
                 String n;
                 try {
                     n = note.get();
@@ -152,6 +168,23 @@ public final class MembershipClient implements AutoCloseable {
                         .setSentAtMs(System.currentTimeMillis()).setNote(n == null ? "" : n)).build());
             }
         }, heartbeat.toMillis(), heartbeat.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private boolean withheld() {
+        String why;
+        try {
+            why = withhold.get();
+        } catch (RuntimeException e) {
+            why = e.toString();
+        }
+        if (why != null && withheldFor == null) {
+            LOG.error("heartbeats withheld: {}; the controller will drop this {} from the views until it works again",
+                    why, self.getRole());
+        } else if (why == null && withheldFor != null) {
+            LOG.info("heartbeats resume (they were withheld: {})", withheldFor);
+        }
+        withheldFor = why;
+        return why != null;
     }
 
     private void lost(int gen, String why) {

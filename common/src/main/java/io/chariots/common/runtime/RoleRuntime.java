@@ -2,6 +2,7 @@ package io.chariots.common.runtime;
 
 import io.chariots.common.config.RoleConfig;
 import io.chariots.common.http.HttpServer;
+import io.chariots.common.loop.EventLoop;
 import io.chariots.common.membership.Membership;
 import io.chariots.common.membership.MembershipClient;
 import io.chariots.common.metrics.RoleMetrics;
@@ -22,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -40,6 +42,11 @@ import java.util.function.Supplier;
  * role registered stops taking new work and hands on what it holds, and the
  * process waits until all say they are done (at most {@code drain_ms},
  * default 20000) before it closes — so scaling a stage down loses nothing.
+ *
+ * <p>The runtime watches the role's {@link EventLoop}s: one that has been
+ * inside a task for {@code loop_stall_ms} (or died) makes {@code /health}
+ * answer DOWN and stops the heartbeats, so the controller drops the member
+ * from the views instead of routing to a role that no longer works.
  */
 public final class RoleRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RoleRuntime.class);
@@ -66,6 +73,7 @@ public final class RoleRuntime implements AutoCloseable {
     private final String advertiseHost;
     private final CopyOnWriteArrayList<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<Drain> drains = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<EventLoop> loops = new CopyOnWriteArrayList<>();
     private final long startedAtMs = System.currentTimeMillis();
     private volatile State state = State.STARTING;
     private volatile MembershipClient membership;
@@ -222,10 +230,49 @@ public final class RoleRuntime implements AutoCloseable {
         this.roleHealth = health;
     }
 
+    /**
+     * Watches {@code loop} (see the class comment) and closes it with the role.
+     *
+     * @return the loop, started
+     */
+    public EventLoop manage(EventLoop loop) {
+        loops.add(loop);
+        closeables.add(loop);
+        return loop;
+    }
+
+    /** The event loops watched, in the order managed. */
+    public List<EventLoop> loops() {
+        return List.copyOf(loops);
+    }
+
+    /**
+     * What is wrong with the role's loops now: which one died, or has been in
+     * one task longer than {@code loop_stall_ms} and where; null if they all turn.
+     */
+    public String stuckLoop() {
+        long now = System.nanoTime();
+        for (EventLoop l : loops) {
+            Throwable died = l.died();
+            if (died != null) {
+                return "loop " + l.name() + " died of " + died;
+            }
+            long stalled = l.stalledNanos(now);
+            if (stalled >= config.loopStall().toNanos()) {
+                return "loop " + l.name() + " has been in one task for " + stalled / 1_000_000 + " ms (at " + l.where() + ")";
+            }
+        }
+        return null;
+    }
+
     /** The {@code /health} body. */
     public Map<String, Object> health() {
         Map<String, Object> h = new LinkedHashMap<>();
-        h.put("status", state == State.SERVING ? "UP" : state.name());
+        String stuck = stuckLoop();
+        h.put("status", stuck != null ? "DOWN" : state == State.SERVING ? "UP" : state.name());
+        if (stuck != null) {
+            h.put("loop", stuck);
+        }
         h.put("role", RoleConfig.roleName(config.role()));
         h.put("instance", instanceId);
         h.put("address", advertiseHost + ":" + config.port());
@@ -238,6 +285,9 @@ public final class RoleRuntime implements AutoCloseable {
         if (mc != null) {
             h.put("controller", mc.state().name());
             h.put("membershipVersion", mc.current().epoch() + "." + mc.current().version());
+        }
+        if (stuck != null) {
+            return h; // the role's own fields are read from its stuck loop's state: not worth the risk
         }
         Map<String, Object> extra = roleHealth.get();
         h.putAll(extra);
@@ -350,7 +400,8 @@ public final class RoleRuntime implements AutoCloseable {
                 .setStartedAtMs(startedAtMs)
                 .build();
         serving();
-        membership = new MembershipClient(config.controllerGrpc(), self, config.heartbeatInterval(), transport, listener).start();
+        membership = new MembershipClient(config.controllerGrpc(), self, config.heartbeatInterval(), transport, listener)
+                .heartbeatOnlyIf(this::stuckLoop).start();
         LOG.info("{} serving at {} (admin {}, gRPC {}), registering with controller {}",
                 RoleConfig.roleName(config.role()), self.getAddress(), self.getAdminUrl(),
                 grpcPort > 0 ? self.getGrpcAddress() : "none", config.controllerGrpc());

@@ -45,4 +45,63 @@ class EventLoopTest {
             assertThat(fired.await(5, TimeUnit.SECONDS)).isTrue();
         }
     }
+
+    @Test
+    void anErrorEndsTheLoopAndReachesTheUncaughtHandler() throws Exception {
+        Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+        java.util.concurrent.atomic.AtomicReference<Throwable> caught = new java.util.concurrent.atomic.AtomicReference<>();
+        CountDownLatch handled = new CountDownLatch(1);
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> {
+            caught.set(e);
+            handled.countDown();
+        });
+        try (EventLoop loop = new EventLoop("dies", NanoClock.SYSTEM, now -> EventLoop.Ticker.NO_DEADLINE).start()) {
+            AtomicInteger after = new AtomicInteger();
+            loop.execute(() -> {
+                throw new OutOfMemoryError("test: Java heap space");
+            });
+            loop.execute(after::incrementAndGet);
+            assertThat(handled.await(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(caught.get()).isInstanceOf(OutOfMemoryError.class);
+            assertThat(loop.died()).isSameAs(caught.get());
+            assertThat(loop.stalledNanos(System.nanoTime())).isEqualTo(Long.MAX_VALUE);
+            assertThat(after.get()).as("nothing runs on a dead loop").isZero();
+        } finally {
+            Thread.setDefaultUncaughtExceptionHandler(before);
+        }
+    }
+
+    @Test
+    void saysHowLongItHasBeenInOneTaskAndNotWhileItWaits() throws Exception {
+        try (EventLoop loop = new EventLoop("stalls", NanoClock.SYSTEM, now -> EventLoop.Ticker.NO_DEADLINE).start()) {
+            CountDownLatch idle = new CountDownLatch(1);
+            loop.execute(idle::countDown);
+            assertThat(idle.await(5, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(1500); // idle past the 1 s wake-up it parks for without a deadline
+            assertThat(loop.stalledNanos(System.nanoTime())).as("waiting for work is not a stall").isLessThan(
+                    TimeUnit.MILLISECONDS.toNanos(400));
+
+            CountDownLatch release = new CountDownLatch(1);
+            CountDownLatch inside = new CountDownLatch(1);
+            loop.execute(() -> {
+                inside.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            assertThat(inside.await(5, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(300);
+            assertThat(loop.stalledNanos(System.nanoTime())).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(300));
+            assertThat(loop.where()).contains("EventLoopTest");
+            release.countDown();
+            CountDownLatch turned = new CountDownLatch(1);
+            loop.execute(turned::countDown);
+            assertThat(turned.await(5, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(50);
+            assertThat(loop.stalledNanos(System.nanoTime())).isLessThan(TimeUnit.MILLISECONDS.toNanos(300));
+            assertThat(loop.died()).isNull();
+        }
+    }
 }

@@ -59,7 +59,9 @@ public final class LocalCluster implements AutoCloseable {
         private String classpath = System.getProperty("java.class.path");
         private String java = ChildProcess.javaBinary();
         private final List<String> jvmOptions = new ArrayList<>(List.of("-Xms64m", "-Xmx384m", "-XX:+UseParallelGC",
-                "-XX:ParallelGCThreads=1", "-Xss512k", "-XX:CICompilerCount=2"));
+                "-XX:ParallelGCThreads=1", "-Xss512k", "-XX:CICompilerCount=2",
+                // Out of memory, a role exits (and is restarted) rather than live on half-working.
+                "-XX:+ExitOnOutOfMemoryError"));
         private final Map<String, String> settings = new LinkedHashMap<>();
         private boolean debug;
 

@@ -113,6 +113,20 @@ public final class RoleProcess {
         return this;
     }
 
+    /**
+     * Waits up to {@code timeout} for it to exit on its own.
+     *
+     * @return its exit code
+     * @throws IllegalStateException if it is still running then
+     */
+    public int awaitExit(Duration timeout) {
+        ChildProcess c = child;
+        if (c == null || !c.awaitExit(timeout)) {
+            throw new IllegalStateException(this + " did not exit within " + timeout.toSeconds() + " s:\n" + tail(30));
+        }
+        return c.exitValue();
+    }
+
     public boolean alive() {
         ChildProcess c = child;
         return c != null && c.alive();
