@@ -71,7 +71,7 @@ public final class App {
             waiters[0].registerMeters(rt.metrics().registry(), "app");
             RecordRoutes routes = new RecordRoutes(loop, clock, forwarder[0], channels,
                     new EdgeStamp("a", config.datacenter(), config.numDc()), waiters[0], ackTo, ac.waitTimeout(),
-                    rt.metrics().registry());
+                    ac.maxRequestRecords(), rt.metrics().registry());
             ReadRoutes reads = new ReadRoutes(reader, tailTimer);
             rt.manage(reads.routes(routes.routes(rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes()))))
                     .start(rt.transport(), config.bindHost(), config.port()));

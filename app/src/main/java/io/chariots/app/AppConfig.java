@@ -12,6 +12,9 @@ import java.time.Duration;
  * @param maxBatch     records per batch to a batcher; {@code app.max_batch}, default 1000
  * @param maxInFlight  records accepted but not yet acknowledged by a batcher, above which POST answers 503; {@code app.max_in_flight}, default 50000
  * @param maxBodyBytes largest request body; {@code app.max_body_bytes}, default 16 MiB
+ * @param maxRequestRecords records one {@code POST /record} array may carry; a larger array is answered 413 and nothing of
+ *                     it is appended (it could never fit what the pipeline holds); {@code app.max_request_records},
+ *                     default 10000, at most {@code app.max_in_flight}
  * @param forwardTimeout how long a record may take to reach a batcher before the request answers 503; {@code app.forward_timeout_ms}, default 10000
  * @param waitTimeout  longest a {@code POST /record?wait=true} waits for its records to be persisted and indexed
  *                     before answering 504, and the cap of its {@code timeout_ms}; {@code app.wait_timeout_ms}, default 10000
@@ -19,14 +22,16 @@ import java.time.Duration;
  *                     {@code app.max_waiting}, default 100000
  * @param readTimeout  deadline of each read call to a maintainer or indexer; {@code app.read_timeout_ms}, default 5000
  */
-record AppConfig(Duration linger, int maxBatch, int maxInFlight, int maxBodyBytes, Duration forwardTimeout,
+record AppConfig(Duration linger, int maxBatch, int maxInFlight, int maxBodyBytes, int maxRequestRecords, Duration forwardTimeout,
                  Duration waitTimeout, int maxWaiting, Duration readTimeout) {
     static AppConfig from(RoleConfig role) {
         Settings s = role.settings();
+        int maxInFlight = s.getInt("app.max_in_flight", 50_000, 1, 100_000_000);
         return new AppConfig(Duration.ofMillis(s.getLong("app.linger_ms", 1, 0, 10_000)),
                 s.getInt("app.max_batch", 1000, 1, 100_000),
-                s.getInt("app.max_in_flight", 50_000, 1, 100_000_000),
+                maxInFlight,
                 s.getInt("app.max_body_bytes", 16 << 20, 1024, 1 << 30),
+                s.getInt("app.max_request_records", Math.min(10_000, maxInFlight), 1, maxInFlight),
                 Duration.ofMillis(s.getLong("app.forward_timeout_ms", 10_000, 10, 600_000)),
                 Duration.ofMillis(s.getLong("app.wait_timeout_ms", 10_000, 1, 600_000)),
                 s.getInt("app.max_waiting", 100_000, 1, 10_000_000),

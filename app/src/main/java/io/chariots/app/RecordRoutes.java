@@ -46,8 +46,8 @@ import java.util.function.Consumer;
  *
  * <ul>
  * <li>{@code POST /record} — one record (either JSON shape) or an array; 202 {@code {"id"}} / {@code {"ids"}} once a
- *     batcher has them; 400 naming the field and problem (nothing appended); 503 with {@code Retry-After} when no
- *     batcher can take them.</li>
+ *     batcher has them; 400 naming the field and problem (nothing appended); 413 for an array of more than
+ *     {@code app.max_request_records} (nothing appended); 503 with {@code Retry-After} when no batcher can take them.</li>
  * <li>{@code POST /record?wait=true[&timeout_ms=N]} — the same, answered only once every record is persisted and
  *     indexed (200 with LIds), rejected (409) or not confirmed in time (504): see {@link WaitedAppends}. The records
  *     carry this app's gRPC address as {@code ack_to}; {@link AppendWaiters} hears from the maintainers.</li>
@@ -63,6 +63,7 @@ final class RecordRoutes {
     private final AppendWaiters waiters;
     private final String ackTo;
     private final Duration waitCap;
+    private final int maxRequestRecords;
     private volatile Membership view = Membership.NONE;
     private final Counter accepted;
     private final Counter badRequests;
@@ -70,14 +71,16 @@ final class RecordRoutes {
     private volatile boolean stopping;
 
     private final Counter unavailable;
+    private final Counter overLimit;
 
     /**
      * @param waiters owned by {@code loop}
      * @param ackTo   this app's gRPC address, where maintainers send notices (it serves {@code Acks})
      * @param waitCap the longest a waiting append waits ({@code app.wait_timeout_ms})
+     * @param maxRequestRecords records one array may carry ({@code app.max_request_records})
      */
     RecordRoutes(EventLoop loop, NanoClock clock, BatcherForwarder forwarder, ChannelPool channels, EdgeStamp stamp,
-                 AppendWaiters waiters, String ackTo, Duration waitCap, MeterRegistry meters) {
+                 AppendWaiters waiters, String ackTo, Duration waitCap, int maxRequestRecords, MeterRegistry meters) {
         this.loop = loop;
         this.clock = clock;
         this.forwarder = forwarder;
@@ -86,9 +89,12 @@ final class RecordRoutes {
         this.waiters = waiters;
         this.ackTo = ackTo;
         this.waitCap = waitCap;
+        this.maxRequestRecords = maxRequestRecords;
         this.accepted = Counter.builder("chariots_app_records_accepted_total").register(meters);
         this.badRequests = Counter.builder("chariots_app_bad_requests_total").register(meters);
         this.unavailable = Counter.builder("chariots_app_unavailable_total").description("Requests answered 503").register(meters);
+        this.overLimit = Counter.builder("chariots_app_requests_over_record_limit_total")
+                .description("POST /record arrays of more than app.max_request_records, answered 413").register(meters);
     }
 
     /** A clean stop: new appends are answered 503 from now on. */
@@ -131,7 +137,7 @@ final class RecordRoutes {
         boolean array = body[first] == '[';
         try {
             if (array) {
-                RecordJson.Parsed p = RecordJson.readRecords(body);
+                RecordJson.Parsed p = RecordJson.readRecords(body, 0, body.length, maxRequestRecords);
                 if (!p.rejected().isEmpty()) {
                     List<Map<String, String>> errors = new ArrayList<>();
                     for (RecordFormatException e : p.rejected()) {
@@ -154,6 +160,16 @@ final class RecordRoutes {
                 records = List.of(RecordJson.readRecord(body));
             }
         } catch (RecordFormatException e) {
+            if (e.limit() > 0) {
+                overLimit.increment();
+                Map<String, Object> err = new LinkedHashMap<>();
+                err.put("error", "more than " + e.limit() + " records in one request; at most " + e.limit()
+                        + " (app.max_request_records): split the array; nothing was appended");
+                err.put("field", "records");
+                err.put("limit", e.limit());
+                ex.json(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, err);
+                return;
+            }
             bad(ex, e.field(), e.problem());
             return;
         }

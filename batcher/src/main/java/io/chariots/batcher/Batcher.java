@@ -94,7 +94,8 @@ public final class Batcher {
                         assembler[0].add(records, now);
                     });
                 }
-            }, new FrameIngest.AckMode(bc.ackMaxUnanswered(), bc.ackTimeout().toMillis()), clients, meters);
+            }, new FrameIngest.AckMode(bc.ackMaxUnanswered(), bc.ackTimeout().toMillis()), bc.maxFrameRecords(),
+                    clients, meters);
 
             rt.manage(loop.start());
 

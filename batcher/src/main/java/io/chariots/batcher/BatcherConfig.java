@@ -9,6 +9,9 @@ import java.time.Duration;
  * Batcher tunables, validated once at start. Keys are {@code batcher.*}.
  *
  * @param maxFrameBytes largest frame accepted on the raw TCP port; a longer one closes that connection; {@code batcher.max_frame_bytes}, default 16 MiB
+ * @param maxFrameRecords records one {@code 's'} frame may carry; a frame with more is rejected whole (counted, logged with
+ *                      the peer, an error answer in the acknowledged mode), as what the pipeline may hold bounds it;
+ *                      {@code batcher.max_frame_records}, default 10000, at most {@code high_water}
  * @param maxBatch      records per batch sent to a filter; {@code batcher.max_batch}, default 2000
  * @param linger        longest a record waits for its batch to fill; {@code batcher.linger_ms}, default 2
  * @param window        batches in flight per filter (a filter answers once they are durable, so this is high; memory is
@@ -22,13 +25,14 @@ import java.time.Duration;
  * @param maxWaiting    acknowledged mode: record ids awaited at once over all connections, above which records are
  *                      answered "not appended"; {@code batcher.max_waiting}, default 100000
  */
-record BatcherConfig(int maxFrameBytes, int maxBatch, Duration linger, int window, int highWater, int lowWater,
+record BatcherConfig(int maxFrameBytes, int maxFrameRecords, int maxBatch, Duration linger, int window, int highWater, int lowWater,
                      Duration ackTimeout, int ackMaxUnanswered, int maxWaiting) {
     static BatcherConfig from(RoleConfig role) {
         Settings s = role.settings();
         int high = s.getInt("batcher.high_water", 100_000, 1, 100_000_000);
         return new BatcherConfig(
                 s.getInt("batcher.max_frame_bytes", 16 << 20, 16, 1 << 30),
+                s.getInt("batcher.max_frame_records", Math.min(10_000, high), 1, high),
                 s.getInt("batcher.max_batch", 2000, 1, 100_000),
                 Duration.ofMillis(s.getLong("batcher.linger_ms", 2, 0, 10_000)),
                 s.getInt("batcher.window", 256, 1, 100_000),

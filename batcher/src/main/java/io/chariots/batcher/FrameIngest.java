@@ -75,6 +75,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
     private final EdgeStamp stamp;
     private final Pipeline sink;
     private final AckMode ackMode;
+    private final int maxFrameRecords;
     private volatile String ackTo = "";
     private final ChannelGroup channels;
     private final Counter frames;
@@ -82,15 +83,19 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
     private final Counter rejected;
     private final Counter unknownFrames;
     private final Counter brokenConnections;
+    private final Counter oversizedFrames;
     private final Counter ackedConnections;
     private final AtomicLong logged = new AtomicLong();
     private volatile boolean closing;
     private volatile boolean paused;
 
-    FrameIngest(EdgeStamp stamp, Pipeline sink, AckMode ackMode, ChannelGroup channels, MeterRegistry meters) {
+    /** @param maxFrameRecords records an {@code 's'} frame may carry ({@code batcher.max_frame_records}) */
+    FrameIngest(EdgeStamp stamp, Pipeline sink, AckMode ackMode, int maxFrameRecords, ChannelGroup channels,
+                MeterRegistry meters) {
         this.stamp = stamp;
         this.sink = sink;
         this.ackMode = ackMode;
+        this.maxFrameRecords = maxFrameRecords;
         this.channels = channels;
         this.frames = Counter.builder("chariots_batcher_frames_total").register(meters);
         this.records = Counter.builder("chariots_batcher_records_received_total").tag("via", "tcp").register(meters);
@@ -98,6 +103,8 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
                 .description("Records that did not parse or were invalid; skipped").register(meters);
         this.unknownFrames = Counter.builder("chariots_batcher_unknown_frames_total").register(meters);
         this.brokenConnections = Counter.builder("chariots_batcher_connections_closed_for_bad_frames_total").register(meters);
+        this.oversizedFrames = Counter.builder("chariots_batcher_frames_over_record_limit_total")
+                .description("'s' frames rejected whole for carrying more than batcher.max_frame_records").register(meters);
         this.ackedConnections = Counter.builder("chariots_batcher_acked_connections_total")
                 .description("Connections that asked for acknowledgements ('A' handshake)").register(meters);
     }
@@ -200,7 +207,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
                 LogRecord r = RecordJson.readRecord(json, off, len);
                 out.add(stamp.stamp(r, now));
             } else {
-                RecordJson.Parsed parsed = RecordJson.readRecords(json, off, len);
+                RecordJson.Parsed parsed = RecordJson.readRecords(json, off, len, maxFrameRecords);
                 out = new ArrayList<>(parsed.records().size());
                 for (RecordFormatException e : parsed.rejected()) {
                     rejected.increment();
@@ -216,8 +223,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
                 }
             }
         } catch (RecordFormatException e) {
-            rejected.increment();
-            report(ctx, "record rejected: " + e.getMessage());
+            rejectedWhole(ctx, e);
             return;
         }
         if (!out.isEmpty()) {
@@ -273,7 +279,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
                 results = new Object[1];
                 addAcked(ctx, results, 0, RecordJson.readRecord(json, off, len), now, out, positions);
             } else {
-                RecordJson.Parsed parsed = RecordJson.readRecords(json, off, len);
+                RecordJson.Parsed parsed = RecordJson.readRecords(json, off, len, maxFrameRecords);
                 results = new Object[parsed.records().size() + parsed.rejected().size()];
                 int good = 0;
                 int bad = 0;
@@ -290,13 +296,12 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
                 }
             }
         } catch (RecordFormatException e) {
-            rejected.increment();
-            report(ctx, "record rejected: " + e.getMessage());
+            String why = rejectedWhole(ctx, e);
             Map<String, Object> r = new LinkedHashMap<>();
             if (type == Frame.RECORD) {
                 r.put("index", 0);
             }
-            r.put("error", e.getMessage());
+            r.put("error", why);
             results = new Object[] {r};
         }
         AckedConnection.Answer answer = acked.open(results, out.isEmpty() ? 0 : 1);
@@ -315,6 +320,20 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
             }));
         }
         updateAutoRead(ctx.channel());
+    }
+
+    /** Counts and reports a frame none of whose records was taken; returns what its client is told. */
+    private String rejectedWhole(ChannelHandlerContext ctx, RecordFormatException e) {
+        if (e.limit() > 0) {
+            oversizedFrames.increment();
+            String why = "frame rejected, nothing of it appended: more than " + e.limit() + " records; at most "
+                    + e.limit() + " per frame (batcher.max_frame_records): split it";
+            report(ctx, why);
+            return why;
+        }
+        rejected.increment();
+        report(ctx, "record rejected: " + e.getMessage());
+        return e.getMessage();
     }
 
     private void addAcked(ChannelHandlerContext ctx, Object[] results, int i, LogRecord r, long now,

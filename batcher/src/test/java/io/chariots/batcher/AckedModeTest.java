@@ -46,7 +46,7 @@ class AckedModeTest {
             public void addAwaited(List<RecordEnvelope> records, List<String> ids, long timeoutMs, Consumer<List<Outcome>> done) {
                 awaited.add(new Awaited(records, ids, timeoutMs, done));
             }
-        }, new FrameIngest.AckMode(maxUnanswered, 1500), new DefaultChannelGroup(GlobalEventExecutor.INSTANCE),
+        }, new FrameIngest.AckMode(maxUnanswered, 1500), 10_000, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE),
                 new SimpleMeterRegistry());
         ingest.ackTo("10.0.0.9:10000");
         return new EmbeddedChannel(new FrameDecoder(1 << 20), ingest);

@@ -85,6 +85,17 @@ public final class RecordJson {
      * @throws RecordFormatException if the input is not well-formed JSON, or neither an array nor an object
      */
     public static Parsed readRecords(byte[] json, int offset, int length) throws RecordFormatException {
+        return readRecords(json, offset, length, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #readRecords(byte[], int, int)}, but an array of more than
+     * {@code maxRecords} elements is rejected whole as soon as its element
+     * {@code maxRecords + 1} starts ({@link RecordFormatException#tooMany}):
+     * what a request may make the reader hold is bounded, however small the
+     * elements ({@code [{},{},…]}).
+     */
+    public static Parsed readRecords(byte[] json, int offset, int length, int maxRecords) throws RecordFormatException {
         try (JsonParser p = FACTORY.createParser(json, offset, length)) {
             JsonToken t = p.nextToken();
             List<LogRecord> records = new ArrayList<>();
@@ -102,6 +113,9 @@ public final class RecordJson {
             while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
                 if (t == null) {
                     throw new RecordFormatException("records", "unterminated array");
+                }
+                if (index == maxRecords) {
+                    throw RecordFormatException.tooMany(maxRecords);
                 }
                 if (t != JsonToken.START_OBJECT) {
                     rejected.add(new RecordFormatException("record", "must be a JSON object, got " + describe(p, t))

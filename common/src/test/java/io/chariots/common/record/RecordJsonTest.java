@@ -178,4 +178,35 @@ class RecordJsonTest {
         assertThat(env.getTagHashList()).containsExactly(Fnv1a64.hashTag("k1", "v1"), Fnv1a64.hashTag("x", "y".repeat(100_000)));
         assertThat(LogRecord.fromEnvelope(io.chariots.proto.RecordEnvelope.parseFrom(env.toByteArray()))).isEqualTo(r);
     }
+
+    @Test
+    void anArrayOverTheRecordLimitIsRejectedWholeBeforeItIsRead() throws Exception {
+        byte[] three = "[{\"id\":\"a\"},{},{\"seed\":\"x\"}]".getBytes(StandardCharsets.UTF_8);
+        RecordJson.Parsed atLimit = RecordJson.readRecords(three, 0, three.length, 3);
+        assertThat(atLimit.records()).hasSize(2);
+        assertThat(atLimit.rejected()).hasSize(1);
+        assertThatThrownBy(() -> RecordJson.readRecords(three, 0, three.length, 2))
+                .isInstanceOfSatisfying(RecordFormatException.class, e -> {
+                    assertThat(e.limit()).isEqualTo(2);
+                    assertThat(e.field()).isEqualTo("records");
+                    assertThat(e.problem()).isEqualTo("more than 2 records in one array; at most 2 are taken at once: split it");
+                });
+        // A single object is one record, whatever the limit; errors other than the limit carry none.
+        assertThat(RecordJson.readRecords("{}".getBytes(StandardCharsets.UTF_8), 0, 2, 1).records()).hasSize(1);
+        assertThatThrownBy(() -> RecordJson.readRecords("[{},".getBytes(StandardCharsets.UTF_8), 0, 4, 1))
+                .isInstanceOfSatisfying(RecordFormatException.class, e -> assertThat(e.limit()).isZero());
+
+        // 16 MiB of empty records (5.6 million): refused after the limit, without reading (or holding) the rest.
+        int n = (16 << 20) / 3;
+        byte[] huge = new byte[n * 3 + 1];
+        huge[0] = '[';
+        for (int i = 0; i < n; i++) {
+            huge[1 + 3 * i] = '{';
+            huge[2 + 3 * i] = '}';
+            huge[3 + 3 * i] = ',';
+        }
+        huge[huge.length - 1] = ']';
+        assertThatThrownBy(() -> RecordJson.readRecords(huge, 0, huge.length, 10_000))
+                .isInstanceOfSatisfying(RecordFormatException.class, e -> assertThat(e.limit()).isEqualTo(10_000));
+    }
 }
