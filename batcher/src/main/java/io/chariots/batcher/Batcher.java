@@ -4,11 +4,13 @@ import io.chariots.common.acks.AcksService;
 import io.chariots.common.acks.AppendWaiters;
 import io.chariots.common.acks.IndexerLookup;
 import io.chariots.common.config.RoleConfig;
+import io.chariots.common.frame.ByteBudget;
 import io.chariots.common.frame.FrameDecoder;
 import io.chariots.common.grpc.Calls;
 import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
+import io.chariots.common.net.EdgeGuard;
 import io.chariots.common.record.EdgeStamp;
 import io.chariots.common.runtime.RoleRuntime;
 import io.chariots.proto.BatchAck;
@@ -21,6 +23,8 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -122,6 +126,14 @@ public final class Batcher {
             }).addService(new AcksService(loop, waiters)).build().start());
             ingest[0].ackTo(rt.advertiseHost() + ":" + grpc.getPort()); // before the TCP port opens
 
+            EdgeGuard tcpGuard = new EdgeGuard("tcp", "batcher", "frame", bc.tcp(), meters);
+            ByteBudget frameBytes = new ByteBudget(bc.maxBufferedBytes());
+            Gauge.builder("chariots_batcher_frame_reserved_bytes", frameBytes, ByteBudget::used).baseUnit("bytes")
+                    .description("Bytes reserved for raw TCP frames being received (batcher.max_buffered_bytes)")
+                    .register(meters);
+            FunctionCounter.builder("chariots_batcher_frame_budget_waits_total", frameBytes, ByteBudget::waits)
+                    .description("Times a connection stopped being read until the frame byte budget had room")
+                    .register(meters);
             Channel tcp = new ServerBootstrap()
                     .group(rt.transport().boss(), rt.transport().workers())
                     .channel(rt.transport().serverChannelType())
@@ -129,7 +141,8 @@ public final class Batcher {
                     .childHandler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(new FrameDecoder(bc.maxFrameBytes()), ingest[0]);
+                            ch.pipeline().addLast(tcpGuard.first(), new FrameDecoder(bc.maxFrameBytes(), frameBytes),
+                                    tcpGuard.completed(), ingest[0]);
                         }
                     })
                     .bind(config.bindHost(), config.port()).sync().channel();

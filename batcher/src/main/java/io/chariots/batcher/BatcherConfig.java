@@ -2,6 +2,7 @@ package io.chariots.batcher;
 
 import io.chariots.common.config.RoleConfig;
 import io.chariots.common.config.Settings;
+import io.chariots.common.net.EdgeGuard;
 
 import java.time.Duration;
 
@@ -12,6 +13,13 @@ import java.time.Duration;
  * @param maxFrameRecords records one {@code 's'} frame may carry; a frame with more is rejected whole (counted, logged with
  *                      the peer, an error answer in the acknowledged mode), as what the pipeline may hold bounds it;
  *                      {@code batcher.max_frame_records}, default 10000, at most {@code high_water}
+ * @param maxBufferedBytes bytes all raw TCP connections together may buffer for frames being received: each frame's
+ *                      length is reserved when its header arrives, and a connection whose frame does not fit is not read
+ *                      until others' frames are through; {@code batcher.max_buffered_bytes}, default 64 MiB, at least
+ *                      {@code max_frame_bytes} + 4
+ * @param tcp           bounds of the raw TCP port: {@code batcher.max_connections} (default 1024),
+ *                      {@code batcher.idle_timeout_ms} (a connection sending nothing is closed, default 600000) and
+ *                      {@code batcher.frame_timeout_ms} (a frame begun must arrive whole within it, default 30000)
  * @param maxBatch      records per batch sent to a filter; {@code batcher.max_batch}, default 2000
  * @param linger        longest a record waits for its batch to fill; {@code batcher.linger_ms}, default 2
  * @param window        batches in flight per filter (a filter answers once they are durable, so this is high; memory is
@@ -25,14 +33,17 @@ import java.time.Duration;
  * @param maxWaiting    acknowledged mode: record ids awaited at once over all connections, above which records are
  *                      answered "not appended"; {@code batcher.max_waiting}, default 100000
  */
-record BatcherConfig(int maxFrameBytes, int maxFrameRecords, int maxBatch, Duration linger, int window, int highWater, int lowWater,
+record BatcherConfig(int maxFrameBytes, int maxFrameRecords, long maxBufferedBytes, EdgeGuard.Limits tcp, int maxBatch, Duration linger, int window, int highWater, int lowWater,
                      Duration ackTimeout, int ackMaxUnanswered, int maxWaiting) {
     static BatcherConfig from(RoleConfig role) {
         Settings s = role.settings();
         int high = s.getInt("batcher.high_water", 100_000, 1, 100_000_000);
+        int maxFrame = s.getInt("batcher.max_frame_bytes", 16 << 20, 16, 1 << 30);
         return new BatcherConfig(
-                s.getInt("batcher.max_frame_bytes", 16 << 20, 16, 1 << 30),
+                maxFrame,
                 s.getInt("batcher.max_frame_records", Math.min(10_000, high), 1, high),
+                s.getLong("batcher.max_buffered_bytes", Math.max(64L << 20, maxFrame + 4L), maxFrame + 4L, 1L << 40),
+                EdgeGuard.Limits.from(s, "batcher", "frame", 1024, Duration.ofMinutes(10), Duration.ofSeconds(30)),
                 s.getInt("batcher.max_batch", 2000, 1, 100_000),
                 Duration.ofMillis(s.getLong("batcher.linger_ms", 2, 0, 10_000)),
                 s.getInt("batcher.window", 256, 1, 100_000),

@@ -3,6 +3,7 @@ package io.chariots.batcher;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.chariots.common.acks.AppendWaiters.Outcome;
 import io.chariots.common.frame.Frame;
+import io.chariots.common.frame.FrameDecoder;
 import io.chariots.common.frame.FrameException;
 import io.chariots.common.record.EdgeStamp;
 import io.chariots.common.record.LogRecord;
@@ -150,7 +151,8 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
     }
 
     /**
-     * Reads a connection only while the pipeline is not full and, for an
+     * Reads a connection only while the pipeline is not full, its next frame is
+     * not waiting for the port's byte budget, and, for an
      * acknowledged one, while its answers drain (few unanswered records, and
      * a client that reads what is written). Runs on the connection's event
      * loop, always: it decides from the current state, so the last decision
@@ -158,10 +160,20 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
      */
     private void updateAutoRead(Channel ch) {
         AckedConnection acked = ch.attr(ACKED).get();
-        boolean read = !paused && !closing && (acked == null || (!acked.throttled() && ch.isWritable()));
+        boolean read = !paused && !closing && !Boolean.TRUE.equals(ch.attr(FrameDecoder.WAITING_FOR_BUDGET).get())
+                && (acked == null || (!acked.throttled() && ch.isWritable()));
         if (ch.config().isAutoRead() != read) {
             ch.config().setAutoRead(read);
         }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof FrameDecoder.BudgetChanged) {
+            updateAutoRead(ctx.channel());
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override

@@ -26,7 +26,7 @@ class BatchAssemblerTest {
     long now = 1000 * MS;
 
     BatchAssembler assembler(int maxBatch, int window, int high, int low) {
-        BatchAssembler a = new BatchAssembler(new BatcherConfig(1 << 20, 10_000, maxBatch, Duration.ofMillis(2), window, high, low, Duration.ofSeconds(10), 10_000, 100_000),
+        BatchAssembler a = new BatchAssembler(new BatcherConfig(1 << 20, 10_000, 64 << 20, null, maxBatch, Duration.ofMillis(2), window, high, low, Duration.ofSeconds(10), 10_000, 100_000),
                 (f, id, r) -> sent.add(new Sent(f, id, r)), pressure::add, new SimpleMeterRegistry());
         MembershipView.Builder v = MembershipView.newBuilder().setEpoch(1).setVersion(1);
         v.addMembers(Member.newBuilder().setRole(Role.FILTER).setGrpcAddress("f1").setJoinSeq(1));

@@ -111,4 +111,165 @@ class HostileInputTest {
                 .as("each refused frame is logged with its peer").hasSize(2)
                 .allMatch(l -> l.contains("from /127.0.0.1:"));
     }
+
+    @Test
+    void idleAndSlowConnectionsAreClosedAndTheConnectionCapHoldsWhileOthersAreServed() throws Exception {
+        LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir)
+                .setting("batcher.max_connections", "4").setting("batcher.idle_timeout_ms", "3000")
+                .setting("batcher.frame_timeout_ms", "1500").setting("http.idle_timeout_ms", "3000")
+                .setting("http.request_timeout_ms", "1500").start());
+        c.awaitRegistered(Duration.ofSeconds(90));
+        RoleProcess batcher = c.get(Role.BATCHER, 0);
+        int port = batcher.ports().main();
+
+        // The cap: four connections open, a fifth is closed at once (before anything idles out).
+        java.util.List<java.net.Socket> four = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 4; i++) {
+                four.add(new java.net.Socket("127.0.0.1", port));
+            }
+            Thread.sleep(200);
+            try (java.net.Socket fifth = new java.net.Socket("127.0.0.1", port)) {
+                assertThat(closedWithin(fifth, Duration.ofSeconds(2))).as("the fifth connection is closed at once").isTrue();
+            }
+        } finally {
+            for (java.net.Socket s : four) {
+                s.close();
+            }
+        }
+        Thread.sleep(300);
+
+        // Slowloris on raw TCP: a frame's header and a few bytes, then one byte now and then.
+        try (java.net.Socket slow = new java.net.Socket("127.0.0.1", port)) {
+            java.io.OutputStream out = slow.getOutputStream();
+            out.write(new byte[] {0, 0, 3, (byte) 232, 's', '['}); // a 1000-byte frame
+            out.flush();
+            long start = System.nanoTime();
+            boolean closed = false;
+            for (int i = 0; i < 40 && !closed; i++) {
+                Thread.sleep(250);
+                try {
+                    out.write('{');
+                    out.write('}');
+                    out.write(',');
+                    out.flush();
+                } catch (java.io.IOException gone) {
+                    closed = true;
+                }
+                closed = closed || closedWithin(slow, Duration.ofMillis(1));
+            }
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertThat(closed).as("a frame trickling in is cut off").isTrue();
+            assertThat(ms).as("cut off after batcher.frame_timeout_ms, not at once").isGreaterThanOrEqualTo(1000);
+        }
+
+        // Idle: a connection that sent a whole frame and then nothing is closed after batcher.idle_timeout_ms.
+        try (LogProbe.RawConnection idle = new LogProbe.RawConnection(port)) {
+            idle.frame('r', "{\"id\":\"idle-1\"}");
+            idle.flush();
+            assertThat(closedWithin(idle.socket(), Duration.ofSeconds(15))).as("an idle connection is closed").isTrue();
+        }
+
+        // Slowloris over HTTP: headers promising a body that never comes whole.
+        try (java.net.Socket http = new java.net.Socket("127.0.0.1", c.get(Role.APP, 0).ports().main())) {
+            http.getOutputStream().write(("POST /record HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 100\r\n\r\n{").getBytes(StandardCharsets.US_ASCII));
+            http.getOutputStream().flush();
+            assertThat(closedWithin(http, Duration.ofSeconds(15))).as("a request that never arrives whole is cut off").isTrue();
+        }
+
+        // Everyone else is served all along.
+        HttpResponse<String> ok = LogProbe.post(c.appUrl(0) + "/record?wait=true", "{\"id\":\"fine-1\"}");
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        assertThat(LogProbe.awaitStored(c, 2, Duration.ofSeconds(60))).isEqualTo(2);
+        String metrics = LogProbe.get("http://127.0.0.1:" + batcher.ports().admin() + "/metrics").body();
+        assertThat(tagged(metrics, "chariots_edge_connections_refused_total", "tcp")).isGreaterThanOrEqualTo(1.0);
+        assertThat(tagged(metrics, "chariots_edge_connections_closed_stalled_total", "tcp")).isGreaterThanOrEqualTo(1.0);
+        assertThat(tagged(metrics, "chariots_edge_connections_closed_idle_total", "tcp")).isGreaterThanOrEqualTo(1.0);
+        String appMetrics = LogProbe.get(c.appUrl(0) + "/metrics").body();
+        assertThat(tagged(appMetrics, "chariots_edge_connections_closed_stalled_total", "http")).isGreaterThanOrEqualTo(1.0);
+        String log = Files.readString(batcher.log());
+        assertThat(log).contains("(batcher.max_connections)").contains("batcher.frame_timeout_ms is 1500");
+    }
+
+    @Test
+    void clientsSendingLargeFramesAllAtOnceShareOneByteBudgetAndEveryRecordArrivesOnce() throws Exception {
+        int clients = 12;
+        int perFrame = 150;
+        LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir)
+                .setting("batcher.max_frame_bytes", Integer.toString(2 << 20))
+                .setting("batcher.max_buffered_bytes", Integer.toString(4 << 20)).start());
+        c.awaitRegistered(Duration.ofSeconds(90));
+        RoleProcess batcher = c.get(Role.BATCHER, 0);
+        String pad = "p".repeat(12_000);
+        Set<String> expected = new HashSet<>();
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+        try {
+            for (int k = 0; k < clients; k++) {
+                StringBuilder frame = new StringBuilder("[");
+                for (int i = 0; i < perFrame; i++) {
+                    String id = "big-" + k + "-" + i;
+                    expected.add(id);
+                    frame.append(i == 0 ? "" : ",").append("{\"id\":\"").append(id).append("\",\"tags\":{\"pad\":\"")
+                            .append(pad).append("\"}}");
+                }
+                byte[] bytes = FrameEncoder.encode((byte) 's', frame.append(']').toString().getBytes(StandardCharsets.UTF_8));
+                assertThat(bytes.length).isBetween(1 << 20, 2 << 20);
+                LogProbe.RawConnection conn = new LogProbe.RawConnection(batcher.ports().main());
+                sent.add(pool.submit(() -> {
+                    go.await();
+                    try (conn) {
+                        conn.raw(bytes);
+                    }
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (java.util.concurrent.Future<?> f : sent) {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(LogProbe.awaitStored(c, expected.size(), Duration.ofSeconds(120))).isEqualTo(expected.size());
+        TreeMap<Long, LogRecord> log = LogProbe.readLog(c);
+        assertThat(LogProbe.ids(log)).hasSize(expected.size());
+        assertThat(new HashSet<>(LogProbe.ids(log))).isEqualTo(expected);
+        String metrics = LogProbe.get("http://127.0.0.1:" + batcher.ports().admin() + "/metrics").body();
+        double waits = AppendPathTest.metric(metrics, "chariots_batcher_frame_budget_waits_total");
+        System.out.println(clients + " frames of ~1.8 MiB at once on a 4 MiB budget: " + (long) waits + " wait(s) for it");
+        assertThat(waits).as("connections waited for the budget instead of all buffering at once").isPositive();
+        assertThat(AppendPathTest.metric(metrics, "chariots_batcher_frame_reserved_bytes")).isZero();
+        assertThat(batcher.alive()).isTrue();
+    }
+
+    /** Whether the peer closed {@code s} within {@code d} (a read sees the end of the stream, or a reset). */
+    static boolean closedWithin(java.net.Socket s, Duration d) throws java.io.IOException {
+        long deadline = System.nanoTime() + d.toNanos();
+        s.setSoTimeout((int) Math.max(1, d.toMillis()));
+        try {
+            while (System.nanoTime() < deadline) {
+                if (s.getInputStream().read() < 0) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (java.net.SocketTimeoutException timedOut) {
+            return false;
+        } catch (java.net.SocketException reset) {
+            return true;
+        }
+    }
+
+    /** The value of {@code name{edge="edge"...}} in Prometheus text. */
+    static double tagged(String metrics, String name, String edge) {
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith(name + "{") && line.contains("edge=\"" + edge + "\"")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        throw new AssertionError("no metric " + name + " for edge " + edge + " in:\n" + metrics);
+    }
 }

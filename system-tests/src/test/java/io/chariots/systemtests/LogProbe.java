@@ -63,6 +63,10 @@ final class LogProbe {
             out.flush();
         }
 
+        java.net.Socket socket() {
+            return socket;
+        }
+
         @Override
         public void close() throws IOException {
             out.flush();

@@ -31,6 +31,12 @@ import java.util.Locale;
  * <tr><td>hold</td><td>false</td><td>queues: start with the token</td></tr>
  * <tr><td>heartbeat_ms</td><td>500</td><td>heartbeat interval to the controller</td></tr>
  * <tr><td>drain_ms</td><td>20000</td><td>on a clean stop (SIGTERM), longest wait for the role to hand on what it holds</td></tr>
+ * <tr><td>http.max_connections</td><td>1024</td><td>connections the role's HTTP port (app, controller, admin) keeps open
+ *     at once; one more is closed at once, counted and logged</td></tr>
+ * <tr><td>http.idle_timeout_ms</td><td>60000</td><td>an HTTP connection that sends nothing for this long (while no request of
+ *     it is being answered) is closed</td></tr>
+ * <tr><td>http.request_timeout_ms</td><td>30000</td><td>a request begun must be received whole within this, or its
+ *     connection is closed (slowloris)</td></tr>
  * <tr><td>loop_stall_ms</td><td>5000</td><td>a role whose event loop has been inside one task this long answers /health DOWN and
  *     stops heartbeating, so the controller drops it from the views until the loop turns again</td></tr>
  * </table>

@@ -68,6 +68,7 @@ public final class HttpServer implements AutoCloseable {
     public static final class Builder {
         private final List<Route> routes = new ArrayList<>();
         private int maxRequestBytes = 16 << 20;
+        private io.chariots.common.net.EdgeGuard guard;
 
         public Builder route(HttpMethod method, String path, HttpHandler handler) {
             boolean prefix = path.endsWith("/*");
@@ -93,10 +94,17 @@ public final class HttpServer implements AutoCloseable {
             return this;
         }
 
+        /** Bounds the connections (count, idle, slow requests): see {@link io.chariots.common.net.EdgeGuard}. */
+        public Builder guard(io.chariots.common.net.EdgeGuard g) {
+            this.guard = g;
+            return this;
+        }
+
         /** Binds and starts serving; throws if the port is taken. */
         public HttpServer start(NettyTransport transport, String bindHost, int port) throws InterruptedException {
             List<Route> table = List.copyOf(routes);
             int max = maxRequestBytes;
+            io.chariots.common.net.EdgeGuard g = guard;
             ChannelGroup connections =
                     new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
             Channel ch = new ServerBootstrap()
@@ -108,8 +116,15 @@ public final class HttpServer implements AutoCloseable {
                         @Override
                         protected void initChannel(Channel c) {
                             connections.add(c);
+                            if (g != null) {
+                                c.pipeline().addLast(g.first());
+                            }
                             c.pipeline().addLast(new HttpServerCodec(), new HttpServerExpectContinueHandler(),
-                                    new HttpObjectAggregator(max), new Dispatcher(table));
+                                    new HttpObjectAggregator(max));
+                            if (g != null) {
+                                c.pipeline().addLast(g.completed());
+                            }
+                            c.pipeline().addLast(new Dispatcher(table));
                         }
                     })
                     .bind(bindHost, port).sync().channel();

@@ -6,6 +6,7 @@ import io.chariots.common.loop.EventLoop;
 import io.chariots.common.membership.Membership;
 import io.chariots.common.membership.MembershipClient;
 import io.chariots.common.metrics.RoleMetrics;
+import io.chariots.common.net.EdgeGuard;
 import io.chariots.common.net.NettyTransport;
 import io.chariots.proto.Member;
 import io.chariots.proto.Role;
@@ -22,6 +23,7 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -294,9 +296,16 @@ public final class RoleRuntime implements AutoCloseable {
         return h;
     }
 
-    /** Adds /health and /metrics to an HTTP server the role runs anyway (app, controller). */
+    /**
+     * Adds /health and /metrics to the role's HTTP server (the app's and
+     * controller's own, the admin port of the others), and bounds its
+     * connections with the {@code http.*} limits ({@link EdgeGuard}).
+     */
     public HttpServer.Builder withAdminRoutes(HttpServer.Builder http) {
-        return metrics.addRoutes(http, this::health);
+        EdgeGuard.Limits limits = EdgeGuard.Limits.from(config.settings(), "http", "request", 1024,
+                Duration.ofSeconds(60), Duration.ofSeconds(30));
+        return metrics.addRoutes(http, this::health).guard(new EdgeGuard("http", "http", "request", limits,
+                metrics.registry()));
     }
 
     /** Starts the admin HTTP server on {@code admin_port}, for roles without an HTTP port of their own. */

@@ -88,4 +88,55 @@ class FrameDecoderTest {
         in.writeInbound(wire);
         assertThat(drain(in)).containsExactly("s[1]");
     }
+
+    /** Counts the budget events a connection's decoder fires. */
+    static final class BudgetEvents extends io.netty.channel.ChannelInboundHandlerAdapter {
+        final List<Boolean> seen = new ArrayList<>();
+
+        @Override
+        public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof FrameDecoder.BudgetChanged) {
+                seen.add(ctx.channel().attr(FrameDecoder.WAITING_FOR_BUDGET).get());
+            }
+        }
+    }
+
+    @Test
+    void connectionsShareOneByteBudgetAndWaitForItWithoutLosingBytes() {
+        ByteBudget budget = new ByteBudget(100);
+        BudgetEvents e1 = new BudgetEvents();
+        BudgetEvents e2 = new BudgetEvents();
+        EmbeddedChannel ch1 = new EmbeddedChannel(new FrameDecoder(90, budget), e1);
+        EmbeddedChannel ch2 = new EmbeddedChannel(new FrameDecoder(90, budget), e2);
+        byte[] big = frame('s', "x".repeat(89)); // L = 90: reserves 94
+        byte[] small = frame('r', "y".repeat(20)); // L = 21: reserves 25
+
+        ch1.writeInbound(Unpooled.wrappedBuffer(big, 0, 50));
+        assertThat(budget.used()).isEqualTo(94);
+        ch2.writeInbound(Unpooled.wrappedBuffer(small));
+        assertThat(drain(ch2)).as("no room: the frame waits, its bytes kept").isEmpty();
+        assertThat(e2.seen).containsExactly(true);
+        assertThat(budget.waits()).isEqualTo(1);
+
+        ch1.writeInbound(Unpooled.wrappedBuffer(big, 50, big.length - 50));
+        assertThat(drain(ch1)).containsExactly("s" + "x".repeat(89));
+        assertThat(budget.used()).as("given back once the frame went down the pipeline").isZero();
+        ch2.runPendingTasks();
+        assertThat(e2.seen).containsExactly(true, false);
+        assertThat(drain(ch2)).containsExactly("r" + "y".repeat(20));
+        assertThat(budget.used()).isZero();
+
+        // A connection that closes with part of a frame gives its reservation back.
+        ch1.writeInbound(Unpooled.wrappedBuffer(big, 0, 10));
+        assertThat(budget.used()).isEqualTo(94);
+        ch1.finishAndReleaseAll();
+        assertThat(budget.used()).isZero();
+        ch2.finishAndReleaseAll();
+    }
+
+    @Test
+    void aBudgetSmallerThanOneFrameIsRefusedAtStart() {
+        assertThatThrownBy(() -> new FrameDecoder(1000, new ByteBudget(1000)))
+                .hasMessageContaining("cannot hold one frame of 1000 bytes");
+    }
 }
