@@ -91,12 +91,17 @@ public final class Controller implements AutoCloseable {
                 Gauge.builder("chariots_controller_live_members", registry, g -> g.listedCount(r))
                         .tag("member_role", RoleConfig.roleName(r)).register(reg);
             }
+            Counter refused = Counter.builder("chariots_controller_registrations_refused_total")
+                    .description("Registrations whose gRPC address did not answer as the role and instance claimed")
+                    .register(reg);
+            MemberAdmission admission = new MemberAdmission(loop, clock, rt.transport(), cc.verifyTimeout(),
+                    cc.verifyMembers(), refused);
             String selfUrl = "http://" + rt.advertiseHost() + ":" + config.port();
-            ControllerHttp api = new ControllerHttp(loop, registry, clock, config, selfUrl, bad);
+            ControllerHttp api = new ControllerHttp(loop, registry, clock, config, selfUrl, bad, admission);
             HttpServer http = rt.manage(api.routes(rt.withAdminRoutes(HttpServer.builder()))
                     .start(rt.transport(), config.bindHost(), config.port()));
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort())
-                    .addService(new ControllerService(loop, registry, state, clock, bad)).build().start());
+                    .addService(new ControllerService(loop, registry, state, clock, bad, admission)).build().start());
             rt.roleHealth(() -> health(grpc.getPort(), registry, state));
             rt.serving();
             return new Controller(rt, http, grpc);

@@ -29,8 +29,9 @@ import java.util.concurrent.TimeUnit;
  * <li>{@code GET /} — GoChariots' shape: live members' {@code host:port} per role.</li>
  * <li>{@code GET /cluster} — every instance with health, since when, and its metrics URL; the view epoch and
  *     version; the newest layout (epoch, version, start_lid, stripes, ring), null before the first.</li>
- * <li>{@code POST|GET|DELETE /app|/batcher|/filter|/queue|/maintainer|/indexer?host=h:p} — GoChariots-style
- *     registration of a component by address, probed by TCP connect.</li>
+ * <li>{@code POST|GET|DELETE /app|/batcher|/filter|/queue|/maintainer|/indexer?host=h:p[&grpc=h:p]} — GoChariots-style
+ *     registration of a component by address, probed by TCP connect; a POST is taken only once the gRPC address
+ *     answers as that role (see {@link MemberAdmission}), and never evicts a member listed at that address.</li>
  * <li>{@code POST /remote/batcher?dc=N&host=h:p}, {@code GET /remote/batcher[/N]} — another datacenter's batcher.</li>
  * </ul>
  */
@@ -52,9 +53,11 @@ final class ControllerHttp {
     private final RoleConfig config;
     private final String selfAdminUrl;
     private final Counter badRequests;
+    private final MemberAdmission admission;
 
     ControllerHttp(EventLoop loop, MemberRegistry registry, NanoClock clock, RoleConfig config, String selfAdminUrl,
-                   Counter badRequests) {
+                   Counter badRequests, MemberAdmission admission) {
+        this.admission = admission;
         this.loop = loop;
         this.registry = registry;
         this.clock = clock;
@@ -104,15 +107,49 @@ final class ControllerHttp {
         return http;
     }
 
+    /**
+     * GoChariots-style registration by address. A member of this datacenter is
+     * added only once its gRPC address ({@code grpc=h:p}, else the role's
+     * default: the main port, or port + 1000 for apps and batchers) answers as
+     * that role; otherwise 400 says what answered, or that nothing did.
+     */
     private void register(HttpExchange ex, Role role, int dc) {
         HostPort hp = hostParam(ex);
         if (hp == null) {
             return;
         }
-        loop.execute(() -> {
-            boolean added = registry.registerByAddress(role, hp, dc, clock.nanoTime());
+        HostPort grpc = null;
+        if (role != Role.REMOTE_BATCHER) {
+            String g = ex.queryParam("grpc");
+            try {
+                grpc = g == null || g.isBlank() ? defaultGrpc(role, hp) : HostPort.parse(g, "grpc", "query");
+            } catch (RuntimeException e) {
+                bad(ex, "grpc must be host:port, got \"" + g + "\"");
+                return;
+            }
+        }
+        HostPort grpcAddress = grpc;
+        Member claimed = Member.newBuilder().setRole(role).setAddress(hp.toString()).setDatacenter(dc)
+                .setGrpcAddress(grpc == null ? "" : grpc.toString()).build();
+        MemberAdmission.Verdict add = (refused, now) -> {
+            if (refused != null) {
+                badRequests.increment();
+                ex.error(HttpResponseStatus.BAD_REQUEST, "registration refused: " + refused);
+                return;
+            }
+            boolean added = registry.registerByAddress(role, hp, grpcAddress, dc, now);
             ex.text(HttpResponseStatus.OK, hp + (added ? " added\n" : " already registered\n"));
-        });
+        };
+        if (role == Role.REMOTE_BATCHER) {
+            loop.execute(() -> add.done(null, clock.nanoTime())); // another datacenter's: reached by the link, not here
+        } else {
+            admission.check(claimed, false, add);
+        }
+    }
+
+    /** Where a role serves gRPC when its config does not say otherwise (see RoleConfig's grpc_port). */
+    static HostPort defaultGrpc(Role role, HostPort main) {
+        return role == Role.APP || role == Role.BATCHER ? new HostPort(main.host(), main.port() + 1000) : main;
     }
 
     private void unregister(HttpExchange ex, Role role) {

@@ -22,8 +22,11 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
     private final StateWriter state;
     private final NanoClock clock;
     private final Counter badRequests;
+    private final MemberAdmission admission;
 
-    ControllerService(EventLoop loop, MemberRegistry registry, StateWriter state, NanoClock clock, Counter badRequests) {
+    ControllerService(EventLoop loop, MemberRegistry registry, StateWriter state, NanoClock clock, Counter badRequests,
+                      MemberAdmission admission) {
+        this.admission = admission;
         this.loop = loop;
         this.registry = registry;
         this.state = state;
@@ -71,7 +74,19 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
                     case REGISTER -> {
                         instanceId = req.getRegister().getInstanceId();
                         var member = req.getRegister();
-                        loop.execute(() -> registry.register(member, sub, clock.nanoTime()));
+                        String problem = MemberEntry.registrationProblem(member);
+                        if (problem != null) {
+                            loop.execute(() -> registry.register(member, sub, clock.nanoTime())); // rejects, naming it
+                            return;
+                        }
+                        // Into the views only once its gRPC address answers as this role and instance.
+                        admission.check(member, true, (refused, now) -> {
+                            if (refused != null) {
+                                sub.reject("registration refused: " + refused);
+                            } else if (sub.open()) {
+                                registry.register(member, sub, now);
+                            }
+                        });
                     }
                     case HEARTBEAT -> {
                         if (instanceId == null) {
@@ -115,6 +130,11 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
         StreamSubscriber(ServerCallStreamObserver<MembershipView> out, Counter badRequests) {
             this.out = out;
             this.badRequests = badRequests;
+        }
+
+        /** Whether the member is still there to be told anything. */
+        boolean open() {
+            return !done && !out.isCancelled();
         }
 
         @Override

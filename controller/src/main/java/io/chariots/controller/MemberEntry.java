@@ -51,9 +51,16 @@ public final class MemberEntry {
         }
         try {
             HostPort.parse(m.getAddress(), "address", "registration");
-            if (!m.getGrpcAddress().isEmpty()) {
-                HostPort.parse(m.getGrpcAddress(), "grpc_address", "registration");
-            }
+        } catch (RuntimeException e) {
+            return e.getMessage();
+        }
+        if (m.getGrpcAddress().isEmpty()) {
+            // Every role of this cluster is reached over gRPC: without the address it would be a member nobody can reach.
+            return "grpc_address is empty: a " + io.chariots.common.config.RoleConfig.roleName(m.getRole())
+                    + " is reached over gRPC";
+        }
+        try {
+            HostPort.parse(m.getGrpcAddress(), "grpc_address", "registration");
         } catch (RuntimeException e) {
             return e.getMessage();
         }

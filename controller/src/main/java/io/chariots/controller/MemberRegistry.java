@@ -264,7 +264,7 @@ public final class MemberRegistry {
     }
 
     /** GoChariots-style registration by address ({@code POST /batcher?host=h:p}). Returns false if already known. */
-    public boolean registerByAddress(Role role, HostPort address, int datacenter, long now) {
+    public boolean registerByAddress(Role role, HostPort address, HostPort grpc, int datacenter, long now) {
         String addr = address.toString();
         for (MemberEntry e : entries.values()) {
             if (e.member.getRole() == role && e.member.getAddress().equals(addr)) {
@@ -272,7 +272,8 @@ public final class MemberRegistry {
             }
         }
         Member m = Member.newBuilder().setInstanceId("http-" + roleName(role) + "@" + addr).setRole(role)
-                .setAddress(addr).setDatacenter(datacenter).setJoinSeq(nextJoinSeq++)
+                .setAddress(addr).setGrpcAddress(grpc == null ? "" : grpc.toString()).setDatacenter(datacenter)
+                .setJoinSeq(nextJoinSeq++)
                 .setStartedAtMs(wallMillis.getAsLong()).build();
         MemberEntry e = new MemberEntry(m, Source.HTTP);
         e.lastSeenNanos = now;

@@ -69,7 +69,9 @@ class ControllerRestartTest {
         Controller c = Controller.start(RoleConfig.resolve(Role.CONTROLLER, Settings.of(Map.of("port", httpPort,
                 "grpc_port", grpcPort, "bind", "127.0.0.1", "data_dir", dataDir.toString(),
                 "controller.member_timeout_ms", MEMBER_TIMEOUT_MS, "controller.grace_ms", GRACE_MS,
-                "controller.probe_interval_ms", 200), "test")), wallMillis);
+                "controller.probe_interval_ms", 200,
+                // These members are streams without a server behind them: nothing would answer the identity check.
+                "controller.verify_members", false), "test")), wallMillis);
         open.add(c);
         return c;
     }

@@ -54,7 +54,7 @@ class MemberRegistryTest {
     long now = 1_000 * MS;
     long wall = 1_700_000_000_000L;
     final ControllerConfig cfg = new ControllerConfig(Duration.ofMillis(3000), Duration.ofMillis(1500),
-            Duration.ofMillis(1000), Duration.ofMinutes(10));
+            Duration.ofMillis(1000), Duration.ofMinutes(10), true, Duration.ofMillis(3000));
     MemberRegistry reg;
 
     @BeforeEach
@@ -256,8 +256,8 @@ class MemberRegistryTest {
     void membersRegisteredByAddressAreProbedAndDroppedWhenUnreachable() {
         Recorder app = new Recorder();
         reg.register(member(Role.APP, "a", "127.0.0.1:8080"), app, now);
-        assertThat(reg.registerByAddress(Role.BATCHER, HostPort.parse("10.0.0.5:9000"), 0, now)).isTrue();
-        assertThat(reg.registerByAddress(Role.BATCHER, HostPort.parse("10.0.0.5:9000"), 0, now)).isFalse();
+        assertThat(reg.registerByAddress(Role.BATCHER, HostPort.parse("10.0.0.5:9000"), null, 0, now)).isTrue();
+        assertThat(reg.registerByAddress(Role.BATCHER, HostPort.parse("10.0.0.5:9000"), null, 0, now)).isFalse();
         assertThat(app.lastAddresses(Role.BATCHER)).containsExactly("10.0.0.5:9000");
         advance(1000);
         assertThat(probes).containsExactly("10.0.0.5:9000");
@@ -291,7 +291,7 @@ class MemberRegistryTest {
         reg.register(member(Role.FILTER, "f", "127.0.0.1:9010"), new Recorder(), now);
         reg.register(member(Role.QUEUE, "q1", "127.0.0.1:9020"), new Recorder(), now);
         reg.register(member(Role.QUEUE, "q2", "127.0.0.1:9021"), new Recorder(), now);
-        reg.registerByAddress(Role.BATCHER, HostPort.parse("10.0.0.5:9000"), 0, now);
+        reg.registerByAddress(Role.BATCHER, HostPort.parse("10.0.0.5:9000"), null, 0, now);
         Recorder indexer = new Recorder();
         reg.register(member(Role.INDEXER, "i", "127.0.0.1:9040"), indexer, now);
         reg.streamClosed("i", indexer, now);

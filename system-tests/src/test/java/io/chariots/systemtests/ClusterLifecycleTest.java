@@ -123,18 +123,16 @@ class ClusterLifecycleTest {
     }
 
     @Test
-    void goChariotsStyleRegistrationByAddress() throws Exception {
+    void goChariotsStyleRegistrationOfAnAddressThatIsNoRoleIsRefused() throws Exception {
         LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir).apps(0).batchers(0).filters(0).queues(0)
                 .maintainers(0).indexers(0).start());
         try (java.net.ServerSocket external = new java.net.ServerSocket(0)) {
             String addr = "127.0.0.1:" + external.getLocalPort();
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(c.controllerUrl() + "/batcher?host=" + addr))
-                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-            assertThat(r.body()).isEqualTo(addr + " added\n");
-            assertThat(get(c.controllerUrl() + "/batcher")).isEqualTo("{\"batchers\":[\"" + addr + "\"]}");
-            assertThat(c.registered().get("batchers")).containsExactly(addr);
-            external.close();
-            awaitListed(c, Role.BATCHER, List.of(), Duration.ofSeconds(10));
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(c.controllerUrl() + "/batcher?host=" + addr
+                    + "&grpc=" + addr)).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(400);
+            assertThat(r.body()).contains("registration refused").contains("answers as a Chariots batcher");
+            assertThat(get(c.controllerUrl() + "/batcher")).isEqualTo("{\"batchers\":[]}");
         }
     }
 

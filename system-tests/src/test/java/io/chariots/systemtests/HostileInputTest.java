@@ -53,7 +53,7 @@ class HostileInputTest {
     }
 
     @Test
-    void millionsOfEmptyRecordsInOneFrameOrRequestAreRefusedWholeAndEveryRoleServesOn() throws Exception {
+    void falseRegistrationsAndMillionsOfEmptyRecordsAreRefusedAndEveryRoleServesOn() throws Exception {
         LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir).start());
         c.awaitRegistered(Duration.ofSeconds(90));
         RoleProcess batcher = c.get(Role.BATCHER, 0);
@@ -61,6 +61,25 @@ class HostileInputTest {
         int port = batcher.ports().main();
         byte[] huge = emptyRecords(HUGE_BYTES);
         Set<String> good = new HashSet<>();
+
+        // A registration of an address where something listens that is no queue (here: the app's HTTP port) is
+        // refused: on the old main it entered the ring with no gRPC address and every append after it timed out.
+        HttpResponse<String> notAQueue = LogProbe.post(c.controllerUrl() + "/queue?host=127.0.0.1:" + app.ports().main(), "");
+        assertThat(notAQueue.statusCode()).as(notAQueue.body()).isEqualTo(400);
+        assertThat(notAQueue.body()).contains("registration refused");
+        // A process claiming the queue's own address under another instance id is refused; the queue stays.
+        RoleProcess queue = c.get(Role.QUEUE, 0);
+        try (io.chariots.common.net.NettyTransport t = new io.chariots.common.net.NettyTransport("rogue", 1);
+             io.chariots.common.membership.MembershipClient rogue = new io.chariots.common.membership.MembershipClient(
+                     new io.chariots.common.config.HostPort("127.0.0.1", c.controller().ports().grpc()),
+                     io.chariots.proto.Member.newBuilder().setInstanceId("queue-rogue").setRole(Role.QUEUE)
+                             .setAddress(queue.address()).setGrpcAddress("127.0.0.1:" + queue.ports().grpc()).build(),
+                     Duration.ofMillis(200), t, m -> { }).start()) {
+            Thread.sleep(3000);
+            assertThat(rogue.state()).isEqualTo(io.chariots.common.membership.MembershipClient.State.CONNECTING);
+            assertThat(c.live().get("queues")).containsExactly(queue.address());
+            assertThat(c.getJson(c.controllerUrl() + "/cluster").toString()).doesNotContain("queue-rogue");
+        }
 
         // An old-style client (never reads): the frame is dropped whole, counted and logged with the peer.
         try (LogProbe.RawConnection raw = new LogProbe.RawConnection(port)) {

@@ -55,6 +55,7 @@ public final class MembershipClient implements AutoCloseable {
     private volatile java.util.function.Supplier<String> note = () -> "";
     private volatile java.util.function.Supplier<String> withhold = () -> null;
     private String withheldFor;
+    private String lastRefusal;
     private int generation;
 
     public MembershipClient(HostPort controllerGrpc, Member self, Duration heartbeat, NettyTransport transport,
@@ -191,7 +192,14 @@ public final class MembershipClient implements AutoCloseable {
         if (gen != generation || state == State.CLOSED) {
             return;
         }
-        if (state == State.REGISTERED) {
+        if (why.contains("INVALID_ARGUMENT")) {
+            // The controller refused this registration: say why (once per reason), and keep trying, as the
+            // cause (a gRPC port not yet answering, a stale member at this address) may pass.
+            if (!why.equals(lastRefusal)) {
+                LOG.warn("the controller at {} refused this {}: {}; retrying", controller, self.getRole(), why);
+                lastRefusal = why;
+            }
+        } else if (state == State.REGISTERED) {
             LOG.warn("lost the controller at {} ({}); reconnecting", controller, why);
         } else {
             LOG.debug("controller at {} not reachable ({}); retrying in {} ms", controller, why, backoffMs);

@@ -336,9 +336,14 @@ public final class RoleRuntime implements AutoCloseable {
         return dataDir.path();
     }
 
-    /** A gRPC server builder on the role's gRPC port and this process's event loops. */
+    /**
+     * A gRPC server builder on the role's gRPC port and this process's event
+     * loops, serving {@code Identity} (who answers here: the controller checks
+     * it before this member enters a view).
+     */
     public NettyServerBuilder grpcServerBuilder(int port) {
         return NettyServerBuilder.forAddress(new InetSocketAddress(config.bindHost(), port))
+                .addService(new IdentityService(config.role(), instanceId, config.datacenter()))
                 .bossEventLoopGroup(transport.boss())
                 .workerEventLoopGroup(transport.workers())
                 .channelType(transport.serverChannelType())
