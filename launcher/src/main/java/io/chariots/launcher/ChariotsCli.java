@@ -52,6 +52,7 @@ public final class ChariotsCli implements Runnable {
         cli.addSubcommand(new ReadBenchCommand());
         cli.addSubcommand(new SimulateCommand());
         cli.addSubcommand(new ChaosCommand());
+        cli.addSubcommand(new FuzzCommand());
         return cli;
     }
 

@@ -1,0 +1,41 @@
+package io.chariots.launcher.fuzz;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The suite's short run of {@code chariots fuzz}: a few seconds per target,
+ * with a seed that changes every day (printed, with the command that replays
+ * a failure), so successive runs explore new inputs.
+ */
+class FuzzRunTest {
+    @Test
+    void theEdgesAnswerEveryFuzzedInputWithARecordAFrameOrANamedError() throws Exception {
+        long seed = LocalDate.now().toEpochDay();
+        ByteArrayOutputStream report = new ByteArrayOutputStream();
+        Map<String, FuzzRun.Tally> r = new FuzzRun(seed, Duration.ofSeconds(4), FuzzRun.TARGETS,
+                new PrintStream(report, true, StandardCharsets.UTF_8)).run();
+        String text = report.toString(StandardCharsets.UTF_8);
+        System.out.println("fuzz seed " + seed + ":\n" + text);
+        assertThat(r.keySet()).containsExactlyElementsOf(FuzzRun.TARGETS);
+        r.forEach((target, t) -> {
+            assertThat(t.failed()).as("%s failures (seed %d):%n%s", target, seed, text).isZero();
+            assertThat(t.inputs()).as("%s inputs in 4 s", target).isGreaterThan(target.equals("http") ? 50 : 1000);
+        });
+    }
+
+    @Test
+    void anInputIsReplayedAloneByItsSeedAndNumber() throws Exception {
+        FuzzRun run = new FuzzRun(7, Duration.ZERO, FuzzRun.TARGETS, new PrintStream(new ByteArrayOutputStream()));
+        assertThat(run.replay("json", 3)).startsWith("passes");
+        assertThat(run.replay("frames", 3)).startsWith("passes");
+    }
+}
