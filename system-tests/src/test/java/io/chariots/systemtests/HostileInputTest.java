@@ -38,20 +38,6 @@ class HostileInputTest {
     @TempDir
     Path dir;
 
-    /** {@code [{},{},…,{}]} of {@code bytes} bytes at most. */
-    static byte[] emptyRecords(int bytes) {
-        int n = (bytes - 2) / 3;
-        byte[] b = new byte[n * 3 + 1];
-        b[0] = '[';
-        for (int i = 0; i < n; i++) {
-            b[1 + 3 * i] = '{';
-            b[2 + 3 * i] = '}';
-            b[3 + 3 * i] = ',';
-        }
-        b[b.length - 1] = ']';
-        return b;
-    }
-
     @Test
     void falseRegistrationsAndMillionsOfEmptyRecordsAreRefusedAndEveryRoleServesOn() throws Exception {
         LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir).start());
@@ -59,7 +45,7 @@ class HostileInputTest {
         RoleProcess batcher = c.get(Role.BATCHER, 0);
         RoleProcess app = c.get(Role.APP, 0);
         int port = batcher.ports().main();
-        byte[] huge = emptyRecords(HUGE_BYTES);
+        byte[] huge = io.chariots.common.fuzz.Mutator.emptyRecords(HUGE_BYTES);
         Set<String> good = new HashSet<>();
 
         // A registration of an address where something listens that is no queue (here: the app's HTTP port) is

@@ -38,6 +38,24 @@ public final class Mutator {
         return random;
     }
 
+    /**
+     * {@code [{},{},…,{}]} of at most {@code bytes} bytes: the most records a
+     * byte budget can carry (5.6 million in 16 MiB), what an edge's record
+     * limit must refuse before it holds them.
+     */
+    public static byte[] emptyRecords(int bytes) {
+        int n = (bytes - 2) / 3;
+        byte[] b = new byte[n * 3 + 1];
+        b[0] = '[';
+        for (int i = 0; i < n; i++) {
+            b[1 + 3 * i] = '{';
+            b[2 + 3 * i] = '}';
+            b[3 + 3 * i] = ',';
+        }
+        b[b.length - 1] = ']';
+        return b;
+    }
+
     /** A JSON input: a valid record or array, mutated a few times (or not at all). */
     public byte[] json() {
         String base = RECORDS.get(random.nextInt(RECORDS.size()));

@@ -197,15 +197,7 @@ class RecordJsonTest {
                 .isInstanceOfSatisfying(RecordFormatException.class, e -> assertThat(e.limit()).isZero());
 
         // 16 MiB of empty records (5.6 million): refused after the limit, without reading (or holding) the rest.
-        int n = (16 << 20) / 3;
-        byte[] huge = new byte[n * 3 + 1];
-        huge[0] = '[';
-        for (int i = 0; i < n; i++) {
-            huge[1 + 3 * i] = '{';
-            huge[2 + 3 * i] = '}';
-            huge[3 + 3 * i] = ',';
-        }
-        huge[huge.length - 1] = ']';
+        byte[] huge = io.chariots.common.fuzz.Mutator.emptyRecords(16 << 20);
         assertThatThrownBy(() -> RecordJson.readRecords(huge, 0, huge.length, 10_000))
                 .isInstanceOfSatisfying(RecordFormatException.class, e -> assertThat(e.limit()).isEqualTo(10_000));
     }
