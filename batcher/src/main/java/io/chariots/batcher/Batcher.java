@@ -126,7 +126,7 @@ public final class Batcher {
             }).addService(new AcksService(loop, waiters)).build().start());
             ingest[0].ackTo(rt.advertiseHost() + ":" + grpc.getPort()); // before the TCP port opens
 
-            EdgeGuard tcpGuard = new EdgeGuard("tcp", "batcher", "frame", bc.tcp(), meters);
+            EdgeGuard tcpGuard = new EdgeGuard("tcp", "batcher", "frame", bc.tcp(), ingest[0]::serverHolds, meters);
             ByteBudget frameBytes = new ByteBudget(bc.maxBufferedBytes());
             Gauge.builder("chariots_batcher_frame_reserved_bytes", frameBytes, ByteBudget::used).baseUnit("bytes")
                     .description("Bytes reserved for raw TCP frames being received (batcher.max_buffered_bytes)")

@@ -18,7 +18,9 @@ import java.time.Duration;
  *                      until others' frames are through; {@code batcher.max_buffered_bytes}, default 64 MiB, at least
  *                      {@code max_frame_bytes} + 4
  * @param tcp           bounds of the raw TCP port: {@code batcher.max_connections} (default 1024),
- *                      {@code batcher.idle_timeout_ms} (a connection sending nothing is closed, default 600000) and
+ *                      {@code batcher.idle_timeout_ms} (a connection sending nothing is closed, default 3600000, as HAProxy's
+ *                      {@code timeout client} in deploy/: a GoChariots client never reads, so it learns of a close only by
+ *                      losing its next frame) and
  *                      {@code batcher.frame_timeout_ms} (a frame begun must arrive whole within it, default 30000)
  * @param maxBatch      records per batch sent to a filter; {@code batcher.max_batch}, default 2000
  * @param linger        longest a record waits for its batch to fill; {@code batcher.linger_ms}, default 2
@@ -43,7 +45,7 @@ record BatcherConfig(int maxFrameBytes, int maxFrameRecords, long maxBufferedByt
                 maxFrame,
                 s.getInt("batcher.max_frame_records", Math.min(10_000, high), 1, high),
                 s.getLong("batcher.max_buffered_bytes", Math.max(64L << 20, maxFrame + 4L), maxFrame + 4L, 1L << 40),
-                EdgeGuard.Limits.from(s, "batcher", "frame", 1024, Duration.ofMinutes(10), Duration.ofSeconds(30)),
+                EdgeGuard.Limits.from(s, "batcher", "frame", 1024, Duration.ofHours(1), Duration.ofSeconds(30)),
                 s.getInt("batcher.max_batch", 2000, 1, 100_000),
                 Duration.ofMillis(s.getLong("batcher.linger_ms", 2, 0, 10_000)),
                 s.getInt("batcher.window", 256, 1, 100_000),

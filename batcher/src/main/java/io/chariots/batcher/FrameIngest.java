@@ -167,6 +167,21 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
         }
     }
 
+    /**
+     * Whether the batcher itself keeps {@code ch} from being read now (its
+     * pipeline is full, it is stopping, the frame waits for the byte budget,
+     * or its acknowledgements are not yet answered) — as opposed to a client
+     * that stops reading what it is sent. On the connection's event loop.
+     */
+    boolean serverHolds(Channel ch) {
+        if (ch.config().isAutoRead()) {
+            return false;
+        }
+        AckedConnection acked = ch.attr(ACKED).get();
+        return paused || closing || Boolean.TRUE.equals(ch.attr(FrameDecoder.WAITING_FOR_BUDGET).get())
+                || acked != null && ch.isWritable();
+    }
+
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof FrameDecoder.BudgetChanged) {

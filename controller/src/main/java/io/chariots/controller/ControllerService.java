@@ -6,6 +6,7 @@ import io.chariots.proto.BatchAck;
 import io.chariots.proto.ControllerGrpc;
 import io.chariots.proto.JoinRequest;
 import io.chariots.proto.Layout;
+import io.chariots.proto.Member;
 import io.chariots.proto.MembershipView;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -84,7 +85,7 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
                             if (refused != null) {
                                 sub.reject("registration refused: " + refused);
                             } else if (sub.open()) {
-                                registry.register(member, sub, now);
+                                admitAt(member, sub, now);
                             }
                         });
                     }
@@ -119,6 +120,29 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
                 }
             }
         };
+    }
+
+    /**
+     * Registers {@code member} (whose gRPC address answered as it). A live
+     * member listed at the same address under another gRPC address gives way
+     * only if it no longer answers there: a restart takes its place, a false
+     * claim on a running member's address does not evict it. On the loop.
+     */
+    private void admitAt(Member member, StreamSubscriber sub, long now) {
+        Member holder = registry.liveHolderOf(member);
+        if (holder == null || holder.getGrpcAddress().equals(member.getGrpcAddress())) {
+            registry.register(member, sub, now); // the same gRPC address answered as the newcomer: the old one is gone
+            return;
+        }
+        admission.stillAnswers(holder, (gone, later) -> {
+            if (gone == null) {
+                badRequests.increment();
+                sub.reject("registration refused: " + member.getAddress() + " is held by live instance "
+                        + holder.getInstanceId() + ", which still answers at " + holder.getGrpcAddress());
+            } else if (sub.open()) {
+                registry.register(member, sub, later);
+            }
+        });
     }
 
     /** Pushes views on one stream; only the controller loop calls it. */

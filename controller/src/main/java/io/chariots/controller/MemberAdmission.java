@@ -65,6 +65,19 @@ final class MemberAdmission {
      * @param sameInstance whether the answer must also name the claimed instance id (a member registering itself)
      */
     void check(Member claimed, boolean sameInstance, Verdict then) {
+        ask(claimed, sameInstance, true, then);
+    }
+
+    /**
+     * Whether a listed member still answers as itself at its gRPC address
+     * (null problem: it does), for a newcomer that claims its address; not
+     * counted or logged as a refusal.
+     */
+    void stillAnswers(Member listed, Verdict then) {
+        ask(listed, true, false, then);
+    }
+
+    private void ask(Member claimed, boolean sameInstance, boolean registration, Verdict then) {
         if (!enabled) {
             loop.execute(() -> then.done(null, clock.nanoTime()));
             return;
@@ -74,7 +87,7 @@ final class MemberAdmission {
         try {
             grpc = HostPort.parse(claimed.getGrpcAddress(), "grpc_address", "registration");
         } catch (RuntimeException e) {
-            refuse(claimed, "a " + role + " needs a gRPC address: " + e.getMessage(), then);
+            refuse(claimed, "a " + role + " needs a gRPC address: " + e.getMessage(), registration, then);
             return;
         }
         ManagedChannel ch = NettyChannelBuilder.forAddress(grpc.host(), grpc.port())
@@ -96,7 +109,7 @@ final class MemberAdmission {
                                 ? "something answers gRPC at " + grpc + " but it is not a Chariots role"
                                 : "nothing at " + grpc + " answers as a Chariots " + role + " (" + s.getCode()
                                 + (s.getDescription() == null ? "" : ": " + s.getDescription()) + ")";
-                        refuse(claimed, why, then);
+                        refuse(claimed, why, registration, then);
                     }
 
                     @Override
@@ -104,7 +117,7 @@ final class MemberAdmission {
                         ch.shutdownNow();
                         String why = mismatch(claimed, sameInstance, grpc, answer);
                         if (why != null) {
-                            refuse(claimed, why, then);
+                            refuse(claimed, why, registration, then);
                         } else {
                             loop.execute(() -> then.done(null, clock.nanoTime()));
                         }
@@ -129,7 +142,11 @@ final class MemberAdmission {
         return null;
     }
 
-    private void refuse(Member claimed, String why, Verdict then) {
+    private void refuse(Member claimed, String why, boolean registration, Verdict then) {
+        if (!registration) {
+            loop.execute(() -> then.done(why, clock.nanoTime()));
+            return;
+        }
         refused.increment();
         LOG.warn("refused the registration of {} {} ({}): {}", RoleConfig.roleName(claimed.getRole()),
                 claimed.getAddress(), claimed.getInstanceId(), why);

@@ -223,6 +223,17 @@ public final class MemberRegistry {
         changed();
     }
 
+    /** Another instance listed live at {@code m}'s role and address, or null. */
+    public Member liveHolderOf(Member m) {
+        for (MemberEntry e : entries.values()) {
+            if (e.health == Health.LIVE && e.member.getRole() == m.getRole() && e.member.getAddress().equals(m.getAddress())
+                    && !e.member.getInstanceId().equals(m.getInstanceId())) {
+                return e.member;
+            }
+        }
+        return null;
+    }
+
     private boolean joinSeqTaken(long seq) {
         for (MemberEntry e : entries.values()) {
             if (e.member.getJoinSeq() == seq) {

@@ -123,12 +123,21 @@ class MemberAdmissionTest {
         // A queue at the filter's address: refused. A queue where nothing listens: refused.
         MembershipClient wrongRole = claim("queue-x", Role.QUEUE, address);
         MembershipClient nothing = claim("queue-y", Role.QUEUE, "127.0.0.1:" + FreePorts.freePort());
+        // A real role that claims the filter's main address with its own gRPC address: the filter still answers
+        // there, so it keeps its place.
+        RoleRuntime.Handle other = role(Role.FILTER, FreePorts.freePort(), FreePorts.freePort());
+        String otherGrpc = "127.0.0.1:" + other.runtime().config().grpcPort();
+        MembershipClient squatter = new MembershipClient(new HostPort("127.0.0.1", grpcPort), Member.newBuilder()
+                .setInstanceId(other.runtime().instanceId()).setRole(Role.FILTER).setAddress(address)
+                .setGrpcAddress(otherGrpc).build(), Duration.ofMillis(100), transport, m -> { }).start();
+        open.add(squatter);
         Thread.sleep(2500);
+        assertThat(squatter.state()).isEqualTo(MembershipClient.State.CONNECTING);
         assertThat(rogue.state()).isEqualTo(MembershipClient.State.CONNECTING);
         assertThat(wrongRole.state()).isEqualTo(MembershipClient.State.CONNECTING);
         assertThat(nothing.state()).isEqualTo(MembershipClient.State.CONNECTING);
         assertThat(instanceIds()).contains(filter.runtime().instanceId())
-                .doesNotContain("filter-rogue", "queue-x", "queue-y");
+                .doesNotContain("filter-rogue", "queue-x", "queue-y", other.runtime().instanceId());
         assertThat(get("/filter").path("filters").toString()).contains(address);
         assertThat(get("/queue").path("queues")).isEmpty();
         String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/metrics")).build(),

@@ -37,8 +37,8 @@ import java.util.Locale;
  *     it is being answered) is closed</td></tr>
  * <tr><td>http.request_timeout_ms</td><td>30000</td><td>a request begun must be received whole within this, or its
  *     connection is closed (slowloris)</td></tr>
- * <tr><td>loop_stall_ms</td><td>5000</td><td>a role whose event loop has been inside one task this long answers /health DOWN and
- *     stops heartbeating, so the controller drops it from the views until the loop turns again</td></tr>
+ * <tr><td>loop_stall_ms</td><td>10000</td><td>a role whose event loop has been inside one task this long answers /health DOWN;
+ *     after three times this it stops heartbeating, so the controller drops it from the views until the loop turns again</td></tr>
  * </table>
  */
 public final class RoleConfig {
@@ -85,7 +85,7 @@ public final class RoleConfig {
         this.hold = s.getBoolean("hold", false);
         this.heartbeatInterval = Duration.ofMillis(s.getLong("heartbeat_ms", 500, 10, 60_000));
         this.drainTimeout = Duration.ofMillis(s.getLong("drain_ms", 20_000, 0, 3_600_000));
-        this.loopStall = Duration.ofMillis(s.getLong("loop_stall_ms", 5_000, 100, 3_600_000));
+        this.loopStall = Duration.ofMillis(s.getLong("loop_stall_ms", 10_000, 100, 3_600_000));
     }
 
     /** Offset of the gRPC port from the main port, for roles whose main port is not gRPC. */

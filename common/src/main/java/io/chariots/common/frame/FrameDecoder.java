@@ -98,7 +98,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         ChannelHandlerContext c = ctx;
         if (c != null) {
             c.executor().execute(() -> {
-                if (Boolean.TRUE.equals(c.channel().attr(WAITING_FOR_BUDGET).get())) {
+                if (waiting(c)) {
                     waiting(c, false);
                     try {
                         channelRead(c, Unpooled.EMPTY_BUFFER);
@@ -108,6 +108,25 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 }
             });
         }
+    }
+
+    /**
+     * While waiting for the budget, the decoder must not ask for more bytes:
+     * ByteToMessageDecoder would request a read here (it got bytes and passed
+     * nothing on, with auto-read off), and the client's frame would be read
+     * whole after all.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (waiting(ctx)) {
+            ctx.fireChannelReadComplete();
+            return;
+        }
+        super.channelReadComplete(ctx);
+    }
+
+    private static boolean waiting(ChannelHandlerContext c) {
+        return Boolean.TRUE.equals(c.channel().attr(WAITING_FOR_BUDGET).get());
     }
 
     private void waiting(ChannelHandlerContext c, boolean w) {
@@ -134,6 +153,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                         "frame of length " + length + " exceeds the maximum of " + maxFrameLength + " bytes");
             }
             if (budget != null && frameReserved == 0) {
+                if (waiting(ctx)) {
+                    return; // already queued for the budget: the wake decodes this again
+                }
                 if (!budget.reserve(length + 4, wake)) {
                     waiting(ctx, true);
                     return;

@@ -13,7 +13,7 @@ public final class RecordJsonOracle {
     /** Records an array may carry in these checks (the edges' limit is of the same order). */
     public static final int MAX_RECORDS = 10_000;
     /** Longest a reading of one input may take before it counts as a hang. */
-    public static final long SLOW_MS = 2_000;
+    public static final long SLOW_MS = 5_000;
 
     private RecordJsonOracle() {
     }

@@ -100,6 +100,14 @@ public final class HttpServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Whether this server keeps a connection waiting now: a request being
+         * answered (reading pauses until then) or a stream being sent.
+         */
+        public static boolean serverHolds(Channel c) {
+            return !c.config().isAutoRead() || c.attr(STREAMING).get() != null;
+        }
+
         /** Binds and starts serving; throws if the port is taken. */
         public HttpServer start(NettyTransport transport, String bindHost, int port) throws InterruptedException {
             List<Route> table = List.copyOf(routes);

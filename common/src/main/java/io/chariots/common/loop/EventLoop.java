@@ -78,6 +78,11 @@ public final class EventLoop implements Executor, AutoCloseable {
         return thread.getName();
     }
 
+    /** {@link #stalledNanos(long)} now, on the loop's own clock. */
+    public long stalledNanos() {
+        return stalledNanos(clock.nanoTime());
+    }
+
     /**
      * How long the loop has been inside one task or tick at {@code nowNanos}:
      * 0 while it waits for work (or has not started, or has stopped cleanly);
@@ -157,8 +162,8 @@ public final class EventLoop implements Executor, AutoCloseable {
                 if (tasks.isEmpty() && running && wait > 0) {
                     LockSupport.parkNanos(this, wait);
                 }
+                progressAt.set(clock.nanoTime()); // before parked is cleared: a reader never sees the park as a stall
                 parked = false;
-                progressAt.lazySet(clock.nanoTime());
             }
             Runnable task;
             while ((task = tasks.poll()) != null) {

@@ -26,9 +26,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * more is closed at once, counted and logged with its peer); a connection
  * idle for {@code idle_timeout} is closed; one that began a message (a frame,
  * a request) and has not completed it within {@code message_timeout} is
- * closed (slowloris). Time during which the role itself does not read the
- * connection (backpressure, a request being answered) does not count against
- * the client.
+ * closed (slowloris). Time during which the role itself holds the
+ * connection (backpressure, a request being answered, a stream being sent:
+ * the server says which) does not count against the client; a client that
+ * stops reading what it is sent does not hold the clock.
  *
  * <p>Two handlers: {@link #first()} goes first in the pipeline and sees the
  * bytes; {@link #completed()} goes after the decoder and sees each whole
@@ -68,6 +69,7 @@ public final class EdgeGuard {
     private final Counter refused;
     private final Counter closedIdle;
     private final Counter closedStalled;
+    private final java.util.function.Predicate<Channel> serverHolds;
     private final ChannelHandler first = new First();
     private final ChannelHandler completed = new Completed();
 
@@ -75,8 +77,12 @@ public final class EdgeGuard {
      * @param edge    what the edge is, for metrics and logs ("tcp", "http")
      * @param keys    the settings prefix its limits come from, named in logs ("batcher", "http")
      * @param message what one message is called there ("frame", "request")
+     * @param serverHolds whether the role itself keeps the connection waiting now (not read for its own reasons,
+     *                    or answering it): that time is not the client's (called on the connection's event loop)
      */
-    public EdgeGuard(String edge, String keys, String message, Limits limits, MeterRegistry meters) {
+    public EdgeGuard(String edge, String keys, String message, Limits limits,
+                     java.util.function.Predicate<Channel> serverHolds, MeterRegistry meters) {
+        this.serverHolds = serverHolds;
         this.edge = edge;
         this.keys = keys;
         this.message = message;
@@ -186,8 +192,8 @@ public final class EdgeGuard {
             w.check.cancel(false);
             return;
         }
-        if (!ch.config().isAutoRead()) {
-            // Not read by us (backpressure, a request being answered): the client is not the one waiting.
+        if (serverHolds.test(ch)) {
+            // The role keeps it waiting (backpressure, a request being answered, a stream): not the client's time.
             w.lastRead = now;
             if (w.partialSince != 0) {
                 w.partialSince = now;

@@ -47,8 +47,9 @@ import java.util.function.Supplier;
  *
  * <p>The runtime watches the role's {@link EventLoop}s: one that has been
  * inside a task for {@code loop_stall_ms} (or died) makes {@code /health}
- * answer DOWN and stops the heartbeats, so the controller drops the member
- * from the views instead of routing to a role that no longer works.
+ * answer DOWN; after three times that it stops the heartbeats, so the
+ * controller drops the member from the views instead of routing to a role
+ * that no longer works.
  */
 public final class RoleRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RoleRuntime.class);
@@ -139,6 +140,9 @@ public final class RoleRuntime implements AutoCloseable {
         }
         return fallbackHost(host, loopback);
     }
+
+    /** Heartbeats stop after this many times {@code loop_stall_ms} in one task (/health says DOWN after one). */
+    static final int HEARTBEAT_STALLS = 3;
 
     /** How long a role waits for a remote controller to learn the address to advertise. */
     static final long ADVERTISE_WAIT_MS = 30_000;
@@ -253,14 +257,19 @@ public final class RoleRuntime implements AutoCloseable {
      * one task longer than {@code loop_stall_ms} and where; null if they all turn.
      */
     public String stuckLoop() {
-        long now = System.nanoTime();
+        return stuckLoop(1);
+    }
+
+    /** As {@link #stuckLoop()}, for a stall of {@code times} × {@code loop_stall_ms}. */
+    private String stuckLoop(int times) {
+        long limit = config.loopStall().toNanos() * times;
         for (EventLoop l : loops) {
             Throwable died = l.died();
             if (died != null) {
                 return "loop " + l.name() + " died of " + died;
             }
-            long stalled = l.stalledNanos(now);
-            if (stalled >= config.loopStall().toNanos()) {
+            long stalled = l.stalledNanos();
+            if (stalled >= limit) {
                 return "loop " + l.name() + " has been in one task for " + stalled / 1_000_000 + " ms (at " + l.where() + ")";
             }
         }
@@ -305,7 +314,7 @@ public final class RoleRuntime implements AutoCloseable {
         EdgeGuard.Limits limits = EdgeGuard.Limits.from(config.settings(), "http", "request", 1024,
                 Duration.ofSeconds(60), Duration.ofSeconds(30));
         return metrics.addRoutes(http, this::health).guard(new EdgeGuard("http", "http", "request", limits,
-                metrics.registry()));
+                HttpServer.Builder::serverHolds, metrics.registry()));
     }
 
     /** Starts the admin HTTP server on {@code admin_port}, for roles without an HTTP port of their own. */
@@ -415,7 +424,7 @@ public final class RoleRuntime implements AutoCloseable {
                 .build();
         serving();
         membership = new MembershipClient(config.controllerGrpc(), self, config.heartbeatInterval(), transport, listener)
-                .heartbeatOnlyIf(this::stuckLoop).start();
+                .heartbeatOnlyIf(() -> stuckLoop(HEARTBEAT_STALLS)).start();
         LOG.info("{} serving at {} (admin {}, gRPC {}), registering with controller {}",
                 RoleConfig.roleName(config.role()), self.getAddress(), self.getAdminUrl(),
                 grpcPort > 0 ? self.getGrpcAddress() : "none", config.controllerGrpc());

@@ -101,6 +101,48 @@ class FrameDecoderTest {
         }
     }
 
+    /** Counts the read requests that reach it (put it before the decoder). */
+    static final class ReadCounter extends io.netty.channel.ChannelOutboundHandlerAdapter {
+        int reads;
+
+        @Override
+        public void read(io.netty.channel.ChannelHandlerContext ctx) {
+            reads++;
+            ctx.read();
+        }
+    }
+
+    /** Turns auto-read off and on with the budget, as the batcher does (put it after the decoder). */
+    static final class ReadGate extends io.netty.channel.ChannelInboundHandlerAdapter {
+        @Override
+        public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof FrameDecoder.BudgetChanged) {
+                ctx.channel().config().setAutoRead(!Boolean.TRUE.equals(ctx.channel().attr(FrameDecoder.WAITING_FOR_BUDGET).get()));
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Test
+    void aConnectionWaitingForTheBudgetAsksForNoMoreBytes() {
+        ByteBudget budget = new ByteBudget(100);
+        assertThat(budget.reserve(90, () -> { })).isTrue();
+        ReadCounter gate = new ReadCounter();
+        EmbeddedChannel ch = new EmbeddedChannel(gate, new FrameDecoder(90, budget), new ReadGate());
+        int before = gate.reads;
+        ch.writeInbound(Unpooled.wrappedBuffer(frame('r', "y".repeat(20))));
+        assertThat(ch.config().isAutoRead()).isFalse();
+        assertThat(gate.reads).as("no read asked for while waiting").isEqualTo(before);
+        ch.writeInbound(Unpooled.wrappedBuffer(frame('r', "z")));
+        assertThat(gate.reads).isEqualTo(before);
+        assertThat(budget.waits()).as("queued once, not once per read").isEqualTo(1);
+        budget.release(90);
+        ch.runPendingTasks();
+        assertThat(ch.config().isAutoRead()).isTrue();
+        assertThat(drain(ch)).containsExactly("r" + "y".repeat(20), "rz");
+        ch.finishAndReleaseAll();
+    }
+
     @Test
     void connectionsShareOneByteBudgetAndWaitForItWithoutLosingBytes() {
         ByteBudget budget = new ByteBudget(100);

@@ -76,7 +76,7 @@ final class LoadLane implements Runnable {
         retrier.interrupt();
     }
 
-    /** Waits as the lane's rate asks after {@code sent} new records went out; a lane that fell behind does not burst. */
+    /** Waits as the lane's rate asks after {@code sent} new records went out; a lane that fell behind catches up at most a second's worth. */
     private void pace(int sent) throws InterruptedException {
         if (nanosPerRecord == 0) {
             if (pauseMillis > 0) {
@@ -95,6 +95,7 @@ final class LoadLane implements Runnable {
     /** Sends new records until {@link #stopProducing}, then returns once everything it sent was acknowledged. */
     @Override
     public void run() {
+        sendAt = System.nanoTime();
         retrier.start();
         try {
             while (!stopped && producing && !Thread.currentThread().isInterrupted()) {

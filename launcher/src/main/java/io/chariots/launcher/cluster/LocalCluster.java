@@ -131,10 +131,13 @@ public final class LocalCluster implements AutoCloseable {
             return this;
         }
 
-        /** Replaces the JVM options of every role process. */
+        /** Replaces the JVM options of every role process (a role still exits when out of memory). */
         public Spec jvmOptions(List<String> opts) {
             jvmOptions.clear();
             jvmOptions.addAll(opts);
+            if (!opts.contains("-XX:+ExitOnOutOfMemoryError") && !opts.contains("-XX:-ExitOnOutOfMemoryError")) {
+                jvmOptions.add("-XX:+ExitOnOutOfMemoryError");
+            }
             return this;
         }
 
