@@ -133,7 +133,12 @@ class HostileInputTest {
             for (int i = 0; i < 4; i++) {
                 four.add(new java.net.Socket("127.0.0.1", port));
             }
-            Thread.sleep(200);
+            String metricsUrl = "http://127.0.0.1:" + batcher.ports().admin() + "/metrics";
+            long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (tagged(LogProbe.get(metricsUrl).body(), "chariots_edge_connections_open", "tcp") < 4
+                    && System.nanoTime() < until) {
+                Thread.sleep(20); // each connection is counted on its own event loop
+            }
             try (java.net.Socket fifth = new java.net.Socket("127.0.0.1", port)) {
                 assertThat(closedWithin(fifth, Duration.ofSeconds(2))).as("the fifth connection is closed at once").isTrue();
             }
