@@ -66,6 +66,20 @@ public final class HttpExchange {
         return uri;
     }
 
+    /**
+     * Why the request target cannot be decoded (a bad percent-escape such as
+     * {@code %zz}), or null if its path and query decode.
+     */
+    String targetProblem() {
+        try {
+            query.path();
+            query.parameters();
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+    }
+
     /** The decoded path, without the query. */
     public String path() {
         return query.path();

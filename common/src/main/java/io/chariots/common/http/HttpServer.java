@@ -164,6 +164,11 @@ public final class HttpServer implements AutoCloseable {
                 ex.error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request: " + req.decoderResult().cause());
                 return;
             }
+            String badTarget = ex.targetProblem();
+            if (badTarget != null) {
+                ex.error(HttpResponseStatus.BAD_REQUEST, "malformed request target: " + badTarget);
+                return;
+            }
             String path = ex.path();
             Route match = null;
             boolean pathKnown = false;

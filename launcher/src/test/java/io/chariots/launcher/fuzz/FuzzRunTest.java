@@ -35,5 +35,8 @@ class FuzzRunTest {
         FuzzRun run = new FuzzRun(7, Duration.ZERO, FuzzRun.TARGETS, new PrintStream(new ByteArrayOutputStream()));
         assertThat(run.replay("json", 3)).startsWith("passes");
         assertThat(run.replay("frames", 3)).startsWith("passes");
+        // Found by this test in CI: a bad percent-escape in the query was a 500 (now a 400 naming it).
+        FuzzRun seed1 = new FuzzRun(1, Duration.ZERO, FuzzRun.TARGETS, new PrintStream(new ByteArrayOutputStream()));
+        assertThat(seed1.replay("http", 3450)).startsWith("passes").contains("%zz");
     }
 }
