@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * nesting, huge numbers and strings, both shapes, and random mutations.
  * {@code chariots fuzz} runs the same oracles for as long as asked.
  */
-class EdgeProperties {
+class EdgePropertiesTest {
     static final int MAX_FRAME = 64;
 
     /** One frame's header length and how much of its body the stream has. */
@@ -77,7 +77,7 @@ class EdgeProperties {
                         "18446744073709551615", "18446744073709551616", "-9223372036854775809", "\"18446744073709551615\"",
                         "\"x\"", "{\"k\":\"v\"}", "{\"k\":1}", "{\"Hash\":[1],\"Seed\":2}", "[1,\"2\",3]", "[[1]]"),
                 Arbitraries.strings().numeric().ofMinLength(1).ofMaxLength(3000),
-                Arbitraries.strings().ofMaxLength(2000).map(EdgeProperties::quoted),
+                Arbitraries.strings().ofMaxLength(2000).map(EdgePropertiesTest::quoted),
                 Arbitraries.integers().between(1, 3000).map(d -> "[".repeat(d) + "]".repeat(d)),
                 Arbitraries.integers().between(1, 3000).map(d -> "{\"k\":".repeat(d) + "1" + "}".repeat(d)));
     }
