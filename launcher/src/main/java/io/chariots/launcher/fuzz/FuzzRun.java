@@ -43,23 +43,13 @@ public final class FuzzRun {
     public Map<String, Tally> run() throws Exception {
         Map<String, Tally> result = new LinkedHashMap<>();
         for (String t : targets) {
-            Tally tally = switch (t) {
-                case "frames" -> loop(t, m -> {
-                    byte[] stream = m.frames(MAX_FRAME);
-                    return FrameOracle.check(stream, m.splits(stream.length), MAX_FRAME);
+            Tally tally;
+            try (HttpRouteTarget http = t.equals("http") ? new HttpRouteTarget() : null) {
+                tally = loop(t, m -> {
+                    Verdict v = check(t, m, http);
+                    return v.problem() == null ? null : v.problem() + " — " + v.input();
                 });
-                case "json" -> loop(t, m -> {
-                    byte[] json = m.json();
-                    String p = RecordJsonOracle.check(json);
-                    return p == null ? null : p + " — input: " + preview(json);
-                });
-                case "http" -> {
-                    try (HttpRouteTarget http = new HttpRouteTarget()) {
-                        yield loop(t, m -> http.check(HttpRouteTarget.request(m)));
-                    }
-                }
-                default -> throw new IllegalArgumentException("no fuzz target " + t + "; targets: " + TARGETS);
-            };
+            }
             result.put(t, tally);
             out.printf("%-7s %,10d inputs  %,6d failed  longest %,d ms%n", t, tally.inputs(), tally.failed(), tally.longestMs());
             tally.failures().forEach(f -> out.println("  " + f));
@@ -101,29 +91,38 @@ public final class FuzzRun {
         return new Tally(inputs, failed, failures, longest);
     }
 
-    /** Checks one input of one target again, for a failure's replay. */
-    public String replay(String target, long input) throws Exception {
-        Mutator m = new Mutator(seed * 1_000_003L + target.hashCode() + input);
+    /** What one input gave: the problem (null: none), and the input, for the report. */
+    record Verdict(String problem, String input) {
+    }
+
+    /** Makes one input of {@code target} from {@code m} and checks it ({@code http}: the app, for that target). */
+    static Verdict check(String target, Mutator m, HttpRouteTarget http) {
         return switch (target) {
             case "frames" -> {
                 byte[] stream = m.frames(MAX_FRAME);
-                String p = FrameOracle.check(stream, m.splits(stream.length), MAX_FRAME);
-                yield (p == null ? "passes" : p) + " — " + stream.length + " bytes";
+                yield new Verdict(FrameOracle.check(stream, m.splits(stream.length), MAX_FRAME), stream.length + " bytes");
             }
             case "json" -> {
                 byte[] json = m.json();
-                String p = RecordJsonOracle.check(json);
-                yield (p == null ? "passes" : p) + " — input: " + preview(json);
+                yield new Verdict(RecordJsonOracle.check(json), "input: " + preview(json));
             }
             case "http" -> {
-                try (HttpRouteTarget http = new HttpRouteTarget()) {
-                    HttpRouteTarget.Request r = HttpRouteTarget.request(m);
-                    String p = http.check(r);
-                    yield (p == null ? "passes" : p) + " — request: " + r.line();
-                }
+                HttpRouteTarget.Request r = HttpRouteTarget.request(m);
+                yield new Verdict(http.check(r), "request: " + r.line());
             }
             default -> throw new IllegalArgumentException("no fuzz target " + target + "; targets: " + TARGETS);
         };
+    }
+
+    /** Checks one input of one target again, for a failure's replay. */
+    public String replay(String target, long input) throws Exception {
+        if (!TARGETS.contains(target)) {
+            throw new IllegalArgumentException("no fuzz target " + target + "; targets: " + TARGETS);
+        }
+        try (HttpRouteTarget http = target.equals("http") ? new HttpRouteTarget() : null) {
+            Verdict v = check(target, new Mutator(seed * 1_000_003L + target.hashCode() + input), http);
+            return (v.problem() == null ? "passes" : v.problem()) + " — " + v.input();
+        }
     }
 
     static String preview(byte[] b) {

@@ -111,18 +111,14 @@ final class HttpRouteTarget implements AutoCloseable {
     /** The status line and headers, and the body when it has a Content-Length (a stream's is not waited for). */
     private static String readAnswer(InputStream in) throws IOException {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
-        int headerEnd = -1;
-        while (headerEnd < 0) {
+        int last4 = 0; // the last four bytes read, to find the blank line that ends the headers
+        while (last4 != 0x0d0a0d0a) {
             int b = in.read();
             if (b < 0) {
                 return got.toString(StandardCharsets.ISO_8859_1);
             }
             got.write(b);
-            int n = got.size();
-            byte[] a = got.toByteArray();
-            if (n >= 4 && a[n - 4] == '\r' && a[n - 3] == '\n' && a[n - 2] == '\r' && a[n - 1] == '\n') {
-                headerEnd = n;
-            }
+            last4 = (last4 << 8) | b;
         }
         String head = got.toString(StandardCharsets.ISO_8859_1);
         java.util.regex.Matcher len = java.util.regex.Pattern.compile("(?im)^content-length:\\s*(\\d+)").matcher(head);
