@@ -97,7 +97,7 @@ public final class Controller implements AutoCloseable {
             MemberAdmission admission = new MemberAdmission(loop, clock, rt.transport(), cc.verifyTimeout(),
                     cc.verifyMembers(), refused);
             String selfUrl = "http://" + rt.advertiseHost() + ":" + config.port();
-            ControllerHttp api = new ControllerHttp(loop, registry, clock, config, selfUrl, bad, admission);
+            ControllerHttp api = new ControllerHttp(loop, registry, clock, config, selfUrl, bad, admission, rt.auth());
             HttpServer http = rt.manage(api.routes(rt.withAdminRoutes(HttpServer.builder()))
                     .start(rt.transport(), config.bindHost(), config.port()));
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort())

@@ -1,8 +1,10 @@
 package io.chariots.controller;
 
+import io.chariots.common.auth.ClusterAuth;
 import io.chariots.common.config.HostPort;
 import io.chariots.common.config.RoleConfig;
 import io.chariots.common.http.HttpExchange;
+import io.chariots.common.http.HttpHandler;
 import io.chariots.common.http.HttpServer;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
@@ -34,6 +36,7 @@ import java.util.concurrent.TimeUnit;
  *     answers as that role (see {@link MemberAdmission}), and never evicts a member listed at that address.</li>
  * <li>{@code POST /remote/batcher?dc=N&host=h:p}, {@code GET /remote/batcher[/N]} — another datacenter's batcher.</li>
  * </ul>
+ * With a cluster secret, every POST and DELETE needs {@code Authorization: Chariots <proof>} (401 without).
  */
 final class ControllerHttp {
     private static final Map<String, Role> PATHS = new LinkedHashMap<>();
@@ -54,10 +57,13 @@ final class ControllerHttp {
     private final String selfAdminUrl;
     private final Counter badRequests;
     private final MemberAdmission admission;
+    private final ClusterAuth auth;
 
+    /** @param auth the cluster secret's gatekeeper, which every change must pass; null: an open cluster */
     ControllerHttp(EventLoop loop, MemberRegistry registry, NanoClock clock, RoleConfig config, String selfAdminUrl,
-                   Counter badRequests, MemberAdmission admission) {
+                   Counter badRequests, MemberAdmission admission, ClusterAuth auth) {
         this.admission = admission;
+        this.auth = auth;
         this.loop = loop;
         this.registry = registry;
         this.clock = clock;
@@ -72,10 +78,10 @@ final class ControllerHttp {
         PATHS.forEach((path, role) -> {
             http.get("/" + path, ex -> loop.execute(() -> ex.json(HttpResponseStatus.OK,
                     Map.of(path + "s", addresses(role)))));
-            http.post("/" + path, ex -> register(ex, role, config.datacenter()));
-            http.delete("/" + path, ex -> unregister(ex, role));
+            http.post("/" + path, change(ex -> register(ex, role, config.datacenter())));
+            http.delete("/" + path, change(ex -> unregister(ex, role)));
         });
-        http.post("/remote/batcher", ex -> {
+        http.post("/remote/batcher", change(ex -> {
             String dc = ex.queryParam("dc");
             int n;
             try {
@@ -89,7 +95,7 @@ final class ControllerHttp {
                 return;
             }
             register(ex, Role.REMOTE_BATCHER, n);
-        });
+        }));
         http.get("/remote/batcher", ex -> loop.execute(() -> ex.json(HttpResponseStatus.OK,
                 Map.of("batchers", addresses(Role.REMOTE_BATCHER)))));
         http.get("/remote/batcher/*", ex -> {
@@ -105,6 +111,11 @@ final class ControllerHttp {
             });
         });
         return http;
+    }
+
+    /** A route that changes the cluster: with a cluster secret, taken only with a proof of it. */
+    private HttpHandler change(HttpHandler h) {
+        return auth == null ? h : auth.protect(h);
     }
 
     /**

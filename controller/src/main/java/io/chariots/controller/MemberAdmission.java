@@ -1,6 +1,9 @@
 package io.chariots.controller;
 
+import com.google.protobuf.ByteString;
+import io.chariots.common.auth.ClusterSecret;
 import io.chariots.common.config.HostPort;
+import io.chariots.common.runtime.IdentityService;
 import io.chariots.common.config.RoleConfig;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
@@ -11,7 +14,6 @@ import io.chariots.proto.WhoReply;
 import io.chariots.proto.WhoRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
@@ -25,7 +27,9 @@ import java.util.concurrent.TimeUnit;
  * address must answer {@code Identity.Who} as the role it claims (and, for a
  * member registering itself, as the instance it claims), in this datacenter.
  * So a wrong or dead port, a process that is not a Chariots role, or a
- * registration at another live member's address never enters a view. The
+ * registration at another live member's address never enters a view. With a
+ * cluster secret, the answer must also prove the secret (a challenge it
+ * answers with an HMAC). The
  * check runs off the loop; its verdict is handed to the loop.
  */
 final class MemberAdmission {
@@ -90,10 +94,10 @@ final class MemberAdmission {
             refuse(claimed, "a " + role + " needs a gRPC address: " + e.getMessage(), registration, then);
             return;
         }
-        ManagedChannel ch = NettyChannelBuilder.forAddress(grpc.host(), grpc.port())
-                .eventLoopGroup(transport.workers()).channelType(transport.channelType()).usePlaintext().build();
+        ManagedChannel ch = transport.grpcChannel(grpc.toString()).build();
+        byte[] challenge = ClusterSecret.challenge();
         IdentityGrpc.newStub(ch).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                .who(WhoRequest.getDefaultInstance(), new StreamObserver<>() {
+                .who(WhoRequest.newBuilder().setChallenge(ByteString.copyFrom(challenge)).build(), new StreamObserver<>() {
                     private WhoReply answer;
 
                     @Override
@@ -116,6 +120,9 @@ final class MemberAdmission {
                     public void onCompleted() {
                         ch.shutdownNow();
                         String why = mismatch(claimed, sameInstance, grpc, answer);
+                        if (why == null) {
+                            why = unproven(grpc, answer, challenge);
+                        }
                         if (why != null) {
                             refuse(claimed, why, registration, then);
                         } else {
@@ -123,6 +130,20 @@ final class MemberAdmission {
                         }
                     }
                 });
+    }
+
+    /**
+     * With a cluster secret, the answer must prove it too: a process that
+     * answers as the role but does not hold the secret is not a member.
+     */
+    private String unproven(HostPort grpc, WhoReply r, byte[] challenge) {
+        ClusterSecret secret = transport.secret();
+        if (secret == null || secret.isAnswer(r.getAnswer(), challenge, IdentityService.context(r))) {
+            return null;
+        }
+        return grpc + " answers as a " + RoleConfig.roleName(r.getRole()) + " but "
+                + (r.getAnswer().isEmpty() ? "holds no cluster secret" : "holds another cluster secret")
+                + " (set cluster_secret or cluster_secret_file to this cluster's)";
     }
 
     private static String mismatch(Member claimed, boolean sameInstance, HostPort grpc, WhoReply r) {

@@ -11,7 +11,6 @@ import io.chariots.proto.ReadRequest;
 import io.chariots.proto.RecordBatch;
 import io.chariots.proto.RecordEnvelope;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -68,6 +67,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--controller", defaultValue = "http://127.0.0.1:8081", description = "Controller URL (default ${DEFAULT-VALUE}).")
     String controller;
 
+    @Option(names = "--dir", defaultValue = "run", description = "The run directory whose cluster_secret proves this"
+            + " bench to the maintainers it reads counts from (default ${DEFAULT-VALUE}; CHARIOTS_CLUSTER_SECRET overrides).")
+    java.nio.file.Path dir;
+
     @Option(names = "--timeout", defaultValue = "300", description = "Seconds to wait for the log to hold every record (default ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
@@ -79,6 +82,7 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Prints nothing but errors (a warm-up pass). */
     private boolean quiet;
+    private io.chariots.common.auth.ClusterSecret secret;
 
     private final ObjectMapper json = new ObjectMapper();
     /** Request-to-answer time of each HTTP request (nanoseconds). */
@@ -98,6 +102,7 @@ final class BenchCommand implements Callable<Integer> {
             System.err.println("bench: --wait needs --via http");
             return 2;
         }
+        secret = io.chariots.launcher.cluster.LocalCluster.readSecret(dir);
         if (warmup > 0) {
             BenchCommand w = new BenchCommand();
             w.records = warmup;
@@ -106,6 +111,7 @@ final class BenchCommand implements Callable<Integer> {
             w.batch = batch;
             w.chainShare = chainShare;
             w.controller = controller;
+            w.dir = dir;
             w.durable = durable;
             w.timeoutSeconds = timeoutSeconds;
             w.quiet = true;
@@ -392,10 +398,10 @@ final class BenchCommand implements Callable<Integer> {
         return status;
     }
 
-    private static <T> T call(Instance m, java.util.function.Function<MaintainerGrpc.MaintainerBlockingStub, T> f) {
+    private <T> T call(Instance m, java.util.function.Function<MaintainerGrpc.MaintainerBlockingStub, T> f) {
         int colon = m.grpc().lastIndexOf(':');
-        ManagedChannel ch = ManagedChannelBuilder.forAddress(m.grpc().substring(0, colon), Integer.parseInt(m.grpc().substring(colon + 1)))
-                .usePlaintext().maxInboundMessageSize(256 << 20).build();
+        ManagedChannel ch = io.chariots.launcher.cluster.LocalCluster.channel(secret, m.grpc().substring(0, colon),
+                Integer.parseInt(m.grpc().substring(colon + 1)));
         try {
             return f.apply(MaintainerGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));
         } finally {
@@ -403,7 +409,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static long sum(List<Instance> maintainers, java.util.function.ToLongFunction<MaintainerStats> f) {
+    private long sum(List<Instance> maintainers, java.util.function.ToLongFunction<MaintainerStats> f) {
         long n = 0;
         for (Instance m : maintainers) {
             n += f.applyAsLong(call(m, s -> s.stats(ReadRequest.getDefaultInstance())));
@@ -411,7 +417,7 @@ final class BenchCommand implements Callable<Integer> {
         return n;
     }
 
-    private static long max(List<Instance> maintainers) {
+    private long max(List<Instance> maintainers) {
         long n = 0;
         for (Instance m : maintainers) {
             n = Math.max(n, call(m, s -> s.stats(ReadRequest.getDefaultInstance())).getMaxLid());
@@ -420,7 +426,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Reads this run's records back and measures stored_us − ingest_us of each. */
-    private static Histogram readBackLatency(List<Instance> maintainers, long afterLid, String run) {
+    private Histogram readBackLatency(List<Instance> maintainers, long afterLid, String run) {
         Histogram h = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
         String prefix = run + "-";
         for (Instance m : maintainers) {

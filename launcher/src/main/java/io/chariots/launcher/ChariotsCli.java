@@ -48,6 +48,8 @@ public final class ChariotsCli implements Runnable {
         cli.addSubcommand(new MemberCommands.Resume());
         cli.addSubcommand(new MemberCommands.Start());
         cli.addSubcommand(new MemberCommands.Restart());
+        cli.addSubcommand(new SecretCommands.NewSecret());
+        cli.addSubcommand(new SecretCommands.Token());
         cli.addSubcommand(new BenchCommand());
         cli.addSubcommand(new ReadBenchCommand());
         cli.addSubcommand(new SimulateCommand());

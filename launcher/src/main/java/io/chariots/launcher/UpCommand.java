@@ -260,6 +260,8 @@ final class UpCommand implements Callable<Integer> {
         out.println();
         out.println("Logs and data: " + run.dir + "/   Status: " + run.command("status") + "   Stop: " + run.command("down"));
         out.println("One instance: " + run.command("stop|kill|pause|resume|start|restart ROLE#N") + " (e.g. queue#1)");
+        out.println("Cluster secret: " + io.chariots.launcher.cluster.LocalCluster.secretFile(run.dir) + " (every role proves it;"
+                + " a change to the controller over curl needs -H \"Authorization: Chariots $(" + run.command("token") + ")\")");
         return 0;
     }
 }

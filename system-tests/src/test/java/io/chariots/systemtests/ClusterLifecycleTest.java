@@ -109,8 +109,7 @@ class ClusterLifecycleTest {
         // Garbage on the controller's ports does not stop it.
         sendGarbage(c.controller().ports().grpc());
         sendGarbage(c.controller().ports().main());
-        HttpResponse<String> bad = http.send(HttpRequest.newBuilder(URI.create(c.controllerUrl() + "/batcher?host=nonsense"))
-                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> bad = LogProbe.change(c, "/batcher?host=nonsense");
         assertThat(bad.statusCode()).isEqualTo(400);
         assertThat(bad.body()).contains("host must be host:port");
 
@@ -128,8 +127,7 @@ class ClusterLifecycleTest {
                 .maintainers(0).indexers(0).start());
         try (java.net.ServerSocket external = new java.net.ServerSocket(0)) {
             String addr = "127.0.0.1:" + external.getLocalPort();
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(c.controllerUrl() + "/batcher?host=" + addr
-                    + "&grpc=" + addr)).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = LogProbe.change(c, "/batcher?host=" + addr + "&grpc=" + addr);
             assertThat(r.statusCode()).isEqualTo(400);
             assertThat(r.body()).contains("registration refused").contains("answers as a Chariots batcher");
             assertThat(get(c.controllerUrl() + "/batcher")).isEqualTo("{\"batchers\":[]}");

@@ -36,6 +36,10 @@ class ContainerClusterTest {
                 .withFileFromPath(".", ROOT)
                 .withDockerfile(ROOT.resolve("deploy/Dockerfile"))
                 .get();
+        java.nio.file.Path secret = ROOT.resolve("deploy/secrets/cluster_secret");
+        if (!java.nio.file.Files.exists(secret)) { // as deploy/secrets/README.md says, before the first up
+            java.nio.file.Files.writeString(secret, io.chariots.common.auth.ClusterSecret.generate() + "\n");
+        }
         try (ComposeContainer env = new ComposeContainer(ROOT.resolve("deploy/docker-compose.yaml").toFile())
                 .withScaledService("batcher", 3)
                 .withExposedService("app-1", 8080, Wait.forHttp("/health").forStatusCode(200)

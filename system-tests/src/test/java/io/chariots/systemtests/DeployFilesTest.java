@@ -44,6 +44,7 @@ class DeployFilesTest {
     static final Set<String> SERVICES = Set.of("controller", "app", "batcher", "batcher_lb", "filter", "queue-leader", "queue",
             "maintainer", "indexer");
     static final String CONFIG_IN_IMAGE = "/etc/chariots/config.yaml";
+    static final String SECRET_IN_IMAGE = "/run/secrets/chariots_cluster_secret";
 
     @TempDir
     Path tmp;
@@ -119,6 +120,7 @@ class DeployFilesTest {
             checkDataVolume(name, cfg, targets, sources, map(stack, "volumes").keySet());
         }
         assertThat(map(map(services, "batcher"), "deploy").get("replicas")).isEqualTo(2);
+        checkSecretFile(stack);
         assertThat(publishedPorts(map(services, "controller"))).containsExactly(8081);
         assertThat(publishedPorts(map(services, "app"))).containsExactly(8080);
     }
@@ -254,6 +256,14 @@ class DeployFilesTest {
     // ------------------------------------------------------------ checks
 
     /** Parses the service's command with the real CLI and resolves it into a role config, with the shipped config file. */
+    /** The Docker secret comes from deploy/secrets/cluster_secret, which git ignores. */
+    static void checkSecretFile(Map<String, Object> file) throws IOException {
+        Path secret = DEPLOY.resolve(String.valueOf(map(map(file, "secrets"), "chariots_cluster_secret").get("file"))).normalize();
+        assertThat(secret).isEqualTo(DEPLOY.resolve("secrets/cluster_secret"));
+        assertThat(Files.readAllLines(DEPLOY.resolve("secrets/.gitignore"))).contains("cluster_secret");
+        assertThat(Files.readString(DEPLOY.resolve("secrets/README.md"))).contains("chariots secret > cluster_secret");
+    }
+
     static RoleConfig checkRole(String service, Map<String, Object> svc) throws IOException {
         List<String> command = new ArrayList<>();
         list(svc, "command").forEach(o -> command.add(String.valueOf(o)));
@@ -270,7 +280,16 @@ class DeployFilesTest {
         RoleCommand role = (RoleCommand) cmd;
         assertThat(role.configFile()).as(service + ": -f").isEqualTo(Path.of(CONFIG_IN_IMAGE));
         role.configFile(DEPLOY.resolve("config/config.yaml")); // what is mounted there
-        RoleConfig cfg = role.resolve(Map.of());
+        // The cluster secret: a Docker secret, read through the environment, never in the config or a command line.
+        Map<String, Object> env = map(svc, "environment");
+        assertThat(env).as(service + ": reads the Docker secret").containsEntry("CHARIOTS_CLUSTER_SECRET_FILE", SECRET_IN_IMAGE);
+        assertThat(list(svc, "secrets").stream().map(o -> o instanceof Map<?, ?> m ? m.get("source") : o).toList())
+                .as(service + ": is given the Docker secret").containsExactly("chariots_cluster_secret");
+        Path mounted = Files.createTempFile("cluster_secret", "");
+        Files.writeString(mounted, io.chariots.common.auth.ClusterSecret.generate() + "\n");
+        RoleConfig cfg = role.resolve(Map.of("CHARIOTS_CLUSTER_SECRET_FILE", mounted.toString()));
+        assertThat(io.chariots.common.auth.ClusterSecret.from(cfg.settings())).as(service + ": has the cluster secret").isPresent();
+        Files.delete(mounted);
         assertThat(cfg.controller().host()).as(service + ": registers with the controller by its service name").isEqualTo("controller");
         assertThat(cfg.controller().port()).isEqualTo(RoleConfig.defaultPort(Role.CONTROLLER));
         assertThat(cfg.advertiseHost()).as(service + ": advertises its own container address").isNull();

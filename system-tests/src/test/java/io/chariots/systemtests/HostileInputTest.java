@@ -50,12 +50,13 @@ class HostileInputTest {
 
         // A registration of an address where something listens that is no queue (here: the app's HTTP port) is
         // refused: on the old main it entered the ring with no gRPC address and every append after it timed out.
-        HttpResponse<String> notAQueue = LogProbe.post(c.controllerUrl() + "/queue?host=127.0.0.1:" + app.ports().main(), "");
+        HttpResponse<String> notAQueue = LogProbe.change(c, "/queue?host=127.0.0.1:" + app.ports().main());
         assertThat(notAQueue.statusCode()).as(notAQueue.body()).isEqualTo(400);
         assertThat(notAQueue.body()).contains("registration refused");
-        // A process claiming the queue's own address under another instance id is refused; the queue stays.
+        // A process claiming the queue's own address under another instance id is refused, even one that holds the
+        // cluster secret; the queue stays.
         RoleProcess queue = c.get(Role.QUEUE, 0);
-        try (io.chariots.common.net.NettyTransport t = new io.chariots.common.net.NettyTransport("rogue", 1);
+        try (io.chariots.common.net.NettyTransport t = new io.chariots.common.net.NettyTransport("rogue", 1, c.secret());
              io.chariots.common.membership.MembershipClient rogue = new io.chariots.common.membership.MembershipClient(
                      new io.chariots.common.config.HostPort("127.0.0.1", c.controller().ports().grpc()),
                      io.chariots.proto.Member.newBuilder().setInstanceId("queue-rogue").setRole(Role.QUEUE)

@@ -11,7 +11,6 @@ import io.chariots.proto.IndexerGrpc;
 import io.chariots.proto.LookupRequest;
 import io.chariots.proto.Role;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -74,7 +73,7 @@ class IndexerLeavesTest {
 
         // A cause held by the indexer about to leave: one of its entries for tag k:v0.
         RoleProcess leaving = c.get(Role.INDEXER, 1);
-        List<Long> held = lookup(leaving, Fnv1a64.hashTag("k", "v0"));
+        List<Long> held = lookup(c, leaving, Fnv1a64.hashTag("k", "v0"));
         assertThat(held).as("the indexer that leaves holds part of the index").isNotEmpty();
         int cause = recordAt.get(held.get(0));
 
@@ -138,8 +137,8 @@ class IndexerLeavesTest {
                 effectLid, refed, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stoppedAt));
     }
 
-    private static List<Long> lookup(RoleProcess indexer, long tagHash) {
-        ManagedChannel ch = ManagedChannelBuilder.forAddress(indexer.host(), indexer.ports().grpc()).usePlaintext().build();
+    private static List<Long> lookup(LocalCluster c, RoleProcess indexer, long tagHash) {
+        ManagedChannel ch = c.channel(indexer.host(), indexer.ports().grpc());
         try {
             return IndexerGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .lookup(LookupRequest.newBuilder().setTagHash(tagHash).setLimit(1000).build()).getLidsList();

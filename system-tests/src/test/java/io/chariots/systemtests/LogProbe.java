@@ -11,7 +11,6 @@ import io.chariots.proto.RecordBatch;
 import io.chariots.proto.RecordEnvelope;
 import io.chariots.proto.Role;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -80,14 +79,24 @@ final class LogProbe {
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A change to {@code c}'s controller (POST {@code pathAndQuery}), proving the cluster secret as curl would. */
+    static HttpResponse<String> change(LocalCluster c, String pathAndQuery) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(c.controllerUrl() + pathAndQuery)).timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.noBody());
+        if (c.authorization() != null) {
+            b.header("Authorization", c.authorization());
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     static HttpResponse<String> get(String url) throws IOException, InterruptedException {
         return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    private static <T> T withMaintainer(RoleProcess m, java.util.function.Function<MaintainerGrpc.MaintainerBlockingStub, T> f) {
-        ManagedChannel ch = ManagedChannelBuilder.forAddress(m.host(), m.ports().grpc()).usePlaintext()
-                .maxInboundMessageSize(256 << 20).build();
+    private static <T> T withMaintainer(LocalCluster c, RoleProcess m,
+                                        java.util.function.Function<MaintainerGrpc.MaintainerBlockingStub, T> f) {
+        ManagedChannel ch = c.channel(m.host(), m.ports().grpc());
         try {
             return f.apply(MaintainerGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));
         } finally {
@@ -134,7 +143,7 @@ final class LogProbe {
         for (RoleProcess m : c.all(Role.MAINTAINER)) {
             if (m.alive() && !m.paused()) {
                 try {
-                    MaintainerStats s = withMaintainer(m, stub -> stub.stats(ReadRequest.getDefaultInstance()));
+                    MaintainerStats s = withMaintainer(c, m, stub -> stub.stats(ReadRequest.getDefaultInstance()));
                     n += s.getStored() - s.getHoles();
                 } catch (RuntimeException e) {
                     // restarting: counted on the next poll
@@ -185,10 +194,10 @@ final class LogProbe {
         TreeMap<Long, LogRecord> log = new TreeMap<>();
         java.util.TreeSet<Long> holes = new java.util.TreeSet<>();
         for (RoleProcess m : c.all(Role.MAINTAINER)) {
-            long max = withMaintainer(m, stub -> stub.stats(ReadRequest.getDefaultInstance())).getMaxLid();
+            long max = withMaintainer(c, m, stub -> stub.stats(ReadRequest.getDefaultInstance())).getMaxLid();
             for (long from = 1; from <= max; ) {
                 long f = from;
-                RecordBatch b = withMaintainer(m, stub -> stub.read(ReadRequest.newBuilder().setFromLid(f).setLimit(10_000).build()));
+                RecordBatch b = withMaintainer(c, m, stub -> stub.read(ReadRequest.newBuilder().setFromLid(f).setLimit(10_000).build()));
                 // A reply may stop early (its size is capped): go on after the last LId it carried.
                 from = b.getRecordsCount() == 0 ? from + 10_000 : b.getRecords(b.getRecordsCount() - 1).getLid() + 1;
                 for (RecordEnvelope e : b.getRecordsList()) {

@@ -165,13 +165,18 @@ public final class Settings {
     }
 
     private static ConfigException invalid(String key, Value v, String problem) {
-        return new ConfigException("setting " + key + " = \"" + v.text() + "\" (from " + v.source() + ") " + problem);
+        return new ConfigException("setting " + key + " = " + shown(key, v) + " (from " + v.source() + ") " + problem);
+    }
+
+    /** A value as logs and messages may show it: never a secret's. */
+    private static String shown(String key, Value v) {
+        return key.contains("secret") && !key.endsWith("_file") ? "(not shown)" : "\"" + v.text() + "\"";
     }
 
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder();
-        keys().forEach(k -> sb.append(k).append('=').append(values.get(k).text()).append(" (").append(values.get(k).source()).append(")\n"));
+        keys().forEach(k -> sb.append(k).append('=').append(shown(k, values.get(k))).append(" (").append(values.get(k).source()).append(")\n"));
         return sb.toString();
     }
 }

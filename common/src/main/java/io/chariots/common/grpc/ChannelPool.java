@@ -2,7 +2,6 @@ package io.chariots.common.grpc;
 
 import io.chariots.common.net.NettyTransport;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 
 import java.util.Collection;
 import java.util.Map;
@@ -26,11 +25,8 @@ public final class ChannelPool implements AutoCloseable {
 
     /** The channel to {@code address} (host:port). */
     public ManagedChannel get(String address) {
-        return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
-                .eventLoopGroup(transport.workers())
-                .channelType(transport.channelType())
+        return channels.computeIfAbsent(address, a -> transport.grpcChannel(a)
                 .directExecutor()
-                .usePlaintext()
                 .maxInboundMessageSize(64 << 20)
                 // A peer that stops answering (paused, cut off) fails its calls within about
                 // 4 s instead of at their deadlines: the keepalive is what lets a caller give up

@@ -8,7 +8,6 @@ import io.chariots.proto.JoinRequest;
 import io.chariots.proto.Member;
 import io.chariots.proto.MembershipView;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import org.slf4j.Logger;
@@ -69,9 +68,7 @@ public final class MembershipClient implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.channel = NettyChannelBuilder.forAddress(controllerGrpc.host(), controllerGrpc.port())
-                .eventLoopGroup(transport.workers()).channelType(transport.channelType())
-                .executor(exec).usePlaintext().build();
+        this.channel = transport.grpcChannel(controllerGrpc.toString()).executor(exec).build();
     }
 
     /**
@@ -192,11 +189,13 @@ public final class MembershipClient implements AutoCloseable {
         if (gen != generation || state == State.CLOSED) {
             return;
         }
-        if (why.contains("INVALID_ARGUMENT")) {
+        if (why.contains("INVALID_ARGUMENT") || why.contains("UNAUTHENTICATED")) {
             // The controller refused this registration: say why (once per reason), and keep trying, as the
-            // cause (a gRPC port not yet answering, a stale member at this address) may pass.
+            // cause (a gRPC port not yet answering, a stale member at this address, a secret being rolled) may pass.
             if (!why.equals(lastRefusal)) {
-                LOG.warn("the controller at {} refused this {}: {}; retrying", controller, self.getRole(), why);
+                LOG.warn("the controller at {} refused this {}: {}; retrying", controller,
+                        io.chariots.common.config.RoleConfig.roleName(self.getRole()),
+                        why.replace("io.grpc.StatusRuntimeException: ", ""));
                 lastRefusal = why;
             }
         } else if (state == State.REGISTERED) {

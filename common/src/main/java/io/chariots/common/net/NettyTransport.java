@@ -1,5 +1,8 @@
 package io.chariots.common.net;
 
+import io.chariots.common.auth.ClusterSecret;
+import io.chariots.common.auth.Prover;
+import io.grpc.netty.NettyChannelBuilder;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -19,14 +22,23 @@ import java.util.concurrent.TimeUnit;
 /**
  * The Netty event loops of one process, shared by its HTTP, raw TCP and gRPC
  * servers and clients: epoll on Linux, NIO elsewhere. Few threads: a machine
- * runs many role processes.
+ * runs many role processes. Every gRPC channel to a peer is opened here
+ * ({@link #grpcChannel}), so that each carries the cluster's proof.
  */
 public final class NettyTransport implements AutoCloseable {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final boolean epoll;
+    private final ClusterSecret secret;
 
+    /** Event loops for a process of an open cluster (no secret). */
     public NettyTransport(String name, int workerThreads) {
+        this(name, workerThreads, null);
+    }
+
+    /** Event loops whose gRPC channels prove {@code secret} (null: an open cluster). */
+    public NettyTransport(String name, int workerThreads, ClusterSecret secret) {
+        this.secret = secret;
         this.epoll = Epoll.isAvailable();
         IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(name + "-accept", true), factory);
@@ -47,6 +59,27 @@ public final class NettyTransport implements AutoCloseable {
 
     public Class<? extends Channel> channelType() {
         return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    /** The cluster secret this process proves, or null. */
+    public ClusterSecret secret() {
+        return secret;
+    }
+
+    /**
+     * A gRPC channel builder to {@code target} (host:port) on these event
+     * loops, whose every call carries a new proof of the cluster secret
+     * (when there is one). Callers add their own keepalive and executor.
+     */
+    public NettyChannelBuilder grpcChannel(String target) {
+        NettyChannelBuilder b = NettyChannelBuilder.forTarget(target)
+                .eventLoopGroup(workers)
+                .channelType(channelType())
+                .usePlaintext();
+        if (secret != null) {
+            b.intercept(new Prover(secret).interceptor());
+        }
+        return b;
     }
 
     @Override

@@ -1,6 +1,9 @@
 package io.chariots.common.runtime;
 
+import io.chariots.common.auth.ClusterAuth;
+import io.chariots.common.auth.ClusterSecret;
 import io.chariots.common.config.RoleConfig;
+import io.chariots.common.config.Settings;
 import io.chariots.common.http.HttpServer;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.membership.Membership;
@@ -9,6 +12,8 @@ import io.chariots.common.metrics.RoleMetrics;
 import io.chariots.common.net.EdgeGuard;
 import io.chariots.common.net.NettyTransport;
 import io.chariots.proto.Member;
+import io.chariots.proto.IdentityGrpc;
+import io.chariots.proto.ReaderGrpc;
 import io.chariots.proto.Role;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
@@ -27,6 +32,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -73,6 +79,7 @@ public final class RoleRuntime implements AutoCloseable {
     private final String instanceId;
     private final NettyTransport transport;
     private final RoleMetrics metrics;
+    private final ClusterAuth auth;
     private final String advertiseHost;
     private final CopyOnWriteArrayList<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<Drain> drains = new CopyOnWriteArrayList<>();
@@ -87,9 +94,20 @@ public final class RoleRuntime implements AutoCloseable {
     public RoleRuntime(RoleConfig config) {
         this.config = config;
         this.instanceId = RoleConfig.roleName(config.role()) + "-" + UUID.randomUUID().toString().substring(0, 8);
-        this.transport = new NettyTransport(RoleConfig.roleName(config.role()),
-                Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors())));
         this.metrics = new RoleMetrics(RoleConfig.roleName(config.role()), instanceId);
+        this.auth = ClusterAuth.from(config.settings(), metrics.registry());
+        if (auth == null) {
+            LOG.warn("no cluster secret (cluster_secret or cluster_secret_file): this cluster is open; any process that"
+                    + " reaches its gRPC ports can join it or call its roles (see the README, Security)");
+        } else {
+            Settings s = config.settings();
+            LOG.info("cluster secret {}: every call between roles proves it", s.has(ClusterSecret.FILE_KEY)
+                    ? "read from " + s.getString(ClusterSecret.FILE_KEY, "") + " (" + ClusterSecret.FILE_KEY + " from "
+                    + s.sourceOf(ClusterSecret.FILE_KEY) + ")"
+                    : "from " + ClusterSecret.KEY + " (" + s.sourceOf(ClusterSecret.KEY) + ")");
+        }
+        this.transport = new NettyTransport(RoleConfig.roleName(config.role()),
+                Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors())), auth == null ? null : auth.secret());
         this.advertiseHost = config.advertiseHost() != null ? config.advertiseHost() : detectAdvertiseHost(config);
     }
 
@@ -348,11 +366,18 @@ public final class RoleRuntime implements AutoCloseable {
     /**
      * A gRPC server builder on the role's gRPC port and this process's event
      * loops, serving {@code Identity} (who answers here: the controller checks
-     * it before this member enters a view).
+     * it before this member enters a view). With a cluster secret, every call
+     * must prove it but those of clients ({@code Reader}) and {@code Identity}
+     * (which proves the secret in its answer, so the asker learns whether a
+     * process holds it, not only that it refuses calls).
      */
     public NettyServerBuilder grpcServerBuilder(int port) {
-        return NettyServerBuilder.forAddress(new InetSocketAddress(config.bindHost(), port))
-                .addService(new IdentityService(config.role(), instanceId, config.datacenter()))
+        NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(config.bindHost(), port));
+        if (auth != null) {
+            b.intercept(auth.grpc(Set.of(ReaderGrpc.SERVICE_NAME, IdentityGrpc.SERVICE_NAME)));
+        }
+        return b
+                .addService(new IdentityService(config.role(), instanceId, config.datacenter(), auth == null ? null : auth.secret()))
                 .bossEventLoopGroup(transport.boss())
                 .workerEventLoopGroup(transport.workers())
                 .channelType(transport.serverChannelType())
@@ -360,6 +385,11 @@ public final class RoleRuntime implements AutoCloseable {
                 .permitKeepAliveTime(1, java.util.concurrent.TimeUnit.SECONDS) // the peers' 2 s keepalive (ChannelPool)
                 .permitKeepAliveWithoutCalls(true)
                 .directExecutor();
+    }
+
+    /** The cluster secret's gatekeeper, or null for an open cluster. */
+    public ClusterAuth auth() {
+        return auth;
     }
 
     /** Registers a started gRPC server to be shut down with the role. */

@@ -10,7 +10,6 @@ import io.chariots.proto.MaintainerGrpc;
 import io.chariots.proto.ReadRequest;
 import io.chariots.proto.Role;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 
 import java.io.IOException;
 import java.net.URI;
@@ -55,12 +54,14 @@ public final class LogCheck {
 
     private final String appUrl;
     private final List<RoleProcess> maintainers;
+    private final LocalCluster cluster;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     public LogCheck(LocalCluster cluster) {
         RoleProcess app = cluster.get(Role.APP, 0);
         this.appUrl = "http://" + app.host() + ":" + app.ports().main();
         this.maintainers = cluster.all(Role.MAINTAINER);
+        this.cluster = cluster;
     }
 
     /** Reads the log (waiting up to {@code within} for LIds the maintainers hold to become readable) and checks it. */
@@ -192,7 +193,7 @@ public final class LogCheck {
     private long maintainersMaxLid() {
         long max = 0;
         for (RoleProcess m : maintainers) {
-            ManagedChannel ch = ManagedChannelBuilder.forAddress(m.host(), m.ports().grpc()).usePlaintext().build();
+            ManagedChannel ch = cluster.channel(m.host(), m.ports().grpc());
             try {
                 max = Math.max(max, MaintainerGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
                         .stats(ReadRequest.getDefaultInstance()).getMaxLid());

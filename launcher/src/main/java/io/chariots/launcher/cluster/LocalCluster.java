@@ -2,7 +2,13 @@ package io.chariots.launcher.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.chariots.common.auth.ClusterSecret;
+import io.chariots.common.auth.Proof;
+import io.chariots.common.auth.Prover;
 import io.chariots.common.config.RoleConfig;
+import io.chariots.common.config.Settings;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.chariots.launcher.ChariotsCli;
 import io.chariots.proto.Role;
 import io.chariots.testkit.ChildProcess;
@@ -14,7 +20,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,6 +32,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -41,10 +51,14 @@ public final class LocalCluster implements AutoCloseable {
     public static final int MAX_INSTANCES = 9;
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SECRET_FILE = "cluster_secret";
 
     private final Spec spec;
     private final Map<Role, List<RoleProcess>> processes = new EnumMap<>(Role.class);
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private ClusterSecret secret;
+    private boolean secretInEnvironment; // the roles inherit it
+    private Prover prover;
 
     private LocalCluster(Spec spec) {
         this.spec = spec;
@@ -64,6 +78,7 @@ public final class LocalCluster implements AutoCloseable {
                 "-XX:+ExitOnOutOfMemoryError"));
         private final Map<String, String> settings = new LinkedHashMap<>();
         private boolean debug;
+        private boolean open;
 
         public Spec() {
             for (Role r : ROLES) {
@@ -147,6 +162,16 @@ public final class LocalCluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Start the roles without a cluster secret (an open cluster). By
+         * default they share the one in {@code WORKDIR/cluster_secret},
+         * made on first start.
+         */
+        public Spec open(boolean b) {
+            this.open = b;
+            return this;
+        }
+
         public Spec debug(boolean b) {
             this.debug = b;
             return this;
@@ -173,6 +198,10 @@ public final class LocalCluster implements AutoCloseable {
                 throw new IllegalStateException("workDir is required");
             }
             LocalCluster c = new LocalCluster(this);
+            if (!open) {
+                c.secretInEnvironment = ClusterSecret.from(Settings.fromEnvironment(System.getenv())).isPresent();
+                c.secret = ensureSecret(workDir);
+            }
             if (!detached) {
                 // If the test JVM dies (timeout, Ctrl-C), its role processes die with it.
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> c.all().forEach(RoleProcess::kill), "cluster-cleanup"));
@@ -320,9 +349,80 @@ public final class LocalCluster implements AutoCloseable {
         if (role == Role.QUEUE && index == 0) {
             cmd.add("--hold");
         }
+        if (secret != null && !secretInEnvironment) {
+            cmd.addAll(List.of("--set", ClusterSecret.FILE_KEY + "=" + secretFile(spec.workDir).toAbsolutePath()));
+        }
         spec.settings.forEach((k, v) -> cmd.addAll(List.of("--set", k + "=" + v)));
         cmd.add(spec.debug ? "-d" : "-i");
         return cmd;
+    }
+
+    /** Where a cluster run in {@code workDir} keeps its secret. */
+    public static Path secretFile(Path workDir) {
+        return workDir.resolve(SECRET_FILE);
+    }
+
+    /**
+     * The secret of the cluster run in {@code workDir}, made (readable by
+     * this user only) if there is none yet.
+     */
+    public static ClusterSecret ensureSecret(Path workDir) throws IOException {
+        Path f = secretFile(workDir);
+        if (!Files.exists(f)) {
+            Files.createDirectories(workDir);
+            Path tmp = Files.createTempFile(workDir, SECRET_FILE, ".tmp",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(tmp, ClusterSecret.generate() + "\n");
+            Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE);
+        }
+        return readSecret(workDir);
+    }
+
+    /**
+     * The secret of the cluster run in {@code workDir}, or null if it has
+     * none; {@code CHARIOTS_CLUSTER_SECRET} or {@code CHARIOTS_CLUSTER_SECRET_FILE}
+     * in the environment take precedence (a cluster started some other way).
+     */
+    public static ClusterSecret readSecret(Path workDir) throws IOException {
+        Optional<ClusterSecret> env = ClusterSecret.from(Settings.fromEnvironment(System.getenv()));
+        if (env.isPresent()) {
+            return env.get();
+        }
+        Path f = secretFile(workDir);
+        return Files.exists(f) ? ClusterSecret.of(Files.readString(f), f.toString()) : null;
+    }
+
+    /** The cluster's secret, or null for an open cluster. */
+    public ClusterSecret secret() {
+        return secret;
+    }
+
+    /**
+     * An {@code Authorization} header value for one change to the controller
+     * (a new proof each call), or null for an open cluster.
+     */
+    public synchronized String authorization() {
+        if (secret == null) {
+            return null;
+        }
+        if (prover == null) {
+            prover = new Prover(secret);
+        }
+        return Proof.HTTP_SCHEME + " " + prover.next();
+    }
+
+    /** A plaintext gRPC channel to {@code host:port} whose calls prove the cluster secret (if any); the caller shuts it down. */
+    public ManagedChannel channel(String host, int port) {
+        return channel(secret, host, port);
+    }
+
+    /** A plaintext gRPC channel to {@code host:port} whose calls prove {@code secret} (null: none). */
+    public static ManagedChannel channel(ClusterSecret secret, String host, int port) {
+        ManagedChannelBuilder<?> b = ManagedChannelBuilder.forAddress(host, port).usePlaintext().maxInboundMessageSize(256 << 20);
+        if (secret != null) {
+            b.intercept(new Prover(secret).interceptor());
+        }
+        return b.build();
     }
 
     public RoleProcess controller() {
