@@ -16,7 +16,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeMap;
@@ -37,6 +39,31 @@ class HostileInputTest {
     final ClusterExtension clusters = new ClusterExtension();
     @TempDir
     Path dir;
+
+    /** POSTs {@code record} padded with leading spaces to {@code size} bytes, on a raw socket; returns the status. */
+    static int postPadded(int port, String record, int size) throws java.io.IOException {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setSoTimeout(120_000);
+            java.io.OutputStream out = new java.io.BufferedOutputStream(s.getOutputStream(), 1 << 16);
+            out.write(("POST /record HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + size
+                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            byte[] spaces = new byte[1 << 16];
+            Arrays.fill(spaces, (byte) ' ');
+            int padding = size - record.length();
+            for (int sent = 0; sent < padding; sent += spaces.length) {
+                out.write(spaces, 0, Math.min(spaces.length, padding - sent));
+            }
+            out.write(record.getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            java.io.InputStream in = s.getInputStream();
+            StringBuilder line = new StringBuilder();
+            int ch;
+            while ((ch = in.read()) != -1 && ch != '\n') {
+                line.append((char) ch);
+            }
+            return Integer.parseInt(line.substring(9, 12));
+        }
+    }
 
     @Test
     void falseRegistrationsAndMillionsOfEmptyRecordsAreRefusedAndEveryRoleServesOn() throws Exception {
@@ -99,6 +126,23 @@ class HostileInputTest {
         HttpResponse<String> fine = LogProbe.post(c.appUrl(0) + "/record?wait=true", "{\"id\":\"ok-4\"}");
         assertThat(fine.statusCode()).as(fine.body()).isEqualTo(200);
         good.add("ok-4");
+
+        // Thirty clients send a body just under the 16 MiB limit at once: 480 MiB, more than the app's heap (on the
+        // old main it died of OutOfMemoryError). The port's byte budget (64 MiB) reads a few at a time; all are served.
+        int clients = 30;
+        java.util.concurrent.ExecutorService senders = java.util.concurrent.Executors.newFixedThreadPool(clients);
+        List<java.util.concurrent.Future<Integer>> answers = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            String id = "big-" + i;
+            good.add(id);
+            answers.add(senders.submit(() -> postPadded(app.ports().main(), "{\"id\":\"" + id + "\"}", HUGE_BYTES)));
+        }
+        for (java.util.concurrent.Future<Integer> a : answers) {
+            assertThat(a.get(120, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(202);
+        }
+        senders.shutdownNow();
+        assertThat(AppendPathTest.metric(LogProbe.get(c.appUrl(0) + "/metrics").body(), "chariots_http_body_budget_waits_total"))
+                .as("bodies waited for the budget").isPositive();
 
         assertThat(LogProbe.awaitStored(c, good.size(), Duration.ofSeconds(60))).isEqualTo(good.size());
         Thread.sleep(500); // anything extra would have landed by now

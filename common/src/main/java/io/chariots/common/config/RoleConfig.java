@@ -35,10 +35,15 @@ import java.util.Locale;
  *     at once; one more is closed at once, counted and logged</td></tr>
  * <tr><td>http.idle_timeout_ms</td><td>60000</td><td>an HTTP connection that sends nothing for this long (while no request of
  *     it is being answered) is closed</td></tr>
+ * <tr><td>http.max_buffered_bytes</td><td>67108864 (64 MiB)</td><td>request bodies all connections of the role's HTTP port
+ *     hold at once: a request reserves its whole body when its headers arrive, and one that does not fit is not read until
+ *     others are answered (at least the largest body)</td></tr>
  * <tr><td>http.request_timeout_ms</td><td>30000</td><td>a request begun must be received whole within this, or its
  *     connection is closed (slowloris)</td></tr>
  * <tr><td>loop_stall_ms</td><td>10000</td><td>a role whose event loop has been inside one task this long answers /health DOWN;
  *     after three times this it stops heartbeating, so the controller drops it from the views until the loop turns again</td></tr>
+ * <tr><td>loop_max_tasks</td><td>10000</td><td>tasks a role's event loop queues; a network thread that finds the queue
+ *     full waits (and so stops reading its sockets) until the loop catches up</td></tr>
  * </table>
  */
 public final class RoleConfig {
@@ -58,6 +63,7 @@ public final class RoleConfig {
     private final Duration heartbeatInterval;
     private final Duration drainTimeout;
     private final Duration loopStall;
+    private final int loopMaxTasks;
     private final Settings settings;
 
     private RoleConfig(Role role, Settings s) {
@@ -86,6 +92,7 @@ public final class RoleConfig {
         this.heartbeatInterval = Duration.ofMillis(s.getLong("heartbeat_ms", 500, 10, 60_000));
         this.drainTimeout = Duration.ofMillis(s.getLong("drain_ms", 20_000, 0, 3_600_000));
         this.loopStall = Duration.ofMillis(s.getLong("loop_stall_ms", 10_000, 100, 3_600_000));
+        this.loopMaxTasks = s.getInt("loop_max_tasks", io.chariots.common.loop.EventLoop.DEFAULT_MAX_TASKS, 16, 10_000_000);
     }
 
     /** Offset of the gRPC port from the main port, for roles whose main port is not gRPC. */
@@ -198,6 +205,11 @@ public final class RoleConfig {
     /** How long an event loop may stay inside one task before the role counts as not serving ({@code loop_stall_ms}). */
     public Duration loopStall() {
         return loopStall;
+    }
+
+    /** Tasks a role's event loop queues before network threads wait for room ({@code loop_max_tasks}). */
+    public int loopMaxTasks() {
+        return loopMaxTasks;
     }
 
     /** On a clean stop, the longest wait for the role to hand on what it holds ({@code drain_ms}). */

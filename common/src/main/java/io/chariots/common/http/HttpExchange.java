@@ -40,9 +40,15 @@ public final class HttpExchange {
     private final boolean keepAlive;
     private final AtomicBoolean answered = new AtomicBoolean();
     private final Runnable onAnswered;
+    private final Runnable releaseBody;
     private String routePath;
 
-    HttpExchange(ChannelHandlerContext ctx, FullHttpRequest request, Runnable onAnswered) {
+    /**
+     * @param onAnswered  run once a response is sent whole (reading resumes)
+     * @param releaseBody run once the request is answered at all, by a response or a stream (its body is done with)
+     */
+    HttpExchange(ChannelHandlerContext ctx, FullHttpRequest request, Runnable onAnswered, Runnable releaseBody) {
+        this.releaseBody = releaseBody;
         this.ctx = ctx;
         this.method = request.method();
         this.uri = request.uri();
@@ -134,6 +140,7 @@ public final class HttpExchange {
         } else {
             ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
         }
+        releaseBody.run();
         onAnswered.run();
     }
 
@@ -158,6 +165,7 @@ public final class HttpExchange {
             resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         ctx.channel().attr(HttpServer.STREAMING).set(Boolean.TRUE);
+        releaseBody.run();
         ctx.writeAndFlush(resp);
         ctx.channel().eventLoop().execute(() -> ctx.channel().config().setAutoRead(true));
         return new ChunkedResponse(ctx); // a stream ends only with its connection

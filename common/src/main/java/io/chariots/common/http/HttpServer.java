@@ -69,10 +69,19 @@ public final class HttpServer implements AutoCloseable {
         private final List<Route> routes = new ArrayList<>();
         private int maxRequestBytes = 16 << 20;
         private io.chariots.common.net.EdgeGuard guard;
+        private io.chariots.common.frame.ByteBudget budget;
+
+        private java.util.function.UnaryOperator<HttpHandler> through = h -> h;
 
         public Builder route(HttpMethod method, String path, HttpHandler handler) {
             boolean prefix = path.endsWith("/*");
-            routes.add(new Route(method, prefix ? path.substring(0, path.length() - 1) : path, prefix, handler));
+            routes.add(new Route(method, prefix ? path.substring(0, path.length() - 1) : path, prefix, through.apply(handler)));
+            return this;
+        }
+
+        /** Routes added after this call are served through {@code gate} (e.g. a token check); earlier ones are not. */
+        public Builder through(java.util.function.UnaryOperator<HttpHandler> gate) {
+            this.through = gate;
             return this;
         }
 
@@ -101,6 +110,15 @@ public final class HttpServer implements AutoCloseable {
         }
 
         /**
+         * Bounds the request bodies all connections hold at once: see
+         * {@link BodyBudget}. Must hold at least the largest body.
+         */
+        public Builder budget(io.chariots.common.frame.ByteBudget b) {
+            this.budget = b;
+            return this;
+        }
+
+        /**
          * Whether this server keeps a connection waiting now: a request being
          * answered (reading pauses until then) or a stream being sent.
          */
@@ -113,6 +131,11 @@ public final class HttpServer implements AutoCloseable {
             List<Route> table = List.copyOf(routes);
             int max = maxRequestBytes;
             io.chariots.common.net.EdgeGuard g = guard;
+            io.chariots.common.frame.ByteBudget b = budget;
+            if (b != null && b.capacity() < max) {
+                throw new io.chariots.common.config.ConfigException("http.max_buffered_bytes (" + b.capacity()
+                        + ") must hold at least the largest request body (" + max + " bytes; app.max_body_bytes)");
+            }
             ChannelGroup connections =
                     new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
             Channel ch = new ServerBootstrap()
@@ -127,12 +150,15 @@ public final class HttpServer implements AutoCloseable {
                             if (g != null) {
                                 c.pipeline().addLast(g.first());
                             }
-                            c.pipeline().addLast(new HttpServerCodec(), new HttpServerExpectContinueHandler(),
-                                    new HttpObjectAggregator(max));
+                            c.pipeline().addLast(new HttpServerCodec());
+                            if (b != null) {
+                                c.pipeline().addLast(new BodyBudget(b, max));
+                            }
+                            c.pipeline().addLast(new HttpServerExpectContinueHandler(), new HttpObjectAggregator(max));
                             if (g != null) {
                                 c.pipeline().addLast(g.completed());
                             }
-                            c.pipeline().addLast(new Dispatcher(table));
+                            c.pipeline().addLast(new Dispatcher(table, b));
                         }
                     })
                     .bind(bindHost, port).sync().channel();
@@ -142,24 +168,36 @@ public final class HttpServer implements AutoCloseable {
 
     private static final class Dispatcher extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final List<Route> routes;
+        private final io.chariots.common.frame.ByteBudget budget;
 
-        Dispatcher(List<Route> routes) {
+        Dispatcher(List<Route> routes, io.chariots.common.frame.ByteBudget budget) {
             this.routes = routes;
+            this.budget = budget;
         }
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             Channel ch = ctx.channel();
+            long reserved = BodyBudget.takeReservation(req.headers());
             if (ch.attr(STREAMING).get() != null) {
                 // HTTP/1.1 answers in order: nothing can be answered before the stream ends.
                 LOG.debug("ignoring a request from {} sent while a stream is open on its connection", ch.remoteAddress());
+                if (reserved > 0) {
+                    budget.release(reserved);
+                }
                 return;
             }
             ch.config().setAutoRead(false);
             HttpExchange ex = new HttpExchange(ctx, req, () -> ch.eventLoop().execute(() -> {
-                ch.config().setAutoRead(true);
-                ch.read();
-            }));
+                if (ch.attr(BodyBudget.WAITING).get() == null) {
+                    ch.config().setAutoRead(true);
+                    ch.read();
+                }
+            }), () -> {
+                if (reserved > 0) {
+                    budget.release(reserved);
+                }
+            });
             if (!req.decoderResult().isSuccess()) {
                 ex.error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request: " + req.decoderResult().cause());
                 return;

@@ -4,6 +4,7 @@ import io.chariots.common.auth.ClusterAuth;
 import io.chariots.common.auth.ClusterSecret;
 import io.chariots.common.config.RoleConfig;
 import io.chariots.common.config.Settings;
+import io.chariots.common.frame.ByteBudget;
 import io.chariots.common.http.HttpServer;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.membership.Membership;
@@ -260,6 +261,12 @@ public final class RoleRuntime implements AutoCloseable {
      * @return the loop, started
      */
     public EventLoop manage(EventLoop loop) {
+        io.micrometer.core.instrument.Gauge.builder("chariots_loop_queued_tasks", loop, EventLoop::queuedTasks)
+                .description("Tasks waiting on the event loop (at most loop_max_tasks)").tag("loop", loop.name())
+                .register(metrics.registry());
+        io.micrometer.core.instrument.FunctionCounter.builder("chariots_loop_queue_full_waits", loop, EventLoop::fullWaits)
+                .description("Times a network thread found the loop's queue full and waited").tag("loop", loop.name())
+                .register(metrics.registry());
         loops.add(loop);
         closeables.add(loop);
         return loop;
@@ -331,7 +338,13 @@ public final class RoleRuntime implements AutoCloseable {
     public HttpServer.Builder withAdminRoutes(HttpServer.Builder http) {
         EdgeGuard.Limits limits = EdgeGuard.Limits.from(config.settings(), "http", "request", 1024,
                 Duration.ofSeconds(60), Duration.ofSeconds(30));
-        return metrics.addRoutes(http, this::health).guard(new EdgeGuard("http", "http", "request", limits,
+        ByteBudget budget = new ByteBudget(config.settings().getLong("http.max_buffered_bytes", 64L << 20, 1L << 20, 1L << 40));
+        io.micrometer.core.instrument.Gauge.builder("chariots_http_buffered_bytes", budget, ByteBudget::used)
+                .description("Request body bytes reserved now against http.max_buffered_bytes").register(metrics.registry());
+        io.micrometer.core.instrument.FunctionCounter.builder("chariots_http_body_budget_waits", budget, ByteBudget::waits)
+                .description("Requests that waited for http.max_buffered_bytes before their body was read")
+                .register(metrics.registry());
+        return metrics.addRoutes(http, this::health).budget(budget).guard(new EdgeGuard("http", "http", "request", limits,
                 HttpServer.Builder::serverHolds, metrics.registry()));
     }
 
