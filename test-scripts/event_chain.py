@@ -38,9 +38,9 @@ def main():
     if a.n < 1:
         p.error("-n must be at least 1")
     name = a.name or secrets.token_hex(4)
-    log = Client(a.url)
+    log = Client(a.url, token=os.environ.get("CHARIOTS_TOKEN"))
     events = []
-    with (Batcher(a.batcher) if a.via != "http" else _NoBatcher()) as bt:
+    with (Batcher(a.batcher, token=os.environ.get("CHARIOTS_TOKEN")) if a.via != "http" else _NoBatcher()) as bt:
         prev = None
         for i in range(a.n):
             tags = {"chain": name, "step": str(i)}

@@ -8,6 +8,7 @@ usage: post_record.sh [--url URL] FILE
   POST FILE (a JSON record, either shape, or an array of records; - for stdin) to URL/record
   and print the app's answer: 202 {"id"} / {"ids"}, or the error. Exit 1 unless 2xx.
   --url URL   the app (env CHARIOTS_URL; default http://localhost:8080, as ./chariots up)
+  env CHARIOTS_TOKEN: the client token, for a cluster that requires one
 example: echo '{"tags":{"k1":"v1"},"seed":9489172654252433228}' | post_record.sh -
 USAGE
 }
@@ -24,5 +25,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$file" ] || { usage >&2; exit 2; }
 case "$url" in *://*) ;; *) url="http://$url" ;; esac
-curl -sS --fail-with-body -XPOST -H 'Content-Type: application/json' --data-binary "@$file" "${url%/}/record"
+auth=()
+[ -z "${CHARIOTS_TOKEN:-}" ] || auth=(-H "Authorization: Bearer $CHARIOTS_TOKEN")
+curl -sS --fail-with-body -XPOST -H 'Content-Type: application/json' "${auth[@]}" --data-binary "@$file" "${url%/}/record"
 echo

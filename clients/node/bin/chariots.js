@@ -21,6 +21,7 @@ commands:
 options:
   --url URL             the app (env CHARIOTS_URL; default ${DEFAULT_URL})
   --batcher HOST:PORT   the batcher (env CHARIOTS_BATCHER; default ${DEFAULT_BATCHER})
+  --token TOKEN         the client token, for a cluster that requires one (env CHARIOTS_TOKEN)
   --timeout MS          per request (default 10000)
   --caused-by LID:KEY   a cause: the record at LID (fetched over HTTP), named by its tag KEY; repeatable
   -h, --help`;
@@ -78,6 +79,7 @@ async function main(argv) {
       options: {
         url: { type: 'string', default: process.env.CHARIOTS_URL || DEFAULT_URL },
         batcher: { type: 'string', default: process.env.CHARIOTS_BATCHER || DEFAULT_BATCHER },
+        token: { type: 'string', default: process.env.CHARIOTS_TOKEN || undefined },
         timeout: { type: 'string', default: '10000' },
         tags: { type: 'string' },
         seed: { type: 'string' },
@@ -99,7 +101,7 @@ async function main(argv) {
     process.stdout.write(USAGE + '\n');
     return v.help ? 0 : 2;
   }
-  const client = new Client(v.url, { timeout: Number(v.timeout) });
+  const client = new Client(v.url, { timeout: Number(v.timeout), token: v.token });
   try {
     switch (cmd) {
       case 'append': {
@@ -109,7 +111,7 @@ async function main(argv) {
       }
       case 'send': {
         const tags = tagsArg(v.tags);
-        const b = new Batcher(v.batcher, { timeout: Number(v.timeout) });
+        const b = new Batcher(v.batcher, { timeout: Number(v.timeout), token: v.token });
         const ev = await b.append(tags, { causedBy: await causes(v, client), seed: num('--seed', v.seed), id: v.id });
         await b.close();
         out(ev);

@@ -11,7 +11,8 @@ const URL_ = process.env.CHARIOTS_URL;
 const BATCHER = process.env.CHARIOTS_BATCHER;
 if (!URL_ || !BATCHER) throw new Error('set CHARIOTS_URL (the app, http://host:port) and CHARIOTS_BATCHER (host:port) to a running cluster');
 
-const log = new Client(URL_, { timeout: 15_000 });
+const TOKEN = process.env.CHARIOTS_TOKEN; // the client token, when the cluster requires one
+const log = new Client(URL_, { timeout: 15_000, token: TOKEN });
 after(() => log.close());
 const run = randomBytes(4).toString('hex');
 /** A seed above 2^63 (negative as a signed long), beyond 2^53 (inexact as a Number). */
@@ -46,7 +47,7 @@ test('chains over HTTP and raw TCP, read back every way', async () => {
   const m1 = new Record({ step: 'm1', run }, { causedBy: causedBy(c, 'step') });
   const many = await log.appendMany([m1, { tags: { step: 'm2', run }, causedBy: causedBy(m1.event(), 'step') }]);
   // Raw TCP: D, E caused by D, an 's' frame of two caused by E.
-  const bt = new Batcher(BATCHER);
+  const bt = new Batcher(BATCHER, { token: TOKEN });
   const d = await bt.append({ tcp: 'd', run, 'ключ': 'значение' }, { seed: s2 });
   const e = await bt.append({ tcp: 'e', run }, causedBy(d, 'ключ'));
   const fg = await bt.appendMany([{ tags: { tcp: 'f', run }, causedBy: causedBy(e, 'tcp') }, { tags: { tcp: 'g', run }, causedBy: causedBy(e, 'tcp') }]);

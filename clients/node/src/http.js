@@ -31,7 +31,8 @@ function message(body, text) {
  * network error; at most `retries`) never append a record twice. Keep-alive connections.
  */
 export class Client {
-  constructor(url = DEFAULT_URL, { timeout = 10_000, retries = 5, maxBackoff = 5_000, waitTimeout = 30_000 } = {}) {
+  /** `token`: the client token of a cluster that requires one (sent as `Authorization: Bearer`). */
+  constructor(url = DEFAULT_URL, { timeout = 10_000, retries = 5, maxBackoff = 5_000, waitTimeout = 30_000, token } = {}) {
     if (!url.includes('://')) url = 'http://' + url;
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`url must be http:// or https://, got ${url}`);
@@ -44,6 +45,7 @@ export class Client {
     this.retries = retries;
     this.maxBackoff = maxBackoff;
     this.waitTimeout = waitTimeout;
+    this._auth = token ? { Authorization: 'Bearer ' + String(token).trim() } : {};
   }
 
   /** Closes the idle keep-alive connections (the process can then exit). */
@@ -53,7 +55,7 @@ export class Client {
 
   _send(method, path, data, { timeout = this.timeout, agent = this._agent } = {}) {
     return new Promise((resolve, reject) => {
-      const headers = { Accept: 'application/json' };
+      const headers = { Accept: 'application/json', ...this._auth };
       if (data !== undefined) {
         headers['Content-Type'] = 'application/json';
         headers['Content-Length'] = data.length;
@@ -268,7 +270,7 @@ export class Client {
             host: this._u.hostname.replace(/^\[|\]$/g, ''),
             port: this._u.port || (this._mod === https ? 443 : 80),
             path: this._base + path,
-            headers: { Accept: 'application/x-ndjson' },
+            headers: { Accept: 'application/x-ndjson', ...this._auth },
             agent: false,
             signal,
           }, resolve);

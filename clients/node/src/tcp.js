@@ -32,9 +32,11 @@ export function parseAddress(address, defaultPort = 9000) {
  *   await b.close();
  */
 export class Batcher {
-  constructor(address = DEFAULT_BATCHER, { timeout = 10_000 } = {}) {
+  /** `token`: the client token of a cluster that requires one, shown first on each connection. */
+  constructor(address = DEFAULT_BATCHER, { timeout = 10_000, token } = {}) {
     Object.assign(this, parseAddress(address));
     this.timeout = timeout;
+    this.token = token ? String(token).trim() : null;
     this._socket = null;
     this._connecting = null;
   }
@@ -48,6 +50,7 @@ export class Batcher {
         const timer = setTimeout(() => s.destroy(new Error(`cannot connect to ${this.host}:${this.port} within ${this.timeout} ms`)), this.timeout);
         s.once('connect', () => {
           clearTimeout(timer);
+          if (this.token) s.write(frame('A', JSON.stringify({ acks: 0, token: this.token })));
           this._socket = s;
           this._connecting = null;
           s.on('error', () => {}); // surfaced by the next write

@@ -52,6 +52,8 @@ def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--url", default=os.environ.get("CHARIOTS_URL", DEFAULT_URL),
                         help="the app's HTTP address (env CHARIOTS_URL; default %(default)s)")
+    common.add_argument("--token", default=os.environ.get("CHARIOTS_TOKEN"),
+                        help="the client token, for a cluster that requires one (env CHARIOTS_TOKEN)")
     common.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default %(default)s)")
 
     p = argparse.ArgumentParser(prog="python3 -m chariots", description="Chariots client: append events, read the log.")
@@ -120,13 +122,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             else:
                 raise SystemExit2("hash takes KEY VALUE or one TEXT")
             return 0
-        client = Client(args.url, timeout=args.timeout)
+        client = Client(args.url, timeout=args.timeout, token=args.token)
         if args.cmd == "append":
             ev = client.append(args.tags, _causes(args, client), seed=args.seed, id=args.id, wait=args.wait)
             _dump(ev.to_json())
         elif args.cmd == "send":
             causes = _causes(args, client)
-            with Batcher(args.batcher, timeout=args.timeout) as b:
+            with Batcher(args.batcher, timeout=args.timeout, token=args.token) as b:
                 ev = b.append(args.tags, causes, seed=args.seed, id=args.id)
             _dump(ev.to_json())
         elif args.cmd == "get":

@@ -67,7 +67,8 @@ class Client:
     connection per thread; the client may be shared between threads."""
 
     def __init__(self, url: str = DEFAULT_URL, timeout: float = 10.0, retries: int = 5, max_backoff: float = 5.0,
-                 wait_timeout: float = 30.0):
+                 wait_timeout: float = 30.0, token: Optional[str] = None):
+        """``token``: the client token of a cluster that requires one (sent as ``Authorization: Bearer``)."""
         if "://" not in url:
             url = "http://" + url
         u = urlsplit(url)
@@ -82,6 +83,7 @@ class Client:
         self.retries = retries
         self.max_backoff = max_backoff
         self.wait_timeout = wait_timeout
+        self._auth = {"Authorization": "Bearer " + token.strip()} if token else {}
         self._local = threading.local()
 
     # ------------------------------------------------------------------ plumbing
@@ -115,7 +117,7 @@ class Client:
     def _request(self, method: str, path: str, body: Any = None, id: Optional[str] = None) -> Tuple[int, Any]:
         """Sends with retries on 503 and network errors; returns (status, JSON body) of any other answer."""
         data = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **self._auth}
         if data is not None:
             headers["Content-Type"] = "application/json"
         what = "%s %s%s" % (method, self.url, path)
@@ -315,7 +317,7 @@ class Client:
             try:
                 try:
                     conn.request("GET", self._base + "/records/stream?" + urlencode({"from": nxt}),
-                                 headers={"Accept": "application/x-ndjson"})
+                                 headers={"Accept": "application/x-ndjson", **self._auth})
                     resp = conn.getresponse()
                     if resp.status != 200:
                         raw = resp.read()

@@ -39,9 +39,11 @@ class Batcher:
     ...     b.append({"func": "B"}, caused_by=caused_by(a, "func"))
     """
 
-    def __init__(self, address: str = DEFAULT_BATCHER, timeout: Optional[float] = 10.0):
+    def __init__(self, address: str = DEFAULT_BATCHER, timeout: Optional[float] = 10.0, token: Optional[str] = None):
+        """``token``: the client token of a cluster that requires one, shown first on each connection."""
         self.host, self.port = parse_address(address)
         self.timeout = timeout
+        self.token = token
         self._sock: Optional[socket.socket] = None
         self._lock = threading.Lock()
 
@@ -49,6 +51,8 @@ class Batcher:
         if self._sock is None:
             s = socket.create_connection((self.host, self.port), timeout=self.timeout)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.token:
+                s.sendall(frame(b"A", _json({"acks": 0, "token": self.token.strip()})))
             self._sock = s
         return self
 

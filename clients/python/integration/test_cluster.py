@@ -19,6 +19,7 @@ from chariots import (BadRequestError, Batcher, Client, NotFoundError, Record, c
 
 URL = os.environ.get("CHARIOTS_URL")
 BATCHER = os.environ.get("CHARIOTS_BATCHER")
+TOKEN = os.environ.get("CHARIOTS_TOKEN")  # the client token, when the cluster requires one
 if not URL or not BATCHER:
     raise RuntimeError("set CHARIOTS_URL (the app, http://host:port) and CHARIOTS_BATCHER (host:port) to a running cluster")
 
@@ -31,7 +32,7 @@ def big_seed():
 class Cluster(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.log = Client(URL, timeout=15)
+        cls.log = Client(URL, timeout=15, token=TOKEN)
         cls.run_id = secrets.token_hex(4)
 
     @classmethod
@@ -66,7 +67,7 @@ class Cluster(unittest.TestCase):
         m2 = Record({"step": "m2", "run": run}, caused_by(m1.event(), "step"))
         many = self.log.append_many([m1, m2])
         # Over raw TCP: D, E caused by D, then an 's' frame of two records caused by E.
-        with Batcher(BATCHER) as bt:
+        with Batcher(BATCHER, token=TOKEN) as bt:
             d = bt.append({"tcp": "d", "run": run, "ключ": "значение"}, seed=s2)
             e = bt.append({"tcp": "e", "run": run}, caused_by(d, "ключ"))
             fg = bt.append_many([Record({"tcp": "f", "run": run}, caused_by(e, "tcp")),

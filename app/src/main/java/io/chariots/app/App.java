@@ -1,5 +1,7 @@
 package io.chariots.app;
 
+import io.chariots.common.auth.ClientToken;
+import io.chariots.proto.ReaderGrpc;
 import io.chariots.common.acks.AcksService;
 import io.chariots.common.acks.AppendWaiters;
 import io.chariots.common.acks.IndexerLookup;
@@ -40,7 +42,7 @@ public final class App {
             BatcherForwarder[] forwarder = new BatcherForwarder[1];
             AppendWaiters[] waiters = new AppendWaiters[1];
             AtomicLong held = new AtomicLong();
-            EventLoop loop = new EventLoop("app", clock, now -> {
+            EventLoop loop = new EventLoop("app", clock, config.loopMaxTasks(), now -> {
                 long next = EventLoop.Ticker.earlier(forwarder[0].poll(now), waiters[0].poll(now));
                 held.set(forwarder[0].inFlightRecords() + waiters[0].waitingIds());
                 return next;
@@ -63,7 +65,12 @@ public final class App {
             });
             rt.manage(tailTimer::shutdownNow);
             // gRPC first: its address goes into every waiting record as ack_to.
-            Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort())
+            ClientToken clientToken = ClientToken.from(config.settings(), rt.metrics().registry());
+            io.grpc.netty.NettyServerBuilder grpcBuilder = rt.grpcServerBuilder(config.grpcPort());
+            if (clientToken != null) {
+                grpcBuilder.intercept(clientToken.grpc(ReaderGrpc.SERVICE_NAME));
+            }
+            Server grpc = rt.manage(grpcBuilder
                     .addService(new AcksService(loop, waiters[0]))
                     .addService(new ReaderService(reader, tailTimer))
                     .build().start());
@@ -73,8 +80,11 @@ public final class App {
                     new EdgeStamp("a", config.datacenter(), config.numDc()), waiters[0], ackTo, ac.waitTimeout(),
                     ac.maxRequestRecords(), rt.metrics().registry());
             ReadRoutes reads = new ReadRoutes(reader, tailTimer);
-            rt.manage(reads.routes(routes.routes(rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes()))))
-                    .start(rt.transport(), config.bindHost(), config.port()));
+            HttpServer.Builder http = rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes()));
+            if (clientToken != null) {
+                http.through(clientToken::protect); // every route after /health and /metrics
+            }
+            rt.manage(reads.routes(routes.routes(http)).start(rt.transport(), config.bindHost(), config.port()));
             // A clean stop: appends answered 503 (clients retry at another app); what was accepted reaches a
             // batcher and every wait=true request is answered before the app closes.
             rt.onDrain(new RoleRuntime.Drain() {

@@ -1,5 +1,6 @@
 package io.chariots.batcher;
 
+import io.chariots.common.auth.ClientToken;
 import io.chariots.common.acks.AcksService;
 import io.chariots.common.acks.AppendWaiters;
 import io.chariots.common.acks.IndexerLookup;
@@ -58,7 +59,7 @@ public final class Batcher {
             AppendWaiters[] waitersRef = new AppendWaiters[1];
             AtomicLong held = new AtomicLong();
             AtomicBoolean draining = new AtomicBoolean();
-            EventLoop loop = new EventLoop("batcher", clock, now -> {
+            EventLoop loop = new EventLoop("batcher", clock, config.loopMaxTasks(), now -> {
                 long next = EventLoop.Ticker.earlier(
                         draining.get() ? Math.min(now + 5_000_000L, assembler[0].poll(now)) : assembler[0].poll(now),
                         waitersRef[0].poll(now));
@@ -99,7 +100,7 @@ public final class Batcher {
                     });
                 }
             }, new FrameIngest.AckMode(bc.ackMaxUnanswered(), bc.ackTimeout().toMillis()), bc.maxFrameRecords(),
-                    clients, meters);
+                    clients, meters, ClientToken.from(config.settings(), meters));
 
             rt.manage(loop.start());
 

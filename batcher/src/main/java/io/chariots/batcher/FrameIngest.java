@@ -12,7 +12,11 @@ import io.chariots.common.record.RecordJson;
 import io.chariots.proto.RecordEnvelope;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.chariots.common.auth.ClientToken;
+import io.chariots.common.frame.FrameEncoder;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -47,7 +51,10 @@ import java.util.function.Consumer;
  * {@code 'A'} {@code {"acks":1,"timeout_ms":N}}, and from then on every one
  * of its {@code 'r'}/{@code 's'} frames gets one {@code 'a'} answer once its
  * records are persisted and indexed (see {@link AckedConnection}); its records
- * carry this batcher's gRPC address as {@code ack_to}.
+ * carry this batcher's gRPC address as {@code ack_to}. With client tokens
+ * required ({@link ClientToken}), a connection's first frame must be that
+ * handshake carrying {@code "token"} ({@code "acks":0} for a client that
+ * reads nothing); any other frame first, or a wrong token, closes it.
  */
 @ChannelHandler.Sharable
 final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
@@ -72,6 +79,8 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
     }
 
     private static final AttributeKey<AckedConnection> ACKED = AttributeKey.valueOf("chariots.acked");
+    /** Set once a connection showed a good client token (only when tokens are required). */
+    private static final AttributeKey<Boolean> TOKEN_SHOWN = AttributeKey.valueOf("chariots.token");
 
     private final EdgeStamp stamp;
     private final Pipeline sink;
@@ -89,10 +98,15 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
     private final AtomicLong logged = new AtomicLong();
     private volatile boolean closing;
     private volatile boolean paused;
+    private final ClientToken clientToken;
 
-    /** @param maxFrameRecords records an {@code 's'} frame may carry ({@code batcher.max_frame_records}) */
+    /**
+     * @param maxFrameRecords records an {@code 's'} frame may carry ({@code batcher.max_frame_records})
+     * @param clientToken     the tokens a connection must show first, or null when clients need none
+     */
     FrameIngest(EdgeStamp stamp, Pipeline sink, AckMode ackMode, int maxFrameRecords, ChannelGroup channels,
-                MeterRegistry meters) {
+                MeterRegistry meters, ClientToken clientToken) {
+        this.clientToken = clientToken;
         this.stamp = stamp;
         this.sink = sink;
         this.ackMode = ackMode;
@@ -205,6 +219,13 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
             handshake(ctx, frame);
             return;
         }
+        if (clientToken != null && ctx.channel().attr(TOKEN_SHOWN).get() == null) {
+            // Nothing of a connection is taken before its token: the frame is dropped and the connection closed.
+            clientToken.refused("tcp", "missing", "a " + Frame.describeType(type) + " frame sent before a client token",
+                    ctx.channel().remoteAddress());
+            ctx.close();
+            return;
+        }
         if (type != Frame.RECORD && type != Frame.RECORDS) {
             unknownFrames.increment();
             report(ctx, "frame of unknown type " + Frame.describeType(type) + " skipped (expected 'r' or 's')");
@@ -267,8 +288,35 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
             asked = null;
         }
         if (asked == null || !asked.isObject()) {
+            if (clientToken != null && ctx.channel().attr(TOKEN_SHOWN).get() == null) {
+                clientToken.refused("tcp", "missing", "a handshake that is no JSON object", ctx.channel().remoteAddress());
+                ctx.close();
+                return;
+            }
             report(ctx, "handshake ('A' frame) ignored: its payload must be a JSON object such as {\"acks\":1}");
             return;
+        }
+        boolean wantsAcks = !(asked.has("acks") && asked.path("acks").asInt(1) == 0);
+        if (clientToken != null && ctx.channel().attr(TOKEN_SHOWN).get() == null) {
+            JsonNode t = asked.path("token");
+            String problem = clientToken.problem(t.isTextual() ? t.asText() : null);
+            if (problem != null) {
+                clientToken.refused("tcp", problem, "a connection", ctx.channel().remoteAddress());
+                String why = "refused: " + (problem.equals("missing") ? "no client token" : "a wrong client token")
+                        + "; send {\"acks\":0|1,\"token\":\"TOKEN\"} in the first 'A' frame";
+                if (wantsAcks) {
+                    ctx.writeAndFlush(Unpooled.wrappedBuffer(FrameEncoder.encode(AckedConnection.HANDSHAKE,
+                            AckedConnection.JSON.createObjectNode().put("error", why).toString()
+                                    .getBytes(java.nio.charset.StandardCharsets.UTF_8)))).addListener(ChannelFutureListener.CLOSE);
+                } else {
+                    ctx.close();
+                }
+                return;
+            }
+            ctx.channel().attr(TOKEN_SHOWN).set(Boolean.TRUE);
+        }
+        if (!wantsAcks) {
+            return; // {"acks":0}: a token only; this client reads nothing
         }
         long timeoutMs = ackMode.timeoutMs();
         JsonNode wanted = asked.path("timeout_ms");

@@ -36,6 +36,10 @@ class AckedModeTest {
     final List<Awaited> awaited = new ArrayList<>();
 
     EmbeddedChannel channel(int maxUnanswered) {
+        return channel(maxUnanswered, null);
+    }
+
+    EmbeddedChannel channel(int maxUnanswered, io.chariots.common.auth.ClientToken token) {
         FrameIngest ingest = new FrameIngest(new EdgeStamp("b", 0, 1), new FrameIngest.Pipeline() {
             @Override
             public void add(List<RecordEnvelope> records) {
@@ -47,7 +51,7 @@ class AckedModeTest {
                 awaited.add(new Awaited(records, ids, timeoutMs, done));
             }
         }, new FrameIngest.AckMode(maxUnanswered, 1500), 10_000, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE),
-                new SimpleMeterRegistry());
+                new SimpleMeterRegistry(), token);
         ingest.ackTo("10.0.0.9:10000");
         return new EmbeddedChannel(new FrameDecoder(1 << 20), ingest);
     }
@@ -129,6 +133,35 @@ class AckedModeTest {
         JsonNode f5 = JSON.readTree(written(ch).get(0).substring(1));
         assertThat(f5.get("results").get(0).get("id").asText()).isEqualTo(generated);
         assertThat(f5.get("results").get(0).get("error").asText()).contains("1500 ms").contains("same id is safe");
+    }
+
+    @Test
+    void withClientTokensRequiredAConnectionShowsOneFirstOrIsClosedWithNothingTaken() {
+        io.chariots.common.auth.ClientToken tokens = io.chariots.common.auth.ClientToken.from(
+                io.chariots.common.config.Settings.of(java.util.Map.of("client_token", "the-client-token-1234"), "test"),
+                new SimpleMeterRegistry());
+        EmbeddedChannel old = channel(100, tokens);
+        send(old, 'r', "{\"id\":\"sneaky\"}");
+        assertThat(old.isActive()).as("a frame before the token closes the connection").isFalse();
+        assertThat(plain).isEmpty();
+        assertThat(tokens.refusals("tcp", "missing")).isEqualTo(1);
+
+        EmbeddedChannel wrong = channel(100, tokens);
+        send(wrong, 'A', "{\"acks\":1,\"token\":\"the-client-token-1235\"}");
+        assertThat(written(wrong)).singleElement().asString().startsWith("A{\"error\":\"refused: a wrong client token");
+        assertThat(wrong.isActive()).isFalse();
+
+        EmbeddedChannel quiet = channel(100, tokens);
+        send(quiet, 'A', "{\"acks\":0,\"token\":\"the-client-token-1234\"}");
+        send(quiet, 'r', "{\"id\":\"shown\"}");
+        assertThat(written(quiet)).as("acks:0 — nothing written back").isEmpty();
+        assertThat(quiet.isActive()).isTrue();
+        assertThat(plain).hasSize(1);
+        assertThat(plain.get(0).get(0).getId()).isEqualTo("shown");
+
+        EmbeddedChannel acked = channel(100, tokens);
+        send(acked, 'A', "{\"acks\":1,\"token\":\"the-client-token-1234\"}");
+        assertThat(written(acked)).containsExactly("A{\"acks\":1,\"timeout_ms\":1500}");
     }
 
     @Test

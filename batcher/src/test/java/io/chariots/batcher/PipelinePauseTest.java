@@ -34,7 +34,8 @@ class PipelinePauseTest {
         public void addAwaited(List<RecordEnvelope> records, List<String> ids, long timeoutMs, Consumer<List<Outcome>> done) {
             added.add(records);
         }
-    }, new FrameIngest.AckMode(100, 1500), 10_000, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE), new SimpleMeterRegistry());
+    }, new FrameIngest.AckMode(100, 1500), 10_000, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE), new SimpleMeterRegistry(),
+            null);
 
     EmbeddedChannel connect() {
         // Each with its own id: embedded channels share one by default, and the ingest's channel group is a set.

@@ -59,6 +59,7 @@ class ClientLibrariesTest {
     LocalCluster cluster;
     String url;
     String batcher;
+    static final String TOKEN = "client-token-of-the-libraries-test";
 
     @RegisterExtension
     final TestExecutionExceptionHandler report = (ctx, t) -> {
@@ -70,7 +71,8 @@ class ClientLibrariesTest {
 
     @BeforeAll
     void startCluster() throws Exception {
-        cluster = LocalCluster.spec().workDir(dir.resolve("cluster")).start();
+        // The cluster requires a client token: every client below shows it, in all three languages.
+        cluster = LocalCluster.spec().workDir(dir.resolve("cluster")).setting("client_token", TOKEN).start();
         cluster.awaitRegistered(Duration.ofSeconds(90));
         url = cluster.appUrl(0);
         batcher = "127.0.0.1:" + cluster.get(Role.BATCHER, 0).ports().main();
@@ -149,7 +151,7 @@ class ClientLibrariesTest {
         // Java (durable, HTTP), Python (HTTP), Node (HTTP), Java (raw TCP), Python (raw TCP), Node (raw TCP):
         // each link caused by the previous one's non-ASCII tag.
         String[][] steps = {java, py, js, java, py, js};
-        try (Chariots log = Chariots.connect(url)) {
+        try (Chariots log = Chariots.builder(url).token(TOKEN).build()) {
             for (int i = 0; i < steps.length; i++) {
                 String lang = steps[i] == java ? "java" : steps[i] == py ? "python" : "node";
                 Map<String, String> tags = Map.of("lang", lang, "step", Integer.toString(i), "run", run, "ü", "ß" + i);
@@ -167,7 +169,7 @@ class ClientLibrariesTest {
                         e = log.appendDurable(d);
                     } else {
                         try (RawBatcher raw = RawBatcher.connect("127.0.0.1",
-                                cluster.get(Role.BATCHER, 0).ports().main())) {
+                                cluster.get(Role.BATCHER, 0).ports().main(), TOKEN)) {
                             e = raw.send(d);
                         }
                     }
@@ -184,7 +186,7 @@ class ClientLibrariesTest {
                 chain.add(((com.fasterxml.jackson.databind.node.ObjectNode) ev).put("lid", lid));
             }
         }
-        JsonNode trace = cluster.getJson(url + "/trace/" + seed);
+        JsonNode trace = JSON.readTree(get(url + "/trace/" + seed, TOKEN).body());
         List<JsonNode> recs = new ArrayList<>();
         trace.get("records").forEach(recs::add);
         assertThat(recs).hasSize(steps.length);
@@ -265,9 +267,89 @@ class ClientLibrariesTest {
             Result load = run(root + "/test-scripts/load", "-n", "400", "-c", "2", "--via", via, "--tag", tag, "--check",
                     "--url", url, "--batcher", batcher).ok();
             assertThat(load.out).contains("sent 400 records").contains("in the log");
-            JsonNode page = cluster.getJson(url + "/records?tag=" + URLEncoder.encode("load:" + tag + "-399", StandardCharsets.UTF_8));
+            JsonNode page = JSON.readTree(get(url + "/records?tag=" + URLEncoder.encode("load:" + tag + "-399", StandardCharsets.UTF_8),
+                    TOKEN).body());
             assertThat(page.get("records")).hasSize(1);
         }
+    }
+
+    // ------------------------------------------------------------ client token
+
+    @Test
+    void withoutTheClientTokenNothingIsAppendedOrRead() throws Exception {
+        String run = Long.toHexString(random.nextLong());
+        // HTTP: 401 naming the header, counted; health and metrics stay open.
+        HttpResponse<String> none = LogProbe.post(url + "/record", "{\"id\":\"no-token-" + run + "\"}");
+        assertThat(none.statusCode()).isEqualTo(401);
+        assertThat(none.headers().firstValue("WWW-Authenticate")).contains("Bearer realm=\"chariots\"");
+        assertThat(none.body()).contains("no client token").contains("Authorization: Bearer");
+        HttpResponse<String> wrong = LogProbe.HTTP.send(HttpRequest.newBuilder(URI.create(url + "/record"))
+                .header("Authorization", "Bearer not-the-token-of-this-cluster")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"wrong-token-" + run + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(wrong.statusCode()).isEqualTo(401);
+        assertThat(wrong.body()).contains("a wrong client token");
+        assertThat(get(url + "/records?from=1", null).statusCode()).as("reads too").isEqualTo(401);
+        assertThat(get(url + "/health", null).statusCode()).isEqualTo(200);
+        assertThat(get(url + "/records?from=1", TOKEN).statusCode()).isEqualTo(200);
+
+        // gRPC reads: UNAUTHENTICATED without the token, served with it.
+        io.grpc.ManagedChannel ch = LocalCluster.channel(null, "127.0.0.1", cluster.get(Role.APP, 0).ports().grpc());
+        try {
+            io.chariots.proto.TailRequest from1 = io.chariots.proto.TailRequest.newBuilder().setFromLid(1).setMaxBatch(1).build();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.chariots.proto.ReaderGrpc.newBlockingStub(ch)
+                    .withDeadlineAfter(10, TimeUnit.SECONDS).tail(from1).next())
+                    .isInstanceOfSatisfying(io.grpc.StatusRuntimeException.class, e -> {
+                        assertThat(e.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.UNAUTHENTICATED);
+                        assertThat(e.getStatus().getDescription()).contains("no client token");
+                    });
+            io.grpc.Metadata h = new io.grpc.Metadata();
+            h.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TOKEN);
+            try (Chariots log = Chariots.builder(url).token(TOKEN).build()) {
+                log.appendDurable(Map.of("token", run));
+            }
+            assertThat(io.chariots.proto.ReaderGrpc.newBlockingStub(ch).withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(h))
+                    .withDeadlineAfter(10, TimeUnit.SECONDS).tail(from1).next().getRecordsCount()).isEqualTo(1);
+        } finally {
+            ch.shutdownNow();
+        }
+
+        // Raw TCP: a client that never shows a token (any GoChariots client) has its connection closed, nothing taken;
+        // an acknowledged client with a wrong token is told why.
+        int port = cluster.get(Role.BATCHER, 0).ports().main();
+        try (RawBatcher old = RawBatcher.connect("127.0.0.1", port)) {
+            old.send(Draft.of(Map.of("k", "v")).id("tcp-no-token-" + run));
+            old.flush();
+        } catch (RuntimeException closedUnderUs) {
+            // the batcher may have closed the connection before the flush: that is the point
+        }
+        try (AcknowledgementsTest.AckedClient acked = new AcknowledgementsTest.AckedClient(port)) {
+            acked.send('A', "{\"acks\":1,\"token\":\"not-the-token-of-this-cluster\"}");
+            String answer = acked.next();
+            assertThat(answer).startsWith("A");
+            assertThat(JSON.readTree(answer.substring(1)).path("error").asText()).contains("a wrong client token").contains("\"token\"");
+        }
+        try (AcknowledgementsTest.AckedClient acked = new AcknowledgementsTest.AckedClient(port)) {
+            acked.send('A', "{\"acks\":1,\"token\":\"" + TOKEN + "\"}");
+            assertThat(acked.next()).startsWith("A");
+            acked.send('r', "{\"id\":\"tcp-token-" + run + "\"}");
+            assertThat(acked.nextAnswer().path("results").get(0).path("lid").asLong()).isPositive();
+        }
+        Thread.sleep(1000); // the refused record would have landed by now
+        HttpResponse<String> status = get(url + "/record?id=tcp-no-token-" + run, TOKEN);
+        assertThat(status.statusCode()).as(status.body()).isEqualTo(404);
+        assertThat(get(url + "/record?id=no-token-" + run, TOKEN).statusCode()).isEqualTo(404);
+        String batcherMetrics = get("http://127.0.0.1:" + cluster.get(Role.BATCHER, 0).ports().admin() + "/metrics", null).body();
+        assertThat(batcherMetrics).containsPattern("chariots_client_token_refused_total\\{edge=\"tcp\",.*reason=\"missing\".*} [1-9]")
+                .containsPattern("chariots_client_token_refused_total\\{edge=\"tcp\",.*reason=\"wrong\".*} [1-9]");
+        assertThat(Files.readString(cluster.get(Role.BATCHER, 0).log())).contains("sent before a client token from /127.0.0.1:");
+    }
+
+    static HttpResponse<String> get(String url, String token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return LogProbe.HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     // ------------------------------------------------------------ helpers
@@ -277,8 +359,8 @@ class ClientLibrariesTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         String q = url + "/record?id=" + URLEncoder.encode(id, StandardCharsets.UTF_8);
         while (true) {
-            HttpResponse<String> r = LogProbe.HTTP.send(HttpRequest.newBuilder(URI.create(q)).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = LogProbe.HTTP.send(HttpRequest.newBuilder(URI.create(q)).timeout(Duration.ofSeconds(5))
+                    .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() == 200) {
                 JsonNode s = JSON.readTree(r.body());
                 if ("appended".equals(s.get("status").asText())) {
@@ -324,11 +406,11 @@ class ClientLibrariesTest {
 
     Result run(boolean addresses, String... cmd) throws Exception {
         ChildProcess.Spec spec = ChildProcess.command(List.of(cmd)).directory(root)
-                .unsetEnv("CHARIOTS_URL").unsetEnv("CHARIOTS_BATCHER")
+                .unsetEnv("CHARIOTS_URL").unsetEnv("CHARIOTS_BATCHER").unsetEnv("CHARIOTS_TOKEN")
                 .env("PYTHONPATH", root.resolve("clients/python").toString())
                 .env("PYTHONIOENCODING", "utf-8").env("NO_COLOR", "1");
         if (addresses) {
-            spec.env("CHARIOTS_URL", url).env("CHARIOTS_BATCHER", batcher);
+            spec.env("CHARIOTS_URL", url).env("CHARIOTS_BATCHER", batcher).env("CHARIOTS_TOKEN", TOKEN);
         }
         ChildProcess.Finished f = spec.run(CHILD_TIMEOUT);
         return new Result(f.command(), f.exit(), f.out(), f.err());

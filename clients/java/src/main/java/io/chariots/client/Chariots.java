@@ -42,6 +42,8 @@ public final class Chariots implements AutoCloseable {
     private final int maxBatch;
     private final int maxPendingAsync;
     private final Semaphore asyncRoom;
+    /** {@code Bearer TOKEN}, or null. */
+    private final String authorization;
     private final LinkedBlockingQueue<Pending> asyncQueue = new LinkedBlockingQueue<>();
     private volatile Thread asyncSender;
     private volatile boolean closed;
@@ -58,6 +60,7 @@ public final class Chariots implements AutoCloseable {
         private Duration linger = Duration.ofMillis(1);
         private int maxBatch = 1000;
         private int maxPendingAsync = 100_000;
+        private String token;
 
         private Builder(String url) {
             this.url = url;
@@ -93,6 +96,15 @@ public final class Chariots implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The client token to send ({@code Authorization: Bearer TOKEN}), for a
+         * cluster that requires one ({@code client_token}); none by default.
+         */
+        public Builder token(String t) {
+            this.token = t;
+            return this;
+        }
+
         public Chariots build() {
             return new Chariots(this);
         }
@@ -122,6 +134,7 @@ public final class Chariots implements AutoCloseable {
         this.maxBatch = b.maxBatch;
         this.maxPendingAsync = b.maxPendingAsync;
         this.asyncRoom = new Semaphore(b.maxPendingAsync);
+        this.authorization = b.token == null || b.token.isBlank() ? null : "Bearer " + b.token.strip();
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     }
 
@@ -306,7 +319,7 @@ public final class Chariots implements AutoCloseable {
      * drops. Close it to stop.
      */
     public Tail tail(long from) {
-        return new Tail(http, base, from);
+        return new Tail(http, base, from, authorization);
     }
 
     /** A page of records and where the next one starts. */
@@ -327,13 +340,18 @@ public final class Chariots implements AutoCloseable {
     // ------------------------------------------------------------ HTTP
 
     private String getText(String pathAndQuery) {
-        return send(HttpRequest.newBuilder(base.resolve(pathAndQuery)).timeout(timeout).GET().build(), false);
+        return send(request(pathAndQuery).GET().build(), false);
     }
 
     private String post(String pathAndQuery, String json, boolean durable) {
-        return send(HttpRequest.newBuilder(base.resolve(pathAndQuery)).timeout(timeout)
+        return send(request(pathAndQuery)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)).build(), durable);
+    }
+
+    private HttpRequest.Builder request(String pathAndQuery) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(pathAndQuery)).timeout(timeout);
+        return authorization == null ? b : b.header("Authorization", authorization);
     }
 
     private String send(HttpRequest req, boolean durable) {

@@ -28,6 +28,23 @@ public final class RawBatcher implements AutoCloseable {
 
     /** Connects to the batcher at {@code host:port}. */
     public static RawBatcher connect(String host, int port) {
+        return connect(host, port, null);
+    }
+
+    /**
+     * Connects to the batcher at {@code host:port} and shows it {@code token}
+     * first (an {@code 'A'} frame {@code {"acks":0,"token":…}}), for a cluster
+     * that requires a client token; null: none.
+     */
+    public static RawBatcher connect(String host, int port, String token) {
+        RawBatcher b = open(host, port);
+        if (token != null && !token.isBlank()) {
+            b.frame('A', Json.quote(new StringBuilder("{\"acks\":0,\"token\":"), token.strip()).append("}").toString());
+        }
+        return b;
+    }
+
+    private static RawBatcher open(String host, int port) {
         try {
             Socket s = new Socket();
             s.setTcpNoDelay(true);

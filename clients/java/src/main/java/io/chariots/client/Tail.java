@@ -29,7 +29,10 @@ public final class Tail implements Iterator<LogEntry>, AutoCloseable {
     private volatile boolean closed;
     private LogEntry buffered;
 
-    Tail(HttpClient http, URI base, long from) {
+    private final String authorization;
+
+    Tail(HttpClient http, URI base, long from, String authorization) {
+        this.authorization = authorization;
         this.http = http;
         this.base = base;
         this.nextLid = from;
@@ -95,7 +98,8 @@ public final class Tail implements Iterator<LogEntry>, AutoCloseable {
     }
 
     private void connect() throws IOException {
-        HttpRequest req = HttpRequest.newBuilder(base.resolve("/records/stream?from=" + Long.toUnsignedString(nextLid))).GET().build();
+        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve("/records/stream?from=" + Long.toUnsignedString(nextLid))).GET();
+        HttpRequest req = (authorization == null ? b : b.header("Authorization", authorization)).build();
         HttpResponse<InputStream> r;
         try {
             r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());

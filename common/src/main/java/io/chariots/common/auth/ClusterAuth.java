@@ -8,26 +8,18 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-import java.net.SocketAddress;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The receiving side of the cluster secret: takes a call or request only with
  * a new {@link Proof} made with the secret, and refuses anything else with
  * gRPC UNAUTHENTICATED or HTTP 401 naming what was wrong. Every refusal is
  * counted ({@code chariots_auth_refused_total{edge,reason}}) and logged with
- * the peer (at most one line per edge and reason every
- * {@value #LOG_EVERY_MS} ms, with the number left out, so a flood of bad
- * calls cannot flood the log). Thread-safe.
+ * the peer ({@link Refusals}: a flood of bad calls cannot flood the log).
+ * Thread-safe.
  *
  * <table>
  * <caption>Keys and defaults</caption>
@@ -38,22 +30,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * </table>
  */
 public final class ClusterAuth {
-    private static final Logger LOG = LoggerFactory.getLogger(ClusterAuth.class);
-    static final long LOG_EVERY_MS = 10_000;
     private static final String HINT = "every call between Chariots roles, and every change to the controller, must prove"
             + " the cluster secret (cluster_secret or cluster_secret_file)";
 
     private final ClusterSecret secret;
     private final ReplayWindow seen;
-    private final MeterRegistry registry;
-    private final Map<String, Counter> refusedCounters = new ConcurrentHashMap<>();
-    private final Map<String, AtomicLong> lastLogged = new ConcurrentHashMap<>();
-    private final Map<String, AtomicLong> leftOut = new ConcurrentHashMap<>();
+    private final Refusals refusals;
 
     public ClusterAuth(ClusterSecret secret, long maxSkewMillis, MeterRegistry registry) {
         this.secret = secret;
         this.seen = new ReplayWindow(maxSkewMillis);
-        this.registry = registry;
+        this.refusals = new Refusals("chariots_auth_refused",
+                "Calls and requests refused for want of a good proof of the cluster secret", registry);
     }
 
     /** The gatekeeper {@code s} configures, or null for an open cluster. */
@@ -97,7 +85,7 @@ public final class ClusterAuth {
                 if (r == null) {
                     return next.startCall(call, headers);
                 }
-                refused("grpc", r, call.getMethodDescriptor().getFullMethodName(),
+                refusals.refused("grpc", r.label(), r.what(), call.getMethodDescriptor().getFullMethodName(),
                         call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
                 call.close(Status.UNAUTHENTICATED.withDescription("refused: " + r.what() + "; " + HINT), new Metadata());
                 return new ServerCall.Listener<>() { };
@@ -120,7 +108,7 @@ public final class ClusterAuth {
                 handler.handle(ex);
                 return;
             }
-            refused("http", r, ex.method() + " " + ex.path(), ex.remoteAddress());
+            refusals.refused("http", r.label(), r.what(), ex.method() + " " + ex.path(), ex.remoteAddress());
             ex.error(HttpResponseStatus.UNAUTHORIZED, "refused: " + r.what() + "; this cluster takes changes only with"
                     + " the header \"Authorization: Chariots <proof>\" (./chariots token prints one; see the README,"
                     + " Security)", "WWW-Authenticate", Proof.HTTP_SCHEME);
@@ -129,28 +117,6 @@ public final class ClusterAuth {
 
     /** Refusals so far on {@code edge} ("grpc" or "http") for {@code r}. */
     public long refusals(String edge, Proof.Refusal r) {
-        return (long) counter(edge, r).count();
-    }
-
-    private void refused(String edge, Proof.Refusal r, String what, SocketAddress peer) {
-        counter(edge, r).increment();
-        String key = edge + "/" + r;
-        long now = System.currentTimeMillis();
-        AtomicLong last = lastLogged.computeIfAbsent(key, k -> new AtomicLong(Long.MIN_VALUE / 2));
-        AtomicLong skipped = leftOut.computeIfAbsent(key, k -> new AtomicLong());
-        long before = last.get();
-        if (now - before < LOG_EVERY_MS || !last.compareAndSet(before, now)) {
-            skipped.incrementAndGet();
-            return;
-        }
-        long n = skipped.getAndSet(0);
-        LOG.warn("refused {} from {}: {}{}", what, peer, r.what(),
-                n == 0 ? "" : " (and " + n + " more such refusals in the last " + (now - before) / 1000 + " s, not logged)");
-    }
-
-    private Counter counter(String edge, Proof.Refusal r) {
-        return refusedCounters.computeIfAbsent(edge + "/" + r, k -> Counter.builder("chariots_auth_refused")
-                .description("Calls and requests refused for want of a good proof of the cluster secret")
-                .tag("edge", edge).tag("reason", r.label()).register(registry));
+        return refusals.count(edge, r.label());
     }
 }
