@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // chariots-js: append and read from a shell. JSON on stdout (64-bit values exact), errors on stderr, exit 1 (2: usage).
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { Batcher, Cause, Client, DEFAULT_BATCHER, DEFAULT_URL, causedBy, fnv1a64, stringify, tagHash, u64 } from '../src/index.js';
 
 const USAGE = `usage: chariots-js COMMAND [options]   (node clients/node/bin/chariots.js …)
@@ -22,6 +23,7 @@ options:
   --url URL             the app (env CHARIOTS_URL; default ${DEFAULT_URL})
   --batcher HOST:PORT   the batcher (env CHARIOTS_BATCHER; default ${DEFAULT_BATCHER})
   --token TOKEN         the client token, for a cluster that requires one (env CHARIOTS_TOKEN)
+  --ca FILE             the certificate authority (PEM) of an https:// URL or tls:// batcher (env CHARIOTS_CA)
   --timeout MS          per request (default 10000)
   --caused-by LID:KEY   a cause: the record at LID (fetched over HTTP), named by its tag KEY; repeatable
   -h, --help`;
@@ -80,6 +82,7 @@ async function main(argv) {
         url: { type: 'string', default: process.env.CHARIOTS_URL || DEFAULT_URL },
         batcher: { type: 'string', default: process.env.CHARIOTS_BATCHER || DEFAULT_BATCHER },
         token: { type: 'string', default: process.env.CHARIOTS_TOKEN || undefined },
+        ca: { type: 'string', default: process.env.CHARIOTS_CA || undefined },
         timeout: { type: 'string', default: '10000' },
         tags: { type: 'string' },
         seed: { type: 'string' },
@@ -101,7 +104,8 @@ async function main(argv) {
     process.stdout.write(USAGE + '\n');
     return v.help ? 0 : 2;
   }
-  const client = new Client(v.url, { timeout: Number(v.timeout), token: v.token });
+  const ca = v.ca ? readFileSync(v.ca) : undefined;
+  const client = new Client(v.url, { timeout: Number(v.timeout), token: v.token, ca });
   try {
     switch (cmd) {
       case 'append': {
@@ -111,7 +115,7 @@ async function main(argv) {
       }
       case 'send': {
         const tags = tagsArg(v.tags);
-        const b = new Batcher(v.batcher, { timeout: Number(v.timeout), token: v.token });
+        const b = new Batcher(v.batcher, { timeout: Number(v.timeout), token: v.token, ca });
         const ev = await b.append(tags, { causedBy: await causes(v, client), seed: num('--seed', v.seed), id: v.id });
         await b.close();
         out(ev);

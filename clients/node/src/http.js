@@ -31,8 +31,11 @@ function message(body, text) {
  * network error; at most `retries`) never append a record twice. Keep-alive connections.
  */
 export class Client {
-  /** `token`: the client token of a cluster that requires one (sent as `Authorization: Bearer`). */
-  constructor(url = DEFAULT_URL, { timeout = 10_000, retries = 5, maxBackoff = 5_000, waitTimeout = 30_000, token } = {}) {
+  /**
+   * `token`: the client token of a cluster that requires one (sent as `Authorization: Bearer`).
+   * `ca`: for an https URL, the certificate authority to trust (PEM text or Buffer) instead of Node's.
+   */
+  constructor(url = DEFAULT_URL, { timeout = 10_000, retries = 5, maxBackoff = 5_000, waitTimeout = 30_000, token, ca } = {}) {
     if (!url.includes('://')) url = 'http://' + url;
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`url must be http:// or https://, got ${url}`);
@@ -40,7 +43,8 @@ export class Client {
     this._u = u;
     this._base = u.pathname.replace(/\/+$/, '');
     this._mod = u.protocol === 'https:' ? https : http;
-    this._agent = new this._mod.Agent({ keepAlive: true });
+    this._tls = ca ? { ca } : {};
+    this._agent = new this._mod.Agent({ keepAlive: true, ...this._tls });
     this.timeout = timeout;
     this.retries = retries;
     this.maxBackoff = maxBackoff;
@@ -272,6 +276,7 @@ export class Client {
             path: this._base + path,
             headers: { Accept: 'application/x-ndjson', ...this._auth },
             agent: false,
+            ...this._tls,
             signal,
           }, resolve);
           req.on('error', reject);

@@ -1,5 +1,6 @@
 // The raw TCP client of a batcher: GoChariots frames, written and never read.
 import net from 'node:net';
+import tls from 'node:tls';
 import { Record, appendOptions, asRecord } from './core.js';
 import { stringify } from './json.js';
 
@@ -32,9 +33,14 @@ export function parseAddress(address, defaultPort = 9000) {
  *   await b.close();
  */
 export class Batcher {
-  /** `token`: the client token of a cluster that requires one, shown first on each connection. */
-  constructor(address = DEFAULT_BATCHER, { timeout = 10_000, token } = {}) {
-    Object.assign(this, parseAddress(address));
+  /**
+   * `token`: the client token of a cluster that requires one, shown first on each connection.
+   * An address `tls://host:port`: a batcher that serves TLS, its certificate checked against `ca` (PEM; default Node's).
+   */
+  constructor(address = DEFAULT_BATCHER, { timeout = 10_000, token, ca } = {}) {
+    this.tls = address.startsWith('tls://');
+    Object.assign(this, parseAddress(this.tls ? address.slice(6) : address));
+    this._ca = ca;
     this.timeout = timeout;
     this.token = token ? String(token).trim() : null;
     this._socket = null;
@@ -46,9 +52,12 @@ export class Batcher {
     if (this._socket) return Promise.resolve(this);
     if (!this._connecting) {
       this._connecting = new Promise((resolve, reject) => {
-        const s = net.connect({ host: this.host, port: this.port, noDelay: true });
+        const s = this.tls
+          ? tls.connect({ host: this.host, port: this.port, noDelay: true, ...(this._ca ? { ca: this._ca } : {}),
+            ...(net.isIP(this.host) ? {} : { servername: this.host }) })
+          : net.connect({ host: this.host, port: this.port, noDelay: true });
         const timer = setTimeout(() => s.destroy(new Error(`cannot connect to ${this.host}:${this.port} within ${this.timeout} ms`)), this.timeout);
-        s.once('connect', () => {
+        s.once(this.tls ? 'secureConnect' : 'connect', () => {
           clearTimeout(timer);
           if (this.token) s.write(frame('A', JSON.stringify({ acks: 0, token: this.token })));
           this._socket = s;

@@ -54,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
                         help="the app's HTTP address (env CHARIOTS_URL; default %(default)s)")
     common.add_argument("--token", default=os.environ.get("CHARIOTS_TOKEN"),
                         help="the client token, for a cluster that requires one (env CHARIOTS_TOKEN)")
+    common.add_argument("--ca", default=os.environ.get("CHARIOTS_CA"),
+                        help="the certificate authority (PEM) of an https:// URL or tls:// batcher (env CHARIOTS_CA)")
     common.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default %(default)s)")
 
     p = argparse.ArgumentParser(prog="python3 -m chariots", description="Chariots client: append events, read the log.")
@@ -122,13 +124,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             else:
                 raise SystemExit2("hash takes KEY VALUE or one TEXT")
             return 0
-        client = Client(args.url, timeout=args.timeout, token=args.token)
+        client = Client(args.url, timeout=args.timeout, token=args.token, ca_file=args.ca)
         if args.cmd == "append":
             ev = client.append(args.tags, _causes(args, client), seed=args.seed, id=args.id, wait=args.wait)
             _dump(ev.to_json())
         elif args.cmd == "send":
             causes = _causes(args, client)
-            with Batcher(args.batcher, timeout=args.timeout, token=args.token) as b:
+            with Batcher(args.batcher, timeout=args.timeout, token=args.token, ca_file=args.ca) as b:
                 ev = b.append(args.tags, causes, seed=args.seed, id=args.id)
             _dump(ev.to_json())
         elif args.cmd == "get":

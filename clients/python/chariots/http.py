@@ -3,6 +3,7 @@
 import http.client
 import json
 import socket
+import ssl
 import threading
 import time
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
@@ -67,8 +68,10 @@ class Client:
     connection per thread; the client may be shared between threads."""
 
     def __init__(self, url: str = DEFAULT_URL, timeout: float = 10.0, retries: int = 5, max_backoff: float = 5.0,
-                 wait_timeout: float = 30.0, token: Optional[str] = None):
-        """``token``: the client token of a cluster that requires one (sent as ``Authorization: Bearer``)."""
+                 wait_timeout: float = 30.0, token: Optional[str] = None, ca_file: Optional[str] = None):
+        """``token``: the client token of a cluster that requires one (sent as ``Authorization: Bearer``).
+        ``ca_file``: for an https URL, the certificate authority to trust (PEM; e.g. ``run/tls/ca.pem`` of
+        ``./chariots up --tls``) instead of the system's."""
         if "://" not in url:
             url = "http://" + url
         u = urlsplit(url)
@@ -84,13 +87,15 @@ class Client:
         self.max_backoff = max_backoff
         self.wait_timeout = wait_timeout
         self._auth = {"Authorization": "Bearer " + token.strip()} if token else {}
+        self._ssl = ssl.create_default_context(cafile=ca_file) if self._https else None
         self._local = threading.local()
 
     # ------------------------------------------------------------------ plumbing
 
     def _connection(self, timeout: Optional[float]) -> http.client.HTTPConnection:
-        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        return cls(self._host, self._port, timeout=timeout)
+        if self._https:
+            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=self._ssl)
+        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
 
     def _conn(self) -> http.client.HTTPConnection:
         c = getattr(self._local, "conn", None)

@@ -2,6 +2,7 @@
 
 import json
 import socket
+import ssl
 import struct
 import threading
 from typing import Iterable, List, Mapping, Optional, Union
@@ -39,9 +40,14 @@ class Batcher:
     ...     b.append({"func": "B"}, caused_by=caused_by(a, "func"))
     """
 
-    def __init__(self, address: str = DEFAULT_BATCHER, timeout: Optional[float] = 10.0, token: Optional[str] = None):
-        """``token``: the client token of a cluster that requires one, shown first on each connection."""
-        self.host, self.port = parse_address(address)
+    def __init__(self, address: str = DEFAULT_BATCHER, timeout: Optional[float] = 10.0, token: Optional[str] = None,
+                 ca_file: Optional[str] = None):
+        """``token``: the client token of a cluster that requires one, shown first on each connection.
+        ``address`` ``tls://host:port``: a batcher that serves TLS, its certificate checked against ``ca_file``
+        (PEM; default: the system's authorities)."""
+        self.tls = address.startswith("tls://")
+        self.host, self.port = parse_address(address[len("tls://"):] if self.tls else address)
+        self._ssl = ssl.create_default_context(cafile=ca_file) if self.tls else None
         self.timeout = timeout
         self.token = token
         self._sock: Optional[socket.socket] = None
@@ -51,6 +57,8 @@ class Batcher:
         if self._sock is None:
             s = socket.create_connection((self.host, self.port), timeout=self.timeout)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._ssl is not None:
+                s = self._ssl.wrap_socket(s, server_hostname=self.host)
             if self.token:
                 s.sendall(frame(b"A", _json({"acks": 0, "token": self.token.strip()})))
             self._sock = s

@@ -80,7 +80,7 @@ public final class App {
                     new EdgeStamp("a", config.datacenter(), config.numDc()), waiters[0], ackTo, ac.waitTimeout(),
                     ac.maxRequestRecords(), rt.metrics().registry());
             ReadRoutes reads = new ReadRoutes(reader, tailTimer);
-            HttpServer.Builder http = rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes()));
+            HttpServer.Builder http = rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes()).tls(rt.edgeTls()));
             if (clientToken != null) {
                 http.through(clientToken::protect); // every route after /health and /metrics
             }

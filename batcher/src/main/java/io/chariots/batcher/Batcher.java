@@ -135,6 +135,7 @@ public final class Batcher {
             FunctionCounter.builder("chariots_batcher_frame_budget_waits_total", frameBytes, ByteBudget::waits)
                     .description("Times a connection stopped being read until the frame byte budget had room")
                     .register(meters);
+            io.netty.handler.ssl.SslContext tls = rt.edgeTls();
             Channel tcp = new ServerBootstrap()
                     .group(rt.transport().boss(), rt.transport().workers())
                     .channel(rt.transport().serverChannelType())
@@ -142,8 +143,11 @@ public final class Batcher {
                     .childHandler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(tcpGuard.first(), new FrameDecoder(bc.maxFrameBytes(), frameBytes),
-                                    tcpGuard.completed(), ingest[0]);
+                            ch.pipeline().addLast(tcpGuard.first());
+                            if (tls != null) {
+                                ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                            }
+                            ch.pipeline().addLast(new FrameDecoder(bc.maxFrameBytes(), frameBytes), tcpGuard.completed(), ingest[0]);
                         }
                     })
                     .bind(config.bindHost(), config.port()).sync().channel();

@@ -439,8 +439,12 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        Throwable c = cause;
-        if (c instanceof FrameException fe) {
+        Throwable c = cause instanceof io.netty.handler.codec.DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (c instanceof io.netty.handler.ssl.NotSslRecordException) {
+            report(ctx, "connection closed: it did not start TLS (this port serves TLS only: tls.edges)");
+        } else if (c instanceof javax.net.ssl.SSLException) {
+            report(ctx, "connection closed: TLS failed: " + c.getMessage());
+        } else if (c instanceof FrameException fe) {
             brokenConnections.increment();
             LOG.warn("closing {}: {}", ctx.channel().remoteAddress(), fe.getMessage());
         } else if (!(c instanceof IOException)) {

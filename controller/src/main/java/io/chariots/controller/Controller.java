@@ -96,9 +96,9 @@ public final class Controller implements AutoCloseable {
                     .register(reg);
             MemberAdmission admission = new MemberAdmission(loop, clock, rt.transport(), cc.verifyTimeout(),
                     cc.verifyMembers(), refused);
-            String selfUrl = "http://" + rt.advertiseHost() + ":" + config.port();
+            String selfUrl = (rt.edgeTls() != null ? "https://" : "http://") + rt.advertiseHost() + ":" + config.port();
             ControllerHttp api = new ControllerHttp(loop, registry, clock, config, selfUrl, bad, admission, rt.auth());
-            HttpServer http = rt.manage(api.routes(rt.withAdminRoutes(HttpServer.builder()))
+            HttpServer http = rt.manage(api.routes(rt.withAdminRoutes(HttpServer.builder().tls(rt.edgeTls())))
                     .start(rt.transport(), config.bindHost(), config.port()));
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort())
                     .addService(new ControllerService(loop, registry, state, clock, bad, admission)).build().start());

@@ -227,7 +227,7 @@ final class ControllerHttp {
         Map<String, Object> self = new LinkedHashMap<>();
         self.put("id", "controller");
         self.put("role", "controller");
-        self.put("address", selfAdminUrl.substring("http://".length()));
+        self.put("address", selfAdminUrl.substring(selfAdminUrl.indexOf("://") + 3));
         self.put("health", "live");
         self.put("metrics", selfAdminUrl + "/metrics");
         instances.add(self);

@@ -50,6 +50,7 @@ public final class ChariotsCli implements Runnable {
         cli.addSubcommand(new MemberCommands.Restart());
         cli.addSubcommand(new SecretCommands.NewSecret());
         cli.addSubcommand(new SecretCommands.Token());
+        cli.addSubcommand(new SecretCommands.Certs());
         cli.addSubcommand(new BenchCommand());
         cli.addSubcommand(new ReadBenchCommand());
         cli.addSubcommand(new SimulateCommand());

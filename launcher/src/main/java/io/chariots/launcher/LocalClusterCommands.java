@@ -121,18 +121,24 @@ final class LocalClusterCommands {
                     .map(e -> "; " + e.getKey().label() + ": " + String.join(", ", e.getValue()))
                     .collect(Collectors.joining()) + ".");
             if (controller == Status.RUNNING) {
-                printControllerView(out, s.get().controller());
+                printControllerView(out, s.get().controller(), run.dir.resolve("tls").resolve(io.chariots.launcher.cluster.LocalCa.CA),
+                        s.get().processes().stream().anyMatch(i -> String.join(" ", i.command()).contains("tls.cert_file=")));
             }
             boolean noneAlive = by.getOrDefault(Status.RUNNING, List.of()).isEmpty()
                     && by.getOrDefault(Status.PAUSED, List.of()).isEmpty();
             return running == total ? 0 : noneAlive ? 3 : 1;
         }
 
-        private static void printControllerView(PrintWriter out, String controller) {
+        private static void printControllerView(PrintWriter out, String controller, java.nio.file.Path tlsCa, boolean tlsCluster) {
             try {
-                HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(controller + "/"))
+                // In a cluster up --tls, the controller's port serves TLS: asked trusting the cluster's CA.
+                boolean tls = tlsCluster && java.nio.file.Files.exists(tlsCa);
+                String url = tls ? controller.replace("http://", "https://") : controller;
+                HttpClient client = tls ? HttpClient.newBuilder().sslContext(io.chariots.launcher.cluster.LocalCluster.sslContext(
+                        new io.chariots.launcher.cluster.LocalCa.Files3(tlsCa, null, null))).build() : HttpClient.newHttpClient();
+                HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(url + "/"))
                         .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.ofString());
-                out.println("Controller " + controller + " lists: " + r.body().trim());
+                out.println("Controller " + url + " lists: " + r.body().trim());
             } catch (Exception e) {
                 out.println("Controller " + controller + " is not answering (" + e.getMessage() + ").");
             }

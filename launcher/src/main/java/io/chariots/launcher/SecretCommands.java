@@ -26,6 +26,32 @@ final class SecretCommands {
         }
     }
 
+    @Command(name = "certs", mixinStandardHelpOptions = true,
+            description = "Make a throwaway certificate authority and a member certificate in DIR/tls (kept if there): "
+                    + "ca.pem, ca.key, member.pem, member.key, valid for the name chariots (what roles check), localhost and "
+                    + "127.0.0.1, plus each --name. A role uses them with --set tls.cert_file=DIR/tls/member.pem "
+                    + "--set tls.key_file=DIR/tls/member.key --set tls.ca_file=DIR/tls/ca.pem; ./chariots up --tls does it all. "
+                    + "For local use only: the CA's key lies next to it.")
+    static final class Certs implements Callable<Integer> {
+        @Mixin
+        RunDir run;
+
+        @Option(names = "--name", paramLabel = "NAME", description = "Another DNS name or IP address the member certificate is for "
+                + "(those clients connect to, e.g. a load balancer's name).")
+        java.util.List<String> names = new java.util.ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            io.chariots.launcher.cluster.LocalCa.Files3 f = io.chariots.launcher.cluster.LocalCa.ensure(run.dir.resolve("tls"), names);
+            run.out().println("CA:                 " + f.ca());
+            run.out().println("member certificate: " + f.cert());
+            run.out().println("member key:         " + f.key());
+            run.out().println("Roles: --set tls.cert_file=" + f.cert() + " --set tls.key_file=" + f.key() + " --set tls.ca_file=" + f.ca());
+            run.out().flush();
+            return 0;
+        }
+    }
+
     @Command(name = "token", mixinStandardHelpOptions = true,
             description = "Print a one-time proof of the cluster secret for one change to the controller, as curl sends it: "
                     + "curl -XPOST -H \"Authorization: Chariots $(./chariots token)\" 'localhost:8081/queue?host=h:p'. "

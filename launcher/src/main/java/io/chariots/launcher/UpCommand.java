@@ -67,6 +67,9 @@ final class UpCommand implements Callable<Integer> {
     Map<String, String> settings = new LinkedHashMap<>();
     @Option(names = "-d", description = "Roles log at DEBUG.")
     boolean debug;
+    @Option(names = "--tls", description = "Run over TLS: certificates from a throwaway CA in DIR/tls (made if missing, "
+            + "as ./chariots certs does), mutual TLS between roles, HTTPS on 8080/8081 and TLS on the raw TCP port.")
+    boolean tls;
 
     /** An instance this start would leave out although its data directory holds data. */
     private record LeftOut(Role role, int index, Path dataDir) {
@@ -166,7 +169,7 @@ final class UpCommand implements Callable<Integer> {
     /** Counts as asked, else as recorded, else one. */
     private LocalCluster.Spec spec(Optional<State> recorded, Map<Role, Integer> asked) {
         LocalCluster.Spec spec = LocalCluster.spec().defaultPorts(true).detached(true).workDir(run.dir.toAbsolutePath())
-                .debug(debug);
+                .debug(debug).tls(tls);
         for (Role role : LocalCluster.ROLES) {
             if (role != Role.CONTROLLER) {
                 spec.count(role, asked.getOrDefault(role, recorded.map(s -> s.count(role)).orElse(1)));
@@ -248,18 +251,24 @@ final class UpCommand implements Callable<Integer> {
         PrintWriter out = run.out();
         out.printf("Chariots is up: %d processes registered in %.1f s.%n%n", cluster.all().size(),
                 (System.nanoTime() - t0) / 1e9);
+        String web = tls ? "https" : "http";
         for (RoleProcess p : cluster.all()) {
             String what = switch (p.role()) {
-                case APP -> "http://127.0.0.1:" + p.ports().main() + "  POST /record";
-                case CONTROLLER -> "http://127.0.0.1:" + p.ports().main() + "  GET / , GET /cluster";
-                case BATCHER -> "127.0.0.1:" + p.ports().main() + "  raw TCP frames";
-                default -> "127.0.0.1:" + p.ports().main() + "  gRPC";
+                case APP -> web + "://127.0.0.1:" + p.ports().main() + "  POST /record";
+                case CONTROLLER -> web + "://127.0.0.1:" + p.ports().main() + "  GET / , GET /cluster";
+                case BATCHER -> "127.0.0.1:" + p.ports().main() + (tls ? "  raw TCP frames over TLS" : "  raw TCP frames");
+                default -> "127.0.0.1:" + p.ports().main() + (tls ? "  gRPC, mutual TLS" : "  gRPC");
             };
-            out.printf("  %-13s %-48s metrics http://127.0.0.1:%d/metrics%n", p.name(), what, p.ports().admin());
+            boolean edge = p.role() == Role.APP || p.role() == Role.CONTROLLER;
+            out.printf("  %-13s %-48s metrics %s://127.0.0.1:%d/metrics%n", p.name(), what, edge ? web : "http", p.ports().admin());
         }
         out.println();
         out.println("Logs and data: " + run.dir + "/   Status: " + run.command("status") + "   Stop: " + run.command("down"));
         out.println("One instance: " + run.command("stop|kill|pause|resume|start|restart ROLE#N") + " (e.g. queue#1)");
+        if (tls) {
+            out.println("TLS: clients trust " + run.dir.resolve("tls").resolve(io.chariots.launcher.cluster.LocalCa.CA)
+                    + " (curl --cacert …, Chariots.builder(url).trust(…)); raw TCP on 9000 is TLS too");
+        }
         out.println("Cluster secret: " + io.chariots.launcher.cluster.LocalCluster.secretFile(run.dir) + " (every role proves it;"
                 + " a change to the controller over curl needs -H \"Authorization: Chariots $(" + run.command("token") + ")\")");
         return 0;

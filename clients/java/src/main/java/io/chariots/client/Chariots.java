@@ -61,6 +61,7 @@ public final class Chariots implements AutoCloseable {
         private int maxBatch = 1000;
         private int maxPendingAsync = 100_000;
         private String token;
+        private javax.net.ssl.SSLContext ssl;
 
         private Builder(String url) {
             this.url = url;
@@ -105,8 +106,41 @@ public final class Chariots implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Trusts the certificate authority in {@code caPem} (PEM) for an
+         * {@code https://} URL, e.g. the one {@code ./chariots up --tls} made;
+         * by default the JDK's trusted authorities.
+         */
+        public Builder trust(java.nio.file.Path caPem) {
+            this.ssl = trusting(caPem);
+            return this;
+        }
+
         public Chariots build() {
             return new Chariots(this);
+        }
+    }
+
+    /** An SSL context that trusts the authority (or authorities) in {@code caPem}. */
+    static javax.net.ssl.SSLContext trusting(java.nio.file.Path caPem) {
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(caPem)) {
+            java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            int i = 0;
+            for (java.security.cert.Certificate c : java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                ks.setCertificateEntry("ca" + i++, c);
+            }
+            if (i == 0) {
+                throw new IllegalArgumentException(caPem + " holds no certificate");
+            }
+            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(ks);
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+            throw new IllegalArgumentException("cannot read the certificate authority " + caPem + ": " + e.getMessage(), e);
         }
     }
 
@@ -135,7 +169,11 @@ public final class Chariots implements AutoCloseable {
         this.maxPendingAsync = b.maxPendingAsync;
         this.asyncRoom = new Semaphore(b.maxPendingAsync);
         this.authorization = b.token == null || b.token.isBlank() ? null : "Bearer " + b.token.strip();
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+        HttpClient.Builder hb = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5));
+        if (b.ssl != null) {
+            hb.sslContext(b.ssl);
+        }
+        this.http = hb.build();
     }
 
     // ------------------------------------------------------------ appends

@@ -44,6 +44,31 @@ public final class RawBatcher implements AutoCloseable {
         return b;
     }
 
+    /**
+     * Connects over TLS to a batcher that serves it ({@code tls.edges}),
+     * trusting the authority in {@code caPem}, and shows {@code token} first
+     * (null: none).
+     */
+    public static RawBatcher connectTls(String host, int port, java.nio.file.Path caPem, String token) {
+        RawBatcher b;
+        try {
+            javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) Chariots.trusting(caPem).getSocketFactory().createSocket();
+            s.setTcpNoDelay(true);
+            s.connect(new InetSocketAddress(host, port), 5000);
+            javax.net.ssl.SSLParameters p = s.getSSLParameters();
+            p.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must be for the name connected to
+            s.setSSLParameters(p);
+            s.startHandshake();
+            b = new RawBatcher(s);
+        } catch (IOException e) {
+            throw new UnavailableException("cannot connect over TLS to batcher " + host + ":" + port + ": " + e.getMessage(), 0, e);
+        }
+        if (token != null && !token.isBlank()) {
+            b.frame('A', Json.quote(new StringBuilder("{\"acks\":0,\"token\":"), token.strip()).append("}").toString());
+        }
+        return b;
+    }
+
     private static RawBatcher open(String host, int port) {
         try {
             Socket s = new Socket();

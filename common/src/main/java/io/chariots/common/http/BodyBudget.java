@@ -77,7 +77,12 @@ final class BodyBudget extends ChannelInboundHandlerAdapter {
         if (msg instanceof HttpRequest req) {
             req.headers().remove(RESERVED);
             receivedBytes = 0;
-            long n = HttpUtil.isTransferEncodingChunked(req) ? maxBody : HttpUtil.getContentLength(req, 0L);
+            long n;
+            try {
+                n = HttpUtil.isTransferEncodingChunked(req) ? maxBody : HttpUtil.getContentLength(req, 0L);
+            } catch (NumberFormatException badLength) {
+                n = 0; // the decoder has marked the request malformed: it is answered 400 without a body
+            }
             if (n > 0 && n <= maxBody) { // larger: the aggregator answers 413 without reading it
                 if (!budget.reserve(n, wake)) {
                     wanted = n;

@@ -70,6 +70,7 @@ public final class HttpServer implements AutoCloseable {
         private int maxRequestBytes = 16 << 20;
         private io.chariots.common.net.EdgeGuard guard;
         private io.chariots.common.frame.ByteBudget budget;
+        private io.netty.handler.ssl.SslContext tls;
 
         private java.util.function.UnaryOperator<HttpHandler> through = h -> h;
 
@@ -109,6 +110,12 @@ public final class HttpServer implements AutoCloseable {
             return this;
         }
 
+        /** Serves HTTPS with {@code ctx} (null: plain HTTP). */
+        public Builder tls(io.netty.handler.ssl.SslContext ctx) {
+            this.tls = ctx;
+            return this;
+        }
+
         /**
          * Bounds the request bodies all connections hold at once: see
          * {@link BodyBudget}. Must hold at least the largest body.
@@ -132,6 +139,7 @@ public final class HttpServer implements AutoCloseable {
             int max = maxRequestBytes;
             io.chariots.common.net.EdgeGuard g = guard;
             io.chariots.common.frame.ByteBudget b = budget;
+            io.netty.handler.ssl.SslContext ssl = tls;
             if (b != null && b.capacity() < max) {
                 throw new io.chariots.common.config.ConfigException("http.max_buffered_bytes (" + b.capacity()
                         + ") must hold at least the largest request body (" + max + " bytes; app.max_body_bytes)");
@@ -149,6 +157,9 @@ public final class HttpServer implements AutoCloseable {
                             connections.add(c);
                             if (g != null) {
                                 c.pipeline().addLast(g.first());
+                            }
+                            if (ssl != null) {
+                                c.pipeline().addLast(ssl.newHandler(c.alloc()));
                             }
                             c.pipeline().addLast(new HttpServerCodec());
                             if (b != null) {

@@ -30,15 +30,25 @@ public final class NettyTransport implements AutoCloseable {
     private final EventLoopGroup workers;
     private final boolean epoll;
     private final ClusterSecret secret;
+    private final ClusterTls tls;
 
     /** Event loops for a process of an open cluster (no secret). */
     public NettyTransport(String name, int workerThreads) {
-        this(name, workerThreads, null);
+        this(name, workerThreads, null, null);
     }
 
     /** Event loops whose gRPC channels prove {@code secret} (null: an open cluster). */
     public NettyTransport(String name, int workerThreads, ClusterSecret secret) {
+        this(name, workerThreads, secret, null);
+    }
+
+    /**
+     * Event loops whose gRPC channels prove {@code secret} (null: none) and
+     * run over mutual TLS with {@code tls} (null: plaintext).
+     */
+    public NettyTransport(String name, int workerThreads, ClusterSecret secret, ClusterTls tls) {
         this.secret = secret;
+        this.tls = tls;
         this.epoll = Epoll.isAvailable();
         IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(name + "-accept", true), factory);
@@ -61,6 +71,11 @@ public final class NettyTransport implements AutoCloseable {
         return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
     }
 
+    /** This process's TLS, or null for plaintext. */
+    public ClusterTls tls() {
+        return tls;
+    }
+
     /** The cluster secret this process proves, or null. */
     public ClusterSecret secret() {
         return secret;
@@ -69,13 +84,17 @@ public final class NettyTransport implements AutoCloseable {
     /**
      * A gRPC channel builder to {@code target} (host:port) on these event
      * loops, whose every call carries a new proof of the cluster secret
-     * (when there is one). Callers add their own keepalive and executor.
+     * (when there is one), over mutual TLS (when configured). Callers add their own keepalive and executor.
      */
     public NettyChannelBuilder grpcChannel(String target) {
         NettyChannelBuilder b = NettyChannelBuilder.forTarget(target)
                 .eventLoopGroup(workers)
-                .channelType(channelType())
-                .usePlaintext();
+                .channelType(channelType());
+        if (tls == null) {
+            b.usePlaintext();
+        } else {
+            b.sslContext(tls.grpcClient()).overrideAuthority(tls.authority());
+        }
         if (secret != null) {
             b.intercept(new Prover(secret).interceptor());
         }

@@ -10,6 +10,7 @@ import io.chariots.common.loop.EventLoop;
 import io.chariots.common.membership.Membership;
 import io.chariots.common.membership.MembershipClient;
 import io.chariots.common.metrics.RoleMetrics;
+import io.chariots.common.net.ClusterTls;
 import io.chariots.common.net.EdgeGuard;
 import io.chariots.common.net.NettyTransport;
 import io.chariots.proto.Member;
@@ -81,6 +82,7 @@ public final class RoleRuntime implements AutoCloseable {
     private final NettyTransport transport;
     private final RoleMetrics metrics;
     private final ClusterAuth auth;
+    private final ClusterTls tls;
     private final String advertiseHost;
     private final CopyOnWriteArrayList<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<Drain> drains = new CopyOnWriteArrayList<>();
@@ -107,8 +109,13 @@ public final class RoleRuntime implements AutoCloseable {
                     + s.sourceOf(ClusterSecret.FILE_KEY) + ")"
                     : "from " + ClusterSecret.KEY + " (" + s.sourceOf(ClusterSecret.KEY) + ")");
         }
+        this.tls = ClusterTls.from(config.settings());
+        if (tls != null) {
+            LOG.info("TLS: gRPC between roles over mutual TLS (authority {}){}", tls.authority(),
+                    tls.edgeServer() != null ? "; the client-facing ports serve TLS" : "; the client-facing ports stay plaintext (tls.edges)");
+        }
         this.transport = new NettyTransport(RoleConfig.roleName(config.role()),
-                Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors())), auth == null ? null : auth.secret());
+                Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors())), auth == null ? null : auth.secret(), tls);
         this.advertiseHost = config.advertiseHost() != null ? config.advertiseHost() : detectAdvertiseHost(config);
     }
 
@@ -386,6 +393,9 @@ public final class RoleRuntime implements AutoCloseable {
      */
     public NettyServerBuilder grpcServerBuilder(int port) {
         NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(config.bindHost(), port));
+        if (tls != null) {
+            b.sslContext(tls.grpcServer());
+        }
         if (auth != null) {
             b.intercept(auth.grpc(Set.of(ReaderGrpc.SERVICE_NAME, IdentityGrpc.SERVICE_NAME)));
         }
@@ -398,6 +408,11 @@ public final class RoleRuntime implements AutoCloseable {
                 .permitKeepAliveTime(1, java.util.concurrent.TimeUnit.SECONDS) // the peers' 2 s keepalive (ChannelPool)
                 .permitKeepAliveWithoutCalls(true)
                 .directExecutor();
+    }
+
+    /** TLS for the client-facing ports (app and controller HTTP, batcher raw TCP), or null for plaintext. */
+    public io.netty.handler.ssl.SslContext edgeTls() {
+        return tls == null ? null : tls.edgeServer();
     }
 
     /** The cluster secret's gatekeeper, or null for an open cluster. */
@@ -422,6 +437,11 @@ public final class RoleRuntime implements AutoCloseable {
         return closeable;
     }
 
+    /** https where /health and /metrics are on a client-facing port that serves TLS (app, controller). */
+    private String adminScheme() {
+        return (config.role() == Role.APP || config.role() == Role.CONTROLLER) && edgeTls() != null ? "https" : "http";
+    }
+
     /** Marks the role SERVING: every server is bound. */
     public void serving() {
         state = State.SERVING;
@@ -440,7 +460,7 @@ public final class RoleRuntime implements AutoCloseable {
         }
         try {
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.writeString(tmp, "http://127.0.0.1:" + adminPort() + "/health\n");
+            Files.writeString(tmp, adminScheme() + "://127.0.0.1:" + adminPort() + "/health\n");
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             closeables.add(() -> Files.deleteIfExists(file));
         } catch (IOException e) {
@@ -460,7 +480,7 @@ public final class RoleRuntime implements AutoCloseable {
                 .setRole(config.role())
                 .setAddress(advertiseHost + ":" + config.port())
                 .setGrpcAddress(grpcPort > 0 ? advertiseHost + ":" + grpcPort : "")
-                .setAdminUrl("http://" + advertiseHost + ":" + adminPort())
+                .setAdminUrl(adminScheme() + "://" + advertiseHost + ":" + adminPort())
                 .setDatacenter(config.datacenter())
                 .setHold(config.hold())
                 .setStartedAtMs(startedAtMs)

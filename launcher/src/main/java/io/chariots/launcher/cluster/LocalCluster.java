@@ -55,13 +55,20 @@ public final class LocalCluster implements AutoCloseable {
 
     private final Spec spec;
     private final Map<Role, List<RoleProcess>> processes = new EnumMap<>(Role.class);
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http;
+    private final LocalCa.Files3 tls;
     private ClusterSecret secret;
     private boolean secretInEnvironment; // the roles inherit it
     private Prover prover;
 
-    private LocalCluster(Spec spec) {
+    private LocalCluster(Spec spec, LocalCa.Files3 tls) {
         this.spec = spec;
+        this.tls = tls;
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+        if (tls != null) {
+            b.sslContext(sslContext(tls));
+        }
+        this.http = b.build();
     }
 
     /** What to start; every field has a default that gives one of each role on free ports. */
@@ -79,6 +86,7 @@ public final class LocalCluster implements AutoCloseable {
         private final Map<String, String> settings = new LinkedHashMap<>();
         private boolean debug;
         private boolean open;
+        private boolean tls;
 
         public Spec() {
             for (Role r : ROLES) {
@@ -172,6 +180,16 @@ public final class LocalCluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Runs the cluster over TLS: certificates from a throwaway CA in
+         * {@code WORKDIR/tls} ({@link LocalCa}), mutual TLS between roles,
+         * HTTPS and TLS raw TCP at the edges.
+         */
+        public Spec tls(boolean b) {
+            this.tls = b;
+            return this;
+        }
+
         public Spec debug(boolean b) {
             this.debug = b;
             return this;
@@ -197,7 +215,7 @@ public final class LocalCluster implements AutoCloseable {
             if (workDir == null) {
                 throw new IllegalStateException("workDir is required");
             }
-            LocalCluster c = new LocalCluster(this);
+            LocalCluster c = new LocalCluster(this, tls ? LocalCa.ensure(workDir.resolve("tls"), List.of()) : null);
             if (!open) {
                 c.secretInEnvironment = ClusterSecret.from(Settings.fromEnvironment(System.getenv())).isPresent();
                 c.secret = ensureSecret(workDir);
@@ -349,12 +367,66 @@ public final class LocalCluster implements AutoCloseable {
         if (role == Role.QUEUE && index == 0) {
             cmd.add("--hold");
         }
+        if (tls != null) {
+            cmd.addAll(List.of("--set", io.chariots.common.net.ClusterTls.CERT_KEY + "=" + tls.cert().toAbsolutePath(),
+                    "--set", io.chariots.common.net.ClusterTls.KEY_KEY + "=" + tls.key().toAbsolutePath(),
+                    "--set", io.chariots.common.net.ClusterTls.CA_KEY + "=" + tls.ca().toAbsolutePath()));
+        }
         if (secret != null && !secretInEnvironment) {
             cmd.addAll(List.of("--set", ClusterSecret.FILE_KEY + "=" + secretFile(spec.workDir).toAbsolutePath()));
         }
         spec.settings.forEach((k, v) -> cmd.addAll(List.of("--set", k + "=" + v)));
         cmd.add(spec.debug ? "-d" : "-i");
         return cmd;
+    }
+
+    private String scheme() {
+        return tls == null ? "http" : "https";
+    }
+
+    /** The cluster's TLS files, or null when it runs plaintext. */
+    public LocalCa.Files3 tls() {
+        return tls;
+    }
+
+    /** An SSL context that trusts the cluster's CA (as a client of the cluster's edges). */
+    public static javax.net.ssl.SSLContext sslContext(LocalCa.Files3 tls) {
+        try {
+            java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            try (var in = Files.newInputStream(tls.ca())) {
+                trust.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+            }
+            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("cannot load the CA " + tls.ca() + ": " + e, e);
+        }
+    }
+
+    /** For health probes only: an SSL context that takes any certificate. */
+    static javax.net.ssl.SSLContext trustingAnyCertificate() {
+        try {
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509ExtendedTrustManager() {
+                @Override public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a, java.net.Socket s) { }
+                @Override public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a, java.net.Socket s) { }
+                @Override public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a, javax.net.ssl.SSLEngine e) { }
+                @Override public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a, javax.net.ssl.SSLEngine e) { }
+                @Override public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) { }
+                @Override public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) { }
+                @Override public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                    return new java.security.cert.X509Certificate[0];
+                }
+            }}, null);
+            return ctx;
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Where a cluster run in {@code workDir} keeps its secret. */
@@ -411,9 +483,27 @@ public final class LocalCluster implements AutoCloseable {
         return Proof.HTTP_SCHEME + " " + prover.next();
     }
 
-    /** A plaintext gRPC channel to {@code host:port} whose calls prove the cluster secret (if any); the caller shuts it down. */
+    /**
+     * A gRPC channel to {@code host:port} as a member opens it: its calls prove
+     * the cluster secret (if any), over mutual TLS (if the cluster runs TLS).
+     * The caller shuts it down.
+     */
     public ManagedChannel channel(String host, int port) {
-        return channel(secret, host, port);
+        if (tls == null) {
+            return channel(secret, host, port);
+        }
+        try {
+            io.grpc.netty.NettyChannelBuilder b = io.grpc.netty.NettyChannelBuilder.forAddress(host, port)
+                    .sslContext(io.grpc.netty.GrpcSslContexts.forClient().keyManager(tls.cert().toFile(), tls.key().toFile())
+                            .trustManager(tls.ca().toFile()).build())
+                    .overrideAuthority(io.chariots.common.net.ClusterTls.DEFAULT_AUTHORITY).maxInboundMessageSize(256 << 20);
+            if (secret != null) {
+                b.intercept(new Prover(secret).interceptor());
+            }
+            return b.build();
+        } catch (javax.net.ssl.SSLException e) {
+            throw new IllegalStateException("cannot use the cluster's TLS files: " + e, e);
+        }
     }
 
     /** A plaintext gRPC channel to {@code host:port} whose calls prove {@code secret} (null: none). */
@@ -448,12 +538,12 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Base URL of the controller's HTTP API. */
     public String controllerUrl() {
-        return "http://127.0.0.1:" + controller().ports().main();
+        return scheme() + "://127.0.0.1:" + controller().ports().main();
     }
 
     /** Base URL of app {@code index}. */
     public String appUrl(int index) {
-        return "http://127.0.0.1:" + get(Role.APP, index).ports().main();
+        return scheme() + "://127.0.0.1:" + get(Role.APP, index).ports().main();
     }
 
     /** GET a JSON document. */

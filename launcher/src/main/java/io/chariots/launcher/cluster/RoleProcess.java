@@ -196,8 +196,17 @@ public final class RoleProcess {
      *     (it is left running then)
      */
     public void awaitServing(Duration timeout) throws InterruptedException {
-        URI health = URI.create("http://" + host + ":" + ports.admin() + "/health");
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        // An app's or controller's /health is on its client-facing port, which serves TLS when the role has
+        // certificates: asked over TLS then, without checking the certificate (this only asks whether it serves).
+        boolean tls = (role == Role.APP || role == Role.CONTROLLER)
+                && command.stream().anyMatch(a -> a.startsWith(io.chariots.common.net.ClusterTls.CERT_KEY + "="))
+                && command.stream().noneMatch(a -> a.equals("tls.edges=false"));
+        URI health = URI.create((tls ? "https://" : "http://") + host + ":" + ports.admin() + "/health");
+        HttpClient.Builder hb = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1));
+        if (tls) {
+            hb.sslContext(LocalCluster.trustingAnyCertificate());
+        }
+        HttpClient http = hb.build();
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = "no answer";
         while (true) {
