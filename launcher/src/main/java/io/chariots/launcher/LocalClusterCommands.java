@@ -122,7 +122,8 @@ final class LocalClusterCommands {
                     .collect(Collectors.joining()) + ".");
             if (controller == Status.RUNNING) {
                 printControllerView(out, s.get().controller(), run.dir.resolve("tls").resolve(io.chariots.launcher.cluster.LocalCa.CA),
-                        s.get().processes().stream().anyMatch(i -> String.join(" ", i.command()).contains("tls.cert_file=")));
+                        s.get().processes().stream().anyMatch(i -> String.join(" ", i.command()).contains("tls.cert_file=")
+                                && !i.command().contains("tls.edges=false")));
             }
             boolean noneAlive = by.getOrDefault(Status.RUNNING, List.of()).isEmpty()
                     && by.getOrDefault(Status.PAUSED, List.of()).isEmpty();

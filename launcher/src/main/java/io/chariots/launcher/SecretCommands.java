@@ -72,7 +72,7 @@ final class SecretCommands {
                         + ", CHARIOTS_CLUSTER_SECRET or CHARIOTS_CLUSTER_SECRET_FILE (an open cluster needs no token).");
                 return 1;
             }
-            String proof = new Prover(secret).next();
+            String proof = new Prover(secret).next(Proof.HTTP_PURPOSE);
             run.out().println(header ? Proof.HTTP_SCHEME + " " + proof : proof);
             run.out().flush();
             return 0;

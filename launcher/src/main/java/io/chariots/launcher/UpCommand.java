@@ -251,12 +251,13 @@ final class UpCommand implements Callable<Integer> {
         PrintWriter out = run.out();
         out.printf("Chariots is up: %d processes registered in %.1f s.%n%n", cluster.all().size(),
                 (System.nanoTime() - t0) / 1e9);
-        String web = tls ? "https" : "http";
+        boolean edgesTls = tls && !"false".equalsIgnoreCase(settings.getOrDefault("tls.edges", "true"));
+        String web = edgesTls ? "https" : "http";
         for (RoleProcess p : cluster.all()) {
             String what = switch (p.role()) {
                 case APP -> web + "://127.0.0.1:" + p.ports().main() + "  POST /record";
                 case CONTROLLER -> web + "://127.0.0.1:" + p.ports().main() + "  GET / , GET /cluster";
-                case BATCHER -> "127.0.0.1:" + p.ports().main() + (tls ? "  raw TCP frames over TLS" : "  raw TCP frames");
+                case BATCHER -> "127.0.0.1:" + p.ports().main() + (edgesTls ? "  raw TCP frames over TLS" : "  raw TCP frames");
                 default -> "127.0.0.1:" + p.ports().main() + (tls ? "  gRPC, mutual TLS" : "  gRPC");
             };
             boolean edge = p.role() == Role.APP || p.role() == Role.CONTROLLER;

@@ -101,7 +101,7 @@ class ClusterSecretTest {
         assertThat(none.statusCode()).isEqualTo(401);
         assertThat(none.headers().firstValue("WWW-Authenticate")).contains("Chariots");
         assertThat(none.body()).contains("no proof of the cluster secret").contains("Authorization: Chariots");
-        String foreign = "Chariots " + new Prover(ClusterSecret.of(Files.readString(wrongFile), "test")).next();
+        String foreign = "Chariots " + new Prover(ClusterSecret.of(Files.readString(wrongFile), "test")).next(Proof.HTTP_PURPOSE);
         assertThat(post(c.controllerUrl() + "/queue?host=127.0.0.1:1", foreign).body()).contains("another secret");
         String once = c.authorization();
         assertThat(post(c.controllerUrl() + "/batcher?host=nonsense", once).statusCode()).as("taken, then refused as a request").isEqualTo(400);
@@ -124,8 +124,20 @@ class ClusterSecretTest {
         expectUnauthenticated(LocalCluster.channel(null, "127.0.0.1", app.ports().grpc()), ch -> AcksGrpc.newBlockingStub(ch)
                 .appended(AppendedIds.newBuilder().addIds(AppendedId.newBuilder().setId("client-2").setLid(777)).build()));
 
-        // A proof sniffed off the wire works once (here: for its legitimate sender), never again.
-        String sniffed = new Prover(c.secret()).next();
+        // A proof sniffed off the wire serves no other call, and works once (here: for its legitimate sender), never again.
+        String forStats = MaintainerGrpc.getStatsMethod().getFullMethodName();
+        Metadata forOther = new Metadata();
+        forOther.put(Prover.HEADER, new Prover(c.secret()).next(forStats));
+        ManagedChannel other = LocalCluster.channel(null, "127.0.0.1", maintainer.ports().grpc());
+        try {
+            assertThatThrownBy(() -> MaintainerGrpc.newBlockingStub(other).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(forOther))
+                    .withDeadlineAfter(10, TimeUnit.SECONDS).store(StoreRequest.newBuilder().setEpoch(1L << 30).build()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class,
+                            e -> assertThat(e.getStatus().getDescription()).contains("for another call"));
+        } finally {
+            other.shutdownNow();
+        }
+        String sniffed = new Prover(c.secret()).next(forStats);
         Metadata h = new Metadata();
         h.put(Prover.HEADER, sniffed);
         ManagedChannel plain = LocalCluster.channel(null, "127.0.0.1", maintainer.ports().grpc());

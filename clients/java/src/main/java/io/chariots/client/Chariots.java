@@ -121,8 +121,13 @@ public final class Chariots implements AutoCloseable {
         }
     }
 
-    /** An SSL context that trusts the authority (or authorities) in {@code caPem}. */
-    static javax.net.ssl.SSLContext trusting(java.nio.file.Path caPem) {
+    /**
+     * An SSL context that trusts only the authority (or authorities) in
+     * {@code caPem} (PEM), e.g. for a {@code java.net.http.HttpClient} of your own.
+     *
+     * @throws IllegalArgumentException naming the file when it cannot be read or holds no certificate
+     */
+    public static javax.net.ssl.SSLContext trusting(java.nio.file.Path caPem) {
         try (java.io.InputStream in = java.nio.file.Files.newInputStream(caPem)) {
             java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
             ks.load(null, null);

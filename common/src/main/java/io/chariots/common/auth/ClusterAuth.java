@@ -54,15 +54,15 @@ public final class ClusterAuth {
         return secret;
     }
 
-    /** Null when {@code proofText} is a new proof made with the secret; else why not. */
-    public Proof.Refusal check(String proofText) {
+    /** Null when {@code proofText} is a new proof made with the secret for {@code purpose}; else why not. */
+    public Proof.Refusal check(String proofText, String purpose) {
         Proof p;
         try {
             p = Proof.parse(proofText);
         } catch (Proof.Refused r) {
             return r.refusal();
         }
-        if (!p.madeWith(secret)) {
+        if (!p.madeWith(secret, purpose)) {
             return Proof.Refusal.WRONG;
         }
         return seen.admit(p, System.currentTimeMillis());
@@ -81,7 +81,7 @@ public final class ClusterAuth {
                 if (open.contains(call.getMethodDescriptor().getServiceName())) {
                     return next.startCall(call, headers);
                 }
-                Proof.Refusal r = check(headers.get(Prover.HEADER));
+                Proof.Refusal r = check(headers.get(Prover.HEADER), call.getMethodDescriptor().getFullMethodName());
                 if (r == null) {
                     return next.startCall(call, headers);
                 }
@@ -103,7 +103,7 @@ public final class ClusterAuth {
             String a = ex.header("Authorization");
             String scheme = Proof.HTTP_SCHEME + " ";
             String proof = a != null && a.regionMatches(true, 0, scheme, 0, scheme.length()) ? a.substring(scheme.length()) : null;
-            Proof.Refusal r = check(proof);
+            Proof.Refusal r = check(proof, Proof.HTTP_PURPOSE);
             if (r == null) {
                 handler.handle(ex);
                 return;

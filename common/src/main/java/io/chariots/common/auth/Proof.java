@@ -15,14 +15,21 @@ import java.util.regex.Pattern;
  * {@code [A-Za-z0-9_-]}), COUNTER a number it never uses twice under that
  * name, MILLIS its clock (Unix ms), and MAC the unpadded base64url
  * HMAC-SHA256, under the secret, of
- * {@code "chariots-proof-v1\n" + SENDER + "\n" + COUNTER + "\n" + MILLIS}.
- * A receiver takes each (SENDER, COUNTER) once and only while MILLIS is
- * within its clock skew ({@link ReplayWindow}): a proof seen on the wire
- * is worthless to whoever saw it, and the secret never crosses it.
+ * {@code "chariots-proof-v1\n" + SENDER + "\n" + COUNTER + "\n" + MILLIS + "\n" + PURPOSE},
+ * PURPOSE being what it is for: the gRPC method's full name, or
+ * {@value #HTTP_PURPOSE} for a change to the controller. A receiver takes
+ * each (SENDER, COUNTER) once and only while MILLIS is within its clock skew
+ * ({@link ReplayWindow}), and only for the call it was made for. The secret
+ * never crosses the wire; a proof seen on it serves no other call, and is
+ * refused by the receiver it was meant for. (Another process of the cluster
+ * has its own window: there, within the skew, the same call could be made
+ * once with it — which is why TLS, which hides proofs, is for untrusted networks.)
  */
 public record Proof(String sender, long counter, long millis, String mac) {
     public static final String GRPC_HEADER = "chariots-proof";
     public static final String HTTP_SCHEME = "Chariots";
+    /** The purpose of a proof for a change to the controller over HTTP. */
+    public static final String HTTP_PURPOSE = "controller-http";
     private static final Pattern SENDER = Pattern.compile("[A-Za-z0-9_-]{1,32}");
     private static final Pattern MAC = Pattern.compile("[A-Za-z0-9_-]{43}");
 
@@ -30,7 +37,7 @@ public record Proof(String sender, long counter, long millis, String mac) {
     public enum Refusal {
         MISSING("no proof of the cluster secret"),
         MALFORMED("a malformed proof"),
-        WRONG("a proof made with another secret"),
+        WRONG("a proof made with another secret, or for another call"),
         STALE("a proof whose clock is further off than the allowed skew"),
         REPLAYED("a proof already used");
 
@@ -65,12 +72,12 @@ public record Proof(String sender, long counter, long millis, String mac) {
         }
     }
 
-    /** Makes the proof for (sender, counter, millis) under {@code secret}. */
-    public static Proof make(ClusterSecret secret, String sender, long counter, long millis) {
+    /** Makes the proof for (sender, counter, millis), for {@code purpose}, under {@code secret}. */
+    public static Proof make(ClusterSecret secret, String sender, long counter, long millis, String purpose) {
         if (!SENDER.matcher(sender).matches() || counter < 0) {
             throw new IllegalArgumentException("sender must be 1-32 of [A-Za-z0-9_-] and counter >= 0");
         }
-        return new Proof(sender, counter, millis, encode(secret.mac(signed(sender, counter, millis))));
+        return new Proof(sender, counter, millis, encode(secret.mac(signed(sender, counter, millis, purpose))));
     }
 
     /** Reads a proof's text; refuses MISSING (null or blank) and MALFORMED. */
@@ -94,9 +101,9 @@ public record Proof(String sender, long counter, long millis, String mac) {
         }
     }
 
-    /** Whether this proof was made with {@code secret} (constant time). */
-    public boolean madeWith(ClusterSecret secret) {
-        byte[] expected = secret.mac(signed(sender, counter, millis));
+    /** Whether this proof was made with {@code secret} for {@code purpose} (constant time). */
+    public boolean madeWith(ClusterSecret secret, String purpose) {
+        byte[] expected = secret.mac(signed(sender, counter, millis, purpose));
         byte[] got;
         try {
             got = Base64.getUrlDecoder().decode(mac);
@@ -111,8 +118,8 @@ public record Proof(String sender, long counter, long millis, String mac) {
         return "v1." + sender + "." + counter + "." + millis + "." + mac;
     }
 
-    private static String signed(String sender, long counter, long millis) {
-        return "chariots-proof-v1\n" + sender + "\n" + counter + "\n" + millis;
+    private static String signed(String sender, long counter, long millis, String purpose) {
+        return "chariots-proof-v1\n" + sender + "\n" + counter + "\n" + millis + "\n" + purpose;
     }
 
     private static String encode(byte[] mac) {

@@ -35,9 +35,9 @@ public final class Prover {
         this.sender = new String(n);
     }
 
-    /** A new proof, for one call or one request. */
-    public String next() {
-        return Proof.make(secret, sender, counter.incrementAndGet(), System.currentTimeMillis()).text();
+    /** A new proof, for one call of {@code purpose} (a gRPC method's full name, or {@link Proof#HTTP_PURPOSE}). */
+    public String next(String purpose) {
+        return Proof.make(secret, sender, counter.incrementAndGet(), System.currentTimeMillis(), purpose).text();
     }
 
     /** Adds a new proof to every call of the channel it is given to. */
@@ -48,7 +48,7 @@ public final class Prover {
                 return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
                     @Override
                     public void start(Listener<A> listener, Metadata headers) {
-                        headers.put(HEADER, Prover.this.next());
+                        headers.put(HEADER, Prover.this.next(method.getFullMethodName()));
                         super.start(listener, headers);
                     }
                 };

@@ -1,6 +1,5 @@
 package io.chariots.common.auth;
 
-import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -20,6 +19,7 @@ final class ReplayWindow {
     private final long maxSkewMillis;
     private final Map<String, Seen> senders = new ConcurrentHashMap<>();
     private int sinceSweep;
+    private int afterLastSweep;
 
     ReplayWindow(long maxSkewMillis) {
         this.maxSkewMillis = maxSkewMillis;
@@ -34,14 +34,19 @@ final class ReplayWindow {
             return Proof.Refusal.STALE;
         }
         sweepNowAndThen(nowMillis);
-        Seen s = senders.computeIfAbsent(p.sender(), k -> new Seen());
-        synchronized (s) {
-            if (!s.take(p.counter())) {
-                return Proof.Refusal.REPLAYED;
+        while (true) {
+            Seen s = senders.computeIfAbsent(p.sender(), k -> new Seen());
+            synchronized (s) {
+                if (s.swept) {
+                    continue; // the sweep removed it between the lookup and the lock: look again
+                }
+                if (!s.take(p.counter())) {
+                    return Proof.Refusal.REPLAYED;
+                }
+                s.newestMillis = Math.max(s.newestMillis, p.millis());
+                return null;
             }
-            s.newestMillis = Math.max(s.newestMillis, p.millis());
         }
-        return null;
     }
 
     int senders() {
@@ -50,18 +55,24 @@ final class ReplayWindow {
 
     private void sweepNowAndThen(long nowMillis) {
         synchronized (this) {
-            if (++sinceSweep < SWEEP_EVERY && senders.size() < SWEEP_EVERY) {
+            // Every SWEEP_EVERY proofs, and whenever the senders doubled since the last sweep.
+            if (++sinceSweep < SWEEP_EVERY && senders.size() < 2 * afterLastSweep + SWEEP_EVERY) {
                 return;
             }
             sinceSweep = 0;
         }
-        for (Iterator<Seen> it = senders.values().iterator(); it.hasNext(); ) {
-            Seen s = it.next();
+        for (Map.Entry<String, Seen> e : senders.entrySet()) {
+            Seen s = e.getValue();
             synchronized (s) {
-                if (s.newestMillis + maxSkewMillis < nowMillis) {
-                    it.remove();
+                // A new entry has taken nothing yet (newestMillis unset): it is not quiet, just new.
+                if (s.top >= 0 && s.newestMillis + maxSkewMillis < nowMillis) {
+                    s.swept = true;
+                    senders.remove(e.getKey(), s);
                 }
             }
+        }
+        synchronized (this) {
+            afterLastSweep = senders.size();
         }
     }
 
@@ -69,10 +80,11 @@ final class ReplayWindow {
         private final long[] bits = new long[WINDOW / 64];
         private long top = -1;
         private long newestMillis = Long.MIN_VALUE / 2;
+        private boolean swept;
 
         boolean take(long counter) {
             if (counter > top) {
-                if (counter - top >= WINDOW) {
+                if (counter - WINDOW >= top) { // not counter - top: that overflows for a counter near Long.MAX_VALUE
                     java.util.Arrays.fill(bits, 0L);
                 } else {
                     for (long c = top + 1; c < counter; c++) {

@@ -170,7 +170,7 @@ public final class Settings {
 
     /** A value as logs and messages may show it: never a secret's. */
     private static String shown(String key, Value v) {
-        return key.contains("secret") && !key.endsWith("_file") ? "(not shown)" : "\"" + v.text() + "\"";
+        return (key.contains("secret") || key.contains("token")) && !key.endsWith("_file") ? "(not shown)" : "\"" + v.text() + "\"";
     }
 
     @Override

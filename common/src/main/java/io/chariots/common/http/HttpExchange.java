@@ -167,7 +167,11 @@ public final class HttpExchange {
         ctx.channel().attr(HttpServer.STREAMING).set(Boolean.TRUE);
         releaseBody.run();
         ctx.writeAndFlush(resp);
-        ctx.channel().eventLoop().execute(() -> ctx.channel().config().setAutoRead(true));
+        ctx.channel().eventLoop().execute(() -> {
+            if (ctx.channel().attr(BodyBudget.WAITING).get() == null) { // a request waiting for the budget stays unread
+                ctx.channel().config().setAutoRead(true);
+            }
+        });
         return new ChunkedResponse(ctx); // a stream ends only with its connection
     }
 

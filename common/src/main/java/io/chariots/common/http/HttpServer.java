@@ -142,7 +142,7 @@ public final class HttpServer implements AutoCloseable {
             io.netty.handler.ssl.SslContext ssl = tls;
             if (b != null && b.capacity() < max) {
                 throw new io.chariots.common.config.ConfigException("http.max_buffered_bytes (" + b.capacity()
-                        + ") must hold at least the largest request body (" + max + " bytes; app.max_body_bytes)");
+                        + ") must hold at least the largest request body this port takes (" + max + " bytes; for an app, app.max_body_bytes)");
             }
             ChannelGroup connections =
                     new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);

@@ -36,6 +36,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** The gRPC side of the cluster secret, over real sockets: what a sniffer or a stranger sends is refused. */
 class GrpcAuthTest {
     private static final ClusterSecret SECRET = ClusterSecret.of("the-secret-of-this-cluster", "test");
+    private static final String WHO = IdentityGrpc.getWhoMethod().getFullMethodName();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final ClusterAuth auth = new ClusterAuth(SECRET, 300_000, registry);
     private final List<AutoCloseable> open = new ArrayList<>();
@@ -110,11 +111,11 @@ class GrpcAuthTest {
     void anOldProofIsStaleAndAForgedOneIsWrong() {
         NettyTransport plain = new NettyTransport("t", 1);
         open.add(plain);
-        String old = Proof.make(SECRET, "old", 1, System.currentTimeMillis() - 600_000).text();
+        String old = Proof.make(SECRET, "old", 1, System.currentTimeMillis() - 600_000, WHO).text();
         ManagedChannel a = plain.grpcChannel(target).intercept(fixed(old)).build();
         open.add(a::shutdownNow);
         assertRefused(() -> who(a), "clock");
-        String forged = Proof.make(SECRET, "me", 1, System.currentTimeMillis()).text().replace("v1.me.1.", "v1.me.2.");
+        String forged = Proof.make(SECRET, "me", 1, System.currentTimeMillis(), WHO).text().replace("v1.me.1.", "v1.me.2.");
         ManagedChannel b = plain.grpcChannel(target).intercept(fixed(forged)).build();
         open.add(b::shutdownNow);
         assertRefused(() -> who(b), "another secret");

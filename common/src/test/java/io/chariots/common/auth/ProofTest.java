@@ -18,20 +18,21 @@ class ProofTest {
 
     @Test
     void aProofReadsBackAndIsMadeWithItsSecretOnly() throws Exception {
-        Proof p = Proof.make(SECRET, "sender_1", 42, 1_700_000_000_000L);
+        Proof p = Proof.make(SECRET, "sender_1", 42, 1_700_000_000_000L, "test");
         assertThat(p.text()).startsWith("v1.sender_1.42.1700000000000.").doesNotContain("a-secret");
         Proof back = Proof.parse(p.text());
         assertThat(back).isEqualTo(p);
-        assertThat(back.madeWith(SECRET)).isTrue();
-        assertThat(back.madeWith(OTHER)).isFalse();
+        assertThat(back.madeWith(SECRET, "test")).isTrue();
+        assertThat(back.madeWith(OTHER, "test")).isFalse();
+        assertThat(back.madeWith(SECRET, "chariots.v1.Maintainer/Store")).as("made for another call").isFalse();
     }
 
     @Test
     void anyChangeToAProofBreaksIt() throws Exception {
-        String t = Proof.make(SECRET, "s", 7, 1_700_000_000_000L).text();
+        String t = Proof.make(SECRET, "s", 7, 1_700_000_000_000L, "test").text();
         for (String forged : new String[] {t.replace(".7.", ".8."), t.replace(".1700000000000.", ".1700000000001."),
                 t.replace("v1.s.", "v1.t.")}) {
-            assertThat(Proof.parse(forged).madeWith(SECRET)).as(forged).isFalse();
+            assertThat(Proof.parse(forged).madeWith(SECRET, "test")).as(forged).isFalse();
         }
     }
 
@@ -91,8 +92,8 @@ class ProofTest {
         Files.writeString(f, "from-a-file-0123456789\n");
         ClusterSecret fromFile = ClusterSecret.from(Settings.of(Map.of("cluster_secret_file", f.toString()), "test")).orElseThrow();
         ClusterSecret inline = ClusterSecret.from(Settings.of(Map.of("cluster_secret", "from-a-file-0123456789"), "test")).orElseThrow();
-        Proof p = Proof.make(fromFile, "s", 1, 1);
-        assertThat(p.madeWith(inline)).as("the file's newline is not part of the secret").isTrue();
+        Proof p = Proof.make(fromFile, "s", 1, 1, "test");
+        assertThat(p.madeWith(inline, "test")).as("the file's newline is not part of the secret").isTrue();
         assertThat(fromFile.toString()).doesNotContain("from-a-file");
         assertThatThrownBy(() -> ClusterSecret.from(Settings.of(Map.of("cluster_secret", "short"), "the test")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("at least 16").hasMessageNotContaining("short\"");
@@ -102,7 +103,7 @@ class ProofTest {
                 .isInstanceOf(ConfigException.class).hasMessageContaining("cannot read");
         ClusterSecret fromEnv = ClusterSecret.from(Settings.fromEnvironment(Map.of("CHARIOTS_CLUSTER_SECRET_FILE", f.toString())))
                 .orElseThrow(); // as Docker gives it: a secret file named in the environment
-        assertThat(p.madeWith(fromEnv)).isTrue();
+        assertThat(p.madeWith(fromEnv, "test")).isTrue();
         Settings s = Settings.of(Map.of("cluster_secret", "do-not-print-this-secret"), "test");
         assertThat(s.toString()).doesNotContain("do-not-print").contains("cluster_secret=(not shown)");
         assertThat(ClusterSecret.generate()).hasSize(43).isNotEqualTo(ClusterSecret.generate());
@@ -120,6 +121,6 @@ class ProofTest {
     }
 
     private static Proof proof(String sender, long counter, long millis) {
-        return Proof.make(SECRET, sender, counter, millis);
+        return Proof.make(SECRET, sender, counter, millis, "test");
     }
 }

@@ -381,7 +381,7 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     private String scheme() {
-        return tls == null ? "http" : "https";
+        return tls == null || "false".equalsIgnoreCase(spec.settings.getOrDefault("tls.edges", "true")) ? "http" : "https";
     }
 
     /** The cluster's TLS files, or null when it runs plaintext. */
@@ -391,21 +391,7 @@ public final class LocalCluster implements AutoCloseable {
 
     /** An SSL context that trusts the cluster's CA (as a client of the cluster's edges). */
     public static javax.net.ssl.SSLContext sslContext(LocalCa.Files3 tls) {
-        try {
-            java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
-            trust.load(null, null);
-            try (var in = Files.newInputStream(tls.ca())) {
-                trust.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
-            }
-            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
-                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(trust);
-            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-            ctx.init(null, tmf.getTrustManagers(), null);
-            return ctx;
-        } catch (IOException | java.security.GeneralSecurityException e) {
-            throw new IllegalStateException("cannot load the CA " + tls.ca() + ": " + e, e);
-        }
+        return io.chariots.client.Chariots.trusting(tls.ca());
     }
 
     /** For health probes only: an SSL context that takes any certificate. */
@@ -480,7 +466,7 @@ public final class LocalCluster implements AutoCloseable {
         if (prover == null) {
             prover = new Prover(secret);
         }
-        return Proof.HTTP_SCHEME + " " + prover.next();
+        return Proof.HTTP_SCHEME + " " + prover.next(Proof.HTTP_PURPOSE);
     }
 
     /**
