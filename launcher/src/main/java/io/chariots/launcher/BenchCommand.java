@@ -83,6 +83,7 @@ final class BenchCommand implements Callable<Integer> {
     /** Prints nothing but errors (a warm-up pass). */
     private boolean quiet;
     private io.chariots.common.auth.ClusterSecret secret;
+    private io.chariots.launcher.cluster.LocalCa.Files3 tls;
 
     private final ObjectMapper json = new ObjectMapper();
     /** Request-to-answer time of each HTTP request (nanoseconds). */
@@ -103,6 +104,7 @@ final class BenchCommand implements Callable<Integer> {
             return 2;
         }
         secret = io.chariots.launcher.cluster.LocalCluster.readSecret(dir);
+        tls = io.chariots.launcher.cluster.LocalCluster.recordedTls(dir);
         if (warmup > 0) {
             BenchCommand w = new BenchCommand();
             w.records = warmup;
@@ -400,7 +402,7 @@ final class BenchCommand implements Callable<Integer> {
 
     private <T> T call(Instance m, java.util.function.Function<MaintainerGrpc.MaintainerBlockingStub, T> f) {
         int colon = m.grpc().lastIndexOf(':');
-        ManagedChannel ch = io.chariots.launcher.cluster.LocalCluster.channel(secret, m.grpc().substring(0, colon),
+        ManagedChannel ch = io.chariots.launcher.cluster.LocalCluster.channel(secret, tls, m.grpc().substring(0, colon),
                 Integer.parseInt(m.grpc().substring(colon + 1)));
         try {
             return f.apply(MaintainerGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));

@@ -266,7 +266,7 @@ final class UpCommand implements Callable<Integer> {
         out.println();
         out.println("Logs and data: " + run.dir + "/   Status: " + run.command("status") + "   Stop: " + run.command("down"));
         out.println("One instance: " + run.command("stop|kill|pause|resume|start|restart ROLE#N") + " (e.g. queue#1)");
-        if (tls) {
+        if (edgesTls) {
             out.println("TLS: clients trust " + run.dir.resolve("tls").resolve(io.chariots.launcher.cluster.LocalCa.CA)
                     + " (curl --cacert …, Chariots.builder(url).trust(…)); raw TCP on 9000 is TLS too");
         }

@@ -384,6 +384,18 @@ public final class LocalCluster implements AutoCloseable {
         return tls == null || "false".equalsIgnoreCase(spec.settings.getOrDefault("tls.edges", "true")) ? "http" : "https";
     }
 
+    /**
+     * The TLS files of the cluster {@code up} recorded in {@code workDir}, or
+     * null when it runs plaintext (or none is recorded).
+     */
+    public static LocalCa.Files3 recordedTls(Path workDir) throws IOException {
+        Optional<ClusterStateFile.State> s = ClusterStateFile.in(workDir).read();
+        Path dir = workDir.resolve("tls");
+        boolean tls = s.isPresent() && s.get().processes().stream().anyMatch(i -> String.join(" ", i.command()).contains("tls.cert_file="));
+        return tls && Files.exists(dir.resolve(LocalCa.CERT))
+                ? new LocalCa.Files3(dir.resolve(LocalCa.CA), dir.resolve(LocalCa.CERT), dir.resolve(LocalCa.KEY)) : null;
+    }
+
     /** The cluster's TLS files, or null when it runs plaintext. */
     public LocalCa.Files3 tls() {
         return tls;
@@ -475,6 +487,14 @@ public final class LocalCluster implements AutoCloseable {
      * The caller shuts it down.
      */
     public ManagedChannel channel(String host, int port) {
+        return channel(secret, tls, host, port);
+    }
+
+    /**
+     * A gRPC channel to {@code host:port} proving {@code secret} (null: none),
+     * over mutual TLS with the member certificate {@code tls} (null: plaintext).
+     */
+    public static ManagedChannel channel(ClusterSecret secret, LocalCa.Files3 tls, String host, int port) {
         if (tls == null) {
             return channel(secret, host, port);
         }
