@@ -42,7 +42,7 @@ public final class App {
             BatcherForwarder[] forwarder = new BatcherForwarder[1];
             AppendWaiters[] waiters = new AppendWaiters[1];
             AtomicLong held = new AtomicLong();
-            EventLoop loop = new EventLoop("app", clock, config.loopMaxTasks(), now -> {
+            EventLoop loop = new EventLoop("app", clock, now -> {
                 long next = EventLoop.Ticker.earlier(forwarder[0].poll(now), waiters[0].poll(now));
                 held.set(forwarder[0].inFlightRecords() + waiters[0].waitingIds());
                 return next;

@@ -59,7 +59,7 @@ public final class Batcher {
             AppendWaiters[] waitersRef = new AppendWaiters[1];
             AtomicLong held = new AtomicLong();
             AtomicBoolean draining = new AtomicBoolean();
-            EventLoop loop = new EventLoop("batcher", clock, config.loopMaxTasks(), now -> {
+            EventLoop loop = new EventLoop("batcher", clock, now -> {
                 long next = EventLoop.Ticker.earlier(
                         draining.get() ? Math.min(now + 5_000_000L, assembler[0].poll(now)) : assembler[0].poll(now),
                         waitersRef[0].poll(now));

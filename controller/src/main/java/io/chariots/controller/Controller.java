@@ -66,7 +66,7 @@ public final class Controller implements AutoCloseable {
             long epoch = saved.nextViewEpoch(wallMillis.getAsLong());
             StateWriter state = rt.manage(new StateWriter(file));
             MemberRegistry[] holder = new MemberRegistry[1];
-            EventLoop loop = new EventLoop("controller", clock, config.loopMaxTasks(), now -> holder[0].poll(now));
+            EventLoop loop = new EventLoop("controller", clock, now -> holder[0].poll(now));
             TcpProber prober = rt.manage(new TcpProber(loop, clock));
             MemberRegistry registry = new MemberRegistry(cc, epoch, wallMillis, prober, state);
             holder[0] = registry;

@@ -36,7 +36,7 @@ public final class Filter {
             FilterCore[] core = new FilterCore[1];
             AtomicLong held = new AtomicLong();
             AtomicBoolean draining = new AtomicBoolean();
-            EventLoop loop = new EventLoop("filter", clock, config.loopMaxTasks(), now -> {
+            EventLoop loop = new EventLoop("filter", clock, now -> {
                 long next = core[0].poll(now);
                 held.set(core[0].batchesInFlight());
                 return next;

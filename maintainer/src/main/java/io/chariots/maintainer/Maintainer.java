@@ -59,7 +59,7 @@ public final class Maintainer {
             IndexFeeder[] feederRef = new IndexFeeder[1];
             AppendNotices[] noticesRef = new AppendNotices[1];
             ShareRefeed[] refeedRef = new ShareRefeed[1];
-            EventLoop loop = new EventLoop("maintainer", clock, config.loopMaxTasks(), now -> {
+            EventLoop loop = new EventLoop("maintainer", clock, now -> {
                 long next = EventLoop.Ticker.earlier(refeedRef[0].poll(now), feederRef[0].poll(now));
                 noticesRef[0].poll();
                 return next;

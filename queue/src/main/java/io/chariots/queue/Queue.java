@@ -24,7 +24,7 @@ public final class Queue {
             TokenRing[] ring = new TokenRing[1];
             QueueService[] service = new QueueService[1];
             AtomicBoolean left = new AtomicBoolean();
-            EventLoop loop = new EventLoop("queue", clock, config.loopMaxTasks(), now -> {
+            EventLoop loop = new EventLoop("queue", clock, now -> {
                 long next = ring[0].poll(now);
                 service[0].publish(ring[0].layout());
                 left.set(ring[0].left());

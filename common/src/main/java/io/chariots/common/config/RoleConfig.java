@@ -42,8 +42,6 @@ import java.util.Locale;
  *     connection is closed (slowloris)</td></tr>
  * <tr><td>loop_stall_ms</td><td>10000</td><td>a role whose event loop has been inside one task this long answers /health DOWN;
  *     after three times this it stops heartbeating, so the controller drops it from the views until the loop turns again</td></tr>
- * <tr><td>loop_max_tasks</td><td>10000</td><td>tasks a role's event loop queues; a network thread that finds the queue
- *     full waits (and so stops reading its sockets) until the loop catches up</td></tr>
  * </table>
  */
 public final class RoleConfig {
@@ -63,7 +61,6 @@ public final class RoleConfig {
     private final Duration heartbeatInterval;
     private final Duration drainTimeout;
     private final Duration loopStall;
-    private final int loopMaxTasks;
     private final Settings settings;
 
     private RoleConfig(Role role, Settings s) {
@@ -92,7 +89,6 @@ public final class RoleConfig {
         this.heartbeatInterval = Duration.ofMillis(s.getLong("heartbeat_ms", 500, 10, 60_000));
         this.drainTimeout = Duration.ofMillis(s.getLong("drain_ms", 20_000, 0, 3_600_000));
         this.loopStall = Duration.ofMillis(s.getLong("loop_stall_ms", 10_000, 100, 3_600_000));
-        this.loopMaxTasks = s.getInt("loop_max_tasks", io.chariots.common.loop.EventLoop.DEFAULT_MAX_TASKS, 16, 10_000_000);
     }
 
     /** Offset of the gRPC port from the main port, for roles whose main port is not gRPC. */
@@ -207,10 +203,6 @@ public final class RoleConfig {
         return loopStall;
     }
 
-    /** Tasks a role's event loop queues before network threads wait for room ({@code loop_max_tasks}). */
-    public int loopMaxTasks() {
-        return loopMaxTasks;
-    }
 
     /** On a clean stop, the longest wait for the role to hand on what it holds ({@code drain_ms}). */
     public Duration drainTimeout() {

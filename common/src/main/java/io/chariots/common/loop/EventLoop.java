@@ -22,13 +22,12 @@ import java.util.concurrent.locks.LockSupport;
  * that still answers. {@link #stalledNanos} tells a watchdog whether the loop
  * still turns.
  *
- * <p>The queue is bounded ({@code loop_max_tasks}, default
- * {@value #DEFAULT_MAX_TASKS}): a network thread that finds it full waits
- * until the loop has taken tasks off it, so it stops reading its sockets and
- * the peers feel backpressure (as Kafka's {@code queued.max.requests} does),
- * instead of the queue growing without bound. The loop itself never waits:
- * its own tasks go in whatever the count, and it never waits on a network
- * thread, so a full queue always drains.
+ * <p>{@link #queuedTasks} counts the tasks waiting (a role's
+ * {@code chariots_loop_queued_tasks}). The queue itself is not bounded: what
+ * fills it is bounded where it enters (in-flight limits at the edges, windows
+ * between stages). Parking network threads on a full queue was tried and
+ * undone: the same threads answer gRPC keepalives, and a peer that missed
+ * them for 2 s took the connection for dead.
  */
 public final class EventLoop implements Executor, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
@@ -56,15 +55,8 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    /** Tasks the queue holds before a thread other than the loop's waits to add one. */
-    public static final int DEFAULT_MAX_TASKS = 10_000;
-
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-    private final int maxTasks;
     private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicInteger waitingForRoom = new java.util.concurrent.atomic.AtomicInteger();
-    private final AtomicLong fullWaits = new AtomicLong();
-    private final Object room = new Object();
     private final NanoClock clock;
     private final Ticker ticker;
     private final Thread thread;
@@ -77,15 +69,6 @@ public final class EventLoop implements Executor, AutoCloseable {
     private volatile Throwable died;
 
     public EventLoop(String name, NanoClock clock, Ticker ticker) {
-        this(name, clock, DEFAULT_MAX_TASKS, ticker);
-    }
-
-    /** @param maxTasks tasks queued before another thread's {@link #execute} waits for room */
-    public EventLoop(String name, NanoClock clock, int maxTasks, Ticker ticker) {
-        if (maxTasks < 1) {
-            throw new IllegalArgumentException("maxTasks must be positive, got " + maxTasks);
-        }
-        this.maxTasks = maxTasks;
         this.clock = clock;
         this.ticker = ticker;
         this.thread = new Thread(this::run, name);
@@ -143,15 +126,9 @@ public final class EventLoop implements Executor, AutoCloseable {
         return stack.length > 0 ? stack[0].toString() : "";
     }
 
-    /**
-     * Runs {@code task} on the loop thread, after the tasks already queued.
-     * From another thread, waits while the queue is full.
-     */
+    /** Runs {@code task} on the loop thread, after the tasks already queued. */
     @Override
     public void execute(Runnable task) {
-        if (queued.get() >= maxTasks && Thread.currentThread() != thread) {
-            awaitRoom();
-        }
         queued.incrementAndGet();
         tasks.add(task);
         if (parked) {
@@ -159,33 +136,9 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    private void awaitRoom() {
-        fullWaits.incrementAndGet();
-        waitingForRoom.incrementAndGet();
-        try {
-            synchronized (room) {
-                while (queued.get() >= maxTasks && running && died == null) {
-                    try {
-                        room.wait(100);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
-                }
-            }
-        } finally {
-            waitingForRoom.decrementAndGet();
-        }
-    }
-
     /** Tasks queued now. */
     public int queuedTasks() {
         return queued.get();
-    }
-
-    /** Times a thread found the queue full and waited. */
-    public long fullWaits() {
-        return fullWaits.get();
     }
 
     /** Whether the caller is the loop thread. */
@@ -242,11 +195,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     private void taken() {
-        if (queued.decrementAndGet() < maxTasks && waitingForRoom.get() > 0) {
-            synchronized (room) {
-                room.notifyAll();
-            }
-        }
+        queued.decrementAndGet();
     }
 
     private void runSafely(Runnable task) {

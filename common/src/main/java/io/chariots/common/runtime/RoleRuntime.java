@@ -269,10 +269,7 @@ public final class RoleRuntime implements AutoCloseable {
      */
     public EventLoop manage(EventLoop loop) {
         io.micrometer.core.instrument.Gauge.builder("chariots_loop_queued_tasks", loop, EventLoop::queuedTasks)
-                .description("Tasks waiting on the event loop (at most loop_max_tasks)").tag("loop", loop.name())
-                .register(metrics.registry());
-        io.micrometer.core.instrument.FunctionCounter.builder("chariots_loop_queue_full_waits", loop, EventLoop::fullWaits)
-                .description("Times a network thread found the loop's queue full and waited").tag("loop", loop.name())
+                .description("Tasks waiting on the event loop").tag("loop", loop.name())
                 .register(metrics.registry());
         loops.add(loop);
         closeables.add(loop);
