@@ -158,19 +158,10 @@ class GrpcAuthTest {
         };
     }
 
-    /** Sends {@code proof} as it is. */
+    /** Sends {@code proof} as it is (as an attacker replaying it would). */
     private static ClientInterceptor fixed(String proof) {
-        return new ClientInterceptor() {
-            @Override
-            public <Q, A> ClientCall<Q, A> interceptCall(MethodDescriptor<Q, A> m, CallOptions o, Channel next) {
-                return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(m, o)) {
-                    @Override
-                    public void start(Listener<A> l, Metadata headers) {
-                        headers.put(Prover.HEADER, proof);
-                        super.start(l, headers);
-                    }
-                };
-            }
-        };
+        Metadata h = new Metadata();
+        h.put(Prover.HEADER, proof);
+        return io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(h);
     }
 }
