@@ -184,7 +184,7 @@ final class RecordRoutes {
                 return;
             }
         }
-        loop.execute(() -> {
+        boolean queued = loop.offer(() -> {
             if (stopping) {
                 unavailable(ex, "this app is stopping; send to another", envelopes);
                 return;
@@ -228,6 +228,9 @@ final class RecordRoutes {
                 }
             }, now);
         });
+        if (!queued) {
+            unavailable(ex, loop.behindMessage(), envelopes);
+        }
     }
 
     private static List<String> ids(List<RecordEnvelope> envelopes) {

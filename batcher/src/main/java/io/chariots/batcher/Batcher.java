@@ -99,6 +99,16 @@ public final class Batcher {
                         assembler[0].add(records, now);
                     });
                 }
+
+                @Override
+                public boolean behind() {
+                    return loop.behind();
+                }
+
+                @Override
+                public void whenCaughtUp(Runnable then) {
+                    loop.whenCaughtUp(then);
+                }
             }, new FrameIngest.AckMode(bc.ackMaxUnanswered(), bc.ackTimeout().toMillis()), bc.maxFrameRecords(),
                     clients, meters, ClientToken.from(config.settings(), meters));
 
@@ -109,7 +119,7 @@ public final class Batcher {
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).addService(new BatcherGrpc.BatcherImplBase() {
                 @Override
                 public void ingest(RecordBatch batch, StreamObserver<BatchAck> reply) {
-                    loop.execute(() -> {
+                    boolean queued = loop.offer(() -> {
                         if (draining.get()) {
                             reply.onError(Status.UNAVAILABLE.withDescription("batcher stopping").asRuntimeException());
                             return;
@@ -123,6 +133,9 @@ public final class Batcher {
                         reply.onNext(BatchAck.newBuilder().setAccepted(batch.getRecordsCount()).build());
                         reply.onCompleted();
                     });
+                    if (!queued) {
+                        reply.onError(Status.RESOURCE_EXHAUSTED.withDescription(loop.behindMessage()).asRuntimeException());
+                    }
                 }
             }).addService(new AcksService(loop, waiters)).build().start());
             ingest[0].ackTo(rt.advertiseHost() + ":" + grpc.getPort()); // before the TCP port opens

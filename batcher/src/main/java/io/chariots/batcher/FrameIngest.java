@@ -72,6 +72,16 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
          * they were not added).
          */
         void addAwaited(List<RecordEnvelope> records, List<String> ids, long timeoutMs, Consumer<List<Outcome>> done);
+
+        /** Whether the pipeline's loop is too far behind to be handed more now (see {@code EventLoop#behind}). */
+        default boolean behind() {
+            return false;
+        }
+
+        /** Runs {@code then} (on any thread) once the loop has caught up. */
+        default void whenCaughtUp(Runnable then) {
+            then.run();
+        }
     }
 
     /** Settings of the acknowledged mode. */
@@ -95,9 +105,11 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
     private final Counter brokenConnections;
     private final Counter oversizedFrames;
     private final Counter ackedConnections;
+    private final Counter loopBehindPauses;
     private final AtomicLong logged = new AtomicLong();
     private volatile boolean closing;
     private volatile boolean paused;
+    private final java.util.concurrent.atomic.AtomicBoolean loopBehind = new java.util.concurrent.atomic.AtomicBoolean();
     private final ClientToken clientToken;
 
     /**
@@ -120,6 +132,9 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
         this.brokenConnections = Counter.builder("chariots_batcher_connections_closed_for_bad_frames_total").register(meters);
         this.oversizedFrames = Counter.builder("chariots_batcher_frames_over_record_limit_total")
                 .description("'s' frames rejected whole for carrying more than batcher.max_frame_records").register(meters);
+        this.loopBehindPauses = Counter.builder("chariots_batcher_loop_behind_pauses_total")
+                .description("Times raw TCP reading paused because the batcher's event loop was behind "
+                        + "(loop_max_queued_tasks)").register(meters);
         this.ackedConnections = Counter.builder("chariots_batcher_acked_connections_total")
                 .description("Connections that asked for acknowledgements ('A' handshake)").register(meters);
     }
@@ -165,7 +180,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
     }
 
     /**
-     * Reads a connection only while the pipeline is not full, its next frame is
+     * Reads a connection only while the pipeline is not full nor its loop behind, its next frame is
      * not waiting for the port's byte budget, and, for an
      * acknowledged one, while its answers drain (few unanswered records, and
      * a client that reads what is written). Runs on the connection's event
@@ -174,7 +189,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
      */
     private void updateAutoRead(Channel ch) {
         AckedConnection acked = ch.attr(ACKED).get();
-        boolean read = !paused && !closing && !Boolean.TRUE.equals(ch.attr(FrameDecoder.WAITING_FOR_BUDGET).get())
+        boolean read = !paused && !closing && !loopBehind.get() && !Boolean.TRUE.equals(ch.attr(FrameDecoder.WAITING_FOR_BUDGET).get())
                 && (acked == null || (!acked.throttled() && ch.isWritable()));
         if (ch.config().isAutoRead() != read) {
             ch.config().setAutoRead(read);
@@ -192,7 +207,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
             return false;
         }
         AckedConnection acked = ch.attr(ACKED).get();
-        return paused || closing || Boolean.TRUE.equals(ch.attr(FrameDecoder.WAITING_FOR_BUDGET).get())
+        return paused || closing || loopBehind.get() || Boolean.TRUE.equals(ch.attr(FrameDecoder.WAITING_FOR_BUDGET).get())
                 || acked != null && ch.isWritable();
     }
 
@@ -277,7 +292,26 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
         if (!out.isEmpty()) {
             records.increment(out.size());
             sink.add(out);
+            checkLoop(ctx.channel());
         }
+    }
+
+    /**
+     * A frame was handed to the loop: if the loop is behind, no connection is
+     * read (each hands it at most the frame it was decoding) until it has
+     * caught up.
+     */
+    private void checkLoop(Channel ch) {
+        if (sink.behind() && loopBehind.compareAndSet(false, true)) {
+            loopBehindPauses.increment();
+            LOG.debug("event loop behind: pausing reads on {} connection(s)", channels.size());
+            channels.forEach(c -> c.eventLoop().execute(() -> updateAutoRead(c)));
+            sink.whenCaughtUp(() -> {
+                loopBehind.set(false);
+                channels.forEach(c -> c.eventLoop().execute(() -> updateAutoRead(c)));
+            });
+        }
+        updateAutoRead(ch);
     }
 
     private void handshake(ChannelHandlerContext ctx, Frame frame) {
@@ -394,7 +428,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
                 updateAutoRead(ch);
             }));
         }
-        updateAutoRead(ctx.channel());
+        checkLoop(ctx.channel());
     }
 
     /** Counts and reports a frame none of whose records was taken; returns what its client is told. */

@@ -65,7 +65,7 @@ public final class Filter {
                         return;
                     }
                     int n = batch.getRecordsCount();
-                    loop.execute(() -> core[0].onForward(batch.getRecordsList(), () -> {
+                    boolean queued = loop.offer(() -> core[0].onForward(batch.getRecordsList(), () -> {
                         try {
                             reply.onNext(BatchAck.newBuilder().setAccepted(n).build());
                             reply.onCompleted();
@@ -73,6 +73,9 @@ public final class Filter {
                             // the batcher went away; it resends what it did not hear about
                         }
                     }, clock.nanoTime()));
+                    if (!queued) {
+                        reply.onError(Status.RESOURCE_EXHAUSTED.withDescription(loop.behindMessage()).asRuntimeException());
+                    }
                 }
             }).build().start());
             // A clean stop: new batches are refused (batchers send them to other filters); those taken are

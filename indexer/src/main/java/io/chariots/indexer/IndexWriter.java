@@ -46,6 +46,11 @@ public final class IndexWriter implements AutoCloseable {
         this.loop = new EventLoop("indexer-writer", NanoClock.SYSTEM, now -> EventLoop.Ticker.NO_DEADLINE);
     }
 
+    /** The writer's own loop (for a role to watch; the writer closes it). */
+    public EventLoop loop() {
+        return loop;
+    }
+
     public IndexWriter start() {
         loop.start();
         return this;
@@ -91,7 +96,11 @@ public final class IndexWriter implements AutoCloseable {
                 return false;
             }
         } while (!pendingBytes.compareAndSet(cur, cur + size));
-        loop.execute(() -> write(batch, size, callback));
+        if (!loop.offer(() -> write(batch, size, callback))) {
+            pendingBytes.addAndGet(-size);
+            metrics.busyRefusals.increment();
+            return false;
+        }
         return true;
     }
 

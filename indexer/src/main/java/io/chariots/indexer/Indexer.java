@@ -41,6 +41,7 @@ public final class Indexer implements RoleRuntime.Handle {
                     ic.blockCacheBytes(), ic.writeBufferBytes()));
             IndexerMetrics metrics = new IndexerMetrics(rt.metrics().registry());
             IndexWriter writer = rt.manage(new IndexWriter(index, metrics, ic.maxPendingBytes()).start());
+            rt.watch(writer.loop());
             Gauge.builder("chariots_indexer_pending_write_bytes", writer, IndexWriter::pendingBytes)
                     .description("Serialized index batches waiting for the writer").baseUnit("bytes")
                     .register(rt.metrics().registry());

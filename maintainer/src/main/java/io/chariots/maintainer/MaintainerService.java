@@ -1,5 +1,7 @@
 package io.chariots.maintainer;
 
+import io.chariots.common.loop.EventLoop;
+
 import io.chariots.proto.HeldReply;
 import io.chariots.proto.HeldRequest;
 import io.chariots.proto.HolesRequest;
@@ -59,7 +61,7 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
     public static final int MAX_LIMIT = 10_000;
     public static final long MAX_REPLY_BYTES = 48L << 20;
 
-    private final Executor loop;
+    private final EventLoop loop;
     private final RecordWriter writer;
     private final FlStore store;
     private final Executor reads;
@@ -69,12 +71,12 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
      * @param loop   the maintainer's loop: the only thread that writes
      * @param reads  where reads run (not the loop, not Netty's I/O threads)
      */
-    public MaintainerService(Executor loop, RecordWriter writer, FlStore store, Executor reads) {
+    public MaintainerService(EventLoop loop, RecordWriter writer, FlStore store, Executor reads) {
         this(loop, writer, store, reads, java.util.Set::of);
     }
 
     /** As above; {@code indexHolders} tells {@code Stats} which indexers hold this maintainer's entries. */
-    public MaintainerService(Executor loop, RecordWriter writer, FlStore store, Executor reads,
+    public MaintainerService(EventLoop loop, RecordWriter writer, FlStore store, Executor reads,
                              java.util.function.Supplier<java.util.Set<String>> indexHolders) {
         this.loop = loop;
         this.writer = writer;
@@ -90,8 +92,11 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
             responses.onError(Status.INVALID_ARGUMENT.withDescription(problem).asRuntimeException());
             return;
         }
-        onLoop("flstore write of " + request.getRecordsCount() + " records", responses,
-                () -> storeReply(writer.write(request.getEpoch(), request.getRecordsList())));
+        // Batches from the queues are refused while the loop is behind: the queue's sender backs off and resends.
+        if (!loop.offer(onLoopTask("flstore write of " + request.getRecordsCount() + " records", responses,
+                () -> storeReply(writer.write(request.getEpoch(), request.getRecordsList()))))) {
+            fail(responses, Status.RESOURCE_EXHAUSTED.withDescription(loop.behindMessage()));
+        }
     }
 
     @Override
@@ -145,7 +150,11 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
 
     /** Runs {@code write} on the loop and answers with what it returns, or {@code UNAVAILABLE} if it fails. */
     private <T> void onLoop(String what, StreamObserver<T> responses, Callable<T> write) {
-        loop.execute(() -> {
+        loop.execute(onLoopTask(what, responses, write));
+    }
+
+    private <T> Runnable onLoopTask(String what, StreamObserver<T> responses, Callable<T> write) {
+        return () -> {
             T answer;
             try {
                 answer = write.call();
@@ -155,7 +164,7 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
                 return;
             }
             reply(responses, answer);
-        });
+        };
     }
 
     @Override

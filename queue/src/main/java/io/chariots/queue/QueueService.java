@@ -45,7 +45,9 @@ final class QueueService extends QueueGrpc.QueueImplBase {
 
     @Override
     public void enqueue(EnqueueRequest request, StreamObserver<EnqueueReply> reply) {
-        loop.execute(() -> ring.onEnqueue(request.getEpoch(), request.getRecordsList(), reply, clock.nanoTime()));
+        if (!loop.offer(() -> ring.onEnqueue(request.getEpoch(), request.getRecordsList(), reply, clock.nanoTime()))) {
+            reply.onError(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(loop.behindMessage()).asRuntimeException());
+        }
     }
 
     /** Takes the token at once, off the loop (see {@link TokenRing#accept}); the loop handles it next. */

@@ -300,6 +300,119 @@ class HostileInputTest {
         assertThat(batcher.alive()).isTrue();
     }
 
+    /**
+     * Every role's event loop may hold only 16 tasks: under eight raw TCP
+     * clients and 32 HTTP ones the batcher stops reading while its loop is
+     * behind, the app answers 503 naming its loop, and the stages refuse
+     * batches (RESOURCE_EXHAUSTED) that their senders send again later; every
+     * record arrives, once.
+     */
+    @Test
+    void boundedEventLoopsPushBackAndEveryRecordArrivesOnce() throws Exception {
+        int clients = 8;
+        int frames = 150;
+        int perFrame = 50;
+        int httpClients = 32;
+        java.util.concurrent.atomic.AtomicInteger behind503 = new java.util.concurrent.atomic.AtomicInteger();
+        LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir).setting("loop_max_queued_tasks", "16").start());
+        c.awaitRegistered(Duration.ofSeconds(90));
+        RoleProcess batcher = c.get(Role.BATCHER, 0);
+        Set<String> expected = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients + httpClients);
+        try {
+            java.util.List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
+            for (int k = 0; k < clients; k++) {
+                int client = k;
+                sent.add(pool.submit(() -> {
+                    try (LogProbe.RawConnection conn = new LogProbe.RawConnection(batcher.ports().main())) {
+                        for (int f = 0; f < frames; f++) {
+                            StringBuilder frame = new StringBuilder("[");
+                            for (int i = 0; i < perFrame; i++) {
+                                String id = "loop-" + client + "-" + f + "-" + i;
+                                expected.add(id);
+                                frame.append(i == 0 ? "" : ",").append("{\"id\":\"").append(id)
+                                        .append("\",\"tags\":{\"k\":\"").append(i % 7).append("\"}}");
+                            }
+                            conn.frame('s', frame.append(']').toString());
+                        }
+                    }
+                    return null;
+                }));
+            }
+            // Meanwhile, single records over HTTP: a 503 names the loop, and its record is sent again.
+            String url = c.appUrl(0) + "/record";
+            for (int k = 0; k < httpClients; k++) {
+                int client = k;
+                sent.add(pool.submit(() -> {
+                    for (int i = 0; i < 100; i++) {
+                        String id = "http-" + client + "-" + i;
+                        expected.add(id);
+                        while (true) {
+                            HttpResponse<String> r = LogProbe.post(url, "{\"id\":\"" + id + "\",\"tags\":{\"k\":\"h\"}}");
+                            if (r.statusCode() / 100 == 2) {
+                                break;
+                            }
+                            assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+                            if (r.body().contains("event loop is behind")) {
+                                behind503.incrementAndGet();
+                            }
+                            Thread.sleep(20);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : sent) {
+                f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            System.out.println("HTTP appends answered 503 for the app's loop: " + behind503.get());
+        } finally {
+            pool.shutdownNow();
+        }
+        int total = clients * frames * perFrame + httpClients * 100;
+        assertThat(LogProbe.awaitStored(c, total, Duration.ofSeconds(180))).isEqualTo(total);
+        TreeMap<Long, LogRecord> log = LogProbe.readLog(c);
+        assertThat(LogProbe.ids(log)).hasSize(total);
+        assertThat(new HashSet<>(LogProbe.ids(log))).isEqualTo(expected);
+
+        double pauses = AppendPathTest.metric(LogProbe.get("http://127.0.0.1:" + batcher.ports().admin() + "/metrics").body(),
+                "chariots_batcher_loop_behind_pauses_total");
+        StringBuilder refusals = new StringBuilder();
+        double refused = 0;
+        for (RoleProcess r : c.all()) {
+            if (r.role() == Role.CONTROLLER) {
+                continue;
+            }
+            double n = summed(LogProbe.get("http://127.0.0.1:" + r.ports().admin() + "/metrics").body(),
+                    "chariots_loop_refused_total");
+            if (r.role() == Role.APP) {
+                assertThat((long) n).as("each refusal at the app is a 503 naming its loop").isEqualTo(behind503.get());
+            }
+            refused += n;
+            refusals.append(' ').append(r.role()).append('=').append((long) n);
+        }
+        System.out.println(total + " records through loops of 16 tasks: " + (long) pauses
+                + " TCP read pause(s) at the batcher; refused batches:" + refusals);
+        assertThat(pauses + refused).as("the loops pushed back").isPositive();
+        for (RoleProcess r : c.all()) {
+            assertThat(r.alive()).as(r.role() + " alive").isTrue();
+        }
+    }
+
+    /** The sum of every series of {@code name} in Prometheus text. */
+    static double summed(String metrics, String name) {
+        double sum = 0;
+        boolean found = false;
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith(name + "{") || line.startsWith(name + " ")) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                found = true;
+            }
+        }
+        assertThat(found).as("metric " + name).isTrue();
+        return sum;
+    }
+
     /** Whether the peer closed {@code s} within {@code d} (a read sees the end of the stream, or a reset). */
     static boolean closedWithin(java.net.Socket s, Duration d) throws java.io.IOException {
         long deadline = System.nanoTime() + d.toNanos();

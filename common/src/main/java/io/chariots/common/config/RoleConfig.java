@@ -1,5 +1,7 @@
 package io.chariots.common.config;
 
+import io.chariots.common.loop.EventLoop;
+
 import io.chariots.proto.Role;
 
 import java.nio.file.Path;
@@ -40,6 +42,9 @@ import java.util.Locale;
  *     others are answered (at least the largest body)</td></tr>
  * <tr><td>http.request_timeout_ms</td><td>30000</td><td>a request begun must be received whole within this, or its
  *     connection is closed (slowloris)</td></tr>
+ * <tr><td>loop_max_queued_tasks</td><td>10000</td><td>tasks a role's event loop lets wait: beyond it, batches from
+ *     other stages are answered RESOURCE_EXHAUSTED (their senders back off and resend), HTTP appends 503, and raw TCP
+ *     connections are not read until the loop is half caught up (counted in chariots_loop_refused_total)</td></tr>
  * <tr><td>loop_stall_ms</td><td>10000</td><td>a role whose event loop has been inside one task this long answers /health DOWN;
  *     after three times this it stops heartbeating, so the controller drops it from the views until the loop turns again</td></tr>
  * </table>
@@ -61,6 +66,7 @@ public final class RoleConfig {
     private final Duration heartbeatInterval;
     private final Duration drainTimeout;
     private final Duration loopStall;
+    private final int loopMaxQueued;
     private final Settings settings;
 
     private RoleConfig(Role role, Settings s) {
@@ -89,6 +95,7 @@ public final class RoleConfig {
         this.heartbeatInterval = Duration.ofMillis(s.getLong("heartbeat_ms", 500, 10, 60_000));
         this.drainTimeout = Duration.ofMillis(s.getLong("drain_ms", 20_000, 0, 3_600_000));
         this.loopStall = Duration.ofMillis(s.getLong("loop_stall_ms", 10_000, 100, 3_600_000));
+        this.loopMaxQueued = (int) s.getLong("loop_max_queued_tasks", EventLoop.DEFAULT_MAX_QUEUED, 16, 10_000_000);
     }
 
     /** Offset of the gRPC port from the main port, for roles whose main port is not gRPC. */
@@ -196,6 +203,11 @@ public final class RoleConfig {
 
     public Duration heartbeatInterval() {
         return heartbeatInterval;
+    }
+
+    /** Tasks an event loop lets wait before it refuses more ({@code loop_max_queued_tasks}). */
+    public int loopMaxQueued() {
+        return loopMaxQueued;
     }
 
     /** How long an event loop may stay inside one task before the role counts as not serving ({@code loop_stall_ms}). */

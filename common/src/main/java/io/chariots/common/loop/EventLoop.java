@@ -22,12 +22,19 @@ import java.util.concurrent.locks.LockSupport;
  * that still answers. {@link #stalledNanos} tells a watchdog whether the loop
  * still turns.
  *
- * <p>{@link #queuedTasks} counts the tasks waiting (a role's
- * {@code chariots_loop_queued_tasks}). The queue itself is not bounded: what
- * fills it is bounded where it enters (in-flight limits at the edges, windows
- * between stages). Parking network threads on a full queue was tried and
- * undone: the same threads answer gRPC keepalives, and a peer that missed
- * them for 2 s took the connection for dead.
+ * <p><b>Bounded.</b> {@link #queuedTasks} counts the tasks waiting (a role's
+ * {@code chariots_loop_queued_tasks}). Work that comes from outside — a
+ * batch from another stage, a client's request — enters with
+ * {@link #offer}, which refuses it once {@link #maxQueued} tasks wait, so the
+ * caller answers "busy, retry" (RESOURCE_EXHAUSTED, 503) and the sender backs
+ * off. Work that must not be refused (what a client was already told was
+ * taken, replies to the loop's own calls, whose number its in-flight limits
+ * bound, control messages such as the token) enters with {@link #execute}; an
+ * edge that hands it such work stops reading while the loop is
+ * {@link #behind} and resumes {@link #whenCaughtUp}. No network thread ever
+ * waits for the loop: parking them on a full queue was tried and undone, as
+ * the same threads answer gRPC keepalives and a peer that missed them for 2 s
+ * took the connection for dead.
  */
 public final class EventLoop implements Executor, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
@@ -55,7 +62,13 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
+    /** Default of {@link #maxQueued} ({@code loop_max_queued_tasks}). */
+    public static final int DEFAULT_MAX_QUEUED = 10_000;
+
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> caughtUp = new ConcurrentLinkedQueue<>();
+    private final AtomicLong refused = new AtomicLong();
+    private volatile int maxQueued = DEFAULT_MAX_QUEUED;
     private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
     private final NanoClock clock;
     private final Ticker ticker;
@@ -136,6 +149,64 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code task} on the loop thread unless {@link #maxQueued} tasks
+     * already wait: then it is not queued, is counted in {@link #refused}, and
+     * the caller tells its sender to retry later.
+     *
+     * @return whether the task was queued
+     */
+    public boolean offer(Runnable task) {
+        if (queued.get() >= maxQueued) {
+            refused.incrementAndGet();
+            return false;
+        }
+        execute(task);
+        return true;
+    }
+
+    /** Whether the loop is as far behind as {@link #offer} refuses at: an edge stops reading until {@link #whenCaughtUp}. */
+    public boolean behind() {
+        return queued.get() >= maxQueued;
+    }
+
+    /**
+     * Runs {@code then} on the loop thread once no more than half of
+     * {@link #maxQueued} tasks wait (at its next turn if that holds already).
+     * What {@code then} does to a network channel it hands to that channel's
+     * own thread.
+     */
+    public void whenCaughtUp(Runnable then) {
+        caughtUp.add(then);
+        if (parked) {
+            LockSupport.unpark(thread);
+        }
+    }
+
+    /** Tasks {@link #offer} would queue at most; set before work arrives (a role sets {@code loop_max_queued_tasks}). */
+    public EventLoop maxQueued(int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("an event loop must queue at least 1 task, got " + max);
+        }
+        this.maxQueued = max;
+        return this;
+    }
+
+    public int maxQueued() {
+        return maxQueued;
+    }
+
+    /** What a refused sender is told: the loop, how far behind, the limit; "retry". */
+    public String behindMessage() {
+        return "the " + name() + " event loop is behind (" + queued.get() + " tasks waiting, loop_max_queued_tasks "
+                + maxQueued + "); retry";
+    }
+
+    /** Tasks {@link #offer} refused because the loop was behind. */
+    public long refused() {
+        return refused.get();
+    }
+
     /** Tasks queued now. */
     public int queuedTasks() {
         return queued.get();
@@ -160,6 +231,12 @@ public final class EventLoop implements Executor, AutoCloseable {
                     runSafely(task);
                     progressAt.lazySet(clock.nanoTime());
                 }
+                if (!caughtUp.isEmpty() && queued.get() <= maxQueued / 2) {
+                    Runnable then;
+                    while ((then = caughtUp.poll()) != null) {
+                        runSafely(then);
+                    }
+                }
                 long now = clock.nanoTime();
                 long deadline;
                 try {
@@ -174,7 +251,7 @@ public final class EventLoop implements Executor, AutoCloseable {
                 progressAt.lazySet(t);
                 wakeBy.lazySet(t + Math.max(0, wait));
                 parked = true;
-                if (tasks.isEmpty() && running && wait > 0) {
+                if (tasks.isEmpty() && (caughtUp.isEmpty() || queued.get() > maxQueued / 2) && running && wait > 0) {
                     LockSupport.parkNanos(this, wait);
                 }
                 progressAt.set(clock.nanoTime()); // before parked is cleared: a reader never sees the park as a stall

@@ -268,11 +268,25 @@ public final class RoleRuntime implements AutoCloseable {
      * @return the loop, started
      */
     public EventLoop manage(EventLoop loop) {
+        watch(loop);
+        closeables.add(loop);
+        return loop;
+    }
+
+    /**
+     * Watches a loop that something else closes: bounds it by
+     * {@code loop_max_queued_tasks}, counts its queue and refusals, and lets a
+     * stall of it make the role unhealthy.
+     */
+    public EventLoop watch(EventLoop loop) {
+        loop.maxQueued(config.loopMaxQueued());
         io.micrometer.core.instrument.Gauge.builder("chariots_loop_queued_tasks", loop, EventLoop::queuedTasks)
                 .description("Tasks waiting on the event loop").tag("loop", loop.name())
                 .register(metrics.registry());
+        io.micrometer.core.instrument.FunctionCounter.builder("chariots_loop_refused_total", loop, EventLoop::refused)
+                .description("Work refused (its sender told to retry) because loop_max_queued_tasks tasks waited")
+                .tag("loop", loop.name()).register(metrics.registry());
         loops.add(loop);
-        closeables.add(loop);
         return loop;
     }
 

@@ -136,4 +136,48 @@ class EventLoopTest {
             loop.close();
         }
     }
+
+    /** Offered work beyond loop_max_queued_tasks is refused (not queued, counted); what must run still runs. */
+    @Test
+    void offerRefusesOnceTheLimitWaitsAndTheCaughtUpCallbackRunsAfterTheBacklog() throws Exception {
+        EventLoop loop = new EventLoop("bounded", NanoClock.SYSTEM, now -> EventLoop.Ticker.NO_DEADLINE).maxQueued(4).start();
+        try {
+            CountDownLatch busy = new CountDownLatch(1);
+            CountDownLatch inTask = new CountDownLatch(1);
+            loop.execute(() -> {
+                inTask.countDown();
+                try {
+                    busy.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            assertThat(inTask.await(5, TimeUnit.SECONDS)).isTrue();
+            AtomicInteger ran = new AtomicInteger();
+            for (int i = 0; i < 4; i++) {
+                assertThat(loop.offer(ran::incrementAndGet)).as("offer %d of 4", i + 1).isTrue();
+            }
+            assertThat(loop.behind()).isTrue();
+            assertThat(loop.offer(ran::incrementAndGet)).as("the fifth, over the limit").isFalse();
+            assertThat(loop.refused()).isEqualTo(1);
+            assertThat(loop.behindMessage()).contains("bounded", "4 tasks waiting", "loop_max_queued_tasks 4", "retry");
+            loop.execute(ran::incrementAndGet); // not refusable: queued over the limit
+            assertThat(loop.queuedTasks()).isEqualTo(5);
+
+            CountDownLatch caughtUp = new CountDownLatch(1);
+            AtomicInteger ranBeforeCaughtUp = new AtomicInteger(-1);
+            loop.whenCaughtUp(() -> {
+                ranBeforeCaughtUp.set(ran.get());
+                caughtUp.countDown();
+            });
+            assertThat(caughtUp.getCount()).as("not while the loop is behind").isEqualTo(1);
+            busy.countDown();
+            assertThat(caughtUp.await(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(ranBeforeCaughtUp.get()).as("the backlog ran first").isEqualTo(5);
+            assertThat(loop.behind()).isFalse();
+            assertThat(loop.offer(ran::incrementAndGet)).isTrue();
+        } finally {
+            loop.close();
+        }
+    }
 }
