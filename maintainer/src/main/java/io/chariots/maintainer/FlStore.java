@@ -1,5 +1,7 @@
 package io.chariots.maintainer;
 
+import io.chariots.common.record.OriginMarks;
+import io.chariots.proto.OriginMarkList;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.chariots.common.layout.StripeMap;
 import io.chariots.proto.IdStatus;
@@ -107,6 +109,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     private static final byte[] LAYOUT_KEY = meta("layout");
     private static final byte[] FLOOR_KEY = meta("floor");
     private static final byte[] FLOOR_OF_KEY = meta("floor_of");
+    private static final byte[] MAX_TOIDS_KEY = meta("max_toids");
     private static final byte[] EMPTY = new byte[0];
 
     static {
@@ -180,6 +183,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     private final AtomicLong holes = new AtomicLong();
     private final AtomicLong unindexedCount = new AtomicLong();
     private final AtomicLong maxLid = new AtomicLong();
+    /** The highest TOId stored of each origin (written under the lifecycle read lock by the one writer thread). */
+    private volatile OriginMarks maxToids = new OriginMarks();
     private volatile long sealedEpoch;
     private volatile String sealedBy = "";
     private volatile Layout layout = Layout.getDefaultInstance();
@@ -315,6 +320,13 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             throw new IllegalStateException("flstore " + dir + ": the stored layout does not parse", e);
         }
         floor = u64(db.get(meta, FLOOR_KEY));
+        byte[] toids = db.get(meta, MAX_TOIDS_KEY);
+        try {
+            maxToids = toids == null ? new OriginMarks()
+                    : OriginMarks.of(OriginMarkList.parseFrom(toids).getMarksList());
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("flstore " + dir + ": the stored TOId marks do not parse", e);
+        }
         byte[] of = db.get(meta, FLOOR_OF_KEY);
         floorOf = of == null ? null : new String(of, StandardCharsets.UTF_8);
         long markers = 0;
@@ -524,7 +536,24 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             if (newFloor != floor) {
                 wb.put(meta, FLOOR_KEY, u64(newFloor));
             }
+            OriginMarks toids = null;
+            for (RecordEnvelope r : fresh) {
+                if (r.getToid() != 0 && Long.compareUnsigned(r.getToid(), maxToids.get((int) r.getHost())) > 0) {
+                    if (toids == null) {
+                        toids = new OriginMarks();
+                        toids.raiseAll(maxToids);
+                    }
+                    toids.raise((int) r.getHost(), r.getToid());
+                }
+            }
+            if (toids != null) {
+                wb.put(meta, MAX_TOIDS_KEY, OriginMarkList.newBuilder().addAllMarks(toids.toList())
+                        .build().toByteArray());
+            }
             db.write(writeOptions, wb);
+            if (toids != null) {
+                maxToids = toids;
+            }
             count.set(newCount);
             holes.set(newHoles);
             maxLid.set(newMax);
@@ -611,7 +640,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     private SealReply report(long epoch, String by) {
         long from = floor;
         SealReply.Builder b = SealReply.newBuilder().setSealed(true).setEpoch(epoch).setBy(by).setLayout(layout)
-                .setFloor(from).setMaxLid(maxLid.get());
+                .setFloor(from).setMaxLid(maxLid.get()).addAllMaxToids(maxToids.toList());
         try (RocksIterator it = db.newIterator(records)) {
             for (it.seek(keyOf(from + 1)); it.isValid(); it.next()) {
                 if (b.getLidsCount() == MAX_REPORTED_LIDS) {
@@ -753,6 +782,11 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     }
 
     /** The epoch this store is sealed at; 0 if it never was (it then stores nothing). */
+    /** The highest TOId stored of each datacenter of origin. */
+    public OriginMarks maxToids() {
+        return maxToids;
+    }
+
     public long sealedEpoch() {
         return sealedEpoch;
     }

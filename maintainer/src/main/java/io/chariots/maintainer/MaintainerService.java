@@ -239,6 +239,7 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
                 .setFloor(store.floor())
                 .setLayout(store.layout())
                 .setHoles(store.holes())
+                .addAllMaxToids(store.maxToids().toList())
                 .build();
     }
 

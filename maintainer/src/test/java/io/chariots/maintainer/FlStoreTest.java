@@ -256,4 +256,24 @@ class FlStoreTest {
         }
         return out;
     }
+
+    /** The highest TOId of each origin is kept through a restart and reported by the seal a recovery starts from. */
+    @Test
+    void theHighestTOIdOfEachOriginSurvivesARestartAndIsReportedWhenSealed() throws Exception {
+        try (FlStore store = open()) {
+            assertThat(store.maxToids().isEmpty()).isTrue();
+            stored(store, List.of(record(1).toBuilder().setHost(0).setToid(1).build(),
+                    record(2).toBuilder().setHost(2).setToid(7).build(),
+                    record(3).toBuilder().setHost(0).setToid(2).build(),
+                    record(4).toBuilder().setHost(1).build())); // shipped by GoChariots: no TOId
+            stored(store, List.of(record(5).toBuilder().setHost(2).setToid(8).build()));
+            assertThat(store.maxToids().asMap()).containsExactlyInAnyOrderEntriesOf(java.util.Map.of(0, 2L, 2, 8L));
+        }
+        try (FlStore store = open()) {
+            assertThat(store.maxToids().asMap()).containsExactlyInAnyOrderEntriesOf(java.util.Map.of(0, 2L, 2, 8L));
+            var sealed = store.seal(EPOCH + 1, "q2");
+            assertThat(io.chariots.common.record.OriginMarks.of(sealed.getMaxToidsList()).asMap())
+                    .containsExactlyInAnyOrderEntriesOf(java.util.Map.of(0, 2L, 2, 8L));
+        }
+    }
 }

@@ -28,12 +28,13 @@ import java.time.Duration;
  * @param dedupFilterBytes  memory of the window's Bloom filter; {@code queue.dedup_filter_mb}, default 64
  * @param maintainerFailures calls in a row a maintainer may fail before new LIds go to the others; {@code queue.maintainer_failures}, default 3
  * @param maintainerRetry   how long a failed maintainer the view still lists gets no new LIds before it is tried again (a restarted one is tried at once); {@code queue.maintainer_retry_ms}, default 5000
+ * @param datacenter        this datacenter's id (config {@code id}): the origin whose records get TOIds here
  */
 public record QueueConfig(boolean hold, Duration causeTimeout, int recentCapacity, int maintainerWindow, int maxBatch,
                    int maxBuffered, int maxPerHold, int maxWanted, Duration idleHold, Duration reprobeMin,
                    Duration reprobeMax, Duration tokenTimeout, Duration passTimeout, Duration silenceTimeout, Duration quiesceTimeout,
                    Duration dedupWindow, int dedupSettled, long dedupFilterBytes, int maintainerFailures,
-                   Duration maintainerRetry) {
+                   Duration maintainerRetry, int datacenter) {
     static QueueConfig from(RoleConfig role) {
         Settings s = role.settings();
         return new QueueConfig(role.hold(),
@@ -55,25 +56,32 @@ public record QueueConfig(boolean hold, Duration causeTimeout, int recentCapacit
                 s.getInt("queue.dedup_settled", 500_000, 1, 50_000_000),
                 s.getLong("queue.dedup_filter_mb", 64, 1, 4096) << 20,
                 s.getInt("queue.maintainer_failures", 3, 1, 1000),
-                Duration.ofMillis(s.getLong("queue.maintainer_retry_ms", 5000, 10, 3_600_000)));
+                Duration.ofMillis(s.getLong("queue.maintainer_retry_ms", 5000, 10, 3_600_000)), role.datacenter());
     }
 
     public static QueueConfig defaults(boolean hold) {
         return new QueueConfig(hold, Duration.ofSeconds(30), 262_144, 4, 4000, 200_000, 20_000, 1000,
                 Duration.ofMillis(20), Duration.ofMillis(20), Duration.ofSeconds(1), Duration.ofMillis(1500),
                 Duration.ofSeconds(1), Duration.ofSeconds(6), Duration.ofSeconds(5), Duration.ofMinutes(10), 500_000, 4L << 20, 3,
-                Duration.ofSeconds(5));
+                Duration.ofSeconds(5), 0);
     }
 
     public QueueConfig withCauseTimeout(Duration d) {
         return new QueueConfig(hold, d, recentCapacity, maintainerWindow, maxBatch, maxBuffered, maxPerHold, maxWanted,
                 idleHold, reprobeMin, reprobeMax, tokenTimeout, passTimeout, silenceTimeout, quiesceTimeout, dedupWindow, dedupSettled,
-                dedupFilterBytes, maintainerFailures, maintainerRetry);
+                dedupFilterBytes, maintainerFailures, maintainerRetry, datacenter);
+    }
+
+    /** This datacenter's id ({@code id} in config.yaml): records with this host originate here. */
+    public QueueConfig withDatacenter(int dc) {
+        return new QueueConfig(hold, causeTimeout, recentCapacity, maintainerWindow, maxBatch, maxBuffered, maxPerHold, maxWanted,
+                idleHold, reprobeMin, reprobeMax, tokenTimeout, passTimeout, silenceTimeout, quiesceTimeout, dedupWindow, dedupSettled,
+                dedupFilterBytes, maintainerFailures, maintainerRetry, dc);
     }
 
     public QueueConfig withMaxBuffered(int n) {
         return new QueueConfig(hold, causeTimeout, recentCapacity, maintainerWindow, maxBatch, n, maxPerHold, maxWanted,
                 idleHold, reprobeMin, reprobeMax, tokenTimeout, passTimeout, silenceTimeout, quiesceTimeout, dedupWindow, dedupSettled,
-                dedupFilterBytes, maintainerFailures, maintainerRetry);
+                dedupFilterBytes, maintainerFailures, maintainerRetry, datacenter);
     }
 }

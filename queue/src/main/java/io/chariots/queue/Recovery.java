@@ -1,6 +1,7 @@
 package io.chariots.queue;
 
 import io.chariots.common.layout.StripeMap;
+import io.chariots.common.record.OriginMarks;
 import io.chariots.proto.Layout;
 import io.chariots.proto.LayoutReply;
 import io.chariots.proto.RingMember;
@@ -75,6 +76,7 @@ public final class Recovery {
     private final Map<String, Long> retryAt = new HashMap<>();
     private final Map<String, List<Long>> holes = new HashMap<>();
     private long lastLid;
+    private OriginMarks toids = new OriginMarks();
     private Layout result;
     private long newestEpochSeen;
     private String waitingFor = "";
@@ -177,10 +179,13 @@ public final class Recovery {
 
     private void computeHoles() {
         lastLid = base.getStartLid();
+        // What the epoch began with covers every maintainer not sealed now (it holds nothing of the current epoch).
+        toids = OriginMarks.of(base.getStartToidsList());
         for (SealReply r : sealed.values()) {
             if (Long.compareUnsigned(r.getMaxLid(), lastLid) > 0) {
                 lastLid = r.getMaxLid();
             }
+            toids.raiseAll(r.getMaxToidsList());
         }
         for (Map.Entry<String, SealReply> e : sealed.entrySet()) {
             String m = e.getKey();
@@ -258,7 +263,8 @@ public final class Recovery {
         }
         Layout kept = b.build();
         Layout next = liveMaintainers.isEmpty() ? kept : StripeMap.withStripe(kept, lastLid + 1, liveMaintainers);
-        result = next.toBuilder().setEpoch(epoch).setVersion(0).setStartLid(lastLid).clearRing().addAllRing(ring).build();
+        result = next.toBuilder().setEpoch(epoch).setVersion(0).setStartLid(lastLid).clearRing().addAllRing(ring)
+                .clearStartToids().addAllStartToids(toids.toList()).build();
         for (String m : publishTo()) {
             outstanding.add(m);
             links.setLayout(m, result);
@@ -349,6 +355,16 @@ public final class Recovery {
     /** The log's last LId when the epoch starts, once past SEALING. */
     long lastLid() {
         return lastLid;
+    }
+
+    /**
+     * The highest TOId of each origin in the log when the epoch starts, once
+     * past SEALING: of this datacenter, the highest one stored. TOIds given
+     * with LIds that became holes above it are given again (nothing carries
+     * them); one below it stays a gap, which its shipper sends as a hole.
+     */
+    OriginMarks toids() {
+        return toids;
     }
 
     long holesFilled() {

@@ -91,18 +91,23 @@ final class TokenHold {
 
     private int assign(Token.Builder t, Layout layout, long epoch, long now) {
         long lid = t.getLastLid();
+        long toid = t.getLocalToid();
         int n = 0;
         CausalGate.Ready r;
         while (n < config.maxPerHold() && (r = gate.pollReady()) != null) {
             lid++;
             String owner = StripeMap.ownerOf(layout, lid);
-            RecordEnvelope withLid = r.record().toBuilder().setLid(lid).build();
+            RecordEnvelope.Builder b = r.record().toBuilder().setLid(lid);
+            if (r.record().getHost() == config.datacenter()) {
+                b.setToid(++toid); // TOIds of this origin follow its LIds: increasing, no gap unless an LId becomes a hole
+            }
+            RecordEnvelope withLid = b.build();
             gate.assigned(withLid);
             ledger.assigned(r.tag(), withLid.getId(), lid, owner);
             outbox.add(epoch, owner, withLid, r.localDeps(), r.tag());
             n++;
         }
-        t.setLastLid(lid);
+        t.setLastLid(lid).setLocalToid(toid);
         if (n > 0) {
             metrics.assigned(n);
             outbox.flush(now);

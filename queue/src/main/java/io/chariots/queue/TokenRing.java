@@ -705,6 +705,7 @@ public final class TokenRing {
             }
             links.reportLayout(r.layout());
             take(Token.newBuilder().setEpoch(r.epoch()).setHop(1).setLastLid(r.lastLid()).setLayout(r.layout())
+                    .setLocalToid(r.toids().get(config.datacenter())).addAllOriginMarks(r.toids().toList(config.datacenter()))
                     .addAllAvoidedMaintainers(avoided.last()).build(), now);
         } else if (r.step() == Recovery.Step.ABORTED) {
             recovery = null;

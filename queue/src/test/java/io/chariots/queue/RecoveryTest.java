@@ -207,6 +207,28 @@ class RecoveryTest {
         assertThat(r.step()).isEqualTo(Recovery.Step.DONE);
     }
 
+    /**
+     * TOIds go on from the highest any sealed maintainer stores, or from what
+     * the epoch began with for a maintainer not sealed now (it holds nothing
+     * of the current epoch); the published layout carries them on.
+     */
+    @Test
+    void theNewEpochStartsFromTheHighestTOIdOfEachOriginStoredOrCarried() {
+        Layout base = layout(1, 0, 0, stripe(1, M1, M2)).toBuilder()
+                .addStartToids(mark(0, 40)).addStartToids(mark(1, 9)).addStartToids(mark(2, 3)).build();
+        Recovery r = recovery(base, List.of(M1, M2), List.of(Q1));
+        r.onSealed(M1, sealed(base, 4).toBuilder().addMaxToids(mark(0, 41)).addMaxToids(mark(1, 5)).build(), T0);
+        r.onSealed(M2, sealed(base, 0).toBuilder().addMaxToids(mark(0, 43)).addMaxToids(mark(1, 12)).build(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
+        assertThat(r.toids().asMap()).containsExactlyInAnyOrderEntriesOf(java.util.Map.of(0, 43L, 1, 12L, 2, 3L));
+        Layout published = links.of("layout").get(0).layout();
+        assertThat(published.getStartToidsList()).containsExactly(mark(0, 43), mark(1, 12), mark(2, 3));
+    }
+
+    private static io.chariots.proto.OriginMark mark(int origin, long toid) {
+        return io.chariots.proto.OriginMark.newBuilder().setOrigin(origin).setToid(toid).build();
+    }
+
     @Test
     void anEmptyLogStartsAtLidZero() {
         Recovery r = recovery(Layout.getDefaultInstance(), List.of(M1, M2), List.of(Q1));

@@ -61,7 +61,7 @@ final class Cluster {
         return new QueueConfig(false, c.causeTimeout(), c.recentCapacity(), c.maintainerWindow(), c.maxBatch(),
                 c.maxBuffered(), c.maxPerHold(), c.maxWanted(), c.idleHold(), c.reprobeMin(), c.reprobeMax(),
                 c.tokenTimeout(), c.passTimeout(), c.silenceTimeout(), c.quiesceTimeout(), c.dedupWindow(), c.dedupSettled(),
-                c.dedupFilterBytes(), c.maintainerFailures(), c.maintainerRetry());
+                c.dedupFilterBytes(), c.maintainerFailures(), c.maintainerRetry(), c.datacenter());
     }
 
     SimQueue queue(String address) {

@@ -30,6 +30,7 @@ import java.util.TreeMap;
  * <li><b>I1</b>: LIds 1..N each hold exactly one record or one hole; holes only after a fault;</li>
  * <li><b>I2</b>: every acknowledged record is in the log exactly once (or rejected for good); no record twice;</li>
  * <li><b>I3</b>: every effect is after a record carrying its cause;</li>
+ * <li><b>TOIds</b>: increasing with the LId from 1, skipping one only where an LId became a hole;</li>
  * <li>no LId was ever offered two different records (write-once held without refusing anything);</li>
  * <li>appends resumed: every record sent was acknowledged after the faults healed.</li>
  * </ul>
@@ -418,6 +419,25 @@ public final class Simulation {
         }
         if (holes > 0 && faults == 0) {
             v.add("I1: " + holes + " holes without any fault");
+        }
+        // TOIds (every record here originates in this datacenter): increasing with the LId, 1, 2, 3… with a gap
+        // only where an LId given with a TOId became a hole.
+        long lastToid = 0;
+        long toidGaps = 0;
+        for (RecordEnvelope r : log.values()) {
+            if (r.getHole()) {
+                continue;
+            }
+            if (Long.compareUnsigned(r.getToid(), lastToid) <= 0) {
+                v.add("TOId: " + r.getId() + " at LId " + r.getLid() + " has TOId " + r.getToid() + ", not above "
+                        + lastToid + " of the record before it");
+                break;
+            }
+            toidGaps += r.getToid() - lastToid - 1;
+            lastToid = r.getToid();
+        }
+        if (toidGaps > holes) {
+            v.add("TOId: " + toidGaps + " TOIds skipped, more than the " + holes + " hole(s)");
         }
         Map<String, Long> where = new LinkedHashMap<>();
         Map<String, Long> lowestCause = new HashMap<>();

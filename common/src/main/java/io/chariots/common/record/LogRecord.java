@@ -31,6 +31,7 @@ public final class LogRecord {
     private final long seed;
     private final int host;
     private final long lid;
+    private final long toid;
     private final long timestamp;
 
     private LogRecord(Builder b) {
@@ -40,6 +41,7 @@ public final class LogRecord {
         this.seed = b.seed;
         this.host = b.host;
         this.lid = b.lid;
+        this.toid = b.toid;
         this.timestamp = b.timestamp;
     }
 
@@ -103,6 +105,11 @@ public final class LogRecord {
         return lid;
     }
 
+    /** Its sequence number among the records of its datacenter of origin (from 1); 0 when it has none. */
+    public long toid() {
+        return toid;
+    }
+
     /** Epoch milliseconds of the append; 0 when not set. */
     public long timestamp() {
         return timestamp;
@@ -126,6 +133,7 @@ public final class LogRecord {
         b.seed = seed;
         b.host = host;
         b.lid = lid;
+        b.toid = toid;
         b.timestamp = timestamp;
         return b;
     }
@@ -156,12 +164,13 @@ public final class LogRecord {
                 .setBody(body.build().toByteString())
                 .setHost(host == NO_HOST ? 0 : host)
                 .setTimestampMs(timestamp)
-                .setLid(lid);
+                .setLid(lid)
+                .setToid(toid);
     }
 
     /** Decodes a wire record, tags included. */
     public static LogRecord fromEnvelope(RecordEnvelope env) throws InvalidProtocolBufferException {
-        Builder b = builder().seed(env.getSeed()).host((int) env.getHost()).lid(env.getLid())
+        Builder b = builder().seed(env.getSeed()).host((int) env.getHost()).lid(env.getLid()).toid(env.getToid())
                 .timestamp(env.getTimestampMs());
         if (!env.getId().isEmpty()) {
             b.id(env.getId());
@@ -186,13 +195,13 @@ public final class LogRecord {
         if (!(o instanceof LogRecord r)) {
             return false;
         }
-        return seed == r.seed && host == r.host && lid == r.lid && timestamp == r.timestamp
+        return seed == r.seed && host == r.host && lid == r.lid && toid == r.toid && timestamp == r.timestamp
                 && Objects.equals(id, r.id) && tags.equals(r.tags) && Arrays.equals(prehashes, r.prehashes);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, tags, Arrays.hashCode(prehashes), seed, host, lid, timestamp);
+        return Objects.hash(id, tags, Arrays.hashCode(prehashes), seed, host, lid, toid, timestamp);
     }
 
     @Override
@@ -217,6 +226,7 @@ public final class LogRecord {
         private long seed;
         private int host = NO_HOST;
         private long lid;
+        private long toid;
         private long timestamp;
 
         private Builder() {
@@ -255,6 +265,11 @@ public final class LogRecord {
 
         public Builder lid(long lid) {
             this.lid = lid;
+            return this;
+        }
+
+        public Builder toid(long toid) {
+            this.toid = toid;
             return this;
         }
 

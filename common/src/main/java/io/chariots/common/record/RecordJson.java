@@ -443,7 +443,8 @@ public final class RecordJson {
     }
 
     /**
-     * Writes {@code r} in the HTTP shape: {@code lid} and {@code host} when set,
+     * Writes {@code r} in the HTTP shape: {@code lid}, {@code host} and
+     * {@code toid} (its number among its origin's records) when set,
      * {@code id}, {@code tags}, {@code seed}, {@code prehash} (a number when the
      * record has at most one cause, 0 for none; an array when it has several),
      * {@code timestamp}.
@@ -462,6 +463,10 @@ public final class RecordJson {
         }
         if (r.host() != LogRecord.NO_HOST) {
             g.writeNumberField("host", r.host());
+        }
+        if (r.toid() != 0) {
+            g.writeFieldName("toid");
+            g.writeNumber(Unsigned64.toString(r.toid()));
         }
         if (r.id() != null) {
             g.writeStringField("id", r.id());
