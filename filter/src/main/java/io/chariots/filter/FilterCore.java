@@ -22,7 +22,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Routes each record to the queue that owns its id (by the layout's ring),
- * where every copy of it meets the others and enters the log once, and keeps
+ * where every copy of it meets the others and enters the log once — a record
+ * from another datacenter to the queue that owns its origin, which admits
+ * that origin's records in order — and keeps
  * each batcher's batch until every record of it is settled (durable, or
  * rejected for good): the batcher is answered only then, so a record is never
  * only in a memory that a crash empties.
@@ -117,7 +119,8 @@ public final class FilterCore {
         }
         Map<String, List<RecordEnvelope>> byQueue = new LinkedHashMap<>();
         for (RecordEnvelope r : p.records()) {
-            byQueue.computeIfAbsent(RingOwners.ownerAddress(r.getId(), layout.getRingList()), q -> new ArrayList<>()).add(r);
+            byQueue.computeIfAbsent(RingOwners.ownerAddress(RingOwners.routingKey(r), layout.getRingList()),
+                    q -> new ArrayList<>()).add(r);
         }
         byQueue.forEach((q, rs) -> {
             sender.submit(q, new Part(p.batch(), layout.getEpoch(), rs));

@@ -9,7 +9,9 @@ import io.chariots.proto.RecordEnvelope;
 import java.io.IOException;
 
 /**
- * What an indexer needs of a record: its LId, seed, tag hashes and id. The
+ * What an indexer needs of a record: its LId, seed, tag hashes and id (for a
+ * record from another datacenter, its id with its origin: see
+ * {@code RecordKeys}). The
  * body (tags as text, possibly MiBs) never goes to indexers: they work on the
  * hashes computed once at the edge. A record some edge waits for also carries
  * that edge's address ({@code ack_to}) and its datacenter, so the maintainer
@@ -25,7 +27,7 @@ public final class IndexEntries {
                 .setLid(r.getLid())
                 .setSeed(r.getSeed())
                 .addAllTagHash(r.getTagHashList())
-                .setId(r.getId());
+                .setId(io.chariots.common.record.RecordKeys.idKey(r));
         if (!r.getAckTo().isEmpty()) {
             b.setAckTo(r.getAckTo()).setHost(r.getHost());
         }
@@ -74,6 +76,7 @@ public final class IndexEntries {
         CodedInputStream in = CodedInputStream.newInstance(storedEnvelope);
         IndexEntry.Builder b = IndexEntry.newBuilder();
         int host = 0;
+        long originLid = 0;
         try {
             for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
                 int field = WireFormat.getTagFieldNumber(tag);
@@ -96,6 +99,8 @@ public final class IndexEntries {
                     b.setAckTo(in.readStringRequireUtf8());
                 } else if (field == RecordEnvelope.HOST_FIELD_NUMBER && wire == WireFormat.WIRETYPE_VARINT) {
                     host = in.readUInt32();
+                } else if (field == RecordEnvelope.ORIGIN_LID_FIELD_NUMBER && wire == WireFormat.WIRETYPE_VARINT) {
+                    originLid = in.readUInt64();
                 } else if (!in.skipField(tag)) {
                     break;
                 }
@@ -107,6 +112,9 @@ public final class IndexEntries {
         }
         if (!b.getAckTo().isEmpty()) {
             b.setHost(host);
+        }
+        if (originLid != 0) {
+            b.setId(io.chariots.common.record.RecordKeys.remoteId(host, b.getId()));
         }
         return b.build();
     }

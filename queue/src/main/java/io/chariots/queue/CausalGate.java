@@ -85,9 +85,19 @@ public final class CausalGate {
 
     /** As {@link #add(RecordEnvelope, long, long)}, with {@code tag} handed back in its {@link Ready}. */
     void add(RecordEnvelope r, Object tag, long causeNow, long now) {
+        add(r, tag, NO_DEPS, causeNow, now);
+    }
+
+    /**
+     * As {@link #add(RecordEnvelope, Object, long, long)}, depending on
+     * {@code deps} already (LIds given and not yet stored). A record from
+     * another datacenter (it carries a TOId) never times out: it was accepted
+     * at home, and rejecting it here would make the datacenters' logs differ.
+     */
+    void add(RecordEnvelope r, Object tag, long[] deps, long causeNow, long now) {
         int n = r.getPrehashCount();
         if (n == 0) {
-            ready.add(new Ready(r, NO_DEPS, tag));
+            ready.add(new Ready(r, deps, tag));
             return;
         }
         Held h = null;
@@ -98,6 +108,7 @@ public final class CausalGate {
             CauseKey k = new CauseKey(r.getPrehash(i), r.getSeed());
             if (h == null) {
                 h = new Held(r, tag, causeNow, now);
+                h.localDeps = deps;
             }
             if (h.unmet.add(k)) {
                 List<Held> ws = waiting.get(k);
@@ -110,7 +121,7 @@ public final class CausalGate {
             }
         }
         if (h == null) {
-            ready.add(new Ready(r, NO_DEPS, tag));
+            ready.add(new Ready(r, deps, tag));
         } else {
             held.put(h, Boolean.TRUE);
         }
@@ -208,6 +219,9 @@ public final class CausalGate {
         List<Expired> out = null;
         for (Iterator<Held> it = held.keySet().iterator(); it.hasNext(); ) {
             Held h = it.next();
+            if (h.record.getToid() != 0) {
+                continue; // from another datacenter: waits as long as it takes (at most one per origin is here)
+            }
             if (causeNow - h.arrivedCauseNanos < causeTimeoutNanos) {
                 break; // arrival order: the rest are younger
             }
@@ -236,8 +250,12 @@ public final class CausalGate {
 
     /** When (cause clock) the oldest waiting record times out, or {@code Long.MAX_VALUE}. */
     long nextExpiry() {
-        Iterator<Held> it = held.keySet().iterator();
-        return it.hasNext() ? it.next().arrivedCauseNanos + causeTimeoutNanos : Long.MAX_VALUE;
+        for (Held h : held.keySet()) {
+            if (h.record.getToid() == 0) {
+                return h.arrivedCauseNanos + causeTimeoutNanos;
+            }
+        }
+        return Long.MAX_VALUE;
     }
 
     /** Waiting records with these ids (for "where is my record?"). */

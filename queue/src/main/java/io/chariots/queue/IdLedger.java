@@ -136,6 +136,8 @@ public final class IdLedger {
     }
 
     private static final long REJECTED = -1L;
+    /** Settled as in the log at an LId this queue does not know (a duplicate of another datacenter's record). */
+    private static final long IN_LOG = -2L;
 
     private final String self;
     private final Settled settled;
@@ -244,9 +246,23 @@ public final class IdLedger {
         }
     }
 
-    /** A copy of {@code r} arrived in batch {@code b}. */
+    /**
+     * The key a copy of {@code r} is known by here: its id, or for a record
+     * from another datacenter its origin and TOId (its id was unique only
+     * there; no id holds U+0000).
+     */
+    static String keyOf(RecordEnvelope r) {
+        return r.getToid() != 0 ? "\u0000" + r.getHost() + "#" + Long.toUnsignedString(r.getToid())
+                : io.chariots.common.record.RecordKeys.idKey(r);
+    }
+
+    /**
+     * A copy of {@code r} arrived in batch {@code b}. One from another
+     * datacenter is never verified against the log: its origin's mark in the
+     * token tells whether the log has it ({@link OriginOrder}).
+     */
     Admission admit(RecordEnvelope r, Batch b, long now) {
-        String id = r.getId();
+        String id = keyOf(r);
         Entry e = live.get(id);
         if (e != null) {
             e.addWaiter(b);
@@ -262,7 +278,7 @@ public final class IdLedger {
             count(b, at != REJECTED);
             return Admission.SETTLED;
         }
-        boolean verify = seen.mayContain(h1, h2, now) || gapFor(id, now);
+        boolean verify = r.getToid() == 0 && (seen.mayContain(h1, h2, now) || gapFor(io.chariots.common.layout.RingOwners.routingKey(r), now));
         e = new Entry(id, h1, h2, r, verify ? State.VERIFYING : State.ADMITTED);
         e.addWaiter(b);
         live.put(id, e);
@@ -297,6 +313,18 @@ public final class IdLedger {
      */
     Object admitted(String id) {
         return live.get(id);
+    }
+
+    /** {@link #admitted(String)} for the copy of {@code r} just admitted. */
+    Object admitted(RecordEnvelope r) {
+        return live.get(keyOf(r));
+    }
+
+    /** The log has this copy's record already (its TOId is at or below its origin's mark): settled as appended. */
+    void inLog(Object admitted, long now) {
+        if (admitted instanceof Entry e && !e.gone) {
+            settle(e, IN_LOG, now);
+        }
     }
 
     private Entry entry(Object admitted, String id) {
@@ -464,7 +492,7 @@ public final class IdLedger {
                 awaitingIndex.computeIfAbsent(e.maintainer, m -> new ByLid()).add(e);
             } else if (f.lid() != 0) {
                 settle(e, f.lid(), now);
-            } else if (e.record != null && owns.test(e.id)) {
+            } else if (e.record != null && owns.test(io.chariots.common.layout.RingOwners.routingKey(e.record))) {
                 e.state = State.ADMITTED;
                 admit.add(e.record);
             } else {
@@ -505,9 +533,16 @@ public final class IdLedger {
                     e.gone = true;
                 }
                 case ASSIGNED -> {
-                    e.state = State.VERIFYING;
-                    e.verifyAtEpoch = newEpoch;
-                    toVerify.add(e);
+                    if (e.id.startsWith("\u0000") && e.id.indexOf('#') > 0) {
+                        // From another datacenter: its filter sends it again, and the new token's mark for its
+                        // origin (from the sealed maintainers) tells whether its store landed.
+                        it.remove();
+                        e.gone = true;
+                    } else {
+                        e.state = State.VERIFYING;
+                        e.verifyAtEpoch = newEpoch;
+                        toVerify.add(e);
+                    }
                 }
                 default -> {
                     // STORED waits for its index; VERIFYING goes on

@@ -21,6 +21,7 @@ public final class QueueMetrics {
     private final Counter holes;
     private final Counter conflicts;
     private final Counter refusedFull;
+    private final Counter originDuplicates;
     /** The layout this queue knows, published whole so that its epoch, version and ring are read together. */
     private volatile Layout layout = Layout.getDefaultInstance();
 
@@ -47,6 +48,9 @@ public final class QueueMetrics {
                 .description("Stores refused because another record held the LId (two tokens: never expected)").register(meters);
         refusedFull = Counter.builder("chariots_queue_enqueue_refused_total").tag("reason", "full")
                 .description("Filter batches told to retry because the queue held max_buffered records").register(meters);
+        originDuplicates = Counter.builder("chariots_queue_origin_duplicates_total")
+                .description("Copies of another datacenter's records whose TOId the log had already (resends of a link)")
+                .register(meters);
         Gauge.builder("chariots_queue_epoch", this, m -> m.layout.getEpoch()).description("The epoch of the layout this queue knows")
                 .register(meters);
         Gauge.builder("chariots_queue_layout_version", this, m -> m.layout.getVersion()).register(meters);
@@ -58,6 +62,8 @@ public final class QueueMetrics {
         Gauge.builder("chariots_queue_unstored_records", ring, r -> r.outbox().unstoredCount()).register(meters);
         Gauge.builder("chariots_queue_live_records", ring, r -> r.ledger().liveCount())
                 .description("Records with this queue that are not yet durable").register(meters);
+        Gauge.builder("chariots_queue_origin_waiting_records", ring, r -> r.originsWaiting())
+                .description("Records of other datacenters kept until their origin's earlier TOIds are in the log").register(meters);
         Gauge.builder("chariots_queue_verifying_ids", ring, r -> r.ledger().verifying()).register(meters);
         Gauge.builder("chariots_queue_duplicates", ring, r -> r.ledger().duplicates())
                 .description("Copies of records already in the log or on their way, dropped").register(meters);
@@ -95,6 +101,10 @@ public final class QueueMetrics {
 
     void conflict() {
         conflicts.increment();
+    }
+
+    void originDuplicate() {
+        originDuplicates.increment();
     }
 
     void refusedFull() {

@@ -62,7 +62,7 @@ public final class StoreOutbox {
     void add(long epoch, String maintainer, RecordEnvelope r, long[] localDeps, Object tag) {
         this.epoch = epoch;
         unstored.add(r.getLid());
-        if (depsStored(localDeps)) {
+        if (depsStored(localDeps) || inBatch(maintainer, localDeps)) {
             collect(maintainer, r, tag);
         } else {
             blocked.add(new Waiting(maintainer, r, localDeps, tag));
@@ -74,6 +74,36 @@ public final class StoreOutbox {
         for (long d : deps) {
             // Below the lowest unstored LId is stored: no search (most causes are long stored).
             if (lowest != 0 && Long.compareUnsigned(d, lowest) >= 0 && unstored.contains(d)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether every dependency not yet stored is in the batch being collected
+     * for {@code maintainer}: a batch is stored whole or not at all (one
+     * RocksDB WriteBatch), so the record may go with it. A chain — the records
+     * of another datacenter, each depending on the one before — then needs no
+     * round trip per record. Dependencies are nearly always the last records
+     * collected: searched from the end.
+     */
+    private boolean inBatch(String maintainer, long[] deps) {
+        StoreBatch c = collecting.get(maintainer);
+        if (c == null) {
+            return false;
+        }
+        long lowest = unstored.first();
+        List<RecordEnvelope> rs = c.records();
+        for (long d : deps) {
+            if (lowest == 0 || Long.compareUnsigned(d, lowest) < 0 || !unstored.contains(d)) {
+                continue; // stored
+            }
+            boolean found = false;
+            for (int i = rs.size() - 1; i >= 0 && !found; i--) {
+                found = rs.get(i).getLid() == d;
+            }
+            if (!found) {
                 return false;
             }
         }

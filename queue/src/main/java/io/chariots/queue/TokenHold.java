@@ -26,14 +26,19 @@ final class TokenHold {
     private final CausalGate gate;
     private final IdLedger ledger;
     private final StoreOutbox outbox;
+    private final OriginOrder origins;
+    private final OriginOrder.Out originOut;
     private final QueueMetrics metrics;
 
-    TokenHold(String self, QueueConfig config, CausalGate gate, IdLedger ledger, StoreOutbox outbox, QueueMetrics metrics) {
+    TokenHold(String self, QueueConfig config, CausalGate gate, IdLedger ledger, StoreOutbox outbox, OriginOrder origins,
+              OriginOrder.Out originOut, QueueMetrics metrics) {
         this.self = self;
         this.config = config;
         this.gate = gate;
         this.ledger = ledger;
         this.outbox = outbox;
+        this.origins = origins;
+        this.originOut = originOut;
         this.metrics = metrics;
     }
 
@@ -46,7 +51,9 @@ final class TokenHold {
     Token hold(Token token, Layout layout, long epoch, boolean assign, int[] assigned, Set<String> wakeRequests, long now) {
         Token.Builder t = token.toBuilder();
         applyAnswers(token, t, layout, wakeRequests);
+        origins.onToken(token.getOriginMarksList(), originOut, now);
         assigned[0] = assign ? assign(t, layout, epoch, now) : 0;
+        t.clearOriginMarks().addAllOriginMarks(origins.marks(config.datacenter()));
         setProgress(t);
         answerWanted(t);
         return t.build();
@@ -95,13 +102,20 @@ final class TokenHold {
         int n = 0;
         CausalGate.Ready r;
         while (n < config.maxPerHold() && (r = gate.pollReady()) != null) {
+            boolean fromElsewhere = r.record().getToid() != 0;
+            if (fromElsewhere && !origins.mayAssign(r.record(), r.tag(), originOut, now)) {
+                continue;
+            }
             lid++;
             String owner = StripeMap.ownerOf(layout, lid);
             RecordEnvelope.Builder b = r.record().toBuilder().setLid(lid);
-            if (r.record().getHost() == config.datacenter()) {
+            if (!fromElsewhere && r.record().getHost() == config.datacenter()) {
                 b.setToid(++toid); // TOIds of this origin follow its LIds: increasing, no gap unless an LId becomes a hole
             }
             RecordEnvelope withLid = b.build();
+            if (fromElsewhere) {
+                origins.assigned(withLid, lid, originOut, now); // its origin's next may follow in this very hold
+            }
             gate.assigned(withLid);
             ledger.assigned(r.tag(), withLid.getId(), lid, owner);
             outbox.add(epoch, owner, withLid, r.localDeps(), r.tag());

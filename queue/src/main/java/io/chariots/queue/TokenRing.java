@@ -84,6 +84,19 @@ public final class TokenRing {
     private final StoreOutbox outbox;
     private final CauseProbes probes;
     private final Settlement settlement;
+    private final OriginOrder origins = new OriginOrder();
+    private final OriginOrder.Out originOut = new OriginOrder.Out() {
+        @Override
+        public void next(RecordEnvelope r, Object tag, long[] deps, long now) {
+            gate.add(r, tag, deps, probes.causeClock(now), now);
+        }
+
+        @Override
+        public void duplicate(RecordEnvelope r, Object tag, long now) {
+            metrics.originDuplicate();
+            ledger.inLog(tag, now);
+        }
+    };
     private final QueueMetrics metrics;
     private State state = State.JOINING;
     private long knownEpoch;
@@ -153,7 +166,7 @@ public final class TokenRing {
         this.settlement = new Settlement(links, ledger, config.maxBatch());
         this.departures = new IndexerDepartures(config.dedupWindow().toNanos());
         this.watch = new RingWatch(self, config, links::probeRing);
-        this.hold = new TokenHold(self.getAddress(), config, gate, ledger, outbox, metrics);
+        this.hold = new TokenHold(self.getAddress(), config, gate, ledger, outbox, origins, originOut, metrics);
         this.avoided = new AvoidedMaintainers(config.maintainerRetry().toNanos());
         this.lastTokenAt = now;
         this.watchFrom = now;
@@ -178,6 +191,11 @@ public final class TokenRing {
 
     public CausalGate gate() {
         return gate;
+    }
+
+    /** Records of other datacenters waiting for their origin's earlier TOIds. */
+    public int originsWaiting() {
+        return origins.size();
     }
 
     public IdLedger ledger() {
@@ -276,7 +294,11 @@ public final class TokenRing {
         long causeNow = probes.causeClock(now);
         for (RecordEnvelope r : records) {
             if (ledger.admit(r, b, now) == IdLedger.Admission.NEW) {
-                gate.add(r, ledger.admitted(r.getId()), causeNow, now);
+                if (r.getToid() != 0) {
+                    origins.add(r, ledger.admitted(r), originOut, now);
+                } else {
+                    gate.add(r, ledger.admitted(r), causeNow, now);
+                }
             }
         }
         afterNewWork(now);
@@ -284,7 +306,7 @@ public final class TokenRing {
 
     private boolean ownsAll(List<RecordEnvelope> records) {
         for (RecordEnvelope r : records) {
-            if (!owns(r.getId())) {
+            if (!owns(RingOwners.routingKey(r))) {
                 return false;
             }
         }
@@ -536,7 +558,7 @@ public final class TokenRing {
     public void onVerified(long verifyId, List<IdLedger.Found> found, long now) {
         long causeNow = probes.causeClock(now);
         for (RecordEnvelope r : settlement.onVerified(verifyId, found, this::owns, now)) {
-            gate.add(r, ledger.admitted(r.getId()), causeNow, now);
+            gate.add(r, ledger.admitted(r), causeNow, now);
         }
         afterNewWork(now);
     }
@@ -569,6 +591,7 @@ public final class TokenRing {
             passInFlight = false;
             quiesceStartedAt = -1;
             gate.dropAll();
+            origins.clear();
             outbox.clear();
             for (IdLedger.Batch b : ledger.epochChanged(epoch)) {
                 links.answer(b.handle, EnqueueReply.newBuilder().setStatus(EnqueueReply.Status.STALE_EPOCH)

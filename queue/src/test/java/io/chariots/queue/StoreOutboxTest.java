@@ -62,22 +62,38 @@ class StoreOutboxTest {
     }
 
     @Test
-    void aRecordWaitsUntilItsLocalDependencyIsStored() {
+    void aRecordWaitsUntilItsLocalDependencyIsStoredUnlessItGoesInTheSameBatch() {
         add(M1, 1);
-        add(M2, 2, 1);     // the effect, at another maintainer
-        add(M1, 3, 1);     // an effect at the same maintainer: waits as well
+        add(M2, 2, 1);     // the effect, at another maintainer: waits
+        add(M1, 3, 1);     // an effect at the same maintainer: in the cause's batch, stored whole or not at all
         add(M2, 4);        // independent
         outbox.flush(T0);
-        assertThat(sent).extracting(Sent::lids).containsExactlyInAnyOrder(List.of(1L), List.of(4L));
+        assertThat(sent).extracting(Sent::lids).containsExactlyInAnyOrder(List.of(1L, 3L), List.of(4L));
 
         // Sending the cause is not enough: only its store releases the effects.
         outbox.flush(T0 + 1);
         assertThat(sent).hasSize(2);
         Sent cause = sentTo(M1).get(0);
-        assertThat(outbox.onStored(cause.id()).records()).extracting(RecordEnvelope::getLid).containsExactly(1L);
+        assertThat(outbox.onStored(cause.id()).records()).extracting(RecordEnvelope::getLid).containsExactly(1L, 3L);
         outbox.flush(T0 + 2);
         assertThat(sentTo(M2)).extracting(Sent::lids).containsExactly(List.of(4L), List.of(2L));
-        assertThat(sentTo(M1)).extracting(Sent::lids).containsExactly(List.of(1L), List.of(3L));
+        assertThat(sentTo(M1)).extracting(Sent::lids).containsExactly(List.of(1L, 3L));
+    }
+
+    /** Another datacenter's records, each depending on the one before, go out together, not one per round trip. */
+    @Test
+    void aChainAtOneMaintainerGoesInOneBatchButNotIntoOneAlreadySent() {
+        add(M1, 1);
+        add(M1, 2, 1);
+        add(M1, 3, 2);
+        outbox.flush(T0);
+        assertThat(sentTo(M1)).extracting(Sent::lids).containsExactly(List.of(1L, 2L, 3L));
+        add(M1, 4, 3);     // its dependency left in a batch not yet stored: waits for it
+        outbox.flush(T0 + 1);
+        assertThat(sentTo(M1)).hasSize(1);
+        outbox.onStored(sentTo(M1).get(0).id());
+        outbox.flush(T0 + 2);
+        assertThat(sentTo(M1)).extracting(Sent::lids).containsExactly(List.of(1L, 2L, 3L), List.of(4L));
     }
 
     @Test

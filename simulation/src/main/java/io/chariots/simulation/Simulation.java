@@ -30,6 +30,8 @@ import java.util.TreeMap;
  * <li><b>I1</b>: LIds 1..N each hold exactly one record or one hole; holes only after a fault;</li>
  * <li><b>I2</b>: every acknowledged record is in the log exactly once (or rejected for good); no record twice;</li>
  * <li><b>I3</b>: every effect is after a record carrying its cause;</li>
+ * <li><b>I4</b>: another datacenter's records (sent out of order, some twice, some caused by records of
+ *     this one) are each in the log once, in their origin order;</li>
  * <li><b>TOIds</b>: increasing with the LId from 1, skipping one only where an LId became a hole;</li>
  * <li>no LId was ever offered two different records (write-once held without refusing anything);</li>
  * <li>appends resumed: every record sent was acknowledged after the faults healed.</li>
@@ -79,6 +81,9 @@ public final class Simulation {
     private final Path dir;
     private long startMs;
     private final List<List<RecordEnvelope>> batches = new ArrayList<>();
+    /** The datacenter of origin of the records the workload adds as another datacenter's link would. */
+    static final int REMOTE = 1;
+    private int remoteSent;
     private final Map<Integer, Boolean> acked = new HashMap<>();
     private final Map<Integer, Integer> inFlightAt = new HashMap<>();
     private final List<String> faultLog = new ArrayList<>();
@@ -152,7 +157,8 @@ public final class Simulation {
         int n = 0;
         for (Map.Entry<Integer, Long> e : firstSentAt.entrySet()) {
             long sent = e.getValue() - startMs;
-            boolean chained = batches.get(e.getKey()).stream().anyMatch(r -> r.getId().startsWith("c"));
+            // A chain, or another datacenter's records (in origin order: each waits for the one before).
+            boolean chained = batches.get(e.getKey()).stream().anyMatch(r -> r.getId().startsWith("c") || r.getHost() == REMOTE);
             if (sent >= fromMs && sent <= toMs && !chained) {
                 long w = ackedAt.getOrDefault(e.getKey(), net.nowMs()) - e.getValue();
                 longest = Math.max(longest, w);
@@ -268,6 +274,28 @@ public final class Simulation {
                 records.add(LogRecord.builder().id("r" + i).seed(seedValue).tag("k", "v" + i).build().toEnvelope());
             }
         }
+        // Records of another datacenter (origin 1) as its link delivers them: TOIds 1..K, a fifth of them copied
+        // again (resends), every fifth caused by a local record without cause, some with the id of a local record
+        // (an id is unique only at its origin).
+        List<RecordEnvelope> local = List.copyOf(records);
+        int k = config.records() / 10;
+        for (long toid = 1; toid <= k; toid++) {
+            RecordEnvelope.Builder b = LogRecord.builder().id(toid % 7 == 0 ? "r" + (toid * 10 + 1) : "x" + toid)
+                    .seed(net.random.nextLong()).tag("origin1", "t" + toid).build().toEnvelope().toBuilder()
+                    .setHost(REMOTE).setToid(toid).setOriginLid(toid * 2 + 5);
+            if (toid % 5 == 0) {
+                RecordEnvelope cause = local.get(net.random.nextInt(local.size()));
+                if (cause.getPrehashCount() == 0) {
+                    b.setSeed(cause.getSeed()).addPrehash(cause.getTagHash(0));
+                }
+            }
+            RecordEnvelope r = b.build();
+            records.add(r);
+            remoteSent++;
+            if (net.random.nextInt(5) == 0) {
+                records.add(r);
+            }
+        }
         // Batches of 1..40, each to one filter; the links of a chain land in different batches.
         Collections.shuffle(records.subList(0, records.size()), new java.util.Random(seed));
         for (int from = 0; from < records.size(); ) {
@@ -370,6 +398,11 @@ public final class Simulation {
 
     // ------------------------------------------------------------ checks
 
+    /** What identifies a record in this log: its id, or another datacenter's origin and TOId. */
+    private static String keyOf(RecordEnvelope r) {
+        return r.getHost() == REMOTE ? REMOTE + "/" + r.getToid() : r.getId();
+    }
+
     private boolean rejected(String id) {
         for (SimIndexer ix : cluster.indexers.values()) {
             if (!ix.index.idStatus(id).getRejected().isEmpty()) {
@@ -424,8 +457,19 @@ public final class Simulation {
         // only where an LId given with a TOId became a hole.
         long lastToid = 0;
         long toidGaps = 0;
+        long lastRemote = 0;
         for (RecordEnvelope r : log.values()) {
             if (r.getHole()) {
+                continue;
+            }
+            if (r.getHost() == REMOTE) {
+                // I4: the other datacenter's records in their origin order, each TOId once, none skipped.
+                if (r.getToid() != lastRemote + 1) {
+                    v.add("I4: origin " + REMOTE + "'s TOId " + r.getToid() + " at LId " + r.getLid() + " follows TOId "
+                            + lastRemote);
+                    break;
+                }
+                lastRemote = r.getToid();
                 continue;
             }
             if (Long.compareUnsigned(r.getToid(), lastToid) <= 0) {
@@ -436,6 +480,9 @@ public final class Simulation {
             toidGaps += r.getToid() - lastToid - 1;
             lastToid = r.getToid();
         }
+        if (lastRemote != remoteSent && v.stream().noneMatch(x -> x.startsWith("I4"))) {
+            v.add("I4: origin " + REMOTE + "'s records end at TOId " + lastRemote + " of " + remoteSent);
+        }
         if (toidGaps > holes) {
             v.add("TOId: " + toidGaps + " TOIds skipped, more than the " + holes + " hole(s)");
         }
@@ -445,9 +492,9 @@ public final class Simulation {
             if (r.getHole()) {
                 continue;
             }
-            Long had = where.put(r.getId(), r.getLid());
+            Long had = where.put(keyOf(r), r.getLid());
             if (had != null) {
-                v.add("I2: " + r.getId() + " appended twice, at LIds " + had + " and " + r.getLid());
+                v.add("I2: " + keyOf(r) + " appended twice, at LIds " + had + " and " + r.getLid());
             }
             for (long h : r.getTagHashList()) {
                 lowestCause.merge(h + "/" + r.getSeed(), r.getLid(), Math::min);
@@ -456,7 +503,7 @@ public final class Simulation {
         Set<String> ackedIds = new HashSet<>();
         for (Integer b : acked.keySet()) {
             for (RecordEnvelope r : batches.get(b)) {
-                ackedIds.add(r.getId());
+                ackedIds.add(keyOf(r));
             }
         }
         for (String id : ackedIds) {

@@ -1,6 +1,7 @@
 package io.chariots.common.layout;
 
 import io.chariots.common.record.Fnv1a64;
+import io.chariots.proto.RecordEnvelope;
 import io.chariots.proto.RingMember;
 
 import java.nio.charset.StandardCharsets;
@@ -40,6 +41,20 @@ public final class RingOwners {
     public static String ownerAddress(String id, List<RingMember> ring) {
         RingMember m = ownerOf(id, ring);
         return m == null ? null : m.getAddress();
+    }
+
+    /**
+     * What a record is routed by: its id, or for a record from another
+     * datacenter (one that carries a TOId before this datacenter gave it an
+     * LId) its origin, so that one queue puts each origin's records in order.
+     */
+    public static String routingKey(RecordEnvelope r) {
+        return r.getToid() != 0 ? originKey((int) r.getHost()) : r.getId();
+    }
+
+    /** The routing key of datacenter {@code origin}'s records (no record id holds U+0000). */
+    public static String originKey(int origin) {
+        return "\u0000origin " + origin;
     }
 
     /** The hash of an id that {@link #ownerOf} uses (FNV-1a-64 of its UTF-8 bytes). */

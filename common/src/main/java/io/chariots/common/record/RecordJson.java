@@ -293,6 +293,9 @@ public final class RecordJson {
         if (id.length() > MAX_ID_LENGTH) {
             throw new RecordFormatException("id", "longer than " + MAX_ID_LENGTH + " characters");
         }
+        if (id.indexOf('\u0000') >= 0) {
+            throw new RecordFormatException("id", "must not contain the character U+0000");
+        }
         if (!id.isEmpty()) {
             b.id(id);
         }
