@@ -42,6 +42,8 @@ import java.util.Locale;
  *     others are answered (at least the largest body)</td></tr>
  * <tr><td>http.request_timeout_ms</td><td>30000</td><td>a request begun must be received whole within this, or its
  *     connection is closed (slowloris)</td></tr>
+ * <tr><td>remote_batchers</td><td>none</td><td>the other datacenters' batchers, by datacenter id: {@code {1: "h:9000"}}
+ *     or {@code {1: {address, grpc, secret_file}}} (see {@link RemoteDatacenters})</td></tr>
  * <tr><td>loop_max_queued_tasks</td><td>10000</td><td>tasks a role's event loop lets wait: beyond it, batches from
  *     other stages are answered RESOURCE_EXHAUSTED (their senders back off and resend), HTTP appends 503, and raw TCP
  *     connections are not read until the loop is half caught up (counted in chariots_loop_refused_total)</td></tr>
@@ -67,6 +69,7 @@ public final class RoleConfig {
     private final Duration drainTimeout;
     private final Duration loopStall;
     private final int loopMaxQueued;
+    private final RemoteDatacenters remotes;
     private final Settings settings;
 
     private RoleConfig(Role role, Settings s) {
@@ -95,6 +98,7 @@ public final class RoleConfig {
         this.heartbeatInterval = Duration.ofMillis(s.getLong("heartbeat_ms", 500, 10, 60_000));
         this.drainTimeout = Duration.ofMillis(s.getLong("drain_ms", 20_000, 0, 3_600_000));
         this.loopStall = Duration.ofMillis(s.getLong("loop_stall_ms", 10_000, 100, 3_600_000));
+        this.remotes = RemoteDatacenters.from(s, datacenter, numDc);
         this.loopMaxQueued = (int) s.getLong("loop_max_queued_tasks", EventLoop.DEFAULT_MAX_QUEUED, 16, 10_000_000);
     }
 
@@ -203,6 +207,11 @@ public final class RoleConfig {
 
     public Duration heartbeatInterval() {
         return heartbeatInterval;
+    }
+
+    /** The other datacenters this one replicates to ({@code remote_batchers}). */
+    public RemoteDatacenters remoteDatacenters() {
+        return remotes;
     }
 
     /** Tasks an event loop lets wait before it refuses more ({@code loop_max_queued_tasks}). */
