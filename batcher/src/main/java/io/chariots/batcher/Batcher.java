@@ -114,11 +114,19 @@ public final class Batcher {
 
             rt.manage(loop.start());
 
+            java.util.concurrent.atomic.AtomicReference<io.chariots.common.membership.Membership> view =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            OriginMarksQuery marksQuery = new OriginMarksQuery(channels, view::get);
             // gRPC first: its address is the ack_to of records whose TCP client waits for answers.
             Counter viaGrpc = Counter.builder("chariots_batcher_records_received_total").tag("via", "grpc").register(meters);
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).addService(new BatcherGrpc.BatcherImplBase() {
                 @Override
                 public void ingest(RecordBatch batch, StreamObserver<BatchAck> reply) {
+                    String bad = LinkRecords.problemWith(batch.getRecordsList(), config.datacenter(), config.numDc());
+                    if (bad != null) {
+                        reply.onError(Status.INVALID_ARGUMENT.withDescription(bad).asRuntimeException());
+                        return;
+                    }
                     boolean queued = loop.offer(() -> {
                         if (draining.get()) {
                             reply.onError(Status.UNAVAILABLE.withDescription("batcher stopping").asRuntimeException());
@@ -136,6 +144,11 @@ public final class Batcher {
                     if (!queued) {
                         reply.onError(Status.RESOURCE_EXHAUSTED.withDescription(loop.behindMessage()).asRuntimeException());
                     }
+                }
+
+                @Override
+                public void marks(io.chariots.proto.MarksRequest request, StreamObserver<io.chariots.proto.OriginMark> reply) {
+                    marksQuery.answer(request.getOrigin(), reply);
                 }
             }).addService(new AcksService(loop, waiters)).build().start());
             ingest[0].ackTo(rt.advertiseHost() + ":" + grpc.getPort()); // before the TCP port opens
@@ -193,11 +206,12 @@ public final class Batcher {
             rt.roleHealth(() -> Map.of("buffered", assembler[0].buffered(), "connections", clients.size(),
                     "awaiting", waiters.waitingIds()));
             waiters.registerMeters(meters, "batcher");
-            rt.join(grpc.getPort(), view -> {
+            rt.join(grpc.getPort(), members -> {
+                view.set(members);
                 List<String> indexers = new ArrayList<>();
-                view.members(Role.INDEXER).forEach(m -> indexers.add(m.getGrpcAddress()));
+                members.members(Role.INDEXER).forEach(m -> indexers.add(m.getGrpcAddress()));
                 loop.execute(() -> {
-                    assembler[0].onMembership(view, clock.nanoTime());
+                    assembler[0].onMembership(members, clock.nanoTime());
                     waiters.onIndexers(indexers);
                 });
             });

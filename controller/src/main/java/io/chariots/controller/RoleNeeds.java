@@ -13,11 +13,13 @@ final class RoleNeeds {
     static Set<Role> of(Role role) {
         return switch (role) {
             case APP -> EnumSet.of(Role.BATCHER, Role.QUEUE, Role.MAINTAINER, Role.INDEXER);
-            // Batchers look up the ids their acknowledged-mode clients wait for at the indexers.
-            case BATCHER, REMOTE_BATCHER -> EnumSet.of(Role.FILTER, Role.INDEXER);
+            // Batchers look up the ids their acknowledged-mode clients wait for at the indexers, and tell another
+            // datacenter's shipper how far the maintainers hold its records.
+            case BATCHER, REMOTE_BATCHER -> EnumSet.of(Role.FILTER, Role.INDEXER, Role.MAINTAINER);
             case FILTER -> EnumSet.of(Role.QUEUE, Role.INDEXER);
             case QUEUE -> EnumSet.of(Role.QUEUE, Role.MAINTAINER, Role.INDEXER);
-            case MAINTAINER -> EnumSet.of(Role.INDEXER, Role.REMOTE_BATCHER);
+            // Maintainers read the whole log (from each other) to ship this datacenter's records to the others.
+            case MAINTAINER -> EnumSet.of(Role.INDEXER, Role.REMOTE_BATCHER, Role.MAINTAINER);
             default -> EnumSet.noneOf(Role.class);
         };
     }

@@ -390,7 +390,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             if (r.getLid() == 0) {
                 throw new IllegalArgumentException("record without lid: " + r.getId());
             }
-            if (r.getHole()) {
+            if (r.getHole() && r.getToid() == 0) {
                 throw new IllegalArgumentException("record at LId " + Long.toUnsignedString(r.getLid())
                         + " is marked a hole: holes are written by fillHoles");
             }
@@ -424,7 +424,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             if (!conflicts.isEmpty()) {
                 return StoreResult.conflict(conflicts);
             }
-            writeNew(fresh, false);
+            writeNew(fresh);
             return StoreResult.stored(batch.size(), fresh);
         } finally {
             lifecycle.readLock().unlock();
@@ -470,7 +470,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             if (!conflicts.isEmpty()) {
                 return StoreResult.conflict(conflicts);
             }
-            writeNew(fresh, true);
+            writeNew(fresh);
             return StoreResult.stored(lids.size(), fresh);
         } finally {
             lifecycle.readLock().unlock();
@@ -501,7 +501,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
      * markers unless they are holes, the counters and the floor they advance
      * to, in one WriteBatch; then updates the in-memory state.
      */
-    private void writeNew(List<RecordEnvelope> fresh, boolean areHoles) throws RocksDBException {
+    private void writeNew(List<RecordEnvelope> fresh) throws RocksDBException {
         if (fresh.isEmpty()) {
             return;
         }
@@ -510,26 +510,29 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         Set<Long> arriving = new HashSet<>();
         long newMax = maxLid.get();
         long lowest = -1; // unsigned max
+        int holesNow = 0;
         try (WriteBatch wb = new WriteBatch()) {
             for (RecordEnvelope r : fresh) {
                 long lid = r.getLid();
                 byte[] key = keyOf(lid);
                 wb.put(records, key, withStoredTime(r, storedUs));
-                if (!areHoles) {
+                if (r.getHole()) {
+                    holesNow++; // nothing to index
+                } else {
                     wb.put(unindexed, key, EMPTY);
+                    if (Long.compareUnsigned(lid, lowest) < 0) {
+                        lowest = lid;
+                    }
                 }
                 arriving.add(lid);
                 if (Long.compareUnsigned(lid, newMax) > 0) {
                     newMax = lid;
                 }
-                if (Long.compareUnsigned(lid, lowest) < 0) {
-                    lowest = lid;
-                }
             }
             long newCount = count.get() + fresh.size();
             wb.put(meta, STORED_COUNT_KEY, u64(newCount));
-            long newHoles = holes.get() + (areHoles ? fresh.size() : 0);
-            if (areHoles) {
+            long newHoles = holes.get() + holesNow;
+            if (holesNow > 0) {
                 wb.put(meta, HOLES_KEY, u64(newHoles));
             }
             long newFloor = advance(layout, self, floor, arriving);
@@ -543,7 +546,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
                         toids = new OriginMarks();
                         toids.raiseAll(maxToids);
                     }
-                    toids.raise((int) r.getHost(), r.getToid());
+                    // Where the record is at its origin: its own LId when it originated here.
+                    toids.raise((int) r.getHost(), r.getToid(), r.getOriginLid() != 0 ? r.getOriginLid() : r.getLid());
                 }
             }
             if (toids != null) {
@@ -559,8 +563,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             maxLid.set(newMax);
             floor = newFloor;
         }
-        if (!areHoles) {
-            unindexedCount.addAndGet(fresh.size());
+        if (holesNow < fresh.size()) {
+            unindexedCount.addAndGet(fresh.size() - holesNow);
             if (Long.compareUnsigned(lowest, unindexedFrom) < 0) {
                 unindexedFrom = lowest;
             }

@@ -241,7 +241,9 @@ public final class IndexFeeder {
      */
     public void add(List<RecordEnvelope> stored) {
         for (RecordEnvelope r : stored) {
-            addPending(IndexEntries.of(r));
+            if (!r.getHole()) { // another datacenter's TOId hole: nothing to index
+                addPending(IndexEntries.of(r));
+            }
         }
         pendingInMemory = pending.size();
     }

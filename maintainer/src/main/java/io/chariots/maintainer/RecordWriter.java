@@ -65,9 +65,10 @@ public final class RecordWriter {
                 return "record " + i + " of " + records.size() + " (id \"" + r.getId()
                         + "\") has no lid (lid 0): maintainers store only records the queue ring has given an LId";
             }
-            if (r.getHole()) {
+            if (r.getHole() && r.getToid() == 0) {
                 return "record " + i + " of " + records.size() + " (LId " + Long.toUnsignedString(r.getLid())
-                        + ") is marked a hole: holes are written with FillHoles";
+                        + ") is marked a hole: holes are written with FillHoles (only another datacenter's TOId hole "
+                        + "is stored as a record)";
             }
         }
         return null;

@@ -406,6 +406,9 @@ public final class IdLedger {
     }
 
     private void remember(Entry e, long lid, long now) {
+        if (e.id.startsWith("\u0000") && e.id.indexOf('#') > 0) {
+            return; // another datacenter's: its origin's mark decides, and may go back after an epoch change
+        }
         settledIds.putIfAbsent(e.h1, e.h2, lid);
         seen.add(e.h1, e.h2, now);
     }

@@ -21,6 +21,10 @@ import java.util.TreeMap;
  * recovery rebuilds from the sealed maintainers — is a duplicate: the log has
  * it already, however often a link resends it and whatever restarted.
  *
+ * <p>A TOId hole (its origin gave the TOId with an LId that became a hole
+ * there) is ordered like a record and stored as a hole that carries the
+ * TOId: so the mark never goes back below it, and readers skip it.
+ *
  * <p>The marks are known only once this queue holds a token of the current
  * epoch ({@link #onToken}); until then nothing is handed on. After an epoch
  * change everything here is dropped ({@link #clear}): the filters send it

@@ -18,7 +18,8 @@ class SimulationTest {
         assertThat(r.faults()).isZero();
         assertThat(r.holes()).as("holes appear only after a fault").isZero();
         assertThat(r.recoveries()).as("no token recovery without a fault").isZero();
-        assertThat(r.lids()).as("2,000 records of this datacenter and 200 of another").isEqualTo(2200);
+        assertThat(r.lids()).as("2,000 records of this datacenter and 200 TOIds of another (15 of them holes, stored "
+                + "as holes that carry the TOId)").isEqualTo(2200);
         assertThat(r.longestStallMs()).isLessThanOrEqualTo(Simulation.FAIR_WEATHER_STALL_MS);
     }
 

@@ -13,6 +13,8 @@ import java.util.TreeMap;
  */
 public final class OriginMarks {
     private final TreeMap<Integer, Long> byOrigin = new TreeMap<>();
+    // The LId at its origin of the record at each mark, where known.
+    private final TreeMap<Integer, Long> originLids = new TreeMap<>();
 
     public OriginMarks() {
     }
@@ -28,10 +30,25 @@ public final class OriginMarks {
         return byOrigin.getOrDefault(origin, 0L);
     }
 
+    /** The LId at its origin of the record at {@code origin}'s mark, 0 if not known. */
+    public long originLid(int origin) {
+        return originLids.getOrDefault(origin, 0L);
+    }
+
     /** Raises {@code origin}'s mark to {@code toid} if that is higher; true if it changed. */
     public boolean raise(int origin, long toid) {
+        return raise(origin, toid, 0);
+    }
+
+    /** As {@link #raise(int, long)}, with the LId that record has at its origin (0: not known). */
+    public boolean raise(int origin, long toid, long originLid) {
         if (Long.compareUnsigned(toid, get(origin)) > 0) {
             byOrigin.put(origin, toid);
+            if (originLid != 0) {
+                originLids.put(origin, originLid);
+            } else {
+                originLids.remove(origin);
+            }
             return true;
         }
         return false;
@@ -39,18 +56,23 @@ public final class OriginMarks {
 
     public void raiseAll(List<OriginMark> marks) {
         for (OriginMark m : marks) {
-            raise(m.getOrigin(), m.getToid());
+            raise(m.getOrigin(), m.getToid(), m.getOriginLid());
         }
     }
 
     public void raiseAll(OriginMarks other) {
-        other.byOrigin.forEach(this::raise);
+        other.byOrigin.forEach((o, t) -> raise(o, t, other.originLid(o)));
     }
 
     /** The marks, origin ascending; {@code except} (e.g. this datacenter) left out, or -1 for all. */
     public List<OriginMark> toList(int except) {
         return byOrigin.entrySet().stream().filter(e -> e.getKey() != except)
-                .map(e -> OriginMark.newBuilder().setOrigin(e.getKey()).setToid(e.getValue()).build()).toList();
+                .map(e -> mark(e.getKey())).toList();
+    }
+
+    /** {@code origin}'s mark on the wire (TOId 0 if none). */
+    public OriginMark mark(int origin) {
+        return OriginMark.newBuilder().setOrigin(origin).setToid(get(origin)).setOriginLid(originLid(origin)).build();
     }
 
     public List<OriginMark> toList() {
