@@ -1,5 +1,6 @@
 package io.chariots.app;
 
+import io.chariots.common.read.LogReader;
 import io.chariots.common.auth.ClientToken;
 import io.chariots.proto.ReaderGrpc;
 import io.chariots.common.acks.AcksService;

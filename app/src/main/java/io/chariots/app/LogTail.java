@@ -1,5 +1,7 @@
 package io.chariots.app;
 
+import io.chariots.common.read.LogReader;
+import io.chariots.common.read.UnavailableLids;
 import io.chariots.proto.RecordEnvelope;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,5 +1,7 @@
 package io.chariots.app;
 
+import io.chariots.common.read.LogReader;
+import io.chariots.common.read.UnavailableLids;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.chariots.common.http.ChunkedResponse;
 import io.chariots.common.http.HttpExchange;

@@ -1,5 +1,6 @@
 package io.chariots.app;
 
+import io.chariots.common.read.LogReader;
 import io.chariots.proto.ReaderGrpc;
 import io.chariots.proto.RecordBatch;
 import io.chariots.proto.RecordEnvelope;

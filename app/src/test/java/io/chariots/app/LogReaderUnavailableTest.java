@@ -1,5 +1,7 @@
 package io.chariots.app;
 
+import io.chariots.common.read.LogReader;
+import io.chariots.common.read.UnavailableLids;
 import com.google.common.util.concurrent.Futures;
 import io.chariots.common.membership.Membership;
 import io.chariots.proto.Layout;

@@ -1,5 +1,7 @@
 package io.chariots.app;
 
+import io.chariots.common.read.LogReader;
+import io.chariots.common.read.UnavailableLids;
 import io.chariots.proto.RecordEnvelope;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -59,6 +59,7 @@ public final class Maintainer {
             IndexFeeder[] feederRef = new IndexFeeder[1];
             AppendNotices[] noticesRef = new AppendNotices[1];
             ShareRefeed[] refeedRef = new ShareRefeed[1];
+            Shipping[] shippingRef = new Shipping[1];
             EventLoop loop = new EventLoop("maintainer", clock, now -> {
                 long next = EventLoop.Ticker.earlier(refeedRef[0].poll(now), feederRef[0].poll(now));
                 noticesRef[0].poll();
@@ -104,19 +105,39 @@ public final class Maintainer {
                 r.put("throughLid", Long.toUnsignedString(refeed.throughLid()));
                 r.put("entriesRefed", refeed.entriesRefed());
                 h.put("reindex", r);
+                Map<String, Object> shipping = shippingRef[0] == null ? Map.of() : shippingRef[0].health();
+                if (!shipping.isEmpty()) {
+                    h.put("replication", shipping);
+                }
                 return h;
             });
 
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort())
                     .addService(new MaintainerService(loop, writer, store, reads, shares::holders)).build().start());
-            nameSelf(loop, store, rt.advertiseHost() + ":" + grpc.getPort());
+            String selfAddress = rt.advertiseHost() + ":" + grpc.getPort();
+            nameSelf(loop, store, selfAddress);
+
+            // Shipping this datacenter's records to the others runs on a loop of its own: it never delays a store.
+            java.util.concurrent.atomic.AtomicReference<io.chariots.common.membership.Membership> view =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            io.chariots.common.read.LogReader logReader = new io.chariots.common.read.LogReader(
+                    rt.manage(new io.chariots.common.grpc.ChannelPool(rt.transport())), view::get, java.time.Duration.ofSeconds(10));
+            EventLoop shipLoop = new EventLoop("shipping", clock, now -> shippingRef[0].poll(now));
+            shippingRef[0] = rt.manage(new Shipping(config.datacenter(), config.remoteDatacenters(),
+                    rt.transport().secret(), rt.transport(), logReader, shipLoop, clock, meters, selfAddress,
+                    OriginShipper.Limits.defaults()));
+            rt.manage(shipLoop.start());
             rt.startAdminServer();
-            rt.join(grpc.getPort(), view -> loop.execute(() -> {
-                if (feeder.onMembership(view)) {
-                    clients.retain(feeder.indexers());
-                    departures.onView(java.util.Set.copyOf(feeder.indexers()), clock.nanoTime());
-                }
-            }));
+            rt.join(grpc.getPort(), members -> {
+                view.set(members);
+                shipLoop.execute(() -> shippingRef[0].onMembership(members));
+                loop.execute(() -> {
+                    if (feeder.onMembership(members)) {
+                        clients.retain(feeder.indexers());
+                        departures.onView(java.util.Set.copyOf(feeder.indexers()), clock.nanoTime());
+                    }
+                });
+            });
             return new Running(rt, grpc.getPort());
         });
     }

@@ -101,6 +101,23 @@ public final class NettyTransport implements AutoCloseable {
         return b;
     }
 
+    /**
+     * A gRPC channel builder to another datacenter's {@code target}: on these
+     * event loops, each call proving {@code secret} (that datacenter's, or
+     * null for an open one), in clear — this cluster's TLS certificates are
+     * not that datacenter's.
+     */
+    public NettyChannelBuilder linkChannel(String target, ClusterSecret secret) {
+        NettyChannelBuilder b = NettyChannelBuilder.forTarget(target)
+                .eventLoopGroup(workers)
+                .channelType(channelType())
+                .usePlaintext();
+        if (secret != null) {
+            b.intercept(new Prover(secret).interceptor());
+        }
+        return b;
+    }
+
     @Override
     public void close() {
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);

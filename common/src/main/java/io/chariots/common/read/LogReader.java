@@ -1,4 +1,4 @@
-package io.chariots.app;
+package io.chariots.common.read;
 
 import com.google.common.util.concurrent.ListenableFuture;
 import io.chariots.common.grpc.Calls;
@@ -52,13 +52,13 @@ import java.util.function.Supplier;
  * {@link Unavailable} when any indexer does not answer, rather than return a
  * silently partial answer. All methods are asynchronous and thread-safe.
  */
-final class LogReader {
+public final class LogReader {
     /** Most records read in one range or by one list of LIds (the maintainers' own cap). */
-    static final int MAX_PAGE = 10_000;
+    public static final int MAX_PAGE = 10_000;
 
     /** A read that cannot be answered completely now; worth retrying. */
-    static final class Unavailable extends RuntimeException {
-        Unavailable(String message) {
+    public static final class Unavailable extends RuntimeException {
+        public Unavailable(String message) {
             super(message, null, false, false);
         }
     }
@@ -72,8 +72,8 @@ final class LogReader {
      * @param unavailable when the prefix stops at an LId that was given out but whose maintainer did not answer:
      *                    that gap, for the reader to be told; null otherwise
      */
-    record Page(List<RecordEnvelope> records, boolean complete, UnavailableLids unavailable) {
-        Page(List<RecordEnvelope> records, boolean complete) {
+    public record Page(List<RecordEnvelope> records, boolean complete, UnavailableLids unavailable) {
+        public Page(List<RecordEnvelope> records, boolean complete) {
             this(records, complete, null);
         }
     }
@@ -84,15 +84,15 @@ final class LogReader {
      * @param byLid    every record (or hole) found, by LId; an LId nobody returned is absent
      * @param coverage which maintainers answered, to tell an absent LId from an unavailable one
      */
-    record Found(Map<Long, RecordEnvelope> byLid, ReadCoverage coverage) {
+    public record Found(Map<Long, RecordEnvelope> byLid, ReadCoverage coverage) {
         /** Why {@code lid} is missing when its maintainer did not answer; null when found, absent, or unknown. */
-        UnavailableLids unavailableAt(long lid) {
+        public UnavailableLids unavailableAt(long lid) {
             return byLid.containsKey(lid) ? null : coverage.unavailableAt(lid);
         }
     }
 
     /** How the reader asks one maintainer: gRPC in the app, a fake in tests. */
-    interface MaintainerClient {
+    public interface MaintainerClient {
         ListenableFuture<RecordBatch> read(String grpcAddress, ReadRequest request, Duration deadline);
     }
 
@@ -101,12 +101,12 @@ final class LogReader {
     private final Supplier<Membership> view;
     private final Duration deadline;
 
-    LogReader(ChannelPool channels, Supplier<Membership> view, Duration deadline) {
+    public LogReader(ChannelPool channels, Supplier<Membership> view, Duration deadline) {
         this(channels, (addr, req, within) -> MaintainerGrpc.newFutureStub(channels.get(addr))
                 .withDeadlineAfter(within.toMillis(), TimeUnit.MILLISECONDS).read(req), view, deadline);
     }
 
-    LogReader(ChannelPool channels, MaintainerClient maintainers, Supplier<Membership> view, Duration deadline) {
+    public LogReader(ChannelPool channels, MaintainerClient maintainers, Supplier<Membership> view, Duration deadline) {
         this.channels = channels;
         this.maintainers = maintainers;
         this.view = view;
@@ -114,7 +114,7 @@ final class LogReader {
     }
 
     /** The dense prefix of {@code [from, from + limit)}; {@code limit} at most {@link #MAX_PAGE}. */
-    CompletableFuture<Page> range(long from, int limit) {
+    public CompletableFuture<Page> range(long from, int limit) {
         ReadRequest req = ReadRequest.newBuilder().setFromLid(from).setLimit(limit).build();
         Membership members = view.get();
         return askAll(members, Role.MAINTAINER, addr -> maintainers.read(addr, req, deadline))
@@ -165,7 +165,7 @@ final class LogReader {
      * fails with {@link Unavailable} only when an LId is missing whose
      * maintainer the layout does not name and some maintainer did not answer.
      */
-    CompletableFuture<Found> records(long[] lids) {
+    public CompletableFuture<Found> records(long[] lids) {
         Membership members = view.get();
         if (lids.length == 0) {
             return CompletableFuture.completedFuture(new Found(Map.of(), new ReadCoverage(members, Set.of(), Map.of())));
@@ -196,7 +196,7 @@ final class LogReader {
     }
 
     /** LIds ≥ {@code from} carrying the tag hashing to {@code hash} (and seed {@code seed} when {@code bySeed}), increasing, at most {@code limit}. */
-    CompletableFuture<long[]> lidsByTag(long hash, Long seed, long from, int limit) {
+    public CompletableFuture<long[]> lidsByTag(long hash, Long seed, long from, int limit) {
         LookupRequest.Builder req = LookupRequest.newBuilder().setTagHash(hash).setAfterLid(from - 1).setLimit(limit);
         if (seed != null) {
             req.setSeed(seed).setBySeed(true);
@@ -205,7 +205,7 @@ final class LogReader {
     }
 
     /** LIds ≥ {@code from} of the chain {@code seed}, increasing, at most {@code limit}. */
-    CompletableFuture<long[]> lidsBySeed(long seed, long from, int limit) {
+    public CompletableFuture<long[]> lidsBySeed(long seed, long from, int limit) {
         return lids(LookupRequest.newBuilder().setSeed(seed).setBySeed(true).setAfterLid(from - 1).setLimit(limit).build(), limit);
     }
 
@@ -222,7 +222,7 @@ final class LogReader {
     }
 
     /** For each (hash, seed) pair, the lowest LId of a record carrying it, or 0: the LId of a cause. */
-    CompletableFuture<long[]> lowestLids(List<CauseKey> keys) {
+    public CompletableFuture<long[]> lowestLids(List<CauseKey> keys) {
         if (keys.isEmpty()) {
             return CompletableFuture.completedFuture(new long[0]);
         }

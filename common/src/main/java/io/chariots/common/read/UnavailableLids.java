@@ -1,4 +1,4 @@
-package io.chariots.app;
+package io.chariots.common.read;
 
 import io.chariots.common.record.Unsigned64;
 
@@ -20,22 +20,22 @@ import java.util.Map;
  * @param reason     why it is not available, e.g. "is not registered with the controller"
  * @param holds      every LId range it stores, for people ({@code StripeMap.describeShare})
  */
-record UnavailableLids(long from, long to, String maintainer, String address, String reason, String holds) {
+public record UnavailableLids(long from, long to, String maintainer, String address, String reason, String holds) {
 
     /** "LId 1234 is on maintainer 127.0.0.3:10030, which is not available (…); it holds LIds 1001–2000, …". */
-    String message() {
+    public String message() {
         return "LId " + Unsigned64.toString(from) + " is on maintainer " + maintainer
                 + (address == null || address.equals(maintainer) ? "" : " (" + address + ")")
                 + ", which is not available (it " + reason + "); it holds LIds " + holds;
     }
 
     /** The same gap as met from {@code lid} on (a later LId of the same run). */
-    UnavailableLids withFrom(long lid) {
+    public UnavailableLids withFrom(long lid) {
         return new UnavailableLids(lid, to, maintainer, address, reason, holds);
     }
 
     /** The fields of this gap in a JSON answer: from, to, maintainer, [address], reason, holds. */
-    Map<String, Object> fields() {
+    public Map<String, Object> fields() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("from", unsigned(from));
         m.put("to", unsigned(to));
@@ -49,7 +49,7 @@ record UnavailableLids(long from, long to, String maintainer, String address, St
     }
 
     /** The 503 answer to a read of {@code lid}: error, lid, maintainer, [address], holds, and the gap's range. */
-    Map<String, Object> errorFor(long lid) {
+    public Map<String, Object> errorFor(long lid) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("error", withFrom(lid).message());
         m.put("lid", unsigned(lid));

@@ -1,4 +1,4 @@
-package io.chariots.app;
+package io.chariots.common.read;
 
 import io.chariots.common.layout.StripeMap;
 import io.chariots.common.membership.Membership;
@@ -22,7 +22,7 @@ import java.util.Set;
  * <p>With no layout yet (or an LId before its first stripe), the owner is
  * unknown and callers fall back to "some maintainer did not answer".
  */
-final class ReadCoverage {
+public final class ReadCoverage {
     private final Layout layout;
     private final Set<String> answered;
     private final Map<String, String> failures;
@@ -33,7 +33,7 @@ final class ReadCoverage {
      * @param answered gRPC addresses of the maintainers that answered
      * @param failures why each asked maintainer that did not answer failed, by gRPC address
      */
-    ReadCoverage(Membership view, Set<String> answered, Map<String, String> failures) {
+    public ReadCoverage(Membership view, Set<String> answered, Map<String, String> failures) {
         this.layout = view.proto().getLayout();
         this.answered = answered;
         this.failures = failures;
@@ -43,12 +43,12 @@ final class ReadCoverage {
     }
 
     /** The maintainer the layout gives {@code lid} to, or null if no stripe covers it. */
-    String ownerOf(long lid) {
+    public String ownerOf(long lid) {
         return StripeMap.ownerOf(layout, lid);
     }
 
     /** Whether the read saw {@code lid}'s maintainer's answer, so that an absent {@code lid} is truly absent. */
-    boolean ownerAnswered(long lid) {
+    public boolean ownerAnswered(long lid) {
         String owner = ownerOf(lid);
         return owner != null && answered.contains(owner);
     }
@@ -59,7 +59,7 @@ final class ReadCoverage {
      * (a stripe starts only past the last LId given out). Otherwise it may
      * simply be past the log's end.
      */
-    boolean givenOut(long lid) {
+    public boolean givenOut(long lid) {
         if (Long.compareUnsigned(lid, layout.getStartLid()) <= 0) {
             return true;
         }
@@ -68,7 +68,7 @@ final class ReadCoverage {
     }
 
     /** The gap at {@code lid} when its maintainer did not answer this read; null when it did, or is unknown. */
-    UnavailableLids unavailableAt(long lid) {
+    public UnavailableLids unavailableAt(long lid) {
         String owner = ownerOf(lid);
         if (owner == null || answered.contains(owner)) {
             return null;
