@@ -73,14 +73,14 @@ public final class App {
             }
             Server grpc = rt.manage(grpcBuilder
                     .addService(new AcksService(loop, waiters[0]))
-                    .addService(new ReaderService(reader, tailTimer))
+                    .addService(new ReaderService(reader, tailTimer, config.numDc()))
                     .build().start());
             String ackTo = rt.advertiseHost() + ":" + grpc.getPort();
             waiters[0].registerMeters(rt.metrics().registry(), "app");
             RecordRoutes routes = new RecordRoutes(loop, clock, forwarder[0], channels,
                     new EdgeStamp("a", config.datacenter(), config.numDc()), waiters[0], ackTo, ac.waitTimeout(),
                     ac.maxRequestRecords(), rt.metrics().registry());
-            ReadRoutes reads = new ReadRoutes(reader, tailTimer);
+            ReadRoutes reads = new ReadRoutes(reader, tailTimer, config.numDc());
             HttpServer.Builder http = rt.withAdminRoutes(HttpServer.builder().maxRequestBytes(ac.maxBodyBytes()).tls(rt.edgeTls()));
             if (clientToken != null) {
                 http.through(clientToken::protect); // every route after /health and /metrics

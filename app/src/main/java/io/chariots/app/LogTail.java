@@ -1,6 +1,7 @@
 package io.chariots.app;
 
 import io.chariots.common.read.LogReader;
+import io.chariots.common.read.OriginPositions;
 import io.chariots.common.read.UnavailableLids;
 import io.chariots.proto.RecordEnvelope;
 import org.slf4j.Logger;
@@ -77,9 +78,19 @@ final class LogTail {
     /** When the tail began waiting at an unavailable LId (0: not waiting), and when it last told the sink. */
     private long waitingSince;
     private long toldAt;
+    private OriginPositions positions;
 
     LogTail(RangeSource reader, ScheduledExecutorService timer, long from, int pageSize, Sink sink) {
         this(reader, timer, from, pageSize, sink, NOTICE_AFTER_MS);
+    }
+
+    /**
+     * A tail that skips the records a reader has already (from another
+     * datacenter): those at or below its {@code positions}.
+     */
+    LogTail(RangeSource reader, ScheduledExecutorService timer, long from, int pageSize, Sink sink, OriginPositions positions) {
+        this(reader, timer, from, pageSize, sink, NOTICE_AFTER_MS);
+        this.positions = positions;
     }
 
     /** As above, telling the sink of an unavailable maintainer after {@code noticeAfterMs} (tests wait less). */
@@ -140,8 +151,13 @@ final class LogTail {
                 // Catching up: read the next page while the sink takes this one.
                 prefetched = reader.range(cursor, pageSize);
             }
+            List<RecordEnvelope> unseen = positions == null ? records : positions.unseen(records);
+            if (unseen.isEmpty()) {
+                later(0); // all seen already (from another datacenter): on past them
+                return;
+            }
             try {
-                sink.deliver(records, this::fetch);
+                sink.deliver(unseen, this::fetch);
             } catch (RuntimeException e) {
                 // Thrown inside whenComplete it would be swallowed, and the subscriber left waiting for good.
                 stopped = true;

@@ -1,6 +1,7 @@
 package io.chariots.app;
 
 import io.chariots.common.read.LogReader;
+import io.chariots.common.read.OriginPositions;
 import io.chariots.common.read.UnavailableLids;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.chariots.common.http.ChunkedResponse;
@@ -47,6 +48,10 @@ import java.util.concurrent.ScheduledExecutorService;
  * <li>{@code GET /records/stream?from=L} — every record from L on, as the log grows, as JSON lines
  *     ({@code application/x-ndjson}); Server-Sent Events ({@code id:} = LId) when the client accepts
  *     {@code text/event-stream} or asks {@code format=sse}. Resume from the last LId seen plus one.</li>
+ * <li>{@code from_toids=0:120,1:77} (on {@code /records} and {@code /records/stream}, instead of or with
+ *     {@code from}) — a reader that moves here from another datacenter: every record after those of each origin,
+ *     none it had, none twice (see {@link OriginPositions}); page on with {@code next} and the same
+ *     {@code from_toids}.</li>
  * </ul>
  * A bad parameter gets 400 naming it; unknown parameters too (a typo must not silently change the answer).
  *
@@ -65,10 +70,25 @@ final class ReadRoutes {
 
     private final LogReader reader;
     private final ScheduledExecutorService timer;
+    private final int numDc;
 
-    ReadRoutes(LogReader reader, ScheduledExecutorService timer) {
+    ReadRoutes(LogReader reader, ScheduledExecutorService timer, int numDc) {
         this.reader = reader;
         this.timer = timer;
+        this.numDc = numDc;
+    }
+
+    /** {@code from_toids} if given, else null. */
+    private OriginPositions positions(HttpExchange ex) throws BadParameter {
+        String text = ex.queryParam("from_toids");
+        if (text == null) {
+            return null;
+        }
+        try {
+            return OriginPositions.parse(text, numDc);
+        } catch (IllegalArgumentException e) {
+            throw new BadParameter("from_toids", e.getMessage());
+        }
     }
 
     HttpServer.Builder routes(HttpServer.Builder http) {
@@ -204,11 +224,13 @@ final class ReadRoutes {
     private void records(HttpExchange ex) {
         long from;
         int limit;
+        OriginPositions positions;
         String tag = ex.queryParam("tag");
         Long seed = null;
         try {
-            allowOnly(ex, tag == null ? Set.of("from", "limit") : Set.of("from", "limit", "tag", "seed"));
-            from = lidParam("from", ex.queryParam("from"), 1);
+            allowOnly(ex, tag == null ? Set.of("from", "limit", "from_toids") : Set.of("from", "limit", "tag", "seed"));
+            positions = positions(ex);
+            from = lidParam("from", ex.queryParam("from"), positions == null ? 1 : positions.startLid());
             limit = (int) number("limit", ex.queryParam("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT);
             if (ex.queryParam("seed") != null) {
                 seed = unsigned("seed", ex.queryParam("seed"));
@@ -241,7 +263,10 @@ final class ReadRoutes {
                         + " is not readable now: a maintainer did not answer", "Retry-After", "1");
                 return;
             }
-            PageAnswer out = new PageAnswer(page.records(), from, page.unavailable());
+            List<RecordEnvelope> records = page.records();
+            // Records the reader has (from another datacenter) are left out; next goes on past them.
+            long next = records.isEmpty() ? from : records.get(records.size() - 1).getLid() + 1;
+            PageAnswer out = new PageAnswer(positions == null ? records : positions.unseen(records), next, page.unavailable());
             answerPage(ex, out, pageJson(out, g -> { }, null));
         }));
     }
@@ -357,9 +382,11 @@ final class ReadRoutes {
     private void stream(HttpExchange ex) {
         long from;
         boolean sse;
+        OriginPositions positions;
         try {
-            allowOnly(ex, Set.of("from", "format"));
-            from = lidParam("from", ex.queryParam("from"), 1);
+            allowOnly(ex, Set.of("from", "format", "from_toids"));
+            positions = positions(ex);
+            from = lidParam("from", ex.queryParam("from"), positions == null ? 1 : positions.startLid());
             String format = ex.queryParam("format");
             if (format == null) {
                 String accept = ex.header("Accept");
@@ -407,7 +434,7 @@ final class ReadRoutes {
             public void failed(RuntimeException e) {
                 out.abort();
             }
-        });
+        }, positions);
         out.onClose(() -> {
             tail.stop();
             LOG.debug("tail from {} closed at LId {}", from, tail.cursor());

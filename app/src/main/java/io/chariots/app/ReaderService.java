@@ -23,8 +23,10 @@ final class ReaderService extends ReaderGrpc.ReaderImplBase {
 
     private final LogReader reader;
     private final ScheduledExecutorService timer;
+    private final int numDc;
 
-    ReaderService(LogReader reader, ScheduledExecutorService timer) {
+    ReaderService(LogReader reader, ScheduledExecutorService timer, int numDc) {
+        this.numDc = numDc;
         this.reader = reader;
         this.timer = timer;
     }
@@ -41,7 +43,16 @@ final class ReaderService extends ReaderGrpc.ReaderImplBase {
             responses.onError(Status.INVALID_ARGUMENT.withDescription("from_lid is past the last possible LId").asRuntimeException());
             return;
         }
-        long from = request.getFromLid() == 0 ? 1 : request.getFromLid();
+        io.chariots.common.read.OriginPositions positions = null;
+        if (request.getFromToidsCount() > 0) {
+            try {
+                positions = io.chariots.common.read.OriginPositions.of(request.getFromToidsList(), numDc);
+            } catch (IllegalArgumentException e) {
+                responses.onError(Status.INVALID_ARGUMENT.withDescription("from_toids: " + e.getMessage()).asRuntimeException());
+                return;
+            }
+        }
+        long from = request.getFromLid() != 0 ? request.getFromLid() : positions != null ? positions.startLid() : 1;
         ServerCallStreamObserver<RecordBatch> call = (ServerCallStreamObserver<RecordBatch>) responses;
         ReadinessGate gate = new ReadinessGate(call::isReady);
         LogTail tail = new LogTail(reader::range, timer, from, batch, new LogTail.Sink() {
@@ -64,7 +75,7 @@ final class ReaderService extends ReaderGrpc.ReaderImplBase {
                     }
                 }
             }
-        });
+        }, positions);
         call.setOnReadyHandler(gate::onReady);
         call.setOnCancelHandler(tail::stop);
         tail.start();

@@ -266,4 +266,34 @@ class LogTailTest {
             }
         }
     }
+
+    /**
+     * A reader moving here from another datacenter: whole pages it has already
+     * are passed over, and it gets each other record once, in this log's order.
+     */
+    @Test
+    void aTailFromOriginPositionsSkipsWhatTheReaderHasEvenWholePages() throws Exception {
+        GrowingLog log = new GrowingLog();
+        // Origin 0's TOIds 1..1500 at LIds 1..1500, then origin 1's 1..500 interleaved with origin 0's 1501..2000.
+        for (long lid = 1; lid <= 2500; lid++) {
+            long toid = lid <= 1500 ? lid : 1500 + (lid - 1500 + 1) / 2;
+            int host = lid > 1500 && lid % 2 == 1 ? 1 : 0;
+            if (host == 1) {
+                toid = (lid - 1500 + 1) / 2;
+            }
+            log.stored.put(lid, RecordEnvelope.newBuilder().setLid(lid).setHost(host).setToid(toid).build());
+        }
+        io.chariots.common.read.OriginPositions at = io.chariots.common.read.OriginPositions.parse("0:1800,1:100", 2);
+        long expected = log.stored.values().stream().filter(r -> !at.seen(r)).count();
+        Collector c = new Collector((int) expected, 0, timer);
+        LogTail tail = new LogTail(log, timer, at.startLid(), 300, c, at);
+        tail.start();
+        assertThat(c.done.await(20, TimeUnit.SECONDS)).as("all %d unseen records", expected).isTrue();
+        Thread.sleep(100);
+        tail.stop();
+        synchronized (c.lids) {
+            assertThat(c.lids).hasSize((int) expected).doesNotHaveDuplicates().isSorted();
+            assertThat(c.lids).allMatch(lid -> !at.seen(log.stored.get(lid)));
+        }
+    }
 }
