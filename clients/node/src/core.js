@@ -91,15 +91,20 @@ export class Cause {
   }
 }
 
-/** A record of the log, as appended or read back. 64-bit fields (seed, prehash, lid, causes) are BigInt. */
+/**
+ * A record of the log, as appended or read back. 64-bit fields (seed, prehash, lid, toid, causes) are BigInt.
+ * `host` is its datacenter of origin, `toid` its number among that datacenter's records (1n, 2n, 3n…);
+ * each is null when the server did not say (`toid`: records written before the server numbered them).
+ */
 export class Event {
-  constructor({ id, seed, tags, prehash = [], lid = null, host = null, timestamp = null, causes }) {
+  constructor({ id, seed, tags, prehash = [], lid = null, host = null, toid = null, timestamp = null, causes }) {
     this.id = id ?? null;
     this.seed = seed;
     this.tags = tags;
     this.prehash = prehash;
     this.lid = lid;
     this.host = host;
+    this.toid = toid;
     this.timestamp = timestamp;
     if (causes !== undefined) this.causes = causes;
   }
@@ -120,6 +125,7 @@ export class Event {
       prehash: list.map((x) => BigInt(x)).filter((x) => x !== 0n),
       lid: f.lid === undefined || f.lid === null ? null : BigInt(f.lid),
       host: f.host ?? null,
+      toid: f.toid === undefined || f.toid === null ? null : BigInt(f.toid),
       timestamp: f.timestamp === undefined ? null : Number(f.timestamp),
       causes: Array.isArray(f.causes) ? f.causes.map((x) => BigInt(x)) : undefined,
     });
@@ -130,6 +136,7 @@ export class Event {
     const d = {};
     if (this.lid !== null) d.lid = this.lid;
     if (this.host !== null) d.host = this.host;
+    if (this.toid !== null) d.toid = this.toid;
     d.id = this.id;
     d.tags = this.tags;
     d.seed = this.seed;

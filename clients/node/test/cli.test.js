@@ -30,6 +30,22 @@ test('cli append --caused-by LID:KEY fetches the cause and prints the event', as
   }
 });
 
+test('cli get prints lid, host and toid (exact), and no toid when the record has none', async () => {
+  const app = await fakeApp((r) => (r.pathname === '/record/4'
+    ? [200, { lid: 4, host: 2, toid: 2n ** 64n - 1n, id: 'A', tags: {}, seed: 1, prehash: 0 }]
+    : [200, { lid: 5, host: 2, id: 'B', tags: {}, seed: 1, prehash: 0 }]));
+  try {
+    let r = await run('get', '--url', app.url, '4');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\{"lid":4,"host":2,"toid":18446744073709551615,/);
+    r = await run('get', '--url', app.url, '5');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal('toid' in parse(r.stdout), false);
+  } finally {
+    await app.close();
+  }
+});
+
 test('cli errors: exit 1 with a message, usage errors exit 2', async () => {
   const app = await fakeApp(() => [404, { error: 'no record at LId 9' }]);
   try {

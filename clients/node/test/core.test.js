@@ -77,6 +77,21 @@ test('causes: missing tag, one-tag events, several causes, mixed seeds', () => {
   assert.throws(() => new Cause(-1n, 1n), /prehash/);
 });
 
+test('events carry toid like lid: BigInt, exact above 2^53, null when absent', () => {
+  const e = Event.fromJSON(parse('{"lid":2,"host":1,"toid":18446744073709551615,"id":"A","tags":{},"seed":1,"prehash":0,"timestamp":5}'));
+  assert.equal(e.lid, 2n);
+  assert.equal(e.host, 1);
+  assert.equal(e.toid, 2n ** 64n - 1n);
+  assert.deepEqual(Object.keys(e.toJSON()).slice(0, 3), ['lid', 'host', 'toid']);
+  assert.match(stringify(e), /"toid":18446744073709551615,/);
+  assert.equal(Event.fromJSON(parse(stringify(e))).toid, 2n ** 64n - 1n);
+  assert.equal(Event.fromJSON({ lid: 3, host: 0, toid: 9, tags: {}, seed: 1 }).toid, 9n);
+  assert.equal(Event.fromJSON({ LId: 4, Host: 0, TOId: '7', Tags: {}, Seed: 1 }).toid, 7n);
+  const old = Event.fromJSON(parse('{"lid":2,"host":1,"id":"A","tags":{},"seed":1,"prehash":0}'));
+  assert.equal(old.toid, null);
+  assert.equal('toid' in old.toJSON(), false);
+});
+
 test('wire shapes print unsigned decimal numbers', () => {
   const r = new Record({ k: 'v' }, { causedBy: new Cause(2n ** 64n - 1n, 2n ** 63n + 1n), id: 'x' });
   assert.equal(stringify(r.toHTTP()), '{"id":"x","tags":{"k":"v"},"seed":9223372036854775809,"prehash":18446744073709551615}');

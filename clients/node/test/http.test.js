@@ -160,6 +160,16 @@ describe('reads over HTTP', () => {
     await assert.rejects(log.get(-1n), RangeError);
   });
 
+  test('reads carry toid (BigInt), null when absent', async () => {
+    app.handler = (r) => (r.pathname === '/record/3'
+      ? [200, REC(3, { host: 1, toid: 2n ** 64n - 2n })]
+      : [200, { records: [REC(1, { toid: 1n }), REC(2)], next: 3n }]);
+    const e = await log.get(3n);
+    assert.deepEqual([e.lid, e.host, e.toid], [3n, 1, 2n ** 64n - 2n]);
+    const page = await log.records(1n, 2);
+    assert.deepEqual(page.records.map((x) => [x.lid, x.toid]), [[1n, 1n], [2n, null]]);
+  });
+
   test('records pages, and an iterator that follows next', async () => {
     app.handler = (r) => {
       const f = Number(r.query.from);

@@ -80,20 +80,23 @@ class Cause:
 class Event:
     """A record of the log, as appended or as read back.
 
-    ``lid`` is its position in the log (None until known), ``prehash`` the tuple of hashes it
-    names as causes, ``causes`` (from traces) the LIds of those causes."""
+    ``lid`` is its position in the log (None until known), ``host`` its datacenter of origin,
+    ``toid`` its number among the records of that datacenter (1, 2, 3…; unsigned 64-bit; None when
+    the server did not say, e.g. records written before it numbered them), ``prehash`` the tuple of
+    hashes it names as causes, ``causes`` (from traces) the LIds of those causes."""
 
-    __slots__ = ("id", "seed", "tags", "prehash", "lid", "host", "timestamp", "causes")
+    __slots__ = ("id", "seed", "tags", "prehash", "lid", "host", "toid", "timestamp", "causes")
 
     def __init__(self, id: Optional[str], seed: int, tags: Mapping[str, str], prehash: Sequence[int] = (),
                  lid: Optional[int] = None, host: Optional[int] = None, timestamp: Optional[int] = None,
-                 causes: Optional[List[int]] = None):
+                 causes: Optional[List[int]] = None, toid: Optional[int] = None):
         self.id = id
         self.seed = seed
         self.tags = dict(tags)
         self.prehash = tuple(prehash)
         self.lid = lid
         self.host = host
+        self.toid = toid
         self.timestamp = timestamp
         self.causes = causes
 
@@ -111,9 +114,11 @@ class Event:
         else:
             pres = () if int(pre) == 0 else (int(pre),)
         lid = f.get("lid")
+        toid = f.get("toid")
         return cls(id=f.get("id"), seed=int(f.get("seed", 0)), tags=f.get("tags") or {}, prehash=pres,
                    lid=int(lid) if lid is not None else None, host=f.get("host"), timestamp=f.get("timestamp"),
-                   causes=[int(c) for c in f["causes"]] if "causes" in f else None)
+                   causes=[int(c) for c in f["causes"]] if "causes" in f else None,
+                   toid=int(toid) if toid is not None else None)
 
     def to_json(self) -> Dict[str, Any]:
         """The event as a JSON-ready dict (unset fields left out); ints stay exact in ``json.dumps``."""
@@ -122,6 +127,8 @@ class Event:
             d["lid"] = self.lid
         if self.host is not None:
             d["host"] = self.host
+        if self.toid is not None:
+            d["toid"] = self.toid
         d["id"] = self.id
         d["tags"] = self.tags
         d["seed"] = self.seed

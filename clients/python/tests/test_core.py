@@ -108,6 +108,20 @@ class Causes(unittest.TestCase):
         g = Event.from_json({"LId": 4, "Tags": {"a": "b"}, "Seed": 1, "Pre": {"Hash": 0}})
         self.assertEqual((g.lid, g.prehash, g.tags), (4, (), {"a": "b"}))
 
+    def test_event_toid_from_server_json(self):
+        e = Event.from_json(json.loads('{"lid":2,"host":1,"toid":18446744073709551615,"id":"A","tags":{},"seed":1,'
+                                       '"prehash":0,"timestamp":5}'))
+        self.assertEqual((e.lid, e.host, e.toid), (2, 1, 2 ** 64 - 1))
+        self.assertEqual(list(e.to_json())[:3], ["lid", "host", "toid"])
+        self.assertIn('"toid": 18446744073709551615', json.dumps(e.to_json()))
+        self.assertEqual(Event.from_json(e.to_json()), e)
+        self.assertIn("toid=18446744073709551615", repr(e))
+        old = Event.from_json({"lid": 2, "host": 1, "id": "A", "tags": {}, "seed": 1, "prehash": 0, "timestamp": 5})
+        self.assertIsNone(old.toid)
+        self.assertNotIn("toid", old.to_json())
+        self.assertNotEqual(old, e)
+        self.assertEqual(Event.from_json({"LId": 4, "Host": 0, "TOId": "7", "Tags": {}, "Seed": 1}).toid, 7)
+
     def test_public_names(self):
         for n in chariots.__all__:
             self.assertTrue(hasattr(chariots, n), n)

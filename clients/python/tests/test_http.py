@@ -172,6 +172,16 @@ class HttpReads(unittest.TestCase):
         with self.assertRaises(ValueError):
             self.log.get(-1)
 
+    def test_reads_carry_toid_or_none(self):
+        def answer(r):
+            if r.path.startswith("/record/"):
+                return 200, REC(3, host=1, toid=2 ** 64 - 2)
+            return 200, {"records": [REC(1, toid=1), REC(2)], "next": 3}
+        self.app.handler = answer
+        e = self.log.get(3)
+        self.assertEqual((e.lid, e.host, e.toid), (3, 1, 2 ** 64 - 2))
+        self.assertEqual([(e.lid, e.toid) for e in self.log.records(1, 2)], [(1, 1), (2, None)])
+
     def test_records_pages_follow_next(self):
         def pages(r):
             q = query(r)
@@ -284,6 +294,20 @@ class Cli(unittest.TestCase):
             ev = json.loads(out)
             self.assertEqual((ev["seed"], ev["prehash"], ev["tags"]), (BIG, tag_hash("func", "A"), {"func": "B"}))
             self.assertEqual(app.requests[1].json["prehash"], tag_hash("func", "A"))
+        finally:
+            app.close()
+
+    def test_get_prints_lid_host_and_toid(self):
+        app = FakeApp(lambda r: (200, REC(4, host=2, toid=2 ** 64 - 1)) if r.path == "/record/4" else (200, REC(5)))
+        try:
+            rc, out, err = self.run_cli("get", "--url", app.url, "4")
+            self.assertEqual(rc, 0, err)
+            self.assertIn('"toid":18446744073709551615,', out)
+            self.assertEqual({k: v for k, v in json.loads(out).items() if k in ("lid", "host", "toid")},
+                             {"lid": 4, "host": 2, "toid": 2 ** 64 - 1})
+            rc, out, err = self.run_cli("get", "--url", app.url, "5")
+            self.assertEqual(rc, 0, err)
+            self.assertNotIn("toid", json.loads(out))
         finally:
             app.close()
 

@@ -10,7 +10,10 @@ import java.util.Map;
  * A record read back from the log.
  *
  * @param lid       its position, from 1
- * @param host      its datacenter of origin
+ * @param host      its datacenter of origin (-1 when the answer does not say)
+ * @param toid      its number among the records of its datacenter of origin
+ *                  ({@code host}): 1, 2, 3…, unsigned 64-bit; 0 for a record
+ *                  written before the server numbered them
  * @param id        its id
  * @param tags      its tags
  * @param seed      its chain, unsigned 64-bit
@@ -18,8 +21,19 @@ import java.util.Map;
  * @param timestamp epoch milliseconds of its append
  * @param causes    in a trace, the LIds of its causes; otherwise empty
  */
-public record LogEntry(long lid, int host, String id, Map<String, String> tags, long seed, long[] prehashes,
+public record LogEntry(long lid, int host, long toid, String id, Map<String, String> tags, long seed, long[] prehashes,
                        long timestamp, long[] causes) {
+
+    /** A record without a TOId (as before records carried one). */
+    public LogEntry(long lid, int host, String id, Map<String, String> tags, long seed, long[] prehashes,
+                    long timestamp, long[] causes) {
+        this(lid, host, 0, id, tags, seed, prehashes, timestamp, causes);
+    }
+
+    /** The TOId in unsigned decimal, as the server prints it ("0" when absent). */
+    public String toidText() {
+        return Long.toUnsignedString(toid);
+    }
 
     public String seedText() {
         return Long.toUnsignedString(seed);
@@ -42,9 +56,10 @@ public record LogEntry(long lid, int host, String id, Map<String, String> tags, 
         }
         long[] causes = m.get("causes") instanceof List<?> l ? l.stream().mapToLong(LogEntry::u64).toArray() : new long[0];
         Object host = m.get("host");
+        Object toid = m.get("toid");
         Object ts = m.get("timestamp");
-        return new LogEntry(u64(m.get("lid")), host == null ? -1 : ((Number) host).intValue(), (String) m.get("id"),
-                Map.copyOf(tags), u64(m.get("seed")), pre, ts == null ? 0 : ((Number) ts).longValue(), causes);
+        return new LogEntry(u64(m.get("lid")), host == null ? -1 : ((Number) host).intValue(), toid == null ? 0 : u64(toid),
+                (String) m.get("id"), Map.copyOf(tags), u64(m.get("seed")), pre, ts == null ? 0 : ((Number) ts).longValue(), causes);
     }
 
     static long u64(Object v) {
@@ -62,19 +77,23 @@ public record LogEntry(long lid, int host, String id, Map<String, String> tags, 
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof LogEntry e && e.lid == lid && e.host == host && java.util.Objects.equals(e.id, id)
+        return o instanceof LogEntry e && e.lid == lid && e.host == host && e.toid == toid
+                && java.util.Objects.equals(e.id, id)
                 && e.tags.equals(tags) && e.seed == seed && Arrays.equals(e.prehashes, prehashes)
                 && e.timestamp == timestamp && Arrays.equals(e.causes, causes);
     }
 
     @Override
     public int hashCode() {
-        return Long.hashCode(lid) * 31 + java.util.Objects.hashCode(id);
+        return (Long.hashCode(lid) * 31 + Long.hashCode(toid)) * 31 + java.util.Objects.hashCode(id);
     }
 
     @Override
     public String toString() {
-        return "LogEntry[lid=" + Long.toUnsignedString(lid) + ", id=" + id + ", tags=" + tags + ", seed=" + seedText()
+        return "LogEntry[lid=" + Long.toUnsignedString(lid)
+                + (host >= 0 ? ", host=" + host : "")
+                + (toid != 0 ? ", toid=" + Long.toUnsignedString(toid) : "")
+                + ", id=" + id + ", tags=" + tags + ", seed=" + seedText()
                 + (prehashes.length > 0 ? ", prehash=" + Arrays.toString(Arrays.stream(prehashes).mapToObj(Long::toUnsignedString).toArray()) : "")
                 + (causes.length > 0 ? ", causes=" + Arrays.toString(causes) : "") + "]";
     }

@@ -109,6 +109,44 @@ class ChariotsHttpTest {
         }
     }
 
+    /** Reads carry {@code toid}, the record's number among its origin's records (unsigned 64-bit, like the LId); absent: 0. */
+    @Test
+    void readsCarryTheirTOIdOrZeroWhenAbsent() {
+        answerStatus = 200;
+        answer = "{\"lid\":2,\"host\":1,\"toid\":18446744073709551000,\"id\":\"a\",\"tags\":{\"k\":\"v\"},\"seed\":1,\"prehash\":0,\"timestamp\":5}";
+        try (Chariots log = client()) {
+            LogEntry e = log.get(2).orElseThrow();
+            assertThat(e.host()).isEqualTo(1);
+            assertThat(Long.toUnsignedString(e.toid())).isEqualTo("18446744073709551000");
+            assertThat(e.toidText()).isEqualTo("18446744073709551000");
+            assertThat(e.toString()).contains("host=1, toid=18446744073709551000");
+
+            answer = "{\"records\":[{\"lid\":1,\"host\":0,\"toid\":1,\"id\":\"a\",\"tags\":{},\"seed\":1,\"prehash\":0},"
+                    + "{\"lid\":2,\"host\":0,\"id\":\"b\",\"tags\":{},\"seed\":1,\"prehash\":0}],\"next\":3}";
+            Chariots.Page page = log.records(1, 10);
+            assertThat(page.records()).extracting(LogEntry::toid).containsExactly(1L, 0L);
+            assertThat(page.records().get(1).toString()).doesNotContain("toid");
+
+            answer = "{\"lid\":1,\"host\":0,\"toid\":3,\"id\":\"a\",\"tags\":{},\"seed\":1,\"prehash\":0}\n"
+                    + "{\"lid\":2,\"host\":0,\"id\":\"b\",\"tags\":{},\"seed\":1,\"prehash\":0}\n";
+            try (Tail tail = log.tail(1)) {
+                assertThat(tail.next().toid()).isEqualTo(3L);
+                assertThat(tail.next().toid()).isZero();
+            }
+        }
+    }
+
+    /** Two reads of one record are equal only if their TOIds are. */
+    @Test
+    void theTOIdTakesPartInEquality() {
+        LogEntry a = new LogEntry(1, 0, 4, "a", Map.of(), 1, new long[0], 5, new long[0]);
+        LogEntry b = new LogEntry(1, 0, 4, "a", Map.of(), 1, new long[0], 5, new long[0]);
+        LogEntry old = new LogEntry(1, 0, "a", Map.of(), 1, new long[0], 5, new long[0]);
+        assertThat(a).isEqualTo(b).hasSameHashCodeAs(b).isNotEqualTo(old);
+        assertThat(old.toid()).isZero();
+        assertThat(old).isEqualTo(new LogEntry(1, 0, 0, "a", Map.of(), 1, new long[0], 5, new long[0]));
+    }
+
     @Test
     void asyncAppendsShareRequests() throws Exception {
         try (Chariots log = Chariots.builder("http://127.0.0.1:" + server.getAddress().getPort())
