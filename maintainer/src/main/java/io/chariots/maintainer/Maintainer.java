@@ -137,7 +137,7 @@ public final class Maintainer {
                         departures.onView(java.util.Set.copyOf(feeder.indexers()), clock.nanoTime());
                     }
                 });
-            });
+            }).note(shippingRef[0]::summary); // how the links to other datacenters are, in /cluster
             return new Running(rt, grpc.getPort());
         });
     }

@@ -205,6 +205,26 @@ public final class Shipping implements AutoCloseable {
         return out;
     }
 
+    /**
+     * One line for the controller's view of this maintainer: per datacenter
+     * it ships to, the link's state, lag, and last error; empty when it ships
+     * to none.
+     */
+    public String summary() {
+        StringBuilder sb = new StringBuilder();
+        long nowMs = System.currentTimeMillis();
+        new TreeMap<>(running).forEach((dc, r) -> {
+            OriginShipper s = r.shipper();
+            sb.append(sb.length() == 0 ? "replication:" : ";").append(" dc ").append(dc).append(' ')
+                    .append(s.state().name().toLowerCase(java.util.Locale.ROOT)).append(", lag ").append(s.lagRecords())
+                    .append(" records ").append(s.lagMillis(nowMs)).append(" ms");
+            if (s.state() != OriginShipper.State.SHIPPING && !s.lastError().isEmpty()) {
+                sb.append(" (").append(s.lastError()).append(')');
+            }
+        });
+        return sb.toString();
+    }
+
     @Override
     public void close() {
         running.values().forEach(r -> r.channel().shutdownNow());
