@@ -28,7 +28,8 @@ import java.util.function.LongSupplier;
  * HTTP API on {@code port} (8081) and the Controller gRPC service (Join,
  * ReportLayout) on {@code grpc_port} (9081). Its state (members, layout, view
  * epoch) lives in its data directory ({@link StateFile}), so a restart forgets
- * nothing. Startup wiring only.
+ * nothing. The other datacenters' batchers named in {@code remote_batchers}
+ * are listed from the start. Startup wiring only.
  */
 public final class Controller implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Controller.class);
@@ -72,6 +73,8 @@ public final class Controller implements AutoCloseable {
             holder[0] = registry;
             prober.registry(registry);
             registry.restore(saved.stateOrEmpty(), clock.nanoTime());
+            // Listed at once, whether or not they answer yet: another datacenter may start later than this one.
+            registry.configureRemoteBatchers(config.remoteDatacenters().all().values(), clock.nanoTime());
             awaitSaved(state, file);
             LOG.info("view epoch {}{}", epoch, saved.state() != null
                     ? " (after " + saved.state().getViewEpoch() + ")" : " (from the wall clock: no saved state)");

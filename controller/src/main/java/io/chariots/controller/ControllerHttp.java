@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -34,7 +35,8 @@ import java.util.concurrent.TimeUnit;
  * <li>{@code POST|GET|DELETE /app|/batcher|/filter|/queue|/maintainer|/indexer?host=h:p[&grpc=h:p]} — GoChariots-style
  *     registration of a component by address, probed by TCP connect; a POST is taken only once the gRPC address
  *     answers as that role (see {@link MemberAdmission}), and never evicts a member listed at that address.</li>
- * <li>{@code POST /remote/batcher?dc=N&host=h:p}, {@code GET /remote/batcher[/N]} — another datacenter's batcher.</li>
+ * <li>{@code POST /remote/batcher?dc=N&host=h:p[&grpc=h:p]}, {@code DELETE /remote/batcher?host=h:p},
+ *     {@code GET /remote/batcher[/N]} — other datacenters' batchers (see {@link RemoteBatcherHttp}).</li>
  * </ul>
  * With a cluster secret, every POST and DELETE needs {@code Authorization: Chariots <proof>} (401 without).
  */
@@ -81,35 +83,7 @@ final class ControllerHttp {
             http.post("/" + path, change(ex -> register(ex, role, config.datacenter())));
             http.delete("/" + path, change(ex -> unregister(ex, role)));
         });
-        http.post("/remote/batcher", change(ex -> {
-            String dc = ex.queryParam("dc");
-            int n;
-            try {
-                n = Integer.parseInt(dc == null ? "" : dc);
-            } catch (NumberFormatException e) {
-                bad(ex, "dc must be a datacenter number, got " + (dc == null ? "nothing" : "\"" + dc + "\""));
-                return;
-            }
-            if (n < 0 || n >= config.numDc() || n == config.datacenter()) {
-                bad(ex, "dc " + n + " is not another datacenter (num_dc = " + config.numDc() + ", this is " + config.datacenter() + ")");
-                return;
-            }
-            register(ex, Role.REMOTE_BATCHER, n);
-        }));
-        http.get("/remote/batcher", ex -> loop.execute(() -> ex.json(HttpResponseStatus.OK,
-                Map.of("batchers", addresses(Role.REMOTE_BATCHER)))));
-        http.get("/remote/batcher/*", ex -> {
-            String dc = ex.pathRest();
-            loop.execute(() -> {
-                List<String> out = new ArrayList<>();
-                for (Member m : registry.listed(EnumSet.of(Role.REMOTE_BATCHER))) {
-                    if (String.valueOf(m.getDatacenter()).equals(dc)) {
-                        out.add(m.getAddress());
-                    }
-                }
-                ex.json(HttpResponseStatus.OK, Map.of("batchers", out));
-            });
-        });
+        new RemoteBatcherHttp(loop, registry, clock, config, badRequests, this::change).routes(http);
         return http;
     }
 
@@ -129,19 +103,16 @@ final class ControllerHttp {
         if (hp == null) {
             return;
         }
-        HostPort grpc = null;
-        if (role != Role.REMOTE_BATCHER) {
-            String g = ex.queryParam("grpc");
-            try {
-                grpc = g == null || g.isBlank() ? defaultGrpc(role, hp) : HostPort.parse(g, "grpc", "query");
-            } catch (RuntimeException e) {
-                bad(ex, "grpc must be host:port, got \"" + g + "\"");
-                return;
-            }
+        String g = ex.queryParam("grpc");
+        HostPort grpcAddress;
+        try {
+            grpcAddress = g == null || g.isBlank() ? defaultGrpc(role, hp) : HostPort.parse(g, "grpc", "query");
+        } catch (RuntimeException e) {
+            bad(ex, "grpc must be host:port, got \"" + g + "\"");
+            return;
         }
-        HostPort grpcAddress = grpc;
         Member claimed = Member.newBuilder().setRole(role).setAddress(hp.toString()).setDatacenter(dc)
-                .setGrpcAddress(grpc == null ? "" : grpc.toString()).build();
+                .setGrpcAddress(grpcAddress.toString()).build();
         MemberAdmission.Verdict add = (refused, now) -> {
             if (refused != null) {
                 badRequests.increment();
@@ -151,11 +122,7 @@ final class ControllerHttp {
             boolean added = registry.registerByAddress(role, hp, grpcAddress, dc, now);
             ex.text(HttpResponseStatus.OK, hp + (added ? " added\n" : " already registered\n"));
         };
-        if (role == Role.REMOTE_BATCHER) {
-            loop.execute(() -> add.done(null, clock.nanoTime())); // another datacenter's: reached by the link, not here
-        } else {
-            admission.check(claimed, false, add);
-        }
+        admission.check(claimed, false, add);
     }
 
     /** Where a role serves gRPC when its config does not say otherwise (see RoleConfig's grpc_port). */
@@ -243,9 +210,11 @@ final class ControllerHttp {
             i.put("datacenter", m.getDatacenter());
             i.put("health", e.health().name().toLowerCase());
             i.put("since", e.sinceWallMs());
-            i.put("lastSeenMsAgo", TimeUnit.NANOSECONDS.toMillis(now - e.lastSeenNanos()));
+            if (m.getRole() != Role.REMOTE_BATCHER) { // another datacenter's batcher is not watched from here
+                i.put("lastSeenMsAgo", TimeUnit.NANOSECONDS.toMillis(now - e.lastSeenNanos()));
+            }
             i.put("joinSeq", m.getJoinSeq());
-            i.put("registeredBy", e.source() == MemberEntry.Source.HTTP ? "http" : "stream");
+            i.put("registeredBy", e.source().name().toLowerCase(Locale.ROOT)); // stream, http or config
             if (e.awaitingRejoin()) {
                 i.put("awaitingRejoin", true);
             }

@@ -17,8 +17,13 @@ public final class MemberEntry {
     public enum Source {
         /** Registered itself over the gRPC Join stream. */
         STREAM,
-        /** Registered by GoChariots-style {@code POST /<role>?host=h:p}; kept alive by TCP probes. */
-        HTTP
+        /**
+         * Registered by GoChariots-style {@code POST /<role>?host=h:p}; kept alive by TCP probes, except another
+         * datacenter's batcher ({@code POST /remote/batcher}), which is not probed (see {@link #probed}).
+         */
+        HTTP,
+        /** Another datacenter's batcher named in {@code remote_batchers}: registered at every start, never probed. */
+        CONFIG
     }
 
     Member member;
@@ -81,6 +86,21 @@ public final class MemberEntry {
         e.health = Health.valueOf(k.getHealth().name());
         e.sinceWallMs = k.getSinceMs();
         return e;
+    }
+
+    /**
+     * Whether liveness probes decide this member's health: members of this datacenter registered by address.
+     * Another datacenter's batcher is reached by the maintainers' links, not by this controller, and may well be
+     * down or unreachable while this datacenter runs (a partition, a datacenter not started yet): it stays listed
+     * until it is removed ({@code DELETE /remote/batcher}, or gone from {@code remote_batchers}).
+     */
+    boolean probed() {
+        return source == Source.HTTP && member.getRole() != Role.REMOTE_BATCHER;
+    }
+
+    /** Another datacenter's batcher: listed until removed, never probed, never declared dead. */
+    boolean remote() {
+        return member.getRole() == Role.REMOTE_BATCHER;
     }
 
     public Member member() {

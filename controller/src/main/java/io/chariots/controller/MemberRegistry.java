@@ -1,6 +1,7 @@
 package io.chariots.controller;
 
 import io.chariots.common.config.HostPort;
+import io.chariots.common.config.RemoteDatacenters;
 import io.chariots.common.config.RoleConfig;
 import io.chariots.controller.MemberEntry.Source;
 import io.chariots.proto.ControllerState;
@@ -13,11 +14,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -99,15 +102,18 @@ public final class MemberRegistry {
      * that had a stream is {@link MemberEntry#awaitingRejoin awaiting its
      * rejoin} (SUSPECT) and dead unless it registers again within
      * member_timeout + grace. Members registered by address keep their health
-     * and are probed at once. Saves the state under this start's epoch.
+     * and are probed at once; other datacenters' batchers are listed. Saves
+     * the state under this start's epoch.
      */
     public void restore(ControllerState saved, long now) {
         long grace = config.memberTimeout().toNanos() + config.grace().toNanos();
         for (KnownMember k : saved.getMembersList()) {
             MemberEntry e = MemberEntry.fromSaved(k);
             e.lastSeenNanos = now;
-            if (e.source == Source.HTTP) {
+            if (e.probed()) {
                 e.nextProbeNanos = now;
+            } else if (e.remote()) {
+                setHealth(e, Health.LIVE); // never probed: listed whatever an older controller's probes said
             } else if (e.health.listed()) {
                 setHealth(e, Health.SUSPECT);
                 e.awaitingRejoin = true;
@@ -274,26 +280,90 @@ public final class MemberRegistry {
         }
     }
 
-    /** GoChariots-style registration by address ({@code POST /batcher?host=h:p}). Returns false if already known. */
+    /**
+     * GoChariots-style registration by address ({@code POST /batcher?host=h:p}, {@code POST /remote/batcher}).
+     * Returns false if a member of that role is known at that address.
+     */
     public boolean registerByAddress(Role role, HostPort address, HostPort grpc, int datacenter, long now) {
+        if (registeredAt(role, address) != null) {
+            return false;
+        }
+        addByAddress(role, address, grpc, datacenter, Source.HTTP, nextJoinSeq++, now);
+        changed();
+        return true;
+    }
+
+    /** The entry of {@code role} known at {@code address} (whatever its health), or null. */
+    public MemberEntry registeredAt(Role role, HostPort address) {
         String addr = address.toString();
         for (MemberEntry e : entries.values()) {
             if (e.member.getRole() == role && e.member.getAddress().equals(addr)) {
-                return false;
+                return e;
             }
         }
-        Member m = Member.newBuilder().setInstanceId("http-" + roleName(role) + "@" + addr).setRole(role)
-                .setAddress(addr).setGrpcAddress(grpc == null ? "" : grpc.toString()).setDatacenter(datacenter)
-                .setJoinSeq(nextJoinSeq++)
-                .setStartedAtMs(wallMillis.getAsLong()).build();
-        MemberEntry e = new MemberEntry(m, Source.HTTP);
+        return null;
+    }
+
+    private void addByAddress(Role role, HostPort address, HostPort grpc, int datacenter, Source source, long joinSeq,
+                              long now) {
+        String addr = address.toString();
+        Member m = Member.newBuilder().setInstanceId(source.name().toLowerCase(Locale.ROOT) + "-" + roleName(role) + "@" + addr)
+                .setRole(role).setAddress(addr).setGrpcAddress(grpc == null ? "" : grpc.toString()).setDatacenter(datacenter)
+                .setJoinSeq(joinSeq).setStartedAtMs(wallMillis.getAsLong()).build();
+        MemberEntry e = new MemberEntry(m, source);
         e.lastSeenNanos = now;
         e.nextProbeNanos = now + config.probeInterval().toNanos();
         entries.put(m.getInstanceId(), e);
         setHealth(e, Health.LIVE);
-        LOG.info("registered {} {} by HTTP", roleName(role), addr);
-        changed();
-        return true;
+        LOG.info("registered {} {}{} {}", roleName(role), addr, role == Role.REMOTE_BATCHER
+                ? " of datacenter " + datacenter + " (gRPC " + m.getGrpcAddress() + ")" : "",
+                source == Source.CONFIG ? "from " + RemoteDatacenters.KEY : "by HTTP");
+    }
+
+    /**
+     * The other datacenters' batchers {@code remote_batchers} names, taken at
+     * start (after {@link #restore}): each is listed as {@code POST
+     * /remote/batcher?dc=N&host=h:p&grpc=h:p} would list it, and pushed to the
+     * maintainers, whether or not it answers yet (never probed). One listed
+     * from an earlier start's config that this one no longer names is
+     * removed; one registered over HTTP at a configured address takes the
+     * configured datacenter and gRPC address. Each keeps its join order.
+     */
+    public void configureRemoteBatchers(Collection<RemoteDatacenters.Remote> configured, long now) {
+        Map<String, RemoteDatacenters.Remote> byAddress = new LinkedHashMap<>();
+        for (RemoteDatacenters.Remote r : configured) {
+            byAddress.put(r.address().toString(), r);
+        }
+        Map<String, Long> joinSeqs = new LinkedHashMap<>();
+        boolean changed = false;
+        for (Iterator<MemberEntry> it = entries.values().iterator(); it.hasNext(); ) {
+            MemberEntry e = it.next();
+            Member m = e.member;
+            if (m.getRole() != Role.REMOTE_BATCHER) {
+                continue;
+            }
+            RemoteDatacenters.Remote r = byAddress.get(m.getAddress());
+            if (r != null && e.source == Source.CONFIG && m.getDatacenter() == r.datacenter()
+                    && m.getGrpcAddress().equals(r.grpc().toString())) {
+                byAddress.remove(m.getAddress()); // listed as configured already
+            } else if (r != null || e.source == Source.CONFIG) {
+                LOG.info("remote batcher {} of datacenter {} (gRPC {}, {}) {}", m.getAddress(), m.getDatacenter(),
+                        m.getGrpcAddress(), e.source.name().toLowerCase(Locale.ROOT),
+                        r == null ? "is no longer in " + RemoteDatacenters.KEY + ": removed" : "is replaced by " + r);
+                joinSeqs.put(m.getAddress(), m.getJoinSeq());
+                it.remove();
+                changed = true;
+            }
+        }
+        for (RemoteDatacenters.Remote r : byAddress.values()) {
+            Long joinSeq = joinSeqs.get(r.address().toString());
+            addByAddress(Role.REMOTE_BATCHER, r.address(), r.grpc(), r.datacenter(), Source.CONFIG,
+                    joinSeq != null ? joinSeq : nextJoinSeq++, now);
+            changed = true;
+        }
+        if (changed) {
+            changed();
+        }
     }
 
     /** Removes a member registered by address; returns whether it existed. */
@@ -310,7 +380,7 @@ public final class MemberRegistry {
     /** The outcome of a {@link Prober#probe}. */
     public void probeResult(String instanceId, boolean reachable, long now) {
         MemberEntry e = entries.get(instanceId);
-        if (e == null || e.source != Source.HTTP) {
+        if (e == null || !e.probed()) {
             return;
         }
         if (reachable) {
@@ -374,6 +444,9 @@ public final class MemberRegistry {
             MemberEntry e = it.next();
             switch (e.health) {
                 case LIVE -> {
+                    if (e.remote()) {
+                        break; // another datacenter's batcher: listed until removed
+                    }
                     long timeout = e.source == Source.HTTP
                             ? config.grace().toNanos() + config.probeInterval().toNanos()
                             : config.memberTimeout().toNanos();
@@ -406,7 +479,7 @@ public final class MemberRegistry {
                 }
                 default -> throw new IllegalStateException();
             }
-            if (e.source == Source.HTTP) {
+            if (e.probed()) {
                 if (now - e.nextProbeNanos >= 0) {
                     e.nextProbeNanos = now + config.probeInterval().toNanos();
                     prober.probe(e.member.getInstanceId(), HostPort.parse(e.member.getAddress()));

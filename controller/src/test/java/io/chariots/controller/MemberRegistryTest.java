@@ -275,6 +275,42 @@ class MemberRegistryTest {
     }
 
     @Test
+    void otherDatacentersBatchersAreNeverProbedNorDroppedAndFollowTheConfigAcrossRestarts() {
+        Recorder maintainer = new Recorder();
+        reg.register(member(Role.MAINTAINER, "m", "127.0.0.1:9030"), maintainer, now);
+        reg.configureRemoteBatchers(List.of(remote(1, "dc1:9000", "dc1:10000"), remote(2, "dc2:9000", "dc2:9500")), now);
+        assertThat(reg.registerByAddress(Role.REMOTE_BATCHER, HostPort.parse("dc1b:9000"), HostPort.parse("dc1b:10000"), 1, now))
+                .isTrue();
+        assertThat(maintainer.lastAddresses(Role.REMOTE_BATCHER)).containsExactly("dc1:9000", "dc2:9000", "dc1b:9000");
+        for (int i = 0; i < 20; i++) {
+            reg.heartbeat("m", "", now);
+            advance(500);
+        }
+        assertThat(probes).as("another datacenter's batcher is reached by the maintainers' links, not probed").isEmpty();
+        assertThat(maintainer.lastAddresses(Role.REMOTE_BATCHER)).containsExactly("dc1:9000", "dc2:9000", "dc1b:9000");
+
+        // The next start's config drops datacenter 2 and moves datacenter 1's gRPC port; the HTTP one stays.
+        reg = restarted(43);
+        Recorder again = new Recorder();
+        reg.register(member(Role.MAINTAINER, "m", "127.0.0.1:9030"), again, now);
+        reg.configureRemoteBatchers(List.of(remote(1, "dc1:9000", "dc1:9100")), now);
+        Member dc1 = again.last().getMembersList().stream().filter(m -> m.getAddress().equals("dc1:9000")).findFirst()
+                .orElseThrow();
+        assertThat(dc1.getGrpcAddress()).isEqualTo("dc1:9100");
+        assertThat(dc1.getJoinSeq()).as("keeps its join order").isEqualTo(2);
+        assertThat(again.lastAddresses(Role.REMOTE_BATCHER)).containsExactly("dc1:9000", "dc1b:9000");
+        assertThat(entry(reg, "config-remote_batcher@dc1:9000").source()).isEqualTo(MemberEntry.Source.CONFIG);
+        assertThat(reg.unregisterByAddress(Role.REMOTE_BATCHER, HostPort.parse("dc1:9000")))
+                .as("a configured one is removed from the config only").isFalse();
+        assertThat(reg.unregisterByAddress(Role.REMOTE_BATCHER, HostPort.parse("dc1b:9000"))).isTrue();
+        assertThat(again.lastAddresses(Role.REMOTE_BATCHER)).containsExactly("dc1:9000");
+    }
+
+    static io.chariots.common.config.RemoteDatacenters.Remote remote(int dc, String address, String grpc) {
+        return new io.chariots.common.config.RemoteDatacenters.Remote(dc, HostPort.parse(address), HostPort.parse(grpc), null);
+    }
+
+    @Test
     void askedForJoinOrderIsKeptAfterAControllerRestart() {
         Recorder a = new Recorder();
         reg.register(member(Role.QUEUE, "q2", "h:9021").toBuilder().setJoinSeq(7).build(), a, now);
