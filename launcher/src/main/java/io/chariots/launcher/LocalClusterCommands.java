@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 import java.io.Closeable;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,20 +34,68 @@ final class LocalClusterCommands {
     }
 
     @Command(name = "down", mixinStandardHelpOptions = true,
-            description = "Stop exactly the processes ./chariots up started, and check that nothing is left listening. "
-                    + "The cluster's shape stays recorded: a plain ./chariots up starts it again.")
+            description = "Stop exactly the processes ./chariots up started (of every datacenter, after up --dcs), and "
+                    + "check that nothing is left listening. The cluster's shape stays recorded: a plain ./chariots up "
+                    + "starts it again.")
     static final class Down implements Callable<Integer> {
         @Mixin
         RunDir run;
 
+        /** What stopping one run directory's cluster did. */
+        private record Stopped(RunDir dir, int processes, List<String> killed, List<String> stillListening) {
+        }
+
         @Override
         public Integer call() throws Exception {
-            if (!run.recorded()) {
+            List<RunDir> datacenters = run.datacenters();
+            if (!run.recorded() && datacenters.isEmpty()) {
                 run.out().println("No cluster recorded in " + run.file().path() + "; nothing to stop.");
                 return 0;
             }
-            try (Closeable lock = run.lock()) {
-                State s = run.state();
+            List<RunDir> clusters = new ArrayList<>();
+            if (run.recorded()) {
+                clusters.add(run);
+            }
+            clusters.addAll(datacenters);
+            List<Stopped> results;
+            try (Closeable lock = datacenters.isEmpty() || run.recorded() ? () -> { } : run.lock()) {
+                // Datacenters side by side: each stops its own processes, its controller last.
+                results = clusters.parallelStream().map(Down::stopQuietly).toList();
+            }
+            int processes = results.stream().mapToInt(Stopped::processes).sum();
+            String where = datacenters.isEmpty() ? "The cluster stays recorded in " + run.file().path()
+                    : "The " + datacenters.size() + " datacenters stay recorded in " + run.dir + "/dc0.." + (datacenters.size() - 1);
+            run.out().println("Stopped " + processes + " process(es)" + (processes == 0 ? " (none was running)" : "")
+                    + (datacenters.isEmpty() ? "" : " of " + datacenters.size() + " datacenters") + ". " + where + ": "
+                    + run.command("up") + " starts " + (datacenters.isEmpty() ? "it" : "them") + " again, "
+                    + run.command("up " + (datacenters.isEmpty() ? "" : "--dcs " + datacenters.size() + " ") + "--fresh")
+                    + " starts over.");
+            int exit = 0;
+            for (Stopped r : results) {
+                String of = datacenters.isEmpty() ? "" : " (" + r.dir().dir + ")";
+                if (!r.killed().isEmpty()) {
+                    run.err().println("Killed (SIGKILL) after 10 s without exiting on SIGTERM" + of + ": " + String.join(", ", r.killed()));
+                }
+                if (!r.stillListening().isEmpty()) {
+                    run.err().println("Still listening (not started by this cluster?)" + of + ": " + r.stillListening());
+                    exit = 1;
+                }
+            }
+            return exit;
+        }
+
+        private static Stopped stopQuietly(RunDir dir) {
+            try {
+                return stop(dir);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        /** Stops what {@code dir} records, under its lock, and records it all stopped. */
+        private static Stopped stop(RunDir dir) throws IOException {
+            try (Closeable lock = dir.lock()) {
+                State s = dir.state();
                 List<RoleProcess> running = s.processes().stream().filter(i -> i.process().isPresent())
                         .map(Instance::adopt).toList();
                 List<String> killed = new ArrayList<>();
@@ -54,7 +103,7 @@ final class LocalClusterCommands {
                 running.parallelStream().filter(p -> p.role() != Role.CONTROLLER)
                         .forEach(p -> stopOrNote(p, killed));
                 running.stream().filter(p -> p.role() == Role.CONTROLLER).forEach(p -> stopOrNote(p, killed));
-                run.file().write(s.allStopped());
+                dir.file().write(s.allStopped());
                 List<String> stillListening = new ArrayList<>();
                 for (Instance i : s.processes()) {
                     for (int port : new int[] {i.port(), i.admin(), i.grpc()}) {
@@ -63,17 +112,7 @@ final class LocalClusterCommands {
                         }
                     }
                 }
-                run.out().println("Stopped " + running.size() + " process(es)" + (running.isEmpty() ? " (none was running)" : "")
-                        + ". The cluster stays recorded in " + run.file().path() + ": " + run.command("up")
-                        + " starts it again, " + run.command("up --fresh") + " starts over.");
-                if (!killed.isEmpty()) {
-                    run.err().println("Killed (SIGKILL) after 10 s without exiting on SIGTERM: " + String.join(", ", killed));
-                }
-                if (!stillListening.isEmpty()) {
-                    run.err().println("Still listening (not started by this cluster?): " + stillListening);
-                    return 1;
-                }
-                return 0;
+                return new Stopped(dir, running.size(), killed, stillListening);
             }
         }
 
@@ -88,7 +127,7 @@ final class LocalClusterCommands {
 
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = {"Show every instance ./chariots up started, as ROLE#N with pid, ports and state "
-                    + "(running, paused, stopped, dead), and what the controller lists.",
+                    + "(running, paused, stopped, dead), and what the controller lists; after up --dcs, for each datacenter.",
                     "Exits 0 when all run, 3 when none does, 1 otherwise."})
     static final class StatusCommand implements Callable<Integer> {
         @Mixin
@@ -98,14 +137,39 @@ final class LocalClusterCommands {
         public Integer call() throws Exception {
             PrintWriter out = run.out();
             Optional<State> s = run.file().read();
-            if (s.isEmpty()) {
+            List<RunDir> datacenters = run.datacenters();
+            if (s.isEmpty() && datacenters.isEmpty()) {
                 out.println("No cluster recorded in " + run.file().path() + ". Start one with " + run.command("up") + ".");
                 return 3;
             }
+            if (s.isPresent()) {
+                return status(run, s.get());
+            }
+            List<Integer> exits = new ArrayList<>();
+            for (RunDir dc : datacenters) {
+                State state = dc.file().read().orElseThrow(() -> new IOException(dc.file().path() + " was moved away meanwhile"));
+                out.println("Datacenter " + dc.datacenterId() + " (" + dc.dir + "/): app " + appUrl(state)
+                        + ", controller " + state.controller());
+                exits.add(status(dc, state));
+                out.println();
+            }
+            return exits.stream().allMatch(e -> e == 0) ? 0 : exits.stream().allMatch(e -> e == 3) ? 3 : 1;
+        }
+
+        /** The first app's URL as recorded, in the controller's scheme. */
+        private static String appUrl(State s) {
+            String scheme = s.controller().startsWith("https") ? "https" : "http";
+            return s.processes().stream().filter(i -> i.roleEnum() == Role.APP).findFirst()
+                    .map(i -> scheme + "://" + i.host() + ":" + i.port()).orElse("none");
+        }
+
+        /** Prints one cluster's instances and controller view; 0 when all run, 3 when none does, 1 otherwise. */
+        private static int status(RunDir run, State state) {
+            PrintWriter out = run.out();
             Map<Status, List<String>> by = new EnumMap<>(Status.class);
             Status controller = Status.STOPPED;
             out.printf("  %-14s %-8s %-6s %-6s %-6s %s%n", "INSTANCE", "PID", "PORT", "ADMIN", "GRPC", "STATE");
-            for (Instance i : s.get().processes()) {
+            for (Instance i : state.processes()) {
                 Status st = i.status();
                 by.computeIfAbsent(st, k -> new ArrayList<>()).add(i.name());
                 if (i.roleEnum() == Role.CONTROLLER) {
@@ -115,14 +179,14 @@ final class LocalClusterCommands {
                         i.port(), i.admin(), i.grpc() == 0 ? "-" : Integer.toString(i.grpc()),
                         st.label() + (st == Status.DEAD ? " (log: " + i.log() + ")" : ""));
             }
-            int total = s.get().processes().size();
+            int total = state.processes().size();
             int running = by.getOrDefault(Status.RUNNING, List.of()).size();
             out.println(running + " of " + total + " running" + by.entrySet().stream().filter(e -> e.getKey() != Status.RUNNING)
                     .map(e -> "; " + e.getKey().label() + ": " + String.join(", ", e.getValue()))
                     .collect(Collectors.joining()) + ".");
             if (controller == Status.RUNNING) {
-                printControllerView(out, s.get().controller(), run.dir.resolve("tls").resolve(io.chariots.launcher.cluster.LocalCa.CA),
-                        s.get().processes().stream().anyMatch(i -> String.join(" ", i.command()).contains("tls.cert_file=")
+                printControllerView(out, state.controller(), run.dir.resolve("tls").resolve(io.chariots.launcher.cluster.LocalCa.CA),
+                        state.processes().stream().anyMatch(i -> String.join(" ", i.command()).contains("tls.cert_file=")
                                 && !i.command().contains("tls.edges=false")));
             }
             boolean noneAlive = by.getOrDefault(Status.RUNNING, List.of()).isEmpty()

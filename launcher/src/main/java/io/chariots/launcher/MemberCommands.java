@@ -38,7 +38,7 @@ final class MemberCommands {
         @Override
         public final Integer call() throws Exception {
             if (!run.recorded()) {
-                run.err().println("No cluster recorded in " + run.file().path() + ": start one with " + run.command("up") + ".");
+                run.err().println(run.noClusterHere());
                 return 1;
             }
             try (Closeable lock = run.lock()) {

@@ -2,6 +2,7 @@ package io.chariots.launcher;
 
 import io.chariots.launcher.cluster.ClusterStateFile;
 import io.chariots.launcher.cluster.ClusterStateFile.State;
+import io.chariots.launcher.cluster.MultiDatacenter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -11,7 +12,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * The {@code --dir} option of every local-cluster command, and what they share through it: the run
@@ -37,6 +41,42 @@ final class RunDir {
     /** Whether {@code up} recorded a cluster here: checked before {@link #lock()}, which creates the directory. */
     boolean recorded() {
         return Files.exists(file().path());
+    }
+
+    /** Datacenter {@code d}'s run directory ({@code DIR/dcD}) of {@code up --dcs}, for this same command. */
+    RunDir datacenter(int d) {
+        RunDir sub = new RunDir();
+        sub.dir = MultiDatacenter.dir(dir, d);
+        sub.command = command;
+        return sub;
+    }
+
+    /** The datacenters {@code up --dcs} recorded here, in datacenter order; empty for none. */
+    List<RunDir> datacenters() throws IOException {
+        List<RunDir> out = new ArrayList<>();
+        for (int d = 0; d < MultiDatacenter.recorded(dir).size(); d++) {
+            out.add(datacenter(d));
+        }
+        return out;
+    }
+
+    /** Which datacenter this directory is ({@code DIR/dcD}), or -1 for a run directory of its own. */
+    int datacenterId() {
+        return MultiDatacenter.datacenterOf(dir);
+    }
+
+    /**
+     * Why a command on one cluster finds none here, and where to look instead: with datacenters recorded here,
+     * their directories.
+     */
+    String noClusterHere() throws IOException {
+        List<RunDir> dcs = datacenters();
+        if (dcs.isEmpty()) {
+            return "No cluster recorded in " + file().path() + ": start one with " + command("up") + ".";
+        }
+        return dir + "/ holds " + dcs.size() + " datacenters, each its own cluster: name one with --dir "
+                + dcs.stream().map(r -> r.dir.toString()).collect(Collectors.joining(", ")) + " (e.g. "
+                + dcs.get(0).command("status") + ").";
     }
 
     /** The recorded cluster, read under the lock after {@link #recorded()} said there is one. */

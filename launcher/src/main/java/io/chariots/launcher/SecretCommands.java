@@ -70,6 +70,9 @@ final class SecretCommands {
             if (secret == null) {
                 run.err().println("No cluster secret: none in " + LocalCluster.secretFile(run.dir)
                         + ", CHARIOTS_CLUSTER_SECRET or CHARIOTS_CLUSTER_SECRET_FILE (an open cluster needs no token).");
+                if (!run.datacenters().isEmpty()) {
+                    run.err().println(run.noClusterHere());
+                }
                 return 1;
             }
             String proof = new Prover(secret).next(Proof.HTTP_PURPOSE);

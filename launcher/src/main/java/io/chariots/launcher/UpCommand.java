@@ -5,6 +5,7 @@ import io.chariots.launcher.cluster.ClusterStateFile;
 import io.chariots.launcher.cluster.ClusterStateFile.Instance;
 import io.chariots.launcher.cluster.ClusterStateFile.State;
 import io.chariots.launcher.cluster.LocalCluster;
+import io.chariots.launcher.cluster.MultiDatacenter;
 import io.chariots.launcher.cluster.RoleProcess;
 import io.chariots.proto.Role;
 import picocli.CommandLine.Command;
@@ -42,7 +43,9 @@ import java.util.stream.Stream;
                 + "(app 8080, controller 8081, batcher 9000, filter 9010, queue 9020, maintainer 9030, indexer 9040; "
                 + "more instances on the next ports). Waits until all have registered.",
                 "Without counts, starts the cluster recorded in the run directory (one of each role if none is). "
-                + "Refuses counts that would leave out an instance whose data is there (a maintainer, an indexer)."})
+                + "Refuses counts that would leave out an instance whose data is there (a maintainer, an indexer).",
+                "With --dcs N, starts N linked datacenters, datacenter d in DIR/dcD on the default ports + 10000·d; "
+                + "without it, the datacenters recorded in DIR, if any."})
 final class UpCommand implements Callable<Integer> {
     /** The roles whose count {@code up} takes; there is always one controller and one app. */
     private static final List<Role> COUNTED = List.of(Role.INDEXER, Role.MAINTAINER, Role.QUEUE, Role.FILTER,
@@ -60,6 +63,11 @@ final class UpCommand implements Callable<Integer> {
     Integer maintainers;
     @Option(names = "--indexers", paramLabel = "N", description = "Indexers (default: as recorded, else 1).")
     Integer indexers;
+    @Option(names = "--dcs", paramLabel = "N", description = "Start N linked datacenters (1.."
+            + MultiDatacenter.MAX_DATACENTERS_ON_DEFAULT_PORTS + "): datacenter d is a whole cluster in DIR/dcD on the default "
+            + "ports + 10000·d, with its own controller and cluster secret, and a config.yaml with num_dc N, id d and "
+            + "remote_batchers naming every other datacenter's batcher. The counts apply to each datacenter.")
+    Integer dcs;
     @Option(names = "--fresh", description = "Start over: first move the run directory's logs, data and record aside "
             + "to DIR-old-TIME/ (nothing is deleted).")
     boolean fresh;
@@ -72,14 +80,17 @@ final class UpCommand implements Callable<Integer> {
     boolean tls;
 
     /** An instance this start would leave out although its data directory holds data. */
-    private record LeftOut(Role role, int index, Path dataDir) {
+    record LeftOut(Role role, int index, Path dataDir) {
     }
 
     @Override
     public Integer call() throws Exception {
+        if (dcs != null || !fresh && !run.recorded() && !run.datacenters().isEmpty()) {
+            return new DatacentersUp(this).call();
+        }
         try (Closeable lock = run.lock()) {
             Optional<State> recorded = run.file().read();
-            if (recorded.isPresent() && refuseWhileRunning(recorded.get())) {
+            if (recorded.isPresent() && refuseWhileRunning(run, recorded.get())) {
                 return 1;
             }
             if (fresh) {
@@ -90,7 +101,7 @@ final class UpCommand implements Callable<Integer> {
             LocalCluster.Spec spec = spec(recorded, asked);
             List<LeftOut> leftOut = leftOut(spec);
             if (!leftOut.isEmpty()) {
-                refuseLeavingOut(leftOut, asked);
+                refuseLeavingOut(run, leftOut, asked, "");
                 return 1;
             }
             if (recorded.isPresent()) {
@@ -104,7 +115,7 @@ final class UpCommand implements Callable<Integer> {
     }
 
     /** The counts given on the command line. */
-    private Map<Role, Integer> asked() {
+    Map<Role, Integer> asked() {
         Map<Role, Integer> m = new EnumMap<>(Role.class);
         BiConsumer<Role, Integer> given = (role, n) -> {
             if (n != null) {
@@ -119,8 +130,8 @@ final class UpCommand implements Callable<Integer> {
         return m;
     }
 
-    /** Says why not and returns true while any instance of the recorded cluster still runs. */
-    private boolean refuseWhileRunning(State recorded) {
+    /** Says why not and returns true while any instance of the cluster recorded in {@code run} still runs. */
+    static boolean refuseWhileRunning(RunDir run, State recorded) {
         List<String> notRunning = new ArrayList<>();
         boolean anyAlive = false;
         for (Instance i : recorded.processes()) {
@@ -147,7 +158,7 @@ final class UpCommand implements Callable<Integer> {
     }
 
     /** Moves everything but the lock (which this command holds) into a sibling directory named for now. */
-    private void moveAside() throws IOException {
+    void moveAside() throws IOException {
         Path dir = run.dir.toAbsolutePath().normalize();
         List<Path> entries;
         try (Stream<Path> s = Files.list(dir)) {
@@ -168,8 +179,14 @@ final class UpCommand implements Callable<Integer> {
 
     /** Counts as asked, else as recorded, else one. */
     private LocalCluster.Spec spec(Optional<State> recorded, Map<Role, Integer> asked) {
-        LocalCluster.Spec spec = LocalCluster.spec().defaultPorts(true).detached(true).workDir(run.dir.toAbsolutePath())
-                .debug(debug).tls(tls);
+        LocalCluster.Spec spec = LocalCluster.spec().defaultPorts(true).workDir(run.dir.toAbsolutePath());
+        shape(spec, recorded, asked);
+        return spec;
+    }
+
+    /** Applies this command's counts (as asked, else as {@code recorded}, else one), settings and options to {@code spec}. */
+    void shape(LocalCluster.Spec spec, Optional<State> recorded, Map<Role, Integer> asked) {
+        spec.detached(true).debug(debug).tls(tls);
         for (Role role : LocalCluster.ROLES) {
             if (role != Role.CONTROLLER) {
                 spec.count(role, asked.getOrDefault(role, recorded.map(s -> s.count(role)).orElse(1)));
@@ -180,11 +197,10 @@ final class UpCommand implements Callable<Integer> {
             spec.jvmOptions(Arrays.asList(jvm.trim().split("\\s+")));
         }
         settings.forEach(spec::setting);
-        return spec;
     }
 
     /** "1 controller, 1 indexer, 3 maintainers, ...", in start order. */
-    private static String shape(ToIntFunction<Role> count) {
+    static String shape(ToIntFunction<Role> count) {
         return LocalCluster.ROLES.stream().filter(r -> count.applyAsInt(r) > 0)
                 .map(r -> count.applyAsInt(r) + " " + RoleConfig.roleName(r) + (count.applyAsInt(r) == 1 ? "" : "s"))
                 .collect(Collectors.joining(", "));
@@ -194,7 +210,7 @@ final class UpCommand implements Callable<Integer> {
      * The instances beyond {@code spec}'s counts whose data directory holds anything. Any role counts, not only
      * maintainers and indexers, so that whatever a role comes to keep on disk is never silently left behind.
      */
-    private static List<LeftOut> leftOut(LocalCluster.Spec spec) throws IOException {
+    static List<LeftOut> leftOut(LocalCluster.Spec spec) throws IOException {
         List<LeftOut> out = new ArrayList<>();
         for (Role role : LocalCluster.ROLES) {
             for (int i = spec.count(role); i < LocalCluster.MAX_INSTANCES; i++) {
@@ -211,7 +227,8 @@ final class UpCommand implements Callable<Integer> {
         return out;
     }
 
-    private void refuseLeavingOut(List<LeftOut> leftOut, Map<Role, Integer> asked) {
+    /** Names the instances left out, and the {@code up} that starts them too ({@code upFlags}: e.g. "--dcs 2 "). */
+    static void refuseLeavingOut(RunDir run, List<LeftOut> leftOut, Map<Role, Integer> asked, String upFlags) {
         PrintWriter err = run.err();
         err.println("chariots up: these instances keep data in " + run.dir + "/ and would not be started:");
         for (LeftOut l : leftOut) {
@@ -223,8 +240,8 @@ final class UpCommand implements Callable<Integer> {
         String counts = COUNTED.stream().filter(enough::containsKey)
                 .map(r -> "--" + LocalCluster.listName(r) + " " + enough.get(r))
                 .collect(Collectors.joining(" "));
-        err.println("Start them too:  " + run.command("up " + counts));
-        err.println("Or start over:   " + run.command("up --fresh") + "   (moves " + run.dir
+        err.println("Start them too:  " + run.command("up " + upFlags + counts));
+        err.println("Or start over:   " + run.command("up " + upFlags + "--fresh") + "   (moves " + run.dir
                 + "/'s logs, data and record aside)");
     }
 

@@ -36,9 +36,10 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * A single-datacenter Chariots cluster of real role processes on 127.0.0.1:
+ * One datacenter's Chariots cluster of real role processes on 127.0.0.1:
  * one JVM per instance. Used by {@code ./chariots up} (default ports,
- * detached) and by every cross-process test (free ports, stopped on close).
+ * detached) and by every cross-process test (free ports, stopped on close);
+ * several linked datacenters are started together by {@link MultiDatacenter}.
  * Any instance can be killed, stopped, paused, resumed and restarted;
  * {@link #describe()} prints the state for a failing test.
  */
@@ -59,6 +60,7 @@ public final class LocalCluster implements AutoCloseable {
     private final LocalCa.Files3 tls;
     private ClusterSecret secret;
     private boolean secretInEnvironment; // the roles inherit it
+    private Path configFile; // given to every role with -f; null: none
     private Prover prover;
 
     private LocalCluster(Spec spec, LocalCa.Files3 tls) {
@@ -87,6 +89,9 @@ public final class LocalCluster implements AutoCloseable {
         private boolean debug;
         private boolean open;
         private boolean tls;
+        private int portOffset;
+        private PortPlan ports;
+        private DatacenterConfig datacenter;
 
         public Spec() {
             for (Role r : ROLES) {
@@ -133,6 +138,42 @@ public final class LocalCluster implements AutoCloseable {
         /** GoChariots' ports (controller 8081, batcher 9000, …, next instances on the next ports) instead of free ones. */
         public Spec defaultPorts(boolean b) {
             this.defaultPorts = b;
+            return this;
+        }
+
+        /**
+         * With {@link #defaultPorts}: every port shifted by {@code offset} (datacenter d of
+         * {@code ./chariots up --dcs N} runs on the default ports + 10000·d).
+         */
+        public Spec portOffset(int offset) {
+            this.portOffset = offset;
+            return this;
+        }
+
+        /** These ports instead of default or free ones; the plan must have as many instances of each role as this spec. */
+        public Spec ports(PortPlan plan) {
+            this.ports = plan;
+            return this;
+        }
+
+        /**
+         * The ports start will use: those {@linkplain #ports given}, else the default ones (shifted by
+         * {@link #portOffset}), else free ones — chosen anew on each call; give them with {@link #ports} to fix them.
+         */
+        public PortPlan plannedPorts() {
+            if (ports != null) {
+                return ports;
+            }
+            return defaultPorts ? PortPlan.defaults(this::count, portOffset) : PortPlan.free(this::count);
+        }
+
+        /**
+         * Which datacenter this cluster is and the other datacenters' batchers: written to
+         * {@code WORKDIR/config.yaml} at start and given to every role with {@code -f}. Without it, the roles run
+         * with GoChariots' defaults ({@code num_dc: 1}, {@code id: 0}) and no config file.
+         */
+        public Spec datacenter(DatacenterConfig config) {
+            this.datacenter = config;
             return this;
         }
 
@@ -208,14 +249,43 @@ public final class LocalCluster implements AutoCloseable {
             if (!defaultPorts || workDir == null) {
                 throw new IllegalStateException("data directories are known before start only with default ports and a workDir");
             }
-            return LocalCluster.dataDir(workDir, role, "127.0.0.1", defaultMainPort(role, index));
+            return LocalCluster.dataDir(workDir, role, "127.0.0.1", PortPlan.defaultMainPort(role, index, portOffset));
+        }
+
+        /** Which datacenter the cluster is and the others' batchers, as {@code config.yaml} will say; null: none given. */
+        public DatacenterConfig datacenterConfig() {
+            return datacenter;
+        }
+
+        /** Where logs, data, the secret and the config go (null until set). */
+        public Path workDir() {
+            return workDir;
+        }
+
+        /** Whether the roles run without a cluster secret. */
+        public boolean isOpen() {
+            return open;
+        }
+
+        /** Whether the roles run over TLS. */
+        public boolean isTls() {
+            return tls;
         }
 
         public LocalCluster start() throws IOException, InterruptedException {
             if (workDir == null) {
                 throw new IllegalStateException("workDir is required");
             }
+            for (Role role : ROLES) {
+                if (ports != null && ports.count(role) != count(role)) {
+                    throw new IllegalStateException("the port plan has " + ports.count(role) + " " + listName(role)
+                            + ", the spec " + count(role));
+                }
+            }
             LocalCluster c = new LocalCluster(this, tls ? LocalCa.ensure(workDir.resolve("tls"), List.of()) : null);
+            if (datacenter != null) {
+                c.configFile = datacenter.write(workDir);
+            }
             if (!open) {
                 c.secretInEnvironment = ClusterSecret.from(Settings.fromEnvironment(System.getenv())).isPresent();
                 c.secret = ensureSecret(workDir);
@@ -263,36 +333,18 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     private Map<Role, List<RoleProcess.Ports>> allocatePorts() throws IOException {
+        PortPlan plan;
+        try {
+            plan = spec.plannedPorts();
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        if (spec.defaultPorts) {
+            plan.checkBindable();
+        }
         Map<Role, List<RoleProcess.Ports>> out = new EnumMap<>(Role.class);
-        int[] free = spec.defaultPorts ? new int[0] : FreePorts.freePorts(3 * ROLES.stream().mapToInt(spec::count).sum());
-        int next = 0;
         for (Role role : ROLES) {
-            List<RoleProcess.Ports> list = new ArrayList<>();
-            for (int i = 0; i < spec.count(role); i++) {
-                int main;
-                int admin;
-                int grpc;
-                if (spec.defaultPorts) {
-                    main = defaultMainPort(role, i);
-                    admin = RoleConfig.defaultAdminPort(role, main);
-                    grpc = RoleConfig.defaultGrpcPort(role, main);
-                    for (int p : new int[] {main, admin, grpc}) {
-                        if (p != 0 && !FreePorts.bindable(p)) {
-                            throw new IOException("port " + p + " (" + RoleConfig.roleName(role) + ") is already in use"
-                                    + " - is another cluster running? (./chariots status / ./chariots down)");
-                        }
-                    }
-                } else {
-                    main = free[next++];
-                    admin = role == Role.APP || role == Role.CONTROLLER ? main : free[next++];
-                    grpc = switch (role) {
-                        case APP, BATCHER, CONTROLLER -> free[next++];
-                        default -> main;
-                    };
-                }
-                list.add(new RoleProcess.Ports(main, admin, grpc));
-            }
-            out.put(role, list);
+            out.put(role, plan.of(role));
         }
         return out;
     }
@@ -332,11 +384,6 @@ public final class LocalCluster implements AutoCloseable {
         return RoleConfig.roleName(role) + "-" + ("127.0.0.1".equals(host) ? "" : host + "-") + port;
     }
 
-    /** GoChariots' port for the first instance, the next ports for the next ones. */
-    private static int defaultMainPort(Role role, int index) {
-        return RoleConfig.defaultPort(role) + index;
-    }
-
     private static Path dataDir(Path workDir, Role role, String host, int port) {
         return workDir.resolve("data").resolve(instanceName(role, host, port));
     }
@@ -363,6 +410,9 @@ public final class LocalCluster implements AutoCloseable {
                 "--data-dir", dataDir(spec.workDir, role, host, p.main()).toString()));
         if (p.grpc() != 0) {
             cmd.addAll(List.of("--grpc-port", Integer.toString(p.grpc())));
+        }
+        if (configFile != null) {
+            cmd.addAll(List.of("-f", configFile.toAbsolutePath().toString()));
         }
         if (role == Role.QUEUE && index == 0) {
             cmd.add("--hold");
@@ -465,6 +515,26 @@ public final class LocalCluster implements AutoCloseable {
     /** The cluster's secret, or null for an open cluster. */
     public ClusterSecret secret() {
         return secret;
+    }
+
+    /** Where this cluster keeps its logs, data, secret and config. */
+    public Path workDir() {
+        return spec.workDir;
+    }
+
+    /** The file that holds this cluster's secret ({@code WORKDIR/cluster_secret}; absent for an open cluster). */
+    public Path secretFile() {
+        return secretFile(spec.workDir);
+    }
+
+    /** Which datacenter this cluster is and which others it knows, or null when it was started without one (datacenter 0 of 1). */
+    public DatacenterConfig datacenter() {
+        return spec.datacenter;
+    }
+
+    /** The config file every role is given with {@code -f} ({@code WORKDIR/config.yaml}), or null when there is none. */
+    public Path configFile() {
+        return configFile;
     }
 
     /**
