@@ -76,7 +76,8 @@ final class DatacentersUp {
 
     private int startUnderLocks(int n, List<Optional<State>> recorded) throws IOException, InterruptedException {
         for (int d = 0; d < recorded.size(); d++) {
-            if (recorded.get(d).isPresent() && UpCommand.refuseWhileRunning(run.datacenter(d), recorded.get(d).get())) {
+            if (recorded.get(d).isPresent() && UpCommand.refuseWhileRunning(run.datacenter(d), recorded.get(d).get(), run,
+                    "datacenter " + d + " (" + run.datacenter(d).dir + "/)")) {
                 return 1;
             }
         }

@@ -63,13 +63,21 @@ final class LocalClusterCommands {
                 results = clusters.parallelStream().map(Down::stopQuietly).toList();
             }
             int processes = results.stream().mapToInt(Stopped::processes).sum();
-            String where = datacenters.isEmpty() ? "The cluster stays recorded in " + run.file().path()
-                    : "The " + datacenters.size() + " datacenters stay recorded in " + run.dir + "/dc0.." + (datacenters.size() - 1);
-            run.out().println("Stopped " + processes + " process(es)" + (processes == 0 ? " (none was running)" : "")
-                    + (datacenters.isEmpty() ? "" : " of " + datacenters.size() + " datacenters") + ". " + where + ": "
-                    + run.command("up") + " starts " + (datacenters.isEmpty() ? "it" : "them") + " again, "
-                    + run.command("up " + (datacenters.isEmpty() ? "" : "--dcs " + datacenters.size() + " ") + "--fresh")
-                    + " starts over.");
+            String stopped = "Stopped " + processes + " process(es)" + (processes == 0 ? " (none was running)" : "")
+                    + (datacenters.isEmpty() ? "" : " of " + datacenters.size() + " datacenters") + ". ";
+            RunDir whole = run.whole();
+            if (whole != null) {
+                run.out().println(stopped + "Datacenter " + run.datacenterId() + " stays recorded in " + run.file().path()
+                        + ": " + run.command("start ROLE#N") + " starts one of its instances again; once every datacenter "
+                        + "is down, " + whole.command("up") + " starts them all.");
+            } else if (datacenters.isEmpty()) {
+                run.out().println(stopped + "The cluster stays recorded in " + run.file().path() + ": " + run.command("up")
+                        + " starts it again, " + run.command("up --fresh") + " starts over.");
+            } else {
+                run.out().println(stopped + "The " + datacenters.size() + " datacenters stay recorded in " + run.dir + "/dc0.."
+                        + (datacenters.size() - 1) + ": " + run.command("up") + " starts them again, "
+                        + run.command("up --dcs " + datacenters.size() + " --fresh") + " starts over.");
+            }
             int exit = 0;
             for (Stopped r : results) {
                 String of = datacenters.isEmpty() ? "" : " (" + r.dir().dir + ")";

@@ -60,6 +60,22 @@ final class RunDir {
         return out;
     }
 
+    /**
+     * The run directory of several datacenters this one is datacenter {@link #datacenterId} of ({@code DIR} for
+     * {@code DIR/dcD}, when {@code DIR} records it), or null for a run directory of its own.
+     */
+    RunDir whole() throws IOException {
+        int d = datacenterId();
+        Path parent = dir.getParent() != null ? dir.getParent() : dir.toAbsolutePath().getParent();
+        if (d < 0 || parent == null || MultiDatacenter.recorded(parent).size() <= d) {
+            return null;
+        }
+        RunDir whole = new RunDir();
+        whole.dir = parent;
+        whole.command = command;
+        return whole;
+    }
+
     /** Which datacenter this directory is ({@code DIR/dcD}), or -1 for a run directory of its own. */
     int datacenterId() {
         return MultiDatacenter.datacenterOf(dir);

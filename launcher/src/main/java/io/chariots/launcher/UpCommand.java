@@ -88,6 +88,13 @@ final class UpCommand implements Callable<Integer> {
         if (dcs != null || !fresh && !run.recorded() && !run.datacenters().isEmpty()) {
             return new DatacentersUp(this).call();
         }
+        RunDir whole = run.whole();
+        if (whole != null) {
+            run.err().println("chariots up: " + run.dir + "/ is datacenter " + run.datacenterId() + " of those recorded in "
+                    + whole.dir + "/, and starts with them: " + whole.command("up") + " (alone, it would start on "
+                    + "datacenter 0's ports, without its config). One instance: " + run.command("start ROLE#N") + ".");
+            return 1;
+        }
         try (Closeable lock = run.lock()) {
             Optional<State> recorded = run.file().read();
             if (recorded.isPresent() && refuseWhileRunning(run, recorded.get())) {
@@ -132,6 +139,15 @@ final class UpCommand implements Callable<Integer> {
 
     /** Says why not and returns true while any instance of the cluster recorded in {@code run} still runs. */
     static boolean refuseWhileRunning(RunDir run, State recorded) {
+        return refuseWhileRunning(run, recorded, run, null);
+    }
+
+    /**
+     * As {@link #refuseWhileRunning(RunDir, State)} for one cluster ({@code what}, in {@code run}) of a run of
+     * several in {@code whole}: status and down are offered for the whole, restart for the cluster's instance
+     * ({@code what} null: a cluster of its own).
+     */
+    static boolean refuseWhileRunning(RunDir run, State recorded, RunDir whole, String what) {
         List<String> notRunning = new ArrayList<>();
         boolean anyAlive = false;
         for (Instance i : recorded.processes()) {
@@ -145,14 +161,15 @@ final class UpCommand implements Callable<Integer> {
             return false;
         }
         PrintWriter err = run.err();
+        String capitalized = what == null ? null : Character.toUpperCase(what.charAt(0)) + what.substring(1);
         if (notRunning.isEmpty()) {
-            err.println("A cluster started from " + run.dir + "/ is running: see " + run.command("status") + ", stop it with "
-                    + run.command("down") + ".");
+            err.println((what == null ? "A cluster started from " + run.dir + "/" : capitalized) + " is running: see " + whole.command("status") + ", stop it with "
+                    + whole.command("down") + ".");
         } else {
-            err.println("The cluster recorded in " + run.dir + "/ is running without " + String.join(", ", notRunning) + ".");
+            err.println((what == null ? "The cluster recorded in " + run.dir + "/" : capitalized) + " is running without " + String.join(", ", notRunning) + ".");
             err.println("Bring one back with " + run.command("restart ROLE#N") + " (e.g. "
                     + run.command("restart " + notRunning.get(0).split(" ")[0]) + "), or stop the rest with "
-                    + run.command("down") + ".");
+                    + whole.command("down") + ".");
         }
         return true;
     }

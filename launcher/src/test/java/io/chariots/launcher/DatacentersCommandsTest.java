@@ -92,6 +92,13 @@ class DatacentersCommandsTest {
         Ran killThere = chariots("kill", "queue#1", "--dir", d + "/dc1");
         assertThat(killThere.exit()).isEqualTo(1);
         assertThat(killThere.err()).contains("queue#1 is stopped");
+
+        Ran upOne = chariots("up", "--dir", d + "/dc1");
+        assertThat(upOne.exit()).as("one datacenter alone would start on datacenter 0's ports").isEqualTo(1);
+        assertThat(upOne.err()).contains("is datacenter 1 of those recorded in " + d + "/", "up --dir " + d);
+        Ran downOne = chariots("down", "--dir", d + "/dc1");
+        assertThat(downOne.exit()).isZero();
+        assertThat(downOne.out()).contains("Datacenter 1 stays recorded", "start ROLE#N --dir " + d + "/dc1");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.chariots.systemtests;
 
 import io.chariots.launcher.cluster.LocalCluster;
+import io.chariots.launcher.cluster.MultiDatacenter;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
@@ -19,6 +20,12 @@ public final class ClusterExtension implements AfterEachCallback, TestExecutionE
     public LocalCluster track(LocalCluster c) {
         clusters.add(c);
         return c;
+    }
+
+    /** Registers every datacenter of {@code m} for cleanup and failure reports. */
+    public MultiDatacenter track(MultiDatacenter m) {
+        m.all().forEach(this::track);
+        return m;
     }
 
     @Override
