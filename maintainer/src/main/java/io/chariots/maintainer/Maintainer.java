@@ -120,11 +120,12 @@ public final class Maintainer {
             // Shipping this datacenter's records to the others runs on a loop of its own: it never delays a store.
             java.util.concurrent.atomic.AtomicReference<io.chariots.common.membership.Membership> view =
                     new java.util.concurrent.atomic.AtomicReference<>();
-            io.chariots.common.read.LogReader logReader = new io.chariots.common.read.LogReader(
-                    rt.manage(new io.chariots.common.grpc.ChannelPool(rt.transport())), view::get, java.time.Duration.ofSeconds(10));
+            io.chariots.common.grpc.ChannelPool peers = rt.manage(new io.chariots.common.grpc.ChannelPool(rt.transport()));
+            io.chariots.common.read.LogReader logReader = new io.chariots.common.read.LogReader(peers, view::get,
+                    java.time.Duration.ofSeconds(10));
             EventLoop shipLoop = new EventLoop("shipping", clock, now -> shippingRef[0].poll(now));
             shippingRef[0] = rt.manage(new Shipping(config.datacenter(), config.remoteDatacenters(),
-                    rt.transport().secret(), rt.transport(), logReader, shipLoop, clock, meters, selfAddress,
+                    rt.transport().secret(), rt.transport(), logReader, peers, view::get, shipLoop, clock, meters, selfAddress,
                     OriginShipper.Limits.defaults()));
             rt.manage(shipLoop.start());
             rt.startAdminServer();

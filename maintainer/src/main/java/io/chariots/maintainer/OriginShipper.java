@@ -43,6 +43,9 @@ public final class OriginShipper {
     /** This datacenter's log, read as a dense prefix. */
     public interface Log {
         void range(long from, int limit, Consumer<LogReader.Page> page, Consumer<Throwable> failed);
+
+        /** The highest TOId of {@code origin} stored here (the log's end for that origin). */
+        void latest(int origin, Consumer<OriginMark> mark, Consumer<Throwable> failed);
     }
 
     /** The other datacenter's batchers. */
@@ -81,11 +84,14 @@ public final class OriginShipper {
     private long nextMarksAt;
     private long remoteMark = -1;
     private long remoteMarkMovedAt;
+    private long markAdvancedAt;
     private long retryAt;
     private long backoff;
     // Origin time (ms) of the records sent beyond the remote mark, by TOId: how old the oldest not yet there is.
     private final TreeMap<Long, Long> sentAt = new TreeMap<>();
     private long latestToid;
+    private boolean latestAsked;
+    private long nextLatestAt;
     private long shipped;
     private long restarts;
     private String lastError = "";
@@ -102,6 +108,15 @@ public final class OriginShipper {
 
     /** Does what is due; returns the next deadline. */
     public long poll(long now) {
+        if (!latestAsked && now - nextLatestAt >= 0) {
+            // How far the log here goes, whatever the link does: the lag stays true during a partition.
+            latestAsked = true;
+            nextLatestAt = now + limits.marksPollNanos();
+            log.latest(origin, m -> {
+                latestAsked = false;
+                latestToid = Math.max(latestToid, m.getToid());
+            }, t -> latestAsked = false);
+        }
         switch (state) {
             case BACKING_OFF -> {
                 if (now - retryAt < 0) {
@@ -160,8 +175,12 @@ public final class OriginShipper {
             // The record after the mark is at a higher LId; with no LId known, TOId n is at LId n or later.
             cursorLid = m.getOriginLid() != 0 ? m.getOriginLid() + 1 : mark + 1;
             sentThrough = mark;
+            if (mark != remoteMark) {
+                markAdvancedAt = now;
+            }
             remoteMark = mark;
-            remoteMarkMovedAt = now;
+            remoteMarkMovedAt = now; // a fresh start gets a whole stall timeout
+            sentAt.headMap(mark, true).clear();
             nextReadAt = now;
             backoff = limits.minBackoffNanos();
             state(State.SHIPPING);
@@ -171,6 +190,7 @@ public final class OriginShipper {
         if (mark > remoteMark) {
             remoteMark = mark;
             remoteMarkMovedAt = now;
+            markAdvancedAt = now;
             sentAt.headMap(mark, true).clear();
         } else if (sentThrough <= remoteMark) {
             remoteMarkMovedAt = now; // nothing out: not stalled
@@ -294,12 +314,12 @@ public final class OriginShipper {
         state(State.BACKING_OFF);
     }
 
+    // What was sent stays in sentAt (bounded by maxAhead): how old the oldest record not yet there is, also while cut off.
     private void clear() {
         ready.clear();
         inFlight = 0;
         reading = false;
         marksAsked = false;
-        sentAt.clear();
     }
 
     private void state(State s) {
@@ -325,18 +345,28 @@ public final class OriginShipper {
         return remoteMark;
     }
 
-    /** Records of this origin in the log the other datacenter does not have yet (as far as read). */
+    /** Records of this origin in the log here that the other datacenter does not have yet (as far as it said). */
     public long lagRecords() {
-        return remoteMark < 0 ? latestToid : Math.max(0, latestToid - remoteMark);
+        return Math.max(0, latestToid - Math.max(0, remoteMark));
     }
 
-    /** How long ago the oldest record the other datacenter does not have yet was appended here, in ms (0: none). */
+    /**
+     * How long ago the oldest record the other datacenter does not have yet
+     * was appended here, in ms: 0 when it has them all; when that record was
+     * not read yet, since the other side's mark last moved.
+     */
     public long lagMillis(long nowMillis) {
+        if (lagRecords() == 0) {
+            return 0;
+        }
         Long oldest = sentAt.isEmpty() ? null : sentAt.firstEntry().getValue();
-        if (oldest == null && !ready.isEmpty()) {
+        if ((oldest == null || oldest == 0) && !ready.isEmpty()) {
             oldest = ready.peekFirst().getTimestampMs();
         }
-        return oldest == null || oldest == 0 ? 0 : Math.max(0, nowMillis - oldest);
+        if (oldest == null || oldest == 0) {
+            return TimeUnit.NANOSECONDS.toMillis(Math.max(0, clock.nanoTime() - markAdvancedAt));
+        }
+        return Math.max(0, nowMillis - oldest);
     }
 
     public long shipped() {

@@ -7,7 +7,9 @@ import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
 import io.chariots.common.membership.Membership;
 import io.chariots.common.net.NettyTransport;
+import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.read.LogReader;
+import io.chariots.common.read.StoredMarks;
 import io.chariots.proto.BatcherGrpc;
 import io.chariots.proto.MarksRequest;
 import io.chariots.proto.Member;
@@ -32,6 +34,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Which other datacenters this maintainer ships to, and the links that do it.
@@ -52,6 +55,8 @@ public final class Shipping implements AutoCloseable {
     private final ClusterSecret own;
     private final NettyTransport transport;
     private final LogReader reader;
+    private final ChannelPool channels;
+    private final Supplier<Membership> view;
     private final EventLoop loop;
     private final NanoClock clock;
     private final MeterRegistry meters;
@@ -64,7 +69,10 @@ public final class Shipping implements AutoCloseable {
     }
 
     public Shipping(int self, RemoteDatacenters remotes, ClusterSecret own, NettyTransport transport, LogReader reader,
-                    EventLoop loop, NanoClock clock, MeterRegistry meters, String selfAddress, OriginShipper.Limits limits) {
+                    ChannelPool channels, Supplier<Membership> view, EventLoop loop, NanoClock clock, MeterRegistry meters,
+                    String selfAddress, OriginShipper.Limits limits) {
+        this.channels = channels;
+        this.view = view;
         this.self = self;
         this.remotes = remotes;
         this.own = own;
@@ -114,13 +122,29 @@ public final class Shipping implements AutoCloseable {
     }
 
     private OriginShipper.Log log() {
-        return (from, limit, page, failed) -> reader.range(from, limit).whenComplete((p, t) -> loop.execute(() -> {
-            if (t == null) {
-                page.accept(p);
-            } else {
-                failed.accept(t);
+        return new OriginShipper.Log() {
+            @Override
+            public void range(long from, int limit, Consumer<LogReader.Page> page, Consumer<Throwable> failed) {
+                reader.range(from, limit).whenComplete((p, t) -> loop.execute(() -> {
+                    if (t == null) {
+                        page.accept(p);
+                    } else {
+                        failed.accept(t);
+                    }
+                }));
             }
-        }));
+
+            @Override
+            public void latest(int origin, Consumer<OriginMark> mark, Consumer<Throwable> failed) {
+                StoredMarks.of(channels, view.get(), origin).whenComplete((m, t) -> loop.execute(() -> {
+                    if (t == null) {
+                        mark.accept(m);
+                    } else {
+                        failed.accept(t);
+                    }
+                }));
+            }
+        };
     }
 
     private OriginShipper.Link link(ManagedChannel channel) {

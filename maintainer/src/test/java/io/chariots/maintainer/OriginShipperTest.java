@@ -26,13 +26,23 @@ class OriginShipperTest {
     int marksAsked;
     boolean failSends;
 
-    final OriginShipper.Log memoryLog = (from, limit, page, failed) -> {
-        readsFrom.add(from);
-        List<RecordEnvelope> out = new ArrayList<>();
-        for (long l = from; l < from + limit && log.containsKey(l); l++) {
-            out.add(log.get(l));
+    final OriginShipper.Log memoryLog = new OriginShipper.Log() {
+        @Override
+        public void range(long from, int limit, Consumer<LogReader.Page> page, Consumer<Throwable> failed) {
+            readsFrom.add(from);
+            List<RecordEnvelope> out = new ArrayList<>();
+            for (long l = from; l < from + limit && log.containsKey(l); l++) {
+                out.add(log.get(l));
+            }
+            page.accept(new LogReader.Page(out, true));
         }
-        page.accept(new LogReader.Page(out, true));
+
+        @Override
+        public void latest(int origin, Consumer<OriginMark> mark, Consumer<Throwable> failed) {
+            long max = log.values().stream().filter(r -> r.getHost() == origin).mapToLong(RecordEnvelope::getToid).max()
+                    .orElse(0);
+            mark.accept(OriginMark.newBuilder().setOrigin(origin).setToid(max).build());
+        }
     };
     final OriginShipper.Link memoryLink = new OriginShipper.Link() {
         @Override
@@ -144,6 +154,7 @@ class OriginShipperTest {
         shipper.poll(now);
         assertThat(shipper.state()).isEqualTo(OriginShipper.State.BACKING_OFF);
         assertThat(shipper.lastError()).contains("connection refused");
+        assertThat(shipper.lagRecords()).as("the lag is the log's, also while the link is down").isEqualTo(20);
         failSends = false;
         now += TimeUnit.MILLISECONDS.toNanos(199);
         shipper.poll(now);

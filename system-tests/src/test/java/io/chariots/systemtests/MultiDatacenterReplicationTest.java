@@ -163,6 +163,73 @@ class MultiDatacenterReplicationTest {
         }
     }
 
+    /**
+     * A datacenter cut off (its batcher, where the other ships, paused with
+     * SIGSTOP) does not stop the other from appending: the backlog stays in
+     * that one's log, the link says how far behind it is, in records and in
+     * time, and once the cut heals the other catches up with every record,
+     * once.
+     */
+    @Test
+    void aCutOffDatacenterCatchesUpAndTheLagIsVisibleMeanwhile() throws Exception {
+        MultiDatacenter dcs = MultiDatacenter.spec(2).workDir(dir).start();
+        dcs.all().forEach(clusters::track);
+        dcs.awaitRegistered(Duration.ofSeconds(180));
+        String metricsUrl = "http://127.0.0.1:" + dcs.datacenter(0).get(Role.MAINTAINER, 0).ports().admin() + "/metrics";
+        try (SteadyLoad load = new SteadyLoad(dcs.appUrl(0), 2, "cut-t").start()) {
+            load.awaitAcked(50, Duration.ofSeconds(60));
+            awaitOriginRecords(dcs.datacenter(1), 0, 50, Duration.ofSeconds(60));
+            RoleProcess cut = dcs.datacenter(1).get(Role.BATCHER, 0);
+            cut.pause();
+            long cutAt = System.nanoTime();
+            int ackedAtCut = load.acked().size();
+            load.awaitMore(300, Duration.ofSeconds(90)); // datacenter 0 goes on appending
+            while (System.nanoTime() - cutAt < Duration.ofSeconds(15).toNanos()) {
+                Thread.sleep(200);
+            }
+            String during = LogProbe.get(metricsUrl).body();
+            double lagRecords = tagged(during, "chariots_replication_lag_records", 1);
+            double lagSeconds = tagged(during, "chariots_replication_lag_seconds", 1);
+            System.out.println("cut off for 15 s while datacenter 0 appended " + (load.acked().size() - ackedAtCut)
+                    + " records: lag " + (long) lagRecords + " records, " + lagSeconds + " s");
+            assertThat(lagRecords).as("records datacenter 1 does not have yet").isGreaterThanOrEqualTo(300);
+            assertThat(lagSeconds).as("how old the oldest of them is").isGreaterThan(5);
+            cut.resume();
+            long healedAt = System.nanoTime();
+            load.finish(Duration.ofSeconds(60));
+            TreeMap<Long, String> home = byToid(LogProbe.readWholeLog(dcs.datacenter(0)), 0);
+            awaitOriginRecords(dcs.datacenter(1), 0, home.size(), Duration.ofSeconds(120));
+            System.out.println("datacenter 1 had all " + home.size() + " records of datacenter 0 "
+                    + Duration.ofNanos(System.nanoTime() - healedAt).toMillis() + " ms after the cut healed");
+            LogProbe.WholeLog there = LogProbe.readWholeLog(dcs.datacenter(1));
+            assertThat(byToid(there, 0)).as("every record once, the same TOIds").isEqualTo(home);
+            for (String id : load.acked().keySet()) {
+                assertThat(home.containsValue(id)).as(id).isTrue();
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            double lagAfter;
+            do {
+                Thread.sleep(500);
+                lagAfter = tagged(LogProbe.get(metricsUrl).body(), "chariots_replication_lag_records", 1);
+            } while (lagAfter > 0 && System.nanoTime() < deadline);
+            assertThat(lagAfter).as("no lag once caught up").isZero();
+        }
+    }
+
+    /** Waits until {@code dc}'s log holds at least {@code n} records of {@code origin}. */
+    private static void awaitOriginRecords(LocalCluster dc, int origin, int n, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        int have = 0;
+        while (System.nanoTime() < deadline) {
+            have = byToid(LogProbe.readWholeLog(dc), origin).size();
+            if (have >= n) {
+                return;
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("only " + have + " of " + n + " records of datacenter " + origin + " arrived in " + within);
+    }
+
     private static String chainLink(String step, long seed, long prehash) {
         return "{\"id\":\"chain-" + step + "\",\"tags\":{\"step\":\"" + step + "\"},\"seed\":" + seed + ",\"prehash\":"
                 + Unsigned64.toString(prehash) + "}";
