@@ -202,6 +202,26 @@ final class LocalClusterCommands {
             return running == total ? 0 : noneAlive ? 3 : 1;
         }
 
+        /**
+         * The links to other datacenters, as the shipping maintainers report them in their heartbeats (state, lag in
+         * records and ms, the error while one retries); nothing for a single datacenter.
+         */
+        private static void printReplication(PrintWriter out, HttpClient client, String url) {
+            try {
+                HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(url + "/cluster"))
+                        .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.ofString());
+                com.fasterxml.jackson.databind.JsonNode cluster = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
+                for (com.fasterxml.jackson.databind.JsonNode i : cluster.path("instances")) {
+                    String note = i.path("note").asText("");
+                    if (note.startsWith("replication:")) {
+                        out.println("  " + i.path("address").asText() + " " + note);
+                    }
+                }
+            } catch (Exception e) {
+                out.println("  (replication not known: " + e.getMessage() + ")");
+            }
+        }
+
         private static void printControllerView(PrintWriter out, String controller, java.nio.file.Path tlsCa, boolean tlsCluster) {
             try {
                 // In a cluster up --tls, the controller's port serves TLS: asked trusting the cluster's CA.
@@ -212,6 +232,7 @@ final class LocalClusterCommands {
                 HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(url + "/"))
                         .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.ofString());
                 out.println("Controller " + url + " lists: " + r.body().trim());
+                printReplication(out, client, url);
             } catch (Exception e) {
                 out.println("Controller " + controller + " is not answering (" + e.getMessage() + ").");
             }
