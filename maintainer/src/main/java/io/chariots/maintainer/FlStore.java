@@ -546,8 +546,10 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
                         toids = new OriginMarks();
                         toids.raiseAll(maxToids);
                     }
-                    // Where the record is at its origin: its own LId when it originated here.
-                    toids.raise((int) r.getHost(), r.getToid(), r.getOriginLid() != 0 ? r.getOriginLid() : r.getLid());
+                    // Where the record is at its origin: its origin LId when it came from elsewhere (0 for a TOId
+                    // hole that carries none), its own LId when it originated here (no origin LId, and not a hole).
+                    long at = r.getOriginLid() != 0 ? r.getOriginLid() : r.getHole() ? 0 : r.getLid();
+                    toids.raise((int) r.getHost(), r.getToid(), at);
                 }
             }
             if (toids != null) {
@@ -785,12 +787,12 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         }
     }
 
-    /** The epoch this store is sealed at; 0 if it never was (it then stores nothing). */
     /** The highest TOId stored of each datacenter of origin. */
     public OriginMarks maxToids() {
         return maxToids;
     }
 
+    /** The epoch this store is sealed at; 0 if it never was (it then stores nothing). */
     public long sealedEpoch() {
         return sealedEpoch;
     }

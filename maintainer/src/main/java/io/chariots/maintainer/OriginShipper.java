@@ -55,7 +55,7 @@ public final class OriginShipper {
         void send(List<RecordEnvelope> batch, Runnable sent, Consumer<Throwable> failed);
     }
 
-    /** Limits, with defaults (see {@code replication.*} in the README). */
+    /** Limits; {@link #defaults()} are what a maintainer uses. */
     public record Limits(int batchRecords, long batchBytes, int window, long maxAhead, long idlePollNanos,
                          long marksPollNanos, long stallTimeoutNanos, long minBackoffNanos, long maxBackoffNanos) {
         public static Limits defaults() {
@@ -71,7 +71,7 @@ public final class OriginShipper {
     private final Link link;
     private final Limits limits;
     private final NanoClock clock;
-    private State state = State.RESUMING;
+    private volatile State state = State.RESUMING;
     private long generation;
     private long nextToid;
     private long cursorLid;
@@ -82,19 +82,24 @@ public final class OriginShipper {
     private long sentThrough;
     private boolean marksAsked;
     private long nextMarksAt;
-    private long remoteMark = -1;
+    private volatile long remoteMark = -1;
     private long remoteMarkMovedAt;
-    private long markAdvancedAt;
+    private volatile long markAdvancedAt;
     private long retryAt;
     private long backoff;
     // Origin time (ms) of the records sent beyond the remote mark, by TOId: how old the oldest not yet there is.
     private final TreeMap<Long, Long> sentAt = new TreeMap<>();
-    private long latestToid;
+    private volatile long latestToid;
+    private long lastLocalLid;
+    // The stall timeout now: doubled at each restart without progress (a record there rightly waiting for a cause
+    // from a third datacenter is not a lost batch), back to the configured one once the mark moves.
+    private long stallTimeout;
+    private volatile long oldestMissingMs;
     private boolean latestAsked;
     private long nextLatestAt;
-    private long shipped;
-    private long restarts;
-    private String lastError = "";
+    private volatile long shipped;
+    private volatile long restarts;
+    private volatile String lastError = "";
 
     public OriginShipper(int origin, int remote, Log log, Link link, Limits limits, NanoClock clock) {
         this.clock = clock;
@@ -104,6 +109,7 @@ public final class OriginShipper {
         this.link = link;
         this.limits = limits;
         this.backoff = limits.minBackoffNanos();
+        this.stallTimeout = limits.stallTimeoutNanos();
     }
 
     /** Does what is due; returns the next deadline. */
@@ -128,6 +134,7 @@ public final class OriginShipper {
             case RESUMING -> askMarks(now);
             case SHIPPING -> ship(now);
         }
+        refreshOldestMissing();
         long next = now + limits.marksPollNanos();
         if (state == State.SHIPPING && !reading && ready.isEmpty()) {
             next = Math.min(next, nextReadAt);
@@ -146,7 +153,8 @@ public final class OriginShipper {
         if (now - nextMarksAt >= 0) {
             askMarks(now);
         }
-        if (sentThrough > remoteMark && now - remoteMarkMovedAt > limits.stallTimeoutNanos()) {
+        if (sentThrough > remoteMark && now - remoteMarkMovedAt > stallTimeout) {
+            stallTimeout = Math.min(stallTimeout * 2, TimeUnit.MINUTES.toNanos(5));
             restart("datacenter " + remote + " has held TOId " + remoteMark + " for "
                     + TimeUnit.NANOSECONDS.toMillis(now - remoteMarkMovedAt) + " ms with " + (sentThrough - remoteMark)
                     + " more sent; sending again from there", now);
@@ -174,6 +182,7 @@ public final class OriginShipper {
             nextToid = mark + 1;
             // The record after the mark is at a higher LId; with no LId known, TOId n is at LId n or later.
             cursorLid = m.getOriginLid() != 0 ? m.getOriginLid() + 1 : mark + 1;
+            lastLocalLid = cursorLid - 1;
             sentThrough = mark;
             if (mark != remoteMark) {
                 markAdvancedAt = now;
@@ -191,6 +200,7 @@ public final class OriginShipper {
             remoteMark = mark;
             remoteMarkMovedAt = now;
             markAdvancedAt = now;
+            stallTimeout = limits.stallTimeoutNanos();
             sentAt.headMap(mark, true).clear();
         } else if (sentThrough <= remoteMark) {
             remoteMarkMovedAt = now; // nothing out: not stalled
@@ -230,8 +240,11 @@ public final class OriginShipper {
             }
             while (nextToid < r.getToid()) {
                 // Given here with an LId that became a hole: no record carries it; the other side must not wait for it.
-                ready.addLast(RecordEnvelope.newBuilder().setHost(origin).setToid(nextToid++).setHole(true).build());
+                // Its origin LId is the last record's before it, so a shipper resuming from it reads on from there.
+                ready.addLast(RecordEnvelope.newBuilder().setHost(origin).setToid(nextToid++).setHole(true)
+                        .setOriginLid(lastLocalLid).build());
             }
+            lastLocalLid = r.getLid();
             ready.addLast(outgoing(r));
             nextToid = r.getToid() + 1;
             latestToid = Math.max(latestToid, r.getToid());
@@ -359,14 +372,20 @@ public final class OriginShipper {
         if (lagRecords() == 0) {
             return 0;
         }
+        long oldest = oldestMissingMs;
+        if (oldest == 0) {
+            return TimeUnit.NANOSECONDS.toMillis(Math.max(0, clock.nanoTime() - markAdvancedAt));
+        }
+        return Math.max(0, nowMillis - oldest);
+    }
+
+    // On the loop: what metric threads read of sentAt and ready, which only the loop touches.
+    private void refreshOldestMissing() {
         Long oldest = sentAt.isEmpty() ? null : sentAt.firstEntry().getValue();
         if ((oldest == null || oldest == 0) && !ready.isEmpty()) {
             oldest = ready.peekFirst().getTimestampMs();
         }
-        if (oldest == null || oldest == 0) {
-            return TimeUnit.NANOSECONDS.toMillis(Math.max(0, clock.nanoTime() - markAdvancedAt));
-        }
-        return Math.max(0, nowMillis - oldest);
+        oldestMissingMs = oldest == null ? 0 : oldest;
     }
 
     public long shipped() {

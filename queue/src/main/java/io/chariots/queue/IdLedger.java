@@ -72,6 +72,8 @@ public final class IdLedger {
         long verifyAtEpoch;
         // Out of the live map (settled, rejected or forgotten): a stale reference to it changes nothing.
         boolean gone;
+        // Another datacenter's record, known by origin and TOId: its origin's mark, not this ledger, decides.
+        boolean fromOrigin;
 
         Entry(String id, long h1, long h2, RecordEnvelope record, State state) {
             this.id = id;
@@ -265,8 +267,14 @@ public final class IdLedger {
         String id = keyOf(r);
         Entry e = live.get(id);
         if (e != null) {
-            e.addWaiter(b);
             duplicates++;
+            if (e.fromOrigin) {
+                // A link's resend: answered at once (its shipper goes by the marks, and the first copy is held by
+                // its own batch), so that resends of a record rightly held back do not pile up waiting batches.
+                count(b, true);
+                return Admission.SETTLED;
+            }
+            e.addWaiter(b);
             return Admission.JOINED;
         }
         byte[] utf8 = id.getBytes(StandardCharsets.UTF_8);
@@ -280,6 +288,7 @@ public final class IdLedger {
         }
         boolean verify = r.getToid() == 0 && (seen.mayContain(h1, h2, now) || gapFor(io.chariots.common.layout.RingOwners.routingKey(r), now));
         e = new Entry(id, h1, h2, r, verify ? State.VERIFYING : State.ADMITTED);
+        e.fromOrigin = r.getToid() != 0;
         e.addWaiter(b);
         live.put(id, e);
         if (verify) {
@@ -406,7 +415,7 @@ public final class IdLedger {
     }
 
     private void remember(Entry e, long lid, long now) {
-        if (e.id.startsWith("\u0000") && e.id.indexOf('#') > 0) {
+        if (e.fromOrigin) {
             return; // another datacenter's: its origin's mark decides, and may go back after an epoch change
         }
         settledIds.putIfAbsent(e.h1, e.h2, lid);
@@ -536,7 +545,7 @@ public final class IdLedger {
                     e.gone = true;
                 }
                 case ASSIGNED -> {
-                    if (e.id.startsWith("\u0000") && e.id.indexOf('#') > 0) {
+                    if (e.fromOrigin) {
                         // From another datacenter: its filter sends it again, and the new token's mark for its
                         // origin (from the sealed maintainers) tells whether its store landed.
                         it.remove();

@@ -159,11 +159,4 @@ final class OriginOrder {
     int size() {
         return size;
     }
-
-    /** The TOId each origin waits for next, for "where is my record?" and logs. */
-    Map<Integer, Long> expected() {
-        Map<Integer, Long> out = new TreeMap<>();
-        waiting.keySet().forEach(o -> out.put(o, marks.get(o) + 1));
-        return out;
-    }
 }

@@ -72,13 +72,6 @@ public record QueueConfig(boolean hold, Duration causeTimeout, int recentCapacit
                 dedupFilterBytes, maintainerFailures, maintainerRetry, datacenter);
     }
 
-    /** This datacenter's id ({@code id} in config.yaml): records with this host originate here. */
-    public QueueConfig withDatacenter(int dc) {
-        return new QueueConfig(hold, causeTimeout, recentCapacity, maintainerWindow, maxBatch, maxBuffered, maxPerHold, maxWanted,
-                idleHold, reprobeMin, reprobeMax, tokenTimeout, passTimeout, silenceTimeout, quiesceTimeout, dedupWindow, dedupSettled,
-                dedupFilterBytes, maintainerFailures, maintainerRetry, dc);
-    }
-
     public QueueConfig withMaxBuffered(int n) {
         return new QueueConfig(hold, causeTimeout, recentCapacity, maintainerWindow, maxBatch, n, maxPerHold, maxWanted,
                 idleHold, reprobeMin, reprobeMax, tokenTimeout, passTimeout, silenceTimeout, quiesceTimeout, dedupWindow, dedupSettled,

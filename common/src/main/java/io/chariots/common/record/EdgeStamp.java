@@ -42,7 +42,7 @@ public final class EdgeStamp {
     /**
      * The envelope of {@code r}, ready for the pipeline.
      *
-     * @throws RecordFormatException if {@code r} names a datacenter outside {@code [0, num_dc)}
+     * @throws RecordFormatException if {@code r} names a datacenter other than this one
      */
     public RecordEnvelope stamp(LogRecord r, long nowMillis) throws RecordFormatException {
         return stamp(r, nowMillis, "");
@@ -58,6 +58,12 @@ public final class EdgeStamp {
         if (host != LogRecord.NO_HOST && host >= numDc) {
             throw new RecordFormatException("host", "datacenter " + host + " does not exist (num_dc = " + numDc + ")");
         }
+        if (host != LogRecord.NO_HOST && host != datacenter) {
+            // Taken from a client it would carry no TOId, never reach the other datacenters, and an effect naming it
+            // would wait there for good.
+            throw new RecordFormatException("host", "datacenter " + host + " is not this one (" + datacenter
+                    + "): another datacenter's records arrive over its replication link; append to its own app or batcher");
+        }
         java.time.Instant t = java.time.Instant.now();
         RecordEnvelope.Builder b = r.toEnvelopeBuilder()
                 .setIngestUs(t.getEpochSecond() * 1_000_000L + t.getNano() / 1000);
@@ -67,16 +73,7 @@ public final class EdgeStamp {
         if (!ackTo.isEmpty()) {
             b.setAckTo(ackTo);
         }
-        if (host == LogRecord.NO_HOST || host == datacenter) {
-            // Appended here: LId and time are ours to assign.
-            b.setHost(datacenter).setLid(0).setTimestampMs(nowMillis);
-        } else {
-            // From another datacenter: keep its LId as the origin sequence number.
-            b.setHost(host).setOriginLid(r.lid()).setLid(0);
-            if (r.timestamp() == 0) {
-                b.setTimestampMs(nowMillis);
-            }
-        }
-        return b.build();
+        // Appended here: LId and time are ours to assign.
+        return b.setHost(datacenter).setLid(0).setTimestampMs(nowMillis).build();
     }
 }
