@@ -539,19 +539,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             if (newFloor != floor) {
                 wb.put(meta, FLOOR_KEY, u64(newFloor));
             }
-            OriginMarks toids = null;
-            for (RecordEnvelope r : fresh) {
-                if (r.getToid() != 0 && Long.compareUnsigned(r.getToid(), maxToids.get((int) r.getHost())) > 0) {
-                    if (toids == null) {
-                        toids = new OriginMarks();
-                        toids.raiseAll(maxToids);
-                    }
-                    // Where the record is at its origin: its origin LId when it came from elsewhere (0 for a TOId
-                    // hole that carries none), its own LId when it originated here (no origin LId, and not a hole).
-                    long at = r.getOriginLid() != 0 ? r.getOriginLid() : r.getHole() ? 0 : r.getLid();
-                    toids.raise((int) r.getHost(), r.getToid(), at);
-                }
-            }
+            OriginMarks toids = raisedMarks(fresh);
             if (toids != null) {
                 wb.put(meta, MAX_TOIDS_KEY, OriginMarkList.newBuilder().addAllMarks(toids.toList())
                         .build().toByteArray());
@@ -572,6 +560,45 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             }
         }
         refreshIndexedThrough();
+    }
+
+    /**
+     * The marks {@code fresh} raises, or null if none: per run of one origin
+     * (a batch is nearly always one run) its highest TOId, so the maps are
+     * touched per run, not per record.
+     */
+    private OriginMarks raisedMarks(List<RecordEnvelope> fresh) {
+        OriginMarks toids = null;
+        int host = -1;
+        long best = 0;
+        long bestAt = 0;
+        for (int i = 0; i <= fresh.size(); i++) {
+            RecordEnvelope r = i < fresh.size() ? fresh.get(i) : null;
+            if (r != null && r.getToid() == 0) {
+                continue;
+            }
+            if (r == null || (int) r.getHost() != host) {
+                if (host >= 0 && Long.compareUnsigned(best, (toids == null ? maxToids : toids).get(host)) > 0) {
+                    if (toids == null) {
+                        toids = new OriginMarks();
+                        toids.raiseAll(maxToids);
+                    }
+                    toids.raise(host, best, bestAt);
+                }
+                if (r == null) {
+                    break;
+                }
+                host = (int) r.getHost();
+                best = 0;
+            }
+            if (Long.compareUnsigned(r.getToid(), best) > 0) {
+                best = r.getToid();
+                // Where the record is at its origin: its origin LId when it came from elsewhere (0 for a TOId hole
+                // that carries none), its own LId when it originated here (no origin LId, and not a hole).
+                bestAt = r.getOriginLid() != 0 ? r.getOriginLid() : r.getHole() ? 0 : r.getLid();
+            }
+        }
+        return toids;
     }
 
     /**

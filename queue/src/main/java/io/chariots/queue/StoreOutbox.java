@@ -86,7 +86,7 @@ public final class StoreOutbox {
      * RocksDB WriteBatch), so the record may go with it. A chain — the records
      * of another datacenter, each depending on the one before — then needs no
      * round trip per record. Dependencies are nearly always the last records
-     * collected: searched from the end.
+     * collected.
      */
     private boolean inBatch(String maintainer, long[] deps) {
         StoreBatch c = collecting.get(maintainer);
@@ -99,15 +99,35 @@ public final class StoreOutbox {
             if (lowest == 0 || Long.compareUnsigned(d, lowest) < 0 || !unstored.contains(d)) {
                 continue; // stored
             }
-            boolean found = false;
-            for (int i = rs.size() - 1; i >= 0 && !found; i--) {
-                found = rs.get(i).getLid() == d;
-            }
-            if (!found) {
+            if (!contains(rs, d)) {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * Whether {@code rs} holds LId {@code lid}. A batch being collected holds
+     * the LIds a hold gave, in increasing order (those released from blocked
+     * go out at once at a flush): a binary search. Were it not sorted, a miss
+     * would only make the record wait for its dependency's store.
+     */
+    private static boolean contains(List<RecordEnvelope> rs, long lid) {
+        int lo = 0;
+        int hi = rs.size() - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            int c = Long.compareUnsigned(rs.get(mid).getLid(), lid);
+            if (c == 0) {
+                return true;
+            }
+            if (c < 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return false;
     }
 
     private void collect(String maintainer, RecordEnvelope r, Object tag) {
