@@ -108,11 +108,15 @@ public final class StoreOutbox {
 
     /**
      * Whether {@code rs} holds LId {@code lid}. A batch being collected holds
-     * the LIds a hold gave, in increasing order (those released from blocked
-     * go out at once at a flush): a binary search. Were it not sorted, a miss
-     * would only make the record wait for its dependency's store.
+     * the LIds a hold gave, in increasing order: a binary search (a chain
+     * released from blocked at a flush finds its cause last). Were it not
+     * sorted, a miss would only make the record wait for its dependency's
+     * store.
      */
     private static boolean contains(List<RecordEnvelope> rs, long lid) {
+        if (!rs.isEmpty() && rs.get(rs.size() - 1).getLid() == lid) {
+            return true; // a chain released from blocked: its cause was the last one collected
+        }
         int lo = 0;
         int hi = rs.size() - 1;
         while (lo <= hi) {
@@ -146,7 +150,8 @@ public final class StoreOutbox {
             storedSinceScan = false; // nothing stored since the last look: nothing blocked can have been freed
             for (Iterator<Waiting> it = blocked.iterator(); it.hasNext(); ) {
                 Waiting w = it.next();
-                if (depsStored(w.deps())) {
+                // A chain blocked behind a batch just stored goes out whole in one batch, not one record per store.
+                if (depsStored(w.deps()) || inBatch(w.maintainer(), w.deps())) {
                     it.remove();
                     collect(w.maintainer(), w.record(), w.tag());
                 }

@@ -249,4 +249,31 @@ class StoreOutboxTest {
         assertThat(sent.get(1).epoch()).isEqualTo(8);
         assertThat(sent.get(1).lids()).containsExactly(5L);
     }
+
+    /**
+     * Another datacenter's records come as one chain across holds: the first
+     * of a hold depends on the last of a batch already sent, so the run
+     * waits; once that batch is stored the whole run goes out in one batch —
+     * not one record per store round trip.
+     */
+    @Test
+    void aChainBlockedBehindASentBatchGoesOutWholeOnceThatIsStored() {
+        add(M1, 1);
+        add(M1, 2, 1);
+        outbox.flush(T0);
+        assertThat(sentTo(M1)).extracting(Sent::lids).containsExactly(List.of(1L, 2L));
+        for (long lid = 3; lid <= 8; lid++) {
+            add(M1, lid, lid - 1); // the next hold's run: 3 depends on 2, sent but not stored
+        }
+        outbox.flush(T0 + 1);
+        assertThat(sentTo(M1)).hasSize(1);
+        outbox.onStored(sentTo(M1).get(0).id());
+        outbox.flush(T0 + 2);
+        // A whole batch (this outbox's batches hold 3): the rest waits for it, as a chain must.
+        assertThat(sentTo(M1)).extracting(Sent::lids).containsExactly(List.of(1L, 2L), List.of(3L, 4L, 5L));
+        outbox.onStored(sentTo(M1).get(1).id());
+        outbox.flush(T0 + 3);
+        assertThat(sentTo(M1)).extracting(Sent::lids).containsExactly(List.of(1L, 2L), List.of(3L, 4L, 5L),
+                List.of(6L, 7L, 8L));
+    }
 }
