@@ -26,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Three linked datacenters, each a real cluster of its own (every role its own
  * JVM): an event chain whose links are appended in different datacenters,
  * and steady durable load in each while a receiving batcher is killed, a
- * shipping maintainer is killed and another paused. Then every datacenter's
+ * shipping maintainer is killed, a receiving queue is killed (a token
+ * recovery rebuilds the origins' marks) and a maintainer paused. Then every datacenter's
  * log is read back whole and checked as a user would: each holds every
  * record of every origin exactly once (by origin and TOId, and by id), each
  * origin's records in their origin order (I4), the chain cause first in every
@@ -74,6 +75,15 @@ class MultiDatacenterReplicationTest {
             shipping.kill();
             Thread.sleep(1000);
             shipping.restart().awaitServing(Duration.ofSeconds(60));
+            // Datacenter 2's only queue, which orders what 0 and 1 send it, killed: a token recovery there rebuilds each
+            // origin's mark from the sealed maintainers, and what the links send again is dropped by it.
+            RoleProcess ring = dcs.datacenter(2).get(Role.QUEUE, 0);
+            ring.kill();
+            Thread.sleep(1000);
+            ring.restart().awaitServing(Duration.ofSeconds(60));
+            for (SteadyLoad l : loads) {
+                l.awaitMore(100, Duration.ofSeconds(120));
+            }
             // Datacenter 2's maintainer paused for 5 s (its links and its stores stop, then go on).
             RoleProcess paused = dcs.datacenter(2).get(Role.MAINTAINER, 0);
             paused.pause();
