@@ -1,8 +1,11 @@
 package io.chariots.maintainer;
 
 import io.chariots.common.config.RoleConfig;
+import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
+import io.chariots.common.membership.Membership;
+import io.chariots.common.read.LogReader;
 import io.chariots.common.runtime.RoleRuntime;
 import io.grpc.Server;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -10,6 +13,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -17,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The maintainer process. Startup wiring only: the flstore (RocksDB in
@@ -118,11 +123,11 @@ public final class Maintainer {
             nameSelf(loop, store, selfAddress);
 
             // Shipping this datacenter's records to the others runs on a loop of its own: it never delays a store.
-            java.util.concurrent.atomic.AtomicReference<io.chariots.common.membership.Membership> view =
-                    new java.util.concurrent.atomic.AtomicReference<>();
-            io.chariots.common.grpc.ChannelPool peers = rt.manage(new io.chariots.common.grpc.ChannelPool(rt.transport()));
-            io.chariots.common.read.LogReader logReader = new io.chariots.common.read.LogReader(peers, view::get,
-                    java.time.Duration.ofSeconds(10));
+            AtomicReference<Membership> view =
+                    new AtomicReference<>();
+            ChannelPool peers = rt.manage(new ChannelPool(rt.transport()));
+            LogReader logReader = new LogReader(peers, view::get,
+                    Duration.ofSeconds(10));
             EventLoop shipLoop = new EventLoop("shipping", clock, now -> shippingRef[0].poll(now));
             shippingRef[0] = rt.manage(new Shipping(config.datacenter(), config.remoteDatacenters(),
                     rt.transport().secret(), rt.transport(), logReader, peers, view::get, shipLoop, clock, meters, selfAddress,

@@ -183,30 +183,30 @@ public final class Shipping implements AutoCloseable {
         if (!metered.add(dc)) {
             return;
         }
+        gauge("chariots_replication_lag_records", dc, OriginShipper::lagRecords,
+                "Records of this datacenter the other one does not have yet (as far as shipped)");
+        gauge("chariots_replication_lag_seconds", dc, x -> x.lagMillis(System.currentTimeMillis()) / 1000.0,
+                "Age of the oldest record of this datacenter the other one does not have yet");
+        gauge("chariots_replication_link_up", dc, x -> x.state() == OriginShipper.State.SHIPPING ? 1 : 0,
+                "1 while the link to that datacenter ships, 0 while it retries");
         String tag = Integer.toString(dc);
-        Gauge.builder("chariots_replication_lag_records", this, s -> {
-            OriginShipper x = s.shipper(dc);
-            return x == null ? Double.NaN : x.lagRecords();
-        }).tag("dc", tag).description("Records of this datacenter the other one does not have yet (as far as shipped)")
+        FunctionCounter.builder("chariots_replication_shipped_total", this, s -> count(s.shipper(dc), OriginShipper::shipped))
+                .tag("dc", tag).description("Records (and TOId holes) sent to that datacenter, resends included").register(meters);
+        FunctionCounter.builder("chariots_replication_restarts_total", this, s -> count(s.shipper(dc), OriginShipper::restarts))
+                .tag("dc", tag).description("Times the link started again from that datacenter's mark after a failure or stall")
                 .register(meters);
-        Gauge.builder("chariots_replication_lag_seconds", this, s -> {
+    }
+
+    /** A gauge of the link to {@code dc}: NaN while this maintainer does not ship there. */
+    private void gauge(String name, int dc, java.util.function.ToDoubleFunction<OriginShipper> value, String description) {
+        Gauge.builder(name, this, s -> {
             OriginShipper x = s.shipper(dc);
-            return x == null ? Double.NaN : x.lagMillis(System.currentTimeMillis()) / 1000.0;
-        }).tag("dc", tag).description("Age of the oldest record of this datacenter the other one does not have yet")
-                .register(meters);
-        Gauge.builder("chariots_replication_link_up", this, s -> {
-            OriginShipper x = s.shipper(dc);
-            return x == null ? Double.NaN : x.state() == OriginShipper.State.SHIPPING ? 1 : 0;
-        }).tag("dc", tag).description("1 while the link to that datacenter ships, 0 while it retries").register(meters);
-        FunctionCounter.builder("chariots_replication_shipped_total", this, s -> {
-            OriginShipper x = s.shipper(dc);
-            return x == null ? 0 : x.shipped();
-        }).tag("dc", tag).description("Records (and TOId holes) sent to that datacenter, resends included").register(meters);
-        FunctionCounter.builder("chariots_replication_restarts_total", this, s -> {
-            OriginShipper x = s.shipper(dc);
-            return x == null ? 0 : x.restarts();
-        }).tag("dc", tag).description("Times the link started again from that datacenter's mark after a failure or stall")
-                .register(meters);
+            return x == null ? Double.NaN : value.applyAsDouble(x);
+        }).tag("dc", Integer.toString(dc)).description(description).register(meters);
+    }
+
+    private static double count(OriginShipper x, java.util.function.ToLongFunction<OriginShipper> value) {
+        return x == null ? 0 : value.applyAsLong(x);
     }
 
     /** Per remote datacenter this maintainer ships to: state, marks, lag, last error (for /health). */
