@@ -165,6 +165,8 @@ final class BenchCommand implements Callable<Integer> {
 
         AtomicLong sent = new AtomicLong();
         AtomicReference<Throwable> failure = new AtomicReference<>();
+        Map<String, Double> cpu0 = quiet ? Map.of() : cpuSeconds(instances);
+        double ownCpu0 = ownCpuSeconds();
         long t0 = System.nanoTime();
         List<Thread> senders = new ArrayList<>();
         for (int c = 0; c < connections; c++) {
@@ -208,6 +210,8 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         long t1 = System.nanoTime();
+        double ownCpu1 = ownCpuSeconds();
+        Map<String, Double> cpu1 = quiet ? Map.of() : cpuSeconds(instances);
         if (failure.get() != null) {
             System.err.println("bench: sending failed: " + failure.get());
             return 1;
@@ -245,7 +249,36 @@ final class BenchCommand implements Callable<Integer> {
                     b == null ? -1 : b >> 20));
         }
         out.println(rss.substring(0, rss.length() - 1));
+        out.println(cpuReport(instances, cpu0, cpu1, ownCpu1 - ownCpu0));
         return latency.getTotalCount() == records ? 0 : 1;
+    }
+
+    /**
+     * CPU µs per record of every role over the measured phase (from each role's
+     * {@code process_cpu_seconds_total}: every thread, JIT and GC included),
+     * their sum, and this client's.
+     */
+    private String cpuReport(List<Instance> instances, Map<String, Double> before, Map<String, Double> after, double ownSeconds) {
+        StringBuilder b = new StringBuilder("  CPU/record ");
+        double total = 0;
+        List<String> missing = new ArrayList<>();
+        for (Instance i : instances) {
+            Double s0 = before.get(i.metrics());
+            Double s1 = after.get(i.metrics());
+            String name = i.role() + "@" + i.address().substring(i.address().lastIndexOf(':') + 1);
+            if (s0 == null || s1 == null || s1 < s0) {
+                missing.add(name); // unreadable, or restarted during the run
+                continue;
+            }
+            double us = (s1 - s0) * 1e6 / records;
+            total += us;
+            b.append(String.format(" %s %.1f µs,", name, us));
+        }
+        b.append(String.format(" all roles %.1f µs (this client %.1f µs)", total, ownSeconds * 1e6 / records));
+        if (!missing.isEmpty()) {
+            b.append(" — not counted: ").append(String.join(", ", missing));
+        }
+        return b.toString();
     }
 
     /** The live instances registered at {@code controller} ({@code GET /cluster}). */
@@ -448,6 +481,42 @@ final class BenchCommand implements Callable<Integer> {
         return h;
     }
 
+    /** The value of the first sample whose line starts with {@code prefix} in Prometheus text, or -1. */
+    static double sample(String text, String prefix) {
+        for (String line : text.split("\n")) {
+            if (line.startsWith(prefix)) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return -1;
+    }
+
+    /** Each instance's CPU seconds so far ({@code process_cpu_seconds_total}), by metrics URL; absent where unreadable. */
+    private Map<String, Double> cpuSeconds(List<Instance> instances) {
+        Map<String, Double> out = new java.util.HashMap<>();
+        for (Instance i : instances) {
+            if (i.metrics().isEmpty()) {
+                continue;
+            }
+            try {
+                double s = sample(http.send(HttpRequest.newBuilder(URI.create(i.metrics())).timeout(Duration.ofSeconds(2)).build(),
+                        HttpResponse.BodyHandlers.ofString()).body(), "process_cpu_seconds_total{");
+                if (s >= 0) {
+                    out.put(i.metrics(), s);
+                }
+            } catch (Exception e) {
+                // unreadable now: this role's CPU is left out of the report, which says so
+            }
+        }
+        return out;
+    }
+
+    /** CPU seconds of this bench process so far. */
+    private static double ownCpuSeconds() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() / 1e9 : -1;
+    }
+
     private void sampleRss(List<Instance> instances, Map<String, Long> peak) {
         while (true) {
             for (Instance i : instances) {
@@ -457,11 +526,9 @@ final class BenchCommand implements Callable<Integer> {
                 try {
                     String text = http.send(HttpRequest.newBuilder(URI.create(i.metrics())).timeout(Duration.ofSeconds(2)).build(),
                             HttpResponse.BodyHandlers.ofString()).body();
-                    for (String line : text.split("\n")) {
-                        if (line.startsWith("process_resident_memory_bytes{")) {
-                            long b = (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-                            peak.merge(i.metrics(), b, Math::max);
-                        }
+                    double b = sample(text, "process_resident_memory_bytes{");
+                    if (b >= 0) {
+                        peak.merge(i.metrics(), (long) b, Math::max);
                     }
                 } catch (Exception e) {
                     // a role restarting: sampled again next round
