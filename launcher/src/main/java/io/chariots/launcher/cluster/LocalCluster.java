@@ -81,7 +81,11 @@ public final class LocalCluster implements AutoCloseable {
         private Path workDir;
         private String classpath = System.getProperty("java.class.path");
         private String java = ChildProcess.javaBinary();
-        private final List<String> jvmOptions = new ArrayList<>(List.of("-Xms64m", "-Xmx384m", "-XX:+UseParallelGC",
+        private final List<String> jvmOptions = new ArrayList<>(List.of(
+                // A fixed 128 MiB young generation: every record's garbage dies young, and a small
+                // one (ParallelGC starts with ~20 MiB) collects so often that batches in flight get
+                // promoted and copied again; measured, it cut the roles' CPU per record by a fifth.
+                "-Xms200m", "-Xmn128m", "-Xmx384m", "-XX:+UseParallelGC",
                 "-XX:ParallelGCThreads=1", "-Xss512k", "-XX:CICompilerCount=2",
                 // Out of memory, a role exits (and is restarted) rather than live on half-working.
                 "-XX:+ExitOnOutOfMemoryError"));
