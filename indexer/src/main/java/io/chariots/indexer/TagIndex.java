@@ -179,7 +179,7 @@ public final class TagIndex implements AutoCloseable {
             String reason = r.getReason().isBlank() ? "rejected" : r.getReason();
             ops.add(new KeyOp(IndexKeys.rejected(r.getId()), reason.getBytes(StandardCharsets.UTF_8), false));
         }
-        ops.sort((a, b) -> Arrays.compareUnsigned(a.key(), b.key()));
+        ops.sort(KeyOp::compareTo);
         lock();
         try (WriteBatch wb = new WriteBatch()) {
             for (KeyOp op : ops) {
@@ -197,7 +197,30 @@ public final class TagIndex implements AutoCloseable {
         }
     }
 
-    private record KeyOp(byte[] key, byte[] value, boolean merge) {
+    /**
+     * One put or merge. Sorting compares {@code head}, the key's first 8 bytes
+     * as an unsigned number, before the bytes: keys are a letter and a random
+     * hash or seed, so one long comparison nearly always decides (comparing
+     * the arrays took a fifth of the indexer's write path).
+     */
+    private record KeyOp(byte[] key, byte[] value, boolean merge, long head) implements Comparable<KeyOp> {
+        KeyOp(byte[] key, byte[] value, boolean merge) {
+            this(key, value, merge, headOf(key));
+        }
+
+        private static long headOf(byte[] key) {
+            long h = 0;
+            for (int i = 0; i < 8; i++) {
+                h = (h << 8) | (i < key.length ? key[i] & 0xFF : 0);
+            }
+            return h;
+        }
+
+        @Override
+        public int compareTo(KeyOp o) {
+            int c = Long.compareUnsigned(head, o.head);
+            return c != 0 ? c : Arrays.compareUnsigned(key, o.key);
+        }
     }
 
     /** The lowest LId of a record carrying a tag hashing to {@code hash} with seed {@code seed}, or 0. */
