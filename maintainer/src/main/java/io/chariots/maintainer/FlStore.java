@@ -61,16 +61,25 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *     large record can never spill into a neighbour (GoChariots' 512-byte
  *     slots did). Values above {@link #BLOB_THRESHOLD} go to blob files, so
  *     multi-MiB records are not rewritten by every compaction.</li>
- * <li>{@code unindexed}: LId → empty, a marker written in the <em>same</em>
- *     {@link WriteBatch} as the record and deleted once an indexer
- *     acknowledged its entry. After a crash the markers say exactly what the
- *     indexers may still lack. Holes have none: they are never indexed.</li>
+ * <li>{@code unindexed}: no longer written. A store written by an older
+ *     version kept a marker per unindexed record here; they are read once at
+ *     open and replaced by the watermark below.</li>
  * <li>{@code meta}: the exact number of stored LIds (records and holes) and of
  *     holes, updated in the same WriteBatch as the LIds, so {@link #count()}
- *     is exact across restarts without a scan; the fencing state (sealed epoch
+ *     is exact across restarts without a scan; {@code indexed_through}, a
+ *     watermark W below which every record is indexed (see below); the fencing state (sealed epoch
  *     and sealer, the {@link Layout}); and the {@link #floor()} with the
  *     address it was computed for.</li>
  * </ul>
+ *
+ * <p>What the indexers lack: the records not yet acknowledged by an indexer
+ * are kept in memory as runs of LIds ({@link LidRuns}), and only a
+ * watermark W is persisted, never lowered past an unindexed record: a write
+ * of records below W lowers it in the same WriteBatch, an acknowledgement
+ * that lets it rise writes it once per acknowledged batch. After a crash
+ * every record above W is taken as unindexed again (found by one scan of
+ * the records above W) and sent again, which indexers tolerate (an entry is
+ * keyed by its LId). This replaced a marker put and delete per record.
  *
  * <p>Crash survival (the ring's recovery relies on it): every LId is
  * written once, by a queue of the epoch this store is sealed at (see
@@ -110,6 +119,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     private static final byte[] FLOOR_KEY = meta("floor");
     private static final byte[] FLOOR_OF_KEY = meta("floor_of");
     private static final byte[] MAX_TOIDS_KEY = meta("max_toids");
+    private static final byte[] INDEXED_THROUGH_KEY = meta("indexed_through");
     private static final byte[] EMPTY = new byte[0];
 
     static {
@@ -181,7 +191,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private final AtomicLong count = new AtomicLong();
     private final AtomicLong holes = new AtomicLong();
-    private final AtomicLong unindexedCount = new AtomicLong();
+    /** Records stored and not yet acknowledged by an indexer (holes never are). */
+    private final LidRuns pending = new LidRuns();
     private final AtomicLong maxLid = new AtomicLong();
     /** The highest TOId stored of each origin (written under the lifecycle read lock by the one writer thread). */
     private volatile OriginMarks maxToids = new OriginMarks();
@@ -193,9 +204,9 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     private String floorOf;
     /** This maintainer's gRPC address as stripes name it; null until {@link #setSelf}. */
     private volatile String self;
-    /** No unindexed marker lies below this LId (loop thread only): where {@link #indexedThrough} seeks from. */
-    private long unindexedFrom;
     private volatile long indexedThrough;
+    /** The watermark as persisted (loop thread only): no unindexed record lies at or below it. */
+    private long persistedIndexedThrough;
     private boolean closed;
 
     private FlStore(Path dir, Tuning tuning, Env env) throws RocksDBException {
@@ -329,14 +340,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         }
         byte[] of = db.get(meta, FLOOR_OF_KEY);
         floorOf = of == null ? null : new String(of, StandardCharsets.UTF_8);
-        long markers = 0;
-        try (RocksIterator it = db.newIterator(unindexed)) {
-            for (it.seekToFirst(); it.isValid(); it.next()) {
-                markers++;
-            }
-        }
-        unindexedCount.set(markers);
-        refreshIndexedThrough();
+        restorePending();
+        long markers = pending.size();
         LOG.info("flstore {}: {} LIds ({} holes), max LId {}, {} not yet indexed; sealed at epoch {} by \"{}\", "
                         + "layout {}.{}, floor {}", dir, count.get(), holes.get(), Long.toUnsignedString(maxLid.get()),
                 markers, Long.toUnsignedString(sealedEpoch), sealedBy, Long.toUnsignedString(layout.getEpoch()),
@@ -518,11 +523,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
                 wb.put(records, key, withStoredTime(r, storedUs));
                 if (r.getHole()) {
                     holesNow++; // nothing to index
-                } else {
-                    wb.put(unindexed, key, EMPTY);
-                    if (Long.compareUnsigned(lid, lowest) < 0) {
-                        lowest = lid;
-                    }
+                } else if (Long.compareUnsigned(lid, lowest) < 0) {
+                    lowest = lid;
                 }
                 arriving.add(lid);
                 if (Long.compareUnsigned(lid, newMax) > 0) {
@@ -539,12 +541,20 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             if (newFloor != floor) {
                 wb.put(meta, FLOOR_KEY, u64(newFloor));
             }
+            // A record below the watermark lowers it with the same write: a crash must not take it as indexed.
+            boolean lowered = holesNow < fresh.size() && Long.compareUnsigned(lowest, persistedIndexedThrough) <= 0;
+            if (lowered) {
+                wb.put(meta, INDEXED_THROUGH_KEY, u64(lowest - 1));
+            }
             OriginMarks toids = raisedMarks(fresh);
             if (toids != null) {
                 wb.put(meta, MAX_TOIDS_KEY, OriginMarkList.newBuilder().addAllMarks(toids.toList())
                         .build().toByteArray());
             }
             db.write(writeOptions, wb);
+            if (lowered) {
+                persistedIndexedThrough = lowest - 1;
+            }
             if (toids != null) {
                 maxToids = toids;
             }
@@ -553,10 +563,9 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             maxLid.set(newMax);
             floor = newFloor;
         }
-        if (holesNow < fresh.size()) {
-            unindexedCount.addAndGet(fresh.size() - holesNow);
-            if (Long.compareUnsigned(lowest, unindexedFrom) < 0) {
-                unindexedFrom = lowest;
+        for (RecordEnvelope r : fresh) {
+            if (!r.getHole()) {
+                pending.add(r.getLid());
             }
         }
         refreshIndexedThrough();
@@ -797,21 +806,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         }
     }
 
-    /**
-     * Re-reads where the first unindexed marker is, from {@link #unindexedFrom}
-     * (one seek, past the tombstones of markers already deleted only once).
-     */
     private void refreshIndexedThrough() {
-        try (RocksIterator it = db.newIterator(unindexed)) {
-            it.seek(keyOf(unindexedFrom));
-            if (it.isValid()) {
-                unindexedFrom = lidOf(it.key());
-                indexedThrough = unindexedFrom - 1;
-            } else {
-                unindexedFrom = maxLid.get() + 1;
-                indexedThrough = maxLid.get();
-            }
-        }
+        indexedThrough = pending.size() == 0 ? maxLid.get() : pending.first() - 1;
     }
 
     /** The highest TOId stored of each datacenter of origin. */
@@ -846,7 +842,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
 
     /**
      * Every LId this store holds up to here is indexed: the first LId with an
-     * unindexed marker minus one, or {@link #maxLid()} when none is. Holes
+     * unindexed record minus one, or {@link #maxLid()} when none is. Holes
      * never need indexing. Tracked by the writes, so reading it is free.
      */
     public long indexedThrough() {
@@ -862,7 +858,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
      * Which of {@code ids} this store holds but no indexer has acknowledged
      * yet, each with its LId (the lowest, should an id be held twice), in
      * LId order: after a crash, a queue learns from this (and the indexers)
-     * exactly which of its records made it. Scans the unindexed markers,
+     * exactly which of its records made it. Reads the unindexed records,
      * decoding only each record's id; stops once every id is found.
      */
     public List<IdStatus> held(Collection<String> ids) {
@@ -872,18 +868,26 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         try {
             ensureOpen();
             List<IdStatus> out = new ArrayList<>();
-            try (RocksIterator markers = db.newIterator(unindexed)) {
-                for (markers.seekToFirst(); markers.isValid() && !wanted.isEmpty(); markers.next()) {
-                    byte[] v = db.get(records, markers.key());
+            long from = 0;
+            while (!wanted.isEmpty()) {
+                List<Long> lids = pending.from(from, 1000);
+                if (lids.isEmpty()) {
+                    break;
+                }
+                for (long lid : lids) {
+                    byte[] v = db.get(records, keyOf(lid));
                     if (v == null) {
                         continue;
                     }
                     String id = IndexEntries.parse(v).getId();
                     if (wanted.remove(id)) {
-                        out.add(IdStatus.newBuilder().setId(id).setLid(lidOf(markers.key())).build());
+                        out.add(IdStatus.newBuilder().setId(id).setLid(lid).build());
                     }
                 }
-                markers.status();
+                from = lids.get(lids.size() - 1) + 1;
+                if (from == 0) {
+                    break; // wrapped past the last LId
+                }
             }
             return out;
         } catch (RocksDBException | InvalidProtocolBufferException e) {
@@ -900,7 +904,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
      * never higher than one that was there before and is still there.
      */
     public long lowestUnindexed() {
-        return unindexedCount.get() == 0 ? 0 : indexedThrough + 1;
+        return pending.first();
     }
 
     /** Whether {@code key} is in {@code cf}, without copying its value out (bloom filter first). */
@@ -1020,6 +1024,49 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         }
     }
 
+    /**
+     * Rebuilds {@link #pending}: the records above the persisted watermark
+     * that are not holes. A store from before the watermark has markers
+     * instead: they say exactly what is unindexed, and are replaced by the
+     * watermark in one write.
+     */
+    private void restorePending() throws RocksDBException {
+        List<byte[]> markers = new ArrayList<>();
+        try (RocksIterator it = db.newIterator(unindexed)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                markers.add(it.key());
+                pending.add(lidOf(it.key()));
+            }
+            it.status();
+        }
+        byte[] w = db.get(meta, INDEXED_THROUGH_KEY);
+        if (w != null) {
+            persistedIndexedThrough = u64(w);
+            if (Long.compareUnsigned(persistedIndexedThrough, maxLid.get()) < 0) {
+                try (RocksIterator it = db.newIterator(records)) {
+                    for (it.seek(keyOf(persistedIndexedThrough + 1)); it.isValid(); it.next()) {
+                        long lid = lidOf(it.key());
+                        if (!parse(lid, it.value()).getHole()) {
+                            pending.add(lid);
+                        }
+                    }
+                    it.status();
+                }
+            }
+        }
+        refreshIndexedThrough();
+        if (w == null || !markers.isEmpty()) {
+            try (WriteBatch wb = new WriteBatch()) {
+                for (byte[] k : markers) {
+                    wb.delete(unindexed, k);
+                }
+                wb.put(meta, INDEXED_THROUGH_KEY, u64(indexedThrough));
+                db.write(syncedWriteOptions, wb);
+            }
+            persistedIndexedThrough = indexedThrough;
+        }
+    }
+
     /** Exact number of LIds stored, records and holes (each LId once). */
     public long count() {
         return count.get();
@@ -1032,7 +1079,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
 
     /** How many stored records no indexer has acknowledged yet. */
     public long unindexedCount() {
-        return unindexedCount.get();
+        return pending.size();
     }
 
     /** LIds from {@code fromLid} on whose index entries are not yet acknowledged, ascending, at most {@code limit}. */
@@ -1040,13 +1087,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         lifecycle.readLock().lock();
         try {
             ensureOpen();
-            List<Long> out = new ArrayList<>();
-            try (RocksIterator it = db.newIterator(unindexed)) {
-                for (it.seek(keyOf(fromLid)); it.isValid() && out.size() < limit; it.next()) {
-                    out.add(lidOf(it.key()));
-                }
-            }
-            return out;
+            return pending.from(fromLid, limit);
         } finally {
             lifecycle.readLock().unlock();
         }
@@ -1072,32 +1113,41 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     }
 
     private List<IndexEntry> unindexedOpen(long fromLid, int limit) throws RocksDBException, InvalidProtocolBufferException {
-        try (RocksIterator markers = db.newIterator(unindexed)) {
-            List<IndexEntry> out = new ArrayList<>();
-            long bytes = 0;
-            for (markers.seek(keyOf(fromLid)); markers.isValid() && out.size() < limit && bytes < BACKLOG_READ_BYTES;
-                 markers.next()) {
-                byte[] key = markers.key();
-                byte[] v = db.get(records, key);
+        List<IndexEntry> out = new ArrayList<>();
+        long bytes = 0;
+        long from = fromLid;
+        while (out.size() < limit && bytes < BACKLOG_READ_BYTES) {
+            List<Long> lids = pending.from(from, Math.min(limit - out.size(), 1000));
+            if (lids.isEmpty()) {
+                break;
+            }
+            for (long lid : lids) {
+                if (bytes >= BACKLOG_READ_BYTES) {
+                    break;
+                }
+                byte[] v = db.get(records, keyOf(lid));
                 if (v == null) {
-                    // Cannot happen (record and marker share a WriteBatch); drop the orphan.
-                    LOG.warn("flstore {}: unindexed marker without record at LId {}; dropping it", dir,
-                            Long.toUnsignedString(lidOf(key)));
-                    db.delete(unindexed, writeOptions, key);
-                    unindexedCount.decrementAndGet();
+                    // Cannot happen (a record is pending only once written); drop it.
+                    LOG.warn("flstore {}: unindexed LId {} without a record; dropping it", dir, Long.toUnsignedString(lid));
+                    pending.remove(lid);
                     continue;
                 }
                 bytes += v.length;
                 out.add(IndexEntries.parse(v));
             }
-            return out;
+            from = lids.get(lids.size() - 1) + 1;
+            if (from == 0) {
+                break;
+            }
         }
+        return out;
     }
 
     /**
-     * Deletes the unindexed markers of {@code lids} (an indexer acknowledged
-     * them), in one WriteBatch. If this is lost in a crash the entries are
-     * just sent again, which indexers tolerate (an entry is keyed by its LId).
+     * {@code lids} are indexed (an indexer acknowledged them): they leave the
+     * unindexed set, and the watermark, if it rises, is persisted in one put.
+     * If that is lost in a crash the entries are just sent again, which
+     * indexers tolerate (an entry is keyed by its LId).
      */
     @Override
     public void markIndexed(List<Long> lids) {
@@ -1105,29 +1155,19 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             return;
         }
         lifecycle.readLock().lock();
-        try (WriteBatch wb = new WriteBatch()) {
+        try {
             ensureOpen();
-            List<byte[]> keys = new ArrayList<>(lids.size());
-            Set<Long> seen = new HashSet<>();
+            boolean removed = false;
             for (long lid : lids) {
-                if (seen.add(lid)) {
-                    keys.add(keyOf(lid));
-                }
+                removed |= pending.remove(lid);
             }
-            // One multi-get instead of a lookup per LId: only markers still there are counted.
-            List<ColumnFamilyHandle> cfs = java.util.Collections.nCopies(keys.size(), unindexed);
-            List<byte[]> present = db.multiGetAsList(cfs, keys);
-            int removed = 0;
-            for (int i = 0; i < keys.size(); i++) {
-                if (present.get(i) != null) {
-                    removed++;
-                    wb.delete(unindexed, keys.get(i));
-                }
-            }
-            if (removed > 0) {
-                db.write(writeOptions, wb);
-                unindexedCount.addAndGet(-removed);
+            if (removed) {
                 refreshIndexedThrough();
+                long through = indexedThrough;
+                if (Long.compareUnsigned(through, persistedIndexedThrough) > 0) {
+                    db.put(meta, writeOptions, INDEXED_THROUGH_KEY, u64(through));
+                    persistedIndexedThrough = through;
+                }
             }
         } catch (RocksDBException e) {
             throw new IllegalStateException("flstore " + dir + ": cannot mark LIds indexed: " + e, e);

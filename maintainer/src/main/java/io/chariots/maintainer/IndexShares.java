@@ -83,21 +83,26 @@ public final class IndexShares {
      */
     public void recordHeld(String indexer, List<Long> lids) {
         NavigableSet<Long> blocks = held.get(indexer);
-        Map<String, byte[]> puts = new LinkedHashMap<>();
+        Set<Long> fresh = new HashSet<>();
+        long last = -1; // no block is -1; LIds come in runs of one block: look each block up once
         for (long lid : lids) {
             long block = IndexFeeder.blockOf(lid);
-            if (blocks == null || !blocks.contains(block)) {
-                puts.put(heldKey(indexer, block), new byte[0]);
+            if (block != last) {
+                last = block;
+                if (blocks == null || !blocks.contains(block)) {
+                    fresh.add(block);
+                }
             }
         }
-        if (puts.isEmpty()) {
+        if (fresh.isEmpty()) {
             return;
         }
-        meta.writeMeta(puts, List.of());
-        NavigableSet<Long> set = held.computeIfAbsent(indexer, a -> new TreeSet<>(Long::compareUnsigned));
-        for (long lid : lids) {
-            set.add(IndexFeeder.blockOf(lid));
+        Map<String, byte[]> puts = new LinkedHashMap<>();
+        for (long block : fresh) {
+            puts.put(heldKey(indexer, block), new byte[0]);
         }
+        meta.writeMeta(puts, List.of());
+        held.computeIfAbsent(indexer, a -> new TreeSet<>(Long::compareUnsigned)).addAll(fresh);
         publish();
     }
 

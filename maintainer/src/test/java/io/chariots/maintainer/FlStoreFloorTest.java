@@ -152,8 +152,63 @@ class FlStoreFloorTest {
         }
         try (FlStore store = Stores.openSealed(dir)) {
             assertThat(store.indexedThrough()).isEqualTo(14);
+            // Only the watermark is persisted: what was acknowledged above it is sent again after a restart.
+            assertThat(store.unindexedLids(1, 100)).containsExactly(15L, 20L, 21L, 22L, 23L, 24L, 25L);
             store.markIndexed(List.of(15L));
+            assertThat(store.indexedThrough()).isEqualTo(19);
+            store.markIndexed(range(20, 25));
             assertThat(store.indexedThrough()).isEqualTo(30);
+        }
+        try (FlStore store = Stores.openSealed(dir)) {
+            assertThat(store.indexedThrough()).isEqualTo(30);
+            assertThat(store.unindexedCount()).isZero();
+        }
+    }
+
+    /**
+     * A store written before the watermark kept a marker per unindexed record
+     * in the {@code unindexed} column family: it opens with exactly those
+     * records unindexed, and the markers are gone.
+     */
+    @Test
+    void aStoreWithUnindexedMarkersOpensWithExactlyThoseUnindexed() throws Exception {
+        try (FlStore store = Stores.openSealed(dir)) {
+            store(store, 1, 10);
+        }
+        Path path = dir.resolve("flstore");
+        List<org.rocksdb.ColumnFamilyHandle> handles = new java.util.ArrayList<>();
+        try (org.rocksdb.DBOptions options = new org.rocksdb.DBOptions();
+             org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(options, path.toString(), List.of(
+                     new org.rocksdb.ColumnFamilyDescriptor(org.rocksdb.RocksDB.DEFAULT_COLUMN_FAMILY),
+                     new org.rocksdb.ColumnFamilyDescriptor("unindexed".getBytes()),
+                     new org.rocksdb.ColumnFamilyDescriptor("meta".getBytes())), handles)) {
+            // As the older version left it: records 4 and 7 unindexed, no watermark.
+            db.delete(handles.get(2), "indexed_through".getBytes());
+            db.put(handles.get(1), FlStore.keyOf(4), new byte[0]);
+            db.put(handles.get(1), FlStore.keyOf(7), new byte[0]);
+            handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
+        }
+        try (FlStore store = Stores.openSealed(dir)) {
+            assertThat(store.unindexedLids(1, 100)).containsExactly(4L, 7L);
+            assertThat(store.indexedThrough()).isEqualTo(3);
+            store.markIndexed(List.of(4L, 7L));
+            assertThat(store.indexedThrough()).isEqualTo(10);
+        }
+        handles.clear();
+        try (org.rocksdb.DBOptions options = new org.rocksdb.DBOptions();
+             org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(options, path.toString(), List.of(
+                     new org.rocksdb.ColumnFamilyDescriptor(org.rocksdb.RocksDB.DEFAULT_COLUMN_FAMILY),
+                     new org.rocksdb.ColumnFamilyDescriptor("unindexed".getBytes()),
+                     new org.rocksdb.ColumnFamilyDescriptor("meta".getBytes())), handles)) {
+            try (org.rocksdb.RocksIterator markers = db.newIterator(handles.get(1))) {
+                markers.seekToFirst();
+                assertThat(markers.isValid()).as("markers left in the unindexed column family").isFalse();
+            }
+            handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
+        }
+        try (FlStore store = Stores.openSealed(dir)) {
+            assertThat(store.unindexedCount()).isZero();
+            assertThat(store.indexedThrough()).isEqualTo(10);
         }
     }
 
