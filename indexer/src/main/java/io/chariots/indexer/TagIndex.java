@@ -180,15 +180,16 @@ public final class TagIndex implements AutoCloseable {
             ops.add(new KeyOp(IndexKeys.rejected(r.getId()), reason.getBytes(StandardCharsets.UTF_8), false));
         }
         ops.sort(KeyOp::compareTo);
-        lock();
-        try (WriteBatch wb = new WriteBatch()) {
-            for (KeyOp op : ops) {
-                if (op.merge()) {
-                    wb.merge(op.key(), op.value());
-                } else {
-                    wb.put(op.key(), op.value());
-                }
+        BatchBytes bytes = new BatchBytes(ops.size() * 40);
+        for (KeyOp op : ops) {
+            if (op.merge()) {
+                bytes.merge(op.key(), op.value());
+            } else {
+                bytes.put(op.key(), op.value());
             }
+        }
+        lock();
+        try (WriteBatch wb = bytes.toWriteBatch()) {
             db.write(writeOptions, wb);
         } catch (RocksDBException e) {
             throw new IndexStoreException("index write failed: " + e.getMessage(), e);
