@@ -224,7 +224,8 @@ final class BenchCommand implements Callable<Integer> {
             return 0; // a warm-up: stored and indexed is all it waits for; its records are not read back
         }
         double secs = (t1 - t0) / 1e9;
-        Histogram latency = readBackLatency(maintainers, baseMax, run);
+        Histogram links = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
+        Histogram latency = readBackLatency(maintainers, baseMax, run, links);
         out.println();
         out.printf("  throughput  %,.0f records/s end to end (sent → persisted and indexed): %,d records in %.2f s%n", records / secs, records, secs);
         if (sendDone > 0) {
@@ -233,6 +234,11 @@ final class BenchCommand implements Callable<Integer> {
         out.printf("  latency     append→persisted over %,d records: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms%n",
                 latency.getTotalCount(), latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(90) / 1000.0,
                 latency.getValueAtPercentile(99) / 1000.0, latency.getValueAtPercentile(99.9) / 1000.0, latency.getMaxValue() / 1000.0);
+        if (links.getTotalCount() > 0) {
+            out.printf("  causal      append→persisted of the %,d records whose cause was sent just before on another connection%s: p50 %.2f ms  p99 %.2f ms  max %.2f ms%n",
+                    links.getTotalCount(), targets.size() > 1 ? " (and " + (via.equals("http") ? "app" : "batcher") + ")" : "",
+                    links.getValueAtPercentile(50) / 1000.0, links.getValueAtPercentile(99) / 1000.0, links.getMaxValue() / 1000.0);
+        }
         if (requestLatency.getTotalCount() > 0) {
             out.printf("  requests    %s answered in: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms (%,d requests)%n",
                     durable ? "POST /record?wait=true (200, durable)" : "POST /record (202, accepted)",
@@ -461,7 +467,12 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Reads this run's records back and measures stored_us − ingest_us of each. */
-    private Histogram readBackLatency(List<Instance> maintainers, long afterLid, String run) {
+    /**
+     * Append→persisted latency of this run's records, read back from the log
+     * (µs); {@code links} gets the same for the records that have a cause (a
+     * chain's later links, each sent right after its cause on another connection).
+     */
+    private Histogram readBackLatency(List<Instance> maintainers, long afterLid, String run, Histogram links) {
         Histogram h = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
         String prefix = run + "-";
         for (Instance m : maintainers) {
@@ -472,7 +483,11 @@ final class BenchCommand implements Callable<Integer> {
                 RecordBatch b = call(m, s -> s.read(ReadRequest.newBuilder().setFromLid(f).setLimit(10_000).build()));
                 for (RecordEnvelope e : b.getRecordsList()) {
                     if (e.getId().startsWith(prefix) && e.getIngestUs() > 0 && e.getStoredUs() > 0) {
-                        h.recordValue(Math.max(0, Math.min(e.getStoredUs() - e.getIngestUs(), h.getHighestTrackableValue())));
+                        long us = Math.max(0, Math.min(e.getStoredUs() - e.getIngestUs(), h.getHighestTrackableValue()));
+                        h.recordValue(us);
+                        if (e.getPrehashCount() > 0) {
+                            links.recordValue(us);
+                        }
                     }
                 }
                 from += 10_000;

@@ -151,6 +151,43 @@ class UpDownCommandTest {
         assertThat(ChariotsCli.commandLine().execute("status", "--dir", d)).isEqualTo(3);
     }
 
+    /**
+     * {@code bench} against what {@code up} started: every record sent is
+     * persisted and indexed, and the report gives records/s, latency
+     * percentiles and, for every role, peak RSS and CPU µs per record.
+     */
+    @Test
+    void benchReportsRateLatencyAndTheCpuAndMemoryOfEveryRole() throws Exception {
+        assertPortsFree(defaultPorts());
+        String d = dir.toString();
+        assertThat(ChariotsCli.commandLine().execute("up", "--dir", d)).isZero();
+        java.io.PrintStream stdout = System.out;
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        int exit;
+        try {
+            System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+            exit = ChariotsCli.commandLine().execute("bench", "--dir", d, "-n", "20000", "--via", "s", "-c", "2");
+        } finally {
+            System.setOut(stdout);
+            assertThat(ChariotsCli.commandLine().execute("down", "--dir", d)).isZero();
+        }
+        String report = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+        System.out.println(report);
+        assertThat(exit).isZero();
+        assertThat(report).containsPattern("throughput +[\\d,]+ records/s end to end").containsPattern("p99 [\\d.]+ ms")
+                .containsPattern("causal +append→persisted of the [\\d,]+ records whose cause .* p99 [\\d.]+ ms");
+        String cpu = report.lines().filter(l -> l.trim().startsWith("CPU/record")).findFirst().orElseThrow();
+        String rss = report.lines().filter(l -> l.trim().startsWith("peak RSS")).findFirst().orElseThrow();
+        for (String role : List.of("controller", "app", "batcher", "filter", "queue", "maintainer", "indexer")) {
+            assertThat(cpu).as("CPU of the %s", role).containsPattern(role + "@\\d+ [\\d.]+ µs");
+            assertThat(rss).as("RSS of the %s", role).containsPattern(role + "@\\d+ [1-9]\\d* MiB");
+        }
+        java.util.regex.Matcher all = java.util.regex.Pattern.compile("all roles ([\\d.]+) µs").matcher(cpu);
+        assertThat(all.find()).as(cpu).isTrue();
+        assertThat(Double.parseDouble(all.group(1))).as("the roles spent CPU on the records").isPositive();
+        assertThat(cpu).doesNotContain("not counted");
+    }
+
     @Test
     void aPlainUpStartsTheRecordedShapeAgainAndFewerMaintainersThanHoldDataAreRefused() throws Exception {
         List<Integer> ports = new ArrayList<>(defaultPorts());
