@@ -40,11 +40,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * connections, optionally at a fixed rate and with a share in causal chains;
  * shows progress; waits until the log holds them all, persisted and indexed;
  * then prints end-to-end records/s, the append-to-persisted latency of every
- * record (edge ingest to maintainer write, read back from the log), and the
- * peak RSS of every role.
+ * record (edge ingest to maintainer write, read back from the log) and apart
+ * that of the chain links, and for every role its peak RSS and its CPU µs
+ * per record over the measured phase (every thread, JIT and GC included).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Measure a running cluster: records/s end to end, append-to-persisted latency percentiles, peak RSS per role.")
+        description = "Measure a running cluster: records/s end to end, append-to-persisted latency percentiles (all records, and causal links), peak RSS and CPU µs per record of every role.")
 final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-n", "--records"}, defaultValue = "1000000", description = "Records to send (default ${DEFAULT-VALUE}).")
     int records;
@@ -165,7 +166,7 @@ final class BenchCommand implements Callable<Integer> {
 
         AtomicLong sent = new AtomicLong();
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        Map<String, Double> cpu0 = quiet ? Map.of() : cpuSeconds(instances);
+        Map<String, double[]> cpu0 = quiet ? Map.of() : cpuSeconds(instances);
         double ownCpu0 = ownCpuSeconds();
         long t0 = System.nanoTime();
         List<Thread> senders = new ArrayList<>();
@@ -211,7 +212,8 @@ final class BenchCommand implements Callable<Integer> {
         }
         long t1 = System.nanoTime();
         double ownCpu1 = ownCpuSeconds();
-        Map<String, Double> cpu1 = quiet ? Map.of() : cpuSeconds(instances);
+        double ownCpu = ownCpu0 < 0 || ownCpu1 < 0 ? -1 : ownCpu1 - ownCpu0;
+        Map<String, double[]> cpu1 = quiet ? Map.of() : cpuSeconds(instances);
         if (failure.get() != null) {
             System.err.println("bench: sending failed: " + failure.get());
             return 1;
@@ -235,8 +237,8 @@ final class BenchCommand implements Callable<Integer> {
                 latency.getTotalCount(), latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(90) / 1000.0,
                 latency.getValueAtPercentile(99) / 1000.0, latency.getValueAtPercentile(99.9) / 1000.0, latency.getMaxValue() / 1000.0);
         if (links.getTotalCount() > 0) {
-            out.printf("  causal      append→persisted of the %,d records whose cause was sent just before on another connection%s: p50 %.2f ms  p99 %.2f ms  max %.2f ms%n",
-                    links.getTotalCount(), targets.size() > 1 ? " (and " + (via.equals("http") ? "app" : "batcher") + ")" : "",
+            out.printf("  causal      append→persisted of the %,d records that have a cause (chain links, each on the connection after its cause's%s): p50 %.2f ms  p99 %.2f ms  max %.2f ms%n",
+                    links.getTotalCount(), connections > 1 ? "" : "; here the same one",
                     links.getValueAtPercentile(50) / 1000.0, links.getValueAtPercentile(99) / 1000.0, links.getMaxValue() / 1000.0);
         }
         if (requestLatency.getTotalCount() > 0) {
@@ -255,7 +257,7 @@ final class BenchCommand implements Callable<Integer> {
                     b == null ? -1 : b >> 20));
         }
         out.println(rss.substring(0, rss.length() - 1));
-        out.println(cpuReport(instances, cpu0, cpu1, ownCpu1 - ownCpu0));
+        out.println(cpuReport(instances, cpu0, cpu1, ownCpu));
         return latency.getTotalCount() == records ? 0 : 1;
     }
 
@@ -264,23 +266,24 @@ final class BenchCommand implements Callable<Integer> {
      * {@code process_cpu_seconds_total}: every thread, JIT and GC included),
      * their sum, and this client's.
      */
-    private String cpuReport(List<Instance> instances, Map<String, Double> before, Map<String, Double> after, double ownSeconds) {
+    private String cpuReport(List<Instance> instances, Map<String, double[]> before, Map<String, double[]> after, double ownSeconds) {
         StringBuilder b = new StringBuilder("  CPU/record ");
         double total = 0;
         List<String> missing = new ArrayList<>();
         for (Instance i : instances) {
-            Double s0 = before.get(i.metrics());
-            Double s1 = after.get(i.metrics());
+            double[] s0 = before.get(i.metrics());
+            double[] s1 = after.get(i.metrics());
             String name = i.role() + "@" + i.address().substring(i.address().lastIndexOf(':') + 1);
-            if (s0 == null || s1 == null || s1 < s0) {
+            if (s0 == null || s1 == null || s1[1] != s0[1]) {
                 missing.add(name); // unreadable, or restarted during the run
                 continue;
             }
-            double us = (s1 - s0) * 1e6 / records;
+            double us = (s1[0] - s0[0]) * 1e6 / records;
             total += us;
-            b.append(String.format(" %s %.1f µs,", name, us));
+            b.append(String.format(java.util.Locale.ROOT, " %s %.1f µs,", name, us));
         }
-        b.append(String.format(" all roles %.1f µs (this client %.1f µs)", total, ownSeconds * 1e6 / records));
+        b.append(String.format(java.util.Locale.ROOT, " all roles %.1f µs (this client %s)", total,
+                ownSeconds < 0 ? "n/a" : String.format(java.util.Locale.ROOT, "%.1f µs", ownSeconds * 1e6 / records)));
         if (!missing.isEmpty()) {
             b.append(" — not counted: ").append(String.join(", ", missing));
         }
@@ -506,18 +509,22 @@ final class BenchCommand implements Callable<Integer> {
         return -1;
     }
 
-    /** Each instance's CPU seconds so far ({@code process_cpu_seconds_total}), by metrics URL; absent where unreadable. */
-    private Map<String, Double> cpuSeconds(List<Instance> instances) {
-        Map<String, Double> out = new java.util.HashMap<>();
+    /**
+     * Each instance's CPU seconds so far (Micrometer's {@code process_cpu_time_ns_total}: every thread, JIT and
+     * GC included) with its start time, by metrics URL; absent where unreadable.
+     */
+    private Map<String, double[]> cpuSeconds(List<Instance> instances) {
+        Map<String, double[]> out = new java.util.HashMap<>();
         for (Instance i : instances) {
             if (i.metrics().isEmpty()) {
                 continue;
             }
             try {
-                double s = sample(http.send(HttpRequest.newBuilder(URI.create(i.metrics())).timeout(Duration.ofSeconds(2)).build(),
-                        HttpResponse.BodyHandlers.ofString()).body(), "process_cpu_seconds_total{");
-                if (s >= 0) {
-                    out.put(i.metrics(), s);
+                String text = http.send(HttpRequest.newBuilder(URI.create(i.metrics())).timeout(Duration.ofSeconds(5)).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                double ns = sample(text, "process_cpu_time_ns_total{");
+                if (ns >= 0) {
+                    out.put(i.metrics(), new double[] {ns / 1e9, sample(text, "process_start_time_seconds{")});
                 }
             } catch (Exception e) {
                 // unreadable now: this role's CPU is left out of the report, which says so

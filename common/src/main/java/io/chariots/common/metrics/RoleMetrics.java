@@ -36,12 +36,6 @@ public final class RoleMetrics implements AutoCloseable {
         io.micrometer.core.instrument.Gauge.builder("process_resident_memory_bytes", RoleMetrics::residentBytes)
                 .description("Resident set size of this process, from /proc/self/status")
                 .baseUnit("bytes").register(registry);
-        // Every thread's CPU, the JIT's and the GC's too: what `chariots bench` divides by records.
-        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            io.micrometer.core.instrument.FunctionCounter.builder("process_cpu_seconds", os, o -> o.getProcessCpuTime() / 1e9)
-                    .description("CPU time (user and system) of every thread of this process")
-                    .baseUnit("seconds").register(registry);
-        }
     }
 
     public PrometheusMeterRegistry registry() {
