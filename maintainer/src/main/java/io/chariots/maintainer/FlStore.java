@@ -67,19 +67,21 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <li>{@code meta}: the exact number of stored LIds (records and holes) and of
  *     holes, updated in the same WriteBatch as the LIds, so {@link #count()}
  *     is exact across restarts without a scan; {@code indexed_through}, a
- *     watermark W below which every record is indexed (see below); the fencing state (sealed epoch
+ *     watermark W at or below which every record is indexed (see below); the fencing state (sealed epoch
  *     and sealer, the {@link Layout}); and the {@link #floor()} with the
  *     address it was computed for.</li>
  * </ul>
  *
  * <p>What the indexers lack: the records not yet acknowledged by an indexer
  * are kept in memory as runs of LIds ({@link LidRuns}), and only a
- * watermark W is persisted, never lowered past an unindexed record: a write
- * of records below W lowers it in the same WriteBatch, an acknowledgement
- * that lets it rise writes it once per acknowledged batch. After a crash
- * every record above W is taken as unindexed again (found by one scan of
- * the records above W) and sent again, which indexers tolerate (an entry is
- * keyed by its LId). This replaced a marker put and delete per record.
+ * watermark W is persisted, never raised to or past an unindexed record: a
+ * write of records at or below W lowers it in the same WriteBatch, and an
+ * acknowledgement that lets it rise writes it, once per acknowledged batch.
+ * After a crash every record above W is taken as unindexed again (found by
+ * one scan of the records above W) and sent again, which indexers tolerate
+ * (an entry is keyed by its LId): a record acknowledged above an older
+ * unindexed one is indexed twice. This replaced a marker put and delete per
+ * record.
  *
  * <p>Crash survival (the ring's recovery relies on it): every LId is
  * written once, by a queue of the epoch this store is sealed at (see
@@ -174,7 +176,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         }
     }
 
-    private final Env env; // null: the default (disk) environment
+    private final Env env; // the environment this store owns and closes; null: the default (disk) one, or the caller's
     private final Path dir;
     private final RocksDB db;
     private final DBOptions dbOptions;
@@ -209,9 +211,9 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     private long persistedIndexedThrough;
     private boolean closed;
 
-    private FlStore(Path dir, Tuning tuning, Env env) throws RocksDBException {
+    private FlStore(Path dir, Tuning tuning, Env env, boolean ownsEnv) throws RocksDBException {
         this.dir = dir;
-        this.env = env;
+        this.env = ownsEnv ? env : null;
         cache = new LRUCache(tuning.blockCacheBytes());
         bloom = new BloomFilter(10);
         recordOptions = new ColumnFamilyOptions()
@@ -275,13 +277,13 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
      * Opens (creating if needed) the flstore in {@code dir}. Replays the WAL,
      * so everything acknowledged before a crash is there; then restores the
      * state: counters, sealed epoch, layout and floor from {@code meta}, the
-     * max LId by one seek, the unindexed count by a key-only scan of the
-     * (small) marker family. The floor advances again only once
+     * max LId by one seek, the unindexed records by a scan of those above
+     * the indexed-through watermark. The floor advances again only once
      * {@link #setSelf} names this maintainer.
      */
     public static FlStore open(Path dir, Tuning tuning) throws IOException, RocksDBException {
         Files.createDirectories(dir);
-        return opened(new FlStore(dir, tuning, null));
+        return opened(new FlStore(dir, tuning, null, false));
     }
 
     /**
@@ -290,7 +292,16 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
      * survives nothing but its own close.
      */
     public static FlStore openInMemory(String name, Tuning tuning) throws RocksDBException {
-        return opened(new FlStore(Path.of("/memory", name), tuning, new RocksMemEnv(Env.getDefault())));
+        return opened(new FlStore(Path.of("/memory", name), tuning, new RocksMemEnv(Env.getDefault()), true));
+    }
+
+    /**
+     * A store kept in {@code env}, a memory environment the caller owns and
+     * closes: closed and opened again in the same environment it finds what
+     * it wrote, as after a SIGKILL (for simulated crashes).
+     */
+    public static FlStore openInMemory(String name, Tuning tuning, RocksMemEnv env) throws RocksDBException {
+        return opened(new FlStore(Path.of("/memory", name), tuning, env, false));
     }
 
     private static FlStore opened(FlStore store) throws RocksDBException {
@@ -341,10 +352,10 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         byte[] of = db.get(meta, FLOOR_OF_KEY);
         floorOf = of == null ? null : new String(of, StandardCharsets.UTF_8);
         restorePending();
-        long markers = pending.size();
+        long unindexedNow = pending.size();
         LOG.info("flstore {}: {} LIds ({} holes), max LId {}, {} not yet indexed; sealed at epoch {} by \"{}\", "
                         + "layout {}.{}, floor {}", dir, count.get(), holes.get(), Long.toUnsignedString(maxLid.get()),
-                markers, Long.toUnsignedString(sealedEpoch), sealedBy, Long.toUnsignedString(layout.getEpoch()),
+                unindexedNow, Long.toUnsignedString(sealedEpoch), sealedBy, Long.toUnsignedString(layout.getEpoch()),
                 Long.toUnsignedString(layout.getVersion()), Long.toUnsignedString(floor));
     }
 
@@ -372,17 +383,17 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
      * LIds, at that queue's fencing epoch. LIds are written once:
      * <ul>
      * <li>an LId not yet held is written, its record stamped with
-     *     {@code stored_us} and given its unindexed marker;</li>
+     *     {@code stored_us} and counted unindexed;</li>
      * <li>an LId holding the same record (equal apart from {@code stored_us})
      *     is left as it is: a queue resending a batch whose reply it lost gets
-     *     it accepted again, without a second write, marker or count;</li>
+     *     it accepted again, without a second write or count;</li>
      * <li>an LId holding another record, or a hole, is a conflict, and so is an
      *     LId given two different records within the batch.</li>
      * </ul>
      * Refused whole, with nothing written: {@code SEALED} when {@code epoch}
      * is not the epoch this store is sealed at (or it was never sealed);
      * {@code CONFLICT} (with the LIds) on any conflict. Otherwise every new
-     * LId, its marker, the counters and the advanced floor go in one
+     * LId, the counters, the advanced floor and a lowered watermark go in one
      * {@link WriteBatch}; when this returns they are in the WAL and may be
      * acknowledged.
      *
@@ -442,7 +453,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
      * as {@link #store}: else {@code SEALED}, nothing written). An LId not yet
      * held gets a hole; one that already is a hole is fine (a retry); one
      * holding a record refuses the whole request ({@code CONFLICT}). Holes
-     * get no unindexed marker, count in {@link #count()} and {@link #holes()},
+     * are never unindexed, count in {@link #count()} and {@link #holes()},
      * and advance the floor like records.
      *
      * @throws IllegalArgumentException if an LId is 0; nothing is written
@@ -502,9 +513,9 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     }
 
     /**
-     * Writes {@code fresh} (LIds this store does not hold, each once), their
-     * markers unless they are holes, the counters and the floor they advance
-     * to, in one WriteBatch; then updates the in-memory state.
+     * Writes {@code fresh} (LIds this store does not hold, each once), the
+     * counters, the floor they advance to and the watermark they lower, in
+     * one WriteBatch; then updates the in-memory state.
      */
     private void writeNew(List<RecordEnvelope> fresh) throws RocksDBException {
         if (fresh.isEmpty()) {
@@ -859,7 +870,10 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
      * yet, each with its LId (the lowest, should an id be held twice), in
      * LId order: after a crash, a queue learns from this (and the indexers)
      * exactly which of its records made it. Reads the unindexed records,
-     * decoding only each record's id; stops once every id is found.
+     * decoding only each record's id; stops once every id is found. After a
+     * restart this may include records already indexed above an older
+     * unindexed one (see the class notes), which the caller's index lookup
+     * also finds.
      */
     public List<IdStatus> held(Collection<String> ids) {
         Set<String> wanted = new HashSet<>(ids);
@@ -900,8 +914,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     /**
      * The lowest LId stored here and not yet indexed; 0 if every record here
      * is indexed. From what the writes track (free to read): read while
-     * records are stored, it may be higher than a marker written meanwhile,
-     * never higher than one that was there before and is still there.
+     * records are stored, it may be higher than a record written meanwhile,
+     * never higher than one that was there before and is still unindexed.
      */
     public long lowestUnindexed() {
         return pending.first();
@@ -1031,10 +1045,10 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
      * watermark in one write.
      */
     private void restorePending() throws RocksDBException {
-        List<byte[]> markers = new ArrayList<>();
+        long markers = 0;
         try (RocksIterator it = db.newIterator(unindexed)) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
-                markers.add(it.key());
+                markers++;
                 pending.add(lidOf(it.key()));
             }
             it.status();
@@ -1055,11 +1069,10 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
             }
         }
         refreshIndexedThrough();
-        if (w == null || !markers.isEmpty()) {
+        if (w == null || markers > 0) {
             try (WriteBatch wb = new WriteBatch()) {
-                for (byte[] k : markers) {
-                    wb.delete(unindexed, k);
-                }
+                wb.deleteRange(unindexed, keyOf(0), keyOf(-1L));
+                wb.delete(unindexed, keyOf(-1L));
                 wb.put(meta, INDEXED_THROUGH_KEY, u64(indexedThrough));
                 db.write(syncedWriteOptions, wb);
             }
@@ -1130,6 +1143,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
                     // Cannot happen (a record is pending only once written); drop it.
                     LOG.warn("flstore {}: unindexed LId {} without a record; dropping it", dir, Long.toUnsignedString(lid));
                     pending.remove(lid);
+                    refreshIndexedThrough();
                     continue;
                 }
                 bytes += v.length;

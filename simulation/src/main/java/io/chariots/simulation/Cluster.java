@@ -208,7 +208,7 @@ final class Cluster {
 
     /** Closes every store (the end of a run). */
     void close() {
-        maintainers.values().forEach(m -> m.store.close());
+        maintainers.values().forEach(SimMaintainer::close);
         indexers.values().forEach(ix -> ix.index.close());
     }
 }

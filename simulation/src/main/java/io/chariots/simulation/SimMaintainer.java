@@ -25,15 +25,19 @@ import java.util.List;
 
 /**
  * A simulated maintainer running the real maintainer cores: its
- * {@link FlStore} (RocksDB in a temporary directory; it survives the node's
+ * {@link FlStore} (RocksDB in a memory environment that survives the node's
  * crashes, as a disk does), {@link RecordWriter} and {@link IndexFeeder},
  * which feeds the simulated indexers over the {@link SimNet}. A crash loses
- * the feeder's memory; the restarted feeder re-reads the unindexed backlog,
- * as the real one does.
+ * all memory: the store is opened again from what it wrote (its unindexed
+ * records found above its watermark) and the restarted feeder re-reads the
+ * unindexed backlog, as the real ones do.
  */
 final class SimMaintainer {
     final SimNet.Node node;
-    final FlStore store;
+    private final org.rocksdb.RocksMemEnv disk = new org.rocksdb.RocksMemEnv(org.rocksdb.Env.getDefault());
+    private final String address;
+    private final Path dir;
+    private FlStore store;
     private final SimNet net;
     private final Cluster cluster;
     private IndexFeeder feeder;
@@ -44,16 +48,35 @@ final class SimMaintainer {
         this.net = net;
         this.node = net.node(address);
         this.cluster = cluster;
+        this.address = address;
+        this.dir = dir;
+        open();
+        start();
+    }
+
+    private void open() {
         try {
-            this.store = FlStore.openInMemory(dir.toString(), new FlStore.Tuning(false, 1L << 20, 1L << 20));
+            store = FlStore.openInMemory(dir.toString(), new FlStore.Tuning(false, 1L << 20, 1L << 20), disk);
             store.setSelf(address);
         } catch (RocksDBException e) {
             throw new IllegalStateException("cannot open a simulated flstore in " + dir, e);
         }
+    }
+
+    /** A restart after a crash: the store opened again from what it wrote, then {@link #start()}. */
+    void restart() {
+        store.close();
+        open();
         start();
     }
 
-    /** A (re)start: a new feeder over the same store, which schedules the whole unindexed backlog. */
+    /** Closes the store and its memory environment (the end of a run). */
+    void close() {
+        store.close();
+        disk.close();
+    }
+
+    /** A (re)start: a new feeder over the store, which schedules the whole unindexed backlog. */
     void start() {
         feeder = new IndexFeeder(store, this::sendIndex, net::nanos, new IndexFeeder.Limits(4, 500, 1 << 20, 5_000,
                 Duration.ofMillis(20), Duration.ofMillis(500)));

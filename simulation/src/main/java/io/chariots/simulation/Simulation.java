@@ -396,7 +396,7 @@ public final class Simulation {
         switch (kind) {
             case "queue" -> cluster.queue(target).start();
             case "filter" -> cluster.filters.get(target).start();
-            case "maintainer" -> cluster.maintainer(target).start(); // its store kept; its feeder starts afresh
+            case "maintainer" -> cluster.maintainer(target).restart(); // its store reopened; its feeder starts afresh
             default -> {
                 // an indexer keeps its index
             }
