@@ -45,8 +45,9 @@ import java.util.function.Consumer;
  * exponential backoff ({@link Limits#minBackoff} doubling up to
  * {@link Limits#maxBackoff}; reset by a success or a membership change).
  *
- * <p>Durability and memory: pending entries are also on disk (the store's
- * {@code unindexed} markers, written with the records), so memory holds at
+ * <p>Durability and memory: pending entries are also durable in the store
+ * (every record above its indexed-through watermark that no indexer has
+ * acknowledged is found again after a crash), so memory holds at
  * most {@link Limits#maxPending} of them; beyond that they are only on disk
  * and are read back by a scan of the backlog when memory has room. At
  * construction the whole backlog is scheduled for such a scan: after a crash
@@ -77,7 +78,7 @@ public final class IndexFeeder {
         void send(String indexer, IndexBatch batch, Consumer<Throwable> done);
     }
 
-    /** The durable record of what is not yet indexed: the flstore's unindexed markers. */
+    /** The durable record of what is not yet indexed: the flstore's unindexed records. */
     public interface Backlog {
         /** Entries of unindexed records with LId ≥ {@code fromLid} (unsigned), ascending, at most {@code limit}; empty at the end. */
         List<IndexEntry> unindexed(long fromLid, int limit);
@@ -96,8 +97,8 @@ public final class IndexFeeder {
     }
 
     /**
-     * Told which entries an indexer has acknowledged (after their markers were
-     * cleared). Runs on the feeder's loop; must not block it.
+     * Told which entries an indexer has acknowledged (after the store marked
+     * them indexed). Runs on the feeder's loop; must not block it.
      */
     @FunctionalInterface
     public interface Indexed {
@@ -194,7 +195,7 @@ public final class IndexFeeder {
     private final Indexed indexed;
     private final TreeMap<Long, IndexEntry> pending = new TreeMap<>(Long::compareUnsigned);
     private final Set<Long> inFlight = new HashSet<>();
-    // Entries being re-fed (indexed before, on an indexer that left): they have no unindexed marker,
+    // Entries being re-fed (indexed before, on an indexer that left): the store holds them as indexed,
     // so they are never spilled to the on-disk backlog. The re-feed bounds how many it hands over.
     private final Set<Long> refeeding = new HashSet<>();
     private final Map<String, IndexerState> states = new HashMap<>();
@@ -235,8 +236,8 @@ public final class IndexFeeder {
     }
 
     /**
-     * Queues the entries of records just stored (they are durable, with their
-     * unindexed markers). They are sent at the next {@link #poll}, batched
+     * Queues the entries of records just stored (they are durable, and the
+     * store counts them unindexed). They are sent at the next {@link #poll}, batched
      * with whatever else is pending.
      */
     public void add(List<RecordEnvelope> stored) {
@@ -252,7 +253,7 @@ public final class IndexFeeder {
      * Entries of records indexed before, on an indexer that left for good:
      * sent again, in LId order with everything pending, to their blocks'
      * current owners. They stay in memory until acknowledged (they have no
-     * on-disk marker to fall back on), so the caller bounds how many it hands
+     * unindexed record in the store to fall back on), so the caller bounds how many it hands
      * over. An LId already in flight is left to that batch.
      */
     public void refeed(List<IndexEntry> entries) {
@@ -456,7 +457,7 @@ public final class IndexFeeder {
             try {
                 backlog.markIndexed(lids, f.indexer());
             } catch (RuntimeException e) {
-                // The entries are indexed; the markers only cause a resend after a restart.
+                // The entries are indexed; the store not knowing only causes a resend after a restart.
                 LOG.error("cannot mark {} LIds indexed: {}", f.entries().size(), e.toString());
             }
             // Indexed and durable on both sides: the records are in the log, whoever waits may hear so.

@@ -23,7 +23,7 @@ import java.util.TreeSet;
  * resolves a block's owner at send time, so as indexers come and go the
  * entries of one block may sit on several indexers, and nothing but a record
  * of who acknowledged what says where they are. A block is recorded for an
- * indexer <em>before</em> its markers are cleared, so the record is a superset
+ * indexer <em>before</em> its records are marked indexed, so the record is a superset
  * of the truth (a crash between the two only re-sends), which is the safe
  * direction: when an indexer leaves for good, re-feeding every block it may
  * hold rebuilds its whole share. Blocks are few (one per 1000 LIds), so this
@@ -79,7 +79,7 @@ public final class IndexShares {
 
     /**
      * {@code indexer} acknowledged the entries of {@code lids}: records the
-     * blocks it did not hold yet (durably, before the caller clears markers).
+     * blocks it did not hold yet (durably, before the caller marks them indexed).
      */
     public void recordHeld(String indexer, List<Long> lids) {
         NavigableSet<Long> blocks = held.get(indexer);
@@ -108,7 +108,7 @@ public final class IndexShares {
 
     /**
      * {@code store} as the feeder's backlog, recording which indexer
-     * acknowledged which blocks before their markers are cleared.
+     * acknowledged which blocks before their records are marked indexed.
      */
     public IndexFeeder.Backlog recording(IndexFeeder.Backlog store) {
         return new IndexFeeder.Backlog() {

@@ -8,9 +8,10 @@ import java.util.TreeMap;
 /**
  * A set of LIds kept as runs of consecutive LIds (unsigned order): the
  * flstore's records not yet indexed. A maintainer's LIds come in stripes and
- * are stored and acknowledged in batches, so the runs stay few whatever the
- * number of LIds: ten million unindexed records while the indexers are down
- * cost a few thousand runs, not ten million boxed longs.
+ * are stored and acknowledged in batches, so the runs stay few: one per
+ * stripe block or so (ten million unindexed records while the indexers are
+ * down cost about ten thousand runs, more where holes split them), not ten
+ * million boxed longs.
  *
  * <p>Thread-safe: every method holds the set's monitor (the writes come from
  * the maintainer's loop, the reads also from its gRPC threads).

@@ -110,7 +110,7 @@ class FlStoreTest {
 
             store.markIndexed(List.of(1L, 2L));
             assertThat(store.unindexedCount()).isEqualTo(5);
-            // A resent batch already indexed is not indexed again: no marker comes back.
+            // A resent batch already indexed is not indexed again: it is not counted unindexed again.
             assertThat(stored(store, records(1, 2)).written()).isEmpty();
             assertThat(store.unindexedCount()).isEqualTo(5);
             assertThat(store.unindexedLids(0, 100)).containsExactly(3L, 4L, 5L, 6L, 7L);
@@ -216,7 +216,7 @@ class FlStoreTest {
     }
 
     @Test
-    void everythingAcknowledgedSurvivesCloseAndReopenWithoutFlushIncludingUnindexedMarkers() throws Exception {
+    void everythingAcknowledgedSurvivesCloseAndReopenWithoutFlushIncludingWhatIsUnindexed() throws Exception {
         try (FlStore store = open()) {
             stored(store, records(1, 100));
             stored(store, records(2001, 2050));

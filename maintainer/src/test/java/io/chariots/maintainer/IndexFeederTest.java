@@ -75,7 +75,7 @@ class IndexFeederTest {
         return new IndexFeeder.Limits(window, maxBatch, 1 << 20, maxPending, Duration.ofMillis(100), Duration.ofSeconds(5));
     }
 
-    /** What the write path does: records on disk with their markers, then queued on the feeder. */
+    /** What the write path does: records on disk, counted unindexed, then queued on the feeder. */
     void store(IndexFeeder f, List<RecordEnvelope> records) {
         records.forEach(r -> onDisk.put(r.getLid(), IndexEntries.of(r)));
         f.add(records);
@@ -115,7 +115,7 @@ class IndexFeederTest {
         f.poll(now);
         f.poll(now);
         List<Long> again = sent.stream().skip(1).flatMap(s -> s.lids().stream()).toList();
-        assertThat(again).as("the failed re-fed entries are sent again: they have no marker on disk")
+        assertThat(again).as("the failed re-fed entries are sent again: the store holds them as indexed")
                 .contains(1L, 2L, 1001L, 1002L, 2001L, 2002L);
     }
 
