@@ -204,7 +204,7 @@ public final class TagIndex implements AutoCloseable {
      * hash or seed, so one long comparison nearly always decides (comparing
      * the arrays took a fifth of the indexer's write path).
      */
-    private record KeyOp(byte[] key, byte[] value, boolean merge, long head) implements Comparable<KeyOp> {
+    record KeyOp(byte[] key, byte[] value, boolean merge, long head) implements Comparable<KeyOp> {
         KeyOp(byte[] key, byte[] value, boolean merge) {
             this(key, value, merge, headOf(key));
         }
