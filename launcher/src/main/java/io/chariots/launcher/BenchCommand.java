@@ -519,18 +519,26 @@ final class BenchCommand implements Callable<Integer> {
             if (i.metrics().isEmpty()) {
                 continue;
             }
-            try {
-                String text = http.send(HttpRequest.newBuilder(URI.create(i.metrics())).timeout(Duration.ofSeconds(5)).build(),
-                        HttpResponse.BodyHandlers.ofString()).body();
-                double ns = sample(text, "process_cpu_time_ns_total{");
-                if (ns >= 0) {
-                    out.put(i.metrics(), new double[] {ns / 1e9, sample(text, "process_start_time_seconds{")});
-                }
-            } catch (Exception e) {
-                // unreadable now: this role's CPU is left out of the report, which says so
+            String text = scrape(i, Duration.ofSeconds(5)); // null: left out of the report, which says so
+            double ns = text == null ? -1 : sample(text, "process_cpu_time_ns_total{");
+            if (ns >= 0) {
+                out.put(i.metrics(), new double[] {ns / 1e9, sample(text, "process_start_time_seconds{")});
             }
         }
         return out;
+    }
+
+    /** {@code i}'s metrics as Prometheus text, or null if it does not answer within {@code timeout}. */
+    private String scrape(Instance i, Duration timeout) {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create(i.metrics())).timeout(timeout).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
     }
 
     /** CPU seconds of this bench process so far. */
@@ -545,15 +553,10 @@ final class BenchCommand implements Callable<Integer> {
                 if (i.metrics().isEmpty()) {
                     continue;
                 }
-                try {
-                    String text = http.send(HttpRequest.newBuilder(URI.create(i.metrics())).timeout(Duration.ofSeconds(2)).build(),
-                            HttpResponse.BodyHandlers.ofString()).body();
-                    double b = sample(text, "process_resident_memory_bytes{");
-                    if (b >= 0) {
-                        peak.merge(i.metrics(), (long) b, Math::max);
-                    }
-                } catch (Exception e) {
-                    // a role restarting: sampled again next round
+                String text = scrape(i, Duration.ofSeconds(2)); // null: a role restarting, sampled again next round
+                double b = text == null ? -1 : sample(text, "process_resident_memory_bytes{");
+                if (b >= 0) {
+                    peak.merge(i.metrics(), (long) b, Math::max);
                 }
             }
             try {
