@@ -882,27 +882,18 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         try {
             ensureOpen();
             List<IdStatus> out = new ArrayList<>();
-            long from = 0;
-            while (!wanted.isEmpty()) {
-                List<Long> lids = pending.from(from, 1000);
-                if (lids.isEmpty()) {
-                    break;
-                }
-                for (long lid : lids) {
-                    byte[] v = db.get(records, keyOf(lid));
-                    if (v == null) {
-                        continue;
-                    }
+            if (wanted.isEmpty()) {
+                return out;
+            }
+            forEachUnindexed(0, (lid, v) -> {
+                if (v != null) {
                     String id = IndexEntries.parse(v).getId();
                     if (wanted.remove(id)) {
                         out.add(IdStatus.newBuilder().setId(id).setLid(lid).build());
                     }
                 }
-                from = lids.get(lids.size() - 1) + 1;
-                if (from == 0) {
-                    break; // wrapped past the last LId
-                }
-            }
+                return !wanted.isEmpty();
+            });
             return out;
         } catch (RocksDBException | InvalidProtocolBufferException e) {
             throw new IllegalStateException("flstore " + dir + ": cannot look ids up among unindexed records: " + e, e);
@@ -1127,34 +1118,48 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
 
     private List<IndexEntry> unindexedOpen(long fromLid, int limit) throws RocksDBException, InvalidProtocolBufferException {
         List<IndexEntry> out = new ArrayList<>();
-        long bytes = 0;
+        long[] bytes = {0};
+        if (limit <= 0) {
+            return out;
+        }
+        forEachUnindexed(fromLid, (lid, v) -> {
+            if (v == null) {
+                // Cannot happen (a record is pending only once written); drop it.
+                LOG.warn("flstore {}: unindexed LId {} without a record; dropping it", dir, Long.toUnsignedString(lid));
+                pending.remove(lid);
+                refreshIndexedThrough();
+            } else {
+                bytes[0] += v.length;
+                out.add(IndexEntries.parse(v));
+            }
+            return out.size() < limit && bytes[0] < BACKLOG_READ_BYTES;
+        });
+        return out;
+    }
+
+    /** Called with each unindexed LId and its stored value (null if none); returns whether to go on. */
+    private interface UnindexedVisit {
+        boolean next(long lid, byte[] value) throws RocksDBException, InvalidProtocolBufferException;
+    }
+
+    /** Visits the unindexed records from {@code fromLid} on (unsigned), ascending, until {@code visit} says stop. */
+    private void forEachUnindexed(long fromLid, UnindexedVisit visit) throws RocksDBException, InvalidProtocolBufferException {
         long from = fromLid;
-        while (out.size() < limit && bytes < BACKLOG_READ_BYTES) {
-            List<Long> lids = pending.from(from, Math.min(limit - out.size(), 1000));
+        while (true) {
+            List<Long> lids = pending.from(from, 1000);
             if (lids.isEmpty()) {
-                break;
+                return;
             }
             for (long lid : lids) {
-                if (bytes >= BACKLOG_READ_BYTES) {
-                    break;
+                if (!visit.next(lid, db.get(records, keyOf(lid)))) {
+                    return;
                 }
-                byte[] v = db.get(records, keyOf(lid));
-                if (v == null) {
-                    // Cannot happen (a record is pending only once written); drop it.
-                    LOG.warn("flstore {}: unindexed LId {} without a record; dropping it", dir, Long.toUnsignedString(lid));
-                    pending.remove(lid);
-                    refreshIndexedThrough();
-                    continue;
-                }
-                bytes += v.length;
-                out.add(IndexEntries.parse(v));
             }
             from = lids.get(lids.size() - 1) + 1;
             if (from == 0) {
-                break;
+                return; // past the last LId
             }
         }
-        return out;
     }
 
     /**
