@@ -63,24 +63,15 @@ class MultiDatacenterReplicationTest {
                 l.awaitAcked(100, Duration.ofSeconds(90));
             }
             // The batcher datacenter 1 receives the others' records at: killed with what it held, started again.
-            RoleProcess receiving = dcs.datacenter(1).get(Role.BATCHER, 0);
-            receiving.kill();
-            Thread.sleep(1500);
-            receiving.restart().awaitServing(Duration.ofSeconds(60));
+            killAndRestart(dcs.datacenter(1).get(Role.BATCHER, 0), 1500);
             for (SteadyLoad l : loads) {
                 l.awaitMore(100, Duration.ofSeconds(120));
             }
             // Datacenter 0's only maintainer stores its records and ships them to 1 and 2: killed, started again.
-            RoleProcess shipping = dcs.datacenter(0).get(Role.MAINTAINER, 0);
-            shipping.kill();
-            Thread.sleep(1000);
-            shipping.restart().awaitServing(Duration.ofSeconds(60));
+            killAndRestart(dcs.datacenter(0).get(Role.MAINTAINER, 0), 1000);
             // Datacenter 2's only queue, which orders what 0 and 1 send it, killed: a token recovery there rebuilds each
             // origin's mark from the sealed maintainers, and what the links send again is dropped by it.
-            RoleProcess ring = dcs.datacenter(2).get(Role.QUEUE, 0);
-            ring.kill();
-            Thread.sleep(1000);
-            ring.restart().awaitServing(Duration.ofSeconds(60));
+            killAndRestart(dcs.datacenter(2).get(Role.QUEUE, 0), 1000);
             for (SteadyLoad l : loads) {
                 l.awaitMore(100, Duration.ofSeconds(120));
             }
@@ -274,5 +265,12 @@ class MultiDatacenterReplicationTest {
             }
         }
         throw new AssertionError("no " + name + " for dc " + dc + " in the maintainer's metrics");
+    }
+
+    /** SIGKILLs {@code p}, leaves it down for {@code downMs}, starts it again and waits until it serves. */
+    private static void killAndRestart(RoleProcess p, long downMs) throws Exception {
+        p.kill();
+        Thread.sleep(downMs);
+        p.restart().awaitServing(Duration.ofSeconds(60));
     }
 }
