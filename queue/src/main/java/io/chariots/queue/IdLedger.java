@@ -151,6 +151,8 @@ public final class IdLedger {
     private final ArrayDeque<Entry> toVerify = new ArrayDeque<>();
     private final ArrayDeque<Handover> handovers = new ArrayDeque<>();
     private long coldUntil;
+    // The entry admit() let in last as NEW: handed back by admitted() without a lookup by id.
+    private Entry justAdmitted;
     private long duplicates;
     private long verifications;
 
@@ -296,6 +298,7 @@ public final class IdLedger {
             verifications++;
             return Admission.VERIFYING;
         }
+        justAdmitted = e;
         return Admission.NEW;
     }
 
@@ -326,7 +329,8 @@ public final class IdLedger {
 
     /** {@link #admitted(String)} for the copy of {@code r} just admitted. */
     Object admitted(RecordEnvelope r) {
-        return live.get(keyOf(r));
+        Entry e = justAdmitted;
+        return e != null && e.record == r && !e.gone ? e : live.get(keyOf(r));
     }
 
     /** The log has this copy's record already (its TOId is at or below its origin's mark): settled as appended. */

@@ -15,13 +15,19 @@ import java.util.List;
  * others, and a queue restarted at the same address owns the same ids again.
  */
 public final class RingOwners {
+    // Every record is routed by its owner, i.e. hashed against each queue's address: those
+    // hashes are remembered, so that a record costs one hash of its id, not one per queue.
+    private static final int MAX_REMEMBERED_ADDRESSES = 1024;
+    private static final java.util.concurrent.ConcurrentHashMap<String, Long> ADDRESS_HASHES =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     private RingOwners() {
     }
 
     /** The owner of {@code id} among {@code ring}; null when the ring is empty. */
     public static RingMember ownerOf(String id, List<RingMember> ring) {
-        if (ring.isEmpty()) {
-            return null;
+        if (ring.size() <= 1) {
+            return ring.isEmpty() ? null : ring.get(0); // a ring of one owns everything: no hashing per record
         }
         long h = idHash(id);
         RingMember best = null;
@@ -63,7 +69,16 @@ public final class RingOwners {
     }
 
     private static long addressHash(String address) {
-        return mix(Fnv1a64.hash(address.getBytes(StandardCharsets.UTF_8)) + 0x9E3779B97F4A7C15L);
+        Long known = ADDRESS_HASHES.get(address);
+        if (known != null) {
+            return known;
+        }
+        long h = mix(Fnv1a64.hash(address.getBytes(StandardCharsets.UTF_8)) + 0x9E3779B97F4A7C15L);
+        if (ADDRESS_HASHES.size() >= MAX_REMEMBERED_ADDRESSES) {
+            ADDRESS_HASHES.clear(); // queues come and go over a long life: never grow without bound
+        }
+        ADDRESS_HASHES.put(address, h);
+        return h;
     }
 
     /** SplitMix64's finalizer: every input bit affects every output bit. */

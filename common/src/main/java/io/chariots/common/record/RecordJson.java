@@ -389,7 +389,9 @@ public final class RecordJson {
             case VALUE_NUMBER_INT:
                 if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
                     try {
-                        return Unsigned64.fromBigInteger(p.getBigIntegerValue());
+                        // Half of all random seeds and hashes are above 2^63: parse the digits
+                        // directly rather than through a BigInteger.
+                        return Unsigned64.fromDigits(p.getText());
                     } catch (NumberFormatException e) {
                         throw new RecordFormatException(field, "must be an unsigned 64-bit integer (0 to "
                                 + Unsigned64.MAX_TEXT + "), got " + e.getMessage());

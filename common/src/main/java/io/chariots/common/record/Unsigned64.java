@@ -47,6 +47,23 @@ public final class Unsigned64 {
     }
 
     /**
+     * The value of a JSON integer's text (an optional minus and digits), with
+     * the same errors as {@link #fromBigInteger}.
+     *
+     * @throws NumberFormatException if negative or above 2^64−1
+     */
+    public static long fromDigits(String text) {
+        if (text.startsWith("-")) {
+            throw new NumberFormatException("negative number " + abbreviate(text));
+        }
+        try {
+            return Long.parseUnsignedLong(text);
+        } catch (NumberFormatException e) {
+            throw new NumberFormatException(abbreviate(text) + " is above 2^64-1 (" + MAX_TEXT + ")");
+        }
+    }
+
+    /**
      * Converts an exact integer to an unsigned 64-bit value.
      *
      * @throws NumberFormatException if negative or above 2^64−1

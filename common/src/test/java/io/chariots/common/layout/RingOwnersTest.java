@@ -42,6 +42,24 @@ class RingOwnersTest {
     }
 
     @Test
+    void ownersStayTheSameWhileMoreQueueAddressesComeAndGoThanAreRemembered() {
+        List<RingMember> ring = List.of(Q1, Q2, Q3);
+        Map<String, RingMember> first = new HashMap<>();
+        for (String id : ids(1000)) {
+            first.put(id, RingOwners.ownerOf(id, ring));
+        }
+        // Rings of fresh addresses, more than the remembered address hashes: the memory is
+        // cleared on the way, and must never change an owner.
+        for (int i = 0; i < 1500; i++) {
+            List<RingMember> other = List.of(q("10.1." + (i / 250) + "." + (i % 250) + ":7000", "x" + i), Q4);
+            assertThat(RingOwners.ownerOf("rec-" + i, other)).isIn(other);
+        }
+        for (String id : ids(1000)) {
+            assertThat(RingOwners.ownerOf(id, ring)).as(id).isEqualTo(first.get(id));
+        }
+    }
+
+    @Test
     void theOwnerIsDeterministicAndIndependentOfRingOrder() {
         List<RingMember> ring = List.of(Q1, Q2, Q3);
         List<RingMember> reversed = List.of(Q3, Q2, Q1);

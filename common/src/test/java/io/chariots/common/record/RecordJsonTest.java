@@ -115,6 +115,7 @@ class RecordJsonTest {
         "{\"prehash\":[1,-2]}                     | prehash[1] | negative",
         "{\"prehash\":[1,2.5]}                    | prehash[1] | whole number",
         "{\"prehash\":99999999999999999999999}    | prehash    | above 2^64-1",
+        "{\"prehash\":-99999999999999999999999}   | prehash    | negative",
         "{\"Pre\":{\"Hash\":-1}}                  | Pre.Hash   | negative",
         "{\"strseed\":\"x\"}                      | strseed    | not an unsigned decimal",
         "{\"tags\":[\"a\"]}                       | tags       | must be an object",
