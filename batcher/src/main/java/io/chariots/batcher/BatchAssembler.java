@@ -28,11 +28,24 @@ import java.util.Map;
  * in flight, sent elsewhere at once. Sending a record twice is harmless: the
  * queue that owns its id lets it in once.
  *
+ * <p>A filter may answer a batch with some of its records <em>parked</em>:
+ * they wait at their queue for a cause. The queue holds them and lets them in
+ * when the cause comes; this keeps them too, apart, and sends them again
+ * every {@link #PARKED_RESEND} until a copy is answered settled, so that a
+ * crash of that queue loses none. Parked records do not count as held for the
+ * water marks: effects sent ahead of their causes must never keep the causes
+ * out (they did: every batch holding one waited, reading stopped at the high
+ * water mark, and the causes stayed outside until the cause timeout rejected
+ * the effects). Their number is bounded by what the queues hold
+ * ({@code queue.max_buffered}).
+ *
  * <p>Reports when the records held cross the high and low water marks, so
  * the edges can push back. Owned by the batcher loop.
  */
 final class BatchAssembler {
     private static final Logger LOG = LoggerFactory.getLogger(BatchAssembler.class);
+    /** How often parked records are sent again (see class notes). */
+    static final Duration PARKED_RESEND = Duration.ofSeconds(1);
 
     /** Sends one batch to a filter; the outcome comes back via {@link #onForwarded} / {@link #onForwardFailed}. */
     interface Sender {
@@ -58,6 +71,9 @@ final class BatchAssembler {
     private List<String> filters = List.of();
     private long buffered;
     private boolean paused;
+    // Records a filter answered as parked at their queue, to be sent again at parkedResendAt.
+    private List<RecordEnvelope> parked = new ArrayList<>();
+    private long parkedResendAt;
     private final Counter sent;
 
     BatchAssembler(BatcherConfig config, Sender sender, Pressure pressure, MeterRegistry meters) {
@@ -68,6 +84,7 @@ final class BatchAssembler {
         this.sent = Counter.builder("chariots_batcher_records_forwarded_total")
                 .description("Records a filter answered for (durable or rejected)").register(meters);
         meters.gauge("chariots_batcher_buffered_records", this, a -> a.buffered);
+        meters.gauge("chariots_batcher_parked_records", this, a -> a.parked.size());
     }
 
     void onMembership(Membership m, long now) {
@@ -154,15 +171,41 @@ final class BatchAssembler {
         sender.poll(now);
     }
 
-    void onForwarded(long batchId, long now) {
+    /** A filter answered a batch: every record settled, but those of {@code parkedIds}, which wait at their queue for a cause. */
+    void onForwarded(long batchId, List<String> parkedIds, long now) {
         List<RecordEnvelope> b = sender.onSuccess(batchId);
         if (b == null) {
             return;
         }
         buffered -= b.size();
-        sent.increment(b.size());
+        int kept = 0;
+        if (!parkedIds.isEmpty()) {
+            java.util.Set<String> ids = new java.util.HashSet<>(parkedIds);
+            if (parked.isEmpty()) {
+                parkedResendAt = now + PARKED_RESEND.toNanos();
+            }
+            for (RecordEnvelope r : b) {
+                if (ids.contains(r.getId())) {
+                    parked.add(r);
+                    kept++;
+                }
+            }
+        }
+        sent.increment(b.size() - kept);
         flush(now, false);
         updatePressure();
+    }
+
+    /** Sends the parked records again: each copy is answered settled, or parked again while its cause is still missing. */
+    private void resendParked(long now) {
+        if (parked.isEmpty()) {
+            return;
+        }
+        List<RecordEnvelope> again = parked;
+        parked = new ArrayList<>();
+        buffered += again.size();
+        unrouted.addAll(again);
+        route(now);
     }
 
     void onForwardFailed(long batchId, String why, long now) {
@@ -178,6 +221,9 @@ final class BatchAssembler {
 
     /** Sends lingering batches and what the windows allow; returns the next deadline. */
     long poll(long now) {
+        if (!parked.isEmpty() && now - parkedResendAt >= 0) {
+            resendParked(now);
+        }
         route(now);
         flush(now, false);
         long next = now + 1_000_000_000L;
@@ -190,17 +236,25 @@ final class BatchAssembler {
         if (!unrouted.isEmpty()) {
             next = Math.min(next, now + 50_000_000L);
         }
+        if (!parked.isEmpty()) {
+            next = Math.min(next, parkedResendAt);
+        }
         return next;
     }
 
     /**
-     * Sends everything gathered now (a clean stop). Returns the records not
-     * yet answered by a filter: once this is 0, nothing is only here.
+     * Sends everything gathered now (a clean stop), parked records too.
+     * Returns the records not yet answered by a filter as settled: once this
+     * is 0, nothing is only here.
      */
     long drain(long now) {
+        if (!parked.isEmpty() && now - parkedResendAt >= 0) {
+            resendParked(now);
+            parkedResendAt = now + PARKED_RESEND.toNanos();
+        }
         route(now);
         flush(now, true);
-        return buffered;
+        return buffered + parked.size();
     }
 
     private void updatePressure() {
@@ -213,8 +267,13 @@ final class BatchAssembler {
         }
     }
 
-    /** Records held: received and not yet answered by a filter. */
+    /** Records held: received and not yet answered by a filter (parked records apart). */
     long buffered() {
         return buffered;
+    }
+
+    /** Records answered as parked at their queue, kept to be sent again until settled. */
+    int parked() {
+        return parked.size();
     }
 }

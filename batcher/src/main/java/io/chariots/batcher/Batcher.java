@@ -63,7 +63,7 @@ public final class Batcher {
                 long next = EventLoop.Ticker.earlier(
                         draining.get() ? Math.min(now + 5_000_000L, assembler[0].poll(now)) : assembler[0].poll(now),
                         waitersRef[0].poll(now));
-                held.set(draining.get() ? assembler[0].drain(now) : assembler[0].buffered());
+                held.set(draining.get() ? assembler[0].drain(now) : assembler[0].buffered() + assembler[0].parked());
                 return next;
             });
             ChannelPool channels = rt.manage(new ChannelPool(rt.transport()));
@@ -73,7 +73,7 @@ public final class Batcher {
             assembler[0] = new BatchAssembler(bc, (filter, id, records) -> Calls.on(
                     FilterGrpc.newFutureStub(channels.get(filter)).withDeadlineAfter(60, TimeUnit.SECONDS)
                             .forward(RecordBatch.newBuilder().addAllRecords(records).build()),
-                    ack -> loop.execute(() -> assembler[0].onForwarded(id, clock.nanoTime())),
+                    ack -> loop.execute(() -> assembler[0].onForwarded(id, ack.getParkedIdsList(), clock.nanoTime())),
                     t -> loop.execute(() -> assembler[0].onForwardFailed(id, Calls.describe(t), clock.nanoTime()))),
                     paused -> ingest[0].paused(paused), meters);
             AppendWaiters waiters = new AppendWaiters(new IndexerLookup(channels, loop, Duration.ofSeconds(2)),
@@ -203,7 +203,7 @@ public final class Batcher {
                 }
             });
             rt.startAdminServer();
-            rt.roleHealth(() -> Map.of("buffered", assembler[0].buffered(), "connections", clients.size(),
+            rt.roleHealth(() -> Map.of("buffered", assembler[0].buffered(), "parked", assembler[0].parked(), "connections", clients.size(),
                     "awaiting", waiters.waitingIds()));
             waiters.registerMeters(meters, "batcher");
             rt.join(grpc.getPort(), members -> {

@@ -74,7 +74,7 @@ class BatchAssemblerTest {
         assertThat(deadline - now).as("next deadline must not be in the past while blocked on the window").isPositive();
         assertThat(sent).hasSize(before);
         for (Sent s : List.copyOf(sent)) {
-            a.onForwarded(s.id(), now);
+            a.onForwarded(s.id(), List.of(), now);
         }
         a.poll(now);
         assertThat(sent.size()).isGreaterThan(before);
@@ -94,9 +94,44 @@ class BatchAssemblerTest {
         assertThat(sent.stream().skip(1).flatMap(s -> s.records().stream()))
                 .as("the failed records are sent again").containsAll(first.records());
         for (Sent s : List.copyOf(sent)) {
-            a.onForwarded(s.id(), now);
+            a.onForwarded(s.id(), List.of(), now);
         }
         assertThat(pressure).containsExactly(true, false);
         assertThat(a.buffered()).isZero();
+    }
+    @Test
+    void parkedRecordsLeaveTheWaterMarksAndAreSentAgainUntilSettled() {
+        BatchAssembler a = assembler(10, 4, 20, 10);
+        a.add(records("e", 20), now);
+        assertThat(pressure).as("20 held: reading pauses").containsExactly(true);
+        // Every batch comes back with two of its records parked at their queue (waiting for a cause).
+        List<String> parkedIds = new ArrayList<>();
+        for (Sent s : List.copyOf(sent)) {
+            List<String> p = List.of(s.records().get(0).getId(), s.records().get(1).getId());
+            parkedIds.addAll(p);
+            a.onForwarded(s.id(), p, now);
+        }
+        assertThat(a.buffered()).as("parked records are not held against the water marks").isZero();
+        assertThat(pressure).as("so reading resumes, and causes can come in").containsExactly(true, false);
+        assertThat(a.parked()).isEqualTo(parkedIds.size());
+
+        int before = sent.size();
+        now += BatchAssembler.PARKED_RESEND.toNanos() - MS;
+        a.poll(now);
+        assertThat(sent).as("not sent again before the interval").hasSize(before);
+        now += 2 * MS;
+        a.poll(now);
+        now += 3 * MS; // one linger
+        a.poll(now);
+        List<String> resent = sent.stream().skip(before).flatMap(s -> s.records().stream()).map(RecordEnvelope::getId).toList();
+        assertThat(resent).as("every parked record is sent again").containsExactlyInAnyOrderElementsOf(parkedIds);
+        assertThat(a.parked()).isZero();
+        assertThat(a.drain(now)).as("in flight again: held until answered").isEqualTo(parkedIds.size());
+        for (Sent s : sent.subList(before, sent.size())) {
+            a.onForwarded(s.id(), List.of(), now); // their causes came: settled
+        }
+        assertThat(a.buffered()).isZero();
+        assertThat(a.parked()).isZero();
+        assertThat(a.drain(now)).isZero();
     }
 }

@@ -65,9 +65,9 @@ public final class Filter {
                         return;
                     }
                     int n = batch.getRecordsCount();
-                    boolean queued = loop.offer(() -> core[0].onForward(batch.getRecordsList(), () -> {
+                    boolean queued = loop.offer(() -> core[0].onForward(batch.getRecordsList(), parked -> {
                         try {
-                            reply.onNext(BatchAck.newBuilder().setAccepted(n).build());
+                            reply.onNext(BatchAck.newBuilder().setAccepted(n - parked.size()).addAllParkedIds(parked).build());
                             reply.onCompleted();
                         } catch (RuntimeException e) {
                             // the batcher went away; it resends what it did not hear about

@@ -26,8 +26,9 @@ import java.util.concurrent.TimeUnit;
  * from another datacenter to the queue that owns its origin, which admits
  * that origin's records in order — and keeps
  * each batcher's batch until every record of it is settled (durable, or
- * rejected for good): the batcher is answered only then, so a record is never
- * only in a memory that a crash empties.
+ * rejected for good) or parked (waiting at its queue for a cause): the batcher
+ * is answered only then, with the parked ids, and keeps those records to send
+ * them again, so a record is never only in a memory that a crash empties.
  *
  * <p>A batch part a queue could not take (the call failed, or the queue said
  * retry) goes to the same queue again after a backoff: resending it anywhere
@@ -49,13 +50,20 @@ public final class FilterCore {
         void fetch(String queue);
     }
 
-    /** A batcher's batch, answered once every record of it is settled. */
-    private static final class Batch {
-        final Runnable ack;
-        int left;
+    /** How a batcher's batch is answered: once every record of it is settled or parked. */
+    public interface Answer {
+        /** @param parkedIds ids of records that wait at their queue for a cause (empty: none); the batcher keeps them */
+        void settled(List<String> parkedIds);
+    }
 
-        Batch(Runnable ack, int size) {
-            this.ack = ack;
+    /** A batcher's batch, answered once every record of it is settled or parked. */
+    private static final class Batch {
+        final Answer answer;
+        int left;
+        List<String> parked = List.of();
+
+        Batch(Answer answer, int size) {
+            this.answer = answer;
             this.left = size;
         }
     }
@@ -101,13 +109,13 @@ public final class FilterCore {
         poll(now);
     }
 
-    /** A batch from a batcher; {@code ack} runs once every record of it is settled. */
-    public void onForward(List<RecordEnvelope> records, Runnable ack, long now) {
+    /** A batch from a batcher; {@code answer} is told once every record of it is settled or parked. */
+    public void onForward(List<RecordEnvelope> records, Answer answer, long now) {
         if (records.isEmpty()) {
-            ack.run();
+            answer.settled(List.of());
             return;
         }
-        Batch b = new Batch(ack, records.size());
+        Batch b = new Batch(answer, records.size());
         batches++;
         route(new Part(b, 0, records), now);
     }
@@ -133,7 +141,7 @@ public final class FilterCore {
             case SETTLED -> {
                 Part p = sender.onSuccess(partId);
                 if (p != null) {
-                    settle(p);
+                    settle(p, reply.getParkedIdsList());
                 }
             }
             case STALE_EPOCH -> {
@@ -187,13 +195,19 @@ public final class FilterCore {
         }
     }
 
-    private void settle(Part p) {
-        forwarded.increment(p.records().size());
+    private void settle(Part p, List<String> parkedIds) {
+        forwarded.increment(p.records().size() - parkedIds.size());
         Batch b = p.batch();
+        if (!parkedIds.isEmpty()) {
+            if (b.parked.isEmpty()) {
+                b.parked = new ArrayList<>();
+            }
+            b.parked.addAll(parkedIds);
+        }
         b.left -= p.records().size();
         if (b.left == 0) {
             batches--;
-            b.ack.run();
+            b.answer.settled(b.parked);
         }
     }
 

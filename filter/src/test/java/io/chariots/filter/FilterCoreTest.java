@@ -131,7 +131,7 @@ class FilterCoreTest {
         Layout l = layout(3, Q1, Q2, Q3);
         core.onLayout(l, T0);
         List<RecordEnvelope> batch = recs(60, "r");
-        core.onForward(batch, () -> { }, T0);
+        core.onForward(batch, parked -> { }, T0);
 
         assertThat(sent).extracting(Sent::queue).containsExactlyInAnyOrder(Q1, Q2, Q3);
         for (Sent s : sent) {
@@ -148,7 +148,7 @@ class FilterCoreTest {
     void theBatcherIsAnsweredOnlyOnceEveryPartIsSettled() {
         core.onLayout(layout(3, Q1, Q2, Q3), T0);
         AtomicInteger acks = new AtomicInteger();
-        core.onForward(recs(60, "r"), acks::incrementAndGet, T0);
+        core.onForward(recs(60, "r"), parked -> acks.incrementAndGet(), T0);
         assertThat(core.batchesInFlight()).isEqualTo(1);
         assertThat(gauge("chariots_filter_batches_in_flight")).isEqualTo(1.0);
 
@@ -179,8 +179,8 @@ class FilterCoreTest {
         core.onLayout(l, T0);
         AtomicInteger first = new AtomicInteger();
         AtomicInteger second = new AtomicInteger();
-        core.onForward(recs(2, "a"), first::incrementAndGet, T0);
-        core.onForward(recs(3, "b"), second::incrementAndGet, T0);
+        core.onForward(recs(2, "a"), parked -> first.incrementAndGet(), T0);
+        core.onForward(recs(3, "b"), parked -> second.incrementAndGet(), T0);
         assertThat(sent).hasSize(2);
         core.onReply(sent.get(1).partId(), settled(sent.get(1)), T0);
         assertThat(second).hasValue(1);
@@ -189,9 +189,27 @@ class FilterCoreTest {
     }
 
     @Test
+    void recordsParkedAtTheirQueuesAreHandedBackWithTheAnswer() {
+        core.onLayout(layout(3, Q1, Q2, Q3), T0);
+        List<List<String>> answers = new java.util.ArrayList<>();
+        core.onForward(recs(60, "r"), answers::add, T0);
+        assertThat(sent).hasSize(3);
+        // Two queues each hold one record for a cause; the third settles everything.
+        String p0 = sent.get(0).ids().get(0);
+        String p1 = sent.get(1).ids().get(1);
+        core.onReply(sent.get(0).partId(), settled(sent.get(0)).toBuilder().addParkedIds(p0).build(), T0);
+        core.onReply(sent.get(1).partId(), settled(sent.get(1)).toBuilder().addParkedIds(p1).build(), T0);
+        assertThat(answers).isEmpty();
+        core.onReply(sent.get(2).partId(), settled(sent.get(2)), T0);
+        assertThat(answers).containsExactly(List.of(p0, p1));
+        assertThat(core.batchesInFlight()).isZero();
+        assertThat(counter("chariots_filter_records_forwarded_total")).as("parked records are not settled yet").isEqualTo(58.0);
+    }
+
+    @Test
     void anEmptyBatchIsAnsweredAtOnce() {
         AtomicInteger acks = new AtomicInteger();
-        core.onForward(List.of(), acks::incrementAndGet, T0);
+        core.onForward(List.of(), parked -> acks.incrementAndGet(), T0);
         assertThat(acks).hasValue(1);
         assertThat(sent).isEmpty();
         assertThat(core.batchesInFlight()).isZero();
@@ -201,7 +219,7 @@ class FilterCoreTest {
     void atMostWindowPartsAreInFlightToAQueue() {
         core.onLayout(layout(3, Q1), T0);
         for (int i = 0; i < 6; i++) {
-            core.onForward(List.of(rec("x" + i)), () -> { }, T0);
+            core.onForward(List.of(rec("x" + i)), parked -> { }, T0);
         }
         assertThat(sent).hasSize(4);
         core.onReply(sent.get(0).partId(), settled(sent.get(0)), T0);
@@ -216,7 +234,7 @@ class FilterCoreTest {
     void withoutALayoutPartsWaitAndALayoutIsFetched() {
         core.onMembership(view(null, Q1, Q2), T0);
         AtomicInteger acks = new AtomicInteger();
-        core.onForward(recs(10, "r"), acks::incrementAndGet, T0);
+        core.onForward(recs(10, "r"), parked -> acks.incrementAndGet(), T0);
         assertThat(sent).isEmpty();
         assertThat(core.describe()).contains("unrouted 1");
 
@@ -246,7 +264,7 @@ class FilterCoreTest {
 
     @Test
     void aLayoutInTheMembershipViewRoutesTheWaitingParts() {
-        core.onForward(recs(5, "r"), () -> { }, T0);
+        core.onForward(recs(5, "r"), parked -> { }, T0);
         assertThat(sent).isEmpty();
         core.onMembership(view(layout(1, Q1), Q1), T0);
         assertThat(sent).hasSize(1);
@@ -262,7 +280,7 @@ class FilterCoreTest {
         core.onMembership(view(l, Q1, Q2, Q3), T0);
         String id = ownedBy(Q2, l, "r");
         AtomicInteger acks = new AtomicInteger();
-        core.onForward(List.of(rec(id)), acks::incrementAndGet, T0);
+        core.onForward(List.of(rec(id)), parked -> acks.incrementAndGet(), T0);
         Sent first = sent.get(0);
         assertThat(first.queue()).isEqualTo(Q2);
 
@@ -291,7 +309,7 @@ class FilterCoreTest {
         Layout l = layout(3, Q1, Q2, Q3);
         core.onMembership(view(l, Q1, Q2, Q3), T0);
         String id = ownedBy(Q3, l, "r");
-        core.onForward(List.of(rec(id)), () -> { }, T0);
+        core.onForward(List.of(rec(id)), parked -> { }, T0);
         long now = T0;
         for (int i = 0; i < 8; i++) {
             Sent s = sent.get(sent.size() - 1);
@@ -317,7 +335,7 @@ class FilterCoreTest {
     void theBackoffGrowsWithFailuresInARow() {
         Layout l = layout(3, Q1);
         core.onLayout(l, T0);
-        core.onForward(List.of(rec("a")), () -> { }, T0);
+        core.onForward(List.of(rec("a")), parked -> { }, T0);
         List<Long> waits = new ArrayList<>();
         long now = T0;
         for (int i = 0; i < 4; i++) {
@@ -336,7 +354,7 @@ class FilterCoreTest {
         Layout l = layout(3, Q1, Q2);
         core.onMembership(view(l, Q1, Q2), T0);
         fetches.clear();
-        core.onForward(recs(20, "r"), () -> { }, T0);
+        core.onForward(recs(20, "r"), parked -> { }, T0);
         Sent a = sent.get(0);
         Sent b = sent.get(1);
         core.onFailed(a.partId(), "UNAVAILABLE", T0);
@@ -353,20 +371,20 @@ class FilterCoreTest {
         Layout l = layout(3, Q1, Q2);
         core.onMembership(view(l, Q1, Q2), T0);
         fetches.clear();
-        core.onForward(recs(1, "r"), () -> { }, T0);
+        core.onForward(recs(1, "r"), parked -> { }, T0);
         // The queue knows epoch 4 but not its layout yet.
         core.onReply(sent.get(0).partId(), retry(4), T0);
         core.poll(T0);
         assertThat(fetches).hasSize(1);
         // A RETRY at the filter's own epoch asks nothing.
-        core.onForward(recs(1, "s"), () -> { }, T0);
+        core.onForward(recs(1, "s"), parked -> { }, T0);
         core.onReply(sent.get(sent.size() - 1).partId(), retry(3), T0 + 300 * MS);
         assertThat(fetches).hasSize(1);
         // Asked again at most every 200 ms, of the view's queues in turn.
-        core.onForward(recs(1, "t"), () -> { }, T0);
+        core.onForward(recs(1, "t"), parked -> { }, T0);
         core.onReply(sent.get(sent.size() - 1).partId(), retry(4), T0 + 100 * MS);
         assertThat(fetches).hasSize(1);
-        core.onForward(recs(1, "u"), () -> { }, T0);
+        core.onForward(recs(1, "u"), parked -> { }, T0);
         core.onReply(sent.get(sent.size() - 1).partId(), retry(4), T0 + 200 * MS);
         assertThat(fetches).containsExactlyInAnyOrder(Q1, Q2);
         // The part still goes to the same queue meanwhile.
@@ -385,7 +403,7 @@ class FilterCoreTest {
         core.onMembership(view(old, Q1, Q2, Q3), T0);
         AtomicInteger acks = new AtomicInteger();
         List<RecordEnvelope> batch = recs(40, "r");
-        core.onForward(batch, acks::incrementAndGet, T0);
+        core.onForward(batch, parked -> acks.incrementAndGet(), T0);
         Sent toQ1 = sent.stream().filter(s -> s.queue().equals(Q1)).findFirst().orElseThrow();
         Sent toQ2 = sent.stream().filter(s -> s.queue().equals(Q2)).findFirst().orElseThrow();
         core.onReply(toQ2.partId(), settled(toQ2), T0);
@@ -415,7 +433,7 @@ class FilterCoreTest {
         Layout old = layout(3, Q1, Q2);
         core.onMembership(view(old, Q1, Q2), T0);
         AtomicInteger acks = new AtomicInteger();
-        core.onForward(recs(10, "r"), acks::incrementAndGet, T0);
+        core.onForward(recs(10, "r"), parked -> acks.incrementAndGet(), T0);
         List<Sent> parts = List.copyOf(sent);
         core.onReply(parts.get(0).partId(), stale(4, null), T0);
         fetches.clear();
@@ -447,9 +465,9 @@ class FilterCoreTest {
         Layout old = layout(3, Q1, Q2, Q3);
         core.onLayout(old, T0);
         AtomicInteger acks = new AtomicInteger();
-        core.onForward(recs(30, "a"), acks::incrementAndGet, T0);
+        core.onForward(recs(30, "a"), parked -> acks.incrementAndGet(), T0);
         for (int i = 0; i < 5; i++) {
-            core.onForward(recs(3, "b" + i + "-"), acks::incrementAndGet, T0); // beyond the windows: queued
+            core.onForward(recs(3, "b" + i + "-"), parked -> acks.incrementAndGet(), T0); // beyond the windows: queued
         }
         Sent settledPart = sent.get(0);
         core.onReply(settledPart.partId(), settled(settledPart), T0);
@@ -491,21 +509,21 @@ class FilterCoreTest {
     @Test
     void anOlderOrEqualLayoutIsIgnored() {
         core.onLayout(layout(5, Q1), T0);
-        core.onForward(recs(3, "r"), () -> { }, T0);
+        core.onForward(recs(3, "r"), parked -> { }, T0);
         assertThat(sent).hasSize(1);
         core.onLayout(layout(5, Q2), T0);
         core.onLayout(layout(4, Q2), T0);
         core.onMembership(view(layout(2, Q3), Q3), T0);
         assertThat(core.epoch()).isEqualTo(5);
         assertThat(sent).hasSize(1);
-        core.onForward(recs(3, "s"), () -> { }, T0);
+        core.onForward(recs(3, "s"), parked -> { }, T0);
         assertThat(sent).extracting(Sent::queue).containsOnly(Q1);
     }
 
     @Test
     void aNewerLayoutInAMembershipViewReroutes() {
         core.onMembership(view(layout(3, Q1), Q1, Q2), T0);
-        core.onForward(recs(8, "r"), () -> { }, T0);
+        core.onForward(recs(8, "r"), parked -> { }, T0);
         assertThat(sent).hasSize(1);
         Layout newer = layout(4, Q1, Q2);
         core.onMembership(view(newer, Q1, Q2), T0 + MS);
@@ -523,7 +541,7 @@ class FilterCoreTest {
     @Test
     void pollsDeadlineIsNeverLaterThanAPendingRetry() {
         core.onLayout(layout(3, Q1), T0);
-        core.onForward(List.of(rec("a")), () -> { }, T0);
+        core.onForward(List.of(rec("a")), parked -> { }, T0);
         core.onReply(sent.get(0).partId(), retry(3), T0);
         long now = T0;
         long deadline = core.poll(now);
@@ -552,7 +570,7 @@ class FilterCoreTest {
         Layout l1 = layout(3, Q1, Q2, Q3);
         core.onLayout(l1, T0);
         AtomicInteger acks = new AtomicInteger();
-        core.onForward(recs(30, "r"), acks::incrementAndGet, T0);
+        core.onForward(recs(30, "r"), parked -> acks.incrementAndGet(), T0);
         Map<String, Sent> byQueue = new HashMap<>();
         for (Sent s : sent) {
             byQueue.put(s.queue(), s);

@@ -78,14 +78,18 @@ public final class CausalGate {
         this.recent = new FifoPairMap(Math.max(1, recentCapacity));
     }
 
-    /** A record admitted by this queue; {@code causeNow} is the cause clock, {@code now} the real one. */
-    void add(RecordEnvelope r, long causeNow, long now) {
-        add(r, null, causeNow, now);
+    /**
+     * A record admitted by this queue; {@code causeNow} is the cause clock, {@code now} the real one.
+     *
+     * @return true if it waits here for a cause, false if it is ready now
+     */
+    boolean add(RecordEnvelope r, long causeNow, long now) {
+        return add(r, null, causeNow, now);
     }
 
     /** As {@link #add(RecordEnvelope, long, long)}, with {@code tag} handed back in its {@link Ready}. */
-    void add(RecordEnvelope r, Object tag, long causeNow, long now) {
-        add(r, tag, NO_DEPS, causeNow, now);
+    boolean add(RecordEnvelope r, Object tag, long causeNow, long now) {
+        return add(r, tag, NO_DEPS, causeNow, now);
     }
 
     /**
@@ -94,11 +98,11 @@ public final class CausalGate {
      * another datacenter (it carries a TOId) never times out: it was accepted
      * at home, and rejecting it here would make the datacenters' logs differ.
      */
-    void add(RecordEnvelope r, Object tag, long[] deps, long causeNow, long now) {
+    boolean add(RecordEnvelope r, Object tag, long[] deps, long causeNow, long now) {
         int n = r.getPrehashCount();
         if (n == 0) {
             ready.add(new Ready(r, deps, tag));
-            return;
+            return false;
         }
         Held h = null;
         for (int i = 0; i < n; i++) {
@@ -122,9 +126,10 @@ public final class CausalGate {
         }
         if (h == null) {
             ready.add(new Ready(r, deps, tag));
-        } else {
-            held.put(h, Boolean.TRUE);
+            return false;
         }
+        held.put(h, Boolean.TRUE);
+        return true;
     }
 
     /** The next record whose causes are all in the log (or locally assigned), or null. */

@@ -50,7 +50,9 @@ public final class IdLedger {
         /** Settled already (the batch was counted). */
         SETTLED,
         /** Waiting for verification against the log. */
-        VERIFYING
+        VERIFYING,
+        /** Another copy waits here for a cause: counted in the batch as parked (see {@link #parked}). */
+        PARKED
     }
 
     enum State { ADMITTED, ASSIGNED, STORED, VERIFYING }
@@ -74,6 +76,8 @@ public final class IdLedger {
         boolean gone;
         // Another datacenter's record, known by origin and TOId: its origin's mark, not this ledger, decides.
         boolean fromOrigin;
+        // Waiting in the causal gate for a cause: no batch waits for it (each was answered with it parked).
+        boolean parked;
 
         Entry(String id, long h1, long h2, RecordEnvelope record, State state) {
             this.id = id;
@@ -108,6 +112,8 @@ public final class IdLedger {
         int left;
         int appended;
         int rejected;
+        // Ids of its records that wait here for a cause, answered as parked; null: none.
+        List<String> parkedIds;
         boolean answered;
 
         Batch(Object handle, long epoch, int size) {
@@ -276,6 +282,10 @@ public final class IdLedger {
                 count(b, true);
                 return Admission.SETTLED;
             }
+            if (e.parked) {
+                park(b, r.getId());
+                return Admission.PARKED;
+            }
             e.addWaiter(b);
             return Admission.JOINED;
         }
@@ -347,10 +357,53 @@ public final class IdLedger {
         return admitted == null ? live.get(id) : null;
     }
 
+    /**
+     * The causal gate holds this admitted copy (id {@code recordId}) for a
+     * cause. The batches waiting for it stop waiting: each counts it as
+     * parked, and is answered once its other records are settled, with this
+     * id among its parked ones. So records that wait for a cause never hold
+     * the batches around them, and with them the room upstream that their
+     * causes need to come in; the senders keep parked records and send them
+     * again until a copy is answered settled, so a crash of this queue loses
+     * none of them.
+     */
+    void parked(Object admitted, String recordId) {
+        if (!(admitted instanceof Entry e) || e.gone) {
+            return;
+        }
+        e.parked = true;
+        Batch first = e.waiter;
+        List<Batch> more = e.moreWaiters;
+        e.clearWaiters();
+        if (first != null) {
+            park(first, recordId);
+        }
+        if (more != null) {
+            for (Batch b : more) {
+                park(b, recordId);
+            }
+        }
+    }
+
+    private void park(Batch b, String recordId) {
+        if (b.answered) {
+            return;
+        }
+        if (b.parkedIds == null) {
+            b.parkedIds = new ArrayList<>();
+        }
+        b.parkedIds.add(recordId);
+        if (--b.left == 0) {
+            b.answered = true;
+            settled.settled(b);
+        }
+    }
+
     /** The record was given {@code lid}, to be stored by {@code maintainer}; {@code admitted} is from {@link #admitted}, or null. */
     void assigned(Object admitted, String id, long lid, String maintainer) {
         Entry e = entry(admitted, id);
         if (e != null) {
+            e.parked = false;
             e.state = State.ASSIGNED;
             e.lid = lid;
             e.maintainer = maintainer;

@@ -294,10 +294,11 @@ public final class TokenRing {
         long causeNow = probes.causeClock(now);
         for (RecordEnvelope r : records) {
             if (ledger.admit(r, b, now) == IdLedger.Admission.NEW) {
+                Object admitted = ledger.admitted(r);
                 if (r.getToid() != 0) {
-                    origins.add(r, ledger.admitted(r), originOut, now);
-                } else {
-                    gate.add(r, ledger.admitted(r), causeNow, now);
+                    origins.add(r, admitted, originOut, now);
+                } else if (gate.add(r, admitted, causeNow, now)) {
+                    ledger.parked(admitted, r.getId());
                 }
             }
         }
@@ -323,8 +324,12 @@ public final class TokenRing {
     }
 
     private void settled(IdLedger.Batch b) {
-        links.answer(b.handle, EnqueueReply.newBuilder().setStatus(EnqueueReply.Status.SETTLED).setEpoch(knownEpoch)
-                .setAppended(b.appended).setRejected(b.rejected).build());
+        EnqueueReply.Builder reply = EnqueueReply.newBuilder().setStatus(EnqueueReply.Status.SETTLED).setEpoch(knownEpoch)
+                .setAppended(b.appended).setRejected(b.rejected);
+        if (b.parkedIds != null) {
+            reply.addAllParkedIds(b.parkedIds);
+        }
+        links.answer(b.handle, reply.build());
     }
 
     private void afterNewWork(long now) {
@@ -558,7 +563,10 @@ public final class TokenRing {
     public void onVerified(long verifyId, List<IdLedger.Found> found, long now) {
         long causeNow = probes.causeClock(now);
         for (RecordEnvelope r : settlement.onVerified(verifyId, found, this::owns, now)) {
-            gate.add(r, ledger.admitted(r), causeNow, now);
+            Object admitted = ledger.admitted(r);
+            if (gate.add(r, admitted, causeNow, now)) {
+                ledger.parked(admitted, r.getId());
+            }
         }
         afterNewWork(now);
     }

@@ -11,6 +11,7 @@ import java.util.function.Predicate;
 
 import static io.chariots.queue.IdLedger.Admission.JOINED;
 import static io.chariots.queue.IdLedger.Admission.NEW;
+import static io.chariots.queue.IdLedger.Admission.PARKED;
 import static io.chariots.queue.IdLedger.Admission.SETTLED;
 import static io.chariots.queue.IdLedger.Admission.VERIFYING;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -60,6 +61,41 @@ class IdLedgerTest {
         ledger.assigned(id, lid, M1);
         ledger.stored(id);
         ledger.indexed(M1, lid, now);
+    }
+
+    @Test
+    void aRecordWaitingForACauseIsAnsweredParkedAndHoldsNoBatch() {
+        ledger.logWasEmpty();
+        IdLedger.Batch b = batch(3);
+        assertThat(ledger.admit(rec("cause"), b, T0)).isEqualTo(NEW);
+        assertThat(ledger.admit(rec("effect"), b, T0)).isEqualTo(NEW);
+        ledger.parked(ledger.admitted(rec("effect")), "effect");
+        assertThat(ledger.admit(rec("effect"), b, T0)).as("a copy in the same batch").isEqualTo(PARKED);
+        assertThat(settled).isEmpty();
+        ledger.assigned("cause", 1, M1);
+        ledger.stored("cause");
+        ledger.indexed(M1, 1, T0);
+        assertThat(settled).as("answered once the cause settled: the effect does not hold it").containsExactly(b);
+        assertThat(b.appended).isEqualTo(1);
+        assertThat(b.parkedIds).containsExactly("effect", "effect");
+
+        // A copy sent again while it still waits is answered parked at once.
+        IdLedger.Batch again = batch(1);
+        assertThat(ledger.admit(rec("effect"), again, T0)).isEqualTo(PARKED);
+        assertThat(settled).containsExactly(b, again);
+        assertThat(again.parkedIds).containsExactly("effect");
+
+        // Released and given an LId: a copy now waits for its outcome, and the answered batches are not counted twice.
+        ledger.assigned(ledger.admitted(rec("effect")), "effect", 2, M1);
+        IdLedger.Batch third = batch(1);
+        assertThat(ledger.admit(rec("effect"), third, T0)).isEqualTo(JOINED);
+        ledger.stored("effect");
+        ledger.indexed(M1, 2, T0);
+        assertThat(settled).containsExactly(b, again, third);
+        assertThat(third.appended).isEqualTo(1);
+        assertThat(third.parkedIds).isNull();
+        assertThat(b.appended).isEqualTo(1);
+        assertThat(ledger.admit(rec("effect"), batch(1), T0)).isEqualTo(SETTLED);
     }
 
     @Test

@@ -29,9 +29,9 @@ final class SimFilter {
         return core.poll(net.nanos());
     }
 
-    /** A batcher's batch: answered (true) once every record is settled. */
-    void forward(List<RecordEnvelope> records, SimNet.Reply<Boolean> reply) {
-        core.onForward(records, () -> reply.ok(Boolean.TRUE), net.nanos());
+    /** A batcher's batch: answered once every record is settled or parked, with the parked ids. */
+    void forward(List<RecordEnvelope> records, SimNet.Reply<List<String>> reply) {
+        core.onForward(records, reply::ok, net.nanos());
     }
 
     private void enqueue(String queue, long partId, long epoch, List<RecordEnvelope> records) {

@@ -229,6 +229,48 @@ class AppendPathTest {
         assertThat(LogProbe.get(c.appUrl(0) + "/record/" + (total + 1)).statusCode()).isEqualTo(404);
     }
 
+    @Test
+    void effectsWaitingForTheirCausesNeverKeepTheCausesOut() throws Exception {
+        // The batcher stops reading at 2,000 records held. Effects go first, on one connection, and their causes
+        // after them, on another. The effects wait at the queue for their causes; they must not hold the batcher's
+        // intake (before, every batch holding one was kept, the batcher stopped reading, and the causes stayed
+        // outside until the cause timeout, here 10 minutes, rejected the effects).
+        LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir).setting("queue.cause_timeout_ms", "600000")
+                .setting("batcher.high_water", "2000").setting("batcher.low_water", "1000")
+                .setting("batcher.max_batch", "200").start());
+        c.awaitRegistered(Duration.ofSeconds(90));
+        int pairs = 5_000;
+        List<Rec> causes = new ArrayList<>();
+        List<Rec> effects = new ArrayList<>();
+        long caused = Fnv1a64.hashTag("step", "s0");
+        for (int i = 0; i < pairs; i++) {
+            long seed = random.nextLong();
+            causes.add(new Rec("a" + i, seed, "step", "s0", new long[0]));
+            effects.add(new Rec("b" + i, seed, "step", "s1", new long[] {caused}));
+        }
+        Set<String> sent = new HashSet<>();
+        causes.forEach(r -> sent.add(r.id()));
+        effects.forEach(r -> sent.add(r.id()));
+        int port = c.get(Role.BATCHER, 0).ports().main();
+        Thread first = new Thread(() -> run(() -> sendS(port, effects, 100)));
+        first.start();
+        // The effects are read until the batcher holds its 2,000; only then do the causes go out.
+        long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        String batcherMetrics = "http://127.0.0.1:" + c.get(Role.BATCHER, 0).ports().admin() + "/metrics";
+        while (HostileInputTest.summed(LogProbe.get(batcherMetrics).body(), "chariots_batcher_records_received_total") < 2_000
+                && System.nanoTime() < until) {
+            Thread.sleep(50);
+        }
+        Thread second = new Thread(() -> run(() -> sendS(port, causes, 100)));
+        second.start();
+        first.join();
+        second.join();
+        assertThat(failures).isEmpty();
+        long stored = LogProbe.awaitStored(c, 2L * pairs, Duration.ofSeconds(90));
+        assertThat(stored).as("records stored while the effects waited for their causes").isEqualTo(2L * pairs);
+        checkLog(LogProbe.readLog(c), sent);
+    }
+
     final List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
 
     interface Step {
