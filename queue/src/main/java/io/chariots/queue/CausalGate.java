@@ -72,6 +72,8 @@ public final class CausalGate {
     // and other queues' Wanted before the indexers catch up.
     private final FifoPairMap recent;
     private final Set<CauseKey> toProbe = new LinkedHashSet<>();
+    // Held records in arrival order, each handed out once by overdue(); released ones are dropped on the way.
+    private final ArrayDeque<Held> byArrival = new ArrayDeque<>();
 
     CausalGate(long causeTimeoutNanos, int recentCapacity) {
         this.causeTimeoutNanos = causeTimeoutNanos;
@@ -129,7 +131,34 @@ public final class CausalGate {
             return false;
         }
         held.put(h, Boolean.TRUE);
+        byArrival.add(h);
         return true;
+    }
+
+    /**
+     * The next record that has waited here {@code graceNanos} or longer (real
+     * time), each once, oldest first; null if none (yet). The queue parks it:
+     * its batch stops waiting for it.
+     */
+    Held overdue(long now, long graceNanos) {
+        Held h;
+        while ((h = byArrival.peekFirst()) != null) {
+            if (!held.containsKey(h)) {
+                byArrival.pollFirst(); // released or expired meanwhile
+                continue;
+            }
+            if (now - h.arrivedNanos < graceNanos) {
+                return null;
+            }
+            return byArrival.pollFirst();
+        }
+        return null;
+    }
+
+    /** When {@link #overdue} may next hand out a record (real time), or {@code Long.MAX_VALUE}. */
+    long nextOverdue(long graceNanos) {
+        Held h = byArrival.peekFirst();
+        return h == null ? Long.MAX_VALUE : h.arrivedNanos + graceNanos;
     }
 
     /** The next record whose causes are all in the log (or locally assigned), or null. */

@@ -358,8 +358,9 @@ public final class IdLedger {
     }
 
     /**
-     * The causal gate holds this admitted copy (id {@code recordId}) for a
-     * cause. The batches waiting for it stop waiting: each counts it as
+     * The causal gate has held this admitted copy (id {@code recordId}) for a
+     * cause longer than a grace ({@link TokenRing#PARK_AFTER_NANOS}). The
+     * batches waiting for it stop waiting: each counts it as
      * parked, and is answered once its other records are settled, with this
      * id among its parked ones. So records that wait for a cause never hold
      * the batches around them, and with them the room upstream that their

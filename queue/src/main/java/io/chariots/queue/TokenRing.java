@@ -57,6 +57,14 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TokenRing {
     private static final Logger LOG = LoggerFactory.getLogger(TokenRing.class);
+    /**
+     * How long a record waits for a cause before it is parked: its batch is
+     * answered without it, and its sender keeps it to send again (see
+     * {@link IdLedger#parked}). Most causes come within milliseconds, and a
+     * record parked costs a resend; one that waits longer must not hold the
+     * room upstream that its cause needs to come in.
+     */
+    static final long PARK_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     public enum State { JOINING, IDLE, HOLDING, PASSING, RECOVERING }
 
@@ -294,11 +302,10 @@ public final class TokenRing {
         long causeNow = probes.causeClock(now);
         for (RecordEnvelope r : records) {
             if (ledger.admit(r, b, now) == IdLedger.Admission.NEW) {
-                Object admitted = ledger.admitted(r);
                 if (r.getToid() != 0) {
-                    origins.add(r, admitted, originOut, now);
-                } else if (gate.add(r, admitted, causeNow, now)) {
-                    ledger.parked(admitted, r.getId());
+                    origins.add(r, ledger.admitted(r), originOut, now);
+                } else {
+                    gate.add(r, ledger.admitted(r), causeNow, now);
                 }
             }
         }
@@ -563,10 +570,7 @@ public final class TokenRing {
     public void onVerified(long verifyId, List<IdLedger.Found> found, long now) {
         long causeNow = probes.causeClock(now);
         for (RecordEnvelope r : settlement.onVerified(verifyId, found, this::owns, now)) {
-            Object admitted = ledger.admitted(r);
-            if (gate.add(r, admitted, causeNow, now)) {
-                ledger.parked(admitted, r.getId());
-            }
+            gate.add(r, ledger.admitted(r), causeNow, now);
         }
         afterNewWork(now);
     }
@@ -807,6 +811,12 @@ public final class TokenRing {
         for (CausalGate.Expired e : gate.expire(causeNow)) {
             reject(e);
         }
+        for (CausalGate.Held h; (h = gate.overdue(now, PARK_AFTER_NANOS)) != null; ) {
+            if (h.record.getToid() == 0) { // another datacenter's records wait in origin order, held by their link
+                ledger.parked(h.tag, h.record.getId());
+            }
+        }
+        next = Math.min(next, gate.nextOverdue(PARK_AFTER_NANOS));
         if (!probes.stopped() && gate.nextExpiry() != Long.MAX_VALUE) {
             next = Math.min(next, now + (gate.nextExpiry() - causeNow));
         }

@@ -526,4 +526,22 @@ class CausalGateTest {
         assertThat(drainReady()).containsExactly("r1", "r2");
         assertThat(gate.readyCount()).isZero();
     }
+    @Test
+    void recordsWaitingPastTheGraceAreHandedOutOnceOldestFirstAndReleasedOnesNever() {
+        long grace = 100_000_000L;
+        assertThat(gate.add(rec("e1", SEED, A), T0, REAL)).as("waits for its cause").isTrue();
+        assertThat(gate.add(rec("e2", SEED, B), T0, REAL + 10_000_000L)).isTrue();
+        assertThat(gate.add(rec("e3", OTHER_SEED, C), T0, REAL + 20_000_000L)).isTrue();
+        assertThat(gate.add(rec("free", SEED), T0, REAL)).as("no cause: ready").isFalse();
+        assertThat(gate.overdue(REAL + grace - 1, grace)).isNull();
+        assertThat(gate.nextOverdue(grace)).isEqualTo(REAL + grace);
+        // e2's cause comes: it is released, and never handed out.
+        gate.stored(withLid("cause-b", SEED, 1, B));
+        assertThat(gate.overdue(REAL + grace, grace).record.getId()).isEqualTo("e1");
+        assertThat(gate.overdue(REAL + grace, grace)).as("e3 is not overdue yet").isNull();
+        assertThat(gate.overdue(REAL + 30 * grace, grace).record.getId()).isEqualTo("e3");
+        assertThat(gate.overdue(REAL + 30 * grace, grace)).as("each once").isNull();
+        assertThat(gate.nextOverdue(grace)).isEqualTo(Long.MAX_VALUE);
+        assertThat(drainReady()).containsExactly("free", "e2");
+    }
 }
