@@ -185,7 +185,7 @@ final class BatchAssembler {
                 parkedResendAt = now + PARKED_RESEND.toNanos();
             }
             for (RecordEnvelope r : b) {
-                if (ids.contains(r.getId())) {
+                if (r.getToid() == 0 && ids.contains(r.getId())) { // another datacenter's records are never parked
                     parked.add(r);
                     kept++;
                 }

@@ -25,7 +25,8 @@ import java.time.Duration;
  * @param maxBatch      records per batch sent to a filter; {@code batcher.max_batch}, default 2000
  * @param linger        longest a record waits for its batch to fill; {@code batcher.linger_ms}, default 2
  * @param window        batches in flight per filter (a filter answers once they are durable, so this is high; memory is
- *                      bounded by the water marks); {@code batcher.window}, default 256
+ *                      bounded by the water marks, and for records parked at a queue by {@code queue.max_buffered});
+ *                      {@code batcher.window}, default 256
  * @param highWater     buffered records at which TCP reading pauses and gRPC ingest answers RESOURCE_EXHAUSTED; {@code batcher.high_water}, default 100000
  * @param lowWater      buffered records at which reading resumes; {@code batcher.low_water}, default 50000
  * @param ackTimeout    acknowledged mode: how long a record is waited for before its answer says it was not

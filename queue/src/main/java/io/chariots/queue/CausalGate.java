@@ -318,6 +318,7 @@ public final class CausalGate {
         }
         ready.clear();
         held.clear();
+        byArrival.clear();
         waiting.clear();
         toProbe.clear();
         return out;

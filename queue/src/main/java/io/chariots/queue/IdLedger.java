@@ -38,7 +38,10 @@ import java.util.Map;
  * <p>A record's copy is <em>settled</em> once it is durable (persisted and
  * indexed) or rejected; only then are the filter batches waiting for it
  * answered, so that no stage upstream lets go of a record still only in
- * memory. Owned by the queue's loop.
+ * memory — but for a record that has waited long for a cause: it is
+ * <em>parked</em> ({@link #parked}), its batches are answered without it, and
+ * the batcher that sent it keeps it and sends it again until it is settled.
+ * Owned by the queue's loop.
  */
 public final class IdLedger {
     /** What happened to a copy handed to {@link #admit}. */

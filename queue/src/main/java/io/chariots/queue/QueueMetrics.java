@@ -13,6 +13,7 @@ public final class QueueMetrics {
     private final DistributionSummary assignedPerHold;
     private final Counter tokens;
     private final Counter causeTimeouts;
+    private final Counter parked;
     private final Counter foundByToken;
     private final Counter foundByIndexer;
     private final Counter recoveriesStarted;
@@ -32,6 +33,9 @@ public final class QueueMetrics {
         tokens = Counter.builder("chariots_queue_token_received_total").description("Token arrivals").register(meters);
         causeTimeouts = Counter.builder("chariots_queue_cause_timeouts_total")
                 .description("Records rejected because a cause did not come within the timeout").register(meters);
+        parked = Counter.builder("chariots_queue_parked_total")
+                .description("Records that waited long for a cause and were parked: their batches were answered without them")
+                .register(meters);
         foundByToken = Counter.builder("chariots_queue_causes_found_total").tag("via", "token").register(meters);
         foundByIndexer = Counter.builder("chariots_queue_causes_found_total").tag("via", "indexer").register(meters);
         recoveriesStarted = Counter.builder("chariots_queue_epoch_changes_started_total")
@@ -80,6 +84,10 @@ public final class QueueMetrics {
 
     void causeTimeout() {
         causeTimeouts.increment();
+    }
+
+    void parked() {
+        parked.increment();
     }
 
     void causeFoundByToken() {

@@ -814,6 +814,7 @@ public final class TokenRing {
         for (CausalGate.Held h; (h = gate.overdue(now, PARK_AFTER_NANOS)) != null; ) {
             if (h.record.getToid() == 0) { // another datacenter's records wait in origin order, held by their link
                 ledger.parked(h.tag, h.record.getId());
+                metrics.parked();
             }
         }
         next = Math.min(next, gate.nextOverdue(PARK_AFTER_NANOS));

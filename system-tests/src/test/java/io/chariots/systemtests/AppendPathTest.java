@@ -230,6 +230,7 @@ class AppendPathTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(300)
     void effectsWaitingForTheirCausesNeverKeepTheCausesOut() throws Exception {
         // The batcher stops reading at 2,000 records held. Effects go first, on one connection, and their causes
         // after them, on another. The effects wait at the queue for their causes; they must not hold the batcher's
@@ -261,14 +262,20 @@ class AppendPathTest {
                 && System.nanoTime() < until) {
             Thread.sleep(50);
         }
+        assertThat(HostileInputTest.summed(LogProbe.get(batcherMetrics).body(), "chariots_batcher_records_received_total"))
+                .as("effects read before the causes go out").isGreaterThanOrEqualTo(2_000);
         Thread second = new Thread(() -> run(() -> sendS(port, causes, 100)));
         second.start();
-        first.join();
-        second.join();
+        first.join(Duration.ofSeconds(120).toMillis());
+        second.join(Duration.ofSeconds(120).toMillis());
+        assertThat(first.isAlive() || second.isAlive()).as("both connections sent everything").isFalse();
         assertThat(failures).isEmpty();
         long stored = LogProbe.awaitStored(c, 2L * pairs, Duration.ofSeconds(90));
         assertThat(stored).as("records stored while the effects waited for their causes").isEqualTo(2L * pairs);
         checkLog(LogProbe.readLog(c), sent);
+        String queueMetrics = LogProbe.get("http://127.0.0.1:" + c.get(Role.QUEUE, 0).ports().admin() + "/metrics").body();
+        assertThat(HostileInputTest.summed(queueMetrics, "chariots_queue_parked_total")).as("effects were parked").isPositive();
+        assertThat(HostileInputTest.summed(queueMetrics, "chariots_queue_cause_timeouts_total")).isZero();
     }
 
     final List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
