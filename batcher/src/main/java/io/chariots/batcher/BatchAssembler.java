@@ -13,8 +13,10 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Gathers records into batches for the filters, by size ({@code maxBatch})
@@ -180,7 +182,7 @@ final class BatchAssembler {
         buffered -= b.size();
         int kept = 0;
         if (!parkedIds.isEmpty()) {
-            java.util.Set<String> ids = new java.util.HashSet<>(parkedIds);
+            Set<String> ids = new HashSet<>(parkedIds);
             if (parked.isEmpty()) {
                 parkedResendAt = now + PARKED_RESEND.toNanos();
             }
@@ -196,9 +198,12 @@ final class BatchAssembler {
         updatePressure();
     }
 
-    /** Sends the parked records again: each copy is answered settled, or parked again while its cause is still missing. */
-    private void resendParked(long now) {
-        if (parked.isEmpty()) {
+    /**
+     * Sends the parked records again once their interval is over: each copy is
+     * answered settled, or parked again while its cause is still missing.
+     */
+    private void resendParkedIfDue(long now) {
+        if (parked.isEmpty() || now - parkedResendAt < 0) {
             return;
         }
         List<RecordEnvelope> again = parked;
@@ -221,9 +226,7 @@ final class BatchAssembler {
 
     /** Sends lingering batches and what the windows allow; returns the next deadline. */
     long poll(long now) {
-        if (!parked.isEmpty() && now - parkedResendAt >= 0) {
-            resendParked(now);
-        }
+        resendParkedIfDue(now);
         route(now);
         flush(now, false);
         long next = now + 1_000_000_000L;
@@ -248,10 +251,7 @@ final class BatchAssembler {
      * is 0, nothing is only here.
      */
     long drain(long now) {
-        if (!parked.isEmpty() && now - parkedResendAt >= 0) {
-            resendParked(now);
-            parkedResendAt = now + PARKED_RESEND.toNanos();
-        }
+        resendParkedIfDue(now);
         route(now);
         flush(now, true);
         return buffered + parked.size();

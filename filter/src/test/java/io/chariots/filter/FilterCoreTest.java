@@ -191,7 +191,7 @@ class FilterCoreTest {
     @Test
     void recordsParkedAtTheirQueuesAreHandedBackWithTheAnswer() {
         core.onLayout(layout(3, Q1, Q2, Q3), T0);
-        List<List<String>> answers = new java.util.ArrayList<>();
+        List<List<String>> answers = new ArrayList<>();
         core.onForward(recs(60, "r"), answers::add, T0);
         assertThat(sent).hasSize(3);
         // Two queues each hold one record for a cause; the third settles everything.

@@ -40,7 +40,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * connections, optionally at a fixed rate and with a share in causal chains;
  * shows progress; waits until the log holds them all, persisted and indexed
  * (or the queues rejected some: a chain link whose cause did not come within
- * the cause timeout, which the run reports and exits 1 for); then prints end-to-end records/s, the append-to-persisted latency of every
+ * the cause timeout, which the run reports and exits 1 for); then prints
+ * end-to-end records/s, the append-to-persisted latency of every
  * record (edge ingest to maintainer write, read back from the log) and apart
  * that of the chain links, and for every role its peak RSS and its CPU µs
  * per record over the measured phase (every thread, JIT and GC included).

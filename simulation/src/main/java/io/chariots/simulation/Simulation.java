@@ -204,10 +204,16 @@ public final class Simulation {
         net.loss = 0;
         long deadline = net.nowMs() + 120_000;
         long shippedAt = net.nowMs();
-        while ((acked.size() < batches.size() || remoteMark() < remoteLast) && net.nowMs() < deadline) {
-            if (acked.size() == batches.size() && net.nowMs() - shippedAt >= 2_000) {
-                shipRemoteAbove(remoteMark());
-                shippedAt = net.nowMs();
+        while (net.nowMs() < deadline) {
+            if (acked.size() == batches.size()) {
+                long mark = remoteMark(); // reads the whole log: once a round, and only once every batch is answered
+                if (mark >= remoteLast) {
+                    break;
+                }
+                if (net.nowMs() - shippedAt >= 2_000) {
+                    shipRemoteAbove(mark);
+                    shippedAt = net.nowMs();
+                }
             }
             net.run(net.nowMs() + 100, this::tick);
         }

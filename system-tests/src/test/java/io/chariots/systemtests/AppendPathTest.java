@@ -7,6 +7,7 @@ import io.chariots.launcher.cluster.LocalCluster;
 import io.chariots.launcher.cluster.RoleProcess;
 import io.chariots.proto.Role;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -230,7 +231,7 @@ class AppendPathTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Timeout(300)
+    @Timeout(300)
     void effectsWaitingForTheirCausesNeverKeepTheCausesOut() throws Exception {
         // The batcher stops reading at 2,000 records held. Effects go first, on one connection, and their causes
         // after them, on another. The effects wait at the queue for their causes; they must not hold the batcher's

@@ -6,6 +6,7 @@ import io.chariots.proto.RingMember;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Which queue of the ring owns a record id: every copy of a record (a
@@ -18,8 +19,7 @@ public final class RingOwners {
     // Every record is routed by its owner, i.e. hashed against each queue's address: those
     // hashes are remembered, so that a record costs one hash of its id, not one per queue.
     private static final int MAX_REMEMBERED_ADDRESSES = 1024;
-    private static final java.util.concurrent.ConcurrentHashMap<String, Long> ADDRESS_HASHES =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, Long> ADDRESS_HASHES = new ConcurrentHashMap<>();
 
     private RingOwners() {
     }
