@@ -57,8 +57,11 @@ public final class CausalGate {
         }
     }
 
-    /** A record whose cause did not come within the timeout. */
-    record Expired(RecordEnvelope record, List<CauseKey> missing, long waitedNanos) {
+    /**
+     * A record whose cause did not come within the timeout, or ({@code crowdedOut})
+     * the longest-waiting one when more records waited than allowed.
+     */
+    record Expired(RecordEnvelope record, List<CauseKey> missing, long waitedNanos, boolean crowdedOut) {
     }
 
     static final long[] NO_DEPS = new long[0];
@@ -250,21 +253,34 @@ public final class CausalGate {
 
     /** Removes and returns records that waited longer than the cause timeout (cause clock). */
     List<Expired> expire(long causeNow) {
+        return expire(causeNow, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #expire(long)}, and while more than {@code maxWaiting} records
+     * wait, removes the longest-waiting ones too (crowded out): a bound on
+     * what records whose causes may never come can hold, that refuses no
+     * batch and so never locks their causes out.
+     */
+    List<Expired> expire(long causeNow, int maxWaiting) {
         List<Expired> out = null;
+        int over = held.size() - maxWaiting;
         for (Iterator<Held> it = held.keySet().iterator(); it.hasNext(); ) {
             Held h = it.next();
             if (h.record.getToid() != 0) {
                 continue; // from another datacenter: waits as long as it takes (at most one per origin is here)
             }
-            if (causeNow - h.arrivedCauseNanos < causeTimeoutNanos) {
+            boolean timedOut = causeNow - h.arrivedCauseNanos >= causeTimeoutNanos;
+            if (!timedOut && over <= 0) {
                 break; // arrival order: the rest are younger
             }
             it.remove();
             unlink(h);
+            over--;
             if (out == null) {
                 out = new ArrayList<>();
             }
-            out.add(new Expired(h.record, List.copyOf(h.unmet), causeNow - h.arrivedCauseNanos));
+            out.add(new Expired(h.record, List.copyOf(h.unmet), causeNow - h.arrivedCauseNanos, !timedOut));
         }
         return out == null ? List.of() : out;
     }

@@ -13,7 +13,8 @@ import java.time.Duration;
  * @param recentCapacity    how many recently stored (tag hash, seed) pairs are remembered; {@code queue.recent_capacity}, default 262144
  * @param maintainerWindow  batches in flight per maintainer; {@code queue.maintainer_window}, default 4
  * @param maxBatch          records per batch to a maintainer, keys per indexer probe, ids per verification; {@code queue.max_batch}, default 4000
- * @param maxBuffered       records with this queue (admitted and not yet durable) above which filters are told to retry; {@code queue.max_buffered}, default 200000
+ * @param maxBuffered       records with this queue (admitted and not yet durable) and not waiting for a cause, above which filters are told to retry; {@code queue.max_buffered}, default 200000
+ * @param maxWaiting        records waiting here for a cause: with more, the longest-waiting is rejected at once, as at its cause timeout (batches are never refused for them, or they would lock the causes out); {@code queue.max_waiting}, default 50000
  * @param maxPerHold        records assigned per token hold, so the token keeps moving; {@code queue.max_per_hold}, default 20000
  * @param maxWanted         causes this queue asks the ring for at once; {@code queue.max_wanted}, default 1000 (the token carries them round the ring at every hop; the indexers are asked about the rest)
  * @param idleHold          longest an idle token is held before moving on; {@code queue.idle_hold_ms}, default 20
@@ -31,7 +32,7 @@ import java.time.Duration;
  * @param datacenter        this datacenter's id (config {@code id}): the origin whose records get TOIds here
  */
 public record QueueConfig(boolean hold, Duration causeTimeout, int recentCapacity, int maintainerWindow, int maxBatch,
-                   int maxBuffered, int maxPerHold, int maxWanted, Duration idleHold, Duration reprobeMin,
+                   int maxBuffered, int maxWaiting, int maxPerHold, int maxWanted, Duration idleHold, Duration reprobeMin,
                    Duration reprobeMax, Duration tokenTimeout, Duration passTimeout, Duration silenceTimeout, Duration quiesceTimeout,
                    Duration dedupWindow, int dedupSettled, long dedupFilterBytes, int maintainerFailures,
                    Duration maintainerRetry, int datacenter) {
@@ -43,6 +44,7 @@ public record QueueConfig(boolean hold, Duration causeTimeout, int recentCapacit
                 s.getInt("queue.maintainer_window", 4, 1, 1024),
                 s.getInt("queue.max_batch", 4000, 1, 100_000),
                 s.getInt("queue.max_buffered", 200_000, 1, 100_000_000),
+                s.getInt("queue.max_waiting", 50_000, 1, 100_000_000),
                 s.getInt("queue.max_per_hold", 20_000, 1, 10_000_000),
                 s.getInt("queue.max_wanted", 1000, 0, 1_000_000),
                 Duration.ofMillis(s.getLong("queue.idle_hold_ms", 20, 0, 10_000)),
@@ -60,20 +62,26 @@ public record QueueConfig(boolean hold, Duration causeTimeout, int recentCapacit
     }
 
     public static QueueConfig defaults(boolean hold) {
-        return new QueueConfig(hold, Duration.ofSeconds(30), 262_144, 4, 4000, 200_000, 20_000, 1000,
+        return new QueueConfig(hold, Duration.ofSeconds(30), 262_144, 4, 4000, 200_000, 50_000, 20_000, 1000,
                 Duration.ofMillis(20), Duration.ofMillis(20), Duration.ofSeconds(1), Duration.ofMillis(1500),
                 Duration.ofSeconds(1), Duration.ofSeconds(6), Duration.ofSeconds(5), Duration.ofMinutes(10), 500_000, 4L << 20, 3,
                 Duration.ofSeconds(5), 0);
     }
 
     public QueueConfig withCauseTimeout(Duration d) {
-        return new QueueConfig(hold, d, recentCapacity, maintainerWindow, maxBatch, maxBuffered, maxPerHold, maxWanted,
+        return new QueueConfig(hold, d, recentCapacity, maintainerWindow, maxBatch, maxBuffered, maxWaiting, maxPerHold, maxWanted,
                 idleHold, reprobeMin, reprobeMax, tokenTimeout, passTimeout, silenceTimeout, quiesceTimeout, dedupWindow, dedupSettled,
                 dedupFilterBytes, maintainerFailures, maintainerRetry, datacenter);
     }
 
     public QueueConfig withMaxBuffered(int n) {
-        return new QueueConfig(hold, causeTimeout, recentCapacity, maintainerWindow, maxBatch, n, maxPerHold, maxWanted,
+        return new QueueConfig(hold, causeTimeout, recentCapacity, maintainerWindow, maxBatch, n, maxWaiting, maxPerHold, maxWanted,
+                idleHold, reprobeMin, reprobeMax, tokenTimeout, passTimeout, silenceTimeout, quiesceTimeout, dedupWindow, dedupSettled,
+                dedupFilterBytes, maintainerFailures, maintainerRetry, datacenter);
+    }
+
+    public QueueConfig withMaxWaiting(int n) {
+        return new QueueConfig(hold, causeTimeout, recentCapacity, maintainerWindow, maxBatch, maxBuffered, n, maxPerHold, maxWanted,
                 idleHold, reprobeMin, reprobeMax, tokenTimeout, passTimeout, silenceTimeout, quiesceTimeout, dedupWindow, dedupSettled,
                 dedupFilterBytes, maintainerFailures, maintainerRetry, datacenter);
     }

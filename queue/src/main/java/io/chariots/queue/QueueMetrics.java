@@ -32,7 +32,8 @@ public final class QueueMetrics {
         assignedPerHold = DistributionSummary.builder("chariots_queue_assigned_per_hold").register(meters);
         tokens = Counter.builder("chariots_queue_token_received_total").description("Token arrivals").register(meters);
         causeTimeouts = Counter.builder("chariots_queue_cause_timeouts_total")
-                .description("Records rejected because a cause did not come within the timeout").register(meters);
+                .description("Records rejected because a cause did not come within the timeout, or crowded out (the "
+                        + "longest-waiting) while more than queue.max_waiting records waited for causes").register(meters);
         parked = Counter.builder("chariots_queue_parked_total")
                 .description("Records that waited long for a cause and were parked: their batches were answered without them")
                 .register(meters);

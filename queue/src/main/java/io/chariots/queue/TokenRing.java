@@ -288,9 +288,14 @@ public final class TokenRing {
                     .setEpoch(knownEpoch).setLayout(layout).build());
             return;
         }
-        if (ledger.liveCount() >= config.maxBuffered()) {
+        // Records waiting for a cause are bounded apart (crowded out in poll): refusing batches for them would
+        // keep their causes out. Only while the indexers cannot be asked, when none is crowded out, do they count.
+        int waiting = gate.heldCount();
+        if (ledger.liveCount() - waiting >= config.maxBuffered()
+                || (probes.stopped() && waiting >= config.maxWaiting())) {
             metrics.refusedFull();
-            answer(handle, EnqueueReply.Status.RETRY, "queue " + self.getAddress() + " is full");
+            answer(handle, EnqueueReply.Status.RETRY, "queue " + self.getAddress() + " is full ("
+                    + (ledger.liveCount() - waiting) + " records on their way to the log, " + waiting + " waiting for causes)");
             return;
         }
         IdLedger.Batch b = new IdLedger.Batch(handle, epoch, records.size());
@@ -808,7 +813,8 @@ public final class TokenRing {
             watch.pollOutsiders(layout, now);
         }
         long causeNow = probes.causeClock(now);
-        for (CausalGate.Expired e : gate.expire(causeNow)) {
+        // While the indexers cannot be asked the cause clock stops, and no record is crowded out either.
+        for (CausalGate.Expired e : gate.expire(causeNow, probes.stopped() ? Integer.MAX_VALUE : config.maxWaiting())) {
             reject(e);
         }
         for (CausalGate.Held h; (h = gate.overdue(now, PARK_AFTER_NANOS)) != null; ) {
@@ -868,8 +874,9 @@ public final class TokenRing {
 
     private void reject(CausalGate.Expired e) {
         metrics.causeTimeout();
-        String reason = "cause " + e.missing() + " not in the log after "
-                + TimeUnit.NANOSECONDS.toMillis(e.waitedNanos()) + " ms (cause timeout)";
+        String reason = "cause " + e.missing() + " not in the log after " + TimeUnit.NANOSECONDS.toMillis(e.waitedNanos())
+                + (e.crowdedOut() ? " ms, the longest wait of more than queue.max_waiting (" + config.maxWaiting()
+                        + ") records waiting at queue " + self.getAddress() : " ms (cause timeout)");
         LOG.warn("rejected record {}: {}", e.record().getId(), reason);
         for (CauseKey k : e.missing()) {
             probes.forget(k);

@@ -388,6 +388,37 @@ class CausalGateTest {
     }
 
     @Test
+    void aboveMaxWaitingTheLongestWaitingAreCrowdedOutAndAnotherDatacentersRecordsNever() {
+        RecordEnvelope remote = rec("remote", SEED, C).toBuilder().setToid(5).build();
+        add(remote, T0);
+        add(rec("r1", SEED, A), T0 + 100);
+        add(rec("r2", SEED, A), T0 + 200);
+        add(rec("r3", SEED, B), T0 + 300);
+        add(rec("r4", SEED, B), T0 + 400);
+        assertThat(gate.expire(T0 + 500, 5)).isEmpty();
+
+        List<CausalGate.Expired> out = gate.expire(T0 + 500, 3);
+        assertThat(out).extracting(e -> e.record().getId()).containsExactly("r1", "r2");
+        assertThat(out).allMatch(CausalGate.Expired::crowdedOut);
+        assertThat(out.get(0).waitedNanos()).isEqualTo(400);
+        assertThat(gate.heldCount()).isEqualTo(3);
+        assertThat(gate.unmet()).containsExactlyInAnyOrder(new CauseKey(B, SEED), new CauseKey(C, SEED));
+        // What was crowded out is never released later.
+        gate.satisfy(new CauseKey(A, SEED));
+        assertThat(drainReady()).isEmpty();
+
+        // Timed out and crowded out in one pass: each named for what it was.
+        add(rec("r5", SEED, A), T0 + TIMEOUT);
+        out = gate.expire(T0 + TIMEOUT + 350, 2);
+        assertThat(out).extracting(e -> e.record().getId() + ":" + e.crowdedOut())
+                .containsExactly("r3:false", "r4:true");
+        assertThat(gate.heldCount()).as("the remote record and r5").isEqualTo(2);
+        // Another datacenter's record alone over the bound waits on.
+        assertThat(gate.expire(T0 + TIMEOUT + 400, 0)).extracting(e -> e.record().getId()).containsExactly("r5");
+        assertThat(gate.heldCount()).isEqualTo(1);
+    }
+
+    @Test
     void expiryFollowsTheCauseClockNotTheRealOne() {
         // Arrived at cause time T0, real time far later: only the cause clock counts.
         gate.add(rec("r", SEED, A), T0, T0 + 100 * TIMEOUT);

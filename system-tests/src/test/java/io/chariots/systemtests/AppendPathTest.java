@@ -279,6 +279,54 @@ class AppendPathTest {
         assertThat(HostileInputTest.summed(queueMetrics, "chariots_queue_cause_timeouts_total")).isZero();
     }
 
+    @Test
+    @Timeout(300)
+    void effectsWhoseCausesNeverComeAreCrowdedOutAndNeverFillTheQueue() throws Exception {
+        // 3,000 effects whose causes never come, against a queue that keeps at most 1,000 waiting and 2,000 on
+        // their way. Before, waiting records counted against queue.max_buffered: the queue refused every batch
+        // until the cause timeout (here 10 minutes). Now the longest-waiting are rejected early, and plain
+        // records and chains sent after them are all stored.
+        LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir).setting("queue.cause_timeout_ms", "600000")
+                .setting("queue.max_waiting", "1000").setting("queue.max_buffered", "2000").start());
+        c.awaitRegistered(Duration.ofSeconds(90));
+        int orphans = 3_000;
+        long neverStored = Fnv1a64.hashTag("step", "never");
+        List<Rec> effects = new ArrayList<>();
+        for (int i = 0; i < orphans; i++) {
+            effects.add(new Rec("o" + i, random.nextLong(), "step", "s1", new long[] {neverStored}));
+        }
+        List<Rec> plain = new ArrayList<>();
+        Set<String> plainIds = new HashSet<>();
+        long caused = Fnv1a64.hashTag("step", "p0");
+        for (int i = 0; i < 2_500; i++) { // chains of two, each effect right after its cause
+            long seed = random.nextLong();
+            plain.add(new Rec("pa" + i, seed, "step", "p0", new long[0]));
+            plain.add(new Rec("pb" + i, seed, "step", "p1", new long[] {caused}));
+        }
+        plain.forEach(r -> plainIds.add(r.id()));
+        int port = c.get(Role.BATCHER, 0).ports().main();
+        sendS(port, effects, 100);
+        String queueMetricsUrl = "http://127.0.0.1:" + c.get(Role.QUEUE, 0).ports().admin() + "/metrics";
+        long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (HostileInputTest.summed(LogProbe.get(queueMetricsUrl).body(), "chariots_queue_cause_timeouts_total") < orphans - 1_000
+                && System.nanoTime() < until) {
+            Thread.sleep(100);
+        }
+        sendS(port, plain, 100);
+        assertThat(LogProbe.awaitStored(c, plain.size(), Duration.ofSeconds(90))).as("plain records stored").isEqualTo(plain.size());
+        TreeMap<Long, LogRecord> log = LogProbe.readLog(c);
+        checkLog(log, plainIds);
+        assertThat(log.values()).extracting(LogRecord::id).as("no effect without its cause").allMatch(id -> id.startsWith("p"));
+        String queueMetrics = LogProbe.get(queueMetricsUrl).body();
+        assertThat(HostileInputTest.summed(queueMetrics, "chariots_queue_cause_timeouts_total"))
+                .as("effects rejected: all but the 1,000 waiting").isEqualTo(orphans - 1_000);
+        assertThat(HostileInputTest.summed(queueMetrics, "chariots_queue_waiting_records")).isEqualTo(1_000);
+        // The oldest was crowded out, and a user asking about it is told why.
+        HttpResponse<String> status = LogProbe.get(c.appUrl(0) + "/record?id=o0");
+        assertThat(status.body()).contains("\"status\":\"rejected\"").contains("queue.max_waiting");
+        assertThat(LogProbe.get(c.appUrl(0) + "/record?id=o" + (orphans - 1)).body()).doesNotContain("rejected");
+    }
+
     final List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
 
     interface Step {
