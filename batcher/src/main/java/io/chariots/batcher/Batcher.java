@@ -11,6 +11,7 @@ import io.chariots.common.grpc.Calls;
 import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
+import io.chariots.common.metrics.IngestDelay;
 import io.chariots.common.net.EdgeGuard;
 import io.chariots.common.record.EdgeStamp;
 import io.chariots.common.runtime.RoleRuntime;
@@ -70,11 +71,14 @@ public final class Batcher {
             var meters = rt.metrics().registry();
             DefaultChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
             FrameIngest[] ingest = new FrameIngest[1];
-            assembler[0] = new BatchAssembler(bc, (filter, id, records) -> Calls.on(
-                    FilterGrpc.newFutureStub(channels.get(filter)).withDeadlineAfter(60, TimeUnit.SECONDS)
-                            .forward(RecordBatch.newBuilder().addAllRecords(records).build()),
-                    ack -> loop.execute(() -> assembler[0].onForwarded(id, ack.getParkedIdsList(), clock.nanoTime())),
-                    t -> loop.execute(() -> assembler[0].onForwardFailed(id, Calls.describe(t), clock.nanoTime()))),
+            IngestDelay sent = new IngestDelay(meters, "batcher_sent", config.datacenter());
+            assembler[0] = new BatchAssembler(bc, (filter, id, records) -> {
+                sent.batch(records);
+                Calls.on(FilterGrpc.newFutureStub(channels.get(filter)).withDeadlineAfter(60, TimeUnit.SECONDS)
+                                .forward(RecordBatch.newBuilder().addAllRecords(records).build()),
+                        ack -> loop.execute(() -> assembler[0].onForwarded(id, ack.getParkedIdsList(), clock.nanoTime())),
+                        t -> loop.execute(() -> assembler[0].onForwardFailed(id, Calls.describe(t), clock.nanoTime())));
+            },
                     paused -> ingest[0].paused(paused), meters);
             AppendWaiters waiters = new AppendWaiters(new IndexerLookup(channels, loop, Duration.ofSeconds(2)),
                     AppendWaiters.Limits.defaults().withMaxWaiting(bc.maxWaiting()), config.datacenter());

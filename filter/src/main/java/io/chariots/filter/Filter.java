@@ -5,6 +5,7 @@ import io.chariots.common.grpc.Calls;
 import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
+import io.chariots.common.metrics.IngestDelay;
 import io.chariots.common.runtime.RoleRuntime;
 import io.chariots.proto.BatchAck;
 import io.chariots.proto.EnqueueRequest;
@@ -57,9 +58,11 @@ public final class Filter {
             core[0] = new FilterCore(sender, layouts, config.settings().getInt("filter.window", 1024, 1, 1_000_000),
                     rt.metrics().registry());
             rt.manage(loop.start());
+            IngestDelay received = new IngestDelay(rt.metrics().registry(), "filter_received", config.datacenter());
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).addService(new FilterGrpc.FilterImplBase() {
                 @Override
                 public void forward(RecordBatch batch, StreamObserver<BatchAck> reply) {
+                    received.batch(batch.getRecordsList());
                     if (draining.get()) {
                         reply.onError(Status.UNAVAILABLE.withDescription("filter stopping").asRuntimeException());
                         return;

@@ -168,7 +168,8 @@ final class BenchCommand implements Callable<Integer> {
 
         AtomicLong sent = new AtomicLong();
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        Map<String, double[]> cpu0 = quiet ? Map.of() : cpuSeconds(instances);
+        StageLatency stages0 = new StageLatency();
+        Map<String, double[]> cpu0 = quiet ? Map.of() : cpuSeconds(instances, stages0);
         long baseRejected = causeTimeouts(instances);
         double ownCpu0 = ownCpuSeconds();
         long t0 = System.nanoTime();
@@ -220,7 +221,8 @@ final class BenchCommand implements Callable<Integer> {
         long t1 = System.nanoTime();
         double ownCpu1 = ownCpuSeconds();
         double ownCpu = ownCpu0 < 0 || ownCpu1 < 0 ? -1 : ownCpu1 - ownCpu0;
-        Map<String, double[]> cpu1 = quiet ? Map.of() : cpuSeconds(instances);
+        StageLatency stages1 = new StageLatency();
+        Map<String, double[]> cpu1 = quiet ? Map.of() : cpuSeconds(instances, stages1);
         if (failure.get() != null) {
             System.err.println("bench: sending failed: " + failure.get());
             return 1;
@@ -253,6 +255,10 @@ final class BenchCommand implements Callable<Integer> {
             out.printf("  causal      append→persisted of the %,d records that have a cause (chain links, each on the connection after its cause's%s): p50 %.2f ms  p99 %.2f ms  max %.2f ms%n",
                     links.getTotalCount(), connections > 1 ? "" : "; here the same one",
                     links.getValueAtPercentile(50) / 1000.0, links.getValueAtPercentile(99) / 1000.0, links.getMaxValue() / 1000.0);
+        }
+        String stages = stages1.report(stages0);
+        if (stages != null) {
+            out.printf("  stages      since the edge stamp, first record of each batch: %s%n", stages);
         }
         if (requestLatency.getTotalCount() > 0) {
             out.printf("  requests    %s answered in: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms (%,d requests)%n",
@@ -524,15 +530,18 @@ final class BenchCommand implements Callable<Integer> {
 
     /**
      * Each instance's CPU seconds so far (Micrometer's {@code process_cpu_time_ns_total}: every thread, JIT and
-     * GC included) with its start time, by metrics URL; absent where unreadable.
+     * GC included) with its start time, by metrics URL; absent where unreadable. Adds every scrape to {@code stages}.
      */
-    private Map<String, double[]> cpuSeconds(List<Instance> instances) {
+    private Map<String, double[]> cpuSeconds(List<Instance> instances, StageLatency stages) {
         Map<String, double[]> out = new java.util.HashMap<>();
         for (Instance i : instances) {
             if (i.metrics().isEmpty()) {
                 continue;
             }
             String text = scrape(i, Duration.ofSeconds(5)); // null: left out of the report, which says so
+            if (text != null) {
+                stages.add(text);
+            }
             double ns = text == null ? -1 : sample(text, "process_cpu_time_ns_total{");
             if (ns >= 0) {
                 out.put(i.metrics(), new double[] {ns / 1e9, sample(text, "process_start_time_seconds{")});

@@ -4,6 +4,7 @@ import io.chariots.common.config.RoleConfig;
 import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
+import io.chariots.common.metrics.IngestDelay;
 import io.chariots.common.membership.Membership;
 import io.chariots.common.read.LogReader;
 import io.chariots.common.runtime.RoleRuntime;
@@ -88,7 +89,8 @@ public final class Maintainer {
             rt.manage(loop.start());
 
             MeterRegistry meters = rt.metrics().registry();
-            RecordWriter writer = new RecordWriter(store, feeder, meters);
+            RecordWriter writer = new RecordWriter(store, feeder, meters,
+                    new IngestDelay(meters, "maintainer_stored", config.datacenter()));
             registerMeters(meters, store, feeder, notices);
             registerReindexMeters(meters, refeed);
             rt.roleHealth(() -> {

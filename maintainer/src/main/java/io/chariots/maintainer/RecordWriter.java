@@ -1,5 +1,6 @@
 package io.chariots.maintainer;
 
+import io.chariots.common.metrics.IngestDelay;
 import io.chariots.proto.RecordEnvelope;
 import io.chariots.proto.StoreReply;
 import io.micrometer.core.instrument.Counter;
@@ -26,9 +27,16 @@ public final class RecordWriter {
     private final Counter refusedConflict;
     private final Counter holesWritten;
     private final Timer writeLatency;
+    private final IngestDelay stored;
 
     public RecordWriter(FlStore store, IndexFeeder feeder, MeterRegistry meters) {
+        this(store, feeder, meters, null);
+    }
+
+    /** @param stored counts each batch stored ({@code maintainer_stored}); null: not counted */
+    public RecordWriter(FlStore store, IndexFeeder feeder, MeterRegistry meters, IngestDelay stored) {
         this.store = store;
+        this.stored = stored;
         this.feeder = feeder;
         this.recordsStored = Counter.builder("chariots_maintainer_records_stored_total")
                 .description("Records written to the flstore (a resent record already held is not written again)")
@@ -90,6 +98,9 @@ public final class RecordWriter {
         countRefusal(result);
         if (result.status() == StoreReply.Status.STORED && !result.written().isEmpty()) {
             writeLatency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            if (stored != null) {
+                stored.batch(result.written());
+            }
             recordsStored.increment(result.written().size());
             batchesStored.increment();
             feeder.add(result.written());

@@ -1,6 +1,7 @@
 package io.chariots.queue;
 
 import io.chariots.common.config.RoleConfig;
+import io.chariots.common.metrics.IngestDelay;
 import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
@@ -36,7 +37,8 @@ public final class Queue {
                     .setAddress(rt.advertiseHost() + ":" + config.grpcPort()).build();
             QueueMetrics metrics = new QueueMetrics(rt.metrics().registry());
             ring[0] = new TokenRing(qc, self, links, metrics, new java.util.Random(), clock.nanoTime());
-            service[0] = new QueueService(loop, ring[0], clock);
+            service[0] = new QueueService(loop, ring[0], clock,
+                    new IngestDelay(rt.metrics().registry(), "queue_received", config.datacenter()));
             links.ring(ring[0]);
             rt.manage(channels);
             rt.manage(loop.start());

@@ -1,5 +1,6 @@
 package io.chariots.queue;
 
+import io.chariots.common.metrics.IngestDelay;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
 import io.chariots.proto.CauseKey;
@@ -30,12 +31,14 @@ final class QueueService extends QueueGrpc.QueueImplBase {
     private final EventLoop loop;
     private final TokenRing ring;
     private final NanoClock clock;
+    private final IngestDelay received;
     private final AtomicReference<Layout> layout = new AtomicReference<>(Layout.getDefaultInstance());
 
-    QueueService(EventLoop loop, TokenRing ring, NanoClock clock) {
+    QueueService(EventLoop loop, TokenRing ring, NanoClock clock, IngestDelay received) {
         this.loop = loop;
         this.ring = ring;
         this.clock = clock;
+        this.received = received;
     }
 
     /** Called on the loop after each poll: what GetLayout answers. */
@@ -45,6 +48,7 @@ final class QueueService extends QueueGrpc.QueueImplBase {
 
     @Override
     public void enqueue(EnqueueRequest request, StreamObserver<EnqueueReply> reply) {
+        received.batch(request.getRecordsList());
         if (!loop.offer(() -> ring.onEnqueue(request.getEpoch(), request.getRecordsList(), reply, clock.nanoTime()))) {
             reply.onError(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(loop.behindMessage()).asRuntimeException());
         }

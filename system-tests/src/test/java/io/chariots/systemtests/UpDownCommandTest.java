@@ -176,6 +176,10 @@ class UpDownCommandTest {
         assertThat(exit).isZero();
         assertThat(report).containsPattern("throughput +[\\d,]+ records/s end to end").containsPattern("p99 [\\d.]+ ms")
                 .containsPattern("causal +append→persisted of the [\\d,]+ records that have a cause .* p99 [\\d.]+ ms");
+        // Where the latency went: each stage of the append path, in order, with its percentiles.
+        assertThat(report).containsPattern("stages +since the edge stamp.*: batcher_sent p50 ≤[\\d.]+ ms p99 ≤[\\d.]+ ms  \\|  "
+                + "filter_received p50 ≤[\\d.]+ ms p99 ≤[\\d.]+ ms  \\|  queue_received p50 ≤[\\d.]+ ms p99 ≤[\\d.]+ ms  \\|  "
+                + "maintainer_stored p50 ≤[\\d.]+ ms p99 ≤[\\d.]+ ms");
         String cpu = report.lines().filter(l -> l.trim().startsWith("CPU/record")).findFirst().orElseThrow();
         String rss = report.lines().filter(l -> l.trim().startsWith("peak RSS")).findFirst().orElseThrow();
         for (String role : List.of("controller", "app", "batcher", "filter", "queue", "maintainer", "indexer")) {
