@@ -233,7 +233,7 @@ final class BenchCommand implements Callable<Integer> {
             return 1;
         }
         if (rejected > 0) {
-            System.err.printf("bench: %,d records were rejected: their cause was not in the log within queue.cause_timeout_ms "
+            System.err.printf("bench: %,d records were rejected: their cause was not in the log within queue.cause_timeout_ms, or more than queue.max_waiting records waited for causes at a queue "
                     + "(each chain link goes out on the connection after its cause's; under overload one connection can run "
                     + "far ahead of another)%n", rejected);
         }
