@@ -4,7 +4,6 @@ import io.chariots.common.config.RoleConfig;
 import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
-import io.chariots.common.metrics.IngestDelay;
 import io.chariots.common.membership.Membership;
 import io.chariots.common.read.LogReader;
 import io.chariots.common.runtime.RoleRuntime;
@@ -89,8 +88,7 @@ public final class Maintainer {
             rt.manage(loop.start());
 
             MeterRegistry meters = rt.metrics().registry();
-            RecordWriter writer = new RecordWriter(store, feeder, meters,
-                    new IngestDelay(meters, "maintainer_stored", config.datacenter()));
+            RecordWriter writer = new RecordWriter(store, feeder, meters, config.datacenter());
             registerMeters(meters, store, feeder, notices);
             registerReindexMeters(meters, refeed);
             rt.roleHealth(() -> {

@@ -29,14 +29,10 @@ public final class RecordWriter {
     private final Timer writeLatency;
     private final IngestDelay stored;
 
-    public RecordWriter(FlStore store, IndexFeeder feeder, MeterRegistry meters) {
-        this(store, feeder, meters, null);
-    }
-
-    /** @param stored counts each batch stored ({@code maintainer_stored}); null: not counted */
-    public RecordWriter(FlStore store, IndexFeeder feeder, MeterRegistry meters, IngestDelay stored) {
+    /** @param datacenter this datacenter's id: its records' batches count in {@code chariots_ingest_delay_seconds} */
+    public RecordWriter(FlStore store, IndexFeeder feeder, MeterRegistry meters, int datacenter) {
         this.store = store;
-        this.stored = stored;
+        this.stored = new IngestDelay(meters, "maintainer_stored", datacenter);
         this.feeder = feeder;
         this.recordsStored = Counter.builder("chariots_maintainer_records_stored_total")
                 .description("Records written to the flstore (a resent record already held is not written again)")
@@ -98,9 +94,7 @@ public final class RecordWriter {
         countRefusal(result);
         if (result.status() == StoreReply.Status.STORED && !result.written().isEmpty()) {
             writeLatency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-            if (stored != null) {
-                stored.batch(result.written());
-            }
+            stored.batch(result.written());
             recordsStored.increment(result.written().size());
             batchesStored.increment();
             feeder.add(result.written());

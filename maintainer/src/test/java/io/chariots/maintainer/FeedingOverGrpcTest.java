@@ -127,7 +127,7 @@ class FeedingOverGrpcTest {
                 Duration.ofMillis(200));
         ref[0] = new IndexFeeder(store, clients, NanoClock.SYSTEM, limits);
         open.add(loop.start());
-        return new Rig(store, loop, ref[0], clients, new RecordWriter(store, ref[0], new SimpleMeterRegistry()));
+        return new Rig(store, loop, ref[0], clients, new RecordWriter(store, ref[0], new SimpleMeterRegistry(), 0));
     }
 
     static void await(String what, BooleanSupplier cond) throws InterruptedException {

@@ -65,7 +65,7 @@ class MaintainerServiceTest {
         ref[0] = new IndexFeeder(store, (i, b, done) -> { }, NanoClock.SYSTEM, IndexFeeder.Limits.defaults());
         loop.start();
         reads = Executors.newFixedThreadPool(2);
-        RecordWriter writer = new RecordWriter(store, ref[0], meters);
+        RecordWriter writer = new RecordWriter(store, ref[0], meters, 0);
         server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .maxInboundMessageSize(64 << 20)
                 .addService(new MaintainerService(loop, writer, store, reads)).build().start();

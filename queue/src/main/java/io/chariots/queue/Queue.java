@@ -1,10 +1,10 @@
 package io.chariots.queue;
 
 import io.chariots.common.config.RoleConfig;
-import io.chariots.common.metrics.IngestDelay;
 import io.chariots.common.grpc.ChannelPool;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
+import io.chariots.common.metrics.IngestDelay;
 import io.chariots.common.runtime.RoleRuntime;
 import io.chariots.proto.RingMember;
 import io.grpc.Server;

@@ -1,8 +1,8 @@
 package io.chariots.queue;
 
-import io.chariots.common.metrics.IngestDelay;
 import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
+import io.chariots.common.metrics.IngestDelay;
 import io.chariots.proto.CauseKey;
 import io.chariots.proto.EnqueueReply;
 import io.chariots.proto.EnqueueRequest;

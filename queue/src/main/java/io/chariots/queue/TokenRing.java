@@ -291,11 +291,11 @@ public final class TokenRing {
         // Records waiting for a cause are bounded apart (crowded out in poll): refusing batches for them would
         // keep their causes out. Only while the indexers cannot be asked, when none is crowded out, do they count.
         int waiting = gate.heldCount();
-        if (ledger.liveCount() - waiting >= config.maxBuffered()
-                || (probes.stopped() && waiting >= config.maxWaiting())) {
+        int onTheirWay = ledger.liveCount() - waiting;
+        if (onTheirWay >= config.maxBuffered() || (probes.stopped() && waiting >= config.maxWaiting())) {
             metrics.refusedFull();
             answer(handle, EnqueueReply.Status.RETRY, "queue " + self.getAddress() + " is full ("
-                    + (ledger.liveCount() - waiting) + " records on their way to the log, " + waiting + " waiting for causes)");
+                    + onTheirWay + " records on their way to the log, " + waiting + " waiting for causes)");
             return;
         }
         IdLedger.Batch b = new IdLedger.Batch(handle, epoch, records.size());

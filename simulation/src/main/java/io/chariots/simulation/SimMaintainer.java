@@ -80,7 +80,7 @@ final class SimMaintainer {
     void start() {
         feeder = new IndexFeeder(store, this::sendIndex, net::nanos, new IndexFeeder.Limits(4, 500, 1 << 20, 5_000,
                 Duration.ofMillis(20), Duration.ofMillis(500)));
-        writer = new RecordWriter(store, feeder, new SimpleMeterRegistry());
+        writer = new RecordWriter(store, feeder, new SimpleMeterRegistry(), 0);
         feeder.onMembership(view);
     }
 

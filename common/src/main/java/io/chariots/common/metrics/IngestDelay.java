@@ -13,8 +13,9 @@ import java.util.concurrent.TimeUnit;
  * How long after its edge stamp ({@code ingest_us}) a batch reaches one stage
  * of the append path: {@code chariots_ingest_delay_seconds{stage}}, a
  * histogram. Each stage records the first record of every batch it handles
- * (the oldest, as records keep their order), so the stages' histograms side by
- * side say where append latency goes; {@code ./chariots bench} prints them.
+ * (resent batches too), so the stages' histograms side by side say where
+ * append latency goes; {@code ./chariots bench} prints them. Stages on other
+ * hosts compare their wall clocks with the edge's.
  * Only this datacenter's records count: another's were stamped at their home.
  * One clock read per batch. Thread-safe.
  */
