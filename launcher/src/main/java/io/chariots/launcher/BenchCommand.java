@@ -550,14 +550,20 @@ final class BenchCommand implements Callable<Integer> {
         return out;
     }
 
-    /** Records the queues rejected so far because a cause did not come in time (unreadable queues count 0). */
+    /**
+     * Records the queues rejected so far because a cause did not come in time
+     * or they were crowded out by {@code queue.max_waiting} (unreadable queues count 0).
+     */
     private long causeTimeouts(List<Instance> instances) {
         long n = 0;
         for (Instance i : instances) {
             if (i.role().equals("queue") && !i.metrics().isEmpty()) {
                 String text = scrape(i, Duration.ofSeconds(2));
-                double v = text == null ? -1 : sample(text, "chariots_queue_cause_timeouts_total{");
-                n += v < 0 ? 0 : (long) v;
+                if (text != null) {
+                    for (String counter : List.of("chariots_queue_cause_timeouts_total{", "chariots_queue_crowded_out_total{")) {
+                        n += (long) Math.max(0, sample(text, counter));
+                    }
+                }
             }
         }
         return n;

@@ -14,7 +14,7 @@ import java.time.Duration;
  * @param maintainerWindow  batches in flight per maintainer; {@code queue.maintainer_window}, default 4
  * @param maxBatch          records per batch to a maintainer, keys per indexer probe, ids per verification; {@code queue.max_batch}, default 4000
  * @param maxBuffered       records with this queue (admitted and not yet durable) and not waiting for a cause, above which filters are told to retry; {@code queue.max_buffered}, default 200000
- * @param maxWaiting        records waiting here for a cause: with more, the longest-waiting are rejected at the loop's next turn, as at their cause timeout (batches are not refused for them, or they would lock the causes out; only while the indexers cannot be asked, when none is crowded out, are batches refused at this bound); {@code queue.max_waiting}, default 50000
+ * @param maxWaiting        records waiting here for a cause: with more, the longest-waiting are rejected at once, as at their cause timeout but counted apart (batches are not refused for them, or they would lock the causes out; only while the indexers cannot be asked, when none is crowded out, are batches refused at this bound); {@code queue.max_waiting}, default 50000
  * @param maxPerHold        records assigned per token hold, so the token keeps moving; {@code queue.max_per_hold}, default 20000
  * @param maxWanted         causes this queue asks the ring for at once; {@code queue.max_wanted}, default 1000 (the token carries them round the ring at every hop; the indexers are asked about the rest)
  * @param idleHold          longest an idle token is held before moving on; {@code queue.idle_hold_ms}, default 20

@@ -13,6 +13,7 @@ public final class QueueMetrics {
     private final DistributionSummary assignedPerHold;
     private final Counter tokens;
     private final Counter causeTimeouts;
+    private final Counter crowdedOut;
     private final Counter parked;
     private final Counter foundByToken;
     private final Counter foundByIndexer;
@@ -32,8 +33,10 @@ public final class QueueMetrics {
         assignedPerHold = DistributionSummary.builder("chariots_queue_assigned_per_hold").register(meters);
         tokens = Counter.builder("chariots_queue_token_received_total").description("Token arrivals").register(meters);
         causeTimeouts = Counter.builder("chariots_queue_cause_timeouts_total")
-                .description("Records rejected because a cause did not come within the timeout, or crowded out (the "
-                        + "longest-waiting) while more than queue.max_waiting records waited for causes").register(meters);
+                .description("Records rejected because a cause did not come within queue.cause_timeout_ms").register(meters);
+        crowdedOut = Counter.builder("chariots_queue_crowded_out_total")
+                .description("Records rejected while waiting for a cause because more than queue.max_waiting records "
+                        + "waited (the longest-waiting go first)").register(meters);
         parked = Counter.builder("chariots_queue_parked_total")
                 .description("Records that waited long for a cause and were parked: their batches were answered without them")
                 .register(meters);
@@ -85,6 +88,10 @@ public final class QueueMetrics {
 
     void causeTimeout() {
         causeTimeouts.increment();
+    }
+
+    void crowdedOut() {
+        crowdedOut.increment();
     }
 
     void parked() {

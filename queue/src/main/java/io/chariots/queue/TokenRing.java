@@ -288,7 +288,7 @@ public final class TokenRing {
                     .setEpoch(knownEpoch).setLayout(layout).build());
             return;
         }
-        // Records waiting for a cause are bounded apart (crowded out in poll): refusing batches for them would
+        // Records waiting for a cause are bounded apart (crowded out below): refusing batches for them would
         // keep their causes out. Only while the indexers cannot be asked, when none is crowded out, do they count.
         int waiting = gate.heldCount();
         int onTheirWay = ledger.liveCount() - waiting;
@@ -313,6 +313,9 @@ public final class TokenRing {
                     gate.add(r, ledger.admitted(r), causeNow, now);
                 }
             }
+        }
+        if (gate.heldCount() > config.maxWaiting()) {
+            rejectUnmet(causeNow); // at once: a turn's worth of batches must not overshoot the bound
         }
         afterNewWork(now);
     }
@@ -813,10 +816,7 @@ public final class TokenRing {
             watch.pollOutsiders(layout, now);
         }
         long causeNow = probes.causeClock(now);
-        // While the indexers cannot be asked the cause clock stops, and no record is crowded out either.
-        for (CausalGate.Expired e : gate.expire(causeNow, probes.stopped() ? Integer.MAX_VALUE : config.maxWaiting())) {
-            reject(e);
-        }
+        rejectUnmet(causeNow);
         for (CausalGate.Held h; (h = gate.overdue(now, PARK_AFTER_NANOS)) != null; ) {
             if (h.record.getToid() == 0) { // another datacenter's records wait in origin order, held by their link
                 ledger.parked(h.tag, h.record.getId());
@@ -872,8 +872,20 @@ public final class TokenRing {
         return now + TimeUnit.MILLISECONDS.toNanos(100);
     }
 
+    /** Rejects the records whose cause did not come in time, and the longest-waiting beyond {@code queue.max_waiting}. */
+    private void rejectUnmet(long causeNow) {
+        // While the indexers cannot be asked the cause clock stops, and no record is crowded out either.
+        for (CausalGate.Expired e : gate.expire(causeNow, probes.stopped() ? Integer.MAX_VALUE : config.maxWaiting())) {
+            reject(e);
+        }
+    }
+
     private void reject(CausalGate.Expired e) {
-        metrics.causeTimeout();
+        if (e.crowdedOut()) {
+            metrics.crowdedOut();
+        } else {
+            metrics.causeTimeout();
+        }
         String reason = "cause " + e.missing() + " not in the log after " + TimeUnit.NANOSECONDS.toMillis(e.waitedNanos())
                 + (e.crowdedOut() ? " ms, the longest wait of more than queue.max_waiting (" + config.maxWaiting()
                         + ") records waiting at queue " + self.getAddress() : " ms (cause timeout)");
