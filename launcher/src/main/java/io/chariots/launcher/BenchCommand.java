@@ -540,7 +540,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             String text = scrape(i, Duration.ofSeconds(5)); // null: left out of the report, which says so
             if (text != null) {
-                stages.add(text);
+                stages.add(i.metrics(), text);
             }
             double ns = text == null ? -1 : sample(text, "process_cpu_time_ns_total{");
             if (ns >= 0) {

@@ -13,17 +13,19 @@ import java.util.TreeMap;
  * Where append latency goes, for {@code ./chariots bench}: the roles'
  * {@code chariots_ingest_delay_seconds} histograms ({@link IngestDelay}),
  * summed over the instances of each stage and taken as the difference of two
- * scrapes, so that only the measured phase counts. Percentiles are the upper
- * bounds of histogram buckets (about a third apart).
+ * scrapes, so that only the measured phase counts. An instance that restarted
+ * in between (its counts went down) counts from its restart, as Prometheus
+ * treats a counter reset. Percentiles are the upper bounds of histogram
+ * buckets (about a third apart).
  */
 final class StageLatency {
     private static final String BUCKET = "chariots_ingest_delay_seconds_bucket{";
 
-    /** Per stage, cumulative count by bucket upper bound (seconds). */
-    private final Map<String, TreeMap<Double, Double>> buckets = new LinkedHashMap<>();
+    /** Per stage and instance, cumulative count by bucket upper bound (seconds). */
+    private final Map<String, Map<String, TreeMap<Double, Double>>> buckets = new LinkedHashMap<>();
 
-    /** Adds one role's metrics (Prometheus text). */
-    void add(String metrics) {
+    /** Adds the metrics (Prometheus text) of one role instance, named by {@code instance} (e.g. its metrics URL). */
+    void add(String instance, String metrics) {
         for (String line : metrics.split("\n")) {
             if (!line.startsWith(BUCKET)) {
                 continue;
@@ -36,7 +38,8 @@ final class StageLatency {
             }
             double bound = le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
             double count = Double.parseDouble(line.substring(space + 1));
-            buckets.computeIfAbsent(stage, s -> new TreeMap<>()).merge(bound, count, Double::sum);
+            buckets.computeIfAbsent(stage, s -> new LinkedHashMap<>()).computeIfAbsent(instance, i -> new TreeMap<>())
+                    .merge(bound, count, Double::sum);
         }
     }
 
@@ -60,13 +63,16 @@ final class StageLatency {
     String report(StageLatency before) {
         List<String> parts = new ArrayList<>();
         for (String stage : IngestDelay.STAGES) {
-            TreeMap<Double, Double> now = buckets.get(stage);
+            Map<String, TreeMap<Double, Double>> now = buckets.get(stage);
             if (now == null) {
                 continue;
             }
-            TreeMap<Double, Double> then = before.buckets.getOrDefault(stage, new TreeMap<>());
             TreeMap<Double, Double> diff = new TreeMap<>();
-            now.forEach((bound, count) -> diff.put(bound, count - then.getOrDefault(bound, 0.0)));
+            now.forEach((instance, counts) -> {
+                TreeMap<Double, Double> then = before.buckets.getOrDefault(stage, Map.of()).getOrDefault(instance, new TreeMap<>());
+                boolean restarted = !then.isEmpty() && counts.lastEntry().getValue() < then.lastEntry().getValue();
+                counts.forEach((bound, count) -> diff.merge(bound, count - (restarted ? 0 : then.getOrDefault(bound, 0.0)), Double::sum));
+            });
             double total = diff.isEmpty() ? 0 : diff.lastEntry().getValue();
             if (total <= 0) {
                 continue;

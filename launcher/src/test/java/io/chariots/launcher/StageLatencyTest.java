@@ -24,18 +24,30 @@ class StageLatencyTest {
     @Test
     void onlyWhatCameAfterTheFirstScrapeCountsInTheOrderOfTheAppendPathSummedOverInstances() {
         StageLatency before = new StageLatency();
-        before.add(histogram("maintainer", "maintainer_stored", 0, 0, 0, 1000, 1000)); // a slow warm-up
-        before.add(histogram("filter", "filter_received", 10, 10, 10, 10, 10));
+        before.add("m1", histogram("maintainer", "maintainer_stored", 0, 0, 0, 1000, 1000)); // a slow warm-up
+        before.add("f1", histogram("filter", "filter_received", 10, 10, 10, 10, 10));
         StageLatency after = new StageLatency();
         // The measured phase: 100 more maintainer batches, 99 of them within 2 ms, one within 50 ms.
-        after.add(histogram("maintainer", "maintainer_stored", 50, 99, 99, 1100, 1100));
-        after.add(histogram("filter", "filter_received", 10, 10, 10, 10, 10));
+        after.add("m1", histogram("maintainer", "maintainer_stored", 50, 99, 99, 1100, 1100));
+        after.add("f1", histogram("filter", "filter_received", 10, 10, 10, 10, 10));
         // Two queues: their counts add up.
-        after.add(histogram("queue", "queue_received", 3, 3, 3, 4, 4));
-        after.add(histogram("queue", "queue_received", 0, 2, 2, 2, 2).replace("queue-1", "queue-2"));
+        after.add("q1", histogram("queue", "queue_received", 3, 3, 3, 4, 4));
+        after.add("q2", histogram("queue", "queue_received", 0, 2, 2, 2, 2).replace("queue-1", "queue-2"));
 
         assertThat(after.report(before)).isEqualTo(
                 "queue_received p50 ≤1.0 ms p99 ≤50.0 ms  |  maintainer_stored p50 ≤1.0 ms p99 ≤2.0 ms");
         assertThat(after.report(after)).as("nothing counted in between").isNull();
+    }
+
+    @Test
+    void anInstanceThatRestartedBetweenTheScrapesCountsFromItsRestart() {
+        StageLatency before = new StageLatency();
+        before.add("q1", histogram("queue", "queue_received", 0, 0, 0, 1000, 1000)); // slow before it restarted
+        before.add("q2", histogram("queue", "queue_received", 10, 10, 10, 10, 10));
+        StageLatency after = new StageLatency();
+        after.add("q1", histogram("queue", "queue_received", 100, 100, 100, 100, 100)); // restarted: 100 since, all fast
+        after.add("q2", histogram("queue", "queue_received", 10, 10, 10, 10, 10));
+
+        assertThat(after.report(before)).isEqualTo("queue_received p50 ≤1.0 ms p99 ≤1.0 ms");
     }
 }
