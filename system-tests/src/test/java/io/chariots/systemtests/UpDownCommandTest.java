@@ -134,6 +134,14 @@ class UpDownCommandTest {
             });
             assertThat(Files.exists(dir.resolve("cluster.json"))).isTrue();
             assertThat(Files.list(dir.resolve("logs")).count()).isEqualTo(8);
+            // Recorded commands restart a role as up started it: two malloc arenas, the batchers' smaller heap.
+            for (ClusterStateFile.Instance i : ClusterStateFile.in(dir).read().orElseThrow().processes()) {
+                String heap = i.role().equals("batcher") ? "-Xmx256m" : "-Xmx320m"; // the last -Xmx is the one that counts
+                assertThat(i.command()).as(i.name()).contains("MALLOC_ARENA_MAX=2")
+                        .filteredOn(o -> o.startsWith("-Xmx")).last().isEqualTo(heap);
+                List<String> running = List.of(ClusterStateFile.commandLine(i.pid()).orElseThrow().split("\\s+"));
+                assertThat(running).as(i.name()).filteredOn(o -> o.startsWith("-Xmx")).last().isEqualTo(heap);
+            }
 
             StringWriter err = new StringWriter();
             var again = ChariotsCli.commandLine();

@@ -93,6 +93,10 @@ public final class LocalCluster implements AutoCloseable {
                 "-XX:ParallelGCThreads=1", "-Xss512k", "-XX:CICompilerCount=2",
                 // Out of memory, a role exits (and is restarted) rather than live on half-working.
                 "-XX:+ExitOnOutOfMemoryError"));
+        // After the common options (the last -Xmx wins). The batcher keeps under 50 MiB live on its heap under
+        // 10x overload but has the most native memory (Netty's buffers, 16 connections' worth): with 320 MiB of
+        // heap its peak was 531 MiB, with 256 MiB 452 MiB, the others' 450-500.
+        private final Map<Role, List<String>> roleJvmOptions = new EnumMap<>(Map.of(Role.BATCHER, List.of("-Xmx256m")));
         private final Map<String, String> settings = new LinkedHashMap<>();
         private boolean debug;
         private boolean open;
@@ -203,9 +207,13 @@ public final class LocalCluster implements AutoCloseable {
             return this;
         }
 
-        /** Replaces the JVM options of every role process (a role still exits when out of memory). */
+        /**
+         * Replaces the JVM options of every role process, the batcher's smaller heap included (a role still exits
+         * when out of memory).
+         */
         public Spec jvmOptions(List<String> opts) {
             jvmOptions.clear();
+            roleJvmOptions.clear();
             jvmOptions.addAll(opts);
             if (!opts.contains("-XX:+ExitOnOutOfMemoryError") && !opts.contains("-XX:-ExitOnOutOfMemoryError")) {
                 jvmOptions.add("-XX:+ExitOnOutOfMemoryError");
@@ -405,17 +413,17 @@ public final class LocalCluster implements AutoCloseable {
     private List<String> command(Role role, int index, String host, RoleProcess.Ports p, RoleProcess.Ports controller) {
         String name = RoleConfig.roleName(role);
         List<String> jvm = new ArrayList<>(spec.jvmOptions);
+        jvm.addAll(spec.roleJvmOptions.getOrDefault(role, List.of()));
         jvm.add("-Dchariots.role=" + instanceName(role, host, p.main()));
         List<String> cmd = new ArrayList<>();
         if (spec.detached) {
             cmd.add("setsid");
         }
-        if (System.getenv("MALLOC_ARENA_MAX") == null) {
-            // glibc gives each thread that mallocs (RocksDB's, Netty's, the JIT's) an arena of up to 64 MiB;
-            // two keep native memory within what a role needs (measured: -37 MiB batcher, -54 MiB indexer
-            // resident under 10x overload). Part of the command, so a recorded one restarts the same way.
-            cmd.addAll(List.of("env", "MALLOC_ARENA_MAX=2"));
-        }
+        // glibc gives each thread that mallocs (RocksDB's, Netty's, the JIT's) an arena of up to 64 MiB;
+        // two keep native memory within what a role needs (measured: -37 MiB batcher, -54 MiB indexer
+        // resident under 10x overload). Part of the command, set or not, so a recorded one restarts the same way.
+        String arenas = System.getenv("MALLOC_ARENA_MAX");
+        cmd.addAll(List.of("env", "MALLOC_ARENA_MAX=" + (arenas == null || arenas.isBlank() ? "2" : arenas.strip())));
         cmd.addAll(ChildProcess.javaCommand(spec.java, jvm, absolute(spec.classpath), ChariotsCli.class.getName(), List.of(name)));
         cmd.addAll(List.of("-p", Integer.toString(p.main()), "--admin-port", Integer.toString(p.admin()),
                 "--bind", host, "--advertise", host,
