@@ -1,5 +1,6 @@
 package io.chariots.indexer;
 
+import io.chariots.common.store.RocksLibrary;
 import io.chariots.proto.CauseKey;
 import io.chariots.proto.IdStatus;
 import io.chariots.proto.IndexBatch;
@@ -69,10 +70,7 @@ public final class TagIndex implements AutoCloseable {
     private boolean closed;
 
     static {
-        RocksDB.loadLibrary();
-        // Compactions run at low CPU priority: on a small machine they would otherwise take a
-        // core from the request path in bursts (flushes keep normal priority so writes never stall).
-        org.rocksdb.Env.getDefault().lowerThreadPoolCPUPriority(org.rocksdb.Priority.LOW);
+        RocksLibrary.load();
     }
 
     private TagIndex(Path dir, RocksDB db, Options options, LRUCache cache, BloomFilter filter, Env env) {

@@ -5,10 +5,16 @@ import io.chariots.testkit.ChildProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import static io.chariots.indexer.TagIndexTest.BIG_SEED;
 import static io.chariots.indexer.TagIndexTest.K1V1;
@@ -43,9 +49,17 @@ class KillDurabilityTest {
         Thread.sleep(60_000);
     }
 
+    /** Copies of RocksDB's library that RocksDB's own loader leaves in the temporary directory. */
+    static Set<Path> leftLibraries() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return files.filter(f -> f.getFileName().toString().matches("librocksdbjni.*\\.so")).collect(Collectors.toSet());
+        }
+    }
+
     @Test
     void everyAcknowledgedBatchSurvivesSigkill() throws Exception {
         Path db = dir.resolve("index");
+        Set<Path> librariesBefore = leftLibraries();
         ChildProcess child = ChildProcess.java(List.of(), KillDurabilityTest.class.getName(), List.of(db.toString()))
                 .log(dir.resolve("child.log")).killOnExit().start();
         try {
@@ -54,6 +68,10 @@ class KillDurabilityTest {
             child.kill(); // SIGKILL: no close, no flush, no shutdown hook
         }
         assertThat(child.exitValue()).isEqualTo(137);
+        // The library was loaded from the one shared copy, not from a copy of its own that the kill left behind.
+        Set<Path> left = new HashSet<>(leftLibraries());
+        left.removeAll(librariesBefore);
+        assertThat(left).as("RocksDB libraries left in the temporary directory").isEmpty();
 
         try (TagIndex index = TagIndex.open(db)) {
             long total = (long) BATCHES * PER_BATCH;

@@ -1,5 +1,6 @@
 package io.chariots.maintainer;
 
+import io.chariots.common.store.RocksLibrary;
 import io.chariots.common.record.OriginMarks;
 import io.chariots.proto.OriginMarkList;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -125,10 +126,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     private static final byte[] EMPTY = new byte[0];
 
     static {
-        RocksDB.loadLibrary();
-        // Compactions run at low CPU priority: on a small machine they would otherwise take a
-        // core from the request path in bursts (flushes keep normal priority so writes never stall).
-        org.rocksdb.Env.getDefault().lowerThreadPoolCPUPriority(org.rocksdb.Priority.LOW);
+        RocksLibrary.load();
     }
 
     private static byte[] meta(String key) {
