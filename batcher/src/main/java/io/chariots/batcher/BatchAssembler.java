@@ -14,9 +14,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Gathers records into batches for the filters, by size ({@code maxBatch})
@@ -33,8 +35,11 @@ import java.util.Set;
  * <p>A filter may answer a batch with some of its records <em>parked</em>:
  * they wait at their queue for a cause. The queue holds them and lets them in
  * when the cause comes; this keeps them too, apart, and sends them again
- * every {@link #PARKED_RESEND} until a copy is answered settled, so that a
- * crash of that queue loses none. Parked records do not count as held for the
+ * until a copy is answered settled, so that a crash of that queue loses none:
+ * after {@link #PARKED_RESEND}, then after twice as long each time a copy comes
+ * back parked again, at most {@link #PARKED_RESEND_MAX} (a record whose cause
+ * is long in coming is not sent every second all the while, and one whose
+ * queue crashed is sent again well within the cause timeout). Parked records do not count as held for the
  * water marks: effects sent ahead of their causes must never keep the causes
  * out (they did: every batch holding one waited, reading stopped at the high
  * water mark, and the causes stayed outside until the cause timeout rejected
@@ -46,8 +51,10 @@ import java.util.Set;
  */
 final class BatchAssembler {
     private static final Logger LOG = LoggerFactory.getLogger(BatchAssembler.class);
-    /** How often parked records are sent again (see class notes). */
+    /** The first wait before a parked record is sent again (see class notes). */
     static final Duration PARKED_RESEND = Duration.ofSeconds(1);
+    /** The longest wait before a parked record is sent again. */
+    static final Duration PARKED_RESEND_MAX = Duration.ofSeconds(8);
 
     /** Sends one batch to a filter; the outcome comes back via {@link #onForwarded} / {@link #onForwardFailed}. */
     interface Sender {
@@ -73,9 +80,12 @@ final class BatchAssembler {
     private List<String> filters = List.of();
     private long buffered;
     private boolean paused;
-    // Records a filter answered as parked at their queue, to be sent again at parkedResendAt.
-    private List<RecordEnvelope> parked = new ArrayList<>();
-    private long parkedResendAt;
+    // Records a filter answered as parked at their queue, by when to send them again (nanoTime).
+    private final TreeMap<Long, List<RecordEnvelope>> parked = new TreeMap<>();
+    private int parkedCount;
+    // How often each parked record came back parked (its next wait doubles), until it is settled. By identity:
+    // a record is sent again as the same object, and a lookup must cost next to nothing on every record answered.
+    private final Map<RecordEnvelope, Integer> parkedRounds = new IdentityHashMap<>();
     private final Counter sent;
 
     BatchAssembler(BatcherConfig config, Sender sender, Pressure pressure, MeterRegistry meters) {
@@ -86,7 +96,7 @@ final class BatchAssembler {
         this.sent = Counter.builder("chariots_batcher_records_forwarded_total")
                 .description("Records a filter answered for (durable or rejected)").register(meters);
         meters.gauge("chariots_batcher_buffered_records", this, a -> a.buffered);
-        meters.gauge("chariots_batcher_parked_records", this, a -> a.parked.size());
+        meters.gauge("chariots_batcher_parked_records", this, a -> a.parkedCount);
     }
 
     void onMembership(Membership m, long now) {
@@ -181,15 +191,17 @@ final class BatchAssembler {
         }
         buffered -= b.size();
         int kept = 0;
-        if (!parkedIds.isEmpty()) {
-            Set<String> ids = new HashSet<>(parkedIds);
-            if (parked.isEmpty()) {
-                parkedResendAt = now + PARKED_RESEND.toNanos();
-            }
+        if (!parkedIds.isEmpty() || !parkedRounds.isEmpty()) {
+            Set<String> ids = parkedIds.isEmpty() ? Set.of() : new HashSet<>(parkedIds);
             for (RecordEnvelope r : b) {
                 if (r.getToid() == 0 && ids.contains(r.getId())) { // another datacenter's records are never parked
-                    parked.add(r);
+                    int rounds = parkedRounds.merge(r, 1, Integer::sum);
+                    long wait = Math.min(PARKED_RESEND.toNanos() << Math.min(rounds - 1, 16), PARKED_RESEND_MAX.toNanos());
+                    parked.computeIfAbsent(now + wait, t -> new ArrayList<>()).add(r);
+                    parkedCount++;
                     kept++;
+                } else if (!parkedRounds.isEmpty()) {
+                    parkedRounds.remove(r); // settled at last
                 }
             }
         }
@@ -199,17 +211,19 @@ final class BatchAssembler {
     }
 
     /**
-     * Sends the parked records again once their interval is over: each copy is
-     * answered settled, or parked again while its cause is still missing.
+     * Sends the parked records again whose wait is over: each copy is answered
+     * settled, or parked again while its cause is still missing.
      */
     private void resendParkedIfDue(long now) {
-        if (parked.isEmpty() || now - parkedResendAt < 0) {
+        if (parked.isEmpty() || parked.firstKey() - now > 0) {
             return;
         }
-        List<RecordEnvelope> again = parked;
-        parked = new ArrayList<>();
-        buffered += again.size();
-        unrouted.addAll(again);
+        while (!parked.isEmpty() && parked.firstKey() - now <= 0) {
+            List<RecordEnvelope> again = parked.pollFirstEntry().getValue();
+            parkedCount -= again.size();
+            buffered += again.size();
+            unrouted.addAll(again);
+        }
         route(now);
     }
 
@@ -240,7 +254,7 @@ final class BatchAssembler {
             next = Math.min(next, now + 50_000_000L);
         }
         if (!parked.isEmpty()) {
-            next = Math.min(next, parkedResendAt);
+            next = Math.min(next, parked.firstKey());
         }
         return next;
     }
@@ -254,7 +268,7 @@ final class BatchAssembler {
         resendParkedIfDue(now);
         route(now);
         flush(now, true);
-        return buffered + parked.size();
+        return buffered + parkedCount;
     }
 
     private void updatePressure() {
@@ -274,6 +288,6 @@ final class BatchAssembler {
 
     /** Records answered as parked at their queue, kept to be sent again until settled. */
     int parked() {
-        return parked.size();
+        return parkedCount;
     }
 }

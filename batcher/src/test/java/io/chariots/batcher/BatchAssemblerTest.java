@@ -134,4 +134,46 @@ class BatchAssemblerTest {
         assertThat(a.parked()).isZero();
         assertThat(a.drain(now)).isZero();
     }
+
+    @Test
+    void aRecordParkedAgainAndAgainWaitsTwiceAsLongEachTimeUpToTheMaximum() {
+        BatchAssembler a = assembler(10, 4, 20, 10);
+        a.add(records("e", 1), now);
+        now += 3 * MS; // one linger
+        a.poll(now);
+        assertThat(sent).hasSize(1);
+        List<Long> waitedSeconds = new ArrayList<>();
+        for (int round = 0; round < 6; round++) {
+            Sent s = sent.get(sent.size() - 1);
+            a.onForwarded(s.id(), List.of(s.records().get(0).getId()), now); // parked again: its cause is still missing
+            assertThat(a.parked()).isEqualTo(1);
+            long parkedAt = now;
+            int before = sent.size();
+            while (sent.size() == before) {
+                now += 100 * MS;
+                a.poll(now);
+            }
+            waitedSeconds.add((now - parkedAt) / 1000 / MS); // resent within a linger of its due time
+        }
+        assertThat(waitedSeconds).containsExactly(1L, 2L, 4L, 8L, 8L, 8L);
+        assertThat(BatchAssembler.PARKED_RESEND_MAX).isEqualTo(Duration.ofSeconds(8));
+
+        // Settled at last; when the same record comes in again later and is parked, it starts over at one second.
+        Sent last = sent.get(sent.size() - 1);
+        a.onForwarded(last.id(), List.of(), now);
+        assertThat(a.parked()).isZero();
+        assertThat(a.drain(now)).isZero();
+        a.add(List.of(last.records().get(0)), now);
+        now += 3 * MS;
+        a.poll(now);
+        Sent again = sent.get(sent.size() - 1);
+        a.onForwarded(again.id(), List.of(again.records().get(0).getId()), now);
+        long parkedAt = now;
+        int before = sent.size();
+        while (sent.size() == before) {
+            now += 100 * MS;
+            a.poll(now);
+        }
+        assertThat((now - parkedAt) / 1000 / MS).isEqualTo(1L);
+    }
 }
