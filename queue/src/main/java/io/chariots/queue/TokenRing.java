@@ -295,7 +295,8 @@ public final class TokenRing {
         if (onTheirWay >= config.maxBuffered() || (probes.stopped() && waiting >= config.maxWaiting())) {
             metrics.refusedFull();
             answer(handle, EnqueueReply.Status.RETRY, "queue " + self.getAddress() + " is full ("
-                    + onTheirWay + " records on their way to the log, " + waiting + " waiting for causes)");
+                    + onTheirWay + " records on their way to the log, " + waiting + " waiting for causes"
+                    + (probes.stopped() ? ", and none is crowded out while the indexers cannot be asked)" : ")"));
             return;
         }
         IdLedger.Batch b = new IdLedger.Batch(handle, epoch, records.size());
