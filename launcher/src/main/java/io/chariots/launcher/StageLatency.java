@@ -14,7 +14,7 @@ import java.util.TreeMap;
  * {@code chariots_ingest_delay_seconds} histograms ({@link IngestDelay}),
  * summed over the instances of each stage and taken as the difference of two
  * scrapes, so that only the measured phase counts. An instance that restarted
- * in between (its counts went down) counts from its restart, as Prometheus
+ * in between (any of its counts went down) counts from its restart, as Prometheus
  * treats a counter reset. Percentiles are the upper bounds of histogram
  * buckets (about a third apart).
  */
@@ -70,7 +70,7 @@ final class StageLatency {
             TreeMap<Double, Double> diff = new TreeMap<>();
             now.forEach((instance, counts) -> {
                 TreeMap<Double, Double> then = before.buckets.getOrDefault(stage, Map.of()).getOrDefault(instance, new TreeMap<>());
-                boolean restarted = !then.isEmpty() && counts.lastEntry().getValue() < then.lastEntry().getValue();
+                boolean restarted = restarted(then, counts);
                 counts.forEach((bound, count) -> diff.merge(bound, count - (restarted ? 0 : then.getOrDefault(bound, 0.0)), Double::sum));
             });
             double total = diff.isEmpty() ? 0 : diff.lastEntry().getValue();
@@ -80,6 +80,22 @@ final class StageLatency {
             parts.add(String.format(Locale.ROOT, "%s p50 %s p99 %s", stage, at(diff, total, 0.50), at(diff, total, 0.99)));
         }
         return parts.isEmpty() ? null : String.join("  |  ", parts);
+    }
+
+    /**
+     * Whether an instance's histogram restarted from zero between {@code then} and {@code now}: in one process no
+     * bucket's cumulative count goes down, and what was added to a bucket includes what was added to the ones below.
+     */
+    private static boolean restarted(TreeMap<Double, Double> then, TreeMap<Double, Double> now) {
+        double below = 0;
+        for (Map.Entry<Double, Double> e : now.entrySet()) {
+            double added = e.getValue() - then.getOrDefault(e.getKey(), 0.0);
+            if (added < below) {
+                return true;
+            }
+            below = added;
+        }
+        return false;
     }
 
     private static String at(TreeMap<Double, Double> cumulative, double total, double q) {

@@ -49,5 +49,20 @@ class StageLatencyTest {
         after.add("q2", histogram("queue", "queue_received", 10, 10, 10, 10, 10));
 
         assertThat(after.report(before)).isEqualTo("queue_received p50 ≤1.0 ms p99 ≤1.0 ms");
+
+    }
+
+    @Test
+    void aRestartIsSeenAlsoWhenTheInstanceCountedMoreSinceThanBefore() {
+        StageLatency before = new StageLatency();
+        before.add("q1", histogram("queue", "queue_received", 0, 0, 0, 100, 100)); // 100 slow batches
+        before.add("q2", histogram("queue", "queue_received", 0, 0, 0, 0, 0));
+        StageLatency after = new StageLatency();
+        // q1 restarted and has counted 150 fast batches since: no total went down, but taken as growth its
+        // fast buckets would have grown by more than its slow ones, which cannot happen in one process.
+        after.add("q1", histogram("queue", "queue_received", 150, 150, 150, 150, 150));
+        after.add("q2", histogram("queue", "queue_received", 0, 0, 0, 100, 100)); // 100 slow batches
+        assertThat(after.report(before)).as("150 fast and 100 slow batches in the measured phase")
+                .isEqualTo("queue_received p50 ≤1.0 ms p99 ≤50.0 ms");
     }
 }
