@@ -10,15 +10,14 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
-import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
-import java.util.Set;
 import java.util.jar.JarFile;
 import java.util.zip.ZipEntry;
 
@@ -30,12 +29,14 @@ import java.util.zip.ZipEntry;
  * {@code java.io.tmpdir} at every start and deletes it at a clean exit: every
  * role killed with SIGKILL, or crashing, left one behind (a chaos run left
  * gigabytes). Here the library is copied once into
- * {@code java.io.tmpdir/chariots-rocksdbjni-USER-CRC} (the CRC of the library
+ * {@code java.io.tmpdir/chariots-rocksdbjni-UID-CRC} (the CRC of the library
  * in the jar, so that two versions never share a file), written to a temporary
- * name and moved into place, so a concurrent start never loads half a file. The
- * directory must be the user's own and closed to others, since a library is
- * loaded from it; when it is not, or anything else fails, RocksDB's own loader
- * is used.
+ * name and moved into place, so a concurrent start never loads half a file.
+ * Since a library is loaded from it, the directory must be this uid's own with
+ * mode 700, in a temporary directory others cannot write to or that is sticky;
+ * when it is not, or anything else fails, RocksDB's own loader is used (and a
+ * warning says why). A new version makes a new directory; the old one stays
+ * until the temporary directory is cleaned.
  *
  * <p>Also runs compactions at low CPU priority: on a small machine they would
  * otherwise take a core from the request path in bursts (flushes keep normal
@@ -43,6 +44,8 @@ import java.util.zip.ZipEntry;
  */
 public final class RocksLibrary {
     private static final Logger LOG = LoggerFactory.getLogger(RocksLibrary.class);
+    private static final String PART = ".part";
+    private static final long STALE_PART_MILLIS = 10 * 60_000L;
     private static boolean loaded;
 
     private RocksLibrary() {
@@ -57,7 +60,8 @@ public final class RocksLibrary {
         try {
             dir = extracted();
         } catch (IOException | RuntimeException | URISyntaxException e) {
-            LOG.debug("RocksDB's library is extracted by RocksDB itself: {}", e.toString());
+            LOG.warn("RocksDB extracts its own copy of its library (a killed role leaves it in {}): {}",
+                    System.getProperty("java.io.tmpdir"), e.getMessage());
         }
         try {
             if (dir != null) {
@@ -73,29 +77,38 @@ public final class RocksLibrary {
         loaded = true;
     }
 
-    /** The directory holding the library, extracted if it was not yet; null where that cannot be done safely. */
+    /**
+     * The directory holding the library, extracted if it was not yet.
+     *
+     * @throws IOException naming why it cannot be done safely here (then RocksDB's own loader is used)
+     */
     static Path extracted() throws IOException, URISyntaxException {
         String resource = Environment.getJniLibraryFileName("rocksdb");
         String name = fileName();
         var source = RocksDB.class.getProtectionDomain().getCodeSource();
         if (source == null || !source.getLocation().getPath().endsWith(".jar")) {
-            return null;
+            throw new IOException("RocksDB's classes are not in a jar: " + (source == null ? "no code source" : source.getLocation()));
         }
         try (JarFile jar = new JarFile(Path.of(source.getLocation().toURI()).toFile())) {
             ZipEntry entry = jar.getEntry(resource);
             if (entry == null || entry.getCrc() < 0 || entry.getSize() < 0) {
-                return null;
+                throw new IOException(source.getLocation() + " has no " + resource);
             }
-            Path dir = Path.of(System.getProperty("java.io.tmpdir")).resolve(
-                    "chariots-rocksdbjni-" + System.getProperty("user.name") + "-" + Long.toHexString(entry.getCrc()));
-            if (!ownDirectory(dir)) {
-                return null;
+            int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid"); // /proc/self belongs to our uid
+            Path parent = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath();
+            int parentMode = (Integer) Files.getAttribute(parent, "unix:mode");
+            if ((parentMode & 0022) != 0 && (parentMode & 01000) == 0) {
+                // Others could rename our directory away and put theirs in its place between the check and the load.
+                throw new IOException(parent + " is writable by others and not sticky");
             }
+            Path dir = parent.resolve("chariots-rocksdbjni-" + uid + "-" + Long.toHexString(entry.getCrc()));
+            ownDirectory(dir, uid);
+            removeStaleParts(dir);
             Path lib = dir.resolve(name);
             if (Files.isRegularFile(lib, LinkOption.NOFOLLOW_LINKS) && Files.size(lib) == entry.getSize()) {
                 return dir;
             }
-            Path tmp = Files.createTempFile(dir, name, ".part");
+            Path tmp = Files.createTempFile(dir, name, PART);
             try (InputStream in = jar.getInputStream(entry)) {
                 Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
                 Files.move(tmp, lib, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -111,18 +124,33 @@ public final class RocksLibrary {
         return Environment.getJniLibraryFileName("rocksdbjni");
     }
 
-    /** Creates {@code dir} closed to others, or checks that it is: a real directory of this user's, mode 700. */
-    private static boolean ownDirectory(Path dir) throws IOException {
-        Set<PosixFilePermission> own = PosixFilePermissions.fromString("rwx------");
+    /** Creates {@code dir} closed to others, or checks that it is: a real directory of {@code uid}'s, mode 700. */
+    private static void ownDirectory(Path dir, int uid) throws IOException {
         try {
-            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(own));
-        } catch (java.nio.file.FileAlreadyExistsException e) {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (FileAlreadyExistsException e) {
             // made by an earlier start, or by someone else: checked below
-        } catch (AccessDeniedException e) {
-            return false;
         }
-        return Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
-                && Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName().equals(System.getProperty("user.name"))
-                && Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS).equals(own);
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(dir + " is not a directory");
+        }
+        int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) Files.getAttribute(dir, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07777;
+        if (owner != uid || mode != 0700) {
+            throw new IOException(dir + " belongs to uid " + owner + " with mode " + Integer.toOctalString(mode)
+                    + ", not to uid " + uid + " with mode 700");
+        }
+    }
+
+    /** Copies a start killed while writing left behind (a live one finishes within seconds). */
+    private static void removeStaleParts(Path dir) throws IOException {
+        long before = System.currentTimeMillis() - STALE_PART_MILLIS;
+        try (DirectoryStream<Path> parts = Files.newDirectoryStream(dir, "*" + PART)) {
+            for (Path p : parts) {
+                if (Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis() < before) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
     }
 }

@@ -7,12 +7,14 @@ import org.junit.jupiter.api.io.TempDir;
 import org.rocksdb.Options;
 import org.rocksdb.RocksDB;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** RocksDB's native library: one copy per user and version, in a directory closed to others. */
 class RocksLibraryTest {
@@ -36,7 +38,8 @@ class RocksLibraryTest {
         Path dir = RocksLibrary.extracted();
         assertThat(dir).isNotNull();
         assertThat(dir.getParent()).isEqualTo(tmp);
-        assertThat(dir.getFileName().toString()).startsWith("chariots-rocksdbjni-" + System.getProperty("user.name") + "-");
+        int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        assertThat(dir.getFileName().toString()).startsWith("chariots-rocksdbjni-" + uid + "-");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwx------");
         try (var files = Files.list(dir)) {
             assertThat(files.map(f -> f.getFileName().toString())).containsExactly(RocksLibrary.fileName());
@@ -55,13 +58,34 @@ class RocksLibraryTest {
             db.put(new byte[] {1}, new byte[] {2});
             assertThat(db.get(new byte[] {1})).containsExactly(2);
         }
+        assertThat(Files.readString(Path.of("/proc/self/maps"))).as("the library this process runs is the shared copy")
+                .contains(lib.toString());
     }
 
     @Test
     void aDirectoryOthersCanWriteToIsNeverLoadedFrom() throws Exception {
         Path first = RocksLibrary.extracted();
         Files.setPosixFilePermissions(first, PosixFilePermissions.fromString("rwxrwxrwx"));
-        assertThat(RocksLibrary.extracted()).isNull();
+        assertThatThrownBy(RocksLibrary::extracted).isInstanceOf(IOException.class).hasMessageContaining("mode 777");
+    }
+
+    @Test
+    void aTemporaryDirectoryOthersCanSwapItInIsRefused() throws Exception {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxrwxrwx")); // no sticky bit
+        assertThatThrownBy(RocksLibrary::extracted).isInstanceOf(IOException.class)
+                .hasMessageContaining("writable by others and not sticky");
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx------"));
+    }
+
+    @Test
+    void aCopyAKilledStartLeftHalfWrittenIsRemovedLater() throws Exception {
+        Path dir = RocksLibrary.extracted();
+        Path stale = Files.write(dir.resolve(RocksLibrary.fileName() + "123.part"), new byte[100]);
+        Path fresh = Files.write(dir.resolve(RocksLibrary.fileName() + "456.part"), new byte[100]);
+        Files.setLastModifiedTime(stale, FileTime.fromMillis(System.currentTimeMillis() - 3_600_000L));
+        RocksLibrary.extracted();
+        assertThat(stale).doesNotExist();
+        assertThat(fresh).as("maybe another start writing it now").exists();
     }
 
     @Test
