@@ -36,15 +36,16 @@ import java.util.TreeMap;
  * they wait at their queue for a cause. The queue holds them and lets them in
  * when the cause comes; this keeps them too, apart, and sends them again
  * until a copy is answered settled, so that a crash of that queue loses none:
- * after {@link #PARKED_RESEND}, then after twice as long each time a copy comes
- * back parked again, at most {@link #PARKED_RESEND_MAX} (a record whose cause
- * is long in coming is not sent every second all the while, and one whose
- * queue crashed is sent again well within the cause timeout). Parked records do not count as held for the
- * water marks: effects sent ahead of their causes must never keep the causes
- * out (they did: every batch holding one waited, reading stopped at the high
- * water mark, and the causes stayed outside until the cause timeout rejected
- * the effects). Their number is bounded by what the queues hold
- * ({@code queue.max_buffered}).
+ * after {@link #PARKED_RESEND}, then after twice as long each time a copy
+ * comes back parked again, at most {@link #PARKED_RESEND_MAX} (a record whose
+ * cause is long in coming is not sent every second all the while, and one
+ * whose queue crashed is sent again well within the cause timeout); while the
+ * batcher drains for a clean stop, every {@link #PARKED_RESEND}. Parked
+ * records do not count as held for the water marks: effects sent ahead of
+ * their causes must never keep the causes out (they did: every batch holding
+ * one waited, reading stopped at the high water mark, and the causes stayed
+ * outside until the cause timeout rejected the effects). Their number is
+ * bounded by what the queues let wait ({@code queue.max_waiting}).
  *
  * <p>Reports when the records held cross the high and low water marks, so
  * the edges can push back. Owned by the batcher loop.
@@ -87,6 +88,8 @@ final class BatchAssembler {
     // a record is sent again as the same object, and a lookup must cost next to nothing on every record answered.
     private final Map<RecordEnvelope, Integer> parkedRounds = new IdentityHashMap<>();
     private final Counter sent;
+    private final Counter parkedResent;
+    private boolean draining;
 
     BatchAssembler(BatcherConfig config, Sender sender, Pressure pressure, MeterRegistry meters) {
         this.config = config;
@@ -97,6 +100,8 @@ final class BatchAssembler {
                 .description("Records a filter answered for (durable or rejected)").register(meters);
         meters.gauge("chariots_batcher_buffered_records", this, a -> a.buffered);
         meters.gauge("chariots_batcher_parked_records", this, a -> a.parkedCount);
+        this.parkedResent = Counter.builder("chariots_batcher_parked_resent_total")
+                .description("Parked records sent again (each until a copy is settled)").register(meters);
     }
 
     void onMembership(Membership m, long now) {
@@ -196,7 +201,8 @@ final class BatchAssembler {
             for (RecordEnvelope r : b) {
                 if (r.getToid() == 0 && ids.contains(r.getId())) { // another datacenter's records are never parked
                     int rounds = parkedRounds.merge(r, 1, Integer::sum);
-                    long wait = Math.min(PARKED_RESEND.toNanos() << Math.min(rounds - 1, 16), PARKED_RESEND_MAX.toNanos());
+                    long wait = draining ? PARKED_RESEND.toNanos()
+                            : Math.min(PARKED_RESEND.toNanos() << Math.min(rounds - 1, 16), PARKED_RESEND_MAX.toNanos());
                     parked.computeIfAbsent(now + wait, t -> new ArrayList<>()).add(r);
                     parkedCount++;
                     kept++;
@@ -221,6 +227,7 @@ final class BatchAssembler {
         while (!parked.isEmpty() && parked.firstKey() - now <= 0) {
             List<RecordEnvelope> again = parked.pollFirstEntry().getValue();
             parkedCount -= again.size();
+            parkedResent.increment(again.size());
             buffered += again.size();
             unrouted.addAll(again);
         }
@@ -265,6 +272,16 @@ final class BatchAssembler {
      * is 0, nothing is only here.
      */
     long drain(long now) {
+        if (!draining) {
+            draining = true;
+            // Whatever waited longest: due now, and from here on every PARKED_RESEND, so a stop is not held up.
+            List<RecordEnvelope> all = new ArrayList<>();
+            parked.values().forEach(all::addAll);
+            parked.clear();
+            if (!all.isEmpty()) {
+                parked.put(now, all);
+            }
+        }
         resendParkedIfDue(now);
         route(now);
         flush(now, true);

@@ -176,4 +176,33 @@ class BatchAssemblerTest {
         }
         assertThat((now - parkedAt) / 1000 / MS).isEqualTo(1L);
     }
+
+    @Test
+    void aCleanStopSendsParkedRecordsAtOnceAndThenEverySecond() {
+        BatchAssembler a = assembler(10, 4, 20, 10);
+        a.add(records("e", 1), now);
+        now += 3 * MS;
+        a.poll(now);
+        for (int round = 0; round < 4; round++) { // parked four times: its next wait is 8 s
+            Sent s = sent.get(sent.size() - 1);
+            a.onForwarded(s.id(), List.of(s.records().get(0).getId()), now);
+            int before = sent.size();
+            while (sent.size() == before) {
+                now += 100 * MS;
+                a.poll(now);
+            }
+        }
+        Sent s = sent.get(sent.size() - 1);
+        a.onForwarded(s.id(), List.of(s.records().get(0).getId()), now);
+        int before = sent.size();
+        assertThat(a.drain(now)).as("parked: not yet settled").isEqualTo(1);
+        assertThat(sent).as("sent again at once").hasSize(before + 1);
+        a.onForwarded(sent.get(sent.size() - 1).id(), List.of(s.records().get(0).getId()), now); // still parked
+        long parkedAt = now;
+        while (sent.size() == before + 1) {
+            now += 100 * MS;
+            a.drain(now);
+        }
+        assertThat((now - parkedAt) / 1000 / MS).as("while draining, every second").isEqualTo(1L);
+    }
 }
