@@ -40,7 +40,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * connections, optionally at a fixed rate and with a share in causal chains;
  * shows progress; waits until the log holds them all, persisted and indexed
  * (or the queues rejected some: a chain link whose cause did not come within
- * the cause timeout, which the run reports and exits 1 for); then prints
+ * the cause timeout, or that was crowded out by {@code queue.max_waiting},
+ * which the run reports and exits 1 for); then prints
  * end-to-end records/s, the append-to-persisted latency of every
  * record (edge ingest to maintainer write, read back from the log) and apart
  * that of the chain links, and for every role its peak RSS and its CPU µs
@@ -170,7 +171,7 @@ final class BenchCommand implements Callable<Integer> {
         AtomicReference<Throwable> failure = new AtomicReference<>();
         StageLatency stages0 = new StageLatency();
         Map<String, double[]> cpu0 = quiet ? Map.of() : cpuSeconds(instances, stages0);
-        long baseRejected = causeTimeouts(instances);
+        long baseRejected = queueRejections(instances);
         double ownCpu0 = ownCpuSeconds();
         long t0 = System.nanoTime();
         List<Thread> senders = new ArrayList<>();
@@ -209,8 +210,8 @@ final class BenchCommand implements Callable<Integer> {
             if (now - lastPrint > 1_000_000_000L) {
                 lastPrint = now;
                 double secs = (now - t0) / 1e9;
-                // Effects whose cause did not come in time are rejected: the log will never hold them.
-                rejected = causeTimeouts(instances) - baseRejected;
+                // Effects whose cause did not come in time, or crowded out, are rejected: the log will never hold them.
+                rejected = queueRejections(instances) - baseRejected;
                 out.printf("  %5.1f s  sent %,d  stored %,d%s  (%,.0f records/s stored)%n", secs, sent.get(), stored,
                         rejected > 0 ? String.format("  rejected %,d", rejected) : "", stored / secs);
             }
@@ -554,7 +555,7 @@ final class BenchCommand implements Callable<Integer> {
      * Records the queues rejected so far because a cause did not come in time
      * or they were crowded out by {@code queue.max_waiting} (unreadable queues count 0).
      */
-    private long causeTimeouts(List<Instance> instances) {
+    private long queueRejections(List<Instance> instances) {
         long n = 0;
         for (Instance i : instances) {
             if (i.role().equals("queue") && !i.metrics().isEmpty()) {

@@ -134,13 +134,19 @@ class UpDownCommandTest {
             });
             assertThat(Files.exists(dir.resolve("cluster.json"))).isTrue();
             assertThat(Files.list(dir.resolve("logs")).count()).isEqualTo(8);
-            // Recorded commands restart a role as up started it: two malloc arenas, the batchers' smaller heap.
+            // Recorded commands restart a role as up started it: two malloc arenas (or what this environment set),
+            // the batchers' smaller heap (unless CHARIOTS_JVM_OPTS replaced the JVM options).
+            String arenas = System.getenv("MALLOC_ARENA_MAX") == null || System.getenv("MALLOC_ARENA_MAX").isBlank()
+                    ? "2" : System.getenv("MALLOC_ARENA_MAX").strip();
+            boolean defaultJvmOptions = System.getenv("CHARIOTS_JVM_OPTS") == null || System.getenv("CHARIOTS_JVM_OPTS").isBlank();
             for (ClusterStateFile.Instance i : ClusterStateFile.in(dir).read().orElseThrow().processes()) {
-                String heap = i.role().equals("batcher") ? "-Xmx256m" : "-Xmx320m"; // the last -Xmx is the one that counts
-                assertThat(i.command()).as(i.name()).contains("MALLOC_ARENA_MAX=2")
-                        .filteredOn(o -> o.startsWith("-Xmx")).last().isEqualTo(heap);
-                List<String> running = List.of(ClusterStateFile.commandLine(i.pid()).orElseThrow().split("\\s+"));
-                assertThat(running).as(i.name()).filteredOn(o -> o.startsWith("-Xmx")).last().isEqualTo(heap);
+                assertThat(i.command()).as(i.name()).contains("MALLOC_ARENA_MAX=" + arenas);
+                if (defaultJvmOptions) {
+                    String heap = i.role().equals("batcher") ? "-Xmx256m" : "-Xmx320m"; // the last -Xmx counts
+                    assertThat(i.command()).as(i.name()).filteredOn(o -> o.startsWith("-Xmx")).last().isEqualTo(heap);
+                    List<String> running = List.of(ClusterStateFile.commandLine(i.pid()).orElseThrow().split("\\s+"));
+                    assertThat(running).as(i.name()).filteredOn(o -> o.startsWith("-Xmx")).last().isEqualTo(heap);
+                }
             }
 
             StringWriter err = new StringWriter();

@@ -88,7 +88,7 @@ public final class LocalCluster implements AutoCloseable {
                 // The old generation fills with what was promoted before a full collection empties it,
                 // so the heap's peak is its maximum whatever a role keeps (under 100 MiB live in each
                 // under 10x overload): 320 MiB brought the queue's and indexer's peak resident memory
-                // under 10x overload from ~560 to ~500 MiB (the batcher's to ~530 MiB).
+                // under 10x overload from ~560 to ~500 MiB (the batcher's to ~530 MiB: it gets less, below).
                 "-Xms200m", "-Xmn128m", "-Xmx320m", "-XX:+UseParallelGC",
                 "-XX:ParallelGCThreads=1", "-Xss512k", "-XX:CICompilerCount=2",
                 // Out of memory, a role exits (and is restarted) rather than live on half-working.
