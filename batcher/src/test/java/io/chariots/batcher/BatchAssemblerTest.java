@@ -135,25 +135,39 @@ class BatchAssemblerTest {
         assertThat(a.drain(now)).isZero();
     }
 
-    @Test
-    void aRecordParkedAgainAndAgainWaitsTwiceAsLongEachTimeUpToTheMaximum() {
+    /** Answers the last batch sent with its first record parked, then steps 100 ms at a time until it is sent again. */
+    private long parkedAndResentAfterSeconds(BatchAssembler a, boolean draining) {
+        Sent s = sent.get(sent.size() - 1);
+        a.onForwarded(s.id(), List.of(s.records().get(0).getId()), now); // parked: its cause is still missing
+        assertThat(a.parked()).isEqualTo(1);
+        long parkedAt = now;
+        int before = sent.size();
+        while (sent.size() == before) {
+            now += 100 * MS;
+            if (draining) {
+                a.drain(now);
+            } else {
+                a.poll(now);
+            }
+        }
+        return (now - parkedAt) / 1000 / MS; // resent within a linger of its due time
+    }
+
+    private BatchAssembler sentOneRecord() {
         BatchAssembler a = assembler(10, 4, 20, 10);
         a.add(records("e", 1), now);
         now += 3 * MS; // one linger
         a.poll(now);
         assertThat(sent).hasSize(1);
+        return a;
+    }
+
+    @Test
+    void aRecordParkedAgainAndAgainWaitsTwiceAsLongEachTimeUpToTheMaximum() {
+        BatchAssembler a = sentOneRecord();
         List<Long> waitedSeconds = new ArrayList<>();
         for (int round = 0; round < 6; round++) {
-            Sent s = sent.get(sent.size() - 1);
-            a.onForwarded(s.id(), List.of(s.records().get(0).getId()), now); // parked again: its cause is still missing
-            assertThat(a.parked()).isEqualTo(1);
-            long parkedAt = now;
-            int before = sent.size();
-            while (sent.size() == before) {
-                now += 100 * MS;
-                a.poll(now);
-            }
-            waitedSeconds.add((now - parkedAt) / 1000 / MS); // resent within a linger of its due time
+            waitedSeconds.add(parkedAndResentAfterSeconds(a, false));
         }
         assertThat(waitedSeconds).containsExactly(1L, 2L, 4L, 8L, 8L, 8L);
         assertThat(BatchAssembler.PARKED_RESEND_MAX).isEqualTo(Duration.ofSeconds(8));
@@ -162,47 +176,23 @@ class BatchAssemblerTest {
         Sent last = sent.get(sent.size() - 1);
         a.onForwarded(last.id(), List.of(), now);
         assertThat(a.parked()).isZero();
-        assertThat(a.drain(now)).isZero();
         a.add(List.of(last.records().get(0)), now);
         now += 3 * MS;
         a.poll(now);
-        Sent again = sent.get(sent.size() - 1);
-        a.onForwarded(again.id(), List.of(again.records().get(0).getId()), now);
-        long parkedAt = now;
-        int before = sent.size();
-        while (sent.size() == before) {
-            now += 100 * MS;
-            a.poll(now);
-        }
-        assertThat((now - parkedAt) / 1000 / MS).isEqualTo(1L);
+        assertThat(parkedAndResentAfterSeconds(a, false)).isEqualTo(1L);
     }
 
     @Test
     void aCleanStopSendsParkedRecordsAtOnceAndThenEverySecond() {
-        BatchAssembler a = assembler(10, 4, 20, 10);
-        a.add(records("e", 1), now);
-        now += 3 * MS;
-        a.poll(now);
+        BatchAssembler a = sentOneRecord();
         for (int round = 0; round < 4; round++) { // parked four times: its next wait is 8 s
-            Sent s = sent.get(sent.size() - 1);
-            a.onForwarded(s.id(), List.of(s.records().get(0).getId()), now);
-            int before = sent.size();
-            while (sent.size() == before) {
-                now += 100 * MS;
-                a.poll(now);
-            }
+            parkedAndResentAfterSeconds(a, false);
         }
         Sent s = sent.get(sent.size() - 1);
         a.onForwarded(s.id(), List.of(s.records().get(0).getId()), now);
         int before = sent.size();
         assertThat(a.drain(now)).as("parked: not yet settled").isEqualTo(1);
         assertThat(sent).as("sent again at once").hasSize(before + 1);
-        a.onForwarded(sent.get(sent.size() - 1).id(), List.of(s.records().get(0).getId()), now); // still parked
-        long parkedAt = now;
-        while (sent.size() == before + 1) {
-            now += 100 * MS;
-            a.drain(now);
-        }
-        assertThat((now - parkedAt) / 1000 / MS).as("while draining, every second").isEqualTo(1L);
+        assertThat(parkedAndResentAfterSeconds(a, true)).as("while draining, every second").isEqualTo(1L);
     }
 }
