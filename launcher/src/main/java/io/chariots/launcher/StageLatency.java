@@ -14,8 +14,9 @@ import java.util.TreeMap;
  * {@code chariots_ingest_delay_seconds} histograms ({@link IngestDelay}),
  * summed over the instances of each stage and taken as the difference of two
  * scrapes, so that only the measured phase counts. An instance that restarted
- * in between (any of its counts went down) counts from its restart, as Prometheus
- * treats a counter reset. Percentiles are the upper bounds of histogram
+ * in between (its counts did not grow as one process's can: see
+ * {@link #restarted}) counts from its restart, as Prometheus treats a counter
+ * reset. Percentiles are the upper bounds of histogram
  * buckets (about a third apart).
  */
 final class StageLatency {

@@ -1,7 +1,7 @@
 package io.chariots.maintainer;
 
-import io.chariots.common.store.RocksLibrary;
 import io.chariots.common.record.OriginMarks;
+import io.chariots.common.store.RocksLibrary;
 import io.chariots.proto.OriginMarkList;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.chariots.common.layout.StripeMap;

@@ -136,9 +136,9 @@ class UpDownCommandTest {
             assertThat(Files.list(dir.resolve("logs")).count()).isEqualTo(8);
             // Recorded commands restart a role as up started it: two malloc arenas (or what this environment set),
             // the batchers' smaller heap (unless CHARIOTS_JVM_OPTS replaced the JVM options).
-            String arenas = System.getenv("MALLOC_ARENA_MAX") == null || System.getenv("MALLOC_ARENA_MAX").isBlank()
-                    ? "2" : System.getenv("MALLOC_ARENA_MAX").strip();
-            boolean defaultJvmOptions = System.getenv("CHARIOTS_JVM_OPTS") == null || System.getenv("CHARIOTS_JVM_OPTS").isBlank();
+            String setArenas = System.getenv().getOrDefault("MALLOC_ARENA_MAX", "").strip();
+            String arenas = setArenas.isEmpty() ? "2" : setArenas;
+            boolean defaultJvmOptions = System.getenv().getOrDefault("CHARIOTS_JVM_OPTS", "").isBlank();
             for (ClusterStateFile.Instance i : ClusterStateFile.in(dir).read().orElseThrow().processes()) {
                 assertThat(i.command()).as(i.name()).contains("MALLOC_ARENA_MAX=" + arenas);
                 if (defaultJvmOptions) {
