@@ -26,7 +26,7 @@ import java.time.Duration;
  * @param linger        how long a record waits for its batch to fill when the filter keeps up; {@code batcher.linger_ms}, default 2
  * @param busyWindow    batches on their way to a filter from which a batch whose linger is over waits for one of them to be
  *                      answered (or for {@code max_batch} records) before it leaves: under load batches grow and every hop's
- *                      cost per batch is shared by more records (one record per {@code POST /record}: ~15% more requests/s);
+ *                      cost per batch is shared by more records (measured with one record per {@code POST /record}, ...);
  *                      {@code batcher.busy_window}, default 4, at most {@code window}
  * @param window        batches in flight per filter (a filter answers once they are durable, so this is high; memory is
  *                      bounded by the water marks, and for records parked at a queue by {@code queue.max_buffered});
