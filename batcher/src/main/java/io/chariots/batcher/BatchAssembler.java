@@ -22,9 +22,7 @@ import java.util.TreeMap;
 
 /**
  * Gathers records into batches for the filters, by size ({@code maxBatch})
- * and time ({@code linger}) — longer while a filter already has
- * {@code busyWindow} batches on their way, so that batches grow with the load
- * — and keeps every batch until a filter answered
+ * and time ({@code linger}), and keeps every batch until a filter answered
  * it — which a filter does only once every record of it is durable (or
  * rejected for good), so a batcher crash loses at most what it had not yet
  * handed on, and a filter crash loses nothing: its batches go to another
@@ -182,23 +180,12 @@ final class BatchAssembler {
     private void flush(long now, boolean all) {
         for (Map.Entry<String, Collecting> e : collecting.entrySet()) {
             Collecting c = e.getValue();
-            if (!c.records.isEmpty() && (all || now - c.firstAt >= config.linger().toNanos() && !busy(e.getKey()))) {
+            if (!c.records.isEmpty() && (all || now - c.firstAt >= config.linger().toNanos())) {
                 sender.submit(e.getKey(), c.records);
                 c.records = new ArrayList<>();
             }
         }
         sender.poll(now);
-    }
-
-    /**
-     * Whether {@code filter} has {@code busy_window} batches or more on their
-     * way: then a batch whose linger is over keeps filling until one of them
-     * is answered (or it holds {@code max_batch}). Under load every hop's cost
-     * is shared by more records; when the log keeps up, batches leave after
-     * the linger as before.
-     */
-    private boolean busy(String filter) {
-        return sender.inFlight(filter) + sender.queued(filter) >= config.busyWindow();
     }
 
     /** A filter answered a batch: every record settled, but those of {@code parkedIds}, which wait at their queue for a cause. */
@@ -264,10 +251,8 @@ final class BatchAssembler {
         route(now);
         flush(now, false);
         long next = now + 1_000_000_000L;
-        for (Map.Entry<String, Collecting> e : collecting.entrySet()) {
-            Collecting c = e.getValue();
-            // A busy filter's batch leaves when an answer comes (onForwarded, onForwardFailed flush).
-            if (!c.records.isEmpty() && !busy(e.getKey())) {
+        for (Collecting c : collecting.values()) {
+            if (!c.records.isEmpty()) {
                 next = Math.min(next, c.firstAt + config.linger().toNanos());
             }
         }

@@ -26,12 +26,7 @@ class BatchAssemblerTest {
     long now = 1000 * MS;
 
     BatchAssembler assembler(int maxBatch, int window, int high, int low) {
-        return assembler(maxBatch, window, window, high, low);
-    }
-
-    BatchAssembler assembler(int maxBatch, int busyWindow, int window, int high, int low) {
-        BatchAssembler a = new BatchAssembler(new BatcherConfig(1 << 20, 10_000, 64 << 20, null, maxBatch, Duration.ofMillis(2), busyWindow, window, high, low,
-                Duration.ofSeconds(10), 10_000, 100_000),
+        BatchAssembler a = new BatchAssembler(new BatcherConfig(1 << 20, 10_000, 64 << 20, null, maxBatch, Duration.ofMillis(2), window, high, low, Duration.ofSeconds(10), 10_000, 100_000),
                 (f, id, r) -> sent.add(new Sent(f, id, r)), pressure::add, new SimpleMeterRegistry());
         MembershipView.Builder v = MembershipView.newBuilder().setEpoch(1).setVersion(1);
         v.addMembers(Member.newBuilder().setRole(Role.FILTER).setGrpcAddress("f1").setJoinSeq(1));
@@ -83,52 +78,6 @@ class BatchAssemblerTest {
         }
         a.poll(now);
         assertThat(sent.size()).isGreaterThan(before);
-    }
-
-    @Test
-    void whileAFilterHasBusyWindowBatchesOnTheirWayTheNextKeepsFillingUntilOneIsAnswered() {
-        BatchAssembler a = assembler(1000, 2, 256, 100_000, 50_000);
-        // One record a millisecond: with the filters keeping up, each batch leaves after the 2 ms linger.
-        int n = 0;
-        for (; sent.size() < 4; n++) {
-            a.add(List.of(RecordEnvelope.newBuilder().setId("r" + n).build()), now);
-            now += MS;
-            a.poll(now);
-        }
-        assertThat(sent.stream().map(Sent::filter)).as("two batches on their way to each filter").containsOnly("f1", "f2")
-                .filteredOn("f1"::equals).hasSize(2);
-        assertThat(sent).allSatisfy(s -> assertThat(s.records().size()).as("lingered batches are small").isLessThanOrEqualTo(3));
-        // Both filters busy: 100 more records over 100 ms, and nothing leaves, however long they linger, without spinning.
-        for (int i = 0; i < 100; i++, n++) {
-            a.add(List.of(RecordEnvelope.newBuilder().setId("r" + n).build()), now);
-            now += MS;
-            assertThat(a.poll(now) - now).as("no deadline in the past while waiting for an answer").isPositive();
-        }
-        assertThat(sent).hasSize(4);
-        // An answer from f1: f1's gathered records leave at once, in one batch; f2 still waits.
-        Sent first = sent.get(0);
-        a.onForwarded(first.id(), List.of(), now);
-        assertThat(sent).hasSize(5);
-        assertThat(sent.get(4).filter()).isEqualTo(first.filter());
-        assertThat(sent.get(4).records().size()).as("one batch of all f1 gathered while busy").isGreaterThan(30);
-        // A batch that reaches max_batch leaves even while busy.
-        BatchAssembler b = assembler(10, 1, 256, 100_000, 50_000);
-        sent.clear();
-        b.add(records("m", 1), now);
-        now += 3 * MS;
-        b.poll(now);
-        int before = sent.size();
-        b.add(records("m", 40), now);
-        assertThat(sent.size() - before).as("full batches leave whatever is on its way").isGreaterThanOrEqualTo(3);
-        // Once the filters keep up again, a lone record leaves after the linger.
-        for (Sent s : List.copyOf(sent)) {
-            b.onForwarded(s.id(), List.of(), now);
-        }
-        sent.clear();
-        b.add(records("late", 1), now);
-        now += 3 * MS;
-        b.poll(now);
-        assertThat(sent).hasSize(1);
     }
 
     @Test
