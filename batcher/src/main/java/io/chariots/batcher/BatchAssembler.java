@@ -22,7 +22,9 @@ import java.util.TreeMap;
 
 /**
  * Gathers records into batches for the filters, by size ({@code maxBatch})
- * and time ({@code linger}), and keeps every batch until a filter answered
+ * and time ({@code linger}; up to {@code busyLinger} while a filter already
+ * has {@code busyWindow} batches on their way, so that batches grow with the
+ * load), and keeps every batch until a filter answered
  * it — which a filter does only once every record of it is durable (or
  * rejected for good), so a batcher crash loses at most what it had not yet
  * handed on, and a filter crash loses nothing: its batches go to another
@@ -180,12 +182,25 @@ final class BatchAssembler {
     private void flush(long now, boolean all) {
         for (Map.Entry<String, Collecting> e : collecting.entrySet()) {
             Collecting c = e.getValue();
-            if (!c.records.isEmpty() && (all || now - c.firstAt >= config.linger().toNanos())) {
+            if (!c.records.isEmpty() && (all || now - c.firstAt >= lingerFor(e.getKey()))) {
                 sender.submit(e.getKey(), c.records);
                 c.records = new ArrayList<>();
             }
         }
         sender.poll(now);
+    }
+
+    /**
+     * How long a batch for {@code filter} gathers, in nanoseconds: the linger
+     * while the filter keeps up, and while it already has {@code busy_window}
+     * batches or more on their way, until fewer are (an answer flushes at
+     * once) or for at most {@code busy_linger}. Under load every hop's cost is
+     * then shared by more records; the cap bounds what a stalled filter (one
+     * that answers only once a batch is durable) adds to a record's wait.
+     */
+    private long lingerFor(String filter) {
+        boolean busy = sender.inFlight(filter) + sender.queued(filter) >= config.busyWindow();
+        return (busy ? config.busyLinger() : config.linger()).toNanos();
     }
 
     /** A filter answered a batch: every record settled, but those of {@code parkedIds}, which wait at their queue for a cause. */
@@ -251,9 +266,10 @@ final class BatchAssembler {
         route(now);
         flush(now, false);
         long next = now + 1_000_000_000L;
-        for (Collecting c : collecting.values()) {
-            if (!c.records.isEmpty()) {
-                next = Math.min(next, c.firstAt + config.linger().toNanos());
+        for (Map.Entry<String, Collecting> e : collecting.entrySet()) {
+            Collecting c = e.getValue();
+            if (!c.records.isEmpty()) { // a busy filter's batch may leave sooner: an answer flushes (onForwarded)
+                next = Math.min(next, c.firstAt + lingerFor(e.getKey()));
             }
         }
         next = Math.min(next, sender.poll(now));

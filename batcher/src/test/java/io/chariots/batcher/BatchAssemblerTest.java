@@ -10,9 +10,14 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Batching logic with a hand clock and a recording sender. */
 class BatchAssemblerTest {
@@ -25,8 +30,14 @@ class BatchAssemblerTest {
     final List<Boolean> pressure = new ArrayList<>();
     long now = 1000 * MS;
 
+    /** Batches leave after the 2 ms linger whatever is on their way. */
     BatchAssembler assembler(int maxBatch, int window, int high, int low) {
-        BatchAssembler a = new BatchAssembler(new BatcherConfig(1 << 20, 10_000, 64 << 20, null, maxBatch, Duration.ofMillis(2), window, high, low, Duration.ofSeconds(10), 10_000, 100_000),
+        return assembler(maxBatch, window, Duration.ofMillis(2), window, high, low);
+    }
+
+    BatchAssembler assembler(int maxBatch, int busyWindow, Duration busyLinger, int window, int high, int low) {
+        BatchAssembler a = new BatchAssembler(new BatcherConfig(1 << 20, 10_000, 64 << 20, null, maxBatch, Duration.ofMillis(2), busyWindow, busyLinger, window, high, low,
+                Duration.ofSeconds(10), 10_000, 100_000),
                 (f, id, r) -> sent.add(new Sent(f, id, r)), pressure::add, new SimpleMeterRegistry());
         MembershipView.Builder v = MembershipView.newBuilder().setEpoch(1).setVersion(1);
         v.addMembers(Member.newBuilder().setRole(Role.FILTER).setGrpcAddress("f1").setJoinSeq(1));
@@ -78,6 +89,84 @@ class BatchAssemblerTest {
         }
         a.poll(now);
         assertThat(sent.size()).isGreaterThan(before);
+    }
+
+    @Test
+    void whileAFilterHasBusyWindowBatchesOnTheirWayTheNextGathersUntilOneIsAnsweredOrForTheBusyLinger() {
+        BatchAssembler a = assembler(1000, 2, Duration.ofMillis(20), 256, 100_000, 50_000);
+        Map<String, Long> addedAt = new HashMap<>();
+        // One record a millisecond: with the filters keeping up, each batch leaves after the 2 ms linger.
+        int n = 0;
+        for (; sent.size() < 4; n++) {
+            addedAt.put("r" + n, now);
+            a.add(List.of(RecordEnvelope.newBuilder().setId("r" + n).build()), now);
+            now += MS;
+            a.poll(now);
+        }
+        assertThat(sent.stream().map(Sent::filter)).as("two batches on their way to each filter").containsOnly("f1", "f2")
+                .filteredOn("f1"::equals).hasSize(2);
+        assertThat(sent).allSatisfy(s -> assertThat(s.records().size()).as("lingered batches are small").isLessThanOrEqualTo(3));
+        // Both filters busy: two records a millisecond for 15 ms, and nothing leaves; the loop sleeps till the busy linger.
+        for (int i = 0; i < 30; i++, n++) {
+            addedAt.put("r" + n, now);
+            a.add(List.of(RecordEnvelope.newBuilder().setId("r" + n).build()), now);
+            now += MS / 2;
+            long next = a.poll(now);
+            assertThat(next - now).as("no deadline in the past while waiting for an answer").isPositive();
+            assertThat(next - oldestUnsent(addedAt)).as("nor one beyond the busy linger").isLessThanOrEqualTo(20 * MS);
+        }
+        assertThat(sent).as("nothing leaves a busy filter before the busy linger").hasSize(4);
+        // An answer from f1: f1's gathered records leave at once, in one batch; f2 still waits.
+        Sent first = sent.get(0);
+        a.onForwarded(first.id(), List.of(), now);
+        assertThat(sent).hasSize(5);
+        assertThat(sent.get(4).filter()).isEqualTo(first.filter());
+        assertThat(sent.get(4).records().size()).as("one batch of all f1 gathered while busy").isGreaterThan(8);
+        String other = first.filter().equals("f1") ? "f2" : "f1";
+        // f2 never answers: its batch leaves once its first record has waited the busy linger, not before.
+        now = oldestUnsent(addedAt) + 20 * MS - 1;
+        a.poll(now);
+        assertThat(sent).hasSize(5);
+        now += 1;
+        a.poll(now);
+        assertThat(sent).hasSize(6);
+        assertThat(sent.get(5).filter()).isEqualTo(other);
+        assertThat(sent.get(5).records().size()).as("one batch of all the stalled filter gathered").isGreaterThan(8);
+        assertThat(sent.stream().mapToInt(s -> s.records().size()).sum()).as("every record sent once").isEqualTo(n);
+
+        // A batch that reaches max_batch leaves even while busy.
+        BatchAssembler b = assembler(10, 1, Duration.ofSeconds(1), 256, 100_000, 50_000);
+        sent.clear();
+        b.add(records("m", 2), now);
+        now += 3 * MS;
+        b.poll(now);
+        assertThat(sent).as("the first batches leave after the linger").hasSize(2);
+        b.add(records("m", 40), now);
+        assertThat(sent.subList(2, sent.size())).as("full batches leave whatever is on their way").hasSizeGreaterThanOrEqualTo(3)
+                .allSatisfy(s -> assertThat(s.records()).hasSize(10));
+        // Once the filters keep up again, a lone record leaves after the linger.
+        for (Sent s : List.copyOf(sent)) {
+            b.onForwarded(s.id(), List.of(), now);
+        }
+        sent.clear();
+        b.add(records("late", 1), now);
+        now += 3 * MS;
+        b.poll(now);
+        assertThat(sent).hasSize(1);
+    }
+
+    /** When the oldest record not yet in a sent batch was added. */
+    private long oldestUnsent(Map<String, Long> addedAt) {
+        Set<String> out = new HashSet<>();
+        sent.forEach(s -> s.records().forEach(r -> out.add(r.getId())));
+        return addedAt.entrySet().stream().filter(e -> !out.contains(e.getKey())).mapToLong(Map.Entry::getValue).min().orElseThrow();
+    }
+
+    @Test
+    void busyWindowAndBusyLingerAreCheckedAtStart() {
+        assertThatThrownBy(() -> assembler(10, 0, Duration.ofMillis(20), 256, 100, 50)).hasMessageContaining("batcher.busy_window");
+        assertThatThrownBy(() -> assembler(10, 300, Duration.ofMillis(20), 256, 100, 50)).hasMessageContaining("batcher.busy_window");
+        assertThatThrownBy(() -> assembler(10, 4, Duration.ofMillis(1), 256, 100, 50)).hasMessageContaining("batcher.busy_linger_ms");
     }
 
     @Test
