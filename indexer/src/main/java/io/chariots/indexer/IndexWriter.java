@@ -4,16 +4,27 @@ import io.chariots.common.loop.EventLoop;
 import io.chariots.common.loop.NanoClock;
 import io.chariots.proto.IndexBatch;
 import io.chariots.proto.Rejection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The one thread that writes the index. Network threads {@link #submit}
- * batches and return at once; the writer applies them in arrival order, one
- * RocksDB {@code WriteBatch} each, and reports each outcome through its
- * callback <em>after</em> the write returned, so an acknowledgement always
- * means "durable" (see {@link TagIndex}).
+ * batches and return at once; the writer applies them in arrival order and
+ * reports each outcome through its callback <em>after</em> the write
+ * returned, so an acknowledgement always means "durable" (see
+ * {@link TagIndex}).
+ *
+ * <p><b>Group commit.</b> The batches that arrived while the writer was busy
+ * are written together, as one RocksDB {@code WriteBatch} of at most
+ * {@value #GROUP_BYTES} serialized bytes: the write's fixed costs (the WAL
+ * append, the memtable's insert position) are shared, most with many small
+ * batches (one record per {@code POST /record}). Should a group's write fail,
+ * its batches are written one by one, so each gets its own outcome.
  *
  * <p>Memory is bounded: batches waiting for the writer may total at most
  * {@code maxPendingBytes} (serialized size); beyond that {@code submit}
@@ -21,6 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * still admitted when nothing else waits, so no batch is refused forever.
  */
 public final class IndexWriter implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(IndexWriter.class);
+
     /** Outcome of one submitted batch, called on the writer thread. */
     @FunctionalInterface
     public interface Callback {
@@ -31,8 +44,15 @@ public final class IndexWriter implements AutoCloseable {
         void done(long accepted, RuntimeException error);
     }
 
+    /** Serialized bytes of batches written in one group, at most (a single larger batch is written alone). */
+    static final long GROUP_BYTES = 4L << 20;
+
+    private record Pending(IndexBatch batch, long size, Callback callback) {
+    }
+
     private final TagIndex index;
     private final IndexerMetrics metrics;
+    private final List<Pending> gathered = new ArrayList<>(); // owned by the writer's loop
     private final long maxPendingBytes;
     private final EventLoop loop;
     private final AtomicLong pendingBytes = new AtomicLong();
@@ -43,7 +63,11 @@ public final class IndexWriter implements AutoCloseable {
         this.index = index;
         this.metrics = metrics;
         this.maxPendingBytes = maxPendingBytes;
-        this.loop = new EventLoop("indexer-writer", NanoClock.SYSTEM, now -> EventLoop.Ticker.NO_DEADLINE);
+        // Tasks gather what came; once the loop has run every queued task it writes what was gathered.
+        this.loop = new EventLoop("indexer-writer", NanoClock.SYSTEM, now -> {
+            writeGathered();
+            return EventLoop.Ticker.NO_DEADLINE;
+        });
     }
 
     /** The writer's own loop (for a role to watch; the writer closes it). */
@@ -96,7 +120,7 @@ public final class IndexWriter implements AutoCloseable {
                 return false;
             }
         } while (!pendingBytes.compareAndSet(cur, cur + size));
-        if (!loop.offer(() -> write(batch, size, callback))) {
+        if (!loop.offer(() -> gather(new Pending(batch, size, callback)))) {
             pendingBytes.addAndGet(-size);
             metrics.busyRefusals.increment();
             return false;
@@ -104,25 +128,79 @@ public final class IndexWriter implements AutoCloseable {
         return true;
     }
 
-    private void write(IndexBatch batch, long size, Callback callback) {
-        long accepted = (long) batch.getEntriesCount() + batch.getRejectionsCount();
+    private void gather(Pending p) {
+        gathered.add(p);
+        if (closed) { // close(): the loop may not poll again
+            writeGathered();
+        }
+    }
+
+    private void writeGathered() {
+        if (gathered.isEmpty()) {
+            return;
+        }
+        List<Pending> all = new ArrayList<>(gathered);
+        gathered.clear(); // before any callback runs: none can see its batch written twice
+        int from = 0;
+        while (from < all.size()) {
+            int to = from;
+            long bytes = 0;
+            do {
+                bytes += all.get(to++).size();
+            } while (to < all.size() && bytes + all.get(to).size() <= GROUP_BYTES);
+            List<Pending> group = all.subList(from, to);
+            if (!write(group) && group.size() > 1) {
+                for (Pending p : group) {
+                    write(List.of(p));
+                }
+            }
+            from = to;
+        }
+    }
+
+    /**
+     * Writes {@code group} in one write. On success, or when it is a single
+     * batch, reports every outcome; returns false, reporting nothing, when a
+     * group of several failed.
+     */
+    private boolean write(List<Pending> group) {
+        List<IndexBatch> batches = new ArrayList<>(group.size());
+        long entries = 0;
+        long rejections = 0;
+        long bytes = 0;
+        for (Pending p : group) {
+            batches.add(p.batch());
+            entries += p.batch().getEntriesCount();
+            rejections += p.batch().getRejectionsCount();
+            bytes += p.size();
+        }
         RuntimeException error = null;
         long t0 = System.nanoTime();
         try {
-            index.index(batch);
+            index.index(batches);
             metrics.batchWrite.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-            metrics.batches.increment();
-            metrics.entriesIndexed.increment(batch.getEntriesCount());
-            metrics.rejectionsIndexed.increment(batch.getRejectionsCount());
+            metrics.batches.increment(group.size());
+            metrics.entriesIndexed.increment(entries);
+            metrics.rejectionsIndexed.increment(rejections);
             lastWriteError = null;
         } catch (RuntimeException e) {
-            metrics.writeFailures.increment();
             lastWriteError = e.getMessage();
+            if (group.size() > 1) {
+                return false;
+            }
+            metrics.writeFailures.increment();
             error = e;
-        } finally {
-            pendingBytes.addAndGet(-size);
         }
-        callback.done(error == null ? accepted : 0, error);
+        pendingBytes.addAndGet(-bytes);
+        for (Pending p : group) {
+            long accepted = (long) p.batch().getEntriesCount() + p.batch().getRejectionsCount();
+            try {
+                p.callback().done(error == null ? accepted : 0, error);
+            } catch (RuntimeException e) { // one sender's failure must not cost the others their answers
+                LOG.error("an index batch's callback failed", e);
+            }
+        }
+        return true;
     }
 
     /** Serialized bytes of the batches waiting for the writer. */

@@ -42,7 +42,7 @@ public final class IndexerMetrics {
         badRequests = Counter.builder("chariots_indexer_bad_requests_total")
                 .description("Requests refused with INVALID_ARGUMENT").register(registry);
         batchWrite = Timer.builder("chariots_indexer_batch_write")
-                .description("Time to write one index batch to RocksDB (WAL, no fsync)")
+                .description("Time of one RocksDB write (WAL, no fsync) of the index batches that arrived together")
                 .publishPercentiles(0.5, 0.99)
                 .register(registry);
     }

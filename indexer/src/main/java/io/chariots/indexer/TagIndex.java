@@ -154,9 +154,45 @@ public final class TagIndex implements AutoCloseable {
      * callers validate LIds ({@link IndexWriter#problemWith}).
      */
     public void index(IndexBatch batch) {
+        index(List.of(batch));
+    }
+
+    /**
+     * {@link #index(IndexBatch)} for several batches in one atomic write:
+     * the writer's group commit. Where two batches write the same key (the
+     * same entry sent twice), the later one's value is written last.
+     */
+    public void index(List<IndexBatch> batches) {
         // Keys in ascending order: RocksDB's memtable skiplist reuses its insert position
         // for increasing keys, which makes a large batch of random hashes much cheaper to insert.
-        List<KeyOp> ops = new ArrayList<>(batch.getEntriesCount() * 6 + batch.getRejectionsCount());
+        int n = 0;
+        for (IndexBatch batch : batches) {
+            n += batch.getEntriesCount() * 6 + batch.getRejectionsCount();
+        }
+        List<KeyOp> ops = new ArrayList<>(n);
+        for (IndexBatch batch : batches) {
+            addOps(batch, ops);
+        }
+        ops.sort(KeyOp::compareTo); // stable: equal keys keep their order
+        BatchBytes bytes = new BatchBytes(ops.size() * 40);
+        for (KeyOp op : ops) {
+            if (op.merge()) {
+                bytes.merge(op.key(), op.value());
+            } else {
+                bytes.put(op.key(), op.value());
+            }
+        }
+        lock();
+        try (WriteBatch wb = bytes.toWriteBatch()) {
+            db.write(writeOptions, wb);
+        } catch (RocksDBException e) {
+            throw new IndexStoreException("index write failed: " + e.getMessage(), e);
+        } finally {
+            unlock();
+        }
+    }
+
+    private static void addOps(IndexBatch batch, List<KeyOp> ops) {
         for (IndexEntry e : batch.getEntriesList()) {
             long lid = e.getLid();
             long seed = e.getSeed();
@@ -176,23 +212,6 @@ public final class TagIndex implements AutoCloseable {
         for (Rejection r : batch.getRejectionsList()) {
             String reason = r.getReason().isBlank() ? "rejected" : r.getReason();
             ops.add(new KeyOp(IndexKeys.rejected(r.getId()), reason.getBytes(StandardCharsets.UTF_8), false));
-        }
-        ops.sort(KeyOp::compareTo);
-        BatchBytes bytes = new BatchBytes(ops.size() * 40);
-        for (KeyOp op : ops) {
-            if (op.merge()) {
-                bytes.merge(op.key(), op.value());
-            } else {
-                bytes.put(op.key(), op.value());
-            }
-        }
-        lock();
-        try (WriteBatch wb = bytes.toWriteBatch()) {
-            db.write(writeOptions, wb);
-        } catch (RocksDBException e) {
-            throw new IndexStoreException("index write failed: " + e.getMessage(), e);
-        } finally {
-            unlock();
         }
     }
 

@@ -8,6 +8,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -80,6 +82,77 @@ class IndexWriterTest {
             assertThat(failed.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalStateException.class);
             assertThat(writer.lastWriteError()).contains("closed");
             assertThat(metrics.writeFailures.count()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void batchesThatArriveWhileTheWriterIsBusyAreWrittenTogetherEachAcknowledgedAfterIt() throws Exception {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        IndexerMetrics metrics = new IndexerMetrics(reg);
+        try (TagIndex index = TagIndex.open(dir); IndexWriter writer = new IndexWriter(index, metrics, 1 << 20).start()) {
+            CountDownLatch inCallback = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            writer.submit(batch(entry(1, 1, "first", 1)), (a, e) -> {
+                inCallback.countDown();
+                await(release);
+            });
+            assertThat(inCallback.await(5, TimeUnit.SECONDS)).isTrue();
+            List<CompletableFuture<Long>> acks = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                CompletableFuture<Long> ack = new CompletableFuture<>();
+                long lid = 2 + i;
+                long hash = 1000 + i;
+                // Every batch's entry is in the index when its callback runs.
+                boolean throwing = i == 0;
+                assertThat(writer.submit(IndexBatch.newBuilder().addEntries(entry(lid, 7, "id" + i, hash)).build(), (a, e) -> {
+                    if (!ack.complete(e == null && index.exists(hash, 7) == lid ? a : -1)) {
+                        ack.obtrudeValue(-2L); // answered twice
+                    }
+                    if (throwing) {
+                        throw new IllegalStateException("a sender's callback fails; the others are answered all the same");
+                    }
+                })).isTrue();
+                acks.add(ack);
+            }
+            release.countDown();
+            for (CompletableFuture<Long> ack : acks) {
+                assertThat(ack.get(5, TimeUnit.SECONDS)).isEqualTo(1);
+            }
+            CompletableFuture<Long> last = new CompletableFuture<>(); // a later write answers no earlier batch again
+            writer.submit(batch(entry(100, 1, "last", 1)), (a, e) -> last.complete(a));
+            assertThat(last.get(5, TimeUnit.SECONDS)).isEqualTo(1);
+            assertThat(acks).allSatisfy(ack -> assertThat(ack.join()).as("answered once").isEqualTo(1));
+            assertThat(reg.counter("chariots_indexer_batches_total").count()).isEqualTo(52);
+            assertThat(reg.timer("chariots_indexer_batch_write").count()).as("the 50 that waited, in one write").isEqualTo(3);
+            assertThat(writer.pendingBytes()).isZero();
+        }
+    }
+
+    @Test
+    void whenAGroupWriteFailsEachBatchIsTriedAloneAndGetsItsOwnOutcome() throws Exception {
+        IndexerMetrics metrics = new IndexerMetrics(new SimpleMeterRegistry());
+        TagIndex index = TagIndex.open(dir);
+        try (IndexWriter writer = new IndexWriter(index, metrics, 1 << 20).start()) {
+            CountDownLatch inCallback = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            writer.submit(batch(entry(1, 1, "first", 1)), (a, e) -> {
+                inCallback.countDown();
+                await(release);
+            });
+            assertThat(inCallback.await(5, TimeUnit.SECONDS)).isTrue();
+            List<CompletableFuture<RuntimeException>> outcomes = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                CompletableFuture<RuntimeException> outcome = new CompletableFuture<>();
+                writer.submit(batch(entry(2 + i, 1, "b" + i, 1)), (a, e) -> outcome.complete(a == 0 ? e : null));
+                outcomes.add(outcome);
+            }
+            index.close();
+            release.countDown();
+            for (CompletableFuture<RuntimeException> outcome : outcomes) {
+                assertThat(outcome.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalStateException.class);
+            }
+            assertThat(metrics.writeFailures.count()).as("one failure per batch, none for the group").isEqualTo(3);
+            assertThat(writer.pendingBytes()).isZero();
         }
     }
 
