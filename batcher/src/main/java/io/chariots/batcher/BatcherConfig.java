@@ -29,7 +29,8 @@ import java.time.Duration;
  *                      load batches grow and every hop's cost per batch is shared by more records (one record per
  *                      {@code POST /record}: ~15% more requests/s); {@code batcher.busy_window}, default 4, 1 to {@code window}
  * @param busyLinger    longest a record waits for its batch to fill while its filter is busy; bounds what a stalled filter
- *                      adds to every record's wait; {@code batcher.busy_linger_ms}, default 20, at least {@code linger}
+ *                      adds to every record's wait; {@code batcher.busy_linger_ms}, default 20 (or {@code linger} if
+ *                      longer), from {@code linger} to 60000
  * @param window        batches in flight per filter (a filter answers once they are durable, so this is high; memory is
  *                      bounded by the water marks, and for records parked at a queue by {@code queue.max_buffered});
  *                      {@code batcher.window}, default 256

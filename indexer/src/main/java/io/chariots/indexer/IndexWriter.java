@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -50,7 +51,7 @@ public final class IndexWriter implements AutoCloseable {
     private record Pending(IndexBatch batch, long size, Callback callback) {
     }
 
-    private final TagIndex index;
+    private final Consumer<List<IndexBatch>> index; // TagIndex::index; a test may fail it
     private final IndexerMetrics metrics;
     private final List<Pending> gathered = new ArrayList<>(); // owned by the writer's loop
     private final long maxPendingBytes;
@@ -60,14 +61,16 @@ public final class IndexWriter implements AutoCloseable {
     private volatile String lastWriteError;
 
     public IndexWriter(TagIndex index, IndexerMetrics metrics, long maxPendingBytes) {
+        this(index::index, metrics, maxPendingBytes);
+    }
+
+    /** As the public constructor, writing with {@code index} (a test's stand-in that can fail). */
+    IndexWriter(Consumer<List<IndexBatch>> index, IndexerMetrics metrics, long maxPendingBytes) {
         this.index = index;
         this.metrics = metrics;
         this.maxPendingBytes = maxPendingBytes;
-        // Tasks gather what came; once the loop has run every queued task it writes what was gathered.
-        this.loop = new EventLoop("indexer-writer", NanoClock.SYSTEM, now -> {
-            writeGathered();
-            return EventLoop.Ticker.NO_DEADLINE;
-        });
+        // Tasks gather what came; once the loop has run every queued task it writes a group of it.
+        this.loop = new EventLoop("indexer-writer", NanoClock.SYSTEM, now -> writeGroup() ? now : EventLoop.Ticker.NO_DEADLINE);
     }
 
     /** The writer's own loop (for a role to watch; the writer closes it). */
@@ -131,31 +134,35 @@ public final class IndexWriter implements AutoCloseable {
     private void gather(Pending p) {
         gathered.add(p);
         if (closed) { // close(): the loop may not poll again
-            writeGathered();
+            while (!gathered.isEmpty()) {
+                writeGroup();
+            }
         }
     }
 
-    private void writeGathered() {
+    /**
+     * Writes the oldest group gathered. One group per turn of the loop, so
+     * that between groups the loop takes new batches and its watchdog sees it
+     * turn; returns whether more wait.
+     */
+    private boolean writeGroup() {
         if (gathered.isEmpty()) {
-            return;
+            return false;
         }
-        List<Pending> all = new ArrayList<>(gathered);
-        gathered.clear(); // before any callback runs: none can see its batch written twice
-        int from = 0;
-        while (from < all.size()) {
-            int to = from;
-            long bytes = 0;
-            do {
-                bytes += all.get(to++).size();
-            } while (to < all.size() && bytes + all.get(to).size() <= GROUP_BYTES);
-            List<Pending> group = all.subList(from, to);
-            if (!write(group) && group.size() > 1) {
-                for (Pending p : group) {
-                    write(List.of(p));
-                }
+        int to = 0;
+        long bytes = 0;
+        do {
+            bytes += gathered.get(to++).size();
+        } while (to < gathered.size() && bytes + gathered.get(to).size() <= GROUP_BYTES);
+        List<Pending> group = new ArrayList<>(gathered.subList(0, to));
+        gathered.subList(0, to).clear(); // before any callback runs: none can see its batch written twice
+        if (!write(group)) {
+            LOG.warn("writing {} index batches together failed ({}); writing them one by one", group.size(), lastWriteError);
+            for (Pending p : group) {
+                write(List.of(p));
             }
-            from = to;
         }
+        return !gathered.isEmpty();
     }
 
     /**
@@ -177,7 +184,7 @@ public final class IndexWriter implements AutoCloseable {
         RuntimeException error = null;
         long t0 = System.nanoTime();
         try {
-            index.index(batches);
+            index.accept(batches);
             metrics.batchWrite.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             metrics.batches.increment(group.size());
             metrics.entriesIndexed.increment(entries);
@@ -196,7 +203,7 @@ public final class IndexWriter implements AutoCloseable {
             long accepted = (long) p.batch().getEntriesCount() + p.batch().getRejectionsCount();
             try {
                 p.callback().done(error == null ? accepted : 0, error);
-            } catch (RuntimeException e) { // one sender's failure must not cost the others their answers
+            } catch (RuntimeException | AssertionError e) { // one sender's failure must not cost the others their answers
                 LOG.error("an index batch's callback failed", e);
             }
         }

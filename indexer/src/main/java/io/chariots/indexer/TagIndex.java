@@ -35,9 +35,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * The indexer's RocksDB store: tag hash → (seed, LId), seed → LIds, id →
  * LId or rejection (layout in {@link IndexKeys}).
  *
- * <p><b>Durability.</b> {@link #index} writes a whole {@link IndexBatch} as one
- * {@link WriteBatch} through the WAL with {@code sync=false}: when it returns,
- * the batch is in the OS page cache, so it survives a SIGKILL of this process
+ * <p><b>Durability.</b> {@link #index} writes a whole {@link IndexBatch} (or,
+ * for the writer's group commit, several) as one {@link WriteBatch} through
+ * the WAL with {@code sync=false}: when it returns, the batch is in the OS
+ * page cache, so it survives a SIGKILL of this process
  * (not a power loss), which is what acknowledging a batch promises (I5).
  * Writes are idempotent: the same entries write the same keys.
  *

@@ -129,30 +129,41 @@ class IndexWriterTest {
     }
 
     @Test
-    void whenAGroupWriteFailsEachBatchIsTriedAloneAndGetsItsOwnOutcome() throws Exception {
+    void whenAGroupWriteFailsEachBatchIsWrittenAloneAndGetsItsOwnOutcome() throws Exception {
         IndexerMetrics metrics = new IndexerMetrics(new SimpleMeterRegistry());
-        TagIndex index = TagIndex.open(dir);
-        try (IndexWriter writer = new IndexWriter(index, metrics, 1 << 20).start()) {
+        try (TagIndex index = TagIndex.open(dir)) {
             CountDownLatch inCallback = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            writer.submit(batch(entry(1, 1, "first", 1)), (a, e) -> {
-                inCallback.countDown();
-                await(release);
-            });
-            assertThat(inCallback.await(5, TimeUnit.SECONDS)).isTrue();
-            List<CompletableFuture<RuntimeException>> outcomes = new ArrayList<>();
-            for (int i = 0; i < 3; i++) {
-                CompletableFuture<RuntimeException> outcome = new CompletableFuture<>();
-                writer.submit(batch(entry(2 + i, 1, "b" + i, 1)), (a, e) -> outcome.complete(a == 0 ? e : null));
-                outcomes.add(outcome);
+            // The store refuses any write of several batches, and a batch with id "bad": a group fails, then each alone.
+            List<Integer> writes = new ArrayList<>();
+            IndexWriter writer = new IndexWriter(batches -> {
+                writes.add(batches.size());
+                if (batches.size() > 1 || batches.get(0).getEntries(0).getId().equals("bad")) {
+                    throw new IndexStoreException("index write failed: no space", null);
+                }
+                index.index(batches);
+            }, metrics, 1 << 20).start();
+            try (writer) {
+                writer.submit(batch(entry(1, 1, "first", 1)), (a, e) -> {
+                    inCallback.countDown();
+                    await(release);
+                });
+                assertThat(inCallback.await(5, TimeUnit.SECONDS)).isTrue();
+                List<CompletableFuture<Long>> outcomes = new ArrayList<>();
+                for (String id : List.of("a", "bad", "c")) {
+                    CompletableFuture<Long> outcome = new CompletableFuture<>();
+                    writer.submit(batch(entry(outcomes.size() + 2, 1, id, 1)), (a, e) -> outcome.complete(e == null ? a : -1));
+                    outcomes.add(outcome);
+                }
+                release.countDown();
+                assertThat(outcomes.get(0).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+                assertThat(outcomes.get(1).get(5, TimeUnit.SECONDS)).as("only the batch that fails alone is refused").isEqualTo(-1);
+                assertThat(outcomes.get(2).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+                assertThat(writes).containsExactly(1, 3, 1, 1, 1);
+                assertThat(metrics.writeFailures.count()).as("one failure, the batch refused").isEqualTo(1);
+                assertThat(index.exists(1, 1)).isEqualTo(1);
+                assertThat(writer.pendingBytes()).isZero();
             }
-            index.close();
-            release.countDown();
-            for (CompletableFuture<RuntimeException> outcome : outcomes) {
-                assertThat(outcome.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalStateException.class);
-            }
-            assertThat(metrics.writeFailures.count()).as("one failure per batch, none for the group").isEqualTo(3);
-            assertThat(writer.pendingBytes()).isZero();
         }
     }
 
