@@ -73,7 +73,7 @@ class BatcherPoolBehindHaproxyTest {
 
         Path hosts = dir.resolve("batcher.hosts");
         writeHosts(hosts, batchers);
-        int dnsPort = FreePorts.freeUdpPort();
+        int dnsPort = FreePorts.freeUdpAndTcpPort(); // dnsmasq listens on both
         int statsPort = FreePorts.freePort();
         Path root = ClientLibrariesTest.repoRoot();
         ChildProcess.require("dnsmasq", "dnsmasq-base");

@@ -48,13 +48,27 @@ public final class FreePorts {
         }
     }
 
-    /** A UDP port on 127.0.0.1 that was free a moment ago. */
-    public static int freeUdpPort() {
-        try (DatagramSocket s = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free UDP port on 127.0.0.1", e);
+    /**
+     * A port on 127.0.0.1 that was free a moment ago for UDP and for TCP
+     * both, as a DNS server (dnsmasq) binds it: a port the kernel gives for
+     * UDP may be taken for TCP (a test once failed on exactly that).
+     */
+    public static int freeUdpAndTcpPort() {
+        IOException last = null;
+        for (int attempt = 0; attempt < 100; attempt++) {
+            try (DatagramSocket udp = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+                int port = udp.getLocalPort();
+                try (ServerSocket tcp = new ServerSocket()) {
+                    tcp.bind(new InetSocketAddress("127.0.0.1", port));
+                    return port;
+                } catch (IOException takenForTcp) {
+                    last = takenForTcp;
+                }
+            } catch (IOException e) {
+                last = e;
+            }
         }
+        throw new UncheckedIOException("no port on 127.0.0.1 free for UDP and TCP in 100 tries", last);
     }
 
     /** Whether {@code port} can be bound on every address now. */

@@ -61,11 +61,14 @@ class FreePortsTest {
     }
 
     @Test
-    void freeUdpPortIsBindableForUdp() throws Exception {
-        int p = FreePorts.freeUdpPort();
+    void freeUdpAndTcpPortIsBindableForBoth() throws Exception {
+        int p = FreePorts.freeUdpAndTcpPort();
         assertThat(p).isBetween(1, 65535);
-        try (DatagramSocket s = new DatagramSocket(new InetSocketAddress("127.0.0.1", p))) {
+        try (DatagramSocket s = new DatagramSocket(new InetSocketAddress("127.0.0.1", p));
+             ServerSocket t = new ServerSocket()) {
+            t.bind(new InetSocketAddress("127.0.0.1", p));
             assertThat(s.getLocalPort()).isEqualTo(p);
+            assertThat(t.getLocalPort()).isEqualTo(p);
         }
     }
 }
