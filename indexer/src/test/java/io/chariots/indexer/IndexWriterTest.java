@@ -90,13 +90,7 @@ class IndexWriterTest {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         IndexerMetrics metrics = new IndexerMetrics(reg);
         try (TagIndex index = TagIndex.open(dir); IndexWriter writer = new IndexWriter(index, metrics, 1 << 20).start()) {
-            CountDownLatch inCallback = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            writer.submit(batch(entry(1, 1, "first", 1)), (a, e) -> {
-                inCallback.countDown();
-                await(release);
-            });
-            assertThat(inCallback.await(5, TimeUnit.SECONDS)).isTrue();
+            CountDownLatch release = parkWriter(writer);
             List<CompletableFuture<Long>> acks = new ArrayList<>();
             for (int i = 0; i < 50; i++) {
                 CompletableFuture<Long> ack = new CompletableFuture<>();
@@ -132,8 +126,6 @@ class IndexWriterTest {
     void whenAGroupWriteFailsEachBatchIsWrittenAloneAndGetsItsOwnOutcome() throws Exception {
         IndexerMetrics metrics = new IndexerMetrics(new SimpleMeterRegistry());
         try (TagIndex index = TagIndex.open(dir)) {
-            CountDownLatch inCallback = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
             // The store refuses any write of several batches, and a batch with id "bad": a group fails, then each alone.
             List<Integer> writes = new ArrayList<>();
             IndexWriter writer = new IndexWriter(batches -> {
@@ -144,11 +136,7 @@ class IndexWriterTest {
                 index.index(batches);
             }, metrics, 1 << 20).start();
             try (writer) {
-                writer.submit(batch(entry(1, 1, "first", 1)), (a, e) -> {
-                    inCallback.countDown();
-                    await(release);
-                });
-                assertThat(inCallback.await(5, TimeUnit.SECONDS)).isTrue();
+                CountDownLatch release = parkWriter(writer);
                 List<CompletableFuture<Long>> outcomes = new ArrayList<>();
                 for (String id : List.of("a", "bad", "c")) {
                     CompletableFuture<Long> outcome = new CompletableFuture<>();
@@ -175,6 +163,22 @@ class IndexWriterTest {
                 .isEqualTo("rejections[0] has an empty id");
         assertThat(IndexWriter.problemWith(IndexBatch.newBuilder().addEntries(IndexEntry.newBuilder().setLid(-1)).build()))
                 .as("2^64-1 is a valid unsigned LId").isNull();
+    }
+
+    /**
+     * Submits a first batch (LId 1, seed 1, id "first", tag hash 1) whose
+     * callback parks the writer until the returned latch is counted down:
+     * what is submitted meanwhile waits, and is written together.
+     */
+    static CountDownLatch parkWriter(IndexWriter writer) throws InterruptedException {
+        CountDownLatch inCallback = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        writer.submit(batch(entry(1, 1, "first", 1)), (a, e) -> {
+            inCallback.countDown();
+            await(release);
+        });
+        assertThat(inCallback.await(5, TimeUnit.SECONDS)).isTrue();
+        return release;
     }
 
     static void await(CountDownLatch latch) {

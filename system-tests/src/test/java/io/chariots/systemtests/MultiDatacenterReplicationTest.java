@@ -149,23 +149,16 @@ class MultiDatacenterReplicationTest {
                     + origins.get(1).size() + " + " + origins.get(2).size() + " by origin), " + log.holes().size()
                     + " holes; chain at LIds " + a + ", " + b + ", " + c);
         }
-        // The links say they are up, with nothing left to ship: once a shipper has heard the other's mark (it asks
-        // every marks poll), so a record stored there just before the logs were read may still count for a moment.
+        // The links say they are up, with nothing left to ship.
         long lagDeadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         for (int d = 0; d < 3; d++) {
             LocalCluster dc = dcs.datacenter(d);
             RoleProcess m = dc.get(Role.MAINTAINER, 0);
             String metricsUrl = "http://127.0.0.1:" + m.ports().admin() + "/metrics";
-            String metrics = LogProbe.get(metricsUrl).body();
             for (int other = 0; other < 3; other++) {
                 if (other != d) {
-                    while (tagged(metrics, "chariots_replication_lag_records", other) > 0 && System.nanoTime() < lagDeadline) {
-                        Thread.sleep(500);
-                        metrics = LogProbe.get(metricsUrl).body();
-                    }
-                    assertThat(tagged(metrics, "chariots_replication_lag_records", other)).as("dc %d → %d lag", d, other)
-                            .isZero();
-                    assertThat(tagged(metrics, "chariots_replication_link_up", other)).isEqualTo(1);
+                    assertThat(lagOnceHeard(metricsUrl, other, lagDeadline)).as("dc %d → %d lag", d, other).isZero();
+                    assertThat(tagged(LogProbe.get(metricsUrl).body(), "chariots_replication_link_up", other)).isEqualTo(1);
                 }
             }
         }
@@ -214,14 +207,24 @@ class MultiDatacenterReplicationTest {
             for (String id : load.acked().keySet()) {
                 assertThat(home.containsValue(id)).as(id).isTrue();
             }
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            double lagAfter;
-            do {
-                Thread.sleep(500);
-                lagAfter = tagged(LogProbe.get(metricsUrl).body(), "chariots_replication_lag_records", 1);
-            } while (lagAfter > 0 && System.nanoTime() < deadline);
-            assertThat(lagAfter).as("no lag once caught up").isZero();
+            assertThat(lagOnceHeard(metricsUrl, 1, System.nanoTime() + Duration.ofSeconds(30).toNanos()))
+                    .as("no lag once caught up").isZero();
         }
+    }
+
+    /**
+     * The replication lag to datacenter {@code dc} in {@code metricsUrl}, read
+     * every 500 ms until it is 0 or {@code deadline} (nanoTime) has passed: a
+     * shipper hears the other's mark only at its next marks poll, so a record
+     * stored there a moment ago may still count.
+     */
+    private static double lagOnceHeard(String metricsUrl, int dc, long deadline) throws Exception {
+        double lag = tagged(LogProbe.get(metricsUrl).body(), "chariots_replication_lag_records", dc);
+        while (lag > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(500);
+            lag = tagged(LogProbe.get(metricsUrl).body(), "chariots_replication_lag_records", dc);
+        }
+        return lag;
     }
 
     /** Waits until {@code dc}'s log holds at least {@code n} records of {@code origin}. */
