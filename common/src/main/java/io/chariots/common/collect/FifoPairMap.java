@@ -1,25 +1,38 @@
 package io.chariots.common.collect;
 
 /**
- * A bounded map from a pair of longs to a non-zero long, evicting the oldest
- * entry when full. Built on one primitive array (open addressing, linear
- * probing, backward-shift deletion) so that holding a million entries costs
- * the garbage collector nothing: a map of boxed keys that size made every
- * young collection copy and promote them, costing 100 ms pauses. A slot's
- * two keys and value sit side by side (a zero value marks a free slot), so a
- * lookup in a table far larger than the CPU caches costs about one cache
- * miss, not one per array. Not thread-safe; owned by one event loop.
+ * A bounded map from a pair of longs to a non-zero long that keeps the
+ * {@code capacity} entries added last, forgetting older ones. Built on one
+ * primitive array (open addressing, linear probing, backward-shift deletion)
+ * so that holding a million entries costs the garbage collector nothing: a
+ * map of boxed keys that size made every young collection copy and promote
+ * them, costing 100 ms pauses. A slot's two keys, value and insertion number
+ * sit side by side (a zero value marks a free slot), so a lookup in a table
+ * far larger than the CPU caches costs about one cache miss, not one per
+ * array.
+ *
+ * <p>Eviction costs no lookup: an entry is live while it is among the last
+ * {@code capacity} added (its insertion number says), and a sweep that walks
+ * the table a few slots per insertion, in memory order, frees the slots of
+ * entries that are no longer live. Finding the oldest entry by its key to
+ * evict it, as an insertion-order ring would, costs a second cache miss per
+ * insertion, the largest single cost of the queue's loop when measured. Not
+ * thread-safe; owned by one event loop.
  */
 public final class FifoPairMap {
-    private static final int STRIDE = 3; // keyA, keyB, value
+    private static final int STRIDE = 4; // keyA, keyB, value, insertion number
+    /**
+     * Slots the sweep passes per insertion. It passes the whole table every
+     * {@code table / SWEEP} insertions, so at most that many expired entries
+     * wait to be freed: with the table at least twice the capacity, the table
+     * is never more than 5/8 full.
+     */
+    private static final int SWEEP = 8;
     private final int capacity;
     private final int mask;
     private final long[] slots;
-    // Insertion order, for eviction: a ring of the keys in the order they came.
-    private final long[] ringA;
-    private final long[] ringB;
-    private int ringHead;
-    private int size;
+    private long added; // insertion number of the last entry added; entries numbered > added - capacity are live
+    private int sweep;  // next slot the sweep looks at
 
     /** @param capacity entries kept before the oldest is evicted; at least 1 */
     public FifoPairMap(int capacity) {
@@ -30,8 +43,6 @@ public final class FifoPairMap {
         int tableSize = Integer.highestOneBit(Math.max(2, capacity * 2 - 1)) << 1;
         this.mask = tableSize - 1;
         this.slots = new long[tableSize * STRIDE];
-        this.ringA = new long[capacity];
-        this.ringB = new long[capacity];
     }
 
     private int home(long a, long b) {
@@ -46,6 +57,11 @@ public final class FifoPairMap {
         return slots[i * STRIDE + 2] != 0;
     }
 
+    private boolean live(int i) {
+        return slots[i * STRIDE + 3] > added - capacity;
+    }
+
+    /** The slot holding (a, b), live or not (a key is in at most one slot), or -1. */
     private int find(long a, long b) {
         int i = home(a, b);
         while (used(i)) {
@@ -59,17 +75,18 @@ public final class FifoPairMap {
     }
 
     public boolean contains(long a, long b) {
-        return find(a, b) >= 0;
+        int i = find(a, b);
+        return i >= 0 && live(i);
     }
 
     /** The value for (a, b), or {@code missing}. */
     public long get(long a, long b, long missing) {
         int i = find(a, b);
-        return i < 0 ? missing : slots[i * STRIDE + 2];
+        return i >= 0 && live(i) ? slots[i * STRIDE + 2] : missing;
     }
 
     /**
-     * Adds (a, b) → value unless (a, b) is present; evicts the oldest entry
+     * Adds (a, b) → value unless (a, b) is present; forgets the oldest entry
      * if full.
      *
      * @param value not zero (zero marks a free slot)
@@ -83,36 +100,36 @@ public final class FifoPairMap {
         while (used(i)) {
             int at = i * STRIDE;
             if (slots[at] == a && slots[at + 1] == b) {
-                return false;
+                if (live(i)) {
+                    return false;
+                }
+                break; // forgotten but not yet swept: its slot takes the new entry
             }
             i = (i + 1) & mask;
-        }
-        if (size == capacity) {
-            remove(ringA[ringHead], ringB[ringHead]);
-            // The removal may have shifted entries: find the free slot again.
-            i = home(a, b);
-            while (used(i)) {
-                i = (i + 1) & mask;
-            }
         }
         int at = i * STRIDE;
         slots[at] = a;
         slots[at + 1] = b;
         slots[at + 2] = value;
-        size++;
-        ringA[ringHead] = a;
-        ringB[ringHead] = b;
-        ringHead = ringHead + 1 == capacity ? 0 : ringHead + 1;
+        slots[at + 3] = ++added;
+        sweep();
         return true;
     }
 
-    private void remove(long a, long b) {
-        int i = find(a, b);
-        if (i < 0) {
-            return;
+    /** Frees the slots of forgotten entries among the next {@link #SWEEP} slots. */
+    private void sweep() {
+        for (int n = 0; n < SWEEP; ) {
+            if (used(sweep) && !live(sweep)) {
+                remove(sweep); // a later entry may move into this slot: look at it again
+            } else {
+                sweep = (sweep + 1) & mask;
+                n++;
+            }
         }
+    }
+
+    private void remove(int i) {
         slots[i * STRIDE + 2] = 0;
-        size--;
         // Backward-shift: move later entries of the probe run into the hole.
         int j = i;
         while (true) {
@@ -129,13 +146,15 @@ public final class FifoPairMap {
                 slots[to] = slots[from];
                 slots[to + 1] = slots[from + 1];
                 slots[to + 2] = slots[from + 2];
+                slots[to + 3] = slots[from + 3];
                 slots[from + 2] = 0;
                 i = j;
             }
         }
     }
 
+    /** Live entries: those added, up to the capacity. */
     public int size() {
-        return size;
+        return (int) Math.min(added, capacity);
     }
 }

@@ -4,8 +4,10 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,6 +33,7 @@ class FifoPairMapTest {
         FifoPairMap m = new FifoPairMap(cap);
         Map<String, Long> model = new HashMap<>();
         ArrayDeque<String> order = new ArrayDeque<>();
+        Set<String> forgotten = new HashSet<>();
         for (int step = 0; step < 200_000; step++) {
             long a = r.nextInt(2000) - 1000L;  // small domain: many repeats and probe collisions
             long b = r.nextBoolean() ? Long.MIN_VALUE : r.nextInt(3);
@@ -40,8 +43,11 @@ class FifoPairMapTest {
             assertThat(added).isEqualTo(!model.containsKey(k));
             if (added) {
                 if (model.size() == cap) {
-                    model.remove(order.poll());
+                    String old = order.poll();
+                    model.remove(old);
+                    forgotten.add(old);
                 }
+                forgotten.remove(k);
                 model.put(k, v);
                 order.add(k);
             }
@@ -50,8 +56,41 @@ class FifoPairMapTest {
                     String[] p = e.getKey().split("/");
                     assertThat(m.get(Long.parseLong(p[0]), Long.parseLong(p[1]), 0)).isEqualTo(e.getValue());
                 }
+                for (String f : forgotten) {
+                    String[] p = f.split("/");
+                    assertThat(m.contains(Long.parseLong(p[0]), Long.parseLong(p[1]))).as("forgotten %s", f).isFalse();
+                    assertThat(m.get(Long.parseLong(p[0]), Long.parseLong(p[1]), -7)).isEqualTo(-7);
+                }
                 assertThat(m.size()).isEqualTo(model.size());
             }
         }
+    }
+
+    @Test
+    void aSmallMapTakesMillionsOfDistinctKeysAndKeepsExactlyTheLastOnes() {
+        for (int cap : new int[] {1, 2, 3, 7, 64}) {
+            FifoPairMap m = new FifoPairMap(cap);
+            for (long k = 1; k <= 1_000_000; k++) {
+                assertThat(m.putIfAbsent(k, -k, k)).isTrue();
+            }
+            for (long k = 1_000_000 - cap + 1; k <= 1_000_000; k++) {
+                assertThat(m.get(k, -k, 0)).as("cap %d, key %d", cap, k).isEqualTo(k);
+            }
+            assertThat(m.contains(1_000_000 - cap, cap - 1_000_000)).as("cap %d: the one before the last %d", cap, cap).isFalse();
+            assertThat(m.size()).isEqualTo(cap);
+        }
+    }
+
+    @Test
+    void aForgottenKeyAddedAgainIsLiveWithItsNewValue() {
+        FifoPairMap m = new FifoPairMap(2);
+        m.putIfAbsent(1, 1, 10);
+        m.putIfAbsent(2, 2, 20);
+        m.putIfAbsent(3, 3, 30);
+        assertThat(m.contains(1, 1)).isFalse();
+        assertThat(m.putIfAbsent(1, 1, 11)).isTrue();
+        assertThat(m.get(1, 1, 0)).isEqualTo(11);
+        assertThat(m.contains(2, 2)).as("now the oldest is forgotten").isFalse();
+        assertThat(m.get(3, 3, 0)).isEqualTo(30);
     }
 }
