@@ -185,6 +185,7 @@ public final class TagIndex implements AutoCloseable {
         }
         lock();
         try (WriteBatch wb = bytes.toWriteBatch()) {
+            RocksLibrary.noPerfCounters(db);
             db.write(writeOptions, wb);
         } catch (RocksDBException e) {
             throw new IndexStoreException("index write failed: " + e.getMessage(), e);

@@ -560,6 +560,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
                 wb.put(meta, MAX_TOIDS_KEY, OriginMarkList.newBuilder().addAllMarks(toids.toList())
                         .build().toByteArray());
             }
+            RocksLibrary.noPerfCounters(db);
             db.write(writeOptions, wb);
             if (lowered) {
                 persistedIndexedThrough = lowest - 1;
