@@ -7,10 +7,9 @@ import io.chariots.common.config.Settings;
  * Indexer tunables, validated once at start.
  *
  * @param blockCacheBytes  RocksDB block cache; key {@code indexer.block_cache_mb}, default 32
- * @param writeBufferBytes RocksDB memtable size; key {@code indexer.write_buffer_mb}, default 16. Measured
- *                         after 3M records of warm-up, 16 (and 8) cost the same CPU per record as 64 (the
- *                         inserts into a shallower skip list pay for the more frequent flushes) and took the
- *                         indexer's peak RSS from 445–479 to 376–405 MiB
+ * @param writeBufferBytes RocksDB memtable size; key {@code indexer.write_buffer_mb}, default 16 (up to
+ *                         three fill before writes wait for a flush; the README's Performance section has
+ *                         what 16 and 64 cost)
  * @param maxPendingBytes  serialized index batches allowed to wait for the writer before
  *                         {@code Index} answers RESOURCE_EXHAUSTED; key {@code indexer.max_pending_mb}, default 64
  * @param readThreads      threads answering Exists and Lookup (off the Netty event loops, so a
@@ -20,8 +19,8 @@ public record IndexerConfig(long blockCacheBytes, long writeBufferBytes, long ma
     public static IndexerConfig from(RoleConfig role) {
         Settings s = role.settings();
         return new IndexerConfig(
-                s.getLong("indexer.block_cache_mb", 32, 1, 65_536) << 20,
-                s.getLong("indexer.write_buffer_mb", 16, 1, 4_096) << 20,
+                s.getLong("indexer.block_cache_mb", TagIndex.DEFAULT_BLOCK_CACHE_BYTES >> 20, 1, 65_536) << 20,
+                s.getLong("indexer.write_buffer_mb", TagIndex.DEFAULT_WRITE_BUFFER_BYTES >> 20, 1, 4_096) << 20,
                 s.getLong("indexer.max_pending_mb", 64, 1, 65_536) << 20,
                 s.getInt("indexer.read_threads", 2, 1, 64));
     }

@@ -90,7 +90,7 @@ public final class FifoPairMap {
      * if full.
      *
      * @param value not zero (zero marks a free slot)
-     * @return true if added, false if (a, b) was already there (its value unchanged)
+     * @return true if added, false if (a, b) was already there and live (its value unchanged)
      */
     public boolean putIfAbsent(long a, long b, long value) {
         if (value == 0) {
@@ -151,6 +151,22 @@ public final class FifoPairMap {
                 i = j;
             }
         }
+    }
+
+    /** Slots in use, live or forgotten but not yet swept: for tests of the load bound. */
+    int occupied() {
+        int n = 0;
+        for (int i = 0; i <= mask; i++) {
+            if (used(i)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Slots in the table. */
+    int tableSize() {
+        return mask + 1;
     }
 
     /** Live entries: those added, up to the capacity. */

@@ -40,13 +40,15 @@ import java.util.zip.ZipEntry;
  *
  * <p>Also runs compactions at low CPU priority: on a small machine they would
  * otherwise take a core from the request path in bursts (flushes keep normal
- * priority so writes never stall).
+ * priority so writes never stall), and turns RocksDB's performance counters
+ * off on a write path's thread ({@link #noPerfCounters}).
  */
 public final class RocksLibrary {
     private static final Logger LOG = LoggerFactory.getLogger(RocksLibrary.class);
     private static final String PART = ".part";
     private static final long STALE_PART_MILLIS = 10 * 60_000L;
     private static boolean loaded;
+    private static final ThreadLocal<Boolean> COUNTERS_OFF = ThreadLocal.withInitial(() -> false);
 
     private RocksLibrary() {
     }
@@ -153,8 +155,6 @@ public final class RocksLibrary {
             }
         }
     }
-
-    private static final ThreadLocal<Boolean> COUNTERS_OFF = ThreadLocal.withInitial(() -> false);
 
     /**
      * Turns RocksDB's performance counters off for the calling thread, once

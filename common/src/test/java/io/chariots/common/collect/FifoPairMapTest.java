@@ -1,6 +1,7 @@
 package io.chariots.common.collect;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -11,6 +12,7 @@ import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Timeout(120) // a sweep that stopped freeing slots would make a probe spin forever
 class FifoPairMapTest {
     @Test
     void keepsTheNewestEntriesAndEvictsInInsertionOrder() {
@@ -56,12 +58,13 @@ class FifoPairMapTest {
                     String[] p = e.getKey().split("/");
                     assertThat(m.get(Long.parseLong(p[0]), Long.parseLong(p[1]), 0)).isEqualTo(e.getValue());
                 }
-                for (String f : forgotten) {
+                for (String f : step % 997 == 0 ? forgotten : Set.<String>of()) {
                     String[] p = f.split("/");
                     assertThat(m.contains(Long.parseLong(p[0]), Long.parseLong(p[1]))).as("forgotten %s", f).isFalse();
                     assertThat(m.get(Long.parseLong(p[0]), Long.parseLong(p[1]), -7)).isEqualTo(-7);
                 }
                 assertThat(m.size()).isEqualTo(model.size());
+                assertThat(m.occupied()).as("load bound").isLessThanOrEqualTo(m.tableSize() * 5 / 8);
             }
         }
     }
@@ -92,5 +95,40 @@ class FifoPairMapTest {
         assertThat(m.get(1, 1, 0)).isEqualTo(11);
         assertThat(m.contains(2, 2)).as("now the oldest is forgotten").isFalse();
         assertThat(m.get(3, 3, 0)).isEqualTo(30);
+    }
+
+    @Test
+    void aKeyForgottenButNotYetSweptIsAddedAgainInItsOwnSlot() {
+        FifoPairMap m = new FifoPairMap(64); // 128 slots: the sweep passes them all every 16 insertions
+        ArrayDeque<Long> live = new ArrayDeque<>(); // the model: the last 64 keys added, oldest first
+        Set<Long> addedAgain = new HashSet<>();     // keys added again, with value -key
+        long fresh = 1;
+        int reused = 0;
+        for (int step = 0; step < 20_000; step++) {
+            assertThat(m.putIfAbsent(fresh, fresh, fresh)).isTrue();
+            live.add(fresh++);
+            if (live.size() <= 64) {
+                continue;
+            }
+            long gone = live.poll(); // forgotten by this insertion, a few slots of sweep ago
+            assertThat(m.contains(gone, gone)).isFalse();
+            int before = m.occupied();
+            assertThat(m.putIfAbsent(gone, gone, -gone)).as("forgotten: added again").isTrue();
+            live.add(gone);
+            addedAgain.add(gone);
+            if (m.occupied() == before) {
+                reused++; // it was still in its slot, unswept, and took the new entry there
+            }
+            long next = live.poll(); // forgotten by the add again
+            assertThat(m.contains(next, next)).isFalse();
+            assertThat(m.get(gone, gone, 0)).isEqualTo(-gone);
+            assertThat(m.putIfAbsent(gone, gone, 5)).as("live now").isFalse();
+            for (long k : live) {
+                assertThat(m.get(k, k, 0)).isEqualTo(addedAgain.contains(k) ? -k : k);
+            }
+            assertThat(m.size()).isEqualTo(64);
+            assertThat(m.occupied()).isLessThanOrEqualTo(m.tableSize() * 5 / 8);
+        }
+        assertThat(reused).as("the reuse path was taken").isGreaterThan(1000);
     }
 }
