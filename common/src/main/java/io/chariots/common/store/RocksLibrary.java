@@ -161,7 +161,8 @@ public final class RocksLibrary {
      * (RocksDB keeps the level per thread, on by default): a write path calls
      * this before writing. The counters are never read here, yet every key
      * comparison of a memtable insert bumps one through a thread-local of the
-     * loaded library, which measured about 4% of the indexer's CPU.
+     * loaded library: the indexer's profile spent 4.2% of its samples in
+     * thread-local lookups before, 2.4% after (RocksDB's own threads).
      */
     public static void noPerfCounters(RocksDB db) {
         if (!COUNTERS_OFF.get()) {
