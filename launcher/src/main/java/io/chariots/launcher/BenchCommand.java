@@ -81,7 +81,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--wait", description = "HTTP only: POST /record?wait=true, each answered once its records are persisted and indexed; prints request latency.")
     boolean durable;
 
-    @Option(names = "--warmup", defaultValue = "0", description = "Records to send first, unmeasured, so that the roles' JIT settles: seven JVMs on two cores still compile after 1,000,000 (a fifth of their CPU) and have nearly settled after 3,000,000.")
+    @Option(names = "--warmup", defaultValue = "0", description = "Records to send first, unmeasured, so that the roles' JIT settles: seven JVMs on two cores still compile after 1,000,000 (a third of the CPU per record, more in the queue) and have nearly settled after 3,000,000.")
     int warmup;
 
     /** Prints nothing but errors (a warm-up pass). */
