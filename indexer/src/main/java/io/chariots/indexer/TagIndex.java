@@ -360,6 +360,19 @@ public final class TagIndex implements AutoCloseable {
         }
     }
 
+    /** Whether RocksDB is flushing or compacting now (for a benchmark that counts that work); false once closed. */
+    public boolean backgroundWorkRunning() {
+        lifecycle.readLock().lock();
+        try {
+            return !closed && (db.getLongProperty("rocksdb.num-running-compactions") > 0
+                    || db.getLongProperty("rocksdb.num-running-flushes") > 0);
+        } catch (RocksDBException e) {
+            return false;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
     /** Flushes memtables to SST files. Only tests need it: durability comes from the WAL. */
     void flush() {
         lock();

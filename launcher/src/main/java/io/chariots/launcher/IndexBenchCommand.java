@@ -1,0 +1,218 @@
+package io.chariots.launcher;
+
+import io.chariots.common.record.Fnv1a64;
+import io.chariots.indexer.TagIndex;
+import io.chariots.proto.CauseKey;
+import io.chariots.proto.IndexBatch;
+import io.chariots.proto.IndexEntry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+/**
+ * The indexer's store alone, in this process: writes the index entries of
+ * {@code ./chariots bench}'s records (90% with a shared and a unique tag, 10%
+ * in chains of three) in group commits as the indexer's writer does, then
+ * times the lookups the roles make. CPU is this process's, RocksDB's flush and
+ * compaction threads included: what an index costs a record as it grows, and
+ * how lookups fare in a large one, without a cluster's noise. Every lookup's
+ * answer is checked.
+ */
+@Command(name = "bench-index", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Measure the indexer's store alone: CPU per record written as the index grows, then lookup latencies.")
+final class IndexBenchCommand implements Callable<Integer> {
+    private static final int ENTRIES_PER_BATCH = 500;
+    private static final long CHAIN_TAG = Fnv1a64.hashTag("step", "s0");
+
+    @Option(names = {"-n", "--records"}, defaultValue = "10000000", description = "Records to index (default ${DEFAULT-VALUE}).")
+    long records;
+
+    @Option(names = "--group", defaultValue = "2000", description = "Entries per write, as the writer's group commit gathers them at full speed (default ${DEFAULT-VALUE}).")
+    int group;
+
+    @Option(names = "--lookups", defaultValue = "20000", description = "Lookups of each kind timed after writing (default ${DEFAULT-VALUE}).")
+    int lookups;
+
+    @Option(names = "--write-buffer-mb", description = "Memtable size in MiB (default: the indexer's, " + (TagIndex.DEFAULT_WRITE_BUFFER_BYTES >> 20) + ").")
+    Long writeBufferMb;
+
+    @Option(names = "--dir", description = "Where to build the index, kept afterwards (default: a temporary directory, deleted).")
+    Path dir;
+
+    private final com.sun.management.OperatingSystemMXBean os =
+            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+
+    @Override
+    public Integer call() throws Exception {
+        if (records < 30 || group < 1 || lookups < 100) {
+            System.err.println("bench-index: --records must be at least 30, --group at least 1, --lookups at least 100");
+            return 2;
+        }
+        boolean temporary = dir == null;
+        Path where = temporary ? Files.createTempDirectory("chariots-bench-index-") : dir;
+        long writeBuffer = writeBufferMb == null ? TagIndex.DEFAULT_WRITE_BUFFER_BYTES : writeBufferMb << 20;
+        System.out.printf("bench-index: %,d records, %,d entries per write, %d MiB memtable, in %s%n", records, group, writeBuffer >> 20, where);
+        try (TagIndex index = TagIndex.open(where, TagIndex.DEFAULT_BLOCK_CACHE_BYTES, writeBuffer)) {
+            write(index);
+            return lookups(index) ? 0 : 1;
+        } finally {
+            if (temporary) {
+                try (Stream<Path> files = Files.walk(where)) {
+                    files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+        }
+    }
+
+    private void write(TagIndex index) throws InterruptedException {
+        SplittableRandom random = new SplittableRandom(1);
+        long cpu0 = os.getProcessCpuTime();
+        long markCpu = cpu0;
+        long markTime = System.nanoTime();
+        long step = Math.max(records / 10, 1);
+        long markLid = 0;
+        long lid = 0;
+        while (lid < records) {
+            List<IndexBatch> batches = new ArrayList<>();
+            IndexBatch.Builder b = IndexBatch.newBuilder();
+            for (int i = 0; i < group && lid < records; i++) {
+                b.addEntries(entry(++lid, random));
+                if (b.getEntriesCount() == ENTRIES_PER_BATCH) {
+                    batches.add(b.build());
+                    b = IndexBatch.newBuilder();
+                }
+            }
+            if (b.getEntriesCount() > 0) {
+                batches.add(b.build());
+            }
+            index.index(batches);
+            if (lid - markLid >= step || lid == records) {
+                long cpu = os.getProcessCpuTime();
+                long now = System.nanoTime();
+                long n = lid - markLid;
+                System.out.printf("  %,12d indexed  %6.2f µs CPU/record  %,9.0f records/s%n", lid, (cpu - markCpu) / 1e3 / n, n * 1e9 / (now - markTime));
+                markLid = lid;
+                markCpu = cpu;
+                markTime = now;
+            }
+        }
+        long written = os.getProcessCpuTime();
+        long t = System.nanoTime();
+        for (int quiet = 0; quiet < 30; quiet = index.backgroundWorkRunning() ? 0 : quiet + 1) {
+            Thread.sleep(100); // until flushes and compactions have rested for 3 s: they are part of what a record costs
+        }
+        long all = os.getProcessCpuTime();
+        System.out.printf("  write       %.2f µs CPU/record while writing; %.2f with the flushes and compactions still running after (%.1f s)%n",
+                (written - cpu0) / 1e3 / records, (all - cpu0) / 1e3 / records, (System.nanoTime() - t) / 1e9 - 3);
+    }
+
+    /** Record {@code lid}'s entry: LIds 1, 11 and 21 of every 30 are a chain of three (step s0, s1, s2). */
+    private static IndexEntry entry(long lid, SplittableRandom random) {
+        IndexEntry.Builder e = IndexEntry.newBuilder().setLid(lid).setId(id(lid));
+        long pos = (lid - 1) % 30;
+        if (pos % 10 == 0) {
+            e.setSeed(chainSeed((lid - 1) / 30)).addTagHash(Fnv1a64.hashTag("step", "s" + pos / 10));
+        } else {
+            e.setSeed(random.nextLong()).addTagHash(Fnv1a64.hashTag("user", "u" + lid % 1000)).addTagHash(Fnv1a64.hashTag("event", "e" + lid));
+        }
+        return e.build();
+    }
+
+    private static String id(long lid) {
+        return "bench-index-" + lid;
+    }
+
+    private static long chainSeed(long chain) {
+        return Fnv1a64.hash(("chain-" + chain).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Times each kind of lookup in batches of 100 (as the queue asks about causes); false if an answer is wrong. */
+    private boolean lookups(TagIndex index) {
+        SplittableRandom random = new SplittableRandom(2);
+        long chains = records / 30;
+        List<String> wrong = new ArrayList<>();
+        long t = System.nanoTime();
+        for (int i = 0; i < lookups; i += 100) {
+            List<CauseKey> keys = new ArrayList<>();
+            long[] want = new long[100];
+            for (int k = 0; k < 100; k++) {
+                long chain = random.nextLong(chains);
+                keys.add(CauseKey.newBuilder().setHash(CHAIN_TAG).setSeed(chainSeed(chain)).build());
+                want[k] = chain * 30 + 1;
+            }
+            long[] got = index.exists(keys);
+            for (int k = 0; k < 100; k++) {
+                if (got[k] != want[k]) {
+                    wrong.add("cause " + keys.get(k) + " found at " + got[k] + ", expected " + want[k]);
+                }
+            }
+        }
+        report("cause found", t, lookups, "key");
+        t = System.nanoTime();
+        for (int i = 0; i < lookups; i += 100) {
+            List<CauseKey> keys = new ArrayList<>();
+            for (int k = 0; k < 100; k++) {
+                keys.add(CauseKey.newBuilder().setHash(random.nextLong()).setSeed(random.nextLong()).build());
+            }
+            for (long got : index.exists(keys)) {
+                if (got != 0) {
+                    wrong.add("a random cause was found at " + got);
+                }
+            }
+        }
+        report("cause absent", t, lookups, "key");
+        t = System.nanoTime();
+        for (int i = 0; i < lookups; i += 100) {
+            List<String> ids = new ArrayList<>();
+            for (int k = 0; k < 100; k++) {
+                ids.add(id(1 + random.nextLong(records)));
+            }
+            index.idStatuses(ids).forEach(s -> {
+                if (!s.getId().equals(id(s.getLid()))) {
+                    wrong.add("id " + s.getId() + " found at " + s.getLid());
+                }
+            });
+        }
+        report("id status", t, lookups, "id");
+        t = System.nanoTime();
+        for (int i = 0; i < lookups; i++) {
+            long user = random.nextLong(1000);
+            long after = random.nextLong(records);
+            long prev = after;
+            for (long lid : index.lidsByTag(Fnv1a64.hashTag("user", "u" + user), after, 100)) {
+                if (lid <= prev || lid % 1000 != user) {
+                    wrong.add("tag u" + user + " after " + after + " gave " + lid + " after " + prev);
+                }
+                prev = lid;
+            }
+        }
+        report("tag scan", t, lookups, "scan of up to 100 LIds");
+        t = System.nanoTime();
+        for (int i = 0; i < lookups; i++) {
+            long chain = random.nextLong(chains);
+            long[] got = index.lidsBySeed(chainSeed(chain), 0, 100);
+            if (!java.util.Arrays.equals(got, new long[] {chain * 30 + 1, chain * 30 + 11, chain * 30 + 21})) {
+                wrong.add("chain " + chain + " gave " + java.util.Arrays.toString(got));
+            }
+        }
+        report("chain scan", t, lookups, "scan");
+        if (!wrong.isEmpty()) {
+            System.err.printf("bench-index: %d wrong answers, the first: %s%n", wrong.size(), wrong.get(0));
+            return false;
+        }
+        return true;
+    }
+
+    private static void report(String what, long since, int n, String per) {
+        System.out.printf("  %-12s %7.2f µs a %s (%,d)%n", what, (System.nanoTime() - since) / 1e3 / n, per, n);
+    }
+}
