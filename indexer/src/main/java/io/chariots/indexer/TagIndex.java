@@ -49,9 +49,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * bytes (a capped prefix extractor), so an existence check for a
  * {@code (hash, seed)} pair that is not there usually skips every SST file;
  * range scans over tags and seeds set {@code total_order_seek} because they
- * cross those prefixes. Index and filter blocks are partitioned, so a lookup
- * in a large index reads a few KiB of them, not a whole file's, and the block
- * cache keeps serving lookups however large the index grows.
+ * cross those prefixes. Index and filter blocks are partitioned: a lookup
+ * reads a 4 KiB piece of each in a file, not the file's whole ones, which in
+ * a large index are megabytes and together outgrow the block cache.
  *
  * <p><b>Lifetime.</b> Every RocksDB object is closed. {@link #close} waits for
  * operations in flight and later calls throw {@link IllegalStateException},
@@ -134,15 +134,14 @@ public final class TagIndex implements AutoCloseable {
                         .setFilterPolicy(filter)
                         .setWholeKeyFiltering(true)
                         .setCacheIndexAndFilterBlocks(true)
-                        .setCacheIndexAndFilterBlocksWithHighPriority(true)
                         .setPinL0FilterAndIndexBlocksInCache(true)
-                        // Partitioned: a lookup loads one 4 KiB piece of a file's index and filter. Whole,
-                        // a compacted 64 MiB file's filter is megabytes; past ~10M records they outgrow the
-                        // block cache and each lookup reloaded one (measured: 80 us an absent cause, 3 us now).
+                        // Partitioned: a lookup loads one 4 KiB piece (metadata_block_size) of a file's index
+                        // and of its filter; the small top levels stay pinned (both RocksDB's defaults). Whole,
+                        // a compacted 64 MiB file's filter is megabytes: past a few million records they no
+                        // longer fit the block cache and lookups reloaded them (bench-index at 12M records:
+                        // 45-87 us a cause, 3-6 partitioned).
                         .setIndexType(IndexType.kTwoLevelIndexSearch)
-                        .setPartitionFilters(true)
-                        .setMetadataBlockSize(4096)
-                        .setPinTopLevelIndexAndFilter(true));
+                        .setPartitionFilters(true));
         if (env != null) {
             options.setEnv(env);
         }
@@ -360,7 +359,7 @@ public final class TagIndex implements AutoCloseable {
         }
     }
 
-    /** Whether RocksDB is flushing or compacting now (for a benchmark that counts that work); false once closed. */
+    /** Whether RocksDB is flushing or compacting now (for a benchmark that counts that work); false once closed or if unknown. */
     public boolean backgroundWorkRunning() {
         lifecycle.readLock().lock();
         try {
@@ -370,6 +369,22 @@ public final class TagIndex implements AutoCloseable {
             return false;
         } finally {
             lifecycle.readLock().unlock();
+        }
+    }
+
+    /** Index partitions written, summed over the SST files: more than one a file once its index outgrows 4 KiB (tests). */
+    long indexPartitions() {
+        lock();
+        try {
+            long n = 0;
+            for (org.rocksdb.TableProperties p : db.getPropertiesOfAllTables().values()) {
+                n += p.getIndexPartitions();
+            }
+            return n;
+        } catch (RocksDBException e) {
+            throw new IndexStoreException("table properties unreadable: " + e.getMessage(), e);
+        } finally {
+            unlock();
         }
     }
 

@@ -145,9 +145,9 @@ class TagIndexTest {
     }
 
     /**
-     * Enough entries (360,000 keys) that the SST files' filters span about a
-     * hundred 4 KiB partitions and their indexes a dozen: every lookup is
-     * answered from the files, across partition boundaries, as it was from
+     * Enough entries (about 340,000 keys) that the SST files' filters span
+     * about a hundred 4 KiB partitions and their indexes several: every lookup
+     * is answered from the files, across partition boundaries, as it was from
      * the memtable.
      */
     @Test
@@ -185,8 +185,10 @@ class TagIndexTest {
             assertThat(t.lidsBySeed(42, 0, n)).hasSize(n / 3).startsWith(1, 4, 7).endsWith(n - 2);
             assertThat(t.lidsByTag(K1V1, 29_990, 3)).containsExactly(29_991, 29_992, 29_993);
             assertThat(t.idStatus("id-" + (n - 1)).getLid()).isEqualTo(n);
+            assertThat(t.exists(K1V1, 42)).as("the lowest LId, merged over every file").isEqualTo(1);
             t.flush(); // second pass: everything in SST files
         }
+        assertThat(t.indexPartitions()).as("index partitions in %s", dir).isGreaterThan(4);
     }
 
     @Test

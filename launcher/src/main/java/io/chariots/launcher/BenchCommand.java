@@ -584,7 +584,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** CPU seconds of this bench process so far. */
-    private static double ownCpuSeconds() {
+    static double ownCpuSeconds() {
         return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
                 ? os.getProcessCpuTime() / 1e9 : -1;
     }

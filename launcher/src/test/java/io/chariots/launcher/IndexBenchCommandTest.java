@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** {@code ./chariots bench-index}, small: it writes, waits for RocksDB's background work, and checks every lookup. */
+/** {@code ./chariots bench-index}, small: it writes (1 MiB memtables: several flushes), waits for RocksDB's background work, and checks every lookup. */
 class IndexBenchCommandTest {
     @TempDir
     Path dir;
@@ -25,7 +25,7 @@ class IndexBenchCommandTest {
         System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
             code = ChariotsCli.commandLine().execute("bench-index", "-n", "30030", "--group", "700", "--lookups", "300",
-                    "--dir", dir.resolve("ix").toString());
+                    "--write-buffer-mb", "1", "--quiet-ms", "200", "--dir", dir.resolve("ix").toString());
         } finally {
             System.setOut(out);
         }
@@ -33,12 +33,17 @@ class IndexBenchCommandTest {
         assertThat(code).as(text).isZero();
         assertThat(text).contains("30,030 indexed", "write ", "cause found", "cause absent", "id status", "tag scan", "chain scan");
         try (Stream<Path> files = Files.list(dir.resolve("ix"))) {
-            assertThat(files.map(p -> p.getFileName().toString())).as("--dir keeps the index").contains("CURRENT");
+            assertThat(files.map(p -> p.getFileName().toString())).as("--dir keeps the index, flushed").contains("CURRENT")
+                    .anyMatch(n -> n.endsWith(".sst"));
         }
     }
 
     @Test
-    void refusesARunTooSmallToHoldAChain() {
-        assertThat(ChariotsCli.commandLine().execute("bench-index", "-n", "29")).isEqualTo(2);
+    void refusesWhatItCannotMeasureRight() throws Exception {
+        assertThat(ChariotsCli.commandLine().execute("bench-index", "-n", "29")).as("too few for a chain").isEqualTo(2);
+        assertThat(ChariotsCli.commandLine().execute("bench-index", "--lookups", "150")).as("lookups go 100 at a time").isEqualTo(2);
+        assertThat(ChariotsCli.commandLine().execute("bench-index", "--write-buffer-mb", "0")).isEqualTo(2);
+        Files.writeString(dir.resolve("something"), "x");
+        assertThat(ChariotsCli.commandLine().execute("bench-index", "--dir", dir.toString())).as("a used directory").isEqualTo(2);
     }
 }
