@@ -26,7 +26,7 @@ import java.util.stream.Stream;
  * a thousand and a unique one, 10% in chains of three) in group commits as the
  * indexer's writer does, then times the lookups the roles make. CPU is this
  * process's: RocksDB's flush and compaction threads, and the building of the
- * entries (protobuf, hashing: about a microsecond a record), included. It
+ * entries (protobuf, hashing: a fraction of a microsecond a record), included. It
  * shows what the index costs a record as it grows and how lookups fare in a
  * large one, without a cluster's noise. Every lookup's answer is checked.
  */
