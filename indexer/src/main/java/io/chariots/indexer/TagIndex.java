@@ -139,7 +139,7 @@ public final class TagIndex implements AutoCloseable {
                         // and of its filter; the small top levels stay pinned (both RocksDB's defaults). Whole,
                         // a compacted 64 MiB file's filter is megabytes: past a few million records they no
                         // longer fit the block cache and lookups reloaded them (bench-index at 12M records:
-                        // 45-87 us a cause, 3-6 partitioned).
+                        // 28-87 us a cause, 3-6 partitioned).
                         .setIndexType(IndexType.kTwoLevelIndexSearch)
                         .setPartitionFilters(true));
         if (env != null) {
