@@ -180,12 +180,13 @@ public final class TagIndex implements AutoCloseable {
         for (IndexBatch batch : batches) {
             n += batch.getEntriesCount() * 6 + batch.getRejectionsCount();
         }
-        List<KeyOp> ops = new ArrayList<>(n);
+        List<KeyOp> list = new ArrayList<>(n);
         for (IndexBatch batch : batches) {
-            addOps(batch, ops);
+            addOps(batch, list);
         }
-        ops.sort(KeyOp::compareTo); // stable: equal keys keep their order
-        BatchBytes bytes = new BatchBytes(ops.size() * 40);
+        KeyOp[] ops = list.toArray(new KeyOp[0]);
+        KeyOp.sort(ops);
+        BatchBytes bytes = new BatchBytes(ops.length * 40);
         for (KeyOp op : ops) {
             if (op.merge()) {
                 bytes.merge(op.key(), op.value());
@@ -236,6 +237,44 @@ public final class TagIndex implements AutoCloseable {
     record KeyOp(byte[] key, byte[] value, boolean merge, long head) implements Comparable<KeyOp> {
         KeyOp(byte[] key, byte[] value, boolean merge) {
             this(key, value, merge, headOf(key));
+        }
+
+        /**
+         * Sorts {@code ops} by key, stably: of two operations on one key, the
+         * one added later stays later and its value is written last. The heads
+         * are sorted as primitives, each with its position in its low bits;
+         * only runs of ops whose heads agree in the bits kept (the same tag or
+         * seed, or a rare near-collision) are then sorted as objects. Sorting
+         * the objects outright (TimSort, a comparator call and two pointer
+         * chases a comparison) took 8% of the indexer's CPU.
+         */
+        static void sort(KeyOp[] ops) {
+            int n = ops.length;
+            if (n < 2) {
+                return;
+            }
+            int indexBits = 32 - Integer.numberOfLeadingZeros(n - 1);
+            long kept = -1L << indexBits;
+            long[] order = new long[n];
+            for (int i = 0; i < n; i++) {
+                // Flipping the sign bit makes a signed sort order heads as unsigned numbers.
+                order[i] = ((ops[i].head ^ Long.MIN_VALUE) & kept) | i;
+            }
+            Arrays.sort(order);
+            KeyOp[] sorted = new KeyOp[n];
+            for (int i = 0; i < n; i++) {
+                sorted[i] = ops[(int) (order[i] & ~kept)];
+            }
+            int start = 0;
+            for (int i = 1; i <= n; i++) {
+                if (i == n || (order[i] & kept) != (order[start] & kept)) {
+                    if (i - start > 1) {
+                        Arrays.sort(sorted, start, i); // stable, and the run is in insertion order
+                    }
+                    start = i;
+                }
+            }
+            System.arraycopy(sorted, 0, ops, 0, n);
         }
 
         private static long headOf(byte[] key) {

@@ -4,12 +4,16 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The index sorts a batch's keys by a long of their first bytes first: the order must stay RocksDB's bytewise one. */
+/**
+ * The index sorts a batch's keys by a long of their first bytes first, as primitives: the order must stay
+ * RocksDB's bytewise one, and two writes of one key must keep their order (the later value wins).
+ */
 class KeyOrderTest {
     @Test
     void sortsKeysInUnsignedBytewiseOrderWhateverTheirLength() {
@@ -24,11 +28,42 @@ class KeyOrderTest {
                 }
                 ops.add(new TagIndex.KeyOp(key, new byte[0], false));
             }
-            List<byte[]> expected = new ArrayList<>(ops.stream().map(TagIndex.KeyOp::key).toList());
-            expected.sort(Arrays::compareUnsigned);
-            ops.sort(TagIndex.KeyOp::compareTo);
-            assertThat(ops.stream().map(TagIndex.KeyOp::key).toList()).as("round %d", round)
-                    .containsExactlyElementsOf(expected);
+            assertSortedStably(ops, "round " + round);
+        }
+    }
+
+    @Test
+    void keepsEqualKeysInTheirOrderAndSortsLargeBatchesOfIndexKeys() {
+        Random random = new Random(5);
+        for (int size : new int[] {2, 3, 1000, 70_000}) { // 70,000 ops: 17 bits of position, 47 of the head
+            List<TagIndex.KeyOp> ops = new ArrayList<>();
+            long[] sharedTags = {random.nextLong(), random.nextLong() | Long.MIN_VALUE, 0, -1};
+            for (int i = 0; ops.size() < size; i++) {
+                long lid = 1 + i;
+                long seed = random.nextLong();
+                long shared = sharedTags[random.nextInt(sharedTags.length)];
+                // As the index writes them: many ops under one tag (a head shared by a long run), random
+                // hashes and seeds of both signs, and some keys written twice with different values.
+                ops.add(new TagIndex.KeyOp(IndexKeys.tag(shared, lid), IndexKeys.u64(i), false));
+                ops.add(new TagIndex.KeyOp(IndexKeys.pairPrefix(random.nextLong(), seed), IndexKeys.u64(i), true));
+                ops.add(new TagIndex.KeyOp(IndexKeys.seed(seed, lid), IndexKeys.u64(i), false));
+                if (random.nextInt(4) == 0) {
+                    ops.add(new TagIndex.KeyOp(IndexKeys.pairPrefix(shared, 7), IndexKeys.u64(i), true));
+                }
+            }
+            assertSortedStably(ops.subList(0, size), "size " + size);
+        }
+    }
+
+    /** {@link TagIndex.KeyOp#sort} gives what a stable sort by unsigned bytes gives: each op, in that order. */
+    private static void assertSortedStably(List<TagIndex.KeyOp> ops, String what) {
+        List<TagIndex.KeyOp> expected = new ArrayList<>(ops);
+        expected.sort(Comparator.comparing(TagIndex.KeyOp::key, Arrays::compareUnsigned)); // List.sort is stable
+        TagIndex.KeyOp[] sorted = ops.toArray(new TagIndex.KeyOp[0]);
+        TagIndex.KeyOp.sort(sorted);
+        // Identity, not equality: records compare arrays by reference, and equal keys must keep their order.
+        for (int i = 0; i < sorted.length; i++) {
+            assertThat(sorted[i]).as("%s, position %d", what, i).isSameAs(expected.get(i));
         }
     }
 }
