@@ -1,5 +1,6 @@
 package io.chariots.indexer;
 
+import io.chariots.common.store.BatchBytes;
 import io.chariots.common.store.RocksLibrary;
 import io.chariots.proto.CauseKey;
 import io.chariots.proto.IdStatus;

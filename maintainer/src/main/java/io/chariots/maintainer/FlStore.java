@@ -1,6 +1,7 @@
 package io.chariots.maintainer;
 
 import io.chariots.common.record.OriginMarks;
+import io.chariots.common.store.BatchBytes;
 import io.chariots.common.store.RocksLibrary;
 import io.chariots.proto.OriginMarkList;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -525,54 +526,60 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         long newMax = maxLid.get();
         long lowest = -1; // unsigned max
         int holesNow = 0;
-        try (WriteBatch wb = new WriteBatch()) {
-            for (RecordEnvelope r : fresh) {
-                long lid = r.getLid();
-                byte[] key = keyOf(lid);
-                wb.put(records, key, withStoredTime(r, storedUs));
-                if (r.getHole()) {
-                    holesNow++; // nothing to index
-                } else if (Long.compareUnsigned(lid, lowest) < 0) {
-                    lowest = lid;
-                }
-                arriving.add(lid);
-                if (Long.compareUnsigned(lid, newMax) > 0) {
-                    newMax = lid;
-                }
+        // One JNI call for the whole batch, each record serialized once, straight into it.
+        int recordsFamily = records.getID();
+        int metaFamily = meta.getID();
+        int stamp = com.google.protobuf.CodedOutputStream.computeInt64Size(RecordEnvelope.STORED_US_FIELD_NUMBER, storedUs);
+        BatchBytes wb = new BatchBytes(fresh.size() * 128);
+        for (RecordEnvelope r : fresh) {
+            long lid = r.getLid();
+            byte[] key = keyOf(lid);
+            int size = r.getSerializedSize();
+            wb.put(recordsFamily, key, size + stamp, (buf, off) -> writeStamped(r, storedUs, buf, off, size + stamp));
+            if (r.getHole()) {
+                holesNow++; // nothing to index
+            } else if (Long.compareUnsigned(lid, lowest) < 0) {
+                lowest = lid;
             }
-            long newCount = count.get() + fresh.size();
-            wb.put(meta, STORED_COUNT_KEY, u64(newCount));
-            long newHoles = holes.get() + holesNow;
-            if (holesNow > 0) {
-                wb.put(meta, HOLES_KEY, u64(newHoles));
+            arriving.add(lid);
+            if (Long.compareUnsigned(lid, newMax) > 0) {
+                newMax = lid;
             }
-            long newFloor = advance(layout, self, floor, arriving);
-            if (newFloor != floor) {
-                wb.put(meta, FLOOR_KEY, u64(newFloor));
-            }
-            // A record below the watermark lowers it with the same write: a crash must not take it as indexed.
-            boolean lowered = holesNow < fresh.size() && Long.compareUnsigned(lowest, persistedIndexedThrough) <= 0;
-            if (lowered) {
-                wb.put(meta, INDEXED_THROUGH_KEY, u64(lowest - 1));
-            }
-            OriginMarks toids = raisedMarks(fresh);
-            if (toids != null) {
-                wb.put(meta, MAX_TOIDS_KEY, OriginMarkList.newBuilder().addAllMarks(toids.toList())
-                        .build().toByteArray());
-            }
-            RocksLibrary.noPerfCounters(db);
-            db.write(writeOptions, wb);
-            if (lowered) {
-                persistedIndexedThrough = lowest - 1;
-            }
-            if (toids != null) {
-                maxToids = toids;
-            }
-            count.set(newCount);
-            holes.set(newHoles);
-            maxLid.set(newMax);
-            floor = newFloor;
         }
+        long newCount = count.get() + fresh.size();
+        wb.put(metaFamily, STORED_COUNT_KEY, u64(newCount));
+        long newHoles = holes.get() + holesNow;
+        if (holesNow > 0) {
+            wb.put(metaFamily, HOLES_KEY, u64(newHoles));
+        }
+        long newFloor = advance(layout, self, floor, arriving);
+        if (newFloor != floor) {
+            wb.put(metaFamily, FLOOR_KEY, u64(newFloor));
+        }
+        // A record below the watermark lowers it with the same write: a crash must not take it as indexed.
+        boolean lowered = holesNow < fresh.size() && Long.compareUnsigned(lowest, persistedIndexedThrough) <= 0;
+        if (lowered) {
+            wb.put(metaFamily, INDEXED_THROUGH_KEY, u64(lowest - 1));
+        }
+        OriginMarks toids = raisedMarks(fresh);
+        if (toids != null) {
+            wb.put(metaFamily, MAX_TOIDS_KEY, OriginMarkList.newBuilder().addAllMarks(toids.toList())
+                    .build().toByteArray());
+        }
+        RocksLibrary.noPerfCounters(db);
+        try (WriteBatch batch = wb.toWriteBatch()) {
+            db.write(writeOptions, batch);
+        }
+        if (lowered) {
+            persistedIndexedThrough = lowest - 1;
+        }
+        if (toids != null) {
+            maxToids = toids;
+        }
+        count.set(newCount);
+        holes.set(newHoles);
+        maxLid.set(newMax);
+        floor = newFloor;
         for (RecordEnvelope r : fresh) {
             if (!r.getHole()) {
                 pending.add(r.getLid());
@@ -1296,20 +1303,19 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     }
 
     /**
-     * The record's bytes with {@code stored_us} appended as one more field:
-     * protobuf lets a later field value win, so this avoids re-building the
-     * message just to stamp when it was persisted.
+     * Writes the record's bytes with {@code stored_us} appended as one more
+     * field at {@code buf[offset..offset + length)}, {@code length} being
+     * exactly their size: protobuf lets a later field value win, so this
+     * avoids re-building the message just to stamp when it was persisted.
      */
-    static byte[] withStoredTime(RecordEnvelope r, long storedUs) {
-        byte[] body = r.toByteArray();
-        byte[] out = java.util.Arrays.copyOf(body, body.length + 11);
-        com.google.protobuf.CodedOutputStream cos = com.google.protobuf.CodedOutputStream.newInstance(out, body.length, 11);
+    private static void writeStamped(RecordEnvelope r, long storedUs, byte[] buf, int offset, int length) {
+        com.google.protobuf.CodedOutputStream cos = com.google.protobuf.CodedOutputStream.newInstance(buf, offset, length);
         try {
+            r.writeTo(cos);
             cos.writeInt64(RecordEnvelope.STORED_US_FIELD_NUMBER, storedUs);
-            cos.flush();
+            cos.checkNoSpaceLeft();
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
-        return java.util.Arrays.copyOf(out, body.length + cos.getTotalBytesWritten());
     }
 }
