@@ -135,7 +135,8 @@ class UpDownCommandTest {
             assertThat(Files.exists(dir.resolve("cluster.json"))).isTrue();
             assertThat(Files.list(dir.resolve("logs")).count()).isEqualTo(8);
             // Recorded commands restart a role as up started it: two malloc arenas (or what this environment set),
-            // the batchers' smaller heap (unless CHARIOTS_JVM_OPTS replaced the JVM options).
+            // the batchers' smaller heap, C1 alone for the roles that compile with it (unless CHARIOTS_JVM_OPTS
+            // replaced the JVM options).
             String setArenas = System.getenv().getOrDefault("MALLOC_ARENA_MAX", "").strip();
             String arenas = setArenas.isEmpty() ? "2" : setArenas;
             boolean defaultJvmOptions = System.getenv().getOrDefault("CHARIOTS_JVM_OPTS", "").isBlank();
@@ -146,6 +147,10 @@ class UpDownCommandTest {
                     assertThat(i.command()).as(i.name()).filteredOn(o -> o.startsWith("-Xmx")).last().isEqualTo(heap);
                     List<String> running = List.of(ClusterStateFile.commandLine(i.pid()).orElseThrow().split("\\s+"));
                     assertThat(running).as(i.name()).filteredOn(o -> o.startsWith("-Xmx")).last().isEqualTo(heap);
+                    boolean c1 = List.of("controller", "filter", "queue", "indexer").contains(i.role());
+                    assertThat(running.contains("-XX:TieredStopAtLevel=1")).as(i.name() + " compiles with C1 alone")
+                            .isEqualTo(c1);
+                    assertThat(i.command().contains("-XX:TieredStopAtLevel=1")).as(i.name() + " recorded").isEqualTo(c1);
                 }
             }
 
