@@ -147,7 +147,7 @@ class UpDownCommandTest {
                     assertThat(i.command()).as(i.name()).filteredOn(o -> o.startsWith("-Xmx")).last().isEqualTo(heap);
                     List<String> running = List.of(ClusterStateFile.commandLine(i.pid()).orElseThrow().split("\\s+"));
                     assertThat(running).as(i.name()).filteredOn(o -> o.startsWith("-Xmx")).last().isEqualTo(heap);
-                    boolean c1 = List.of("controller", "filter", "queue", "indexer").contains(i.role());
+                    boolean c1 = List.of("controller", "filter", "indexer").contains(i.role());
                     assertThat(running.contains("-XX:TieredStopAtLevel=1")).as(i.name() + " compiles with C1 alone")
                             .isEqualTo(c1);
                     assertThat(i.command().contains("-XX:TieredStopAtLevel=1")).as(i.name() + " recorded").isEqualTo(c1);

@@ -99,14 +99,15 @@ public final class LocalCluster implements AutoCloseable {
         // After the common options (the last -Xmx wins). The batcher keeps under 50 MiB live on its heap under
         // 10x overload but has the most native memory (Netty's buffers, 16 connections' worth): with 320 MiB of
         // heap its peak was 531 MiB, with 256 MiB 452 MiB, the others' 450-500.
-        // The controller, filters, queues and indexers compile with C1 only: their warm CPU per record was the
-        // same with C2's code (the indexer's work is RocksDB's native code; the queue's and filter's hash
-        // lookups), while C2 compiling them took a fifth of a fresh cluster's CPU. Measured, a fresh cluster's
-        // first 500k records ran at 53k records/s instead of 41k, the warm rate unchanged. The batchers,
-        // maintainers and apps keep C2: with C1 their CPU per record was a third higher.
+        // The controller, filters and indexers compile with C1 only: their CPU per record was the same with C2's
+        // code, warm at full speed and at a fixed rate (the indexer's work is RocksDB's native code, the filter's
+        // hash lookups), while C2 compiling them took a tenth of a fresh cluster's CPU. Measured, a fresh cluster's
+        // first 500k records ran at 40-45k records/s instead of 37-42k, and at a fixed 25k records/s the roles
+        // spent 42-47 us a record instead of 51-54. Batchers and maintainers keep C2 (with C1 their CPU per record
+        // was a fifth to a half higher), and so do queues: at a fixed rate, small batches, C1's code cost the
+        // queue 3-4 us a record more. Apps keep it untried: their HTTP parsing is most of a request's CPU.
         private final Map<Role, List<String>> roleJvmOptions = new EnumMap<>(Map.of(Role.BATCHER, List.of("-Xmx256m"),
-                Role.CONTROLLER, List.of(C1_ONLY), Role.FILTER, List.of(C1_ONLY), Role.QUEUE, List.of(C1_ONLY),
-                Role.INDEXER, List.of(C1_ONLY)));
+                Role.CONTROLLER, List.of(C1_ONLY), Role.FILTER, List.of(C1_ONLY), Role.INDEXER, List.of(C1_ONLY)));
         private final Map<String, String> settings = new LinkedHashMap<>();
         private boolean debug;
         private boolean open;
