@@ -185,7 +185,7 @@ public final class TagIndex implements AutoCloseable {
         for (IndexBatch batch : batches) {
             addOps(batch, list);
         }
-        KeyOp[] ops = list.toArray(new KeyOp[0]);
+        KeyOp[] ops = list.toArray(new KeyOp[list.size()]);
         KeyOp.sort(ops);
         BatchBytes bytes = new BatchBytes(ops.length * 40);
         for (KeyOp op : ops) {

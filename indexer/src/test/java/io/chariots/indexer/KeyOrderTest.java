@@ -39,7 +39,7 @@ class KeyOrderTest {
             List<TagIndex.KeyOp> ops = new ArrayList<>();
             long[] sharedTags = {random.nextLong(), random.nextLong() | Long.MIN_VALUE, 0, -1};
             for (int i = 0; ops.size() < size; i++) {
-                long lid = 1 + i;
+                long lid = 1 + random.nextInt(1 << 20); // out of order: a run under one tag is not sorted already
                 long seed = random.nextLong();
                 long shared = sharedTags[random.nextInt(sharedTags.length)];
                 // As the index writes them: many ops under one tag (a head shared by a long run), random
@@ -50,6 +50,9 @@ class KeyOrderTest {
                 if (random.nextInt(4) == 0) {
                     ops.add(new TagIndex.KeyOp(IndexKeys.pairPrefix(shared, 7), IndexKeys.u64(i), true));
                 }
+                // Ids as clients make them: a shared prefix longer than the head, numbered, so that bytewise
+                // order ("-10" before "-2") is not the order they were added in.
+                ops.add(new TagIndex.KeyOp(IndexKeys.id("a3f9c1d2e4b50-" + random.nextInt(5000)), IndexKeys.u64(i), false));
             }
             assertSortedStably(ops.subList(0, size), "size " + size);
         }
@@ -61,7 +64,7 @@ class KeyOrderTest {
         expected.sort(Comparator.comparing(TagIndex.KeyOp::key, Arrays::compareUnsigned)); // List.sort is stable
         TagIndex.KeyOp[] sorted = ops.toArray(new TagIndex.KeyOp[0]);
         TagIndex.KeyOp.sort(sorted);
-        // Identity, not equality: records compare arrays by reference, and equal keys must keep their order.
+        // Identity: the very op must sit at each position, so that equal keys keep their order.
         for (int i = 0; i < sorted.length; i++) {
             assertThat(sorted[i]).as("%s, position %d", what, i).isSameAs(expected.get(i));
         }

@@ -4,6 +4,7 @@ import io.chariots.common.record.OriginMarks;
 import io.chariots.common.store.BatchBytes;
 import io.chariots.common.store.RocksLibrary;
 import io.chariots.proto.OriginMarkList;
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.chariots.common.layout.StripeMap;
 import io.chariots.proto.IdStatus;
@@ -529,7 +530,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
         // One JNI call for the whole batch, each record serialized once, straight into it.
         int recordsFamily = records.getID();
         int metaFamily = meta.getID();
-        int stamp = com.google.protobuf.CodedOutputStream.computeInt64Size(RecordEnvelope.STORED_US_FIELD_NUMBER, storedUs);
+        int stamp = CodedOutputStream.computeInt64Size(RecordEnvelope.STORED_US_FIELD_NUMBER, storedUs);
         BatchBytes wb = new BatchBytes(fresh.size() * 128);
         for (RecordEnvelope r : fresh) {
             long lid = r.getLid();
@@ -1309,7 +1310,7 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
      * avoids re-building the message just to stamp when it was persisted.
      */
     private static void writeStamped(RecordEnvelope r, long storedUs, byte[] buf, int offset, int length) {
-        com.google.protobuf.CodedOutputStream cos = com.google.protobuf.CodedOutputStream.newInstance(buf, offset, length);
+        CodedOutputStream cos = CodedOutputStream.newInstance(buf, offset, length);
         try {
             r.writeTo(cos);
             cos.writeInt64(RecordEnvelope.STORED_US_FIELD_NUMBER, storedUs);

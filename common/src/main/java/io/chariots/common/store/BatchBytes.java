@@ -11,8 +11,8 @@ import java.util.Arrays;
  * column family other than the default its id as a varint32, the key and the
  * value, each a varint32 length and its bytes), handed to RocksDB in one JNI
  * call by {@link #toWriteBatch} instead of one call per key: on the indexer's
- * write path, six keys a record, and the maintainer's, one, those calls cost
- * more than building the bytes.
+ * write path, six keys a record, and the maintainer's, a record's key and a few
+ * counters a batch, those calls cost more than building the bytes.
  */
 public final class BatchBytes {
     private static final int HEADER = 12;
@@ -48,15 +48,26 @@ public final class BatchBytes {
 
     /** A put into the column family with id {@code columnFamily} (its handle's {@code getID()}; 0 is the default). */
     public void put(int columnFamily, byte[] key, byte[] value) {
-        put(columnFamily, key, value.length, (b, off) -> System.arraycopy(value, 0, b, off, value.length));
+        if (columnFamily == 0) {
+            put(key, value);
+            return;
+        }
+        ensure(1 + 5 + 5 + key.length + 5 + value.length);
+        buf[pos++] = COLUMN_FAMILY_VALUE;
+        varint(columnFamily);
+        bytes(key);
+        bytes(value);
+        count++;
     }
 
     /**
      * A put into column family {@code columnFamily} of a value of {@code valueLength} bytes that
-     * {@code writer} writes in place: no copy of it is made first.
+     * {@code writer} writes in place: no copy of it is made first. If the writer throws, the batch is
+     * left as it was before this call.
      */
     public void put(int columnFamily, byte[] key, int valueLength, ValueWriter writer) {
         ensure(1 + 5 + 5 + key.length + 5 + valueLength);
+        int start = pos;
         if (columnFamily == 0) {
             buf[pos++] = VALUE;
         } else {
@@ -65,7 +76,12 @@ public final class BatchBytes {
         }
         bytes(key);
         varint(valueLength);
-        writer.write(buf, pos);
+        try {
+            writer.write(buf, pos);
+        } catch (RuntimeException | Error e) {
+            pos = start;
+            throw e;
+        }
         pos += valueLength;
         count++;
     }

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class BatchBytesTest {
     static {
@@ -66,6 +67,22 @@ class BatchBytesTest {
                 }
             }
         }
+    }
+
+    /** A value writer that throws leaves the batch as it was: no half operation, the same count. */
+    @Test
+    void aFailingValueWriterLeavesTheBatchAsItWas() {
+        BatchBytes batch = new BatchBytes(0);
+        batch.put(3, new byte[] {1, 2}, new byte[] {3});
+        byte[] before = batch.toBytes();
+        assertThatThrownBy(() -> batch.put(3, new byte[] {4}, 10, (b, off) -> {
+            b[off] = 9;
+            throw new IllegalStateException("cannot serialize");
+        })).hasMessage("cannot serialize");
+        assertThat(batch.toBytes()).isEqualTo(before);
+        assertThat(batch.count()).isEqualTo(1);
+        batch.put(3, new byte[] {5}, new byte[] {6});
+        assertThat(batch.count()).isEqualTo(2);
     }
 
     /**

@@ -73,7 +73,7 @@ public final class LocalCluster implements AutoCloseable {
         this.http = b.build();
     }
 
-    /** Compiles with C1 alone: quick to compile, code a little slower than C2's (roles above). */
+    /** Compiles with C1 alone: quick to compile, code a little slower than C2's (the roles in {@code Spec.roleJvmOptions}). */
     private static final String C1_ONLY = "-XX:TieredStopAtLevel=1";
 
     /** What to start; every field has a default that gives one of each role on free ports. */
