@@ -181,12 +181,11 @@ public final class TagIndex implements AutoCloseable {
         for (IndexBatch batch : batches) {
             n += batch.getEntriesCount() * 6 + batch.getRejectionsCount();
         }
-        List<KeyOp> list = new ArrayList<>(n);
+        List<KeyOp> added = new ArrayList<>(n);
         for (IndexBatch batch : batches) {
-            addOps(batch, list);
+            addOps(batch, added);
         }
-        KeyOp[] ops = list.toArray(new KeyOp[list.size()]);
-        KeyOp.sort(ops);
+        KeyOp[] ops = KeyOp.sorted(added);
         BatchBytes bytes = new BatchBytes(ops.length * 40);
         for (KeyOp op : ops) {
             if (op.merge()) {
@@ -241,7 +240,7 @@ public final class TagIndex implements AutoCloseable {
         }
 
         /**
-         * Sorts {@code ops} by key, stably: of two operations on one key, the
+         * {@code ops} sorted by key, stably: of two operations on one key, the
          * one added later stays later and its value is written last. The heads
          * are sorted as primitives, each with its position in its low bits;
          * only runs of ops whose heads agree in the bits kept (the same tag or
@@ -249,22 +248,19 @@ public final class TagIndex implements AutoCloseable {
          * the objects outright (TimSort, a comparator call and two pointer
          * chases a comparison) took 8% of the indexer's CPU.
          */
-        static void sort(KeyOp[] ops) {
-            int n = ops.length;
-            if (n < 2) {
-                return;
-            }
+        static KeyOp[] sorted(List<KeyOp> ops) {
+            int n = ops.size();
             int indexBits = 32 - Integer.numberOfLeadingZeros(n - 1);
             long kept = -1L << indexBits;
             long[] order = new long[n];
             for (int i = 0; i < n; i++) {
                 // Flipping the sign bit makes a signed sort order heads as unsigned numbers.
-                order[i] = ((ops[i].head ^ Long.MIN_VALUE) & kept) | i;
+                order[i] = ((ops.get(i).head ^ Long.MIN_VALUE) & kept) | i;
             }
             Arrays.sort(order);
             KeyOp[] sorted = new KeyOp[n];
             for (int i = 0; i < n; i++) {
-                sorted[i] = ops[(int) (order[i] & ~kept)];
+                sorted[i] = ops.get((int) (order[i] & ~kept));
             }
             int start = 0;
             for (int i = 1; i <= n; i++) {
@@ -275,7 +271,7 @@ public final class TagIndex implements AutoCloseable {
                     start = i;
                 }
             }
-            System.arraycopy(sorted, 0, ops, 0, n);
+            return sorted;
         }
 
         private static long headOf(byte[] key) {

@@ -58,12 +58,11 @@ class KeyOrderTest {
         }
     }
 
-    /** {@link TagIndex.KeyOp#sort} gives what a stable sort by unsigned bytes gives: each op, in that order. */
+    /** {@link TagIndex.KeyOp#sorted} gives what a stable sort by unsigned bytes gives: each op, in that order. */
     private static void assertSortedStably(List<TagIndex.KeyOp> ops, String what) {
         List<TagIndex.KeyOp> expected = new ArrayList<>(ops);
         expected.sort(Comparator.comparing(TagIndex.KeyOp::key, Arrays::compareUnsigned)); // List.sort is stable
-        TagIndex.KeyOp[] sorted = ops.toArray(new TagIndex.KeyOp[0]);
-        TagIndex.KeyOp.sort(sorted);
+        TagIndex.KeyOp[] sorted = TagIndex.KeyOp.sorted(ops);
         // Identity: the very op must sit at each position, so that equal keys keep their order.
         for (int i = 0; i < sorted.length; i++) {
             assertThat(sorted[i]).as("%s, position %d", what, i).isSameAs(expected.get(i));

@@ -48,13 +48,8 @@ public final class BatchBytes {
 
     /** A put into the column family with id {@code columnFamily} (its handle's {@code getID()}; 0 is the default). */
     public void put(int columnFamily, byte[] key, byte[] value) {
-        if (columnFamily == 0) {
-            put(key, value);
-            return;
-        }
         ensure(1 + 5 + 5 + key.length + 5 + value.length);
-        buf[pos++] = COLUMN_FAMILY_VALUE;
-        varint(columnFamily);
+        putType(columnFamily);
         bytes(key);
         bytes(value);
         count++;
@@ -68,12 +63,7 @@ public final class BatchBytes {
     public void put(int columnFamily, byte[] key, int valueLength, ValueWriter writer) {
         ensure(1 + 5 + 5 + key.length + 5 + valueLength);
         int start = pos;
-        if (columnFamily == 0) {
-            buf[pos++] = VALUE;
-        } else {
-            buf[pos++] = COLUMN_FAMILY_VALUE;
-            varint(columnFamily);
-        }
+        putType(columnFamily);
         bytes(key);
         varint(valueLength);
         try {
@@ -103,6 +93,16 @@ public final class BatchBytes {
             out[8 + i] = (byte) (count >>> (8 * i));
         }
         return out;
+    }
+
+    /** A put's type: the default family's own, or another's with its id. */
+    private void putType(int columnFamily) {
+        if (columnFamily == 0) {
+            buf[pos++] = VALUE;
+        } else {
+            buf[pos++] = COLUMN_FAMILY_VALUE;
+            varint(columnFamily);
+        }
     }
 
     private void add(byte type, byte[] key, byte[] value) {
