@@ -132,6 +132,9 @@ final class IndexBenchCommand implements Callable<Integer> {
         double all = BenchCommand.ownCpuSeconds();
         System.out.printf(Locale.ROOT, "  write       %.2f µs CPU/record while writing; %.2f including the flushes and compactions that ran after (%.1f s)%n",
                 (written - cpu0) * 1e6 / records, (all - cpu0) * 1e6 / records, (quietSince - t) / 1e9);
+        TagIndex.BackgroundWork work = index.backgroundWork();
+        System.out.printf(Locale.ROOT, "  rocksdb     %,d flushes and compactions: %.2f s of CPU (%.2f µs a record), write amplification %.1f%n",
+                work.jobs(), work.cpuSeconds(), work.cpuSeconds() * 1e6 / records, work.writeAmplification());
     }
 
     /**

@@ -8,6 +8,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -32,6 +34,14 @@ class IndexBenchCommandTest {
         String text = captured.toString(StandardCharsets.UTF_8);
         assertThat(code).as(text).isZero();
         assertThat(text).contains("30,030 indexed", "write ", "cause found", "cause absent", "id status", "tag scan", "chain scan");
+        // 1 MiB memtables: several flushes, so universal compaction has merged sorted runs, each byte written more than once.
+        Matcher rocks = Pattern.compile(
+                "rocksdb +([\\d,]+) flushes and compactions: ([\\d.]+) s of CPU \\(([\\d.]+) µs a record\\), write amplification ([\\d.]+)")
+                .matcher(text);
+        assertThat(rocks.find()).as(text).isTrue();
+        assertThat(Long.parseLong(rocks.group(1).replace(",", ""))).as("flushes and compactions").isGreaterThan(4);
+        assertThat(Double.parseDouble(rocks.group(2))).as("their CPU").isPositive();
+        assertThat(Double.parseDouble(rocks.group(4))).as("write amplification").isGreaterThan(1.0);
         try (Stream<Path> files = Files.list(dir.resolve("ix"))) {
             assertThat(files.map(p -> p.getFileName().toString())).as("--dir keeps the index, flushed").contains("CURRENT")
                     .anyMatch(n -> n.endsWith(".sst"));
