@@ -7,7 +7,7 @@ import io.chariots.common.config.Settings;
  * Indexer tunables, validated once at start.
  *
  * @param blockCacheBytes  RocksDB block cache; key {@code indexer.block_cache_mb}, default 32
- * @param writeBufferBytes RocksDB memtable size; key {@code indexer.write_buffer_mb}, default 32 (up to
+ * @param writeBufferBytes RocksDB memtable size; key {@code indexer.write_buffer_mb}, default 16 (up to
  *                         three fill before writes wait for a flush; the README's Performance section has
  *                         what 16, 32 and 64 cost)
  * @param maxPendingBytes  serialized index batches allowed to wait for the writer before

@@ -19,7 +19,7 @@ class IndexerConfigTest {
     @Test
     void defaultsAreTheDocumentedOnes() {
         IndexerConfig c = config(Map.of("controller", "127.0.0.1:8081"));
-        assertThat(c.writeBufferBytes()).isEqualTo(32L << 20).isEqualTo(TagIndex.DEFAULT_WRITE_BUFFER_BYTES);
+        assertThat(c.writeBufferBytes()).isEqualTo(16L << 20).isEqualTo(TagIndex.DEFAULT_WRITE_BUFFER_BYTES);
         assertThat(c.blockCacheBytes()).isEqualTo(32L << 20);
         assertThat(c.maxPendingBytes()).isEqualTo(64L << 20);
         assertThat(c.readThreads()).isEqualTo(2);
