@@ -414,16 +414,25 @@ public final class TagIndex implements AutoCloseable {
      * opened (the "Sum" row of its compaction statistics, which counts
      * flushes with compactions), for a benchmark: what universal compaction
      * costs grows with the index and depends on the memtable's size.
+     *
+     * @param jobs               flushes plus compactions finished
+     * @param cpuSeconds         the CPU they took (RocksDB's {@code CompMergeCPU})
+     * @param writeAmplification bytes they wrote for each byte flushed: 1.0 while only flushes ran, 0 before the first
      */
     public record BackgroundWork(long jobs, double cpuSeconds, double writeAmplification) {
     }
 
-    /** {@link BackgroundWork} so far. */
+    /**
+     * {@link BackgroundWork} since this index opened.
+     *
+     * @throws IllegalStateException once closed (unlike {@link #backgroundWorkRunning}, which a polling caller may ask then)
+     * @throws IndexStoreException   if RocksDB's statistics are unreadable or lack a figure
+     */
     public BackgroundWork backgroundWork() {
         lock();
         try {
             Map<String, String> stats = db.getMapProperty("rocksdb.cfstats");
-            return new BackgroundWork((long) sum(stats, "CompCount"), sum(stats, "CompMergeCPU"), sum(stats, "WriteAmp"));
+            return new BackgroundWork((long) sumRow(stats, "CompCount"), sumRow(stats, "CompMergeCPU"), sumRow(stats, "WriteAmp"));
         } catch (RocksDBException e) {
             throw new IndexStoreException("compaction statistics unreadable: " + e.getMessage(), e);
         } finally {
@@ -431,9 +440,15 @@ public final class TagIndex implements AutoCloseable {
         }
     }
 
-    private static double sum(Map<String, String> stats, String column) {
-        String v = stats.get("compaction.Sum." + column);
-        return v == null ? 0 : Double.parseDouble(v);
+    /** One column of the statistics' "Sum" row. */
+    private static double sumRow(Map<String, String> stats, String column) {
+        String key = "compaction.Sum." + column;
+        String v = stats.get(key);
+        if (v == null) {
+            throw new IndexStoreException("RocksDB's compaction statistics have no " + key, null);
+        }
+        // RocksDB prints it with C's %f, whose decimal separator follows the process's locale.
+        return Double.parseDouble(v.trim().replace(',', '.'));
     }
 
     /** Index partitions written, summed over the SST files: more than one a file once its index outgrows 4 KiB (tests). */

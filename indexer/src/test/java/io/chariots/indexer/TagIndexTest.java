@@ -13,10 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 /** The RocksDB store itself, on a real database in a temporary directory. */
 class TagIndexTest {
@@ -250,6 +252,35 @@ class TagIndexTest {
         assertThatThrownBy(() -> t.exists(1, 1)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
         assertThatThrownBy(() -> t.index(batch(entry(1, 1, "a")))).isInstanceOf(IllegalStateException.class);
         assertThat(t.estimatedKeys()).isEqualTo(-1);
+    }
+
+    @Test
+    void backgroundWorkCountsFlushesAndTheCompactionsThatRewriteThem() throws Exception {
+        TagIndex t = openIndex();
+        assertThat(t.backgroundWork().jobs()).isZero();
+        for (int f = 1; f <= 2; f++) {
+            t.index(batch(entry(f, f, "id" + f, K1V1)));
+            t.flush();
+        }
+        TagIndex.BackgroundWork flushed = t.backgroundWork();
+        assertThat(flushed.jobs()).as("two flushes").isEqualTo(2);
+        assertThat(flushed.writeAmplification()).as("each byte written once").isCloseTo(1.0, within(0.01));
+        for (int f = 3; f <= 5; f++) {
+            t.index(batch(entry(f, f, "id" + f, K1V1)));
+            t.flush();
+        }
+        // Five sorted runs, one more than universal compaction's trigger: RocksDB merges them in the background.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        TagIndex.BackgroundWork merged = t.backgroundWork();
+        while (merged.jobs() < 6 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            merged = t.backgroundWork();
+        }
+        assertThat(merged.jobs()).as("five flushes and a compaction").isGreaterThanOrEqualTo(6);
+        assertThat(merged.writeAmplification()).as("the compaction wrote the flushed bytes again").isGreaterThan(1.2);
+        assertThat(merged.cpuSeconds()).isPositive();
+        t.close();
+        assertThatThrownBy(t::backgroundWork).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
     }
 
     @Test
