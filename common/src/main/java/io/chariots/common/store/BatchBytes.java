@@ -38,12 +38,16 @@ public final class BatchBytes {
 
     /** A put into the default column family. */
     public void put(byte[] key, byte[] value) {
-        add(VALUE, key, value);
+        put(0, key, value);
     }
 
     /** A merge into the default column family. */
     public void merge(byte[] key, byte[] value) {
-        add(MERGE, key, value);
+        ensure(1 + 5 + key.length + 5 + value.length);
+        buf[pos++] = MERGE;
+        bytes(key);
+        bytes(value);
+        count++;
     }
 
     /** A put into the column family with id {@code columnFamily} (its handle's {@code getID()}; 0 is the default). */
@@ -103,14 +107,6 @@ public final class BatchBytes {
             buf[pos++] = COLUMN_FAMILY_VALUE;
             varint(columnFamily);
         }
-    }
-
-    private void add(byte type, byte[] key, byte[] value) {
-        ensure(1 + 5 + key.length + 5 + value.length);
-        buf[pos++] = type;
-        bytes(key);
-        bytes(value);
-        count++;
     }
 
     private void bytes(byte[] b) {
