@@ -1,5 +1,8 @@
 package io.chariots.common.link;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -36,9 +39,13 @@ import java.util.function.BiConsumer;
  * @param <B> the batch type
  */
 public final class WindowedSender<B> {
+    private static final Logger LOG = LoggerFactory.getLogger(WindowedSender.class);
+
     /**
      * Sends one batch; the outcome must come back later, on the owner's
-     * loop, also when the call cannot even start (never by throwing).
+     * loop, also when the call cannot even start (never by throwing). Should
+     * it throw all the same, the batch is put back first in line and its
+     * destination backs off as after a failure: no outcome is awaited for it.
      */
     @FunctionalInterface
     public interface Transport<B> {
@@ -136,7 +143,22 @@ public final class WindowedSender<B> {
             queuedCount--;
             d.inFlight.put(p.id(), p);
             inFlightCount++;
-            transport.send(name, p.id(), p.batch());
+            try {
+                transport.send(name, p.id(), p.batch());
+            } catch (RuntimeException e) {
+                // The transport broke its contract: the batch is not on its way and no outcome will come.
+                // It goes back first in line and the destination backs off, as after a failed call, so
+                // the batch is neither lost nor holding a place in the window for ever.
+                LOG.warn("sending batch {} to {} threw instead of reporting a failure; retried after a backoff", p.id(), name, e);
+                d.inFlight.remove(p.id());
+                inFlightCount--;
+                d.queued.addFirst(p);
+                queuedCount++;
+                d.failures++;
+                d.state = State.BACKING_OFF;
+                d.retryAt = now + backoff.delayNanos(d.failures);
+                return;
+            }
         }
     }
 

@@ -78,6 +78,8 @@ public final class EventLoop implements Executor, AutoCloseable {
     private final AtomicLong progressAt = new AtomicLong();
     private final AtomicLong wakeBy = new AtomicLong();
     private volatile boolean running = true;
+    // The loop ran its last task (closed, or died): a task queued now would never run.
+    private volatile boolean finished;
     private volatile boolean parked;
     private volatile Throwable died;
 
@@ -139,7 +141,11 @@ public final class EventLoop implements Executor, AutoCloseable {
         return stack.length > 0 ? stack[0].toString() : "";
     }
 
-    /** Runs {@code task} on the loop thread, after the tasks already queued. */
+    /**
+     * Runs {@code task} on the loop thread, after the tasks already queued.
+     * Once the loop has stopped, a task handed over here never runs: work
+     * whose caller waits for its answer enters with {@link #offer}.
+     */
     @Override
     public void execute(Runnable task) {
         queued.incrementAndGet();
@@ -152,16 +158,25 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Runs {@code task} on the loop thread unless {@link #maxQueued} tasks
      * already wait: then it is not queued, is counted in {@link #refused}, and
-     * the caller tells its sender to retry later.
+     * the caller tells its sender to retry later. Once the loop has stopped
+     * (closed, or died) it refuses every task, also one offered while it ran
+     * its last ones: a task it accepts always runs, so a caller waiting for
+     * the task's answer is never left waiting.
      *
      * @return whether the task was queued
      */
     public boolean offer(Runnable task) {
-        if (queued.get() >= maxQueued) {
+        if (queued.get() >= maxQueued || finished) {
             refused.incrementAndGet();
             return false;
         }
         execute(task);
+        // Queued just as the loop took its last tasks: take it back unless the loop already took it.
+        if (finished && tasks.remove(task)) {
+            taken();
+            refused.incrementAndGet();
+            return false;
+        }
         return true;
     }
 
@@ -257,17 +272,24 @@ public final class EventLoop implements Executor, AutoCloseable {
                 progressAt.set(clock.nanoTime()); // before parked is cleared: a reader never sees the park as a stall
                 parked = false;
             }
-            Runnable task;
-            while ((task = tasks.poll()) != null) {
-                taken();
-                runSafely(task);
-            }
+            drain();
+            finished = true;
+            drain(); // what was queued before an offer could see finished: offer takes back only what is still queued
         } catch (Error e) {
             died = e;
             LOG.error("{}: loop died of {}; this role cannot go on", thread.getName(), e.toString(), e);
             throw e;
         } finally {
+            finished = true;
             stopped.countDown();
+        }
+    }
+
+    private void drain() {
+        Runnable task;
+        while ((task = tasks.poll()) != null) {
+            taken();
+            runSafely(task);
         }
     }
 

@@ -405,4 +405,33 @@ class WindowedSenderTest {
         assertThat(lastTo("a").batch()).isEqualTo("a1");
         sender.backAgain("nobody"); // unknown: nothing happens
     }
+
+    @Test
+    void aTransportThatThrowsLosesNoBatchAndHoldsNoPlaceInTheWindow() {
+        List<String> tried = new ArrayList<>();
+        int[] throwsLeft = {1};
+        WindowedSender<String> s = new WindowedSender<>((d, id, b) -> {
+            tried.add(b);
+            if (throwsLeft[0]-- > 0) {
+                throw new IllegalStateException("test: channel shut down");
+            }
+        }, 2, BACKOFF);
+        s.submit("a", "a1");
+        s.submit("a", "a2");
+        s.poll(T0);
+        assertThat(tried).containsExactly("a1");
+        assertThat(s.inFlight("a")).as("the batch that threw is not in flight").isZero();
+        assertThat(s.queued("a")).isEqualTo(2);
+        assertThat(s.inFlightBatches()).isZero();
+        assertThat(s.queuedBatches()).isEqualTo(2);
+        assertThat(s.state("a")).isEqualTo(WindowedSender.State.BACKING_OFF);
+        assertThat(s.failures("a")).isEqualTo(1);
+
+        assertThat(s.poll(T0 + 9 * MS)).isEqualTo(T0 + 10 * MS);
+        assertThat(tried).hasSize(1);
+        s.poll(T0 + 10 * MS);
+        assertThat(tried).as("the same batch first, then the next, in the window").containsExactly("a1", "a1", "a2");
+        assertThat(s.inFlight("a")).isEqualTo(2);
+        assertThat(s.queued("a")).isZero();
+    }
 }

@@ -180,4 +180,42 @@ class EventLoopTest {
             loop.close();
         }
     }
+
+    @Test
+    void aStoppedLoopRefusesWhatIsOfferedAndEveryAcceptedTaskRunsWhileItStops() throws Exception {
+        // Offered from other threads while the loop closes: each task is either refused or run, never
+        // left queued where nothing takes it (a gRPC call then waited for an answer that never came).
+        for (int round = 0; round < 40; round++) {
+            EventLoop loop = new EventLoop("stops-" + round, NanoClock.SYSTEM, now -> EventLoop.Ticker.NO_DEADLINE).start();
+            AtomicInteger accepted = new AtomicInteger();
+            AtomicInteger ran = new AtomicInteger();
+            CountDownLatch offering = new CountDownLatch(2);
+            Thread[] offerers = new Thread[2];
+            for (int t = 0; t < offerers.length; t++) {
+                offerers[t] = new Thread(() -> {
+                    offering.countDown();
+                    for (int i = 0; i < 20_000; i++) {
+                        if (loop.offer(ran::incrementAndGet)) {
+                            accepted.incrementAndGet();
+                        }
+                    }
+                });
+                offerers[t].start();
+            }
+            offering.await();
+            loop.close();
+            for (Thread t : offerers) {
+                t.join(10_000);
+            }
+            assertThat(ran.get()).as("round %d: tasks run against tasks accepted", round).isEqualTo(accepted.get());
+            assertThat(loop.queuedTasks()).isZero();
+        }
+        EventLoop loop = new EventLoop("closed", NanoClock.SYSTEM, now -> EventLoop.Ticker.NO_DEADLINE).start();
+        loop.close();
+        AtomicInteger ran = new AtomicInteger();
+        long refusedBefore = loop.refused();
+        assertThat(loop.offer(ran::incrementAndGet)).isFalse();
+        assertThat(loop.refused()).isEqualTo(refusedBefore + 1);
+        assertThat(ran.get()).isZero();
+    }
 }
