@@ -165,6 +165,38 @@ class IndexWriterTest {
                 .as("2^64-1 is a valid unsigned LId").isNull();
     }
 
+    @Test
+    void everySubmitTakenWhileTheWriterClosesGetsItsAnswer() throws Exception {
+        // Network threads keep submitting while the indexer stops: a batch the writer took (submit
+        // returned true) is answered, written or refused, and one it did not take was refused at once.
+        for (int round = 0; round < 30; round++) {
+            IndexWriter writer = new IndexWriter(batches -> { }, new IndexerMetrics(new SimpleMeterRegistry()), 1L << 30).start();
+            java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+            CountDownLatch submitting = new CountDownLatch(2);
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                Thread th = new Thread(() -> {
+                    submitting.countDown();
+                    for (int i = 0; i < 5_000; i++) {
+                        if (writer.submit(batch(entry(i + 1, 1, "id" + i, 1)), (a, e) -> answered.incrementAndGet())) {
+                            taken.incrementAndGet();
+                        }
+                    }
+                });
+                th.start();
+                threads.add(th);
+            }
+            submitting.await();
+            writer.close();
+            for (Thread th : threads) {
+                th.join(10_000);
+            }
+            assertThat(answered.get()).as("round %d: answers against batches taken", round).isEqualTo(taken.get());
+            assertThat(writer.pendingBytes()).isZero();
+        }
+    }
+
     /**
      * Submits a first batch (LId 1, seed 1, id "first", tag hash 1) whose
      * callback parks the writer until the returned latch is counted down:
