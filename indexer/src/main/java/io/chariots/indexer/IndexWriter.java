@@ -125,6 +125,10 @@ public final class IndexWriter implements AutoCloseable {
         } while (!pendingBytes.compareAndSet(cur, cur + size));
         if (!loop.offer(() -> gather(new Pending(batch, size, callback)))) {
             pendingBytes.addAndGet(-size);
+            if (closed) { // the writer stopped meanwhile: not busy, gone
+                callback.done(0, new IllegalStateException("indexer is shutting down"));
+                return true;
+            }
             metrics.busyRefusals.increment();
             return false;
         }

@@ -28,7 +28,8 @@ import java.util.function.BiConsumer;
  * passed (no batch is sent to it meanwhile; those in flight complete as they
  * will); the first success makes it READY again. Batches sent to a
  * destination are not re-sent by the sender itself: every outcome goes back
- * to the owner, who decides.
+ * to the owner, who decides (except when {@link Transport#send} throws: see
+ * there).
  *
  * <p>Threads: owned by one event loop. {@link Transport#send} is called on
  * it and must report the outcome later, on the same loop, through
@@ -150,7 +151,9 @@ public final class WindowedSender<B> {
                 // It goes back first in line and the destination backs off, as after a failed call, so
                 // the batch is neither lost nor holding a place in the window for ever.
                 LOG.warn("sending batch {} to {} threw instead of reporting a failure; retried after a backoff", p.id(), name, e);
-                d.inFlight.remove(p.id());
+                if (d.inFlight.remove(p.id()) == null) {
+                    return; // the transport reported an outcome before throwing: the owner has the batch
+                }
                 inFlightCount--;
                 d.queued.addFirst(p);
                 queuedCount++;

@@ -78,7 +78,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     private final AtomicLong progressAt = new AtomicLong();
     private final AtomicLong wakeBy = new AtomicLong();
     private volatile boolean running = true;
-    // The loop ran its last task (closed, or died): a task queued now would never run.
+    // The loop will take no more tasks (it closed and ran its last ones, or died): offer refuses.
     private volatile boolean finished;
     private volatile boolean parked;
     private volatile Throwable died;
@@ -143,8 +143,8 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /**
      * Runs {@code task} on the loop thread, after the tasks already queued.
-     * Once the loop has stopped, a task handed over here never runs: work
-     * whose caller waits for its answer enters with {@link #offer}.
+     * Once the loop has stopped, a task handed over here is queued but never
+     * runs ({@link #offer} refuses it instead).
      */
     @Override
     public void execute(Runnable task) {
@@ -158,10 +158,13 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Runs {@code task} on the loop thread unless {@link #maxQueued} tasks
      * already wait: then it is not queued, is counted in {@link #refused}, and
-     * the caller tells its sender to retry later. Once the loop has stopped
-     * (closed, or died) it refuses every task, also one offered while it ran
-     * its last ones: a task it accepts always runs, so a caller waiting for
-     * the task's answer is never left waiting.
+     * the caller tells its sender to retry later. Once the loop has closed
+     * it refuses every task, also one offered while it ran its last ones: a
+     * task it accepts after {@link #close} began still runs, so a caller
+     * waiting for the task's answer is not left waiting. After the loop died
+     * of an {@link Error} it refuses new tasks; those it had taken never run
+     * (the process is on its way out). A loop closed before it was started
+     * takes tasks and runs none.
      *
      * @return whether the task was queued
      */
@@ -211,13 +214,16 @@ public final class EventLoop implements Executor, AutoCloseable {
         return maxQueued;
     }
 
-    /** What a refused sender is told: the loop, how far behind, the limit; "retry". */
+    /** What a refused sender is told: the loop, how far behind, the limit, or that it stopped; "retry". */
     public String behindMessage() {
+        if (finished) {
+            return "the " + name() + " event loop has stopped (this process is shutting down); retry elsewhere";
+        }
         return "the " + name() + " event loop is behind (" + queued.get() + " tasks waiting, loop_max_queued_tasks "
                 + maxQueued + "); retry";
     }
 
-    /** Tasks {@link #offer} refused because the loop was behind. */
+    /** Tasks {@link #offer} refused: the loop was behind, or had stopped. */
     public long refused() {
         return refused.get();
     }
@@ -274,7 +280,7 @@ public final class EventLoop implements Executor, AutoCloseable {
             }
             drain();
             finished = true;
-            drain(); // what was queued before an offer could see finished: offer takes back only what is still queued
+            drain(); // an offer that read finished as false queued its task before this: run it
         } catch (Error e) {
             died = e;
             LOG.error("{}: loop died of {}; this role cannot go on", thread.getName(), e.toString(), e);

@@ -284,7 +284,7 @@ public final class RoleRuntime implements AutoCloseable {
                 .description("Tasks waiting on the event loop").tag("loop", loop.name())
                 .register(metrics.registry());
         io.micrometer.core.instrument.FunctionCounter.builder("chariots_loop_refused_total", loop, EventLoop::refused)
-                .description("Work refused (its sender told to retry) because loop_max_queued_tasks tasks waited")
+                .description("Work refused (its sender told to retry) because loop_max_queued_tasks tasks waited, or the loop had stopped")
                 .tag("loop", loop.name()).register(metrics.registry());
         loops.add(loop);
         return loop;

@@ -206,8 +206,10 @@ class EventLoopTest {
             loop.close();
             for (Thread t : offerers) {
                 t.join(10_000);
+                assertThat(t.isAlive()).isFalse();
             }
             assertThat(ran.get()).as("round %d: tasks run against tasks accepted", round).isEqualTo(accepted.get());
+            assertThat(loop.refused()).as("round %d: every other task refused", round).isEqualTo(40_000L - accepted.get());
             assertThat(loop.queuedTasks()).isZero();
         }
         EventLoop loop = new EventLoop("closed", NanoClock.SYSTEM, now -> EventLoop.Ticker.NO_DEADLINE).start();
@@ -217,5 +219,6 @@ class EventLoopTest {
         assertThat(loop.offer(ran::incrementAndGet)).isFalse();
         assertThat(loop.refused()).isEqualTo(refusedBefore + 1);
         assertThat(ran.get()).isZero();
+        assertThat(loop.behindMessage()).contains("the closed event loop has stopped").contains("retry elsewhere");
     }
 }
