@@ -81,7 +81,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--wait", description = "HTTP only: POST /record?wait=true, each answered once its records are persisted and indexed; prints request latency.")
     boolean durable;
 
-    @Option(names = "--warmup", defaultValue = "0", description = "Records to send first, unmeasured, so that the roles' JIT settles: seven JVMs on two cores still compile after 1,000,000 (a third of the CPU per record, more in the queue) and have nearly settled after 3,000,000.")
+    @Option(names = "--warmup", defaultValue = "0", description = "Records to send first, unmeasured and as the measured ones (at --rate, if given), so that the roles' JIT settles on the paths the run takes: seven JVMs on two cores still compile after 1,000,000 (a third of the CPU per record, more in the queue) and have nearly settled after 3,000,000; at a fixed rate small batches run paths full speed had not compiled.")
     int warmup;
 
     /** Prints nothing but errors (a warm-up pass). */
@@ -116,13 +116,14 @@ final class BenchCommand implements Callable<Integer> {
             w.connections = connections;
             w.batch = batch;
             w.chainShare = chainShare;
+            w.rate = rate;
             w.controller = controller;
             w.dir = dir;
             w.durable = durable;
             w.timeoutSeconds = timeoutSeconds;
             w.quiet = true;
             long t = System.nanoTime();
-            System.out.printf("warm-up: %,d records...", warmup);
+            System.out.printf(rate > 0 ? "warm-up: %,d records at %,d records/s..." : "warm-up: %,d records...", warmup, rate);
             System.out.flush();
             int code = w.call();
             if (code != 0) {

@@ -183,16 +183,25 @@ class UpDownCommandTest {
         java.io.PrintStream stdout = System.out;
         java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
         int exit;
+        int reportEnd;
+        int ratedExit;
         try {
             System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
             exit = ChariotsCli.commandLine().execute("bench", "--dir", d, "-n", "20000", "--via", "s", "-c", "2");
+            System.out.flush();
+            reportEnd = printed.size();
+            ratedExit = ChariotsCli.commandLine().execute("bench", "--dir", d, "-n", "4000", "--via", "s", "-c", "2",
+                    "--rate", "4000", "--warmup", "6000");
         } finally {
             System.setOut(stdout);
             assertThat(ChariotsCli.commandLine().execute("down", "--dir", d)).isZero();
         }
-        String report = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
-        System.out.println(report);
+        String both = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+        System.out.println(both);
+        String report = new String(printed.toByteArray(), 0, reportEnd, java.nio.charset.StandardCharsets.UTF_8);
+        String rated = both.substring(report.length());
         assertThat(exit).isZero();
+        assertThat(ratedExit).isZero();
         assertThat(report).containsPattern("throughput +[\\d,]+ records/s end to end").containsPattern("p99 [\\d.]+ ms")
                 .containsPattern("causal +append→persisted of the [\\d,]+ records that have a cause .* p99 [\\d.]+ ms");
         // Where the latency went: each stage of the append path, in order, with its percentiles.
@@ -210,6 +219,13 @@ class UpDownCommandTest {
         java.util.regex.Matcher all = java.util.regex.Pattern.compile("all roles ([\\d.]+) µs").matcher(cpu);
         assertThat(all.find()).as(cpu).isTrue();
         assertThat(Double.parseDouble(all.group(1))).as("the roles spent CPU on the records").isPositive();
+
+        // A warm-up before a fixed-rate run goes at that rate, so that it warms the paths the run takes.
+        java.util.regex.Matcher warm = java.util.regex.Pattern.compile("warm-up: 6,000 records at 4,000 records/s\\.\\.\\. done in ([\\d.]+) s")
+                .matcher(rated);
+        assertThat(warm.find()).as(rated).isTrue();
+        assertThat(Double.parseDouble(warm.group(1))).as("6,000 records at 4,000 a second take 1.5 s").isGreaterThanOrEqualTo(1.2);
+        assertThat(rated).containsPattern("offered 4,000 records/s").containsPattern("p99 [\\d.]+ ms");
     }
 
     @Test
