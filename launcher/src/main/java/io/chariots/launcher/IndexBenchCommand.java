@@ -48,6 +48,9 @@ final class IndexBenchCommand implements Callable<Integer> {
     @Option(names = "--write-buffer-mb", description = "Memtable size in MiB (default: the indexer's, " + (TagIndex.DEFAULT_WRITE_BUFFER_BYTES >> 20) + ").")
     Long writeBufferMb;
 
+    @Option(names = "--block-cache-mb", description = "Block cache in MiB, where lookups find index, filter and data blocks (default: the indexer's, " + (TagIndex.DEFAULT_BLOCK_CACHE_BYTES >> 20) + ").")
+    Long blockCacheMb;
+
     @Option(names = "--dir", description = "An empty or new directory to build the index in, kept afterwards (default: a temporary directory under java.io.tmpdir, deleted; 12M records take about 1.3 GB).")
     Path dir;
 
@@ -64,6 +67,10 @@ final class IndexBenchCommand implements Callable<Integer> {
             System.err.println("bench-index: --write-buffer-mb must be 1..4096, got " + writeBufferMb);
             return 2;
         }
+        if (blockCacheMb != null && (blockCacheMb < 1 || blockCacheMb > 65_536)) {
+            System.err.println("bench-index: --block-cache-mb must be 1..65536, got " + blockCacheMb);
+            return 2;
+        }
         if (dir != null && Files.isDirectory(dir)) {
             try (Stream<Path> files = Files.list(dir)) {
                 if (files.findAny().isPresent()) {
@@ -75,8 +82,10 @@ final class IndexBenchCommand implements Callable<Integer> {
         boolean temporary = dir == null;
         Path where = temporary ? Files.createTempDirectory("chariots-bench-index-") : dir;
         long writeBuffer = writeBufferMb == null ? TagIndex.DEFAULT_WRITE_BUFFER_BYTES : writeBufferMb << 20;
-        System.out.printf(Locale.ROOT, "bench-index: %,d records, %,d entries per write, %d MiB memtable, in %s%n", records, group, writeBuffer >> 20, where);
-        try (TagIndex index = TagIndex.open(where, TagIndex.DEFAULT_BLOCK_CACHE_BYTES, writeBuffer)) {
+        long blockCache = blockCacheMb == null ? TagIndex.DEFAULT_BLOCK_CACHE_BYTES : blockCacheMb << 20;
+        System.out.printf(Locale.ROOT, "bench-index: %,d records, %,d entries per write, %d MiB memtable, %d MiB block cache, in %s%n",
+                records, group, writeBuffer >> 20, blockCache >> 20, where);
+        try (TagIndex index = TagIndex.open(where, blockCache, writeBuffer)) {
             write(index);
             return lookups(index) ? 0 : 1;
         } finally {

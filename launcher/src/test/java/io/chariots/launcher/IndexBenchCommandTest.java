@@ -27,13 +27,14 @@ class IndexBenchCommandTest {
         System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
             code = ChariotsCli.commandLine().execute("bench-index", "-n", "30030", "--group", "700", "--lookups", "300",
-                    "--write-buffer-mb", "1", "--quiet-ms", "200", "--dir", dir.resolve("ix").toString());
+                    "--write-buffer-mb", "1", "--block-cache-mb", "3", "--quiet-ms", "200", "--dir", dir.resolve("ix").toString());
         } finally {
             System.setOut(out);
         }
         String text = captured.toString(StandardCharsets.UTF_8);
         assertThat(code).as(text).isZero();
-        assertThat(text).contains("30,030 indexed", "write ", "cause found", "cause absent", "id status", "tag scan", "chain scan");
+        assertThat(text).contains("30,030 indexed", "write ", "cause found", "cause absent", "id status", "tag scan", "chain scan")
+                .contains("1 MiB memtable, 3 MiB block cache");
         // 1 MiB memtables: several flushes, so universal compaction has merged sorted runs, each byte written more than once.
         Matcher rocks = Pattern.compile(
                 "rocksdb +([\\d,]+) flushes and compactions: ([\\d.]+) s of CPU \\(([\\d.]+) µs a record\\), write amplification ([\\d.]+)")
@@ -46,6 +47,8 @@ class IndexBenchCommandTest {
             assertThat(files.map(p -> p.getFileName().toString())).as("--dir keeps the index, flushed").contains("CURRENT")
                     .anyMatch(n -> n.endsWith(".sst"));
         }
+        assertThat(Files.readString(dir.resolve("ix").resolve("LOG"))).as("RocksDB's own account of the block cache it was given")
+                .contains("capacity : 3145728");
     }
 
     @Test
@@ -53,6 +56,7 @@ class IndexBenchCommandTest {
         assertThat(ChariotsCli.commandLine().execute("bench-index", "-n", "29")).as("too few for a chain").isEqualTo(2);
         assertThat(ChariotsCli.commandLine().execute("bench-index", "--lookups", "150")).as("lookups go 100 at a time").isEqualTo(2);
         assertThat(ChariotsCli.commandLine().execute("bench-index", "--write-buffer-mb", "0")).isEqualTo(2);
+        assertThat(ChariotsCli.commandLine().execute("bench-index", "--block-cache-mb", "0")).isEqualTo(2);
         Files.writeString(dir.resolve("something"), "x");
         assertThat(ChariotsCli.commandLine().execute("bench-index", "--dir", dir.toString())).as("a used directory").isEqualTo(2);
     }
