@@ -111,8 +111,7 @@ public final class IndexWriter implements AutoCloseable {
      */
     public boolean submit(IndexBatch batch, Callback callback) {
         if (closed) {
-            callback.done(0, new IllegalStateException("indexer is shutting down"));
-            return true;
+            return shuttingDown(callback);
         }
         long size = batch.getSerializedSize();
         long cur;
@@ -126,12 +125,17 @@ public final class IndexWriter implements AutoCloseable {
         if (!loop.offer(() -> gather(new Pending(batch, size, callback)))) {
             pendingBytes.addAndGet(-size);
             if (closed) { // the writer stopped meanwhile: not busy, gone
-                callback.done(0, new IllegalStateException("indexer is shutting down"));
-                return true;
+                return shuttingDown(callback);
             }
             metrics.busyRefusals.increment();
             return false;
         }
+        return true;
+    }
+
+    /** Answers a batch the closed writer will not write (the caller answers UNAVAILABLE); it counts as taken. */
+    private static boolean shuttingDown(Callback callback) {
+        callback.done(0, new IllegalStateException("indexer is shutting down"));
         return true;
     }
 

@@ -157,9 +157,7 @@ public final class WindowedSender<B> {
                 inFlightCount--;
                 d.queued.addFirst(p);
                 queuedCount++;
-                d.failures++;
-                d.state = State.BACKING_OFF;
-                d.retryAt = now + backoff.delayNanos(d.failures);
+                backOff(d, now);
                 return;
             }
         }
@@ -187,11 +185,15 @@ public final class WindowedSender<B> {
         if (p == null) {
             return null;
         }
-        Destination<B> d = destinations.get(p.destination());
+        backOff(destinations.get(p.destination()), now);
+        return p.batch();
+    }
+
+    /** One failure more for {@code d}: nothing goes to it until its backoff ends. */
+    private void backOff(Destination<B> d, long now) {
         d.failures++;
         d.state = State.BACKING_OFF;
         d.retryAt = now + backoff.delayNanos(d.failures);
-        return p.batch();
     }
 
     /** Puts a failed batch back at the head of {@code destination}'s queue (sent again after the backoff). Returns its new id. */
