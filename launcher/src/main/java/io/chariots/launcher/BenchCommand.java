@@ -282,14 +282,23 @@ final class BenchCommand implements Callable<Integer> {
         return latency.getTotalCount() == records && rejected == 0 ? 0 : 1;
     }
 
+    /** A role's CPU seconds in its JIT compiler threads ({@code threads="jit"}) or GC and VM threads ({@code "gc"}). */
+    private static final String JIT_SECONDS = "chariots_jvm_thread_cpu_seconds_total{";
+
     /**
      * CPU µs per record of every role over the measured phase (from each role's
      * {@code process_cpu_seconds_total}: every thread, JIT and GC included),
-     * their sum, and this client's.
+     * their sum, and this client's; then, where the roles export it, the
+     * share of each one's CPU its JVM spent compiling (JIT threads) and
+     * collecting (GC and VM threads), which a role still compiling after a
+     * short warm-up can spend a third of its CPU on.
      */
     private String cpuReport(List<Instance> instances, Map<String, double[]> before, Map<String, double[]> after, double ownSeconds) {
         StringBuilder b = new StringBuilder("  CPU/record ");
+        StringBuilder shares = new StringBuilder("  JIT, GC    share of each role's CPU in its JVM's compiler threads and its GC and VM threads:");
         double total = 0;
+        double[] jvmTotal = new double[2];
+        double sharedOf = 0;
         List<String> missing = new ArrayList<>();
         for (Instance i : instances) {
             double[] s0 = before.get(i.metrics());
@@ -299,14 +308,27 @@ final class BenchCommand implements Callable<Integer> {
                 missing.add(name); // unreadable, or restarted during the run
                 continue;
             }
-            double us = (s1[0] - s0[0]) * 1e6 / records;
+            double seconds = s1[0] - s0[0];
+            double us = seconds * 1e6 / records;
             total += us;
             b.append(String.format(java.util.Locale.ROOT, " %s %.1f µs,", name, us));
+            if (s0[2] >= 0 && s1[2] >= 0 && s0[3] >= 0 && s1[3] >= 0 && seconds > 0) {
+                double jit = s1[2] - s0[2];
+                double gc = s1[3] - s0[3];
+                shares.append(String.format(java.util.Locale.ROOT, " %s JIT %.0f%% GC %.0f%%,", name, 100 * jit / seconds, 100 * gc / seconds));
+                jvmTotal[0] += jit;
+                jvmTotal[1] += gc;
+                sharedOf += seconds;
+            }
         }
         b.append(String.format(java.util.Locale.ROOT, " all roles %.1f µs (this client %s)", total,
                 ownSeconds < 0 ? "n/a" : String.format(java.util.Locale.ROOT, "%.1f µs", ownSeconds * 1e6 / records)));
         if (!missing.isEmpty()) {
             b.append(" — not counted: ").append(String.join(", ", missing));
+        }
+        if (sharedOf > 0) {
+            b.append(System.lineSeparator()).append(shares).append(String.format(java.util.Locale.ROOT,
+                    " all of them JIT %.0f%% GC %.0f%%", 100 * jvmTotal[0] / sharedOf, 100 * jvmTotal[1] / sharedOf));
         }
         return b.toString();
     }
@@ -522,8 +544,13 @@ final class BenchCommand implements Callable<Integer> {
 
     /** The value of the first sample whose line starts with {@code prefix} in Prometheus text, or -1. */
     static double sample(String text, String prefix) {
+        return sample(text, prefix, "");
+    }
+
+    /** The value of the first sample whose line starts with {@code prefix} and holds {@code label}, or -1. */
+    static double sample(String text, String prefix, String label) {
         for (String line : text.split("\n")) {
-            if (line.startsWith(prefix)) {
+            if (line.startsWith(prefix) && line.contains(label)) {
                 return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }
         }
@@ -546,7 +573,8 @@ final class BenchCommand implements Callable<Integer> {
             }
             double ns = text == null ? -1 : sample(text, "process_cpu_time_ns_total{");
             if (ns >= 0) {
-                out.put(i.metrics(), new double[] {ns / 1e9, sample(text, "process_start_time_seconds{")});
+                out.put(i.metrics(), new double[] {ns / 1e9, sample(text, "process_start_time_seconds{"),
+                        sample(text, JIT_SECONDS, "threads=\"jit\""), sample(text, JIT_SECONDS, "threads=\"gc\"")});
             }
         }
         return out;

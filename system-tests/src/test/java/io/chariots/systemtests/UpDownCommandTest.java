@@ -173,7 +173,8 @@ class UpDownCommandTest {
     /**
      * {@code bench} against what {@code up} started: every record sent is
      * persisted and indexed, and the report gives records/s, latency
-     * percentiles and, for every role, peak RSS and CPU µs per record.
+     * percentiles and, for every role, peak RSS, CPU µs per record and the
+     * share of it its JVM spent compiling and collecting.
      */
     @Test
     void benchReportsRateLatencyAndTheCpuAndMemoryOfEveryRole() throws Exception {
@@ -219,6 +220,14 @@ class UpDownCommandTest {
         java.util.regex.Matcher all = java.util.regex.Pattern.compile("all roles ([\\d.]+) µs").matcher(cpu);
         assertThat(all.find()).as(cpu).isTrue();
         assertThat(Double.parseDouble(all.group(1))).as("the roles spent CPU on the records").isPositive();
+        // How much of that their JVMs spent compiling and collecting: a fresh cluster is still compiling.
+        String jvm = report.lines().filter(l -> l.trim().startsWith("JIT, GC")).findFirst().orElseThrow();
+        for (String role : List.of("controller", "app", "batcher", "filter", "queue", "maintainer", "indexer")) {
+            assertThat(jvm).as("JIT and GC shares of the %s", role).containsPattern(role + "@\\d+ JIT \\d+% GC \\d+%,");
+        }
+        java.util.regex.Matcher jit = java.util.regex.Pattern.compile("all of them JIT (\\d+)% GC (\\d+)%").matcher(jvm);
+        assertThat(jit.find()).as(jvm).isTrue();
+        assertThat(Integer.parseInt(jit.group(1))).as("share of a fresh cluster's CPU in compiling: %s", jvm).isBetween(1, 99);
 
         // A warm-up before a fixed-rate run goes at that rate, so that it warms the paths the run takes.
         java.util.regex.Matcher warm = java.util.regex.Pattern.compile("warm-up: 6,000 records at 4,000 records/s\\.\\.\\. done in ([\\d.]+) s")

@@ -24,6 +24,7 @@ import java.util.function.Supplier;
 public final class RoleMetrics implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
+    private final JvmThreadCpu threadCpu = new JvmThreadCpu(); // held here: a function counter keeps only a weak reference
 
     public RoleMetrics(String role, String instance) {
         registry.config().commonTags(Tags.of("role", role, "instance", instance));
@@ -36,6 +37,13 @@ public final class RoleMetrics implements AutoCloseable {
         io.micrometer.core.instrument.Gauge.builder("process_resident_memory_bytes", RoleMetrics::residentBytes)
                 .description("Resident set size of this process, from /proc/self/status")
                 .baseUnit("bytes").register(registry);
+        for (JvmThreadCpu.Kind kind : JvmThreadCpu.Kind.values()) {
+            io.micrometer.core.instrument.FunctionCounter.builder("chariots.jvm.thread.cpu", threadCpu, c -> c.seconds(kind))
+                    .tag("threads", kind.name().toLowerCase(java.util.Locale.ROOT))
+                    .description("CPU seconds of this JVM's JIT compiler threads (jit) or its garbage collector and VM threads (gc),"
+                            + " from /proc/self/task: part of process_cpu_time_ns_total, apart from the role's own work")
+                    .baseUnit("seconds").register(registry);
+        }
     }
 
     public PrometheusMeterRegistry registry() {
