@@ -17,7 +17,7 @@ class BatcherConfigTest {
     }
 
     @Test
-    void readingPausesAtThirtyThousandBufferedRecordsAndResumesAtHalfThatByDefault() {
+    void theHighWaterMarkIsThirtyThousandRecordsAndTheLowOneHalfThatByDefault() {
         BatcherConfig c = config(Map.of());
         assertThat(c.highWater()).isEqualTo(30_000).isEqualTo(BatcherConfig.DEFAULT_HIGH_WATER);
         assertThat(c.lowWater()).isEqualTo(15_000);

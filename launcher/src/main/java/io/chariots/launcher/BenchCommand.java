@@ -50,6 +50,9 @@ import java.util.concurrent.atomic.AtomicReference;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Measure a running cluster: records/s end to end, append-to-persisted latency percentiles (all records, and causal links), peak RSS and CPU µs per record of every role.")
 final class BenchCommand implements Callable<Integer> {
+    /** A role's CPU seconds in its JIT compiler threads ({@code threads="jit"}) or its GC and VM threads ({@code "gc"}). */
+    private static final String JVM_THREAD_CPU_SECONDS = "chariots_jvm_thread_cpu_seconds_total{";
+
     @Option(names = {"-n", "--records"}, defaultValue = "1000000", description = "Records to send (default ${DEFAULT-VALUE}).")
     int records;
 
@@ -282,12 +285,9 @@ final class BenchCommand implements Callable<Integer> {
         return latency.getTotalCount() == records && rejected == 0 ? 0 : 1;
     }
 
-    /** A role's CPU seconds in its JIT compiler threads ({@code threads="jit"}) or GC and VM threads ({@code "gc"}). */
-    private static final String JIT_SECONDS = "chariots_jvm_thread_cpu_seconds_total{";
-
     /**
      * CPU µs per record of every role over the measured phase (from each role's
-     * {@code process_cpu_seconds_total}: every thread, JIT and GC included),
+     * {@code process_cpu_time_ns_total}: every thread, JIT and GC included),
      * their sum, and this client's; then, where the roles export it, the
      * share of each one's CPU its JVM spent compiling (JIT threads) and
      * collecting (GC and VM threads), which a role still compiling after a
@@ -300,6 +300,7 @@ final class BenchCommand implements Callable<Integer> {
         double[] jvmTotal = new double[2];
         double sharedOf = 0;
         List<String> missing = new ArrayList<>();
+        List<String> unshared = new ArrayList<>();
         for (Instance i : instances) {
             double[] s0 = before.get(i.metrics());
             double[] s1 = after.get(i.metrics());
@@ -312,7 +313,9 @@ final class BenchCommand implements Callable<Integer> {
             double us = seconds * 1e6 / records;
             total += us;
             b.append(String.format(java.util.Locale.ROOT, " %s %.1f µs,", name, us));
-            if (s0[2] >= 0 && s1[2] >= 0 && s0[3] >= 0 && s1[3] >= 0 && seconds > 0) {
+            if (s0[2] < 0 || s1[2] < 0 || s0[3] < 0 || s1[3] < 0) {
+                unshared.add(name); // a role that does not export them (not on Linux, or an older build)
+            } else if (seconds > 0) {
                 double jit = s1[2] - s0[2];
                 double gc = s1[3] - s0[3];
                 shares.append(String.format(java.util.Locale.ROOT, " %s JIT %.0f%% GC %.0f%%,", name, 100 * jit / seconds, 100 * gc / seconds));
@@ -329,6 +332,9 @@ final class BenchCommand implements Callable<Integer> {
         if (sharedOf > 0) {
             b.append(System.lineSeparator()).append(shares).append(String.format(java.util.Locale.ROOT,
                     " all of them JIT %.0f%% GC %.0f%%", 100 * jvmTotal[0] / sharedOf, 100 * jvmTotal[1] / sharedOf));
+            if (!unshared.isEmpty()) {
+                b.append(" — not counted: ").append(String.join(", ", unshared));
+            }
         }
         return b.toString();
     }
@@ -544,13 +550,13 @@ final class BenchCommand implements Callable<Integer> {
 
     /** The value of the first sample whose line starts with {@code prefix} in Prometheus text, or -1. */
     static double sample(String text, String prefix) {
-        return sample(text, prefix, "");
+        return sample(text, prefix, null, null);
     }
 
-    /** The value of the first sample whose line starts with {@code prefix} and holds {@code label}, or -1. */
-    static double sample(String text, String prefix, String label) {
+    /** The value of the first sample whose line starts with {@code prefix} and whose label {@code name} is {@code value}, or -1. */
+    static double sample(String text, String prefix, String name, String value) {
         for (String line : text.split("\n")) {
-            if (line.startsWith(prefix) && line.contains(label)) {
+            if (line.startsWith(prefix) && (name == null || value.equals(StageLatency.label(line, name)))) {
                 return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }
         }
@@ -574,7 +580,7 @@ final class BenchCommand implements Callable<Integer> {
             double ns = text == null ? -1 : sample(text, "process_cpu_time_ns_total{");
             if (ns >= 0) {
                 out.put(i.metrics(), new double[] {ns / 1e9, sample(text, "process_start_time_seconds{"),
-                        sample(text, JIT_SECONDS, "threads=\"jit\""), sample(text, JIT_SECONDS, "threads=\"gc\"")});
+                        sample(text, JVM_THREAD_CPU_SECONDS, "threads", "jit"), sample(text, JVM_THREAD_CPU_SECONDS, "threads", "gc")});
             }
         }
         return out;

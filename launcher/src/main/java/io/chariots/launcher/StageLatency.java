@@ -44,7 +44,8 @@ final class StageLatency {
         }
     }
 
-    private static String label(String line, String name) {
+    /** The value of label {@code name} in a Prometheus sample line, or null. */
+    static String label(String line, String name) {
         int at = line.indexOf("," + name + "=\""); // never a label that merely ends so ("role" for "le")
         if (at < 0) {
             at = line.indexOf("{" + name + "=\"");

@@ -37,12 +37,14 @@ public final class RoleMetrics implements AutoCloseable {
         io.micrometer.core.instrument.Gauge.builder("process_resident_memory_bytes", RoleMetrics::residentBytes)
                 .description("Resident set size of this process, from /proc/self/status")
                 .baseUnit("bytes").register(registry);
-        for (JvmThreadCpu.Kind kind : JvmThreadCpu.Kind.values()) {
-            io.micrometer.core.instrument.FunctionCounter.builder("chariots.jvm.thread.cpu", threadCpu, c -> c.seconds(kind))
-                    .tag("threads", kind.name().toLowerCase(java.util.Locale.ROOT))
-                    .description("CPU seconds of this JVM's JIT compiler threads (jit) or its garbage collector and VM threads (gc),"
-                            + " from /proc/self/task: part of process_cpu_time_ns_total, apart from the role's own work")
-                    .baseUnit("seconds").register(registry);
+        if (JvmThreadCpu.readable()) { // elsewhere absent, not a misleading 0
+            for (JvmThreadCpu.Kind kind : JvmThreadCpu.Kind.values()) {
+                io.micrometer.core.instrument.FunctionCounter.builder("chariots_jvm_thread_cpu_seconds_total", threadCpu, c -> c.seconds(kind))
+                        .tag("threads", kind.name().toLowerCase(java.util.Locale.ROOT))
+                        .description("CPU seconds of this JVM's JIT compiler threads (jit) or its garbage collector and VM threads (gc),"
+                                + " from /proc/self/task: part of process_cpu_time_ns_total, apart from the role's own work")
+                        .register(registry);
+            }
         }
     }
 

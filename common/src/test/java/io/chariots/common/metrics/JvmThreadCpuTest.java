@@ -30,42 +30,69 @@ class JvmThreadCpuTest {
     }
 
     @Test
-    void sumsEachKindFromSchedstatOrElseStatAndLeavesOtherThreadsOut() throws IOException {
-        thread("101", "C2 CompilerThre", "2000000000 31 7", null);
-        thread("102", "C1 CompilerThre", null, stat("102", "C1 CompilerThre", 100, 50)); // 1.5 s in 100 Hz ticks
-        thread("103", "GC Thread#0", "700000000 5 5", null);
-        thread("104", "VM Thread", "300000000 5 5", null);
-        thread("105", "queue-loop", "9000000000 5 5", null);
-        JvmThreadCpu cpu = new JvmThreadCpu(tasks);
+    void schedstatIsReadOnlyWhereTheKernelKeepsIt() throws IOException {
+        Path kept = Files.writeString(tasks.resolve("kept"), "81234567 1200 45\n");
+        Path off = Files.writeString(tasks.resolve("off"), "0 0 0\n"); // a kernel without scheduler statistics
+        assertThat(JvmThreadCpu.keepsSchedstat(kept)).isTrue();
+        assertThat(JvmThreadCpu.keepsSchedstat(off)).isFalse();
+        assertThat(JvmThreadCpu.keepsSchedstat(tasks.resolve("missing"))).isFalse();
+    }
+
+    @Test
+    void sumsEachKindFromSchedstatAndLeavesOtherThreadsOut() throws IOException {
+        thread("101", "C2 CompilerThre", 7, 2_000_000_000L, 0);
+        thread("102", "C1 CompilerThre", 7, 1_500_000_000L, 0);
+        thread("103", "GC Thread#0", 7, 700_000_000L, 0);
+        thread("104", "VM Thread", 7, 300_000_000L, 0);
+        thread("105", "queue-loop", 7, 9_000_000_000L, 0);
+        JvmThreadCpu cpu = new JvmThreadCpu(tasks, true);
         assertThat(cpu.seconds(Kind.JIT)).isEqualTo(3.5);
         assertThat(cpu.seconds(Kind.GC)).isEqualTo(1.0);
     }
 
     @Test
+    void withoutSchedstatTheTicksOfStatCount() throws IOException {
+        thread("111", "C1 CompilerThre", 7, 0, 150); // schedstat all zeros; 150 ticks of 10 ms in stat
+        thread("112", "GC Thread#0", 7, 0, 20);
+        JvmThreadCpu cpu = new JvmThreadCpu(tasks, false);
+        assertThat(cpu.seconds(Kind.JIT)).isEqualTo(1.5);
+        assertThat(cpu.seconds(Kind.GC)).isEqualTo(0.2);
+    }
+
+    @Test
     void aThreadThatExitsKeepsItsTimeSoTheTotalsNeverFall() throws IOException {
-        thread("201", "C1 CompilerThre", "1000000000 1 1", null);
-        thread("202", "C1 CompilerThre", "500000000 1 1", null);
-        JvmThreadCpu cpu = new JvmThreadCpu(tasks);
+        thread("201", "C1 CompilerThre", 7, 1_000_000_000L, 0);
+        thread("202", "C1 CompilerThre", 7, 500_000_000L, 0);
+        JvmThreadCpu cpu = new JvmThreadCpu(tasks, true);
         assertThat(cpu.totals()[Kind.JIT.ordinal()]).isEqualTo(1_500_000_000L);
 
         delete(tasks.resolve("202")); // the JVM retired an idle compiler thread
-        thread("201", "C1 CompilerThre", "1200000000 1 1", null);
+        thread("201", "C1 CompilerThre", 7, 1_200_000_000L, 0);
         assertThat(cpu.totals()[Kind.JIT.ordinal()]).isEqualTo(1_700_000_000L);
 
         delete(tasks.resolve("201"));
-        thread("201", "GC Thread#1", "100000000 1 1", null); // its id now names another thread
+        thread("201", "C1 CompilerThre", 9, 1_300_000_000L, 0); // the id again, for a new thread of the same kind
+        assertThat(cpu.totals()[Kind.JIT.ordinal()]).isEqualTo(1_200_000_000L + 500_000_000L + 1_300_000_000L);
+
+        delete(tasks.resolve("201"));
+        thread("201", "GC Thread#1", 11, 100_000_000L, 0); // and for one of another kind
         long[] t = cpu.totals();
-        assertThat(t[Kind.JIT.ordinal()]).isEqualTo(1_700_000_000L);
+        assertThat(t[Kind.JIT.ordinal()]).isEqualTo(3_000_000_000L);
         assertThat(t[Kind.GC.ordinal()]).isEqualTo(100_000_000L);
 
+        Files.delete(tasks.resolve("201").resolve("schedstat")); // unreadable for a moment, still there
+        assertThat(cpu.totals()).containsExactly(3_000_000_000L, 100_000_000L);
+        Files.writeString(tasks.resolve("201").resolve("schedstat"), "150000000 1 1\n");
+        assertThat(cpu.totals()).as("counted once, not again").containsExactly(3_000_000_000L, 150_000_000L);
+
         delete(tasks);
-        assertThat(cpu.totals()).as("unreadable: what was read stands").containsExactly(1_700_000_000L, 100_000_000L);
+        assertThat(cpu.totals()).as("unreadable: what was read stands").containsExactly(3_000_000_000L, 150_000_000L);
         Files.createDirectories(tasks);
     }
 
     @Test
     void thisJvmHasSpentTimeCompilingAndRoleMetricsExportIt() {
-        assumeTrue(Files.isDirectory(Path.of("/proc/self/task")), "no /proc/self/task here (not Linux)");
+        assumeTrue(JvmThreadCpu.readable(), "no /proc/self/task here (not Linux)");
         long sum = 0;
         for (int i = 0; i < 2_000_000; i++) {
             sum += Long.toString(i).hashCode(); // work enough for the JIT to compile something
@@ -82,20 +109,14 @@ class JvmThreadCpuTest {
         }
     }
 
-    private void thread(String tid, String comm, String schedstat, String stat) throws IOException {
+    /** A task directory: its name, its start time (field 22 of stat), its schedstat nanoseconds and its stat ticks (utime). */
+    private void thread(String tid, String comm, long start, long schedNanos, long ticks) throws IOException {
         Path t = Files.createDirectories(tasks.resolve(tid));
         Files.writeString(t.resolve("comm"), comm + "\n");
-        if (schedstat != null) {
-            Files.writeString(t.resolve("schedstat"), schedstat + "\n");
-        }
-        if (stat != null) {
-            Files.writeString(t.resolve("stat"), stat + "\n");
-        }
-    }
-
-    /** A /proc stat line: the name in parentheses (it may hold spaces), then fields 3 on; utime is field 14, stime 15. */
-    private static String stat(String tid, String comm, long utime, long stime) {
-        return tid + " (" + comm + ") S 1 1 1 0 -1 4194368 0 0 0 0 " + utime + " " + stime + " 0 0 20 0 1 0 100 0 0";
+        Files.writeString(t.resolve("schedstat"), schedNanos + " 31 7\n");
+        // The name in parentheses (it may hold spaces), then fields 3 on: utime is field 14, stime 15, start time 22.
+        Files.writeString(t.resolve("stat"), tid + " (" + comm + ") S 1 1 1 0 -1 4194368 0 0 0 0 " + ticks + " 0 0 0 20 0 1 0 "
+                + start + " 0 0\n");
     }
 
     private static void delete(Path p) throws IOException {
