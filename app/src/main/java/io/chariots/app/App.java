@@ -54,7 +54,7 @@ public final class App {
             forwarder[0] = new BatcherForwarder(ac, (batcher, id, records) -> Calls.on(
                     BatcherGrpc.newFutureStub(channels.get(batcher)).withDeadlineAfter(ac.forwardTimeout().toMillis(), TimeUnit.MILLISECONDS)
                             .ingest(RecordBatch.newBuilder().addAllRecords(records).build()),
-                    ack -> loop.execute(() -> forwarder[0].onAccepted(id)),
+                    ack -> loop.execute(() -> forwarder[0].onAccepted(id, clock.nanoTime())),
                     t -> loop.execute(() -> forwarder[0].onFailed(id, Calls.describe(t), clock.nanoTime()))));
             rt.manage(loop.start());
             AtomicReference<Membership> view = new AtomicReference<>(Membership.NONE);

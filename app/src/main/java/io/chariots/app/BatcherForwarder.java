@@ -1,23 +1,33 @@
 package io.chariots.app;
 
+import io.chariots.common.link.WindowedSender;
 import io.chariots.common.membership.Membership;
 import io.chariots.proto.Member;
 import io.chariots.proto.RecordEnvelope;
 import io.chariots.proto.Role;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Forwards records accepted over HTTP to the batchers in batches: requests
  * that arrive together share one gRPC call. A request is answered (through
  * its {@link Reply}) once a batcher has all its records, or with an error when
- * no batcher could take them in time. Owned by the app loop.
+ * no batcher could take them in time. Batches go out through the one
+ * stage-to-stage sender ({@link WindowedSender}): a batcher that fails a call
+ * (full, stopping, gone) is passed over until its backoff ends, and the
+ * failed batch goes to another batcher, or, when every batcher is backing
+ * off, waits for the first backoff to end, instead of being sent again at
+ * once. Owned by the app loop.
  */
 final class BatcherForwarder {
+    /** Batches on their way to one batcher at most; more wait in the sender. */
+    static final int WINDOW = 64;
+    /** After a failed call, a batcher gets nothing for 10 ms, doubling per failure in a row up to 1 s. */
+    static final WindowedSender.Backoff BACKOFF = new WindowedSender.Backoff(Duration.ofMillis(10), Duration.ofSeconds(1));
+
     /** Sends one batch; the outcome comes back through {@link #onAccepted} / {@link #onFailed}. */
     interface Sender {
         void ingest(String batcher, long batchId, List<RecordEnvelope> records);
@@ -48,28 +58,35 @@ final class BatcherForwarder {
     }
 
     private final AppConfig config;
-    private final Sender sender;
+    private final WindowedSender<List<Part>> sender;
     private List<String> batchers = List.of();
     private final ArrayDeque<Part> collecting = new ArrayDeque<>();
     private int collectingRecords;
     private long firstAt;
-    private final Map<Long, List<Part>> inFlight = new HashMap<>();
     private final ArrayDeque<Request> open = new ArrayDeque<>();
     private long inFlightRecords;
-    private long nextId = 1;
     private int roundRobin;
 
     BatcherForwarder(AppConfig config, Sender sender) {
         this.config = config;
-        this.sender = sender;
+        this.sender = new WindowedSender<>((batcher, id, parts) -> sender.ingest(batcher, id, recordsOf(parts)), WINDOW, BACKOFF);
     }
 
-    void onMembership(Membership m) {
+    void onMembership(Membership m, long now) {
         List<String> bs = new ArrayList<>();
         for (Member b : m.members(Role.BATCHER)) {
             bs.add(b.getGrpcAddress());
         }
         batchers = bs;
+        for (String gone : sender.destinations()) {
+            if (!bs.contains(gone)) {
+                // Its batches, also those in flight, go to the others now (a second copy is harmless: ids).
+                List<List<Part>> orphans = new ArrayList<>();
+                orphans.addAll(sender.forget(gone, (id, parts) -> orphans.add(parts)));
+                orphans.forEach(parts -> resend(parts, now));
+            }
+        }
+        flush(now);
     }
 
     boolean hasBatcher() {
@@ -96,40 +113,46 @@ final class BatcherForwarder {
         }
         collecting.add(new Part(r, records));
         collectingRecords += records.size();
-        // Natural batching: with nothing in flight, send at once; otherwise requests that
+        // Natural batching: with nothing on its way, send at once; otherwise requests that
         // arrive meanwhile share the next batch (sent when one returns, or after the linger).
-        if (inFlight.isEmpty() || collectingRecords >= config.maxBatch() || config.linger().isZero()) {
-            flush();
+        if (sender.inFlightBatches() + sender.queuedBatches() == 0 || collectingRecords >= config.maxBatch() || config.linger().isZero()) {
+            flush(now);
         }
     }
 
-    private void flush() {
+    private void flush(long now) {
         if (collecting.isEmpty() || batchers.isEmpty()) {
             return;
         }
         List<Part> parts = new ArrayList<>(collecting);
         collecting.clear();
         collectingRecords = 0;
-        send(parts);
+        send(parts, now);
     }
 
-    private void send(List<Part> parts) {
-        List<RecordEnvelope> records = new ArrayList<>();
-        for (Part p : parts) {
-            records.addAll(p.records());
+    /** Queues {@code parts} for the next batcher in turn that is not backing off (or the next in turn) and sends what may go. */
+    private void send(List<Part> parts, long now) {
+        int n = batchers.size();
+        String to = batchers.get(Math.floorMod(roundRobin, n));
+        for (int i = 0; i < n; i++) {
+            String b = batchers.get(Math.floorMod(roundRobin + i, n));
+            if (sender.state(b) == WindowedSender.State.READY) {
+                to = b;
+                break;
+            }
         }
-        long id = nextId++;
-        inFlight.put(id, parts);
-        sender.ingest(batchers.get(Math.floorMod(roundRobin++, batchers.size())), id, records);
+        roundRobin++;
+        sender.submit(to, parts);
+        sender.pump(to, now);
     }
 
-    void onAccepted(long batchId) {
-        List<Part> parts = inFlight.remove(batchId);
+    void onAccepted(long batchId, long now) {
+        List<Part> parts = sender.onSuccess(batchId);
         if (parts == null) {
             return;
         }
-        if (inFlight.isEmpty()) {
-            flush();
+        if (sender.inFlightBatches() + sender.queuedBatches() == 0) {
+            flush(now);
         }
         for (Part p : parts) {
             Request r = p.request();
@@ -142,34 +165,41 @@ final class BatcherForwarder {
         }
     }
 
-    /** A batcher failed the batch: try another (its records' ids make a retry harmless). */
+    /** A batcher failed the batch: it backs off, and the parts still awaited go to another (ids make a retry harmless). */
     void onFailed(long batchId, String why, long now) {
-        List<Part> parts = inFlight.remove(batchId);
-        if (parts == null) {
-            return;
+        List<Part> parts = sender.onFailure(batchId, now);
+        if (parts != null) {
+            resend(parts, now);
         }
+    }
+
+    private void resend(List<Part> parts, long now) {
         List<Part> retry = new ArrayList<>();
         for (Part p : parts) {
             if (!p.request().done) {
                 retry.add(p);
             }
         }
-        if (!retry.isEmpty()) {
-            if (batchers.isEmpty()) {
-                collecting.addAll(retry);
-                for (Part p : retry) {
-                    collectingRecords += p.records().size();
-                }
-            } else {
-                send(retry);
+        if (retry.isEmpty()) {
+            return;
+        }
+        if (batchers.isEmpty()) {
+            if (collecting.isEmpty()) {
+                firstAt = now;
             }
+            collecting.addAll(retry);
+            for (Part p : retry) {
+                collectingRecords += p.records().size();
+            }
+        } else {
+            send(retry, now);
         }
     }
 
-    /** Flushes lingering records and times out requests; returns the next deadline. */
+    /** Flushes lingering records, sends what the batchers' backoffs allow, and times out requests; returns the next deadline. */
     long poll(long now) {
         if (!collecting.isEmpty() && now - firstAt >= config.linger().toNanos()) {
-            flush();
+            flush(now);
         }
         while (!open.isEmpty() && (open.peek().done || now - open.peek().deadline >= 0)) {
             Request r = open.poll();
@@ -179,7 +209,7 @@ final class BatcherForwarder {
                 r.reply.unavailable(batchers.isEmpty() ? "no batcher is registered" : "no batcher accepted the records in time");
             }
         }
-        long next = now + 1_000_000_000L;
+        long next = Math.min(now + 1_000_000_000L, sender.poll(now));
         if (!collecting.isEmpty() && !batchers.isEmpty()) {
             next = Math.min(next, firstAt + config.linger().toNanos());
         }
@@ -187,5 +217,16 @@ final class BatcherForwarder {
             next = Math.min(next, open.peek().deadline);
         }
         return next;
+    }
+
+    /** The records of {@code parts} whose request still waits: one answered meanwhile (timed out, or taken by another copy) needs none. */
+    private static List<RecordEnvelope> recordsOf(List<Part> parts) {
+        List<RecordEnvelope> records = new ArrayList<>();
+        for (Part p : parts) {
+            if (!p.request().done) {
+                records.addAll(p.records());
+            }
+        }
+        return records;
     }
 }

@@ -106,7 +106,7 @@ final class RecordRoutes {
         view = m;
         List<String> indexers = grpcAddresses(Role.INDEXER);
         loop.execute(() -> {
-            forwarder.onMembership(m);
+            forwarder.onMembership(m, clock.nanoTime());
             waiters.onIndexers(indexers);
         });
     }

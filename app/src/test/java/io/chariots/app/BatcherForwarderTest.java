@@ -1,0 +1,132 @@
+package io.chariots.app;
+
+import io.chariots.common.membership.Membership;
+import io.chariots.proto.Member;
+import io.chariots.proto.MembershipView;
+import io.chariots.proto.RecordEnvelope;
+import io.chariots.proto.Role;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class BatcherForwarderTest {
+    private static final long MS = 1_000_000L;
+
+    /** One call to a batcher, as the forwarder made it. */
+    private record Call(String batcher, long id, List<RecordEnvelope> records) {
+    }
+
+    private final List<Call> calls = new ArrayList<>();
+    private final List<String> answers = new ArrayList<>();
+    private final BatcherForwarder forwarder = new BatcherForwarder(
+            new AppConfig(Duration.ofMillis(1), 1000, 50_000, 1 << 20, 10_000, Duration.ofSeconds(10), Duration.ofSeconds(10), 1000,
+                    Duration.ofSeconds(5)),
+            (batcher, id, records) -> calls.add(new Call(batcher, id, records)));
+
+    private static Membership batchers(String... addresses) {
+        MembershipView.Builder v = MembershipView.newBuilder();
+        for (String a : addresses) {
+            v.addMembers(Member.newBuilder().setRole(Role.BATCHER).setGrpcAddress(a));
+        }
+        return new Membership(v.build());
+    }
+
+    private void append(String id, long now) {
+        forwarder.submit(List.of(RecordEnvelope.newBuilder().setId(id).build()), new BatcherForwarder.Reply() {
+            @Override
+            public void accepted() {
+                answers.add(id + " accepted");
+            }
+
+            @Override
+            public void unavailable(String why) {
+                answers.add(id + " unavailable: " + why);
+            }
+        }, now);
+    }
+
+    @Test
+    void aFullBatcherIsNotAskedAgainBeforeItsBackoffEnds() {
+        forwarder.onMembership(batchers("b1:10000"), 0);
+        append("r1", 0);
+        assertThat(calls).hasSize(1);
+        long t = 0;
+        for (int failure = 1; failure <= 5; failure++) {
+            Call last = calls.get(calls.size() - 1);
+            forwarder.onFailed(last.id(), "RESOURCE_EXHAUSTED: batcher buffer full", t);
+            long backoff = BatcherForwarder.BACKOFF.delayNanos(failure);
+            assertThat(forwarder.poll(t)).as("the next deadline is the backoff's end").isLessThanOrEqualTo(t + backoff);
+            forwarder.poll(t + backoff - 1);
+            assertThat(calls).as("failure %d: not sent again before %d ms", failure, backoff / MS).hasSize(failure);
+            t += backoff;
+            forwarder.poll(t);
+            assertThat(calls).as("failure %d: sent again once the backoff ended", failure).hasSize(failure + 1);
+            assertThat(calls.get(failure).records()).extracting(RecordEnvelope::getId).containsExactly("r1");
+        }
+        assertThat(BatcherForwarder.BACKOFF.delayNanos(5)).isEqualTo(160 * MS);
+        forwarder.onAccepted(calls.get(calls.size() - 1).id(), t);
+        assertThat(answers).containsExactly("r1 accepted");
+        assertThat(forwarder.inFlightRecords()).isZero();
+    }
+
+    @Test
+    void aBatchOneBatcherFailsGoesToAnotherAtOnce() {
+        forwarder.onMembership(batchers("b1:10000", "b2:10000"), 0);
+        append("r1", 0);
+        Call first = calls.get(0);
+        forwarder.onFailed(first.id(), "UNAVAILABLE: batcher stopping", 0);
+        assertThat(calls).hasSize(2);
+        assertThat(calls.get(1).batcher()).isNotEqualTo(first.batcher());
+        forwarder.onAccepted(calls.get(1).id(), 0);
+        assertThat(answers).containsExactly("r1 accepted");
+
+        append("r2", 5 * MS);
+        assertThat(calls.get(2).batcher()).as("the failed batcher is passed over while it backs off").isEqualTo(calls.get(1).batcher());
+    }
+
+    @Test
+    void aRequestNoBatcherTakesInTimeIsAnsweredUnavailableAndItsRecordsAreNotSentAfterwards() {
+        forwarder.onMembership(batchers("b1:10000"), 0);
+        append("r1", 0);
+        long t = 0;
+        int failures = 0;
+        while (answers.isEmpty() && t <= Duration.ofSeconds(11).toNanos()) {
+            if (calls.size() > failures) {
+                forwarder.onFailed(calls.get(calls.size() - 1).id(), "RESOURCE_EXHAUSTED: batcher buffer full", t);
+                failures++;
+            }
+            long next = forwarder.poll(t);
+            if (answers.isEmpty()) {
+                t = next;
+            }
+        }
+        assertThat(answers).containsExactly("r1 unavailable: no batcher accepted the records in time");
+        assertThat(t).as("answered at its forward timeout").isEqualTo(Duration.ofSeconds(10).toNanos());
+        assertThat(calls.size()).as("with a backoff of up to 1 s, about a dozen calls in 10 s, not a storm").isBetween(8, 20);
+        assertThat(forwarder.inFlightRecords()).isZero();
+        int before = calls.size();
+        forwarder.onFailed(calls.get(before - 1).id(), "RESOURCE_EXHAUSTED: batcher buffer full", t);
+        forwarder.poll(t + Duration.ofSeconds(2).toNanos());
+        assertThat(calls.subList(before, calls.size())).allSatisfy(c -> assertThat(c.records()).isEmpty());
+    }
+
+    @Test
+    void theBatchesOfABatcherThatLeftGoToTheOthers() {
+        forwarder.onMembership(batchers("b1:10000", "b2:10000"), 0);
+        append("r1", 0);
+        String first = calls.get(0).batcher();
+        String other = first.equals("b1:10000") ? "b2:10000" : "b1:10000";
+        forwarder.onMembership(batchers(other), MS);
+        assertThat(calls).hasSize(2);
+        assertThat(calls.get(1).batcher()).isEqualTo(other);
+        assertThat(calls.get(1).records()).extracting(RecordEnvelope::getId).containsExactly("r1");
+        forwarder.onAccepted(calls.get(0).id(), MS); // the gone batcher's late answer is ignored
+        assertThat(answers).isEmpty();
+        forwarder.onAccepted(calls.get(1).id(), MS);
+        assertThat(answers).containsExactly("r1 accepted");
+    }
+}
