@@ -25,8 +25,13 @@ import java.util.List;
 final class BatcherForwarder {
     /** Batches on their way to one batcher at most; more wait in the sender. */
     static final int WINDOW = 64;
-    /** After a failed call, a batcher gets nothing for 10 ms, doubling per failure in a row up to 1 s. */
-    static final WindowedSender.Backoff BACKOFF = new WindowedSender.Backoff(Duration.ofMillis(10), Duration.ofSeconds(1));
+    /**
+     * After a failed call, a batcher gets nothing for 10 ms, doubling per
+     * failure in a row up to 100 ms: a full batcher (the usual failure) has
+     * room again within milliseconds of draining, and a longer wait starved
+     * HTTP appends while raw TCP clients took that room.
+     */
+    static final WindowedSender.Backoff BACKOFF = new WindowedSender.Backoff(Duration.ofMillis(10), Duration.ofMillis(100));
 
     /** Sends one batch; the outcome comes back through {@link #onAccepted} / {@link #onFailed}. */
     interface Sender {
@@ -196,10 +201,18 @@ final class BatcherForwarder {
         }
     }
 
-    /** Flushes lingering records, sends what the batchers' backoffs allow, and times out requests; returns the next deadline. */
+    /**
+     * Sends what the batchers' backoffs allow, flushes lingering records, and
+     * times out requests; returns the next deadline. While batches wait for a
+     * backoff to end, lingering records keep gathering (into one batch of up
+     * to {@code app.max_batch}), so that a probe after the backoff is one call,
+     * not one per linger that passed.
+     */
     long poll(long now) {
-        if (!collecting.isEmpty() && now - firstAt >= config.linger().toNanos()) {
+        long retryAt = sender.poll(now);
+        if (!collecting.isEmpty() && sender.queuedBatches() == 0 && now - firstAt >= config.linger().toNanos()) {
             flush(now);
+            retryAt = Math.min(retryAt, sender.poll(now));
         }
         while (!open.isEmpty() && (open.peek().done || now - open.peek().deadline >= 0)) {
             Request r = open.poll();
@@ -209,8 +222,8 @@ final class BatcherForwarder {
                 r.reply.unavailable(batchers.isEmpty() ? "no batcher is registered" : "no batcher accepted the records in time");
             }
         }
-        long next = Math.min(now + 1_000_000_000L, sender.poll(now));
-        if (!collecting.isEmpty() && !batchers.isEmpty()) {
+        long next = Math.min(now + 1_000_000_000L, retryAt);
+        if (!collecting.isEmpty() && !batchers.isEmpty() && sender.queuedBatches() == 0) {
             next = Math.min(next, firstAt + config.linger().toNanos());
         }
         if (!open.isEmpty()) {

@@ -67,10 +67,31 @@ class BatcherForwarderTest {
             assertThat(calls).as("failure %d: sent again once the backoff ended", failure).hasSize(failure + 1);
             assertThat(calls.get(failure).records()).extracting(RecordEnvelope::getId).containsExactly("r1");
         }
-        assertThat(BatcherForwarder.BACKOFF.delayNanos(5)).isEqualTo(160 * MS);
+        assertThat(BatcherForwarder.BACKOFF.delayNanos(4)).isEqualTo(80 * MS);
+        assertThat(BatcherForwarder.BACKOFF.delayNanos(5)).isEqualTo(100 * MS);
         forwarder.onAccepted(calls.get(calls.size() - 1).id(), t);
         assertThat(answers).containsExactly("r1 accepted");
         assertThat(forwarder.inFlightRecords()).isZero();
+    }
+
+    @Test
+    void requestsThatComeDuringABackoffShareOneBatchAfterIt() {
+        forwarder.onMembership(batchers("b1:10000"), 0);
+        append("r1", 0);
+        forwarder.onFailed(calls.get(0).id(), "RESOURCE_EXHAUSTED: batcher buffer full", 0);
+        for (int i = 2; i <= 9; i++) {
+            append("r" + i, (i - 1) * MS);
+            forwarder.poll((i - 1) * MS);
+        }
+        assertThat(calls).as("nothing goes out during the backoff").hasSize(1);
+        forwarder.poll(10 * MS);
+        forwarder.poll(10 * MS);
+        assertThat(calls).as("the refused batch again, then one batch of what came meanwhile").hasSize(3);
+        assertThat(calls.get(1).records()).extracting(RecordEnvelope::getId).containsExactly("r1");
+        assertThat(calls.get(2).records()).extracting(RecordEnvelope::getId).containsExactly("r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9");
+        forwarder.onAccepted(calls.get(1).id(), 11 * MS);
+        forwarder.onAccepted(calls.get(2).id(), 11 * MS);
+        assertThat(answers).hasSize(9).allSatisfy(a -> assertThat(a).endsWith(" accepted"));
     }
 
     @Test
@@ -95,18 +116,19 @@ class BatcherForwarderTest {
         long t = 0;
         int failures = 0;
         while (answers.isEmpty() && t <= Duration.ofSeconds(11).toNanos()) {
-            if (calls.size() > failures) {
+            long next = forwarder.poll(t);
+            while (calls.size() > failures) { // the batcher refuses each call at once
                 forwarder.onFailed(calls.get(calls.size() - 1).id(), "RESOURCE_EXHAUSTED: batcher buffer full", t);
                 failures++;
+                next = forwarder.poll(t);
             }
-            long next = forwarder.poll(t);
             if (answers.isEmpty()) {
                 t = next;
             }
         }
         assertThat(answers).containsExactly("r1 unavailable: no batcher accepted the records in time");
         assertThat(t).as("answered at its forward timeout").isEqualTo(Duration.ofSeconds(10).toNanos());
-        assertThat(calls.size()).as("with a backoff of up to 1 s, about a dozen calls in 10 s, not a storm").isBetween(8, 20);
+        assertThat(calls.size()).as("with a backoff of up to 100 ms, about a hundred calls in 10 s, not a storm").isBetween(90, 110);
         assertThat(forwarder.inFlightRecords()).isZero();
         int before = calls.size();
         forwarder.onFailed(calls.get(before - 1).id(), "RESOURCE_EXHAUSTED: batcher buffer full", t);
