@@ -19,8 +19,8 @@ import java.util.List;
  * stage-to-stage sender ({@link WindowedSender}): a batcher that fails a call
  * (full, stopping, gone) is passed over until its backoff ends, and the
  * failed batch goes to another batcher, or, when every batcher is backing
- * off, waits for the first backoff to end, instead of being sent again at
- * once. Owned by the app loop.
+ * off, waits for the next one in turn to end its backoff, instead of being
+ * sent again at once. Owned by the app loop.
  */
 final class BatcherForwarder {
     /** Batches on their way to one batcher at most; more wait in the sender. */
@@ -129,26 +129,56 @@ final class BatcherForwarder {
         if (collecting.isEmpty() || batchers.isEmpty()) {
             return;
         }
-        List<Part> parts = new ArrayList<>(collecting);
+        List<Part> parts = new ArrayList<>();
+        for (Part p : collecting) {
+            if (!p.request().done) { // one answered meanwhile (timed out while no batcher was there) needs no call
+                parts.add(p);
+            }
+        }
         collecting.clear();
         collectingRecords = 0;
-        send(parts, now);
+        if (!parts.isEmpty()) {
+            send(parts, now);
+        }
     }
 
-    /** Queues {@code parts} for the next batcher in turn that is not backing off (or the next in turn) and sends what may go. */
+    /**
+     * Queues {@code parts} for the next batcher in turn that can take them now
+     * (not backing off, room in its window, nothing queued), else the next not
+     * backing off, else the next in turn (they wait for its backoff), and
+     * sends what may go.
+     */
     private void send(List<Part> parts, long now) {
         int n = batchers.size();
-        String to = batchers.get(Math.floorMod(roundRobin, n));
-        for (int i = 0; i < n; i++) {
+        String to = null;
+        for (int i = 0; i < n && to == null; i++) {
             String b = batchers.get(Math.floorMod(roundRobin + i, n));
-            if (sender.state(b) == WindowedSender.State.READY) {
-                to = b;
-                break;
-            }
+            to = takesNow(b) ? b : null;
+        }
+        for (int i = 0; i < n && to == null; i++) {
+            String b = batchers.get(Math.floorMod(roundRobin + i, n));
+            to = sender.state(b) == WindowedSender.State.READY ? b : null;
+        }
+        if (to == null) {
+            to = batchers.get(Math.floorMod(roundRobin, n));
         }
         roundRobin++;
         sender.submit(to, parts);
         sender.pump(to, now);
+    }
+
+    private boolean takesNow(String batcher) {
+        return sender.state(batcher) == WindowedSender.State.READY && sender.queued(batcher) == 0 && sender.inFlight(batcher) < WINDOW;
+    }
+
+    /** Whether some batcher would take a batch now: else lingering requests keep gathering. */
+    private boolean someBatcherTakesNow() {
+        for (String b : batchers) {
+            if (takesNow(b)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     void onAccepted(long batchId, long now) {
@@ -202,18 +232,14 @@ final class BatcherForwarder {
     }
 
     /**
-     * Sends what the batchers' backoffs allow, flushes lingering records, and
-     * times out requests; returns the next deadline. While batches wait for a
-     * backoff to end, lingering records keep gathering (into one batch of up
-     * to {@code app.max_batch}), so that a probe after the backoff is one call,
-     * not one per linger that passed.
+     * Times out requests, sends what the batchers' backoffs allow and
+     * flushes lingering records; returns the next deadline. While no batcher
+     * would take a batch now (each backs off, has its window full or batches
+     * queued), lingering requests keep gathering, up to {@code app.max_batch}
+     * records, so that the end of a backoff sends what it held back and one
+     * batch of what came meanwhile, not one per linger that passed.
      */
     long poll(long now) {
-        long retryAt = sender.poll(now);
-        if (!collecting.isEmpty() && sender.queuedBatches() == 0 && now - firstAt >= config.linger().toNanos()) {
-            flush(now);
-            retryAt = Math.min(retryAt, sender.poll(now));
-        }
         while (!open.isEmpty() && (open.peek().done || now - open.peek().deadline >= 0)) {
             Request r = open.poll();
             if (!r.done) {
@@ -222,8 +248,13 @@ final class BatcherForwarder {
                 r.reply.unavailable(batchers.isEmpty() ? "no batcher is registered" : "no batcher accepted the records in time");
             }
         }
+        long retryAt = sender.poll(now);
+        if (!collecting.isEmpty() && someBatcherTakesNow() && now - firstAt >= config.linger().toNanos()) {
+            flush(now);
+            retryAt = Math.min(retryAt, sender.poll(now));
+        }
         long next = Math.min(now + 1_000_000_000L, retryAt);
-        if (!collecting.isEmpty() && !batchers.isEmpty() && sender.queuedBatches() == 0) {
+        if (!collecting.isEmpty() && someBatcherTakesNow()) {
             next = Math.min(next, firstAt + config.linger().toNanos());
         }
         if (!open.isEmpty()) {

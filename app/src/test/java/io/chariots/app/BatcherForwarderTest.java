@@ -85,13 +85,38 @@ class BatcherForwarderTest {
         }
         assertThat(calls).as("nothing goes out during the backoff").hasSize(1);
         forwarder.poll(10 * MS);
-        forwarder.poll(10 * MS);
         assertThat(calls).as("the refused batch again, then one batch of what came meanwhile").hasSize(3);
         assertThat(calls.get(1).records()).extracting(RecordEnvelope::getId).containsExactly("r1");
         assertThat(calls.get(2).records()).extracting(RecordEnvelope::getId).containsExactly("r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9");
         forwarder.onAccepted(calls.get(1).id(), 11 * MS);
         forwarder.onAccepted(calls.get(2).id(), 11 * MS);
         assertThat(answers).hasSize(9).allSatisfy(a -> assertThat(a).endsWith(" accepted"));
+    }
+
+    @Test
+    void aBatchWaitingForOneBatchersBackoffDoesNotHoldBackRequestsAnotherTakesNow() {
+        forwarder.onMembership(batchers("b1:10000", "b2:10000"), 0);
+        append("r1", 0);
+        append("r2", 0);
+        forwarder.poll(MS);
+        assertThat(calls).extracting(Call::batcher).containsExactly("b1:10000", "b2:10000");
+        forwarder.onFailed(calls.get(0).id(), "RESOURCE_EXHAUSTED: batcher buffer full", MS); // r1 goes to b2
+        forwarder.onFailed(calls.get(1).id(), "RESOURCE_EXHAUSTED: batcher buffer full", MS); // r2 waits for a backoff
+        forwarder.onFailed(calls.get(2).id(), "RESOURCE_EXHAUSTED: batcher buffer full", MS); // r1 too; b2 backs off 20 ms
+        assertThat(calls).hasSize(3);
+        forwarder.poll(11 * MS); // b1's backoff ends: what waited for it goes
+        assertThat(calls).hasSize(4);
+        assertThat(calls.get(3).batcher()).isEqualTo("b1:10000");
+        forwarder.onAccepted(calls.get(3).id(), 11 * MS);
+
+        append("r3", 12 * MS); // b2 still backs off with a batch queued
+        forwarder.poll(13 * MS);
+        assertThat(calls).as("r3 leaves after its linger, to b1, not after b2's backoff").hasSize(5);
+        assertThat(calls.get(4).batcher()).isEqualTo("b1:10000");
+        assertThat(calls.get(4).records()).extracting(RecordEnvelope::getId).containsExactly("r3");
+        forwarder.poll(21 * MS);
+        assertThat(calls).hasSize(6);
+        assertThat(calls.get(5).batcher()).isEqualTo("b2:10000");
     }
 
     @Test
@@ -130,10 +155,32 @@ class BatcherForwarderTest {
         assertThat(t).as("answered at its forward timeout").isEqualTo(Duration.ofSeconds(10).toNanos());
         assertThat(calls.size()).as("with a backoff of up to 100 ms, about a hundred calls in 10 s, not a storm").isBetween(90, 110);
         assertThat(forwarder.inFlightRecords()).isZero();
-        int before = calls.size();
-        forwarder.onFailed(calls.get(before - 1).id(), "RESOURCE_EXHAUSTED: batcher buffer full", t);
-        forwarder.poll(t + Duration.ofSeconds(2).toNanos());
-        assertThat(calls.subList(before, calls.size())).allSatisfy(c -> assertThat(c.records()).isEmpty());
+    }
+
+    @Test
+    void recordsWhoseRequestWasAnsweredWhileTheyWaitedAreNotSent() {
+        BatcherForwarder quick = new BatcherForwarder(
+                new AppConfig(Duration.ofMillis(1), 1000, 50_000, 1 << 20, 10_000, Duration.ofMillis(5), Duration.ofSeconds(10), 1000,
+                        Duration.ofSeconds(5)),
+                (batcher, id, records) -> calls.add(new Call(batcher, id, records)));
+        quick.onMembership(batchers("b1:10000"), 0);
+        quick.submit(List.of(RecordEnvelope.newBuilder().setId("r1").build()), new BatcherForwarder.Reply() {
+            @Override
+            public void accepted() {
+                answers.add("r1 accepted");
+            }
+
+            @Override
+            public void unavailable(String why) {
+                answers.add("r1 unavailable: " + why);
+            }
+        }, 0);
+        quick.onFailed(calls.get(0).id(), "RESOURCE_EXHAUSTED: batcher buffer full", 0); // waits 10 ms for the backoff
+        quick.poll(6 * MS);
+        assertThat(answers).containsExactly("r1 unavailable: no batcher accepted the records in time");
+        quick.poll(10 * MS);
+        assertThat(calls).hasSize(2);
+        assertThat(calls.get(1).records()).as("the batch that waited, without the answered request's record").isEmpty();
     }
 
     @Test
