@@ -9,6 +9,7 @@ import io.chariots.proto.Role;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -120,7 +121,7 @@ final class BatcherForwarder {
         collectingRecords += records.size();
         // Natural batching: with nothing on its way, send at once; otherwise requests that
         // arrive meanwhile share the next batch (sent when one returns, or after the linger).
-        if (sender.inFlightBatches() + sender.queuedBatches() == 0 || collectingRecords >= config.maxBatch() || config.linger().isZero()) {
+        if (nothingOnItsWay() || collectingRecords >= config.maxBatch() || config.linger().isZero()) {
             flush(now);
         }
     }
@@ -129,12 +130,7 @@ final class BatcherForwarder {
         if (collecting.isEmpty() || batchers.isEmpty()) {
             return;
         }
-        List<Part> parts = new ArrayList<>();
-        for (Part p : collecting) {
-            if (!p.request().done) { // one answered meanwhile (timed out while no batcher was there) needs no call
-                parts.add(p);
-            }
-        }
+        List<Part> parts = awaited(collecting); // one answered meanwhile (timed out while no batcher was there) needs no call
         collecting.clear();
         collectingRecords = 0;
         if (!parts.isEmpty()) {
@@ -186,7 +182,7 @@ final class BatcherForwarder {
         if (parts == null) {
             return;
         }
-        if (sender.inFlightBatches() + sender.queuedBatches() == 0) {
+        if (nothingOnItsWay()) {
             flush(now);
         }
         for (Part p : parts) {
@@ -209,12 +205,7 @@ final class BatcherForwarder {
     }
 
     private void resend(List<Part> parts, long now) {
-        List<Part> retry = new ArrayList<>();
-        for (Part p : parts) {
-            if (!p.request().done) {
-                retry.add(p);
-            }
-        }
+        List<Part> retry = awaited(parts);
         if (retry.isEmpty()) {
             return;
         }
@@ -266,11 +257,25 @@ final class BatcherForwarder {
     /** The records of {@code parts} whose request still waits: one answered meanwhile (timed out, or taken by another copy) needs none. */
     private static List<RecordEnvelope> recordsOf(List<Part> parts) {
         List<RecordEnvelope> records = new ArrayList<>();
-        for (Part p : parts) {
-            if (!p.request().done) {
-                records.addAll(p.records());
-            }
+        for (Part p : awaited(parts)) {
+            records.addAll(p.records());
         }
         return records;
+    }
+
+    /** The parts of {@code parts} whose request is not answered yet. */
+    private static List<Part> awaited(Collection<Part> parts) {
+        List<Part> out = new ArrayList<>(parts.size());
+        for (Part p : parts) {
+            if (!p.request().done) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** Whether no batch is queued or in flight to any batcher (natural batching sends at once then). */
+    private boolean nothingOnItsWay() {
+        return sender.inFlightBatches() + sender.queuedBatches() == 0;
     }
 }
