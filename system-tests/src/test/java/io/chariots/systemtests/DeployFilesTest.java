@@ -4,6 +4,8 @@ import io.chariots.common.config.RoleConfig;
 import io.chariots.common.runtime.DataDir;
 import io.chariots.launcher.ChariotsCli;
 import io.chariots.launcher.RoleCommand;
+import io.chariots.launcher.cluster.ClusterStateFile;
+import io.chariots.launcher.cluster.LocalCluster;
 import io.chariots.proto.Role;
 import io.chariots.testkit.ChildProcess;
 import io.chariots.testkit.FreePorts;
@@ -19,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -205,8 +208,15 @@ class DeployFilesTest {
             assertThat(dead.code).as("after SIGKILL: %s", dead.out).isEqualTo(1);
             assertThat(dead.out).contains("cannot connect");
 
-            p = ChildProcess.command(role).env(env).killOnExit().start();
+            // Restarted with the image's own JVM options (no CHARIOTS_JVM_OPTS): a flag this JVM refused would
+            // stop every container of the image from starting.
+            Map<String, String> imageDefaults = new HashMap<>(env);
+            imageDefaults.remove("CHARIOTS_JVM_OPTS");
+            p = ChildProcess.command(role).env(imageDefaults).unsetEnv("CHARIOTS_JVM_OPTS").killOnExit().start();
             awaitHealthy(env, p);
+            String running = ClusterStateFile.commandLine(p.pid()).orElseThrow();
+            assertThat(running).contains("-Xmx320m", "-XX:+UseParallelGC", "-XX:TieredStopAtLevel=1");
+            assertThat(List.of(running.split("\\s+"))).containsAll(LocalCluster.TIER4_LATER);
             p.signal("TERM"); // a clean stop takes the health file away
             assertThat(p.awaitExit(Duration.ofSeconds(20))).isTrue();
             assertThat(healthFile).doesNotExist();
