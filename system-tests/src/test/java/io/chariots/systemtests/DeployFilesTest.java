@@ -5,7 +5,6 @@ import io.chariots.common.runtime.DataDir;
 import io.chariots.launcher.ChariotsCli;
 import io.chariots.launcher.RoleCommand;
 import io.chariots.launcher.cluster.ClusterStateFile;
-import io.chariots.launcher.cluster.LocalCluster;
 import io.chariots.proto.Role;
 import io.chariots.testkit.ChildProcess;
 import io.chariots.testkit.FreePorts;
@@ -214,9 +213,8 @@ class DeployFilesTest {
             imageDefaults.remove("CHARIOTS_JVM_OPTS");
             p = ChildProcess.command(role).env(imageDefaults).unsetEnv("CHARIOTS_JVM_OPTS").killOnExit().start();
             awaitHealthy(env, p);
-            String running = ClusterStateFile.commandLine(p.pid()).orElseThrow();
-            assertThat(running).contains("-Xmx320m", "-XX:+UseParallelGC", "-XX:TieredStopAtLevel=1");
-            assertThat(List.of(running.split("\\s+"))).containsAll(LocalCluster.TIER4_LATER);
+            assertThat(ClusterStateFile.commandLine(p.pid()).orElseThrow())
+                    .contains("-Xmx320m", "-XX:+UseParallelGC", "-XX:TieredStopAtLevel=1");
             p.signal("TERM"); // a clean stop takes the health file away
             assertThat(p.awaitExit(Duration.ofSeconds(20))).isTrue();
             assertThat(healthFile).doesNotExist();

@@ -151,7 +151,6 @@ class UpDownCommandTest {
                     assertThat(running.contains("-XX:TieredStopAtLevel=1")).as(i.name() + " compiles with C1 alone")
                             .isEqualTo(c1);
                     assertThat(i.command().contains("-XX:TieredStopAtLevel=1")).as(i.name() + " recorded").isEqualTo(c1);
-                    assertThat(running).as(i.name() + " compiles with C2 later").containsAll(LocalCluster.TIER4_LATER);
                 }
             }
 

@@ -76,19 +76,6 @@ public final class LocalCluster implements AutoCloseable {
     /** Compiles with C1 alone: quick to compile, code a little slower than C2's (the roles in {@code Spec.roleJvmOptions}). */
     private static final String C1_ONLY = "-XX:TieredStopAtLevel=1";
 
-    /**
-     * Every role's C2 compiles a method ten times later than JDK 17's defaults (5,000 calls; 600 calls with
-     * 15,000 calls and loop turns; 40,000 loop turns for a loop's own compilation). C1's thresholds are
-     * unchanged, so code leaves the interpreter as soon. Code run once a record gets to C2 within a few batches,
-     * while code run once a batch or a call (gRPC's, Netty's) no longer trickles into C2 for millions of
-     * records: after 3M records the JIT's share of the roles' CPU fell from 8-20% to 4-11%, and a record cost
-     * 18.5 instead of 20.3 us at 96.9k instead of 90.3k records/s (medians of 12 and 15 runs; the README's
-     * Performance).
-     */
-    public static final List<String> TIER4_LATER = List.of("-XX:Tier4InvocationThreshold=50000",
-            "-XX:Tier4MinInvocationThreshold=6000", "-XX:Tier4CompileThreshold=150000",
-            "-XX:Tier4BackEdgeThreshold=400000");
-
     /** What to start; every field has a default that gives one of each role on free ports. */
     public static final class Spec {
         private final Map<Role, Integer> counts = new EnumMap<>(Role.class);
@@ -109,9 +96,6 @@ public final class LocalCluster implements AutoCloseable {
                 "-XX:ParallelGCThreads=1", "-Xss512k", "-XX:CICompilerCount=2",
                 // Out of memory, a role exits (and is restarted) rather than live on half-working.
                 "-XX:+ExitOnOutOfMemoryError"));
-        {
-            jvmOptions.addAll(TIER4_LATER);
-        }
         // After the common options (the last -Xmx wins). The batcher keeps under 50 MiB live on its heap under
         // 10x overload but has the most native memory (Netty's buffers, 16 connections' worth): with 320 MiB of
         // heap its peak was 531 MiB, with 256 MiB 452 MiB, the others' 450-500.
