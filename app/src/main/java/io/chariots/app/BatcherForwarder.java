@@ -1,5 +1,6 @@
 package io.chariots.app;
 
+import io.chariots.common.grpc.MessageLimits;
 import io.chariots.common.link.WindowedSender;
 import io.chariots.common.membership.Membership;
 import io.chariots.proto.Member;
@@ -14,7 +15,8 @@ import java.util.List;
 
 /**
  * Forwards records accepted over HTTP to the batchers in batches: requests
- * that arrive together share one gRPC call. A request is answered (through
+ * that arrive together share one gRPC call (up to {@code app.max_batch}
+ * records; a batch is cut at {@link MessageLimits#BATCH_BYTES}). A request is answered (through
  * its {@link Reply}) once a batcher has all its records, or with an error when
  * no batcher could take them in time. Batches go out through the one
  * stage-to-stage sender ({@link WindowedSender}): a batcher that fails a call
@@ -48,6 +50,7 @@ final class BatcherForwarder {
 
     private static final class Request {
         final List<RecordEnvelope> records;
+        final long bytes; // serialized, of records
         final Reply reply;
         final long deadline;
         int unacked;
@@ -55,6 +58,7 @@ final class BatcherForwarder {
 
         Request(List<RecordEnvelope> records, Reply reply, long deadline) {
             this.records = records;
+            this.bytes = bytesOf(records);
             this.reply = reply;
             this.deadline = deadline;
         }
@@ -68,9 +72,11 @@ final class BatcherForwarder {
     private List<String> batchers = List.of();
     private final ArrayDeque<Part> collecting = new ArrayDeque<>();
     private int collectingRecords;
+    private long collectingBytes; // serialized, of the records collecting
     private long firstAt;
     private final ArrayDeque<Request> open = new ArrayDeque<>();
     private long inFlightRecords;
+    private long inFlightBytes;
     private int roundRobin;
 
     BatcherForwarder(AppConfig config, Sender sender) {
@@ -104,24 +110,41 @@ final class BatcherForwarder {
         return inFlightRecords;
     }
 
-    /** Whether {@code n} more records would exceed the in-flight bound. */
-    boolean full(int n) {
-        return inFlightRecords + n > config.maxInFlight();
+    /**
+     * Whether {@code records} would exceed the in-flight bounds: of records,
+     * or of their bytes (unless nothing is in flight, so that a request
+     * larger than the bound is not refused for ever).
+     */
+    boolean full(List<RecordEnvelope> records) {
+        return inFlightRecords + records.size() > config.maxInFlight()
+                || (inFlightBytes > 0 && inFlightBytes + bytesOf(records) > config.maxInFlightBytes());
+    }
+
+    /** Serialized bytes of {@code records} (memoized by each record: its call's serialization reads it again). */
+    static long bytesOf(List<RecordEnvelope> records) {
+        long n = 0;
+        for (RecordEnvelope r : records) {
+            n += r.getSerializedSize();
+        }
+        return n;
     }
 
     void submit(List<RecordEnvelope> records, Reply reply, long now) {
         Request r = new Request(records, reply, now + config.forwardTimeout().toNanos());
         r.unacked = records.size();
         inFlightRecords += records.size();
+        inFlightBytes += r.bytes;
         open.add(r);
         if (collecting.isEmpty()) {
             firstAt = now;
         }
         collecting.add(new Part(r, records));
         collectingRecords += records.size();
+        collectingBytes += r.bytes;
         // Natural batching: with nothing on its way, send at once; otherwise requests that
         // arrive meanwhile share the next batch (sent when one returns, or after the linger).
-        if (nothingOnItsWay() || collectingRecords >= config.maxBatch() || config.linger().isZero()) {
+        if (nothingOnItsWay() || collectingRecords >= config.maxBatch() || collectingBytes >= MessageLimits.BATCH_BYTES
+                || config.linger().isZero()) {
             flush(now);
         }
     }
@@ -133,9 +156,45 @@ final class BatcherForwarder {
         List<Part> parts = awaited(collecting); // one answered meanwhile (timed out while no batcher was there) needs no call
         collecting.clear();
         collectingRecords = 0;
-        if (!parts.isEmpty()) {
-            send(parts, now);
+        collectingBytes = 0;
+        for (List<Part> batch : byBytes(parts)) {
+            send(batch, now);
         }
+    }
+
+    /**
+     * {@code parts} cut into batches, each closed once its records hold
+     * {@link MessageLimits#BATCH_BYTES}: requests of large records that came
+     * together, or one request of them, never make a call larger than a
+     * batcher takes (such a batch would fail at every batcher until its
+     * requests timed out). A request cut in two is answered once both parts
+     * are taken.
+     */
+    private static List<List<Part>> byBytes(List<Part> parts) {
+        List<List<Part>> batches = new ArrayList<>(1);
+        List<Part> batch = new ArrayList<>(parts.size());
+        long bytes = 0;
+        for (Part p : parts) {
+            List<RecordEnvelope> rs = p.records();
+            int from = 0;
+            for (int i = 0; i < rs.size(); i++) {
+                bytes += rs.get(i).getSerializedSize();
+                if (bytes >= MessageLimits.BATCH_BYTES) {
+                    batch.add(new Part(p.request(), rs.subList(from, i + 1)));
+                    batches.add(batch);
+                    batch = new ArrayList<>();
+                    bytes = 0;
+                    from = i + 1;
+                }
+            }
+            if (from < rs.size()) {
+                batch.add(from == 0 ? p : new Part(p.request(), rs.subList(from, rs.size())));
+            }
+        }
+        if (!batch.isEmpty()) {
+            batches.add(batch);
+        }
+        return batches;
     }
 
     /**
@@ -191,6 +250,7 @@ final class BatcherForwarder {
             if (r.unacked == 0 && !r.done) {
                 r.done = true;
                 inFlightRecords -= r.records.size();
+                inFlightBytes -= r.bytes;
                 r.reply.accepted();
             }
         }
@@ -216,6 +276,7 @@ final class BatcherForwarder {
             collecting.addAll(retry);
             for (Part p : retry) {
                 collectingRecords += p.records().size();
+                collectingBytes += bytesOf(p.records());
             }
         } else {
             send(retry, now);
@@ -236,6 +297,7 @@ final class BatcherForwarder {
             if (!r.done) {
                 r.done = true;
                 inFlightRecords -= r.records.size();
+                inFlightBytes -= r.bytes;
                 r.reply.unavailable(batchers.isEmpty() ? "no batcher is registered" : "no batcher accepted the records in time");
             }
         }

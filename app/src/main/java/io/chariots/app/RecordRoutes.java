@@ -193,7 +193,7 @@ final class RecordRoutes {
                 unavailable(ex, "no batcher is registered", envelopes);
                 return;
             }
-            if (forwarder.full(envelopes.size())) {
+            if (forwarder.full(envelopes)) {
                 unavailable(ex, "the pipeline is full; retry shortly", envelopes);
                 return;
             }

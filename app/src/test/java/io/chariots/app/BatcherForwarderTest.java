@@ -1,5 +1,7 @@
 package io.chariots.app;
 
+import com.google.protobuf.ByteString;
+import io.chariots.common.grpc.MessageLimits;
 import io.chariots.common.membership.Membership;
 import io.chariots.proto.Member;
 import io.chariots.proto.MembershipView;
@@ -23,7 +25,7 @@ class BatcherForwarderTest {
     private final List<Call> calls = new ArrayList<>();
     private final List<String> answers = new ArrayList<>();
     private final BatcherForwarder forwarder = new BatcherForwarder(
-            new AppConfig(Duration.ofMillis(1), 1000, 50_000, 1 << 20, 10_000, Duration.ofSeconds(10), Duration.ofSeconds(10), 1000,
+            new AppConfig(Duration.ofMillis(1), 1000, 50_000, 64L << 20, 1 << 20, 10_000, Duration.ofSeconds(10), Duration.ofSeconds(10), 1000,
                     Duration.ofSeconds(5)),
             (batcher, id, records) -> calls.add(new Call(batcher, id, records)));
 
@@ -36,7 +38,24 @@ class BatcherForwarderTest {
     }
 
     private void append(String id, long now) {
-        forwarder.submit(List.of(RecordEnvelope.newBuilder().setId(id).build()), new BatcherForwarder.Reply() {
+        append(id, List.of(RecordEnvelope.newBuilder().setId(id).build()), now);
+    }
+
+    /** A request of {@code n} records of {@code mib} MiB each, ids {@code id-0}… */
+    private void appendLarge(String id, int n, int mib, long now) {
+        List<RecordEnvelope> records = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            records.add(large(id + "-" + i, mib));
+        }
+        append(id, records, now);
+    }
+
+    private static RecordEnvelope large(String id, int mib) {
+        return RecordEnvelope.newBuilder().setId(id).setBody(ByteString.copyFrom(new byte[mib << 20])).build();
+    }
+
+    private void append(String id, List<RecordEnvelope> records, long now) {
+        forwarder.submit(records, new BatcherForwarder.Reply() {
             @Override
             public void accepted() {
                 answers.add(id + " accepted");
@@ -72,6 +91,48 @@ class BatcherForwarderTest {
         forwarder.onAccepted(calls.get(calls.size() - 1).id(), t);
         assertThat(answers).containsExactly("r1 accepted");
         assertThat(forwarder.inFlightRecords()).isZero();
+    }
+
+    @Test
+    void batchesOfLargeRecordsAreCutAtSixteenMebibytesAndARequestIsAnsweredOnceEveryPartIsTaken() {
+        forwarder.onMembership(batchers("b1:10000", "b2:10000"), 0);
+        append("first", 0); // on its way: what follows gathers
+        appendLarge("a", 2, 7, 0);
+        appendLarge("b", 10, 5, 0); // 50 MiB in one request
+        assertThat(calls).as("gathered past 16 MiB: sent without waiting for the linger").hasSizeGreaterThan(1);
+        forwarder.poll(2 * MS);
+        List<String> sent = new ArrayList<>();
+        for (Call c : calls) {
+            long bytes = c.records().stream().mapToLong(RecordEnvelope::getSerializedSize).sum();
+            assertThat(bytes).as("call %d", c.id()).isLessThan(MessageLimits.BATCH_BYTES + (7 << 20) + 1000);
+            c.records().forEach(r -> sent.add(r.getId()));
+        }
+        assertThat(sent).containsExactly("first", "a-0", "a-1", "b-0", "b-1", "b-2", "b-3", "b-4", "b-5", "b-6", "b-7", "b-8", "b-9");
+        // "b" is answered only once the last of its parts is taken.
+        List<Call> byB = calls.stream().filter(c -> c.records().stream().anyMatch(r -> r.getId().startsWith("b-"))).toList();
+        assertThat(byB).hasSizeGreaterThan(1);
+        for (Call c : calls) {
+            assertThat(answers).as("before call %d is taken", c.id()).doesNotContain("b accepted");
+            forwarder.onAccepted(c.id(), 3 * MS);
+        }
+        assertThat(answers).containsExactly("first accepted", "a accepted", "b accepted");
+        assertThat(forwarder.inFlightRecords()).isZero();
+    }
+
+    @Test
+    void recordsInFlightAreBoundedByTheirBytesButOneLargeRequestAloneIsTaken() {
+        forwarder.onMembership(batchers("b1:10000"), 0);
+        List<RecordEnvelope> huge = List.of(large("h", 70)); // more than the 64 MiB bound by itself
+        assertThat(forwarder.full(huge)).as("nothing in flight: taken").isFalse();
+        appendLarge("a", 12, 5, 0); // 60 MiB in flight
+        assertThat(forwarder.full(List.of(large("x", 5)))).as("65 MiB in flight would pass 64").isTrue();
+        assertThat(forwarder.full(List.of(large("y", 3)))).as("63 MiB").isFalse();
+        assertThat(forwarder.full(huge)).isTrue();
+        for (Call c : List.copyOf(calls)) {
+            forwarder.onAccepted(c.id(), MS);
+        }
+        assertThat(answers).containsExactly("a accepted");
+        assertThat(forwarder.full(List.of(large("x", 5)))).as("taken by a batcher: out of flight").isFalse();
     }
 
     @Test
@@ -160,7 +221,7 @@ class BatcherForwarderTest {
     @Test
     void recordsWhoseRequestWasAnsweredWhileTheyWaitedAreNotSent() {
         BatcherForwarder quick = new BatcherForwarder(
-                new AppConfig(Duration.ofMillis(1), 1000, 50_000, 1 << 20, 10_000, Duration.ofMillis(5), Duration.ofSeconds(10), 1000,
+                new AppConfig(Duration.ofMillis(1), 1000, 50_000, 64L << 20, 1 << 20, 10_000, Duration.ofMillis(5), Duration.ofSeconds(10), 1000,
                         Duration.ofSeconds(5)),
                 (batcher, id, records) -> calls.add(new Call(batcher, id, records)));
         quick.onMembership(batchers("b1:10000"), 0);

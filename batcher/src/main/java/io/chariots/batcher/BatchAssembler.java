@@ -1,5 +1,6 @@
 package io.chariots.batcher;
 
+import io.chariots.common.grpc.MessageLimits;
 import io.chariots.common.link.WindowedSender;
 import io.chariots.common.membership.Membership;
 import io.chariots.proto.Member;
@@ -21,8 +22,8 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Gathers records into batches for the filters, by size ({@code maxBatch})
- * and time ({@code linger}; up to {@code busyLinger} while a filter already
+ * Gathers records into batches for the filters, by size ({@code maxBatch}
+ * records, or {@link MessageLimits#BATCH_BYTES} serialized bytes) and time ({@code linger}; up to {@code busyLinger} while a filter already
  * has {@code busyWindow} batches on their way, so that batches grow with the
  * load), and keeps every batch until a filter answered
  * it — which a filter does only once every record of it is durable (or
@@ -72,7 +73,16 @@ final class BatchAssembler {
     /** Records gathering for one filter. */
     private static final class Collecting {
         List<RecordEnvelope> records = new ArrayList<>();
+        long bytes; // serialized, of records
         long firstAt;
+
+        /** The batch gathered; this starts a new one. */
+        List<RecordEnvelope> take() {
+            List<RecordEnvelope> b = records;
+            records = new ArrayList<>();
+            bytes = 0;
+            return b;
+        }
     }
 
     private final BatcherConfig config;
@@ -82,6 +92,7 @@ final class BatchAssembler {
     private final List<RecordEnvelope> unrouted = new ArrayList<>();
     private List<String> filters = List.of();
     private long buffered;
+    private long bufferedBytes; // serialized, of the buffered records
     private boolean paused;
     // Records a filter answered as parked at their queue, by when to send them again (nanoTime).
     private final TreeMap<Long, List<RecordEnvelope>> parked = new TreeMap<>();
@@ -101,6 +112,7 @@ final class BatchAssembler {
         this.sent = Counter.builder("chariots_batcher_records_forwarded_total")
                 .description("Records a filter answered for (durable or rejected)").register(meters);
         meters.gauge("chariots_batcher_buffered_records", this, a -> a.buffered);
+        meters.gauge("chariots_batcher_buffered_bytes", this, a -> a.bufferedBytes);
         meters.gauge("chariots_batcher_parked_records", this, a -> a.parkedCount);
         this.parkedResent = Counter.builder("chariots_batcher_parked_resent_total")
                 .description("Parked records sent again (each until a copy is settled)").register(meters);
@@ -137,6 +149,7 @@ final class BatchAssembler {
     /** Records parsed at an edge. */
     void add(List<RecordEnvelope> records, long now) {
         buffered += records.size();
+        bufferedBytes += bytesOf(records);
         unrouted.addAll(records);
         route(now);
         flush(now, false);
@@ -144,7 +157,16 @@ final class BatchAssembler {
     }
 
     boolean full() {
-        return buffered >= config.highWater();
+        return buffered >= config.highWater() || bufferedBytes >= config.highWaterBytes();
+    }
+
+    /** Serialized bytes of {@code records} (memoized by each record: its call's serialization reads it again). */
+    private static long bytesOf(List<RecordEnvelope> records) {
+        long n = 0;
+        for (RecordEnvelope r : records) {
+            n += r.getSerializedSize();
+        }
+        return n;
     }
 
     /** The filter for a record: by id, or the next filter that is not backing off. */
@@ -171,9 +193,10 @@ final class BatchAssembler {
                 c.firstAt = now;
             }
             c.records.add(r);
-            if (c.records.size() >= config.maxBatch()) {
-                sender.submit(f, c.records);
-                c.records = new ArrayList<>();
+            c.bytes += r.getSerializedSize(); // memoized: the call's serialization reads it again
+            // Closed by bytes too: a batch of large records must stay one call a filter can take.
+            if (c.records.size() >= config.maxBatch() || c.bytes >= MessageLimits.BATCH_BYTES) {
+                sender.submit(f, c.take());
             }
         }
         unrouted.clear();
@@ -183,8 +206,7 @@ final class BatchAssembler {
         for (Map.Entry<String, Collecting> e : collecting.entrySet()) {
             Collecting c = e.getValue();
             if (!c.records.isEmpty() && (all || now - c.firstAt >= lingerFor(e.getKey()))) {
-                sender.submit(e.getKey(), c.records);
-                c.records = new ArrayList<>();
+                sender.submit(e.getKey(), c.take());
             }
         }
         sender.poll(now);
@@ -210,6 +232,7 @@ final class BatchAssembler {
             return;
         }
         buffered -= b.size();
+        bufferedBytes -= bytesOf(b);
         int kept = 0;
         if (!parkedIds.isEmpty() || !parkedRounds.isEmpty()) {
             Set<String> ids = parkedIds.isEmpty() ? Set.of() : new HashSet<>(parkedIds);
@@ -244,6 +267,7 @@ final class BatchAssembler {
             parkedCount -= again.size();
             parkedResent.increment(again.size());
             buffered += again.size();
+            bufferedBytes += bytesOf(again);
             unrouted.addAll(again);
         }
         route(now);
@@ -305,10 +329,10 @@ final class BatchAssembler {
     }
 
     private void updatePressure() {
-        if (!paused && buffered >= config.highWater()) {
+        if (!paused && full()) {
             paused = true;
             pressure.paused(true);
-        } else if (paused && buffered <= config.lowWater()) {
+        } else if (paused && buffered <= config.lowWater() && bufferedBytes <= config.highWaterBytes() / 2) {
             paused = false;
             pressure.paused(false);
         }

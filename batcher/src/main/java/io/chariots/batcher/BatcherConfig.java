@@ -2,6 +2,7 @@ package io.chariots.batcher;
 
 import io.chariots.common.config.RoleConfig;
 import io.chariots.common.config.Settings;
+import io.chariots.common.grpc.MessageLimits;
 import io.chariots.common.net.EdgeGuard;
 
 import java.time.Duration;
@@ -9,7 +10,8 @@ import java.time.Duration;
 /**
  * Batcher tunables, validated once at start. Keys are {@code batcher.*}.
  *
- * @param maxFrameBytes largest frame accepted on the raw TCP port; a longer one closes that connection; {@code batcher.max_frame_bytes}, default 16 MiB
+ * @param maxFrameBytes largest frame accepted on the raw TCP port; a longer one closes that connection; {@code batcher.max_frame_bytes}, default 16 MiB, at most
+ *                      32 MiB ({@link MessageLimits#MAX_INPUT_BYTES}: a batch of records must fit one gRPC message)
  * @param maxFrameRecords records one {@code 's'} frame may carry; a frame with more is rejected whole (counted, logged with
  *                      the peer, an error answer in the acknowledged mode), as what the pipeline may hold bounds it;
  *                      {@code batcher.max_frame_records}, default 10000, at most {@code high_water}
@@ -40,6 +42,10 @@ import java.time.Duration;
  *                      only adds waiting and garbage collection (100000 measured at full speed: p50 append latency
  *                      three times as long, the batcher 18-27% of its CPU in GC against 9-15%)
  * @param lowWater      buffered records at which reading resumes; {@code batcher.low_water}, default half of {@code high_water}
+ * @param highWaterBytes serialized bytes of buffered records at which reading pauses as at {@code high_water} (and
+ *                      resumes at half of it): records of megabytes reach the heap's size long before 30000 of them;
+ *                      {@code batcher.high_water_bytes}, default 32 MiB, at least {@code max_frame_bytes} (a frame that
+ *                      arrives once reading paused is still taken whole)
  * @param ackTimeout    acknowledged mode: how long a record is waited for before its answer says it was not
  *                      confirmed; {@code batcher.ack_timeout_ms}, default 10000
  * @param ackMaxUnanswered acknowledged mode: records of one connection awaiting their answer above which that
@@ -48,7 +54,7 @@ import java.time.Duration;
  *                      answered "not appended"; {@code batcher.max_waiting}, default 100000
  */
 record BatcherConfig(int maxFrameBytes, int maxFrameRecords, long maxBufferedBytes, EdgeGuard.Limits tcp, int maxBatch, Duration linger, int busyWindow, Duration busyLinger, int window, int highWater, int lowWater,
-                     Duration ackTimeout, int ackMaxUnanswered, int maxWaiting) {
+                     long highWaterBytes, Duration ackTimeout, int ackMaxUnanswered, int maxWaiting) {
     BatcherConfig {
         if (busyWindow < 1 || busyWindow > window) {
             throw new IllegalArgumentException("batcher.busy_window must be 1 to batcher.window (" + window + "), not " + busyWindow);
@@ -61,11 +67,13 @@ record BatcherConfig(int maxFrameBytes, int maxFrameRecords, long maxBufferedByt
 
     /** Default {@code batcher.high_water} (why: the {@code highWater} parameter above). */
     static final int DEFAULT_HIGH_WATER = 30_000;
+    /** Default {@code batcher.high_water_bytes}: 32 MiB (64 MiB let records of 14 MiB over 8 connections take the 256 MiB heap). */
+    static final long DEFAULT_HIGH_WATER_BYTES = 32L << 20;
 
     static BatcherConfig from(RoleConfig role) {
         Settings s = role.settings();
         int high = s.getInt("batcher.high_water", DEFAULT_HIGH_WATER, 1, 100_000_000);
-        int maxFrame = s.getInt("batcher.max_frame_bytes", 16 << 20, 16, 1 << 30);
+        int maxFrame = s.getInt("batcher.max_frame_bytes", 16 << 20, 16, MessageLimits.MAX_INPUT_BYTES);
         int window = s.getInt("batcher.window", 256, 1, 100_000);
         Duration linger = Duration.ofMillis(s.getLong("batcher.linger_ms", 2, 0, 10_000));
         return new BatcherConfig(
@@ -80,6 +88,7 @@ record BatcherConfig(int maxFrameBytes, int maxFrameRecords, long maxBufferedByt
                 window,
                 high,
                 s.getInt("batcher.low_water", high / 2, 0, high),
+                s.getLong("batcher.high_water_bytes", Math.max(DEFAULT_HIGH_WATER_BYTES, maxFrame), maxFrame, 1L << 40),
                 Duration.ofMillis(s.getLong("batcher.ack_timeout_ms", 10_000, 1, 600_000)),
                 s.getInt("batcher.ack_max_unanswered", 10_000, 1, 10_000_000),
                 s.getInt("batcher.max_waiting", 100_000, 1, 10_000_000));

@@ -1,5 +1,7 @@
 package io.chariots.batcher;
 
+import com.google.protobuf.ByteString;
+import io.chariots.common.grpc.MessageLimits;
 import io.chariots.common.membership.Membership;
 import io.chariots.proto.Member;
 import io.chariots.proto.MembershipView;
@@ -29,6 +31,7 @@ class BatchAssemblerTest {
     final List<Sent> sent = new ArrayList<>();
     final List<Boolean> pressure = new ArrayList<>();
     long now = 1000 * MS;
+    long highWaterBytes = 64L << 20;
 
     /** Batches leave after the 2 ms linger whatever is on their way. */
     BatchAssembler assembler(int maxBatch, int window, int high, int low) {
@@ -37,7 +40,7 @@ class BatchAssemblerTest {
 
     BatchAssembler assembler(int maxBatch, int busyWindow, Duration busyLinger, int window, int high, int low) {
         BatchAssembler a = new BatchAssembler(new BatcherConfig(1 << 20, 10_000, 64 << 20, null, maxBatch, Duration.ofMillis(2), busyWindow, busyLinger, window, high, low,
-                Duration.ofSeconds(10), 10_000, 100_000),
+                highWaterBytes, Duration.ofSeconds(10), 10_000, 100_000),
                 (f, id, r) -> sent.add(new Sent(f, id, r)), pressure::add, new SimpleMeterRegistry());
         MembershipView.Builder v = MembershipView.newBuilder().setEpoch(1).setVersion(1);
         v.addMembers(Member.newBuilder().setRole(Role.FILTER).setGrpcAddress("f1").setJoinSeq(1));
@@ -188,6 +191,41 @@ class BatchAssemblerTest {
         assertThat(pressure).containsExactly(true, false);
         assertThat(a.buffered()).isZero();
     }
+    @Test
+    void largeRecordsCloseABatchAtSixteenMebibytesAndPauseReadingByTheirBytes() {
+        BatchAssembler a = assembler(2000, 256, 30_000, 15_000); // record-count marks far away
+        List<RecordEnvelope> big = new ArrayList<>();
+        for (int i = 0; i < 14; i++) {
+            big.add(RecordEnvelope.newBuilder().setId("big" + i).setBody(ByteString.copyFrom(new byte[5 << 20])).build());
+        }
+        for (RecordEnvelope r : big) {
+            a.add(List.of(r), now); // one frame at a time, as a raw TCP connection delivers them
+        }
+        now += 3 * MS;
+        a.poll(now);
+        assertThat(sent.stream().mapToInt(b -> b.records().size()).sum()).isEqualTo(14);
+        for (Sent b : sent) {
+            long bytes = b.records().stream().mapToLong(RecordEnvelope::getSerializedSize).sum();
+            // Closed at the first record that takes it to 16 MiB: four of 5 MiB, never the 2000 of max_batch.
+            assertThat(b.records().size()).as("records of batch %d", b.id()).isLessThanOrEqualTo(4);
+            assertThat(bytes).as("batch %d", b.id()).isLessThan(MessageLimits.BATCH_BYTES + (5 << 20) + 100);
+        }
+        // 14 records of 5 MiB = 70 MiB held: past the 64 MiB mark, though 14 records are far below 30000.
+        assertThat(pressure).containsExactly(true);
+        assertThat(a.full()).isTrue();
+        List<Sent> answered = new ArrayList<>();
+        for (Sent b : List.copyOf(sent)) {
+            a.onForwarded(b.id(), List.of(), now);
+            answered.add(b);
+            long held = sent.stream().filter(x -> !answered.contains(x))
+                    .flatMap(x -> x.records().stream()).mapToLong(RecordEnvelope::getSerializedSize).sum();
+            // Reading resumes at half the mark, 32 MiB, not before.
+            assertThat(pressure.get(pressure.size() - 1)).as("paused with %d bytes held", held).isEqualTo(held > (32L << 20));
+        }
+        assertThat(pressure).containsExactly(true, false);
+        assertThat(a.full()).isFalse();
+    }
+
     @Test
     void parkedRecordsLeaveTheWaterMarksAndAreSentAgainUntilSettled() {
         BatchAssembler a = assembler(10, 4, 20, 10);

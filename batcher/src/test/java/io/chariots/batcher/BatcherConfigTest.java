@@ -36,6 +36,18 @@ class BatcherConfigTest {
     }
 
     @Test
+    void bytesHeldAreBoundedAtThirtyTwoMebibytesAndAFrameCannotBeLargerThanABatchCanCarry() {
+        assertThat(config(Map.of()).highWaterBytes()).isEqualTo(32L << 20);
+        assertThat(config(Map.of()).maxFrameBytes()).isEqualTo(16 << 20);
+        BatcherConfig largest = config(Map.of("max_frame_bytes", 32 << 20));
+        assertThat(largest.highWaterBytes()).as("at least one frame").isEqualTo(32L << 20);
+        assertThatThrownBy(() -> config(Map.of("max_frame_bytes", (32 << 20) + 1)))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("batcher.max_frame_bytes");
+        assertThatThrownBy(() -> config(Map.of("max_frame_bytes", 4 << 20, "high_water_bytes", 1 << 20)))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("batcher.high_water_bytes");
+    }
+
+    @Test
     void aLowWaterMarkAboveTheHighOneIsRefusedByName() {
         assertThatThrownBy(() -> config(Map.of("high_water", 1_000, "low_water", 2_000)))
                 .isInstanceOf(ConfigException.class)

@@ -1,5 +1,6 @@
 package io.chariots.queue;
 
+import io.chariots.common.grpc.MessageLimits;
 import io.chariots.common.link.WindowedSender;
 import io.chariots.proto.RecordEnvelope;
 
@@ -15,7 +16,8 @@ import java.util.Set;
 
 /**
  * Records that have their LIds, on their way to the maintainers that own
- * them: batched per maintainer, sent through the {@link WindowedSender}, and
+ * them: batched per maintainer (closed at {@code maxBatch} records or
+ * {@link MessageLimits#BATCH_BYTES}), sent through the {@link WindowedSender}, and
  * retried to the same maintainer until stored (an LId's maintainer never
  * changes). A record whose causes this queue gave LIds but has not stored yet
  * (its local dependencies) waits until they are stored, so an effect is never
@@ -29,7 +31,27 @@ public final class StoreOutbox {
     }
 
     /** A batch for one maintainer, at the epoch its LIds were given at; {@code tags[i]} came with {@code records[i]}. */
-    record StoreBatch(long epoch, List<RecordEnvelope> records, List<Object> tags) {
+    static final class StoreBatch {
+        private final long epoch;
+        private final List<RecordEnvelope> records = new ArrayList<>();
+        private final List<Object> tags = new ArrayList<>();
+        private long bytes; // serialized, of records
+
+        StoreBatch(long epoch) {
+            this.epoch = epoch;
+        }
+
+        long epoch() {
+            return epoch;
+        }
+
+        List<RecordEnvelope> records() {
+            return records;
+        }
+
+        List<Object> tags() {
+            return tags;
+        }
     }
 
     private record Waiting(String maintainer, RecordEnvelope record, long[] deps, Object tag) {
@@ -135,10 +157,12 @@ public final class StoreOutbox {
     }
 
     private void collect(String maintainer, RecordEnvelope r, Object tag) {
-        StoreBatch c = collecting.computeIfAbsent(maintainer, m -> new StoreBatch(epoch, new ArrayList<>(), new ArrayList<>()));
-        c.records().add(r);
-        c.tags().add(tag);
-        if (c.records().size() >= maxBatch) {
+        StoreBatch c = collecting.computeIfAbsent(maintainer, m -> new StoreBatch(epoch));
+        c.records.add(r);
+        c.tags.add(tag);
+        c.bytes += r.getSerializedSize(); // memoized: the call's serialization reads it again
+        // Closed by bytes too: a batch of large records must stay one call a maintainer can take.
+        if (c.records.size() >= maxBatch || c.bytes >= MessageLimits.BATCH_BYTES) {
             sender.submit(maintainer, c);
             collecting.remove(maintainer);
         }

@@ -1,5 +1,7 @@
 package io.chariots.queue;
 
+import com.google.protobuf.ByteString;
+import io.chariots.common.grpc.MessageLimits;
 import io.chariots.common.link.WindowedSender;
 import io.chariots.proto.RecordEnvelope;
 import org.junit.jupiter.api.Test;
@@ -59,6 +61,21 @@ class StoreOutboxTest {
         outbox.flush(T0);
         assertThat(sentTo(M1)).extracting(Sent::lids).containsExactly(List.of(1L, 2L, 3L), List.of(4L, 5L, 6L),
                 List.of(7L));
+    }
+
+    @Test
+    void aBatchOfLargeRecordsIsClosedAtSixteenMebibytes() {
+        StoreOutbox wide = new StoreOutbox((m, id, epoch, records) -> sent.add(new Sent(m, id, epoch, List.copyOf(records))),
+                100, 2000, new WindowedSender.Backoff(Duration.ofMillis(10), Duration.ofMillis(40)));
+        for (long lid = 1; lid <= 10; lid++) {
+            wide.add(7, M1, rec(lid).toBuilder().setBody(ByteString.copyFrom(new byte[6 << 20])).build(), NONE);
+        }
+        wide.flush(T0);
+        // 6 MiB each: a batch closes at the third (18 MiB), not at max_batch's 2000.
+        assertThat(sentTo(M1)).extracting(Sent::lids).containsExactly(List.of(1L, 2L, 3L), List.of(4L, 5L, 6L),
+                List.of(7L, 8L, 9L), List.of(10L));
+        assertThat(sent).allSatisfy(b -> assertThat(b.records().stream().mapToLong(RecordEnvelope::getSerializedSize).sum())
+                .isLessThan(MessageLimits.BATCH_BYTES + (6 << 20) + 100));
     }
 
     @Test

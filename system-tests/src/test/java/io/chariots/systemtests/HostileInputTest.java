@@ -301,6 +301,75 @@ class HostileInputTest {
     }
 
     /**
+     * Records of 12 MiB, 32 over eight raw TCP connections and 6 over HTTP,
+     * all at once (456 MiB): every stage cuts its batches at 16 MiB (a batch
+     * of them by record count would exceed the 64 MiB a gRPC message may
+     * hold, and fail at every filter for ever), and the batcher and the app
+     * stop taking records by their bytes, not only by their count (four
+     * connections of them took the batcher's heap before). Every record
+     * arrives, and no role dies.
+     */
+    @Test
+    void recordsOfTwelveMebibytesAllAtOnceAllArriveAndNoRoleRunsOutOfMemory() throws Exception {
+        LocalCluster c = clusters.track(LocalCluster.spec().workDir(dir).start());
+        c.awaitRegistered(Duration.ofSeconds(90));
+        RoleProcess batcher = c.get(Role.BATCHER, 0);
+        int appPort = c.get(Role.APP, 0).ports().main();
+        String pad = "p".repeat(12 << 20);
+        Set<String> expected = new HashSet<>();
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(14);
+        try {
+            for (int k = 0; k < 8; k++) {
+                List<String> ids = List.of("tcp-" + k + "-0", "tcp-" + k + "-1", "tcp-" + k + "-2", "tcp-" + k + "-3");
+                expected.addAll(ids);
+                LogProbe.RawConnection conn = new LogProbe.RawConnection(batcher.ports().main());
+                sent.add(pool.submit(() -> {
+                    go.await();
+                    try (conn) {
+                        for (String id : ids) {
+                            conn.raw(FrameEncoder.encode((byte) 'r', ("{\"id\":\"" + id + "\",\"tags\":{\"pad\":\"" + pad
+                                    + "\"}}").getBytes(StandardCharsets.UTF_8)));
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (int k = 0; k < 6; k++) {
+                String id = "http-" + k;
+                expected.add(id);
+                String record = "{\"id\":\"" + id + "\",\"tags\":{\"pad\":\"" + pad + "\"}}";
+                sent.add(pool.submit(() -> {
+                    go.await();
+                    assertThat(postPadded(appPort, record, record.length())).as(id).isEqualTo(202);
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (java.util.concurrent.Future<?> f : sent) {
+                f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(LogProbe.awaitStored(c, expected.size(), Duration.ofSeconds(120))).isEqualTo(expected.size());
+        TreeMap<Long, LogRecord> log = LogProbe.readLog(c);
+        assertThat(new HashSet<>(LogProbe.ids(log))).isEqualTo(expected);
+        assertThat(LogProbe.ids(log)).hasSize(expected.size());
+        for (LogRecord r : log.values()) {
+            assertThat(r.tags().get("pad")).as(r.id()).hasSize(12 << 20);
+        }
+        for (Role role : List.of(Role.APP, Role.BATCHER, Role.FILTER, Role.QUEUE, Role.MAINTAINER, Role.INDEXER)) {
+            RoleProcess p = c.get(role, 0);
+            assertThat(p.alive()).as(role + " alive").isTrue();
+            assertThat(Files.readString(p.log())).as(role + "'s log").doesNotContain("OutOfMemoryError");
+        }
+        String metrics = LogProbe.get("http://127.0.0.1:" + batcher.ports().admin() + "/metrics").body();
+        assertThat(AppendPathTest.metric(metrics, "chariots_batcher_buffered_bytes")).as("all answered").isZero();
+    }
+
+    /**
      * Every role's event loop may hold only 16 tasks: under eight raw TCP
      * clients and 32 HTTP ones the batcher stops reading while its loop is
      * behind, the app answers 503 naming its loop, and the stages refuse

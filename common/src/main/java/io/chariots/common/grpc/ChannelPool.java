@@ -27,7 +27,7 @@ public final class ChannelPool implements AutoCloseable {
     public ManagedChannel get(String address) {
         return channels.computeIfAbsent(address, a -> transport.grpcChannel(a)
                 .directExecutor()
-                .maxInboundMessageSize(64 << 20)
+                .maxInboundMessageSize(MessageLimits.MAX_MESSAGE_BYTES)
                 // A peer that stops answering (paused, cut off) fails its calls within about
                 // 4 s instead of at their deadlines: the keepalive is what lets a caller give up
                 // on a call that waits legitimately long (a filter's batch until it is durable).

@@ -3,6 +3,7 @@ package io.chariots.common.runtime;
 import io.chariots.common.auth.ClusterAuth;
 import io.chariots.common.auth.ClusterSecret;
 import io.chariots.common.config.RoleConfig;
+import io.chariots.common.grpc.MessageLimits;
 import io.chariots.common.config.Settings;
 import io.chariots.common.frame.ByteBudget;
 import io.chariots.common.http.HttpServer;
@@ -415,7 +416,7 @@ public final class RoleRuntime implements AutoCloseable {
                 .bossEventLoopGroup(transport.boss())
                 .workerEventLoopGroup(transport.workers())
                 .channelType(transport.serverChannelType())
-                .maxInboundMessageSize(64 << 20)
+                .maxInboundMessageSize(MessageLimits.MAX_MESSAGE_BYTES)
                 .permitKeepAliveTime(1, java.util.concurrent.TimeUnit.SECONDS) // the peers' 2 s keepalive (ChannelPool)
                 .permitKeepAliveWithoutCalls(true)
                 .directExecutor();

@@ -1,0 +1,22 @@
+package io.chariots.common.grpc;
+
+/**
+ * How large one gRPC message between roles may be, and so how large a batch
+ * of records and a single record may be. Every stage that gathers records
+ * into a call (the app's forwarder, a batcher, a queue's store outbox) closes
+ * a batch once it holds {@link #BATCH_BYTES}; a frame or request body, and so
+ * a record, is at most {@link #MAX_INPUT_BYTES}: a batch is then at most
+ * 16 MiB plus one record, under {@link #MAX_MESSAGE_BYTES} whatever its
+ * records, and a batch that can never be taken is never sent.
+ */
+public final class MessageLimits {
+    /** The largest message a role's gRPC server and channels take: 64 MiB. */
+    public static final int MAX_MESSAGE_BYTES = 64 << 20;
+    /** Serialized record bytes at which a stage closes the batch it gathers: 16 MiB. */
+    public static final long BATCH_BYTES = 16L << 20;
+    /** The largest {@code batcher.max_frame_bytes} and {@code app.max_body_bytes} allowed: 32 MiB. */
+    public static final int MAX_INPUT_BYTES = 32 << 20;
+
+    private MessageLimits() {
+    }
+}
