@@ -58,7 +58,7 @@ final class BatcherForwarder {
 
         Request(List<RecordEnvelope> records, Reply reply, long deadline) {
             this.records = records;
-            this.bytes = bytesOf(records);
+            this.bytes = MessageLimits.bytesOf(records);
             this.reply = reply;
             this.deadline = deadline;
         }
@@ -117,16 +117,7 @@ final class BatcherForwarder {
      */
     boolean full(List<RecordEnvelope> records) {
         return inFlightRecords + records.size() > config.maxInFlight()
-                || (inFlightBytes > 0 && inFlightBytes + bytesOf(records) > config.maxInFlightBytes());
-    }
-
-    /** Serialized bytes of {@code records} (memoized by each record: its call's serialization reads it again). */
-    static long bytesOf(List<RecordEnvelope> records) {
-        long n = 0;
-        for (RecordEnvelope r : records) {
-            n += r.getSerializedSize();
-        }
-        return n;
+                || (inFlightBytes > 0 && inFlightBytes + MessageLimits.bytesOf(records) > config.maxInFlightBytes());
     }
 
     void submit(List<RecordEnvelope> records, Reply reply, long now) {
@@ -276,7 +267,7 @@ final class BatcherForwarder {
             collecting.addAll(retry);
             for (Part p : retry) {
                 collectingRecords += p.records().size();
-                collectingBytes += bytesOf(p.records());
+                collectingBytes += MessageLimits.bytesOf(p.records());
             }
         } else {
             send(retry, now);

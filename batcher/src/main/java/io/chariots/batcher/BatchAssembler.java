@@ -149,7 +149,7 @@ final class BatchAssembler {
     /** Records parsed at an edge. */
     void add(List<RecordEnvelope> records, long now) {
         buffered += records.size();
-        bufferedBytes += bytesOf(records);
+        bufferedBytes += MessageLimits.bytesOf(records);
         unrouted.addAll(records);
         route(now);
         flush(now, false);
@@ -158,15 +158,6 @@ final class BatchAssembler {
 
     boolean full() {
         return buffered >= config.highWater() || bufferedBytes >= config.highWaterBytes();
-    }
-
-    /** Serialized bytes of {@code records} (memoized by each record: its call's serialization reads it again). */
-    private static long bytesOf(List<RecordEnvelope> records) {
-        long n = 0;
-        for (RecordEnvelope r : records) {
-            n += r.getSerializedSize();
-        }
-        return n;
     }
 
     /** The filter for a record: by id, or the next filter that is not backing off. */
@@ -232,7 +223,7 @@ final class BatchAssembler {
             return;
         }
         buffered -= b.size();
-        bufferedBytes -= bytesOf(b);
+        bufferedBytes -= MessageLimits.bytesOf(b);
         int kept = 0;
         if (!parkedIds.isEmpty() || !parkedRounds.isEmpty()) {
             Set<String> ids = parkedIds.isEmpty() ? Set.of() : new HashSet<>(parkedIds);
@@ -267,7 +258,7 @@ final class BatchAssembler {
             parkedCount -= again.size();
             parkedResent.increment(again.size());
             buffered += again.size();
-            bufferedBytes += bytesOf(again);
+            bufferedBytes += MessageLimits.bytesOf(again);
             unrouted.addAll(again);
         }
         route(now);

@@ -1,5 +1,9 @@
 package io.chariots.common.grpc;
 
+import com.google.protobuf.MessageLite;
+
+import java.util.List;
+
 /**
  * How large one gRPC message between roles may be, and so how large a batch
  * of records and a single record may be. Every stage that gathers records
@@ -18,5 +22,18 @@ public final class MessageLimits {
     public static final int MAX_INPUT_BYTES = 32 << 20;
 
     private MessageLimits() {
+    }
+
+    /**
+     * Serialized bytes of {@code messages}: what they add to a batch. Each
+     * message memoizes its size, so the call's serialization does not compute
+     * it again.
+     */
+    public static long bytesOf(List<? extends MessageLite> messages) {
+        long n = 0;
+        for (MessageLite m : messages) {
+            n += m.getSerializedSize();
+        }
+        return n;
     }
 }
