@@ -105,6 +105,11 @@ final class BatcherForwarder {
         return !batchers.isEmpty();
     }
 
+    /** Serialized bytes of the records accepted and not yet taken by a batcher. */
+    long inFlightBytes() {
+        return inFlightBytes;
+    }
+
     /** Records accepted and not yet taken by a batcher. */
     long inFlightRecords() {
         return inFlightRecords;
@@ -154,8 +159,8 @@ final class BatcherForwarder {
     }
 
     /**
-     * {@code parts} cut into batches, each closed once its records hold
-     * {@link MessageLimits#BATCH_BYTES}: requests of large records that came
+     * {@code parts} cut into batches, a new one started before a record
+     * that would take one past {@link MessageLimits#BATCH_BYTES}: requests of large records that came
      * together, or one request of them, never make a call larger than a
      * batcher takes (such a batch would fail at every batcher until its
      * requests timed out). A request cut in two is answered once both parts
@@ -169,14 +174,17 @@ final class BatcherForwarder {
             List<RecordEnvelope> rs = p.records();
             int from = 0;
             for (int i = 0; i < rs.size(); i++) {
-                bytes += rs.get(i).getSerializedSize();
-                if (bytes >= MessageLimits.BATCH_BYTES) {
-                    batch.add(new Part(p.request(), rs.subList(from, i + 1)));
+                int size = rs.get(i).getSerializedSize();
+                if (MessageLimits.closesBefore(bytes, size)) {
+                    if (i > from) {
+                        batch.add(new Part(p.request(), rs.subList(from, i)));
+                    }
                     batches.add(batch);
                     batch = new ArrayList<>();
                     bytes = 0;
-                    from = i + 1;
+                    from = i;
                 }
+                bytes += size;
             }
             if (from < rs.size()) {
                 batch.add(from == 0 ? p : new Part(p.request(), rs.subList(from, rs.size())));

@@ -160,6 +160,15 @@ final class BatchAssembler {
         return buffered >= config.highWater() || bufferedBytes >= config.highWaterBytes();
     }
 
+    /**
+     * Whether {@code batch} (the app's) must be refused: the water marks are
+     * reached, or its bytes would pass the bytes' mark (unless nothing is
+     * held, so that a batch larger than the mark is not refused for ever).
+     */
+    boolean full(List<RecordEnvelope> batch) {
+        return full() || (bufferedBytes > 0 && bufferedBytes + MessageLimits.bytesOf(batch) > config.highWaterBytes());
+    }
+
     /** The filter for a record: by id, or the next filter that is not backing off. */
     private String filterFor(RecordEnvelope r) {
         int n = filters.size();
@@ -183,10 +192,15 @@ final class BatchAssembler {
             if (c.records.isEmpty()) {
                 c.firstAt = now;
             }
-            c.records.add(r);
-            c.bytes += r.getSerializedSize(); // memoized: the call's serialization reads it again
+            int size = r.getSerializedSize(); // memoized: the call's serialization reads it again
             // Closed by bytes too: a batch of large records must stay one call a filter can take.
-            if (c.records.size() >= config.maxBatch() || c.bytes >= MessageLimits.BATCH_BYTES) {
+            if (MessageLimits.closesBefore(c.bytes, size)) {
+                sender.submit(f, c.take());
+                c.firstAt = now;
+            }
+            c.records.add(r);
+            c.bytes += size;
+            if (c.records.size() >= config.maxBatch()) {
                 sender.submit(f, c.take());
             }
         }
@@ -262,6 +276,7 @@ final class BatchAssembler {
             unrouted.addAll(again);
         }
         route(now);
+        updatePressure();
     }
 
     void onForwardFailed(long batchId, String why, long now) {
@@ -332,6 +347,11 @@ final class BatchAssembler {
     /** Records held: received and not yet answered by a filter (parked records apart). */
     long buffered() {
         return buffered;
+    }
+
+    /** Serialized bytes of the records held (parked records apart). */
+    long bufferedBytes() {
+        return bufferedBytes;
     }
 
     /** Records answered as parked at their queue, kept to be sent again until settled. */

@@ -136,7 +136,7 @@ public final class Batcher {
                             reply.onError(Status.UNAVAILABLE.withDescription("batcher stopping").asRuntimeException());
                             return;
                         }
-                        if (assembler[0].full()) {
+                        if (assembler[0].full(batch.getRecordsList())) {
                             reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("batcher buffer full").asRuntimeException());
                             return;
                         }

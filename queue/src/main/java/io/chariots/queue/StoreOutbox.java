@@ -84,7 +84,7 @@ public final class StoreOutbox {
     void add(long epoch, String maintainer, RecordEnvelope r, long[] localDeps, Object tag) {
         this.epoch = epoch;
         unstored.add(r.getLid());
-        if (depsStored(localDeps) || inBatch(maintainer, localDeps)) {
+        if (depsStored(localDeps) || inBatch(maintainer, localDeps, r)) {
             collect(maintainer, r, tag);
         } else {
             blocked.add(new Waiting(maintainer, r, localDeps, tag));
@@ -104,15 +104,16 @@ public final class StoreOutbox {
 
     /**
      * Whether every dependency not yet stored is in the batch being collected
-     * for {@code maintainer}: a batch is stored whole or not at all (one
+     * for {@code maintainer}, and {@code r} would join that batch (not start
+     * the next at {@link MessageLimits#BATCH_BYTES}): a batch is stored whole or not at all (one
      * RocksDB WriteBatch), so the record may go with it. A chain — the records
      * of another datacenter, each depending on the one before — then needs no
      * round trip per record. Dependencies are nearly always the last records
      * collected.
      */
-    private boolean inBatch(String maintainer, long[] deps) {
+    private boolean inBatch(String maintainer, long[] deps, RecordEnvelope r) {
         StoreBatch c = collecting.get(maintainer);
-        if (c == null) {
+        if (c == null || MessageLimits.closesBefore(c.bytes, r.getSerializedSize())) { // r would start the next batch
             return false;
         }
         long lowest = unstored.first();
@@ -158,11 +159,17 @@ public final class StoreOutbox {
 
     private void collect(String maintainer, RecordEnvelope r, Object tag) {
         StoreBatch c = collecting.computeIfAbsent(maintainer, m -> new StoreBatch(epoch));
+        int size = r.getSerializedSize(); // memoized: the call's serialization reads it again
+        // Closed by bytes too: a batch of large records must stay one call a maintainer can take.
+        if (MessageLimits.closesBefore(c.bytes, size)) {
+            sender.submit(maintainer, c);
+            c = new StoreBatch(epoch);
+            collecting.put(maintainer, c);
+        }
         c.records.add(r);
         c.tags.add(tag);
-        c.bytes += r.getSerializedSize(); // memoized: the call's serialization reads it again
-        // Closed by bytes too: a batch of large records must stay one call a maintainer can take.
-        if (c.records.size() >= maxBatch || c.bytes >= MessageLimits.BATCH_BYTES) {
+        c.bytes += size;
+        if (c.records.size() >= maxBatch) {
             sender.submit(maintainer, c);
             collecting.remove(maintainer);
         }
@@ -175,7 +182,7 @@ public final class StoreOutbox {
             for (Iterator<Waiting> it = blocked.iterator(); it.hasNext(); ) {
                 Waiting w = it.next();
                 // A chain blocked behind a batch just stored goes out whole in one batch, not one record per store.
-                if (depsStored(w.deps()) || inBatch(w.maintainer(), w.deps())) {
+                if (depsStored(w.deps()) || inBatch(w.maintainer(), w.deps(), w.record())) {
                     it.remove();
                     collect(w.maintainer(), w.record(), w.tag());
                 }

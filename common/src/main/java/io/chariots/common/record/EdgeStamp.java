@@ -1,5 +1,6 @@
 package io.chariots.common.record;
 
+import io.chariots.common.grpc.MessageLimits;
 import io.chariots.proto.RecordEnvelope;
 
 import java.security.SecureRandom;
@@ -42,7 +43,8 @@ public final class EdgeStamp {
     /**
      * The envelope of {@code r}, ready for the pipeline.
      *
-     * @throws RecordFormatException if {@code r} names a datacenter other than this one
+     * @throws RecordFormatException if {@code r} names a datacenter other than this one, or its envelope is larger
+     *                               than {@link MessageLimits#MAX_RECORD_BYTES}
      */
     public RecordEnvelope stamp(LogRecord r, long nowMillis) throws RecordFormatException {
         return stamp(r, nowMillis, "");
@@ -74,6 +76,11 @@ public final class EdgeStamp {
             b.setAckTo(ackTo);
         }
         // Appended here: LId and time are ours to assign.
-        return b.setHost(datacenter).setLid(0).setTimestampMs(nowMillis).build();
+        RecordEnvelope e = b.setHost(datacenter).setLid(0).setTimestampMs(nowMillis).build();
+        if (e.getSerializedSize() > MessageLimits.MAX_RECORD_BYTES) { // memoized: every call that carries it reads it
+            throw new RecordFormatException("record", "the record takes " + e.getSerializedSize() + " bytes in the log, more than "
+                    + MessageLimits.MAX_RECORD_BYTES + " (its tags' keys and values, and 8 bytes per tag): split it");
+        }
+        return e;
     }
 }
