@@ -98,7 +98,10 @@ public final class LocalCluster implements AutoCloseable {
                 "-XX:+ExitOnOutOfMemoryError"));
         // After the common options (the last -Xmx wins). The batcher keeps under 50 MiB live on its heap under
         // 10x overload but has the most native memory (Netty's buffers, 16 connections' worth): with 320 MiB of
-        // heap its peak was 531 MiB, with 256 MiB 452 MiB, the others' 450-500.
+        // heap its peak was 531 MiB, with 256 MiB 452 MiB, the others' 450-500. Its direct memory (by default as much
+        // as its heap) holds frames being read (batcher.max_buffered_bytes, 64 MiB), the app's batches being taken
+        // (app.max_in_flight_bytes, 64 MiB) and its own on their way to a filter (batcher.high_water_bytes, 32 MiB, plus
+        // what was being read when it was reached): with records of 12 MiB on eight connections it ran out at 213 MiB.
         // The controller, filters and indexers compile with C1 only: their CPU per record was the same with C2's
         // code, warm at full speed and at a fixed rate (the indexer's work is RocksDB's native code, the filter's
         // hash lookups), while C2 compiling them took a tenth of a fresh cluster's CPU. Measured, a fresh cluster's
@@ -106,7 +109,8 @@ public final class LocalCluster implements AutoCloseable {
         // spent 42-47 us a record instead of 51-54. Batchers and maintainers keep C2 (with C1 their CPU per record
         // was a fifth to a half higher), and so do queues: at a fixed rate, small batches, C1's code cost the
         // queue 3-4 us a record more. Apps keep it untried: their HTTP parsing is most of a request's CPU.
-        private final Map<Role, List<String>> roleJvmOptions = new EnumMap<>(Map.of(Role.BATCHER, List.of("-Xmx256m"),
+        private final Map<Role, List<String>> roleJvmOptions = new EnumMap<>(Map.of(
+                Role.BATCHER, List.of("-Xmx256m", "-XX:MaxDirectMemorySize=384m"),
                 Role.CONTROLLER, List.of(C1_ONLY), Role.FILTER, List.of(C1_ONLY), Role.INDEXER, List.of(C1_ONLY)));
         private final Map<String, String> settings = new LinkedHashMap<>();
         private boolean debug;
