@@ -162,11 +162,15 @@ final class BatchAssembler {
 
     /**
      * Whether {@code batch} (the app's) must be refused: the water marks are
-     * reached, or its bytes would pass the bytes' mark (unless nothing is
-     * held, so that a batch larger than the mark is not refused for ever).
+     * reached, or its bytes would pass the bytes' mark while more than half
+     * of it is held. Below half it is taken whatever its size, as raw TCP
+     * reading resumes there: the app's batches are not refused again and
+     * again while raw TCP clients refill the room, and a batch larger than
+     * the mark is not refused for ever.
      */
     boolean full(List<RecordEnvelope> batch) {
-        return full() || (bufferedBytes > 0 && bufferedBytes + MessageLimits.bytesOf(batch) > config.highWaterBytes());
+        return full() || (bufferedBytes > config.highWaterBytes() / 2
+                && bufferedBytes + MessageLimits.bytesOf(batch) > config.highWaterBytes());
     }
 
     /** The filter for a record: by id, or the next filter that is not backing off. */

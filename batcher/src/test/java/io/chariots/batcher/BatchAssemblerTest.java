@@ -230,6 +230,20 @@ class BatchAssemblerTest {
     }
 
     @Test
+    void anAppBatchIsRefusedOnlyWhileMoreThanHalfTheByteMarkIsHeldAndWouldPassIt() {
+        highWaterBytes = 32L << 20;
+        BatchAssembler a = assembler(2000, 256, 30_000, 15_000);
+        List<RecordEnvelope> appBatch = List.of(RecordEnvelope.newBuilder().setId("app")
+                .setBody(ByteString.copyFrom(new byte[20 << 20])).build());
+        a.add(List.of(RecordEnvelope.newBuilder().setId("tcp1").setBody(ByteString.copyFrom(new byte[15 << 20])).build()), now);
+        assertThat(a.full(appBatch)).as("15 MiB held: under half, taken though 35 MiB passes the mark").isFalse();
+        a.add(List.of(RecordEnvelope.newBuilder().setId("tcp2").setBody(ByteString.copyFrom(new byte[5 << 20])).build()), now);
+        assertThat(a.full()).as("20 MiB: raw TCP still read").isFalse();
+        assertThat(a.full(appBatch)).as("20 MiB held, 40 with it").isTrue();
+        assertThat(a.full(appBatch.subList(0, 0))).as("an empty batch passes nothing").isFalse();
+    }
+
+    @Test
     void parkedRecordsLeaveTheWaterMarksAndAreSentAgainUntilSettled() {
         BatchAssembler a = assembler(10, 4, 20, 10);
         a.add(records("e", 20), now);

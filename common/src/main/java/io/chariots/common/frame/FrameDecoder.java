@@ -61,10 +61,6 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
         this.maxFrameLength = maxFrameLength;
         this.budget = budget;
-        // A frame's bytes are kept as the reads that brought them: merging them would grow one buffer by doubling,
-        // copying it each time and leaving the pooled allocator holding twice a large frame (direct memory, which
-        // ran out in a batcher taking frames of 12 MiB on eight connections while its byte budget held).
-        setCumulator(COMPOSITE_CUMULATOR);
     }
 
     @Override

@@ -16,7 +16,7 @@ class EdgeStampTest {
 
     /**
      * The envelope is what is bounded, not the JSON: a record of millions of
-     * small tags takes about 1.6 times its JSON in the log (8 bytes of hash a
+     * small tags takes up to about twice its JSON in the log (8 bytes of hash a
      * tag), so a 32 MiB body could make a record no call carries. Shown here
      * with three large values (a JSON string is at most 20 MB), which cost
      * about their JSON.
