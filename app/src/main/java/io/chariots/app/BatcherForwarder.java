@@ -150,9 +150,16 @@ final class BatcherForwarder {
             return;
         }
         List<Part> parts = awaited(collecting); // one answered meanwhile (timed out while no batcher was there) needs no call
+        boolean oneBatch = collectingBytes <= MessageLimits.BATCH_BYTES; // the usual case: no pass over the records
         collecting.clear();
         collectingRecords = 0;
         collectingBytes = 0;
+        if (oneBatch) {
+            if (!parts.isEmpty()) {
+                send(parts, now);
+            }
+            return;
+        }
         for (List<Part> batch : byBytes(parts)) {
             send(batch, now);
         }
