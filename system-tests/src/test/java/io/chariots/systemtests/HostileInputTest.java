@@ -40,6 +40,27 @@ class HostileInputTest {
     @TempDir
     Path dir;
 
+    /** Runs every sender on its own thread, all released at once, and waits {@code within} for each (rethrowing its failure). */
+    static void allAtOnce(List<java.util.concurrent.Callable<?>> senders, Duration within) throws Exception {
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(senders.size());
+        try {
+            List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+            for (java.util.concurrent.Callable<?> s : senders) {
+                sent.add(pool.submit(() -> {
+                    go.await();
+                    return s.call();
+                }));
+            }
+            go.countDown();
+            for (java.util.concurrent.Future<?> f : sent) {
+                f.get(within.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     /** POSTs {@code record} padded with leading spaces to {@code size} bytes, on a raw socket; returns the status. */
     static int postPadded(int port, String record, int size) throws java.io.IOException {
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
@@ -258,36 +279,26 @@ class HostileInputTest {
         RoleProcess batcher = c.get(Role.BATCHER, 0);
         String pad = "p".repeat(12_000);
         Set<String> expected = new HashSet<>();
-        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
-        java.util.List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
-        try {
-            for (int k = 0; k < clients; k++) {
-                StringBuilder frame = new StringBuilder("[");
-                for (int i = 0; i < perFrame; i++) {
-                    String id = "big-" + k + "-" + i;
-                    expected.add(id);
-                    frame.append(i == 0 ? "" : ",").append("{\"id\":\"").append(id).append("\",\"tags\":{\"pad\":\"")
-                            .append(pad).append("\"}}");
+        List<java.util.concurrent.Callable<?>> senders = new ArrayList<>();
+        for (int k = 0; k < clients; k++) {
+            StringBuilder frame = new StringBuilder("[");
+            for (int i = 0; i < perFrame; i++) {
+                String id = "big-" + k + "-" + i;
+                expected.add(id);
+                frame.append(i == 0 ? "" : ",").append("{\"id\":\"").append(id).append("\",\"tags\":{\"pad\":\"")
+                        .append(pad).append("\"}}");
+            }
+            byte[] bytes = FrameEncoder.encode((byte) 's', frame.append(']').toString().getBytes(StandardCharsets.UTF_8));
+            assertThat(bytes.length).isBetween(1 << 20, 2 << 20);
+            LogProbe.RawConnection conn = new LogProbe.RawConnection(batcher.ports().main());
+            senders.add(() -> {
+                try (conn) {
+                    conn.raw(bytes);
                 }
-                byte[] bytes = FrameEncoder.encode((byte) 's', frame.append(']').toString().getBytes(StandardCharsets.UTF_8));
-                assertThat(bytes.length).isBetween(1 << 20, 2 << 20);
-                LogProbe.RawConnection conn = new LogProbe.RawConnection(batcher.ports().main());
-                sent.add(pool.submit(() -> {
-                    go.await();
-                    try (conn) {
-                        conn.raw(bytes);
-                    }
-                    return null;
-                }));
-            }
-            go.countDown();
-            for (java.util.concurrent.Future<?> f : sent) {
-                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
-            }
-        } finally {
-            pool.shutdownNow();
+                return null;
+            });
         }
+        allAtOnce(senders, Duration.ofSeconds(60));
         assertThat(LogProbe.awaitStored(c, expected.size(), Duration.ofSeconds(120))).isEqualTo(expected.size());
         TreeMap<Long, LogRecord> log = LogProbe.readLog(c);
         assertThat(LogProbe.ids(log)).hasSize(expected.size());
@@ -319,48 +330,37 @@ class HostileInputTest {
         String pad = "p".repeat(12 << 20);
         java.util.concurrent.atomic.AtomicInteger refusedThenRetried = new java.util.concurrent.atomic.AtomicInteger();
         Set<String> expected = new HashSet<>();
-        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
-        java.util.List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(14);
-        try {
-            for (int k = 0; k < 8; k++) {
-                List<String> ids = List.of("tcp-" + k + "-0", "tcp-" + k + "-1", "tcp-" + k + "-2", "tcp-" + k + "-3");
-                expected.addAll(ids);
-                LogProbe.RawConnection conn = new LogProbe.RawConnection(batcher.ports().main());
-                sent.add(pool.submit(() -> {
-                    go.await();
-                    try (conn) {
-                        for (String id : ids) {
-                            conn.raw(FrameEncoder.encode((byte) 'r', ("{\"id\":\"" + id + "\",\"tags\":{\"pad\":\"" + pad
-                                    + "\"}}").getBytes(StandardCharsets.UTF_8)));
-                        }
+        List<java.util.concurrent.Callable<?>> senders = new ArrayList<>();
+        for (int k = 0; k < 8; k++) {
+            List<String> ids = List.of("tcp-" + k + "-0", "tcp-" + k + "-1", "tcp-" + k + "-2", "tcp-" + k + "-3");
+            expected.addAll(ids);
+            LogProbe.RawConnection conn = new LogProbe.RawConnection(batcher.ports().main());
+            senders.add(() -> {
+                try (conn) {
+                    for (String id : ids) {
+                        conn.raw(FrameEncoder.encode((byte) 'r', ("{\"id\":\"" + id + "\",\"tags\":{\"pad\":\"" + pad
+                                + "\"}}").getBytes(StandardCharsets.UTF_8)));
                     }
-                    return null;
-                }));
-            }
-            for (int k = 0; k < 6; k++) {
-                String id = "http-" + k;
-                expected.add(id);
-                String record = "{\"id\":\"" + id + "\",\"tags\":{\"pad\":\"" + pad + "\"}}";
-                sent.add(pool.submit(() -> {
-                    go.await();
-                    // 503 while the app or the batcher holds its bound of bytes: sent again, as a client does (same id).
-                    int status;
-                    while ((status = postPadded(appPort, record, record.length())) == 503) {
-                        refusedThenRetried.incrementAndGet();
-                        Thread.sleep(200);
-                    }
-                    assertThat(status).as(id).isEqualTo(202);
-                    return null;
-                }));
-            }
-            go.countDown();
-            for (java.util.concurrent.Future<?> f : sent) {
-                f.get(120, java.util.concurrent.TimeUnit.SECONDS);
-            }
-        } finally {
-            pool.shutdownNow();
+                }
+                return null;
+            });
         }
+        for (int k = 0; k < 6; k++) {
+            String id = "http-" + k;
+            expected.add(id);
+            String record = "{\"id\":\"" + id + "\",\"tags\":{\"pad\":\"" + pad + "\"}}";
+            senders.add(() -> {
+                // 503 while the app or the batcher holds its bound of bytes: sent again, as a client does (same id).
+                int status;
+                while ((status = postPadded(appPort, record, record.length())) == 503) {
+                    refusedThenRetried.incrementAndGet();
+                    Thread.sleep(200);
+                }
+                assertThat(status).as(id).isEqualTo(202);
+                return null;
+            });
+        }
+        allAtOnce(senders, Duration.ofSeconds(120));
         System.out.println("38 records of 12 MiB at once: " + refusedThenRetried.get() + " POST(s) answered 503 and sent again");
         assertThat(LogProbe.awaitStored(c, expected.size(), Duration.ofSeconds(120))).isEqualTo(expected.size());
         TreeMap<Long, LogRecord> log = LogProbe.readLog(c);
