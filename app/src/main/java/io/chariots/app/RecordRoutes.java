@@ -124,7 +124,7 @@ final class RecordRoutes {
             bad(ex, asked.bad().name(), asked.bad().problem());
             return;
         }
-        byte[] body = ex.body();
+        byte[] body = ex.takeBody(); // parsed here, and not held while the records wait for a batcher
         int first = 0;
         while (first < body.length && Character.isWhitespace(body[first])) {
             first++;

@@ -36,7 +36,7 @@ public final class HttpExchange {
     private final String uri;
     private final QueryStringDecoder query;
     private final io.netty.handler.codec.http.HttpHeaders headers;
-    private final byte[] body;
+    private byte[] body;
     private final boolean keepAlive;
     private final AtomicBoolean answered = new AtomicBoolean();
     private final Runnable onAnswered;
@@ -111,8 +111,16 @@ public final class HttpExchange {
         return headers.get(name);
     }
 
-    public byte[] body() {
-        return body;
+    /**
+     * The request's body, handed over once: the exchange lets go of it (later
+     * calls return an empty array), so a request that waits long for its answer
+     * (an append waiting for a batcher) does not also hold its body on the heap
+     * beside what the route made of it. Call it on the route's thread.
+     */
+    public byte[] takeBody() {
+        byte[] b = body;
+        body = new byte[0];
+        return b;
     }
 
     public SocketAddress remoteAddress() {
