@@ -47,13 +47,38 @@ public final class CausalGate {
         final long arrivedCauseNanos;
         final long arrivedNanos;
         final Set<CauseKey> unmet = new LinkedHashSet<>(2);
-        long[] localDeps = NO_DEPS;
+        // The first localDepCount are its local dependencies; grown by doubling, as a record may name any number
+        // of causes and each assigned here adds one.
+        private long[] localDeps;
+        private int localDepCount;
 
-        Held(RecordEnvelope record, Object tag, long arrivedCauseNanos, long arrivedNanos) {
+        Held(RecordEnvelope record, Object tag, long[] localDeps, long arrivedCauseNanos, long arrivedNanos) {
             this.record = record;
             this.tag = tag;
+            this.localDeps = localDeps;
+            this.localDepCount = localDeps.length;
             this.arrivedCauseNanos = arrivedCauseNanos;
             this.arrivedNanos = arrivedNanos;
+        }
+
+        /**
+         * Adds {@code lid}, unless it was the last added: a record given an
+         * LId here releases every cause it carries at once, each with that LId.
+         */
+        void dependOn(long lid) {
+            if (localDepCount > 0 && localDeps[localDepCount - 1] == lid) {
+                return;
+            }
+            if (localDepCount == localDeps.length) {
+                // Never written in place before this copy: the first array is the caller's.
+                localDeps = java.util.Arrays.copyOf(localDeps, Math.max(4, localDepCount * 2));
+            }
+            localDeps[localDepCount++] = lid;
+        }
+
+        /** LIds given here, not yet stored, of causes it waited for. */
+        long[] localDeps() {
+            return localDepCount == localDeps.length ? localDeps : java.util.Arrays.copyOf(localDeps, localDepCount);
         }
     }
 
@@ -116,8 +141,7 @@ public final class CausalGate {
             }
             CauseKey k = new CauseKey(r.getPrehash(i), r.getSeed());
             if (h == null) {
-                h = new Held(r, tag, causeNow, now);
-                h.localDeps = deps;
+                h = new Held(r, tag, deps, causeNow, now);
             }
             if (h.unmet.add(k)) {
                 List<Held> ws = waiting.get(k);
@@ -234,12 +258,10 @@ public final class CausalGate {
         for (Held h : ws) {
             h.unmet.remove(k);
             if (localLid != 0) {
-                long[] d = java.util.Arrays.copyOf(h.localDeps, h.localDeps.length + 1);
-                d[d.length - 1] = localLid;
-                h.localDeps = d;
+                h.dependOn(localLid);
             }
             if (h.unmet.isEmpty() && held.remove(h) != null) {
-                ready.add(new Ready(h.record, h.localDeps, h.tag));
+                ready.add(new Ready(h.record, h.localDeps(), h.tag));
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.chariots.queue;
 
+import io.chariots.common.testing.CpuBound;
 import io.chariots.proto.RecordEnvelope;
 import org.junit.jupiter.api.Test;
 
@@ -574,5 +575,66 @@ class CausalGateTest {
         assertThat(gate.overdue(REAL + 30 * grace, grace)).as("each once").isNull();
         assertThat(gate.nextOverdue(grace)).isEqualTo(Long.MAX_VALUE);
         assertThat(drainReady()).containsExactly("free", "e2");
+    }
+
+    /**
+     * A record names as many causes as its sender likes (a body of 32 MiB
+     * holds over a million), and the gate runs on the queue's loop, which the
+     * whole ring waits for: releasing them one by one, as the records that
+     * carry them are given LIds here, must cost time linear in their number.
+     * Copying the record's local dependencies whole at each one made it
+     * quadratic: 9 s of CPU for 200,000, about 25 times that for a million,
+     * over 100 times the bound (CPU time, so a loaded machine cannot fail it).
+     */
+    @Test
+    void aRecordWithManyCausesAssignedHereOneByOneIsReleasedInLinearTime() {
+        long[] causes = manyCauses();
+        add(rec("effect", SEED, causes), T0);
+
+        CpuBound.within(2_000, () -> {
+            for (int i = 0; i < causes.length; i++) {
+                gate.assigned(withLid("cause", SEED, 1_000 + i, causes[i]));
+            }
+            return null;
+        });
+
+        List<CausalGate.Ready> ready = drain();
+        assertThat(ready).extracting(r -> r.record().getId()).containsExactly("effect");
+        long[] deps = ready.get(0).localDeps();
+        assertThat(deps).hasSize(causes.length);
+        for (int i = 0; i < deps.length; i++) {
+            assertThat(deps[i]).isEqualTo(1_000 + i);
+        }
+    }
+
+    /**
+     * One record given an LId here that carries every cause of a waiting one:
+     * that LId is its one dependency, not one copy of it per cause (each
+     * checked again whenever the store outbox looks at the record), and
+     * adding them is not quadratic either.
+     */
+    @Test
+    void oneAssignedRecordCarryingManyCausesIsOneDependency() {
+        long[] causes = manyCauses();
+        add(rec("effect", SEED, causes), T0);
+        RecordEnvelope cause = withLid("cause", SEED, 77, causes);
+
+        CpuBound.within(2_000, () -> {
+            gate.assigned(cause);
+            return null;
+        });
+
+        List<CausalGate.Ready> ready = drain();
+        assertThat(ready).extracting(r -> r.record().getId()).containsExactly("effect");
+        assertThat(ready.get(0).localDeps()).containsExactly(77L);
+    }
+
+    /** A million distinct cause hashes. */
+    private static long[] manyCauses() {
+        long[] causes = new long[1_000_000];
+        for (int i = 0; i < causes.length; i++) {
+            causes[i] = i + 1;
+        }
+        return causes;
     }
 }
