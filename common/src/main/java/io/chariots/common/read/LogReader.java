@@ -3,6 +3,7 @@ package io.chariots.common.read;
 import com.google.common.util.concurrent.ListenableFuture;
 import io.chariots.common.grpc.Calls;
 import io.chariots.common.grpc.ChannelPool;
+import io.chariots.common.grpc.MessageLimits;
 import io.chariots.common.membership.Membership;
 import io.chariots.proto.CauseKey;
 import io.chariots.proto.ExistsReply;
@@ -66,9 +67,11 @@ public final class LogReader {
     /**
      * The dense prefix of a range.
      *
-     * @param records     consecutive records from the range's start, in LId order
+     * @param records     consecutive records from the range's start, in LId order, of at most the larger of
+     *                    {@link MessageLimits#BATCH_BYTES} and one record
      * @param complete    whether the prefix is known to end where the log does: the maintainer of the first LId not
-     *                    returned answered (or, with no layout to tell, every maintainer did)
+     *                    returned answered (or, with no layout to tell, every maintainer did); true too when the page
+     *                    was cut by bytes, the rest being there for the next
      * @param unavailable when the prefix stops at an LId that was given out but whose maintainer did not answer:
      *                    that gap, for the reader to be told; null otherwise
      */
@@ -113,7 +116,13 @@ public final class LogReader {
         this.deadline = deadline;
     }
 
-    /** The dense prefix of {@code [from, from + limit)}; {@code limit} at most {@link #MAX_PAGE}. */
+    /**
+     * The dense prefix of {@code [from, from + limit)}; {@code limit} at most
+     * {@link #MAX_PAGE}. Cut by bytes as well: a page holds at most the larger
+     * of {@link MessageLimits#BATCH_BYTES} and one record, so that it fits one
+     * gRPC message (a tail sends each page as one) whatever the records; the
+     * records after it come with the page from the LId after its last.
+     */
     public CompletableFuture<Page> range(long from, int limit) {
         ReadRequest req = ReadRequest.newBuilder().setFromLid(from).setLimit(limit).build();
         Membership members = view.get();
@@ -129,10 +138,18 @@ public final class LogReader {
                         }
                     }
                     List<RecordEnvelope> dense = new ArrayList<>();
+                    long bytes = 0;
                     for (RecordEnvelope r : slots) {
                         if (r == null) {
                             break;
                         }
+                        int size = r.getSerializedSize(); // memoized: sending the page reads it again
+                        if (MessageLimits.closesBefore(bytes, size)) {
+                            // Each maintainer's answer fits one message, but several of them together need not: the
+                            // rest is there, and the next page, from the LId after this one's last, starts with it.
+                            return new Page(dense, true);
+                        }
+                        bytes += size;
                         dense.add(r);
                     }
                     if (dense.size() == limit) {
