@@ -4,6 +4,7 @@ import io.chariots.common.read.LogReader;
 import io.chariots.common.read.OriginPositions;
 import io.chariots.common.read.UnavailableLids;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.chariots.common.grpc.MessageLimits;
 import io.chariots.common.http.ChunkedResponse;
 import io.chariots.common.http.HttpExchange;
 import io.chariots.common.http.HttpServer;
@@ -40,7 +41,8 @@ import java.util.concurrent.ScheduledExecutorService;
  * <li>{@code GET /record/{lid}} — the record, 404 if absent.</li>
  * <li>{@code GET /records?from=L&limit=K} — records L, L+1, … in LId order, at most K (default
  *     {@value #DEFAULT_LIMIT}, at most {@value #MAX_LIMIT}); the page stops before the first LId not yet in the
- *     log, so paging from {@code next} never skips one.</li>
+ *     log, so paging from {@code next} never skips one. Every page holds at most the larger of
+ *     {@link MessageLimits#BATCH_BYTES} and one record, whatever its limit.</li>
  * <li>{@code GET /records?tag=key:value[&seed=S][&from=L][&limit=K]} — every record carrying that tag (of chain
  *     S), in LId order, from LId L on.</li>
  * <li>{@code GET /trace/{seed}[?from=L&limit=K]} — the chain: every record with that seed in log order, each with
@@ -283,23 +285,38 @@ final class ReadRoutes {
     }
 
     private CompletableFuture<PageAnswer> withRecords(long[] lids, long from) {
-        return reader.records(lids).thenApply(found -> {
-            List<RecordEnvelope> out = new ArrayList<>(lids.length);
-            for (long lid : lids) {
-                RecordEnvelope r = found.byLid().get(lid);
-                UnavailableLids gone = found.unavailableAt(lid);
-                if (gone != null) {
-                    return new PageAnswer(out, lid, gone);
-                }
-                if (r != null) {
-                    out.add(r);
-                } else if (!out.isEmpty()) {
-                    // A maintainer caps its reply in bytes: the rest comes with the next page, not never.
+        return reader.records(lids).thenApply(found -> pageOf(lids, found, from));
+    }
+
+    /**
+     * The page of {@code lids} (increasing, as an indexer listed them from {@code from}) out of what was
+     * {@code found}. It stops at an LId whose maintainer is not available, at one a maintainer left out, and before
+     * a record that would take it past {@link MessageLimits#BATCH_BYTES} (a page holds at most the larger of that
+     * and one record, as {@link LogReader#range} does); {@code next} is that LId, so the following page starts there.
+     */
+    static PageAnswer pageOf(long[] lids, LogReader.Found found, long from) {
+        List<RecordEnvelope> out = new ArrayList<>(lids.length);
+        long bytes = 0;
+        for (long lid : lids) {
+            RecordEnvelope r = found.byLid().get(lid);
+            UnavailableLids gone = found.unavailableAt(lid);
+            if (gone != null) {
+                return new PageAnswer(out, lid, gone);
+            }
+            if (r != null) {
+                int size = r.getSerializedSize();
+                if (MessageLimits.closesBefore(bytes, size)) {
+                    // Each maintainer caps its answer, but a page gathers several: the rest comes with the next page.
                     return new PageAnswer(out, lid);
                 }
+                bytes += size;
+                out.add(r);
+            } else if (!out.isEmpty()) {
+                // A maintainer caps its reply in bytes: the rest comes with the next page, not never.
+                return new PageAnswer(out, lid);
             }
-            return new PageAnswer(out, lids.length == 0 ? from : lids[lids.length - 1] + 1);
-        });
+        }
+        return new PageAnswer(out, lids.length == 0 ? from : lids[lids.length - 1] + 1);
     }
 
     /**
