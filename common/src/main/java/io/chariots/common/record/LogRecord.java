@@ -6,7 +6,6 @@ import io.chariots.proto.RecordBody;
 import io.chariots.proto.RecordEnvelope;
 import io.chariots.proto.Tag;
 
-import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -30,13 +29,6 @@ public final class LogRecord {
      * nearly every record has 0 to 2, and the scan allocates nothing.
      */
     private static final int SCAN_MAX_CAUSES = 16;
-    /**
-     * Slots a lookup in {@link #firstsByHash}'s set may probe: in a set at
-     * most half full whose slots are drawn at random, the chance of a run
-     * falls exponentially with its length, and one this long practically
-     * never comes by chance.
-     */
-    private static final int MAX_PROBES = 256;
 
     private final String id;
     private final Map<String, String> tags;
@@ -67,7 +59,7 @@ public final class LogRecord {
             return NO_CAUSE;
         }
         long[] out = new long[in.length];
-        int n = in.length <= SCAN_MAX_CAUSES ? firstsByScan(in, out) : firstsByHash(in, out);
+        int n = in.length <= SCAN_MAX_CAUSES ? firstsByScan(in, out) : firstsBySort(in, out);
         return n == 0 ? NO_CAUSE : Arrays.copyOf(out, n);
     }
 
@@ -90,78 +82,10 @@ public final class LogRecord {
     }
 
     /**
-     * As {@link #firstsByScan}, in time linear in the causes: nothing limits a
-     * record's causes and its JSON is parsed on a network thread, where the
-     * scan's n²/2 comparisons cost 3.5 s of CPU for one body of 200,000 (and four
-     * times that at each doubling).
-     * The hashes kept go in an open-addressing set at most half full (0 marks a
-     * free slot: zeros are never kept), grown as it fills, so it takes memory
-     * for the distinct causes only. The sender picks the hashes: a hash's slot
-     * is drawn through a secret of this process ({@link SlotSecret}), so it
-     * cannot pick hashes that share slots; and were a probe run to pass
-     * {@value #MAX_PROBES} slots all the same, the causes are sorted instead
-     * ({@link #firstsBySort}), so that no choice of hashes costs more than
-     * O(n log n).
-     */
-    static int firstsByHash(long[] in, long[] out) {
-        long[] set = new long[64];
-        int n = 0;
-        for (long h : in) {
-            if (h == 0) {
-                continue;
-            }
-            int i = slotOf(set, h);
-            if (i < 0) {
-                return firstsBySort(in, out);
-            }
-            if (set[i] == h) {
-                continue;
-            }
-            set[i] = h;
-            out[n++] = h;
-            if (n > set.length >> 1) {
-                set = new long[set.length << 1];
-                for (int k = 0; k < n; k++) {
-                    int j = slotOf(set, out[k]);
-                    if (j < 0) {
-                        return firstsBySort(in, out);
-                    }
-                    set[j] = out[k];
-                }
-            }
-        }
-        return n;
-    }
-
-    /** The slot of {@code set} holding {@code h}, or the free one it goes in; -1 past {@value #MAX_PROBES} probes. */
-    private static int slotOf(long[] set, long h) {
-        int mask = set.length - 1;
-        // SplitMix64's finalizer, over the hash offset by this process's secret.
-        long z = h + SlotSecret.VALUE;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        int i = (int) (z ^ (z >>> 31)) & mask;
-        for (int probes = 0; set[i] != 0 && set[i] != h; probes++) {
-            if (probes == MAX_PROBES) {
-                return -1;
-            }
-            i = (i + 1) & mask;
-        }
-        return i;
-    }
-
-    /**
-     * Offsets every cause hash before it picks its slot in {@link #firstsByHash}:
-     * drawn once, when first needed (a SecureRandom takes tens of ms to start).
-     */
-    private static final class SlotSecret {
-        static final long VALUE = new SecureRandom().nextLong();
-    }
-
-    /**
-     * As {@link #firstsByScan}, in O(n log n) whatever the hashes
-     * ({@link Arrays#sort(long[])} stays O(n log n) whatever their order); for two
-     * million causes, 0.6 s of CPU against 0.05-0.1 s for {@link #firstsByHash}.
+     * As {@link #firstsByScan}, in O(n log n) whatever the hashes: a record
+     * parsed at an edge has at most {@link RecordJson#MAX_CAUSES}, but a scan
+     * over those kept for each cause is quadratic, and records built inside
+     * (from envelopes) are not limited; two million causes take about 0.6 s.
      */
     static int firstsBySort(long[] in, long[] out) {
         long[] distinct = in.clone();

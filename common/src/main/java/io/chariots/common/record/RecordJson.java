@@ -39,6 +39,15 @@ public final class RecordJson {
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
             .build();
 
+    /**
+     * Causes one record may name (non-zero hashes, repeats counted) in
+     * {@code prehash}, {@code Pre} or {@code strhash}: a record is refused past
+     * it, naming the field. Each cause costs the edge 8 bytes while it parses
+     * (a body of zeros would cost four times its size) and the queue a lookup
+     * until it is in the log.
+     */
+    public static final int MAX_CAUSES = 10_000;
+
     private static final int F_TAGS = 1, F_SEED = 2, F_STRSEED = 4, F_PREHASH = 8, F_PRE = 16, F_STRHASH = 32,
             F_ID = 64, F_HOST = 128, F_LID = 256, F_TIMESTAMP = 512;
 
@@ -331,7 +340,7 @@ public final class RecordJson {
             return readPreObject(p, "Pre");
         }
         if (v == JsonToken.START_ARRAY) {
-            LongList out = new LongList();
+            LongList out = new LongList("Pre");
             int i = 0;
             JsonToken t;
             while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
@@ -374,7 +383,7 @@ public final class RecordJson {
         if (v != JsonToken.START_ARRAY) {
             return new long[] {readUnsigned(p, v, field)};
         }
-        LongList out = new LongList();
+        LongList out = new LongList(field);
         int i = 0;
         JsonToken t;
         while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
@@ -504,19 +513,34 @@ public final class RecordJson {
         return FACTORY;
     }
 
-    /** Growable long array; avoids boxing on the parse path. */
+    /**
+     * A record's causes as they are read: growable, without boxing; zeros (no
+     * cause) are not kept, and past {@link #MAX_CAUSES} the record is refused.
+     */
     private static final class LongList {
+        private final String field;
         private long[] a = new long[4];
         private int n;
 
-        void add(long v) {
+        LongList(String field) {
+            this.field = field;
+        }
+
+        void add(long v) throws RecordFormatException {
+            if (v == 0) {
+                return;
+            }
+            if (n == MAX_CAUSES) {
+                throw new RecordFormatException(field, "more than " + MAX_CAUSES + " causes; a record names at most "
+                        + MAX_CAUSES + " (each is held, and looked up, until it is in the log): split the effect");
+            }
             if (n == a.length) {
                 a = java.util.Arrays.copyOf(a, n * 2);
             }
             a[n++] = v;
         }
 
-        void addAll(long[] vs) {
+        void addAll(long[] vs) throws RecordFormatException {
             for (long v : vs) {
                 add(v);
             }

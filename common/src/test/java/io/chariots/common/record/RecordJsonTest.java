@@ -202,4 +202,32 @@ class RecordJsonTest {
         assertThatThrownBy(() -> RecordJson.readRecords(huge, 0, huge.length, 10_000))
                 .isInstanceOfSatisfying(RecordFormatException.class, e -> assertThat(e.limit()).isEqualTo(10_000));
     }
+
+    /** A list of {@code n} causes 1..n in the field's JSON, with {@code zeros} zeros among them. */
+    private static String causes(int n, int zeros) {
+        StringBuilder b = new StringBuilder("[");
+        for (int i = 1; i <= n; i++) {
+            b.append(i).append(',');
+            if (i == 1) {
+                b.append("0,".repeat(zeros));
+            }
+        }
+        return b.append("0]").toString();
+    }
+
+    @Test
+    void aRecordNamesAtMostMaxCausesAndZerosDoNotCount() throws Exception {
+        int max = RecordJson.MAX_CAUSES;
+        assertThat(read("{\"prehash\":" + causes(max, 0) + "}").causeCount()).isEqualTo(max);
+        // Zeros mean "no cause": a million of them are neither held nor counted.
+        assertThat(read("{\"prehash\":" + causes(max, 1_000_000) + "}").causeCount()).isEqualTo(max);
+
+        RecordFormatException e = reject("{\"prehash\":" + causes(max + 1, 0) + "}");
+        assertThat(e.field()).isEqualTo("prehash");
+        assertThat(e.problem()).contains("more than " + max + " causes");
+        assertThat(reject("{\"Pre\":{\"Hash\":" + causes(max + 1, 0) + "}}").field()).isEqualTo("Pre.Hash");
+        // GoChariots' shape in an array of objects: counted together.
+        String half = causes(max / 2 + 1, 0);
+        assertThat(reject("{\"Pre\":[{\"Hash\":" + half + "},{\"Hash\":" + half + "}]}").field()).isEqualTo("Pre");
+    }
 }
