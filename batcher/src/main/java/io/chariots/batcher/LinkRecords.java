@@ -1,5 +1,6 @@
 package io.chariots.batcher;
 
+import io.chariots.common.record.RecordJson;
 import io.chariots.proto.RecordEnvelope;
 
 import java.util.List;
@@ -10,7 +11,9 @@ import java.util.List;
  * this datacenter's own, nor one of a datacenter that does not exist. A
  * TOId hole (a TOId its origin gave with an LId that became a hole) has no
  * record to carry. Only members of the cluster reach {@code Ingest} when it
- * has a secret: a link proves this datacenter's.
+ * has a secret: a link proves this datacenter's. And no record, an app's or
+ * a link's, names more causes than an edge takes
+ * ({@link RecordJson#MAX_CAUSES}).
  */
 final class LinkRecords {
     private LinkRecords() {
@@ -20,6 +23,9 @@ final class LinkRecords {
     static String problemWith(List<RecordEnvelope> records, int self, int numDc) {
         for (int i = 0; i < records.size(); i++) {
             RecordEnvelope r = records.get(i);
+            if (r.getPrehashCount() > RecordJson.MAX_CAUSES) {
+                return "record " + i + " names " + r.getPrehashCount() + " causes, more than " + RecordJson.MAX_CAUSES;
+            }
             if (r.getToid() == 0) {
                 if (r.getHole()) {
                     return "record " + i + ": a hole without a TOId";

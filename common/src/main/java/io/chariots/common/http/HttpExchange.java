@@ -36,6 +36,8 @@ public final class HttpExchange {
     private final String uri;
     private final QueryStringDecoder query;
     private final io.netty.handler.codec.http.HttpHeaders headers;
+    private static final byte[] NO_BODY = new byte[0];
+
     private byte[] body;
     private final boolean keepAlive;
     private final AtomicBoolean answered = new AtomicBoolean();
@@ -119,7 +121,7 @@ public final class HttpExchange {
      */
     public byte[] takeBody() {
         byte[] b = body;
-        body = new byte[0];
+        body = NO_BODY;
         return b;
     }
 

@@ -229,5 +229,13 @@ class RecordJsonTest {
         // GoChariots' shape in an array of objects: counted together.
         String half = causes(max / 2 + 1, 0);
         assertThat(reject("{\"Pre\":[{\"Hash\":" + half + "},{\"Hash\":" + half + "}]}").field()).isEqualTo("Pre");
+
+        // In an array (a POST of several, an 's' frame) that record alone is refused, and the next read whole.
+        RecordJson.Parsed p = RecordJson.readRecords(("[{\"prehash\":" + causes(max + 1, 0) + ",\"id\":\"many\"},"
+                + "{\"id\":\"ok\",\"prehash\":[1,2]}]").getBytes(StandardCharsets.UTF_8));
+        assertThat(p.rejected()).hasSize(1);
+        assertThat(p.rejected().get(0).field()).isEqualTo("[0].prehash");
+        assertThat(p.records()).extracting(LogRecord::id).containsExactly("ok");
+        assertThat(p.records().get(0).prehashes()).containsExactly(1, 2);
     }
 }

@@ -32,6 +32,9 @@ public final class CpuBound {
     public static <T> T within(long cpuMillis, Work<T> work) {
         ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
         assumeTrue(cpu.isThreadCpuTimeSupported(), "thread CPU time is not measurable here");
+        if (!cpu.isThreadCpuTimeEnabled()) {
+            cpu.setThreadCpuTimeEnabled(true); // disabled, every thread's time reads -1 and no bound could fail
+        }
         AtomicReference<Object> outcome = new AtomicReference<>();
         Thread t = new Thread(() -> {
             try {
