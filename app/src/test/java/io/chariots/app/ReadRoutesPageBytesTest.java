@@ -85,5 +85,7 @@ class ReadRoutesPageBytesTest {
         }
 
         assertThat(read).isEqualTo(tagged);
+        assertThat(maintainers.largestAnswer()).as("each maintainer is asked for no more than a page")
+                .isLessThanOrEqualTo(MessageLimits.BATCH_BYTES);
     }
 }

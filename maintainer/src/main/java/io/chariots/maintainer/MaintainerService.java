@@ -48,7 +48,8 @@ import java.util.concurrent.RejectedExecutionException;
  *     {@code lids}, or in {@code [from_lid, from_lid + limit)} (limit default
  *     {@value #DEFAULT_LIMIT}, at most {@value #MAX_LIMIT}), in LId order.
  *     An answer is cut after about {@value #MAX_REPLY_BYTES} bytes (so it fits
- *     gRPC's message limit); readers continue after the last LId they got.</li>
+ *     gRPC's message limit), or the request's {@code max_bytes} if smaller;
+ *     readers continue after the last LId they got.</li>
  * <li>{@code Held}: which ids are stored here and not yet indexed
  *     (see {@link FlStore#held}).</li>
  * <li>{@code Stats}: counts, sealed epoch, floor, indexed-through, layout.</li>
@@ -174,10 +175,11 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
                     + " lids per read, got " + request.getLidsCount()).asRuntimeException());
             return;
         }
+        long maxBytes = request.getMaxBytes() > 0 ? Math.min(request.getMaxBytes(), MAX_REPLY_BYTES) : MAX_REPLY_BYTES;
         onReadPool(responses, () -> {
             List<RecordEnvelope> found = request.getLidsCount() > 0
-                    ? store.get(request.getLidsList(), MAX_REPLY_BYTES)
-                    : store.range(request.getFromLid(), limitOf(request), MAX_REPLY_BYTES);
+                    ? store.get(request.getLidsList(), maxBytes)
+                    : store.range(request.getFromLid(), limitOf(request), maxBytes);
             return RecordBatch.newBuilder().addAllRecords(found).build();
         });
     }

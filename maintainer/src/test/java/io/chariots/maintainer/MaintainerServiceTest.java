@@ -139,6 +139,22 @@ class MaintainerServiceTest {
         assertThat(meters.counter("chariots_maintainer_batches_stored_total").count()).isEqualTo(1);
     }
 
+    /** A reader that merges several maintainers' answers into one page asks each for no more than the page holds. */
+    @Test
+    void anAnswerStopsAtTheBytesTheReaderAsksForAndHoldsAtLeastOneRecord() {
+        stub.store(batch(List.of(record(1, 3 << 20), record(2, 3 << 20), record(3, 3 << 20), record(4, 3 << 20))));
+        ReadRequest range = ReadRequest.newBuilder().setFromLid(1).build();
+        ReadRequest lids = ReadRequest.newBuilder().addLids(1).addLids(2).addLids(3).addLids(4).build();
+
+        assertThat(stub.read(range.toBuilder().setMaxBytes(7 << 20).build()).getRecordsList())
+                .extracting(RecordEnvelope::getLid).containsExactly(1L, 2L);
+        assertThat(stub.read(lids.toBuilder().setMaxBytes(7 << 20).build()).getRecordsList())
+                .extracting(RecordEnvelope::getLid).containsExactly(1L, 2L);
+        assertThat(stub.read(range.toBuilder().setMaxBytes(1).build()).getRecordsCount()).as("at least one").isEqualTo(1);
+        assertThat(stub.read(range).getRecordsCount()).as("0: the maintainer's own cap").isEqualTo(4);
+        assertThat(stub.read(lids.toBuilder().setMaxBytes(1L << 40).build()).getRecordsCount()).isEqualTo(4);
+    }
+
     @Test
     void rangeReadsDefaultToAThousandLidsAndCapAtTenThousand() {
         stub.store(batch(records(1, 1000)));

@@ -124,7 +124,7 @@ public final class LogReader {
      * records after it come with the page from the LId after its last.
      */
     public CompletableFuture<Page> range(long from, int limit) {
-        ReadRequest req = ReadRequest.newBuilder().setFromLid(from).setLimit(limit).build();
+        ReadRequest req = ReadRequest.newBuilder().setFromLid(from).setLimit(limit).setMaxBytes(MessageLimits.BATCH_BYTES).build();
         Membership members = view.get();
         return askAll(members, Role.MAINTAINER, addr -> maintainers.read(addr, req, deadline))
                 .thenApply(answers -> {
@@ -187,7 +187,8 @@ public final class LogReader {
         if (lids.length == 0) {
             return CompletableFuture.completedFuture(new Found(Map.of(), new ReadCoverage(members, Set.of(), Map.of())));
         }
-        ReadRequest.Builder b = ReadRequest.newBuilder();
+        // Each maintainer's answer no larger than a page: a page gathers them all before it is cut.
+        ReadRequest.Builder b = ReadRequest.newBuilder().setMaxBytes(MessageLimits.BATCH_BYTES);
         for (long lid : lids) {
             b.addLids(lid);
         }

@@ -97,6 +97,8 @@ class LogReaderPageBytesTest {
         }
 
         assertThat(read).hasSize((int) last);
+        assertThat(maintainers.largestAnswer()).as("each maintainer is asked for no more than a page")
+                .isLessThanOrEqualTo(MessageLimits.BATCH_BYTES);
         for (int i = 0; i < read.size(); i++) {
             assertThat(read.get(i)).isEqualTo(i + 1L);
         }

@@ -25,8 +25,8 @@ import java.util.TreeMap;
  * Two maintainers in memory behind a {@link LogReader}: {@link #A} holds the
  * odd blocks of 1000 LIds from 1, {@link #B} the even ones. They answer a
  * range and a list of LIds alike, each answer stopping before a record that
- * would take it past {@link #REPLY_BYTES} (unless it is the first), as a
- * maintainer's does. Records of one body size share their body, so a log of
+ * would take it past the request's {@code max_bytes} or {@link #REPLY_BYTES}
+ * (unless it is the first), as a maintainer's does. Records of one body size share their body, so a log of
  * gigabytes costs a test megabytes.
  */
 public final class FakeMaintainers implements LogReader.MaintainerClient {
@@ -37,6 +37,8 @@ public final class FakeMaintainers implements LogReader.MaintainerClient {
     public static final long REPLY_BYTES = 48L << 20;
 
     private final Map<String, NavigableMap<Long, RecordEnvelope>> stored = new HashMap<>();
+    /** The largest answer given of more than one record, in bytes. */
+    private long largestAnswer;
     private final Map<Integer, ByteString> bodies = new HashMap<>();
 
     /** Stores LId {@code lid} (id {@code "r" + lid}) with a body of {@code bodyBytes} on the maintainer of its block. */
@@ -63,16 +65,25 @@ public final class FakeMaintainers implements LogReader.MaintainerClient {
         Iterable<RecordEnvelope> asked = req.getLidsCount() > 0
                 ? req.getLidsList().stream().map(mine::get).filter(r -> r != null).toList()
                 : mine.subMap(req.getFromLid(), true, req.getFromLid() + req.getLimit(), false).values();
+        long cap = req.getMaxBytes() > 0 ? Math.min(req.getMaxBytes(), REPLY_BYTES) : REPLY_BYTES;
         RecordBatch.Builder out = RecordBatch.newBuilder();
         long bytes = 0;
         for (RecordEnvelope r : asked) {
-            if (out.getRecordsCount() > 0 && bytes + r.getSerializedSize() > REPLY_BYTES) {
+            if (out.getRecordsCount() > 0 && bytes + r.getSerializedSize() > cap) {
                 break;
             }
             bytes += r.getSerializedSize();
             out.addRecords(r);
         }
+        if (out.getRecordsCount() > 1) {
+            largestAnswer = Math.max(largestAnswer, bytes);
+        }
         return Futures.immediateFuture(out.build());
+    }
+
+    /** The bytes of the largest answer given that held more than one record. */
+    public long largestAnswer() {
+        return largestAnswer;
     }
 
     /** The serialized size of the largest of {@code records}, 0 for none. */
