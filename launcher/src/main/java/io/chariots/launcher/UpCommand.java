@@ -101,6 +101,14 @@ final class UpCommand implements Callable<Integer> {
                 return 1;
             }
             if (fresh) {
+                // Not while something listens where this cluster will (one whose record is gone, or another's):
+                // its logs and data would be moved from under it, and the new cluster could not start anyway.
+                try {
+                    spec(Optional.empty(), asked()).plannedPorts().checkBindable();
+                } catch (IOException e) {
+                    run.err().println("chariots up: " + e.getMessage() + "; nothing was moved");
+                    return 1;
+                }
                 moveAside();
                 recorded = Optional.empty();
             }

@@ -13,6 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -290,6 +292,19 @@ class UpDownCommandTest {
         }
         assertThat(chariots("status", "--dir", d).out()).as("the fresh shape is the one remembered")
                 .contains("controller#1", "maintainer#1", "app#1").doesNotContain("maintainer#2", "indexer#1");
+
+        // Something listens on the controller's port (a cluster whose record is gone): --fresh moves nothing.
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.setReuseAddress(true);
+            taken.bind(new InetSocketAddress("127.0.0.1", 8081));
+            Ran refused = chariots("up", "--dir", d, "--fresh");
+            assertThat(refused.exit()).isEqualTo(1);
+            assertThat(refused.err()).contains("port 8081", "nothing was moved");
+            try (var s = Files.list(dir)) {
+                assertThat(s.filter(p -> p.getFileName().toString().startsWith("run-old-")).count()).isEqualTo(1);
+            }
+            assertThat(run.resolve("data").resolve("maintainer-9030")).as("the run stays where it was").isNotEmptyDirectory();
+        }
         assertThat(ports).allSatisfy(p -> assertThat(FreePorts.listening("127.0.0.1", p)).as("port %d after down", p).isFalse());
     }
 

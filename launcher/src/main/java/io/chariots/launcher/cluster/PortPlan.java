@@ -127,7 +127,7 @@ public final class PortPlan {
     }
 
     /** Refuses, naming the first port something already listens on (another cluster still running). */
-    void checkBindable() throws IOException {
+    public void checkBindable() throws IOException {
         for (Role role : LocalCluster.ROLES) {
             for (RoleProcess.Ports p : of(role)) {
                 for (int port : new int[] {p.main(), p.admin(), p.grpc()}) {
