@@ -96,6 +96,8 @@ public final class CausalGate {
     private final Map<CauseKey, List<Held>> waiting = new HashMap<>();
     // Waiting records in arrival order, for timeouts and lookups by id.
     private final LinkedHashMap<Held, Boolean> held = new LinkedHashMap<>();
+    /** Serialized bytes of the records in {@link #held}. */
+    private long heldBytes;
     // Pairs this queue stored recently: answers own records arriving after their cause,
     // and other queues' Wanted before the indexers catch up.
     private final FifoPairMap recent;
@@ -158,6 +160,7 @@ public final class CausalGate {
             return false;
         }
         held.put(h, Boolean.TRUE);
+        heldBytes += r.getSerializedSize();
         byArrival.add(h);
         return true;
     }
@@ -200,6 +203,11 @@ public final class CausalGate {
     /** Records waiting for a cause. */
     public int heldCount() {
         return held.size();
+    }
+
+    /** Serialized bytes of the records waiting for a cause. */
+    long heldBytes() {
+        return heldBytes;
     }
 
     /** Distinct causes being waited for. */
@@ -261,6 +269,7 @@ public final class CausalGate {
                 h.dependOn(localLid);
             }
             if (h.unmet.isEmpty() && held.remove(h) != null) {
+                heldBytes -= h.record.getSerializedSize();
                 ready.add(new Ready(h.record, h.localDeps(), h.tag));
             }
         }
@@ -275,16 +284,16 @@ public final class CausalGate {
 
     /** Removes and returns records that waited longer than the cause timeout (cause clock). */
     List<Expired> expire(long causeNow) {
-        return expire(causeNow, Integer.MAX_VALUE);
+        return expire(causeNow, Integer.MAX_VALUE, Long.MAX_VALUE);
     }
 
     /**
      * As {@link #expire(long)}, and while more than {@code maxWaiting} records
-     * wait, removes the longest-waiting ones too (crowded out): a bound on
-     * what records whose causes may never come can hold, that refuses no
-     * batch and so never locks their causes out.
+     * or {@code maxBytes} bytes of them wait, removes the longest-waiting ones
+     * too (crowded out): a bound on what records whose causes may never come
+     * can hold, that refuses no batch and so never locks their causes out.
      */
-    List<Expired> expire(long causeNow, int maxWaiting) {
+    List<Expired> expire(long causeNow, int maxWaiting, long maxBytes) {
         List<Expired> out = null;
         int over = held.size() - maxWaiting;
         for (Iterator<Held> it = held.keySet().iterator(); it.hasNext(); ) {
@@ -293,10 +302,11 @@ public final class CausalGate {
                 continue; // from another datacenter: waits as long as it takes (at most one per origin is here)
             }
             boolean timedOut = causeNow - h.arrivedCauseNanos >= causeTimeoutNanos;
-            if (!timedOut && over <= 0) {
+            if (!timedOut && over <= 0 && heldBytes <= maxBytes) {
                 break; // arrival order: the rest are younger
             }
             it.remove();
+            heldBytes -= h.record.getSerializedSize();
             unlink(h);
             over--;
             if (out == null) {
@@ -356,6 +366,7 @@ public final class CausalGate {
         }
         ready.clear();
         held.clear();
+        heldBytes = 0;
         byArrival.clear();
         waiting.clear();
         toProbe.clear();

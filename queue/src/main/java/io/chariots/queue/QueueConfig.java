@@ -15,6 +15,7 @@ import java.time.Duration;
  * @param maxBatch          records per batch to a maintainer, keys per indexer probe, ids per verification; {@code queue.max_batch}, default 4000
  * @param maxBuffered       records with this queue (admitted and not yet durable) and not waiting for a cause, above which filters are told to retry; {@code queue.max_buffered}, default 200000
  * @param maxWaiting        records waiting here for a cause: with more, the longest-waiting are rejected at once, as at their cause timeout but counted apart (batches are not refused for them, or they would lock the causes out; only while the indexers cannot be asked, when none is crowded out, are batches refused at this bound); {@code queue.max_waiting}, default 50000
+ * @param maxWaitingBytes   bytes of the records waiting here for a cause: past them, as past {@code maxWaiting}, the longest-waiting are rejected (records of megabytes whose causes never come would otherwise hold gigabytes); {@code queue.max_waiting_mb}, default 64
  * @param maxPerHold        records assigned per token hold, so the token keeps moving; {@code queue.max_per_hold}, default 20000
  * @param maxWanted         causes this queue asks the ring for at once; {@code queue.max_wanted}, default 1000 (the token carries them round the ring at every hop; the indexers are asked about the rest)
  * @param idleHold          longest an idle token is held before moving on; {@code queue.idle_hold_ms}, default 20
@@ -32,7 +33,7 @@ import java.time.Duration;
  * @param datacenter        this datacenter's id (config {@code id}): the origin whose records get TOIds here
  */
 public record QueueConfig(boolean hold, Duration causeTimeout, int recentCapacity, int maintainerWindow, int maxBatch,
-                   int maxBuffered, int maxWaiting, int maxPerHold, int maxWanted, Duration idleHold, Duration reprobeMin,
+                   int maxBuffered, int maxWaiting, long maxWaitingBytes, int maxPerHold, int maxWanted, Duration idleHold, Duration reprobeMin,
                    Duration reprobeMax, Duration tokenTimeout, Duration passTimeout, Duration silenceTimeout, Duration quiesceTimeout,
                    Duration dedupWindow, int dedupSettled, long dedupFilterBytes, int maintainerFailures,
                    Duration maintainerRetry, int datacenter) {
@@ -45,6 +46,7 @@ public record QueueConfig(boolean hold, Duration causeTimeout, int recentCapacit
                 s.getInt("queue.max_batch", 4000, 1, 100_000),
                 s.getInt("queue.max_buffered", 200_000, 1, 100_000_000),
                 s.getInt("queue.max_waiting", 50_000, 1, 100_000_000),
+                s.getLong("queue.max_waiting_mb", 64, 1, 1 << 20) << 20,
                 s.getInt("queue.max_per_hold", 20_000, 1, 10_000_000),
                 s.getInt("queue.max_wanted", 1000, 0, 1_000_000),
                 Duration.ofMillis(s.getLong("queue.idle_hold_ms", 20, 0, 10_000)),
@@ -62,26 +64,26 @@ public record QueueConfig(boolean hold, Duration causeTimeout, int recentCapacit
     }
 
     public static QueueConfig defaults(boolean hold) {
-        return new QueueConfig(hold, Duration.ofSeconds(30), 262_144, 4, 4000, 200_000, 50_000, 20_000, 1000,
+        return new QueueConfig(hold, Duration.ofSeconds(30), 262_144, 4, 4000, 200_000, 50_000, 64L << 20, 20_000, 1000,
                 Duration.ofMillis(20), Duration.ofMillis(20), Duration.ofSeconds(1), Duration.ofMillis(1500),
                 Duration.ofSeconds(1), Duration.ofSeconds(6), Duration.ofSeconds(5), Duration.ofMinutes(10), 500_000, 4L << 20, 3,
                 Duration.ofSeconds(5), 0);
     }
 
     public QueueConfig withCauseTimeout(Duration d) {
-        return new QueueConfig(hold, d, recentCapacity, maintainerWindow, maxBatch, maxBuffered, maxWaiting, maxPerHold, maxWanted,
+        return new QueueConfig(hold, d, recentCapacity, maintainerWindow, maxBatch, maxBuffered, maxWaiting, maxWaitingBytes, maxPerHold, maxWanted,
                 idleHold, reprobeMin, reprobeMax, tokenTimeout, passTimeout, silenceTimeout, quiesceTimeout, dedupWindow, dedupSettled,
                 dedupFilterBytes, maintainerFailures, maintainerRetry, datacenter);
     }
 
     public QueueConfig withMaxBuffered(int n) {
-        return new QueueConfig(hold, causeTimeout, recentCapacity, maintainerWindow, maxBatch, n, maxWaiting, maxPerHold, maxWanted,
+        return new QueueConfig(hold, causeTimeout, recentCapacity, maintainerWindow, maxBatch, n, maxWaiting, maxWaitingBytes, maxPerHold, maxWanted,
                 idleHold, reprobeMin, reprobeMax, tokenTimeout, passTimeout, silenceTimeout, quiesceTimeout, dedupWindow, dedupSettled,
                 dedupFilterBytes, maintainerFailures, maintainerRetry, datacenter);
     }
 
     public QueueConfig withMaxWaiting(int n) {
-        return new QueueConfig(hold, causeTimeout, recentCapacity, maintainerWindow, maxBatch, maxBuffered, n, maxPerHold, maxWanted,
+        return new QueueConfig(hold, causeTimeout, recentCapacity, maintainerWindow, maxBatch, maxBuffered, n, maxWaitingBytes, maxPerHold, maxWanted,
                 idleHold, reprobeMin, reprobeMax, tokenTimeout, passTimeout, silenceTimeout, quiesceTimeout, dedupWindow, dedupSettled,
                 dedupFilterBytes, maintainerFailures, maintainerRetry, datacenter);
     }

@@ -36,7 +36,7 @@ public final class QueueMetrics {
                 .description("Records rejected because a cause did not come within queue.cause_timeout_ms").register(meters);
         crowdedOut = Counter.builder("chariots_queue_crowded_out_total")
                 .description("Records rejected while waiting for a cause because more than queue.max_waiting records "
-                        + "waited (the longest-waiting go first)").register(meters);
+                        + "or queue.max_waiting_mb of them waited (the longest-waiting go first)").register(meters);
         parked = Counter.builder("chariots_queue_parked_total")
                 .description("Records that waited long for a cause and were parked: their batches were answered without them")
                 .register(meters);

@@ -292,7 +292,8 @@ public final class TokenRing {
         // keep their causes out. Only while the indexers cannot be asked, when none is crowded out, do they count.
         int waiting = gate.heldCount();
         int onTheirWay = ledger.liveCount() - waiting;
-        if (onTheirWay >= config.maxBuffered() || (probes.stopped() && waiting >= config.maxWaiting())) {
+        if (onTheirWay >= config.maxBuffered()
+                || (probes.stopped() && (waiting >= config.maxWaiting() || gate.heldBytes() >= config.maxWaitingBytes()))) {
             metrics.refusedFull();
             answer(handle, EnqueueReply.Status.RETRY, "queue " + self.getAddress() + " is full ("
                     + onTheirWay + " records on their way to the log, " + waiting + " waiting for causes"
@@ -315,7 +316,7 @@ public final class TokenRing {
                 }
             }
         }
-        if (gate.heldCount() > config.maxWaiting()) {
+        if (gate.heldCount() > config.maxWaiting() || gate.heldBytes() > config.maxWaitingBytes()) {
             rejectUnmet(causeNow); // at once: a turn's worth of batches must not overshoot the bound
         }
         afterNewWork(now);
@@ -873,10 +874,15 @@ public final class TokenRing {
         return now + TimeUnit.MILLISECONDS.toNanos(100);
     }
 
-    /** Rejects the records whose cause did not come in time, and the longest-waiting beyond {@code queue.max_waiting}. */
+    /**
+     * Rejects the records whose cause did not come in time, and the longest-waiting beyond {@code queue.max_waiting}
+     * records or {@code queue.max_waiting_mb}.
+     */
     private void rejectUnmet(long causeNow) {
         // While the indexers cannot be asked the cause clock stops, and no record is crowded out either.
-        for (CausalGate.Expired e : gate.expire(causeNow, probes.stopped() ? Integer.MAX_VALUE : config.maxWaiting())) {
+        boolean bounded = !probes.stopped();
+        for (CausalGate.Expired e : gate.expire(causeNow, bounded ? config.maxWaiting() : Integer.MAX_VALUE,
+                bounded ? config.maxWaitingBytes() : Long.MAX_VALUE)) {
             reject(e);
         }
     }
@@ -889,7 +895,8 @@ public final class TokenRing {
         }
         String reason = "cause " + e.missing() + " not in the log after " + TimeUnit.NANOSECONDS.toMillis(e.waitedNanos())
                 + (e.crowdedOut() ? " ms, the longest wait of more than queue.max_waiting (" + config.maxWaiting()
-                        + ") records waiting at queue " + self.getAddress() : " ms (cause timeout)");
+                        + ") records or queue.max_waiting_mb (" + (config.maxWaitingBytes() >> 20) + " MiB) waiting at queue "
+                        + self.getAddress() : " ms (cause timeout)");
         LOG.warn("rejected record {}: {}", e.record().getId(), reason);
         for (CauseKey k : e.missing()) {
             probes.forget(k);

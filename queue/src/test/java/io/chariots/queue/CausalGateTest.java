@@ -396,9 +396,9 @@ class CausalGateTest {
         add(rec("r2", SEED, A), T0 + 200);
         add(rec("r3", SEED, B), T0 + 300);
         add(rec("r4", SEED, B), T0 + 400);
-        assertThat(gate.expire(T0 + 500, 5)).isEmpty();
+        assertThat(gate.expire(T0 + 500, 5, Long.MAX_VALUE)).isEmpty();
 
-        List<CausalGate.Expired> out = gate.expire(T0 + 500, 3);
+        List<CausalGate.Expired> out = gate.expire(T0 + 500, 3, Long.MAX_VALUE);
         assertThat(out).extracting(e -> e.record().getId()).containsExactly("r1", "r2");
         assertThat(out).allMatch(CausalGate.Expired::crowdedOut);
         assertThat(out.get(0).waitedNanos()).isEqualTo(400);
@@ -410,13 +410,40 @@ class CausalGateTest {
 
         // Timed out and crowded out in one pass: each named for what it was.
         add(rec("r5", SEED, A), T0 + TIMEOUT);
-        out = gate.expire(T0 + TIMEOUT + 350, 2);
+        out = gate.expire(T0 + TIMEOUT + 350, 2, Long.MAX_VALUE);
         assertThat(out).extracting(e -> e.record().getId() + ":" + e.crowdedOut())
                 .containsExactly("r3:false", "r4:true");
         assertThat(gate.heldCount()).as("the remote record and r5").isEqualTo(2);
         // Another datacenter's record alone over the bound waits on.
-        assertThat(gate.expire(T0 + TIMEOUT + 400, 0)).extracting(e -> e.record().getId()).containsExactly("r5");
+        assertThat(gate.expire(T0 + TIMEOUT + 400, 0, Long.MAX_VALUE)).extracting(e -> e.record().getId()).containsExactly("r5");
         assertThat(gate.heldCount()).isEqualTo(1);
+    }
+
+    /**
+     * Records of megabytes whose causes never come: past {@code maxBytes} of
+     * them the longest-waiting are crowded out, whatever their count, and the
+     * bytes held follow every way out (released, crowded out, dropped).
+     */
+    @Test
+    void aboveMaxWaitingBytesTheLongestWaitingAreCrowdedOut() {
+        com.google.protobuf.ByteString mib = com.google.protobuf.ByteString.copyFrom(new byte[1 << 20]);
+        for (int i = 1; i <= 5; i++) {
+            add(rec("big" + i, SEED, A + i).toBuilder().setBody(mib).build(), T0 + i);
+        }
+        long each = gate.heldBytes() / 5;
+        assertThat(each).isGreaterThan(1 << 20);
+        assertThat(gate.expire(T0 + 10, 100, 5 * each)).isEmpty();
+
+        List<CausalGate.Expired> out = gate.expire(T0 + 10, 100, 3 * each + each / 2);
+        assertThat(out).extracting(e -> e.record().getId()).containsExactly("big1", "big2");
+        assertThat(out).allMatch(CausalGate.Expired::crowdedOut);
+        assertThat(gate.heldBytes()).isEqualTo(3 * each);
+
+        gate.satisfy(new CauseKey(A + 3, SEED));
+        assertThat(drainReady()).containsExactly("big3");
+        assertThat(gate.heldBytes()).as("released").isEqualTo(2 * each);
+        assertThat(gate.dropAll()).hasSize(2);
+        assertThat(gate.heldBytes()).as("dropped").isZero();
     }
 
     @Test

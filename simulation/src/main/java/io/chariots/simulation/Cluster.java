@@ -59,7 +59,7 @@ final class Cluster {
 
     private static QueueConfig withoutHold(QueueConfig c) {
         return new QueueConfig(false, c.causeTimeout(), c.recentCapacity(), c.maintainerWindow(), c.maxBatch(),
-                c.maxBuffered(), c.maxWaiting(), c.maxPerHold(), c.maxWanted(), c.idleHold(), c.reprobeMin(), c.reprobeMax(),
+                c.maxBuffered(), c.maxWaiting(), c.maxWaitingBytes(), c.maxPerHold(), c.maxWanted(), c.idleHold(), c.reprobeMin(), c.reprobeMax(),
                 c.tokenTimeout(), c.passTimeout(), c.silenceTimeout(), c.quiesceTimeout(), c.dedupWindow(), c.dedupSettled(),
                 c.dedupFilterBytes(), c.maintainerFailures(), c.maintainerRetry(), c.datacenter());
     }
