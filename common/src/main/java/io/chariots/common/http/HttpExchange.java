@@ -46,7 +46,7 @@ public final class HttpExchange {
     private String routePath;
 
     /**
-     * @param onAnswered  run once a response is sent whole (reading resumes)
+     * @param onAnswered  run once a response is sent whole on a connection kept alive (the next request's turn)
      * @param releaseBody run once the request is answered at all, by a response or a stream (its body is done with)
      */
     HttpExchange(ChannelHandlerContext ctx, FullHttpRequest request, Runnable onAnswered, Runnable releaseBody) {
@@ -144,14 +144,15 @@ public final class HttpExchange {
         for (int i = 0; i + 1 < headerPairs.length; i += 2) {
             resp.headers().set(headerPairs[i], headerPairs[i + 1]);
         }
+        releaseBody.run();
         if (keepAlive) {
             resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             ctx.writeAndFlush(resp);
+            onAnswered.run();
         } else {
+            // The last answer on this connection: a request the client sent after it anyway is not taken.
             ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
         }
-        releaseBody.run();
-        onAnswered.run();
     }
 
     /**
