@@ -4,8 +4,11 @@ import io.chariots.common.frame.ByteBudget;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
@@ -60,7 +63,11 @@ final class BodyBudget extends ChannelInboundHandlerAdapter {
     static long takeReservation(io.netty.handler.codec.http.HttpHeaders headers) {
         String r = headers.get(RESERVED);
         headers.remove(RESERVED);
-        return r == null ? 0 : Long.parseLong(r);
+        try {
+            return r == null ? 0 : Long.parseLong(r);
+        } catch (NumberFormatException e) {
+            return 0; // not set here (a server without a budget leaves a client's own): nothing reserved
+        }
     }
 
     @Override
@@ -82,6 +89,10 @@ final class BodyBudget extends ChannelInboundHandlerAdapter {
                 n = HttpUtil.isTransferEncodingChunked(req) ? maxBody : HttpUtil.getContentLength(req, 0L);
             } catch (NumberFormatException badLength) {
                 n = 0; // the decoder has marked the request malformed: it is answered 400 without a body
+            }
+            if (!req.decoderResult().isSuccess() || unsupportedExpectation(req)) {
+                // Answered 400 or (by Netty's aggregator) 417 without its body, which the dispatcher may never see.
+                n = 0;
             }
             if (n > 0 && n <= maxBody) { // larger: the aggregator answers 413 without reading it
                 if (!budget.reserve(n, wake)) {
@@ -105,6 +116,13 @@ final class BodyBudget extends ChannelInboundHandlerAdapter {
             }
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /** As Netty's aggregator decides to answer 417: an {@code Expect} other than 100-continue, from HTTP/1.1 on. */
+    private static boolean unsupportedExpectation(HttpRequest req) {
+        String expect = req.headers().get(HttpHeaderNames.EXPECT);
+        return expect != null && req.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0
+                && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect);
     }
 
     private void retry() {

@@ -39,17 +39,15 @@ public final class HttpExchange {
     private static final byte[] NO_BODY = new byte[0];
 
     private byte[] body;
-    private final boolean keepAlive;
+    private boolean keepAlive;
     private final AtomicBoolean answered = new AtomicBoolean();
-    private final Runnable onAnswered;
     private final Runnable releaseBody;
     private String routePath;
 
     /**
-     * @param onAnswered  run once a response is sent whole on a connection kept alive (the next request's turn)
      * @param releaseBody run once the request is answered at all, by a response or a stream (its body is done with)
      */
-    HttpExchange(ChannelHandlerContext ctx, FullHttpRequest request, Runnable onAnswered, Runnable releaseBody) {
+    HttpExchange(ChannelHandlerContext ctx, FullHttpRequest request, Runnable releaseBody) {
         this.releaseBody = releaseBody;
         this.ctx = ctx;
         this.method = request.method();
@@ -59,7 +57,11 @@ public final class HttpExchange {
         this.body = new byte[request.content().readableBytes()];
         request.content().getBytes(request.content().readerIndex(), body);
         this.keepAlive = HttpUtil.isKeepAlive(request);
-        this.onAnswered = onAnswered;
+    }
+
+    /** Answers with {@code Connection: close} and closes after: for a request the decoder could not read, after which it reads nothing more. */
+    void closeAfterAnswer() {
+        keepAlive = false;
     }
 
     void routePath(String routePath) {
@@ -144,15 +146,14 @@ public final class HttpExchange {
         for (int i = 0; i + 1 < headerPairs.length; i += 2) {
             resp.headers().set(headerPairs[i], headerPairs[i + 1]);
         }
-        releaseBody.run();
         if (keepAlive) {
             resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             ctx.writeAndFlush(resp);
-            onAnswered.run();
         } else {
-            // The last answer on this connection: a request the client sent after it anyway is not taken.
+            resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
         }
+        releaseBody.run();
     }
 
     /**

@@ -6,7 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -20,7 +20,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -36,8 +35,6 @@ public final class HttpServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
     /** Set on a connection while a {@link ChunkedResponse} streams on it. */
     static final io.netty.util.AttributeKey<Boolean> STREAMING = io.netty.util.AttributeKey.valueOf("chariots.streaming");
-    /** Set on a connection while one of its requests is being answered. */
-    static final io.netty.util.AttributeKey<Boolean> ANSWERING = io.netty.util.AttributeKey.valueOf("chariots.answering");
 
     private record Route(HttpMethod method, String path, boolean prefix, HttpHandler handler) {
         boolean matchesPath(String p) {
@@ -137,7 +134,7 @@ public final class HttpServer implements AutoCloseable {
          * body budget) or a stream being sent.
          */
         public static boolean serverHolds(Channel c) {
-            return c.attr(ANSWERING).get() != null || !c.config().isAutoRead() || c.attr(STREAMING).get() != null;
+            return c.attr(AnswerOrder.ANSWERING).get() != null || !c.config().isAutoRead() || c.attr(STREAMING).get() != null;
         }
 
         /** Binds and starts serving; throws if the port is taken. */
@@ -168,7 +165,7 @@ public final class HttpServer implements AutoCloseable {
                             if (ssl != null) {
                                 c.pipeline().addLast(ssl.newHandler(c.alloc()));
                             }
-                            c.pipeline().addLast(new HttpServerCodec());
+                            c.pipeline().addLast(new HttpServerCodec(), new AnswerOrder());
                             if (b != null) {
                                 c.pipeline().addLast(new BodyBudget(b, max));
                             }
@@ -184,16 +181,10 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
-    /**
-     * Answers a connection's requests one at a time, in order. Requests the
-     * decoder hands over while one is answered wait here (reading stops until
-     * they are through); reading is paused only then, since pausing and
-     * resuming it costs two system calls a request (epoll_ctl).
-     */
-    private static final class Dispatcher extends ChannelInboundHandlerAdapter {
+    /** Routes each request to its handler; {@link AnswerOrder} lets them through one at a time. */
+    private static final class Dispatcher extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final List<Route> routes;
         private final io.chariots.common.frame.ByteBudget budget;
-        private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
 
         Dispatcher(List<Route> routes, io.chariots.common.frame.ByteBudget budget) {
             this.routes = routes;
@@ -201,75 +192,16 @@ public final class HttpServer implements AutoCloseable {
         }
 
         @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (!(msg instanceof FullHttpRequest req)) {
-                ctx.fireChannelRead(msg);
-                return;
-            }
-            Channel ch = ctx.channel();
-            if (ch.attr(STREAMING).get() != null) {
-                // HTTP/1.1 answers in order: nothing can be answered before the stream ends.
-                LOG.debug("ignoring a request from {} sent while a stream is open on its connection", ch.remoteAddress());
-                drop(req);
-            } else if (ch.attr(ANSWERING).get() != null) {
-                waiting.add(req);
-                ch.config().setAutoRead(false);
-            } else {
-                answer(ctx, req);
-            }
-        }
-
-        /** The request before is answered: the next waiting one's turn, or reading resumes. */
-        private void next(ChannelHandlerContext ctx) {
-            Channel ch = ctx.channel();
-            ch.attr(ANSWERING).set(null);
-            if (ch.attr(STREAMING).get() != null) {
-                return;
-            }
-            FullHttpRequest req = waiting.poll();
-            if (req != null) {
-                answer(ctx, req);
-            } else if (!ch.config().isAutoRead() && ch.attr(BodyBudget.WAITING).get() == null) {
-                ch.config().setAutoRead(true);
-                ch.read();
-            }
-        }
-
-        private void drop(FullHttpRequest req) {
-            giveBack(BodyBudget.takeReservation(req.headers()));
-            req.release();
-        }
-
-        /** Gives back a request's body reservation (none without a budget: then the header is a client's own). */
-        private void giveBack(long reserved) {
-            if (reserved > 0 && budget != null) {
-                budget.release(reserved);
-            }
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            while (!waiting.isEmpty()) {
-                drop(waiting.poll());
-            }
-            ctx.fireChannelInactive();
-        }
-
-        private void answer(ChannelHandlerContext ctx, FullHttpRequest req) {
-            try {
-                dispatch(ctx, req);
-            } finally {
-                req.release();
-            }
-        }
-
-        private void dispatch(ChannelHandlerContext ctx, FullHttpRequest req) {
-            Channel ch = ctx.channel();
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             long reserved = BodyBudget.takeReservation(req.headers());
-            ch.attr(ANSWERING).set(Boolean.TRUE);
-            // Run on the connection's loop whichever thread answers, and never within the answer itself.
-            HttpExchange ex = new HttpExchange(ctx, req, () -> ch.eventLoop().execute(() -> next(ctx)), () -> giveBack(reserved));
+            HttpExchange ex = new HttpExchange(ctx, req, () -> {
+                // Without a budget the header is a client's own: nothing was reserved.
+                if (reserved > 0 && budget != null) {
+                    budget.release(reserved);
+                }
+            });
             if (!req.decoderResult().isSuccess()) {
+                ex.closeAfterAnswer();
                 ex.error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request: " + req.decoderResult().cause());
                 return;
             }

@@ -6,7 +6,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -105,11 +104,7 @@ class BodyBudgetTest {
     }
 
     private void awaitUsed(long bytes) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (budget.used() != bytes && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        assertThat(budget.used()).isEqualTo(bytes);
+        RawHttp.awaitUsed(budget, bytes);
     }
 
     private static void send(Socket s, String requestLine, byte[] body) throws Exception {
@@ -120,13 +115,6 @@ class BodyBudgetTest {
     }
 
     private static int readStatus(Socket s) throws Exception {
-        s.setSoTimeout(10_000);
-        InputStream in = s.getInputStream();
-        StringBuilder line = new StringBuilder();
-        int c;
-        while ((c = in.read()) != -1 && c != '\n') {
-            line.append((char) c);
-        }
-        return Integer.parseInt(line.substring(9, 12));
+        return Integer.parseInt(RawHttp.readStatusAndBody(s).substring(0, 3));
     }
 }

@@ -8,11 +8,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,6 +17,15 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import static io.chariots.common.http.RawHttp.available;
+import static io.chariots.common.http.RawHttp.closed;
+import static io.chariots.common.http.RawHttp.get;
+import static io.chariots.common.http.RawHttp.post;
+import static io.chariots.common.http.RawHttp.readLine;
+import static io.chariots.common.http.RawHttp.readResponseOrNull;
+import static io.chariots.common.http.RawHttp.readResponses;
+import static io.chariots.common.http.RawHttp.readStatusAndBody;
+import static io.chariots.common.http.RawHttp.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -57,6 +62,10 @@ class HttpPipeliningTest {
                 .get("/fast", ex -> {
                     handled.add("fast");
                     ex.text(HttpResponseStatus.OK, "fast");
+                })
+                .get("/stream", ex -> {
+                    handled.add("stream");
+                    ex.stream(HttpResponseStatus.OK, "text/plain");
                 });
         if (guard != null) {
             b.guard(guard);
@@ -107,22 +116,30 @@ class HttpPipeliningTest {
     }
 
     @Test
-    void pipeliningDeeperThanTheCodecTakesClosesTheConnectionAndEveryRequestTakenIsAnswered() throws Exception {
+    void deepPipeliningBehindASlowRequestIsAnsweredInOrder() throws Exception {
         int port = start(null);
-        StringBuilder all = new StringBuilder();
-        for (int i = 0; i < 500; i++) {
+        StringBuilder all = new StringBuilder(post("/hold", "slow"));
+        for (int i = 1; i < 500; i++) {
             all.append(post("/echo", "r" + i));
         }
         List<String> answers = new ArrayList<>();
         try (Socket s = new Socket("127.0.0.1", port)) {
             write(s, all.toString());
-            // Netty's HTTP codec holds at most 128 requests not yet answered on a connection, then closes it.
+            HttpExchange slow = held.poll(10, TimeUnit.SECONDS);
+            assertThat(slow).isNotNull();
+            Thread.sleep(300);
+            slow.text(HttpResponseStatus.OK, "echo r0");
+            // Reading pauses while requests wait, so Netty's HTTP decoder sees one read's worth at a time; should one
+            // read hold more than 128 requests not yet answered, it closes the connection (readResponseOrNull: null).
             String body;
-            while ((body = readResponseOrNull(s)) != null) {
+            while (answers.size() < 500 && (body = readResponseOrNull(s)) != null) {
                 answers.add(body);
             }
         }
-        assertThat(answers).as("answered in order up to the close").hasSizeLessThan(500);
+        // Each answered at once but the first: never more than one read's worth (a few dozen here) not yet answered.
+        assertThat(answers).hasSize(500);
+        handled.set(0, "echo r0"); // the slow one, as it was answered
+        // However the reads split them: every answer in order, and if not all were answered the connection was closed.
         for (int i = 0; i < answers.size(); i++) {
             assertThat(answers.get(i)).isEqualTo("echo r" + i);
         }
@@ -140,8 +157,7 @@ class HttpPipeliningTest {
             String last = "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 4\r\n\r\nlast";
             write(s, last + post("/echo", "after"));
             assertThat(readResponses(s, 1)).containsExactly("echo last");
-            s.setSoTimeout(10_000);
-            assertThat(s.getInputStream().read()).as("closed after the last answer").isEqualTo(-1);
+            assertThat(closed(s)).as("closed after the last answer").isTrue();
         }
         Thread.sleep(200);
         assertThat(handled).containsExactly("echo last");
@@ -149,16 +165,83 @@ class HttpPipeliningTest {
     }
 
     @Test
-    void closingWithRequestsWaitingGivesTheirBodiesBack() throws Exception {
+    void requestsWaitingForTheirTurnHoldNoBodyBudgetAndAreNotTakenOnceClosed() throws Exception {
         int port = start(null);
         try (Socket s = new Socket("127.0.0.1", port)) {
             write(s, post("/hold", "x".repeat(1000)) + post("/echo", "y".repeat(2000)) + post("/echo", "z".repeat(3000)));
+            HttpExchange first = held.poll(10, TimeUnit.SECONDS);
+            assertThat(first).isNotNull();
+            Thread.sleep(200);
+            assertThat(budget.used()).as("only the request being answered reserves its body").isEqualTo(1000);
+            first.text(HttpResponseStatus.OK, "first");
+            assertThat(readResponses(s, 3)).containsExactly("first", "echo " + "y".repeat(2000), "echo " + "z".repeat(3000));
+            awaitUsed(0);
+
+            write(s, post("/hold", "again") + post("/echo", "never"));
             assertThat(held.poll(10, TimeUnit.SECONDS)).isNotNull();
-            awaitUsed(6000);
         }
-        awaitUsed(1000); // the two waiting are given back at the close; the one held until it is answered
-        held.clear();
-        assertThat(handled).hasSize(1);
+        Thread.sleep(300);
+        assertThat(handled).as("closed while it waited: never taken").doesNotContain("echo never");
+        awaitUsed("again".length()); // the one held is reserved until it is answered
+    }
+
+    @Test
+    void netty413ForAnOversizedRequestWaitsForItsTurn() throws Exception {
+        int port = start(null);
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            write(s, post("/hold", "slow") + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + (MAX_BODY + 1) + "\r\n\r\n"
+                    + "b".repeat(MAX_BODY + 1) + get("/fast"));
+            HttpExchange slow = held.poll(10, TimeUnit.SECONDS);
+            assertThat(slow).isNotNull();
+            assertThat(available(s)).as("the 413 does not jump ahead of the request before it").isEmpty();
+            slow.text(HttpResponseStatus.OK, "slow done");
+            assertThat(readStatusAndBody(s)).isEqualTo("200 slow done");
+            assertThat(readStatusAndBody(s)).startsWith("413");
+            // Netty closes after a 413 it gives while reading is paused: what came after it is not taken.
+            assertThat(closed(s)).isTrue();
+        }
+        Thread.sleep(200);
+        assertThat(handled).containsExactly("hold slow");
+        awaitUsed(0);
+    }
+
+    @Test
+    void requestsNettyAnswersItselfGiveTheirBodyReservationBackOnce() throws Exception {
+        int port = start(null);
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            // An expectation Netty does not support: 417, and the client does not send the body it announced.
+            write(s, "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: something\r\nContent-Length: 5\r\n\r\n");
+            assertThat(readStatusAndBody(s)).startsWith("417");
+            write(s, post("/echo", "next"));
+            assertThat(readStatusAndBody(s)).isEqualTo("200 echo next");
+        }
+        awaitUsed(0);
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            // A head the decoder cannot read: 400, and the connection closed (the decoder reads nothing more on it).
+            write(s, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nBad Header Line\r\n\r\nhello");
+            assertThat(readStatusAndBody(s)).startsWith("400");
+            assertThat(closed(s)).isTrue();
+        }
+        Thread.sleep(200);
+        assertThat(budget.used()).as("given back once, not twice").isZero();
+        assertThat(handled).containsExactly("echo next");
+    }
+
+    @Test
+    void aStreamTakesNothingSentAfterIt() throws Exception {
+        int port = start(null);
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            write(s, post("/hold", "first") + get("/stream") + post("/echo", "after"));
+            HttpExchange first = held.poll(10, TimeUnit.SECONDS);
+            assertThat(first).isNotNull();
+            first.text(HttpResponseStatus.OK, "first");
+            assertThat(readResponses(s, 1)).containsExactly("first");
+            assertThat(readLine(s.getInputStream())).isEqualTo("HTTP/1.1 200 OK");
+            write(s, post("/echo", "during"));
+            Thread.sleep(300);
+            assertThat(handled).containsExactly("hold first", "stream");
+            assertThat(budget.used()).isZero();
+        }
     }
 
     @Test
@@ -167,7 +250,9 @@ class HttpPipeliningTest {
                 new EdgeGuard.Limits(16, Duration.ofMillis(400), Duration.ofMillis(400)), HttpServer.Builder::serverHolds,
                 new SimpleMeterRegistry());
         int port = start(guard);
-        try (Socket s = new Socket("127.0.0.1", port); Socket idle = new Socket("127.0.0.1", port)) {
+        try (Socket s = new Socket("127.0.0.1", port); Socket idle = new Socket("127.0.0.1", port);
+             Socket partial = new Socket("127.0.0.1", port)) {
+            write(partial, "POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
             write(s, post("/hold", "long"));
             HttpExchange ex = held.poll(10, TimeUnit.SECONDS);
             assertThat(ex).isNotNull();
@@ -177,86 +262,12 @@ class HttpPipeliningTest {
 
             idle.setSoTimeout(10_000);
             assertThat(idle.getInputStream().read()).as("a connection that sent nothing is closed").isEqualTo(-1);
+            partial.setSoTimeout(10_000);
+            assertThat(partial.getInputStream().read()).as("a request that never arrives whole is the client's time").isEqualTo(-1);
         }
     }
 
     private void awaitUsed(long bytes) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (budget.used() != bytes && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        assertThat(budget.used()).isEqualTo(bytes);
-    }
-
-    private static String post(String path, String body) {
-        return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
-    }
-
-    private static String get(String path) {
-        return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
-    }
-
-    private static void write(Socket s, String requests) throws Exception {
-        OutputStream out = s.getOutputStream();
-        out.write(requests.getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-    }
-
-    /** What has arrived on {@code s} within a short wait, without blocking longer. */
-    private static String available(Socket s) throws Exception {
-        s.setSoTimeout(200);
-        ByteArrayOutputStream got = new ByteArrayOutputStream();
-        try {
-            int c;
-            while ((c = s.getInputStream().read()) != -1) {
-                got.write(c);
-            }
-        } catch (SocketTimeoutException e) {
-            // nothing more
-        }
-        return got.toString(StandardCharsets.US_ASCII);
-    }
-
-    /** The bodies of the next {@code n} responses (each with a Content-Length), in the order they arrive. */
-    private static List<String> readResponses(Socket s, int n) throws Exception {
-        List<String> bodies = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            String body = readResponseOrNull(s);
-            assertThat(body).as("response %d of %d", i, n).isNotNull();
-            bodies.add(body);
-        }
-        return bodies;
-    }
-
-    /** The body of the next response, or null if the connection closes first. */
-    private static String readResponseOrNull(Socket s) throws Exception {
-        s.setSoTimeout(10_000);
-        InputStream in = s.getInputStream();
-        String status = readLine(in);
-        if (status.isEmpty()) {
-            return null;
-        }
-        int length = -1;
-        String line;
-        while (!(line = readLine(in)).isEmpty()) {
-            if (line.toLowerCase().startsWith("content-length:")) {
-                length = Integer.parseInt(line.substring(15).trim());
-            }
-        }
-        assertThat(length).as("a Content-Length in the response to %s", status).isGreaterThanOrEqualTo(0);
-        byte[] body = in.readNBytes(length);
-        assertThat(body).hasSize(length);
-        return new String(body, StandardCharsets.UTF_8);
-    }
-
-    private static String readLine(InputStream in) throws Exception {
-        StringBuilder line = new StringBuilder();
-        int c;
-        while ((c = in.read()) != -1 && c != '\n') {
-            if (c != '\r') {
-                line.append((char) c);
-            }
-        }
-        return line.toString();
+        RawHttp.awaitUsed(budget, bytes);
     }
 }
