@@ -63,11 +63,7 @@ final class BodyBudget extends ChannelInboundHandlerAdapter {
     static long takeReservation(io.netty.handler.codec.http.HttpHeaders headers) {
         String r = headers.get(RESERVED);
         headers.remove(RESERVED);
-        try {
-            return r == null ? 0 : Long.parseLong(r);
-        } catch (NumberFormatException e) {
-            return 0; // not set here (a server without a budget leaves a client's own): nothing reserved
-        }
+        return r == null ? 0 : Long.parseLong(r);
     }
 
     @Override

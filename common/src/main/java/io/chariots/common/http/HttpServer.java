@@ -193,10 +193,10 @@ public final class HttpServer implements AutoCloseable {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            long reserved = BodyBudget.takeReservation(req.headers());
+            // Without a budget nothing was reserved (a client's own header stays a header).
+            long reserved = budget == null ? 0 : BodyBudget.takeReservation(req.headers());
             HttpExchange ex = new HttpExchange(ctx, req, () -> {
-                // Without a budget the header is a client's own: nothing was reserved.
-                if (reserved > 0 && budget != null) {
+                if (reserved > 0) {
                     budget.release(reserved);
                 }
             });
