@@ -19,6 +19,9 @@ import java.util.Arrays;
  * <tr><td>{@code 'r' id}</td><td>reason (UTF-8)</td><td>ids rejected because their cause never came</td></tr>
  * </table>
  *
+ * <p>The ranged keys ({@code 'T'}, {@code 's'}) are kept in the column family
+ * {@link TagIndex#RANGED}, the others in the default one.
+ *
  * <p>Every ranged key ends with its LId, so a scan reads the LId from the last
  * 8 bytes whatever the key space. The pair key is not ranged: its value is the
  * bitwise complement of the lowest LId, so that the built-in "max" merge
@@ -98,6 +101,11 @@ final class IndexKeys {
             }
         }
         return null;
+    }
+
+    /** Whether {@code key} is a ranged key (a tag's or a chain's), kept in {@link TagIndex#RANGED}. */
+    static boolean ranged(byte[] key) {
+        return key[0] == TAG || key[0] == SEED;
     }
 
     static boolean startsWith(byte[] key, byte[] prefix) {

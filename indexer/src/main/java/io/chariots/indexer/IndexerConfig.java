@@ -7,9 +7,10 @@ import io.chariots.common.config.Settings;
  * Indexer tunables, validated once at start.
  *
  * @param blockCacheBytes  RocksDB block cache; key {@code indexer.block_cache_mb}, default 32
- * @param writeBufferBytes RocksDB memtable size; key {@code indexer.write_buffer_mb}, default 16 (up to
- *                         three fill before writes wait for a flush; the README's Performance section has
- *                         what 16, 32 and 64 cost)
+ * @param writeBufferBytes RocksDB memtable size; key {@code indexer.write_buffer_mb}, default 16, split
+ *                         evenly between the index's two column families (up to three of each fill before
+ *                         writes wait for a flush; the README's Performance section has what 16, 32 and 64
+ *                         cost)
  * @param maxPendingBytes  serialized index batches allowed to wait for the writer before
  *                         {@code Index} answers RESOURCE_EXHAUSTED; key {@code indexer.max_pending_mb}, default 64
  * @param readThreads      threads answering Exists and Lookup (off the Netty event loops, so a

@@ -9,6 +9,11 @@ import io.chariots.proto.IndexEntry;
 import io.chariots.proto.Rejection;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompactionStyle;
+import org.rocksdb.DBOptions;
 import org.rocksdb.CompressionType;
 import org.rocksdb.Env;
 import org.rocksdb.FlushOptions;
@@ -23,6 +28,8 @@ import org.rocksdb.RocksMemEnv;
 import org.rocksdb.Slice;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -39,19 +46,31 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * LId or rejection (layout in {@link IndexKeys}).
  *
  * <p><b>Durability.</b> {@link #index} writes a whole {@link IndexBatch} (or,
- * for the writer's group commit, several) as one {@link WriteBatch} through
- * the WAL with {@code sync=false}: when it returns, the batch is in the OS
+ * for the writer's group commit, several) as one {@link WriteBatch}, atomic
+ * across both column families, through their shared WAL with
+ * {@code sync=false}: when it returns, the batch is in the OS
  * page cache, so it survives a SIGKILL of this process
  * (not a power loss), which is what acknowledging a batch promises (I5).
  * Writes are idempotent: the same entries write the same keys.
  *
+ * <p><b>Two column families.</b> The keys looked up whole (pairs, ids,
+ * rejections) live in the default column family, the ranged keys that are
+ * only ever scanned (tags and chains) in {@value #RANGED}, each with the
+ * table it needs: point lookups a bloom filter, scans none (a seek cannot use
+ * a whole-key filter), and each family is compacted on its own. Split so,
+ * the index costs about a fifth less CPU a record ({@code bench-index}, in
+ * the README's Performance section). An index written before the split has its ranged
+ * keys moved when it is opened ({@link #moveRangedKeys}); an older build
+ * cannot open an index once split (RocksDB names the family it was not
+ * given).
+ *
  * <p><b>Reads.</b> Thread-safe and lock-free with respect to writes (RocksDB
- * iterators read a consistent snapshot). The table has a 10-bit bloom filter
- * over whole keys and over the first {@value IndexKeys#PAIR_PREFIX_LENGTH}
- * bytes (a capped prefix extractor), so an existence check for a
- * {@code (hash, seed)} pair that is not there usually skips every SST file;
- * range scans over tags and seeds set {@code total_order_seek} because they
- * cross those prefixes. Index and filter blocks are partitioned: a lookup
+ * iterators read a consistent snapshot). The default family's table has a
+ * 10-bit bloom filter over whole keys and over the first
+ * {@value IndexKeys#PAIR_PREFIX_LENGTH} bytes (a capped prefix extractor), so
+ * an existence check for a {@code (hash, seed)} pair that is not there
+ * usually skips every SST file; range scans over tags and seeds set
+ * {@code total_order_seek}. Index and filter blocks are partitioned: a lookup
  * reads a 4 KiB piece of each in a file, not the file's whole ones, which in
  * a large index are megabytes and together outgrow the block cache.
  *
@@ -60,17 +79,21 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * never a native crash.
  */
 public final class TagIndex implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TagIndex.class);
+
     /** Default block cache: 32 MiB. */
     public static final long DEFAULT_BLOCK_CACHE_BYTES = 32L << 20;
-    /** Default memtable size: 16 MiB, as {@code indexer.write_buffer_mb}. */
+    /** Default memtable size: 16 MiB, as {@code indexer.write_buffer_mb}, split evenly between the two column families. */
     public static final long DEFAULT_WRITE_BUFFER_BYTES = 16L << 20;
+    /** The column family of the ranged keys ({@code 'T'} tags and {@code 's'} chains). */
+    static final String RANGED = "ranged";
 
-    private final Env env; // null: the default (disk) environment
     private final Path dir;
     private final RocksDB db;
-    private final Options options;
-    private final LRUCache cache;
-    private final BloomFilter filter;
+    private final ColumnFamilyHandle point; // the default column family
+    private final ColumnFamilyHandle ranged;
+    private final int rangedId;
+    private final List<AutoCloseable> natives; // closed after the database, in this order
     private final WriteOptions writeOptions;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
@@ -79,13 +102,13 @@ public final class TagIndex implements AutoCloseable {
         RocksLibrary.load();
     }
 
-    private TagIndex(Path dir, RocksDB db, Options options, LRUCache cache, BloomFilter filter, Env env) {
-        this.env = env;
+    private TagIndex(Path dir, RocksDB db, List<ColumnFamilyHandle> handles, List<AutoCloseable> natives) {
         this.dir = dir;
         this.db = db;
-        this.options = options;
-        this.cache = cache;
-        this.filter = filter;
+        this.point = handles.get(0);
+        this.ranged = handles.get(1);
+        this.rangedId = ranged.getID();
+        this.natives = natives;
         this.writeOptions = new WriteOptions().setSync(false).setDisableWAL(false);
     }
 
@@ -97,6 +120,7 @@ public final class TagIndex implements AutoCloseable {
     /**
      * Opens (creating if missing) the index at {@code dir}.
      *
+     * @param writeBufferBytes memtable size, shared evenly by the two column families
      * @throws IOException if the directory cannot be created or RocksDB cannot open it (e.g. locked by another process)
      */
     public static TagIndex open(Path dir, long blockCacheBytes, long writeBufferBytes) throws IOException {
@@ -115,22 +139,25 @@ public final class TagIndex implements AutoCloseable {
     private static TagIndex open(Path dir, long blockCacheBytes, long writeBufferBytes, Env env) throws IOException {
         LRUCache cache = new LRUCache(blockCacheBytes);
         BloomFilter filter = new BloomFilter(10);
-        Options options = new Options()
+        long memtable = Math.max(1L << 20, writeBufferBytes / 2);
+        DBOptions dbOptions = new DBOptions()
                 .setCreateIfMissing(true)
+                .setCreateMissingColumnFamilies(true)
                 .setIncreaseParallelism(2)
                 .setMaxBackgroundJobs(2)
-                .setWriteBufferSize(writeBufferBytes)
+                .setKeepLogFileNum(5)
+                .setMaxLogFileSize(8L << 20);
+        ColumnFamilyOptions pointOptions = new ColumnFamilyOptions()
+                .setWriteBufferSize(memtable)
                 .setCompressionType(CompressionType.LZ4_COMPRESSION)
                 .setMergeOperatorName("max")
                 // Index keys are hashes, written in random order: universal compaction rewrites
                 // each byte far fewer times than leveled compaction would.
-                .setCompactionStyle(org.rocksdb.CompactionStyle.UNIVERSAL)
+                .setCompactionStyle(CompactionStyle.UNIVERSAL)
                 .setMaxWriteBufferNumber(3)
                 .setMemtablePrefixBloomSizeRatio(0.05)
                 .setMemtableWholeKeyFiltering(true)
                 .useCappedPrefixExtractor(IndexKeys.PAIR_PREFIX_LENGTH)
-                .setKeepLogFileNum(5)
-                .setMaxLogFileSize(8L << 20)
                 .setTableFormatConfig(new BlockBasedTableConfig()
                         .setBlockCache(cache)
                         .setFilterPolicy(filter)
@@ -144,20 +171,79 @@ public final class TagIndex implements AutoCloseable {
                         // 28-87 us a cause, 3-6 partitioned).
                         .setIndexType(IndexType.kTwoLevelIndexSearch)
                         .setPartitionFilters(true));
+        ColumnFamilyOptions rangedOptions = new ColumnFamilyOptions()
+                .setWriteBufferSize(memtable)
+                .setCompressionType(CompressionType.LZ4_COMPRESSION)
+                .setCompactionStyle(CompactionStyle.UNIVERSAL)
+                .setMaxWriteBufferNumber(3)
+                // No filter: only seeks read these keys.
+                .setTableFormatConfig(new BlockBasedTableConfig()
+                        .setBlockCache(cache)
+                        .setCacheIndexAndFilterBlocks(true)
+                        .setPinL0FilterAndIndexBlocksInCache(true)
+                        .setIndexType(IndexType.kTwoLevelIndexSearch));
+        List<AutoCloseable> natives = new ArrayList<>(List.of(dbOptions, pointOptions, rangedOptions, filter, cache));
         if (env != null) {
-            options.setEnv(env);
+            dbOptions.setEnv(env);
+            natives.add(env);
         }
+        List<ColumnFamilyHandle> handles = new ArrayList<>();
+        RocksDB db = null;
         try {
-            return new TagIndex(dir, RocksDB.open(options, dir.toString()), options, cache, filter, env);
-        } catch (RocksDBException e) {
-            options.close();
-            filter.close();
-            cache.close();
-            if (env != null) {
-                env.close();
+            db = RocksDB.open(dbOptions, dir.toString(), List.of(
+                    new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, pointOptions),
+                    new ColumnFamilyDescriptor(RANGED.getBytes(StandardCharsets.UTF_8), rangedOptions)), handles);
+            long moved = moveRangedKeys(db, handles.get(0), handles.get(1));
+            if (moved > 0) {
+                LOG.info("index at {}: moved {} tag and chain keys written by an earlier version into their own column family", dir, moved);
             }
+            return new TagIndex(dir, db, handles, natives);
+        } catch (RocksDBException e) {
+            handles.forEach(ColumnFamilyHandle::close);
+            if (db != null) {
+                db.close();
+            }
+            closeAll(natives);
             throw new IOException("cannot open index at " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Moves the ranged keys an index written before the split holds in its
+     * default column family into {@link #RANGED}, then deletes them there.
+     * Copying is idempotent, so a crash midway is finished at the next open;
+     * an index without such keys costs two seeks.
+     *
+     * @return keys moved
+     */
+    static long moveRangedKeys(RocksDB db, ColumnFamilyHandle from, ColumnFamilyHandle to) throws RocksDBException {
+        long moved = 0;
+        for (byte space : new byte[] {IndexKeys.TAG, IndexKeys.SEED}) {
+            byte[] first = {space};
+            byte[] end = {(byte) (space + 1)};
+            long n = 0;
+            try (Slice upper = new Slice(end);
+                 ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setTotalOrderSeek(true);
+                 RocksIterator it = db.newIterator(from, ro);
+                 WriteOptions wo = new WriteOptions()) {
+                it.seek(first);
+                while (it.isValid()) {
+                    try (WriteBatch wb = new WriteBatch()) {
+                        for (int i = 0; i < 100_000 && it.isValid(); i++, it.next()) {
+                            wb.put(to, it.key(), it.value());
+                        }
+                        n += wb.count();
+                        db.write(wo, wb);
+                    }
+                }
+                it.status();
+                if (n > 0) {
+                    db.deleteRange(from, wo, first, end);
+                }
+            }
+            moved += n;
+        }
+        return moved;
     }
 
     /**
@@ -191,6 +277,8 @@ public final class TagIndex implements AutoCloseable {
         for (KeyOp op : ops) {
             if (op.merge()) {
                 bytes.merge(op.key(), op.value());
+            } else if (IndexKeys.ranged(op.key())) {
+                bytes.put(rangedId, op.key(), op.value());
             } else {
                 bytes.put(op.key(), op.value());
             }
@@ -388,7 +476,7 @@ public final class TagIndex implements AutoCloseable {
             if (closed) {
                 return -1;
             }
-            return db.getLongProperty("rocksdb.estimate-num-keys");
+            return db.getLongProperty(point, "rocksdb.estimate-num-keys") + db.getLongProperty(ranged, "rocksdb.estimate-num-keys");
         } catch (RocksDBException e) {
             return -1;
         } finally {
@@ -411,8 +499,8 @@ public final class TagIndex implements AutoCloseable {
 
     /**
      * RocksDB's totals for this index's flushes and compactions since it
-     * opened (the "Sum" row of its compaction statistics, which counts
-     * flushes with compactions), for a benchmark: what universal compaction
+     * opened (the "Sum" rows of its column families' compaction statistics,
+     * which count flushes with compactions), for a benchmark: what universal compaction
      * costs grows with the index and depends on the memtable's size.
      *
      * @param jobs               flushes plus compactions finished
@@ -431,8 +519,29 @@ public final class TagIndex implements AutoCloseable {
     public BackgroundWork backgroundWork() {
         lock();
         try {
-            Map<String, String> stats = db.getMapProperty("rocksdb.cfstats");
-            return new BackgroundWork((long) sumRow(stats, "CompCount"), sumRow(stats, "CompMergeCPU"), sumRow(stats, "WriteAmp"));
+            long jobs = 0;
+            double cpu = 0;
+            double written = 0; // GB
+            double flushed = 0; // GB: each family's written over its write amplification
+            double amps = 0;
+            int withAmp = 0;
+            for (ColumnFamilyHandle cf : List.of(point, ranged)) {
+                Map<String, String> stats = db.getMapProperty(cf, "rocksdb.cfstats");
+                jobs += (long) sumRow(stats, "CompCount");
+                cpu += sumRow(stats, "CompMergeCPU");
+                double amp = sumRow(stats, "WriteAmp");
+                if (amp > 0) {
+                    double gb = sumRow(stats, "WriteGB");
+                    written += gb;
+                    flushed += gb / amp;
+                    amps += amp;
+                    withAmp++;
+                }
+            }
+            // Weighted by the bytes flushed; a family's figures are printed to the kilobyte, so a tiny index
+            // (tests) may show none written: then the families count alike.
+            double amplification = flushed > 0 ? written / flushed : withAmp > 0 ? amps / withAmp : 0;
+            return new BackgroundWork(jobs, cpu, amplification);
         } catch (RocksDBException e) {
             throw new IndexStoreException("compaction statistics unreadable: " + e.getMessage(), e);
         } finally {
@@ -456,8 +565,10 @@ public final class TagIndex implements AutoCloseable {
         lock();
         try {
             long n = 0;
-            for (org.rocksdb.TableProperties p : db.getPropertiesOfAllTables().values()) {
-                n += p.getIndexPartitions();
+            for (ColumnFamilyHandle cf : List.of(point, ranged)) {
+                for (org.rocksdb.TableProperties p : db.getPropertiesOfAllTables(cf).values()) {
+                    n += p.getIndexPartitions();
+                }
             }
             return n;
         } catch (RocksDBException e) {
@@ -471,7 +582,7 @@ public final class TagIndex implements AutoCloseable {
     void flush() {
         lock();
         try (FlushOptions fo = new FlushOptions().setWaitForFlush(true)) {
-            db.flush(fo);
+            db.flush(fo, List.of(point, ranged));
         } catch (RocksDBException e) {
             throw new IndexStoreException("flush failed: " + e.getMessage(), e);
         } finally {
@@ -491,7 +602,7 @@ public final class TagIndex implements AutoCloseable {
         try (Slice upper = new Slice(IndexKeys.successor(prefix));
              ReadOptions ro = new ReadOptions().setIterateUpperBound(upper)
                      .setTotalOrderSeek(!withinPrefix).setPrefixSameAsStart(withinPrefix);
-             RocksIterator it = db.newIterator(ro)) {
+             RocksIterator it = db.newIterator(ranged, ro)) {
             for (it.seek(start); it.isValid() && n < limit; it.next()) {
                 byte[] key = it.key();
                 if (!IndexKeys.startsWith(key, prefix)) {
@@ -517,6 +628,16 @@ public final class TagIndex implements AutoCloseable {
         return n == out.length ? out : Arrays.copyOf(out, n);
     }
 
+    private static void closeAll(List<AutoCloseable> natives) {
+        for (AutoCloseable c : natives) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.warn("closing the index's {} failed", c.getClass().getSimpleName(), e);
+            }
+        }
+    }
+
     private void lock() {
         lifecycle.readLock().lock();
         if (closed) {
@@ -539,13 +660,10 @@ public final class TagIndex implements AutoCloseable {
             }
             closed = true;
             writeOptions.close();
+            point.close();
+            ranged.close();
             db.close();
-            options.close();
-            filter.close();
-            cache.close();
-            if (env != null) {
-                env.close();
-            }
+            closeAll(natives);
         } finally {
             lifecycle.writeLock().unlock();
         }

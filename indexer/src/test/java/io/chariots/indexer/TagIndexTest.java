@@ -263,24 +263,90 @@ class TagIndexTest {
             t.flush();
         }
         TagIndex.BackgroundWork flushed = t.backgroundWork();
-        assertThat(flushed.jobs()).as("two flushes").isEqualTo(2);
+        assertThat(flushed.jobs()).as("two flushes of each column family").isEqualTo(4);
         assertThat(flushed.writeAmplification()).as("each byte written once").isCloseTo(1.0, within(0.01));
         for (int f = 3; f <= 5; f++) {
             t.index(batch(entry(f, f, "id" + f, K1V1)));
             t.flush();
         }
-        // Five sorted runs, one more than universal compaction's trigger: RocksDB merges them in the background.
+        // Five sorted runs in each family, one more than universal compaction's trigger: RocksDB merges them in the
+        // background.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         TagIndex.BackgroundWork merged = t.backgroundWork();
-        while (merged.jobs() < 6 && System.nanoTime() < deadline) {
+        while (merged.jobs() < 12 && System.nanoTime() < deadline) {
             Thread.sleep(20);
             merged = t.backgroundWork();
         }
-        assertThat(merged.jobs()).as("five flushes and a compaction").isGreaterThanOrEqualTo(6);
+        assertThat(merged.jobs()).as("five flushes and a compaction of each family").isGreaterThanOrEqualTo(12);
         assertThat(merged.writeAmplification()).as("the compaction wrote the flushed bytes again").isGreaterThan(1.2);
         assertThat(merged.cpuSeconds()).isPositive();
         t.close();
         assertThatThrownBy(t::backgroundWork).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    }
+
+    /**
+     * An index written before tags and chains had a column family of their
+     * own: every key in the default one, as that version wrote them (the pair
+     * key merged with "max" over the complemented LId).
+     */
+    @Test
+    void anIndexWrittenBeforeTheSplitIsMovedWhenOpenedAndAnswersAsBefore() throws Exception {
+        Path old = dir.resolve("index");
+        int n = 60_000; // 120,000 ranged keys: more than one of the move's write batches
+        try (org.rocksdb.Options o = new org.rocksdb.Options().setCreateIfMissing(true).setMergeOperatorName("max")
+                .useCappedPrefixExtractor(IndexKeys.PAIR_PREFIX_LENGTH);
+             org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(o, old.toString());
+             org.rocksdb.WriteBatch wb = new org.rocksdb.WriteBatch();
+             org.rocksdb.WriteOptions wo = new org.rocksdb.WriteOptions()) {
+            for (long lid = 1; lid <= n; lid++) {
+                long seed = lid % 2 == 0 ? 42 : BIG_SEED;
+                wb.merge(IndexKeys.pairPrefix(K1V1, seed), IndexKeys.u64(~lid));
+                wb.put(IndexKeys.tag(K1V1, lid), IndexKeys.u64(seed));
+                wb.put(IndexKeys.seed(seed, lid), IndexKeys.EMPTY);
+                wb.put(IndexKeys.id("id-" + lid), IndexKeys.u64(lid));
+            }
+            db.write(wo, wb);
+        }
+
+        TagIndex t = openIndex();
+        assertThat(t.lidsByTag(K1V1, 0, 3)).containsExactly(1, 2, 3);
+        assertThat(t.lidsByTag(K1V1, n - 2, 10)).containsExactly(n - 1, n);
+        assertThat(t.lidsByTagAndSeed(K1V1, 42, 0, 2)).containsExactly(2, 4);
+        assertThat(t.lidsBySeed(BIG_SEED, 0, n)).hasSize(n / 2).startsWith(1, 3).endsWith(n - 1);
+        assertThat(t.exists(K1V1, 42)).isEqualTo(2);
+        assertThat(t.idStatus("id-" + n).getLid()).isEqualTo(n);
+        t.index(batch(entry(n + 1, 42, "new", K1V1)));
+        assertThat(t.lidsByTag(K1V1, n - 1, 10)).containsExactly(n, n + 1);
+        t.close();
+
+        // The default family holds no ranged key any more, and opening again moves nothing and loses nothing.
+        try (org.rocksdb.DBOptions o = new org.rocksdb.DBOptions();
+             org.rocksdb.ColumnFamilyOptions cfo = new org.rocksdb.ColumnFamilyOptions().setMergeOperatorName("max")) {
+            List<org.rocksdb.ColumnFamilyHandle> handles = new ArrayList<>();
+            try (org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(o, old.toString(), List.of(
+                    new org.rocksdb.ColumnFamilyDescriptor(org.rocksdb.RocksDB.DEFAULT_COLUMN_FAMILY, cfo),
+                    new org.rocksdb.ColumnFamilyDescriptor(TagIndex.RANGED.getBytes(), cfo)), handles)) {
+                assertThat(rangedKeys(db, handles.get(0))).isZero();
+                assertThat(rangedKeys(db, handles.get(1))).isEqualTo(2L * n + 2);
+                assertThat(TagIndex.moveRangedKeys(db, handles.get(0), handles.get(1))).isZero();
+                handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
+            }
+        }
+        TagIndex again = openIndex();
+        assertThat(again.lidsBySeed(42, n - 4, 10)).containsExactly(n - 2, n, n + 1);
+        assertThat(again.lidsByTag(K1V1, n - 1, 10)).containsExactly(n, n + 1);
+    }
+
+    private static long rangedKeys(org.rocksdb.RocksDB db, org.rocksdb.ColumnFamilyHandle cf) {
+        long n = 0;
+        try (org.rocksdb.RocksIterator it = db.newIterator(cf)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                if (IndexKeys.ranged(it.key())) {
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 
     @Test
