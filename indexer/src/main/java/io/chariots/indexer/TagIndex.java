@@ -12,6 +12,7 @@ import org.rocksdb.BloomFilter;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompactRangeOptions;
 import org.rocksdb.CompactionStyle;
 import org.rocksdb.DBOptions;
 import org.rocksdb.CompressionType;
@@ -19,7 +20,6 @@ import org.rocksdb.Env;
 import org.rocksdb.FlushOptions;
 import org.rocksdb.IndexType;
 import org.rocksdb.LRUCache;
-import org.rocksdb.Options;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -69,8 +69,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * 10-bit bloom filter over whole keys and over the first
  * {@value IndexKeys#PAIR_PREFIX_LENGTH} bytes (a capped prefix extractor), so
  * an existence check for a {@code (hash, seed)} pair that is not there
- * usually skips every SST file; range scans over tags and seeds set
- * {@code total_order_seek}. Index and filter blocks are partitioned: a lookup
+ * usually skips every SST file; the ranged family has no prefix extractor,
+ * so its scans seek in total order. Index and filter blocks are partitioned: a lookup
  * reads a 4 KiB piece of each in a file, not the file's whole ones, which in
  * a large index are megabytes and together outgrow the block cache.
  *
@@ -95,6 +95,10 @@ public final class TagIndex implements AutoCloseable {
     private final int rangedId;
     private final List<AutoCloseable> natives; // closed after the database, in this order
     private final WriteOptions writeOptions;
+    private final CompactRangeOptions movedAway = new CompactRangeOptions().setExclusiveManualCompaction(false);
+    private final java.util.concurrent.CountDownLatch movedAwayDone = new java.util.concurrent.CountDownLatch(1);
+    private volatile Thread movedAwayThread;
+    private final java.util.concurrent.atomic.AtomicBoolean cancelSent = new java.util.concurrent.atomic.AtomicBoolean();
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
@@ -139,7 +143,7 @@ public final class TagIndex implements AutoCloseable {
     private static TagIndex open(Path dir, long blockCacheBytes, long writeBufferBytes, Env env) throws IOException {
         LRUCache cache = new LRUCache(blockCacheBytes);
         BloomFilter filter = new BloomFilter(10);
-        long memtable = Math.max(1L << 20, writeBufferBytes / 2);
+        long memtable = Math.max(512L << 10, writeBufferBytes / 2);
         DBOptions dbOptions = new DBOptions()
                 .setCreateIfMissing(true)
                 .setCreateMissingColumnFamilies(true)
@@ -189,44 +193,54 @@ public final class TagIndex implements AutoCloseable {
         }
         List<ColumnFamilyHandle> handles = new ArrayList<>();
         RocksDB db = null;
+        TagIndex opened = null;
         try {
             db = RocksDB.open(dbOptions, dir.toString(), List.of(
                     new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, pointOptions),
                     new ColumnFamilyDescriptor(RANGED.getBytes(StandardCharsets.UTF_8), rangedOptions)), handles);
-            long moved = moveRangedKeys(db, handles.get(0), handles.get(1));
+            long moved = moveRangedKeys(db, handles.get(0), handles.get(1), dir);
+            opened = new TagIndex(dir, db, handles, natives);
             if (moved > 0) {
-                LOG.info("index at {}: moved {} tag and chain keys written by an earlier version into their own column family", dir, moved);
+                opened.compactMovedAway();
             }
-            return new TagIndex(dir, db, handles, natives);
+            return opened;
         } catch (RocksDBException e) {
-            handles.forEach(ColumnFamilyHandle::close);
-            if (db != null) {
-                db.close();
-            }
-            closeAll(natives);
             throw new IOException("cannot open index at " + dir + ": " + e.getMessage(), e);
+        } finally {
+            if (opened == null) { // whatever failed, nothing stays open (a second open in this process would find the lock)
+                handles.forEach(ColumnFamilyHandle::close);
+                if (db != null) {
+                    db.close();
+                }
+                closeAll(natives);
+            }
         }
     }
 
     /**
      * Moves the ranged keys an index written before the split holds in its
-     * default column family into {@link #RANGED}, then deletes them there.
-     * Copying is idempotent, so a crash midway is finished at the next open;
-     * an index without such keys costs two seeks.
+     * default column family into {@link #RANGED}, then deletes them there
+     * (a range tombstone). Copying is idempotent, so a crash midway is
+     * finished at the next open; an index without such keys costs two seeks.
      *
-     * @return keys moved
+     * @return keys moved (a move finished after a crash counts again what it copies again)
      */
-    static long moveRangedKeys(RocksDB db, ColumnFamilyHandle from, ColumnFamilyHandle to) throws RocksDBException {
+    static long moveRangedKeys(RocksDB db, ColumnFamilyHandle from, ColumnFamilyHandle to, Path dir) throws RocksDBException {
         long moved = 0;
+        long reportAt = 10_000_000;
+        long t0 = System.nanoTime();
         for (byte space : new byte[] {IndexKeys.TAG, IndexKeys.SEED}) {
             byte[] first = {space};
             byte[] end = {(byte) (space + 1)};
             long n = 0;
             try (Slice upper = new Slice(end);
-                 ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setTotalOrderSeek(true);
+                 ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setTotalOrderSeek(true).setFillCache(false);
                  RocksIterator it = db.newIterator(from, ro);
                  WriteOptions wo = new WriteOptions()) {
                 it.seek(first);
+                if (it.isValid() && moved == 0) {
+                    LOG.info("index at {}: written by an earlier version; moving its tag and chain keys into their own column family", dir);
+                }
                 while (it.isValid()) {
                     try (WriteBatch wb = new WriteBatch()) {
                         for (int i = 0; i < 100_000 && it.isValid(); i++, it.next()) {
@@ -234,6 +248,10 @@ public final class TagIndex implements AutoCloseable {
                         }
                         n += wb.count();
                         db.write(wo, wb);
+                    }
+                    if (moved + n >= reportAt) {
+                        LOG.info("index at {}: {} keys moved", dir, moved + n);
+                        reportAt += 10_000_000;
                     }
                 }
                 it.status();
@@ -243,7 +261,47 @@ public final class TagIndex implements AutoCloseable {
             }
             moved += n;
         }
+        if (moved > 0) {
+            LOG.info("index at {}: moved {} tag and chain keys in {} ms", dir, moved, (System.nanoTime() - t0) / 1_000_000);
+        }
         return moved;
+    }
+
+    /**
+     * After a move, rewrites the default column family in the background so
+     * that the moved keys leave its files: until then they take their disk
+     * space twice, and lookups by key search files twice their size.
+     * {@link #close} cancels it; a later open does not resume it (RocksDB's
+     * own compactions drop them in time).
+     */
+    private void compactMovedAway() {
+        Thread t = new Thread(() -> {
+            long t0 = System.nanoTime();
+            try {
+                lock();
+            } catch (IllegalStateException closedAlready) {
+                movedAwayDone.countDown();
+                return;
+            }
+            try {
+                db.compactRange(point, null, null, movedAway);
+                LOG.info("index at {}: rewrote its default column family without the moved keys in {} ms", dir,
+                        (System.nanoTime() - t0) / 1_000_000);
+            } catch (RocksDBException e) {
+                LOG.info("index at {}: rewriting its default column family after the move stopped: {}", dir, e.getMessage());
+            } finally {
+                unlock();
+                movedAwayDone.countDown();
+            }
+        }, "index-compact-moved");
+        t.setDaemon(true);
+        movedAwayThread = t;
+        t.start();
+    }
+
+    /** Waits for {@link #compactMovedAway} to finish, if it ran (tests). */
+    boolean awaitMovedAway(long timeout, java.util.concurrent.TimeUnit unit) throws InterruptedException {
+        return movedAwayThread == null || movedAwayDone.await(timeout, unit);
     }
 
     /**
@@ -469,7 +527,10 @@ public final class TagIndex implements AutoCloseable {
         }
     }
 
-    /** RocksDB's estimate of the number of keys (all key spaces), for health; -1 if unknown or closed. */
+    /**
+     * RocksDB's estimate of the number of keys (all key spaces), for health; -1 if unknown or closed. Right after
+     * an earlier version's index was moved, it counts the moved keys twice until they are compacted away.
+     */
     public long estimatedKeys() {
         lifecycle.readLock().lock();
         try {
@@ -653,6 +714,9 @@ public final class TagIndex implements AutoCloseable {
     /** Waits for operations in flight, then closes the database and its native options. Idempotent. */
     @Override
     public void close() {
+        if (cancelSent.compareAndSet(false, true)) { // once: the first close frees the options
+            movedAway.setCanceled(true); // a rewrite after a move holds the read lock: stop it rather than wait for it
+        }
         lifecycle.writeLock().lock();
         try {
             if (closed) {
@@ -660,6 +724,7 @@ public final class TagIndex implements AutoCloseable {
             }
             closed = true;
             writeOptions.close();
+            movedAway.close();
             point.close();
             ranged.close();
             db.close();

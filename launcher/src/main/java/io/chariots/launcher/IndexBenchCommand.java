@@ -45,7 +45,7 @@ final class IndexBenchCommand implements Callable<Integer> {
     @Option(names = "--lookups", defaultValue = "20000", description = "Lookups of each kind timed after writing (default ${DEFAULT-VALUE}).")
     int lookups;
 
-    @Option(names = "--write-buffer-mb", description = "Memtable size in MiB (default: the indexer's, " + (TagIndex.DEFAULT_WRITE_BUFFER_BYTES >> 20) + ").")
+    @Option(names = "--write-buffer-mb", description = "Memtable size in MiB, shared evenly by the index's two column families (default: the indexer's, " + (TagIndex.DEFAULT_WRITE_BUFFER_BYTES >> 20) + ").")
     Long writeBufferMb;
 
     @Option(names = "--block-cache-mb", description = "Block cache in MiB, where lookups find index, filter and data blocks (default: the indexer's, " + (TagIndex.DEFAULT_BLOCK_CACHE_BYTES >> 20) + ").")
