@@ -39,6 +39,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -95,10 +97,14 @@ public final class TagIndex implements AutoCloseable {
     private final int rangedId;
     private final List<AutoCloseable> natives; // closed after the database, in this order
     private final WriteOptions writeOptions;
-    private final CompactRangeOptions movedAway = new CompactRangeOptions().setExclusiveManualCompaction(false);
-    private final java.util.concurrent.CountDownLatch movedAwayDone = new java.util.concurrent.CountDownLatch(1);
-    private volatile Thread movedAwayThread;
-    private final java.util.concurrent.atomic.AtomicBoolean cancelSent = new java.util.concurrent.atomic.AtomicBoolean();
+    /** The rewrite after a move; its cancel flag exists before the rewrite starts, and {@link #close} sets it. */
+    private final CompactRangeOptions movedAway = new CompactRangeOptions().setExclusiveManualCompaction(false).setCanceled(false);
+    private final CountDownLatch movedAwayDone = new CountDownLatch(1);
+    private volatile boolean movedAwayStarted;
+    /** How the rewrite after a move ended: null while it runs or if none ran (tests). */
+    volatile String movedAwayOutcome;
+    /** The rewrite after a move holds the read lock and is in RocksDB (tests). */
+    volatile boolean movedAwayRunning;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
@@ -276,32 +282,53 @@ public final class TagIndex implements AutoCloseable {
      */
     private void compactMovedAway() {
         Thread t = new Thread(() -> {
-            long t0 = System.nanoTime();
             try {
-                lock();
-            } catch (IllegalStateException closedAlready) {
-                movedAwayDone.countDown();
-                return;
-            }
-            try {
-                db.compactRange(point, null, null, movedAway);
-                LOG.info("index at {}: rewrote its default column family without the moved keys in {} ms", dir,
-                        (System.nanoTime() - t0) / 1_000_000);
-            } catch (RocksDBException e) {
-                LOG.info("index at {}: rewriting its default column family after the move stopped: {}", dir, e.getMessage());
+                rewriteMovedAway();
             } finally {
-                unlock();
                 movedAwayDone.countDown();
             }
         }, "index-compact-moved");
         t.setDaemon(true);
-        movedAwayThread = t;
-        t.start();
+        try {
+            t.start();
+            movedAwayStarted = true;
+        } catch (OutOfMemoryError | RuntimeException e) { // no thread to be had: the rewrite is worth less than the index
+            LOG.warn("index at {}: cannot start rewriting its default column family after the move: {}", dir, e.toString());
+        }
     }
 
-    /** Waits for {@link #compactMovedAway} to finish, if it ran (tests). */
-    boolean awaitMovedAway(long timeout, java.util.concurrent.TimeUnit unit) throws InterruptedException {
-        return movedAwayThread == null || movedAwayDone.await(timeout, unit);
+    private void rewriteMovedAway() {
+        long t0 = System.nanoTime();
+        try {
+            lock();
+        } catch (IllegalStateException closedAlready) {
+            movedAwayOutcome = "not started: closed";
+            return;
+        }
+        try {
+            movedAwayRunning = true;
+            db.compactRange(point, null, null, movedAway);
+            movedAwayOutcome = "done";
+            LOG.info("index at {}: rewrote its default column family without the moved keys in {} ms", dir,
+                    (System.nanoTime() - t0) / 1_000_000);
+        } catch (RocksDBException | RuntimeException e) {
+            boolean cancelled = movedAway.canceled();
+            movedAwayOutcome = cancelled ? "cancelled" : "failed";
+            if (cancelled) {
+                LOG.info("index at {}: rewriting its default column family after the move stopped on close ({}); RocksDB's"
+                        + " own compactions drop the moved keys in time", dir, e.getMessage());
+            } else {
+                LOG.warn("index at {}: rewriting its default column family after the move failed; RocksDB's own"
+                        + " compactions drop the moved keys in time", dir, e);
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Waits for {@link #compactMovedAway} to finish, if it started (tests). */
+    boolean awaitMovedAway(long timeout, TimeUnit unit) throws InterruptedException {
+        return !movedAwayStarted || movedAwayDone.await(timeout, unit);
     }
 
     /**
@@ -713,8 +740,8 @@ public final class TagIndex implements AutoCloseable {
 
     /** Waits for operations in flight, then closes the database and its native options. Idempotent. */
     @Override
-    public void close() {
-        if (cancelSent.compareAndSet(false, true)) { // once: the first close frees the options
+    public synchronized void close() { // synchronized: a second caller must not set the flag of options the first freed
+        if (!closed) {
             movedAway.setCanceled(true); // a rewrite after a move holds the read lock: stop it rather than wait for it
         }
         lifecycle.writeLock().lock();

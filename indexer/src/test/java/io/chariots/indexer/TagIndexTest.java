@@ -320,18 +320,11 @@ class TagIndexTest {
         t.close();
 
         // The default family holds no ranged key any more, and opening again moves nothing and loses nothing.
-        try (org.rocksdb.DBOptions o = new org.rocksdb.DBOptions();
-             org.rocksdb.ColumnFamilyOptions cfo = new org.rocksdb.ColumnFamilyOptions().setMergeOperatorName("max")) {
-            List<org.rocksdb.ColumnFamilyHandle> handles = new ArrayList<>();
-            try (org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(o, old.toString(), List.of(
-                    new org.rocksdb.ColumnFamilyDescriptor(org.rocksdb.RocksDB.DEFAULT_COLUMN_FAMILY, cfo),
-                    new org.rocksdb.ColumnFamilyDescriptor(TagIndex.RANGED.getBytes(java.nio.charset.StandardCharsets.UTF_8), cfo)), handles)) {
-                assertThat(rangedKeys(db, handles.get(0))).isZero();
-                assertThat(rangedKeys(db, handles.get(1))).isEqualTo(2L * n + 2);
-                assertThat(TagIndex.moveRangedKeys(db, handles.get(0), handles.get(1), old)).isZero();
-                handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
-            }
-        }
+        withRawFamilies(old, (db, point, ranged) -> {
+            assertThat(rangedKeys(db, point)).isZero();
+            assertThat(rangedKeys(db, ranged)).isEqualTo(2L * n + 2);
+            assertThat(TagIndex.moveRangedKeys(db, point, ranged, old)).isZero();
+        });
         TagIndex again = openIndex();
         assertThat(again.lidsBySeed(42, n - 4, 10)).containsExactly(n - 2, n, n + 1);
         assertThat(again.lidsByTag(K1V1, n - 1, 10)).containsExactly(n, n + 1);
@@ -366,18 +359,11 @@ class TagIndexTest {
         Path old = dir.resolve("index");
         int n = 30_000;
         writeOldLayout(old, n);
-        try (org.rocksdb.DBOptions o = new org.rocksdb.DBOptions().setCreateMissingColumnFamilies(true);
-             org.rocksdb.ColumnFamilyOptions cfo = new org.rocksdb.ColumnFamilyOptions().setMergeOperatorName("max")) {
-            List<org.rocksdb.ColumnFamilyHandle> handles = new ArrayList<>();
-            try (org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(o, old.toString(), List.of(
-                    new org.rocksdb.ColumnFamilyDescriptor(org.rocksdb.RocksDB.DEFAULT_COLUMN_FAMILY, cfo),
-                    new org.rocksdb.ColumnFamilyDescriptor(TagIndex.RANGED.getBytes(java.nio.charset.StandardCharsets.UTF_8), cfo)), handles)) {
-                for (long lid = 1; lid <= n / 2; lid++) { // half the tags copied before the crash
-                    db.put(handles.get(1), IndexKeys.tag(K1V1, lid), IndexKeys.u64(lid));
-                }
-                handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
+        withRawFamilies(old, (db, point, ranged) -> {
+            for (long lid = 1; lid <= n / 2; lid++) { // half the tags copied before the crash
+                db.put(ranged, IndexKeys.tag(K1V1, lid), IndexKeys.u64(lid));
             }
-        }
+        });
 
         TagIndex t = openIndex();
         assertThat(t.lidsByTag(K1V1, 0, n + 10)).as("every tag once, in order").hasSize(n).startsWith(1, 2).endsWith(n);
@@ -385,30 +371,34 @@ class TagIndexTest {
         assertThat(t.exists(K1V1, 7)).isEqualTo(7);
         assertThat(t.awaitMovedAway(60, TimeUnit.SECONDS)).as("the rewrite of the default family finished").isTrue();
         t.close();
-        try (org.rocksdb.DBOptions o = new org.rocksdb.DBOptions();
-             org.rocksdb.ColumnFamilyOptions cfo = new org.rocksdb.ColumnFamilyOptions().setMergeOperatorName("max")) {
-            List<org.rocksdb.ColumnFamilyHandle> handles = new ArrayList<>();
-            try (org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(o, old.toString(), List.of(
-                    new org.rocksdb.ColumnFamilyDescriptor(org.rocksdb.RocksDB.DEFAULT_COLUMN_FAMILY, cfo),
-                    new org.rocksdb.ColumnFamilyDescriptor(TagIndex.RANGED.getBytes(java.nio.charset.StandardCharsets.UTF_8), cfo)), handles)) {
-                // The estimate counts what the files hold, deleted or not: after the rewrite, the pairs alone.
-                assertThat(db.getLongProperty(handles.get(0), "rocksdb.estimate-num-keys")).as("keys in the default family's files").isEqualTo(n);
-                assertThat(rangedKeys(db, handles.get(1))).isEqualTo(2L * n);
-                handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
-            }
-        }
+        withRawFamilies(old, (db, point, ranged) -> {
+            // The estimate counts what the files hold, deleted or not: after the rewrite, the pairs alone.
+            assertThat(db.getLongProperty(point, "rocksdb.estimate-num-keys")).as("keys in the default family's files").isEqualTo(n);
+            assertThat(rangedKeys(db, ranged)).isEqualTo(2L * n);
+        });
     }
 
-    /** Closed at once after a move, while its rewrite may be running or not yet started: the rewrite stops, nothing is lost. */
-    @Test
-    void closingDuringTheRewriteAfterAMoveIsClean() throws Exception {
-        Path old = dir.resolve("index");
-        writeOldLayout(old, 200_000);
-        TagIndex t = openIndex();
-        t.close();
-        assertThat(t.awaitMovedAway(10, TimeUnit.SECONDS)).as("the rewrite's thread is done").isTrue();
-        TagIndex again = openIndex();
-        assertThat(again.lidsByTag(K1V1, 199_998, 10)).containsExactly(199_999L, 200_000L);
+    /** What a test does with an index's two column families opened directly, as RocksDB holds them. */
+    @FunctionalInterface
+    interface RawFamilies {
+        void use(org.rocksdb.RocksDB db, org.rocksdb.ColumnFamilyHandle point, org.rocksdb.ColumnFamilyHandle ranged) throws Exception;
+    }
+
+    /** Opens the index at {@code where} with plain RocksDB (creating the ranged family if missing), runs {@code body}, closes it. */
+    private static void withRawFamilies(Path where, RawFamilies body) throws Exception {
+        try (org.rocksdb.DBOptions o = new org.rocksdb.DBOptions().setCreateMissingColumnFamilies(true);
+             org.rocksdb.ColumnFamilyOptions cfo = new org.rocksdb.ColumnFamilyOptions().setMergeOperatorName("max")) {
+            List<org.rocksdb.ColumnFamilyHandle> handles = new ArrayList<>();
+            try (org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(o, where.toString(), List.of(
+                    new org.rocksdb.ColumnFamilyDescriptor(org.rocksdb.RocksDB.DEFAULT_COLUMN_FAMILY, cfo),
+                    new org.rocksdb.ColumnFamilyDescriptor(TagIndex.RANGED.getBytes(java.nio.charset.StandardCharsets.UTF_8), cfo)), handles)) {
+                try {
+                    body.use(db, handles.get(0), handles.get(1));
+                } finally {
+                    handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
+                }
+            }
+        }
     }
 
     private static long rangedKeys(org.rocksdb.RocksDB db, org.rocksdb.ColumnFamilyHandle cf) {
@@ -421,6 +411,37 @@ class TagIndexTest {
             }
         }
         return n;
+    }
+
+    /** Closed at once after a move, before its rewrite started: it never starts, and nothing is lost. */
+    @Test
+    void closingBeforeTheRewriteAfterAMoveStartsIsClean() throws Exception {
+        Path old = dir.resolve("index");
+        writeOldLayout(old, 20_000);
+        TagIndex t = openIndex();
+        t.close();
+        assertThat(t.awaitMovedAway(10, TimeUnit.SECONDS)).as("the rewrite's thread is done").isTrue();
+        TagIndex again = openIndex();
+        assertThat(again.lidsByTag(K1V1, 19_998, 10)).containsExactly(19_999L, 20_000L);
+    }
+
+    /** Closed while the rewrite after a move runs: close stops it rather than wait for it, and nothing is lost. */
+    @Test
+    void closingDuringTheRewriteAfterAMoveStopsIt() throws Exception {
+        Path old = dir.resolve("index");
+        writeOldLayout(old, 400_000); // a rewrite of 400,000 pairs and 800,000 moved keys: hundreds of milliseconds here
+        TagIndex t = openIndex();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!t.movedAwayRunning && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertThat(t.movedAwayRunning).as("the rewrite started").isTrue();
+        t.close();
+        assertThat(t.awaitMovedAway(10, TimeUnit.SECONDS)).as("the rewrite's thread is done").isTrue();
+        assertThat(t.movedAwayOutcome).as("close stopped the rewrite instead of waiting for it").isEqualTo("cancelled");
+        TagIndex again = openIndex();
+        assertThat(again.lidsByTag(K1V1, 399_998, 10)).containsExactly(399_999L, 400_000L);
+        assertThat(again.exists(K1V1, 400_000)).isEqualTo(400_000);
     }
 
     @Test
