@@ -14,8 +14,8 @@ import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompactRangeOptions;
 import org.rocksdb.CompactionStyle;
-import org.rocksdb.DBOptions;
 import org.rocksdb.CompressionType;
+import org.rocksdb.DBOptions;
 import org.rocksdb.Env;
 import org.rocksdb.FlushOptions;
 import org.rocksdb.IndexType;
@@ -61,10 +61,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * table it needs: point lookups a bloom filter, scans none (a seek cannot use
  * a whole-key filter), and each family is compacted on its own. Split so,
  * the index costs about a fifth less CPU a record ({@code bench-index}, in
- * the README's Performance section). An index written before the split has its ranged
- * keys moved when it is opened ({@link #moveRangedKeys}); an older build
- * cannot open an index once split (RocksDB names the family it was not
- * given).
+ * the README's Performance section). An index written before the split has
+ * its ranged keys moved when it is opened ({@link #moveRangedKeys}) and its
+ * default family rewritten in the background; an older build cannot open an
+ * index once split (RocksDB names the family it was not given).
  *
  * <p><b>Reads.</b> Thread-safe and lock-free with respect to writes (RocksDB
  * iterators read a consistent snapshot). The default family's table has a
