@@ -62,9 +62,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * a whole-key filter), and each family is compacted on its own. Split so,
  * the index costs about a fifth less CPU a record ({@code bench-index}, in
  * the README's Performance section). An index written before the split has
- * its ranged keys moved when it is opened ({@link #moveRangedKeys}) and its
- * default family rewritten in the background; an older build cannot open an
- * index once split (RocksDB names the family it was not given).
+ * its ranged keys moved in the background once it is opened, while it serves
+ * ({@link #moveRangedKeys}; scans read both families until the move is
+ * done), and its default family then rewritten; an older build cannot open
+ * an index once split (RocksDB names the family it was not given).
  *
  * <p><b>Reads.</b> Thread-safe and lock-free with respect to writes (RocksDB
  * iterators read a consistent snapshot). The default family's table has a
@@ -95,13 +96,20 @@ public final class TagIndex implements AutoCloseable {
     private final ColumnFamilyHandle point; // the default column family
     private final ColumnFamilyHandle ranged;
     private final int rangedId;
+    /**
+     * An earlier version's ranged keys are being moved out of the default
+     * family: scans read it too. Cleared once the move has deleted them there.
+     */
+    private volatile boolean moving;
+    /** Set by {@link #close}: a move in the background stops before its next batch. */
+    private volatile boolean stopMove;
     private final List<AutoCloseable> natives; // closed after the database, in this order
     private final WriteOptions writeOptions;
     /** The rewrite after a move; its cancel flag exists before the rewrite starts, and {@link #close} sets it. */
     private final CompactRangeOptions movedAway = new CompactRangeOptions().setExclusiveManualCompaction(false).setCanceled(false);
+    /** Counted down when the move and the rewrite after it are over: at once if there is nothing to move. */
     private final CountDownLatch movedAwayDone = new CountDownLatch(1);
-    private volatile boolean movedAwayStarted;
-    /** How the rewrite after a move ended: null while it runs or if none ran (tests). */
+    /** How the move and the rewrite after it ended: null while they run or if none ran (tests). */
     volatile String movedAwayOutcome;
     /** The rewrite after a move holds the read lock and is in RocksDB (tests). */
     volatile boolean movedAwayRunning;
@@ -204,10 +212,12 @@ public final class TagIndex implements AutoCloseable {
             db = RocksDB.open(dbOptions, dir.toString(), List.of(
                     new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, pointOptions),
                     new ColumnFamilyDescriptor(RANGED.getBytes(StandardCharsets.UTF_8), rangedOptions)), handles);
-            long moved = moveRangedKeys(db, handles.get(0), handles.get(1), dir);
+            boolean earlierLayout = holdsRangedKeys(db, handles.get(0));
             opened = new TagIndex(dir, db, handles, natives);
-            if (moved > 0) {
-                opened.compactMovedAway();
+            if (earlierLayout) {
+                opened.moveInBackground();
+            } else {
+                opened.movedAwayDone.countDown();
             }
             return opened;
         } catch (RocksDBException e) {
@@ -223,15 +233,38 @@ public final class TagIndex implements AutoCloseable {
         }
     }
 
+    /** Whether {@code cf} holds a ranged key: an index written before the split, or one whose move was cut short. */
+    static boolean holdsRangedKeys(RocksDB db, ColumnFamilyHandle cf) {
+        for (byte space : new byte[] {IndexKeys.TAG, IndexKeys.SEED}) {
+            try (Slice upper = new Slice(new byte[] {(byte) (space + 1)});
+                 ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setTotalOrderSeek(true).setFillCache(false);
+                 RocksIterator it = db.newIterator(cf, ro)) {
+                it.seek(new byte[] {space});
+                if (it.isValid()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Keys per write batch of a move (tests make it small). */
+    static volatile int moveBatchKeys = 100_000;
+    /** Runs before each batch of a move in the background (tests hold a move midway with it). */
+    static volatile Runnable beforeMoveBatch = () -> { };
+
     /**
      * Moves the ranged keys an index written before the split holds in its
      * default column family into {@link #RANGED}, then deletes them there
-     * (a range tombstone). Copying is idempotent, so a crash midway is
-     * finished at the next open; an index without such keys costs two seeks.
+     * (a range tombstone). Copying is idempotent, so a move cut short (a
+     * crash, a stop) is finished at the next open; an index without such keys
+     * costs two seeks.
      *
-     * @return keys moved (a move finished after a crash counts again what it copies again)
+     * @param stop asked before each batch of {@link #moveBatchKeys} keys: true stops the move there
+     * @return keys moved (a move finished after a crash counts again what it copies again), or -1 if stopped
      */
-    static long moveRangedKeys(RocksDB db, ColumnFamilyHandle from, ColumnFamilyHandle to, Path dir) throws RocksDBException {
+    static long moveRangedKeys(RocksDB db, ColumnFamilyHandle from, ColumnFamilyHandle to, Path dir,
+                               java.util.function.BooleanSupplier stop) throws RocksDBException {
         long moved = 0;
         long reportAt = 10_000_000;
         long t0 = System.nanoTime();
@@ -245,11 +278,17 @@ public final class TagIndex implements AutoCloseable {
                  WriteOptions wo = new WriteOptions()) {
                 it.seek(first);
                 if (it.isValid() && moved == 0) {
-                    LOG.info("index at {}: written by an earlier version; moving its tag and chain keys into their own column family", dir);
+                    LOG.info("index at {}: written by an earlier version; moving its tag and chain keys into their own column"
+                            + " family while serving (tag and chain lookups read both until it is done)", dir);
                 }
+                int batchKeys = moveBatchKeys;
                 while (it.isValid()) {
+                    if (stop.getAsBoolean()) {
+                        LOG.info("index at {}: the move stopped after {} keys; the next open finishes it", dir, moved + n);
+                        return -1;
+                    }
                     try (WriteBatch wb = new WriteBatch()) {
-                        for (int i = 0; i < 100_000 && it.isValid(); i++, it.next()) {
+                        for (int i = 0; i < batchKeys && it.isValid(); i++, it.next()) {
                             wb.put(to, it.key(), it.value());
                         }
                         n += wb.count();
@@ -274,27 +313,78 @@ public final class TagIndex implements AutoCloseable {
     }
 
     /**
-     * After a move, rewrites the default column family in the background so
-     * that the moved keys leave its files: until then they take their disk
-     * space twice, and lookups by key search files twice their size.
-     * {@link #close} cancels it; a later open does not resume it (RocksDB's
-     * own compactions drop them in time).
+     * Moves an earlier version's ranged keys in the background while the
+     * index serves (scans read both families meanwhile), then rewrites the
+     * default column family so that the moved keys leave its files: until
+     * then they take their disk space twice, and lookups by key search files
+     * twice their size. {@link #close} stops both; a later open resumes the
+     * move, not the rewrite (RocksDB's own compactions drop the keys in time).
+     * Moving before serving kept an indexer of 3M records from serving for 11
+     * s, during which the queues could not look causes up.
      */
-    private void compactMovedAway() {
+    private void moveInBackground() {
+        moving = true;
         Thread t = new Thread(() -> {
             try {
-                rewriteMovedAway();
+                if (moveWhileServing()) {
+                    rewriteMovedAway();
+                }
             } finally {
                 movedAwayDone.countDown();
             }
-        }, "index-compact-moved");
+        }, "index-move");
         t.setDaemon(true);
         try {
             t.start();
-            movedAwayStarted = true;
-        } catch (OutOfMemoryError | RuntimeException e) { // no thread to be had: the rewrite is worth less than the index
-            LOG.warn("index at {}: cannot start rewriting its default column family after the move: {}", dir, e.toString());
+        } catch (OutOfMemoryError | RuntimeException e) { // no thread to be had: lookups still read both families
+            LOG.warn("index at {}: cannot start moving its tag and chain keys; lookups read both column families until"
+                    + " a later open moves them: {}", dir, e.toString());
+            movedAwayDone.countDown();
         }
+    }
+
+    /** The move, under the read lock (close stops it between batches); true if it finished. */
+    private boolean moveWhileServing() {
+        try {
+            lock();
+        } catch (IllegalStateException closedAlready) {
+            movedAwayOutcome = "not started: closed";
+            return false;
+        }
+        try {
+            long moved = moveRangedKeys(db, point, ranged, dir, () -> {
+                beforeMoveBatch.run();
+                return stopMove;
+            });
+            if (moved < 0) {
+                movedAwayOutcome = "move stopped";
+                return false;
+            }
+            moving = false; // after the range tombstones: every ranged key is in the ranged family
+            return true;
+        } catch (RocksDBException | RuntimeException e) {
+            movedAwayOutcome = "move failed";
+            LOG.warn("index at {}: moving its tag and chain keys failed; lookups read both column families until a later"
+                    + " open moves them", dir, e);
+            return false;
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Tag keys of {@code hash} in the default family or in the ranged one, whatever {@link #moving} says (tests). */
+    long tagKeysIn(boolean defaultFamily, long hash) {
+        lock();
+        try {
+            return scan(defaultFamily ? point : ranged, IndexKeys.tagPrefix(hash), 0, Integer.MAX_VALUE, null).length;
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Whether scans still read the default family too, while an earlier version's keys are moved (tests). */
+    boolean moving() {
+        return moving;
     }
 
     private void rewriteMovedAway() {
@@ -326,9 +416,9 @@ public final class TagIndex implements AutoCloseable {
         }
     }
 
-    /** Waits for {@link #compactMovedAway} to finish, if it started (tests). */
+    /** Waits for {@link #moveInBackground}'s move and rewrite to end, if there was anything to move (tests). */
     boolean awaitMovedAway(long timeout, TimeUnit unit) throws InterruptedException {
-        return !movedAwayStarted || movedAwayDone.await(timeout, unit);
+        return movedAwayDone.await(timeout, unit);
     }
 
     /**
@@ -502,17 +592,17 @@ public final class TagIndex implements AutoCloseable {
 
     /** LIds above {@code afterLid} (unsigned) of records carrying tag hash {@code hash}, increasing, at most {@code limit}. */
     public long[] lidsByTag(long hash, long afterLid, int limit) {
-        return scan(IndexKeys.tagPrefix(hash), afterLid, limit, false, null);
+        return scan(IndexKeys.tagPrefix(hash), afterLid, limit, null);
     }
 
     /** LIds above {@code afterLid} of records with seed {@code seed} carrying tag hash {@code hash}, increasing, at most {@code limit}. */
     public long[] lidsByTagAndSeed(long hash, long seed, long afterLid, int limit) {
-        return scan(IndexKeys.tagPrefix(hash), afterLid, limit, false, seed);
+        return scan(IndexKeys.tagPrefix(hash), afterLid, limit, seed);
     }
 
     /** LIds above {@code afterLid} of the chain {@code seed}, increasing, at most {@code limit}. */
     public long[] lidsBySeed(long seed, long afterLid, int limit) {
-        return scan(IndexKeys.seedPrefix(seed), afterLid, limit, false, null);
+        return scan(IndexKeys.seedPrefix(seed), afterLid, limit, null);
     }
 
     /** Where {@code id} was appended and/or why it was rejected; lid 0 and no reason if unknown. */
@@ -678,19 +768,55 @@ public final class TagIndex implements AutoCloseable {
         }
     }
 
-    /** Scans {@code prefix} from {@code afterLid + 1}; with {@code seed} set, keeps keys whose value is that seed. */
-    private long[] scan(byte[] prefix, long afterLid, int limit, boolean withinPrefix, Long seed) {
+    /**
+     * Scans {@code prefix} from {@code afterLid + 1}; with {@code seed} set, keeps keys whose value is that seed.
+     * While an earlier version's keys are moved, the default family is read first and the ranged one after:
+     * a key the move deletes from the first before that read was copied into the second before that, so
+     * no key is missed, and one read in both is answered once.
+     */
+    private long[] scan(byte[] prefix, long afterLid, int limit, Long seed) {
         if (limit <= 0 || afterLid == -1L) {
             return new long[0];
         }
+        lock();
+        try {
+            if (!moving) {
+                return scan(ranged, prefix, afterLid, limit, seed);
+            }
+            long[] notYetMoved = scan(point, prefix, afterLid, limit, seed);
+            return union(notYetMoved, scan(ranged, prefix, afterLid, limit, seed), limit);
+        } finally {
+            unlock();
+        }
+    }
+
+    /** The first {@code limit} LIds of two increasing (unsigned) arrays, increasing, each once. */
+    static long[] union(long[] a, long[] b, int limit) {
+        long[] out = new long[Math.min(limit, a.length + b.length)];
+        int i = 0;
+        int j = 0;
+        int n = 0;
+        while (n < out.length && (i < a.length || j < b.length)) {
+            int c = i == a.length ? 1 : j == b.length ? -1 : Long.compareUnsigned(a[i], b[j]);
+            out[n++] = c <= 0 ? a[i] : b[j];
+            if (c <= 0) {
+                i++;
+            }
+            if (c >= 0) {
+                j++;
+            }
+        }
+        return n == out.length ? out : Arrays.copyOf(out, n);
+    }
+
+    /** {@link #scan} of one family, the read lock held. */
+    private long[] scan(ColumnFamilyHandle cf, byte[] prefix, long afterLid, int limit, Long seed) {
         byte[] start = IndexKeys.withLid(prefix, afterLid + 1);
         long[] out = new long[Math.min(limit, 64)];
         int n = 0;
-        lock();
         try (Slice upper = new Slice(IndexKeys.successor(prefix));
-             ReadOptions ro = new ReadOptions().setIterateUpperBound(upper)
-                     .setTotalOrderSeek(!withinPrefix).setPrefixSameAsStart(withinPrefix);
-             RocksIterator it = db.newIterator(ranged, ro)) {
+             ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setTotalOrderSeek(true);
+             RocksIterator it = db.newIterator(cf, ro)) {
             for (it.seek(start); it.isValid() && n < limit; it.next()) {
                 byte[] key = it.key();
                 if (!IndexKeys.startsWith(key, prefix)) {
@@ -710,8 +836,6 @@ public final class TagIndex implements AutoCloseable {
             it.status();
         } catch (RocksDBException e) {
             throw new IndexStoreException("index scan failed: " + e.getMessage(), e);
-        } finally {
-            unlock();
         }
         return n == out.length ? out : Arrays.copyOf(out, n);
     }
@@ -742,7 +866,8 @@ public final class TagIndex implements AutoCloseable {
     @Override
     public synchronized void close() { // synchronized: a second caller must not set the flag of options the first freed
         if (!closed) {
-            movedAway.setCanceled(true); // a rewrite after a move holds the read lock: stop it rather than wait for it
+            stopMove = true; // a move holds the read lock: it stops before its next batch
+            movedAway.setCanceled(true); // so does a rewrite after a move: stop it rather than wait for it
         }
         lifecycle.writeLock().lock();
         try {

@@ -33,6 +33,8 @@ class TagIndexTest {
     @AfterEach
     void closeAll() {
         open.forEach(TagIndex::close);
+        TagIndex.moveBatchKeys = 100_000;
+        TagIndex.beforeMoveBatch = () -> { };
     }
 
     TagIndex openIndex() throws Exception {
@@ -317,13 +319,16 @@ class TagIndexTest {
         assertThat(t.idStatus("id-" + n).getLid()).isEqualTo(n);
         t.index(batch(entry(n + 1, 42, "new", K1V1)));
         assertThat(t.lidsByTag(K1V1, n - 1, 10)).containsExactly(n, n + 1);
+        assertThat(t.awaitMovedAway(60, TimeUnit.SECONDS)).as("the move and the rewrite after it finished").isTrue();
+        assertThat(t.moving()).isFalse();
+        assertThat(t.movedAwayOutcome).isEqualTo("done");
         t.close();
 
         // The default family holds no ranged key any more, and opening again moves nothing and loses nothing.
         withRawFamilies(old, (db, point, ranged) -> {
             assertThat(rangedKeys(db, point)).isZero();
             assertThat(rangedKeys(db, ranged)).isEqualTo(2L * n + 2);
-            assertThat(TagIndex.moveRangedKeys(db, point, ranged, old)).isZero();
+            assertThat(TagIndex.moveRangedKeys(db, point, ranged, old, () -> false)).isZero();
         });
         TagIndex again = openIndex();
         assertThat(again.lidsBySeed(42, n - 4, 10)).containsExactly(n - 2, n, n + 1);
@@ -413,16 +418,109 @@ class TagIndexTest {
         return n;
     }
 
-    /** Closed at once after a move, before its rewrite started: it never starts, and nothing is lost. */
+    /** Closed at once after opening an earlier version's index: the move stops wherever it was, and nothing is lost. */
     @Test
-    void closingBeforeTheRewriteAfterAMoveStartsIsClean() throws Exception {
+    void closingRightAfterOpeningAnIndexToMoveIsClean() throws Exception {
         Path old = dir.resolve("index");
         writeOldLayout(old, 20_000);
         TagIndex t = openIndex();
         t.close();
-        assertThat(t.awaitMovedAway(10, TimeUnit.SECONDS)).as("the rewrite's thread is done").isTrue();
+        assertThat(t.awaitMovedAway(10, TimeUnit.SECONDS)).as("the move's thread is done").isTrue();
         TagIndex again = openIndex();
         assertThat(again.lidsByTag(K1V1, 19_998, 10)).containsExactly(19_999L, 20_000L);
+        assertThat(again.lidsByTag(K1V1, 0, 30_000)).as("every tag once, in order").hasSize(20_000).isSorted();
+    }
+
+    /**
+     * The index serves while an earlier version's keys are moved: held after
+     * three of its batches (3,000 of 10,000 tags copied, none deleted yet),
+     * every lookup answers every LId once and in order, pages across where
+     * the copy stands, and a new write is seen. Closed while the move is
+     * held, the move stops; the next open finishes it.
+     */
+    @Test
+    void lookupsAndWritesDuringAMoveSeeEveryKeyOnceAndAStoppedMoveIsFinishedAtTheNextOpen() throws Exception {
+        Path old = dir.resolve("index");
+        int n = 10_000;
+        writeOldLayout(old, n);
+        long[] all = java.util.stream.LongStream.rangeClosed(1, n).toArray();
+        TagIndex.moveBatchKeys = 1000;
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
+        TagIndex.beforeMoveBatch = () -> {
+            if (batches.incrementAndGet() == 4) {
+                held.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+
+        TagIndex t = openIndex();
+        try {
+            heldMoveAnswers(t, held, all, n);
+        } catch (AssertionError | RuntimeException e) {
+            release.countDown(); // or closing would wait for the held move
+            throw e;
+        }
+
+        Thread closer = new Thread(t::close);
+        closer.start();
+        release.countDown(); // the move sees the stop before its next batch, then close goes on
+        closer.join(30_000);
+        assertThat(closer.isAlive()).as("close returned").isFalse();
+        assertThat(t.awaitMovedAway(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(t.movedAwayOutcome).as("closed while moving: the move stopped").isEqualTo("move stopped");
+
+        TagIndex.beforeMoveBatch = () -> { };
+        TagIndex again = openIndex();
+        assertThat(again.lidsByTag(K1V1, 0, 2 * n)).as("every tag once, in order, while the move resumes")
+                .hasSize(n + 1).startsWith(1, 2).endsWith(n, n + 1);
+        assertThat(again.awaitMovedAway(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(again.movedAwayOutcome).isEqualTo("done");
+        assertThat(again.moving()).isFalse();
+        assertThat(again.lidsByTag(K1V1, 0, 2 * n)).hasSize(n + 1).startsWith(1, 2).endsWith(n, n + 1);
+        assertThat(again.lidsBySeed(n + 1, 0, 10)).containsExactly(n + 1);
+        again.close();
+        withRawFamilies(old, (db, point, ranged) -> {
+            assertThat(rangedKeys(db, point)).as("ranged keys left in the default family").isZero();
+            assertThat(rangedKeys(db, ranged)).isEqualTo(2L * n + 2);
+        });
+    }
+
+    /** What the index answers while the move is held after its third batch. */
+    private static void heldMoveAnswers(TagIndex t, java.util.concurrent.CountDownLatch held, long[] all, int n) throws Exception {
+        assertThat(held.await(30, TimeUnit.SECONDS)).as("the move reached its fourth batch").isTrue();
+        assertThat(t.moving()).isTrue();
+        withFamilyCounts(t, 3000, n); // what each family holds now: 3,000 tags copied, all still in the default family
+        assertThat(t.lidsByTag(K1V1, 0, 2 * n)).as("every tag once, in order").containsExactly(all);
+        assertThat(t.lidsByTag(K1V1, 2990, 20)).as("a page across where the copy stands")
+                .containsExactly(java.util.stream.LongStream.rangeClosed(2991, 3010).toArray());
+        assertThat(t.lidsByTag(K1V1, 0, 3)).containsExactly(1, 2, 3);
+        assertThat(t.lidsByTagAndSeed(K1V1, 7000, 0, 10)).containsExactly(7000);
+        assertThat(t.lidsBySeed(5, 0, 10)).containsExactly(5);
+        assertThat(t.exists(K1V1, 9000)).isEqualTo(9000);
+        t.index(batch(entry(n + 1, n + 1, "new", K1V1)));
+        assertThat(t.lidsByTag(K1V1, n - 1, 10)).containsExactly(n, n + 1);
+    }
+
+    /** The union of the two families' answers while moving: LIds are unsigned, each comes once, the first {@code limit}. */
+    @Test
+    void theUnionOfTwoFamiliesAnswersIsOrderedUnsignedWithoutDuplicates() {
+        long high = Long.MIN_VALUE + 1; // 2^63 + 1
+        assertThat(TagIndex.union(new long[] {1, 3, high}, new long[] {2, 3, -1L}, 10)).containsExactly(1, 2, 3, high, -1L);
+        assertThat(TagIndex.union(new long[] {1, 3, high}, new long[] {2, 3, -1L}, 3)).containsExactly(1, 2, 3);
+        assertThat(TagIndex.union(new long[0], new long[] {5}, 10)).containsExactly(5);
+        assertThat(TagIndex.union(new long[] {5}, new long[0], 0)).isEmpty();
+    }
+
+    /** Asserts how many tag keys of {@code K1V1} each family of the open index {@code t} holds. */
+    private static void withFamilyCounts(TagIndex t, long inRanged, long inDefault) {
+        assertThat(t.tagKeysIn(false, K1V1)).as("tag keys in the ranged family").isEqualTo(inRanged);
+        assertThat(t.tagKeysIn(true, K1V1)).as("tag keys in the default family").isEqualTo(inDefault);
     }
 
     /** Closed while the rewrite after a move runs: close stops it rather than wait for it, and nothing is lost. */
