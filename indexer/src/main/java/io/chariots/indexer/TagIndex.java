@@ -68,7 +68,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * an index once split (RocksDB names the family it was not given).
  *
  * <p><b>Reads.</b> Thread-safe and lock-free with respect to writes (RocksDB
- * iterators read a consistent snapshot). The default family's table has a
+ * iterators read a consistent snapshot; while an earlier version's keys are
+ * moved, a scan answers the union of two, complete). The default family's table has a
  * 10-bit bloom filter over whole keys and over the first
  * {@value IndexKeys#PAIR_PREFIX_LENGTH} bytes (a capped prefix extractor), so
  * an existence check for a {@code (hash, seed)} pair that is not there
@@ -234,7 +235,7 @@ public final class TagIndex implements AutoCloseable {
     }
 
     /** Whether {@code cf} holds a ranged key: an index written before the split, or one whose move was cut short. */
-    static boolean holdsRangedKeys(RocksDB db, ColumnFamilyHandle cf) {
+    static boolean holdsRangedKeys(RocksDB db, ColumnFamilyHandle cf) throws RocksDBException {
         for (byte space : new byte[] {IndexKeys.TAG, IndexKeys.SEED}) {
             try (Slice upper = new Slice(new byte[] {(byte) (space + 1)});
                  ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setTotalOrderSeek(true).setFillCache(false);
@@ -243,6 +244,7 @@ public final class TagIndex implements AutoCloseable {
                 if (it.isValid()) {
                     return true;
                 }
+                it.status(); // an error reads as "nothing to move" otherwise, and the keys not moved as gone
             }
         }
         return false;
@@ -250,58 +252,91 @@ public final class TagIndex implements AutoCloseable {
 
     /** Keys per write batch of a move (tests make it small). */
     static volatile int moveBatchKeys = 100_000;
-    /** Runs before each batch of a move in the background (tests hold a move midway with it). */
+    /** Runs before each step of a move in the background (tests hold a move midway with it). JVM-wide, as the next. */
     static volatile Runnable beforeMoveBatch = () -> { };
+    /** Runs between the two reads of a scan while moving (tests let the move go on there). */
+    static volatile Runnable betweenScanReads = () -> { };
+
+    /**
+     * What each step of a move (a batch, the range tombstone after a key
+     * space) runs under: the index's read lock while it serves, so that close
+     * waits for one step at most and the move holds no RocksDB iterator
+     * between steps (one open for the whole move would keep every memtable
+     * and file of the default family alive while the indexer writes to it).
+     */
+    interface MoveGuard {
+        /** No guard: a database nothing else uses (tests). */
+        MoveGuard NONE = new MoveGuard() {
+            @Override
+            public boolean enter() {
+                return true;
+            }
+
+            @Override
+            public void exit() {
+            }
+        };
+
+        /** Before a step: false stops the move there. */
+        boolean enter();
+
+        /** After a step that {@link #enter} let through. */
+        void exit();
+    }
 
     /**
      * Moves the ranged keys an index written before the split holds in its
      * default column family into {@link #RANGED}, then deletes them there
-     * (a range tombstone). Copying is idempotent, so a move cut short (a
-     * crash, a stop) is finished at the next open; an index without such keys
-     * costs two seeks.
+     * (a range tombstone after each key space). Copying is idempotent, so a
+     * move cut short (a crash, a stop) is finished at the next open; an index
+     * without such keys costs two seeks.
      *
-     * @param stop asked before each batch of {@link #moveBatchKeys} keys: true stops the move there
+     * @param guard entered before each batch of {@link #moveBatchKeys} keys, and left after it
      * @return keys moved (a move finished after a crash counts again what it copies again), or -1 if stopped
      */
-    static long moveRangedKeys(RocksDB db, ColumnFamilyHandle from, ColumnFamilyHandle to, Path dir,
-                               java.util.function.BooleanSupplier stop) throws RocksDBException {
+    static long moveRangedKeys(RocksDB db, ColumnFamilyHandle from, ColumnFamilyHandle to, Path dir, MoveGuard guard)
+            throws RocksDBException {
         long moved = 0;
         long reportAt = 10_000_000;
         long t0 = System.nanoTime();
+        int batchKeys = moveBatchKeys;
         for (byte space : new byte[] {IndexKeys.TAG, IndexKeys.SEED}) {
-            byte[] first = {space};
             byte[] end = {(byte) (space + 1)};
+            byte[] next = {space}; // the first key of the next batch; null once the space is done
             long n = 0;
-            try (Slice upper = new Slice(end);
-                 ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setTotalOrderSeek(true).setFillCache(false);
-                 RocksIterator it = db.newIterator(from, ro);
-                 WriteOptions wo = new WriteOptions()) {
-                it.seek(first);
-                if (it.isValid() && moved == 0) {
-                    LOG.info("index at {}: written by an earlier version; moving its tag and chain keys into their own column"
-                            + " family while serving (tag and chain lookups read both until it is done)", dir);
+            while (next != null) {
+                if (!guard.enter()) {
+                    LOG.info("index at {}: the move stopped after {} keys; the next open finishes it", dir, moved + n);
+                    return -1;
                 }
-                int batchKeys = moveBatchKeys;
-                while (it.isValid()) {
-                    if (stop.getAsBoolean()) {
-                        LOG.info("index at {}: the move stopped after {} keys; the next open finishes it", dir, moved + n);
-                        return -1;
+                try (Slice upper = new Slice(end);
+                     ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setTotalOrderSeek(true).setFillCache(false);
+                     RocksIterator it = db.newIterator(from, ro);
+                     WriteBatch wb = new WriteBatch();
+                     WriteOptions wo = new WriteOptions()) {
+                    it.seek(next);
+                    if (it.isValid() && moved + n == 0) {
+                        LOG.info("index at {}: written by an earlier version; moving its tag and chain keys into their own"
+                                + " column family while serving (tag and chain lookups read both until it is done)", dir);
                     }
-                    try (WriteBatch wb = new WriteBatch()) {
-                        for (int i = 0; i < batchKeys && it.isValid(); i++, it.next()) {
-                            wb.put(to, it.key(), it.value());
-                        }
-                        n += wb.count();
+                    for (int i = 0; i < batchKeys && it.isValid(); i++, it.next()) {
+                        wb.put(to, it.key(), it.value());
+                    }
+                    it.status();
+                    next = it.isValid() ? it.key() : null;
+                    if (wb.count() > 0) {
                         db.write(wo, wb);
+                        n += wb.count();
                     }
-                    if (moved + n >= reportAt) {
-                        LOG.info("index at {}: {} keys moved", dir, moved + n);
-                        reportAt += 10_000_000;
+                    if (next == null && n > 0) {
+                        db.deleteRange(from, wo, new byte[] {space}, end);
                     }
+                } finally {
+                    guard.exit();
                 }
-                it.status();
-                if (n > 0) {
-                    db.deleteRange(from, wo, first, end);
+                if (moved + n >= reportAt) {
+                    LOG.info("index at {}: {} keys moved", dir, moved + n);
+                    reportAt += 10_000_000;
                 }
             }
             moved += n;
@@ -317,8 +352,9 @@ public final class TagIndex implements AutoCloseable {
      * index serves (scans read both families meanwhile), then rewrites the
      * default column family so that the moved keys leave its files: until
      * then they take their disk space twice, and lookups by key search files
-     * twice their size. {@link #close} stops both; a later open resumes the
-     * move, not the rewrite (RocksDB's own compactions drop the keys in time).
+     * twice their size. {@link #close} stops both; a later open resumes a
+     * stopped move (and rewrites after it), not a cancelled rewrite (RocksDB's
+     * own compactions drop the keys in time).
      * Moving before serving kept an indexer of 3M records from serving for 11
      * s, during which the queues could not look causes up.
      */
@@ -343,19 +379,30 @@ public final class TagIndex implements AutoCloseable {
         }
     }
 
-    /** The move, under the read lock (close stops it between batches); true if it finished. */
+    /** The move, each step under the read lock (close stops it between two); true if it finished. */
     private boolean moveWhileServing() {
-        try {
-            lock();
-        } catch (IllegalStateException closedAlready) {
-            movedAwayOutcome = "not started: closed";
-            return false;
-        }
-        try {
-            long moved = moveRangedKeys(db, point, ranged, dir, () -> {
+        MoveGuard serving = new MoveGuard() {
+            @Override
+            public boolean enter() {
                 beforeMoveBatch.run();
-                return stopMove;
-            });
+                if (stopMove) {
+                    return false;
+                }
+                try {
+                    lock();
+                    return true;
+                } catch (IllegalStateException closedAlready) {
+                    return false;
+                }
+            }
+
+            @Override
+            public void exit() {
+                unlock();
+            }
+        };
+        try {
+            long moved = moveRangedKeys(db, point, ranged, dir, serving);
             if (moved < 0) {
                 movedAwayOutcome = "move stopped";
                 return false;
@@ -367,8 +414,6 @@ public final class TagIndex implements AutoCloseable {
             LOG.warn("index at {}: moving its tag and chain keys failed; lookups read both column families until a later"
                     + " open moves them", dir, e);
             return false;
-        } finally {
-            unlock();
         }
     }
 
@@ -392,7 +437,7 @@ public final class TagIndex implements AutoCloseable {
         try {
             lock();
         } catch (IllegalStateException closedAlready) {
-            movedAwayOutcome = "not started: closed";
+            movedAwayOutcome = "rewrite not started: closed";
             return;
         }
         try {
@@ -645,8 +690,8 @@ public final class TagIndex implements AutoCloseable {
     }
 
     /**
-     * RocksDB's estimate of the number of keys (all key spaces), for health; -1 if unknown or closed. Right after
-     * an earlier version's index was moved, it counts the moved keys twice until they are compacted away.
+     * RocksDB's estimate of the number of keys (all key spaces), for health; -1 if unknown or closed. While an
+     * earlier version's index is moved, and after, it counts the moved keys twice until they are compacted away.
      */
     public long estimatedKeys() {
         lifecycle.readLock().lock();
@@ -784,6 +829,7 @@ public final class TagIndex implements AutoCloseable {
                 return scan(ranged, prefix, afterLid, limit, seed);
             }
             long[] notYetMoved = scan(point, prefix, afterLid, limit, seed);
+            betweenScanReads.run();
             return union(notYetMoved, scan(ranged, prefix, afterLid, limit, seed), limit);
         } finally {
             unlock();
@@ -866,7 +912,7 @@ public final class TagIndex implements AutoCloseable {
     @Override
     public synchronized void close() { // synchronized: a second caller must not set the flag of options the first freed
         if (!closed) {
-            stopMove = true; // a move holds the read lock: it stops before its next batch
+            stopMove = true; // a move holds the read lock for one step at a time: it stops before its next
             movedAway.setCanceled(true); // so does a rewrite after a move: stop it rather than wait for it
         }
         lifecycle.writeLock().lock();

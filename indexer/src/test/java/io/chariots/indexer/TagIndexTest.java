@@ -35,6 +35,7 @@ class TagIndexTest {
         open.forEach(TagIndex::close);
         TagIndex.moveBatchKeys = 100_000;
         TagIndex.beforeMoveBatch = () -> { };
+        TagIndex.betweenScanReads = () -> { };
     }
 
     TagIndex openIndex() throws Exception {
@@ -328,7 +329,7 @@ class TagIndexTest {
         withRawFamilies(old, (db, point, ranged) -> {
             assertThat(rangedKeys(db, point)).isZero();
             assertThat(rangedKeys(db, ranged)).isEqualTo(2L * n + 2);
-            assertThat(TagIndex.moveRangedKeys(db, point, ranged, old, () -> false)).isZero();
+            assertThat(TagIndex.moveRangedKeys(db, point, ranged, old, TagIndex.MoveGuard.NONE)).isZero();
         });
         TagIndex again = openIndex();
         assertThat(again.lidsBySeed(42, n - 4, 10)).containsExactly(n - 2, n, n + 1);
@@ -418,7 +419,7 @@ class TagIndexTest {
         return n;
     }
 
-    /** Closed at once after opening an earlier version's index: the move stops wherever it was, and nothing is lost. */
+    /** Closed at once after opening an earlier version's index: wherever the move stood, nothing is lost. */
     @Test
     void closingRightAfterOpeningAnIndexToMoveIsClean() throws Exception {
         Path old = dir.resolve("index");
@@ -432,58 +433,80 @@ class TagIndexTest {
     }
 
     /**
-     * The index serves while an earlier version's keys are moved: held after
+     * The index serves while an earlier version's keys are moved. Held after
      * three of its batches (3,000 of 10,000 tags copied, none deleted yet),
      * every lookup answers every LId once and in order, pages across where
-     * the copy stands, and a new write is seen. Closed while the move is
-     * held, the move stops; the next open finishes it.
+     * the copy stands, and a new write is seen. A scan that reads the default
+     * family, lets the move copy the rest of the tags and delete them there,
+     * then reads the ranged family, still answers all of them (read in the
+     * other order, it would miss 7,000). Held again with the tags moved and
+     * the chains not, both answer; closed there, the move stops, and the next
+     * open finishes it.
      */
     @Test
     void lookupsAndWritesDuringAMoveSeeEveryKeyOnceAndAStoppedMoveIsFinishedAtTheNextOpen() throws Exception {
         Path old = dir.resolve("index");
-        int n = 10_000;
+        int n = 10_000; // tags and chains: ten batches of 1,000 each
         writeOldLayout(old, n);
         long[] all = java.util.stream.LongStream.rangeClosed(1, n).toArray();
         TagIndex.moveBatchKeys = 1000;
-        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
+        Hold afterThreeBatches = new Hold(4);
+        Hold tagsMoved = new Hold(11); // the first batch of chains: the tags' range tombstone came with the tenth
+        java.util.concurrent.atomic.AtomicInteger step = new java.util.concurrent.atomic.AtomicInteger();
         TagIndex.beforeMoveBatch = () -> {
-            if (batches.incrementAndGet() == 4) {
-                held.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
+            int s = step.incrementAndGet();
+            afterThreeBatches.holdAt(s);
+            tagsMoved.holdAt(s);
         };
-
         TagIndex t = openIndex();
         try {
-            heldMoveAnswers(t, held, all, n);
-        } catch (AssertionError | RuntimeException e) {
-            release.countDown(); // or closing would wait for the held move
-            throw e;
-        }
+            afterThreeBatches.awaitHeld();
+            assertThat(t.moving()).isTrue();
+            familyCounts(t, 3000, n);
+            assertThat(t.lidsByTag(K1V1, 0, 2 * n)).as("every tag once, in order").containsExactly(all);
+            assertThat(t.lidsByTag(K1V1, 2990, 20)).as("a page across where the copy stands")
+                    .containsExactly(java.util.stream.LongStream.rangeClosed(2991, 3010).toArray());
+            assertThat(t.lidsByTagAndSeed(K1V1, 7000, 0, 10)).containsExactly(7000);
+            assertThat(t.lidsBySeed(5, 0, 10)).containsExactly(5);
+            assertThat(t.exists(K1V1, 9000)).isEqualTo(9000);
+            t.index(batch(entry(n + 1, n + 1, "new", K1V1)));
+            assertThat(t.lidsByTag(K1V1, n - 1, 10)).containsExactly(n, n + 1);
 
-        Thread closer = new Thread(t::close);
-        closer.start();
-        release.countDown(); // the move sees the stop before its next batch, then close goes on
-        closer.join(30_000);
-        assertThat(closer.isAlive()).as("close returned").isFalse();
+            java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+            TagIndex.betweenScanReads = () -> {
+                if (once.compareAndSet(false, true)) { // the move copies the other 7,000 tags and deletes them from the default family
+                    afterThreeBatches.release();
+                    tagsMoved.awaitHeldQuietly();
+                }
+            };
+            assertThat(t.lidsByTag(K1V1, 0, 2 * n)).as("every tag once, the move going on between the two reads")
+                    .hasSize(n + 1).startsWith(1, 2).endsWith(n, n + 1);
+            assertThat(once.get()).isTrue();
+            TagIndex.betweenScanReads = () -> { };
+
+            assertThat(t.moving()).isTrue();
+            familyCounts(t, n + 1, 0);
+            assertThat(t.lidsByTag(K1V1, n - 2, 10)).containsExactly(n - 1, n, n + 1);
+            assertThat(t.lidsBySeed(5, 0, 10)).as("a chain not moved yet").containsExactly(5);
+            assertThat(t.lidsBySeed(n + 1, 0, 10)).as("a chain written during the move").containsExactly(n + 1);
+
+            t.close(); // the move holds no lock while held between two steps: close does not wait for it
+        } finally {
+            afterThreeBatches.release();
+            tagsMoved.release();
+        }
         assertThat(t.awaitMovedAway(10, TimeUnit.SECONDS)).isTrue();
         assertThat(t.movedAwayOutcome).as("closed while moving: the move stopped").isEqualTo("move stopped");
 
         TagIndex.beforeMoveBatch = () -> { };
         TagIndex again = openIndex();
-        assertThat(again.lidsByTag(K1V1, 0, 2 * n)).as("every tag once, in order, while the move resumes")
-                .hasSize(n + 1).startsWith(1, 2).endsWith(n, n + 1);
+        assertThat(again.lidsBySeed(7, 0, 10)).as("a chain, while the move resumes").containsExactly(7);
         assertThat(again.awaitMovedAway(60, TimeUnit.SECONDS)).isTrue();
         assertThat(again.movedAwayOutcome).isEqualTo("done");
         assertThat(again.moving()).isFalse();
         assertThat(again.lidsByTag(K1V1, 0, 2 * n)).hasSize(n + 1).startsWith(1, 2).endsWith(n, n + 1);
         assertThat(again.lidsBySeed(n + 1, 0, 10)).containsExactly(n + 1);
+        assertThat(again.lidsBySeed(n, 0, 10)).containsExactly(n);
         again.close();
         withRawFamilies(old, (db, point, ranged) -> {
             assertThat(rangedKeys(db, point)).as("ranged keys left in the default family").isZero();
@@ -491,20 +514,42 @@ class TagIndexTest {
         });
     }
 
-    /** What the index answers while the move is held after its third batch. */
-    private static void heldMoveAnswers(TagIndex t, java.util.concurrent.CountDownLatch held, long[] all, int n) throws Exception {
-        assertThat(held.await(30, TimeUnit.SECONDS)).as("the move reached its fourth batch").isTrue();
-        assertThat(t.moving()).isTrue();
-        withFamilyCounts(t, 3000, n); // what each family holds now: 3,000 tags copied, all still in the default family
-        assertThat(t.lidsByTag(K1V1, 0, 2 * n)).as("every tag once, in order").containsExactly(all);
-        assertThat(t.lidsByTag(K1V1, 2990, 20)).as("a page across where the copy stands")
-                .containsExactly(java.util.stream.LongStream.rangeClosed(2991, 3010).toArray());
-        assertThat(t.lidsByTag(K1V1, 0, 3)).containsExactly(1, 2, 3);
-        assertThat(t.lidsByTagAndSeed(K1V1, 7000, 0, 10)).containsExactly(7000);
-        assertThat(t.lidsBySeed(5, 0, 10)).containsExactly(5);
-        assertThat(t.exists(K1V1, 9000)).isEqualTo(9000);
-        t.index(batch(entry(n + 1, n + 1, "new", K1V1)));
-        assertThat(t.lidsByTag(K1V1, n - 1, 10)).containsExactly(n, n + 1);
+    /** Holds the move's thread at one step until released (at most a minute, so that a failing test cannot hang). */
+    private static final class Hold {
+        private final int atStep;
+        private final java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        private final java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
+
+        Hold(int atStep) {
+            this.atStep = atStep;
+        }
+
+        void holdAt(int step) {
+            if (step == atStep) {
+                held.countDown();
+                try {
+                    released.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        void awaitHeld() throws InterruptedException {
+            assertThat(held.await(30, TimeUnit.SECONDS)).as("the move reached step " + atStep).isTrue();
+        }
+
+        void awaitHeldQuietly() {
+            try {
+                awaitHeld();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        void release() {
+            released.countDown();
+        }
     }
 
     /** The union of the two families' answers while moving: LIds are unsigned, each comes once, the first {@code limit}. */
@@ -514,11 +559,10 @@ class TagIndexTest {
         assertThat(TagIndex.union(new long[] {1, 3, high}, new long[] {2, 3, -1L}, 10)).containsExactly(1, 2, 3, high, -1L);
         assertThat(TagIndex.union(new long[] {1, 3, high}, new long[] {2, 3, -1L}, 3)).containsExactly(1, 2, 3);
         assertThat(TagIndex.union(new long[0], new long[] {5}, 10)).containsExactly(5);
-        assertThat(TagIndex.union(new long[] {5}, new long[0], 0)).isEmpty();
     }
 
     /** Asserts how many tag keys of {@code K1V1} each family of the open index {@code t} holds. */
-    private static void withFamilyCounts(TagIndex t, long inRanged, long inDefault) {
+    private static void familyCounts(TagIndex t, long inRanged, long inDefault) {
         assertThat(t.tagKeysIn(false, K1V1)).as("tag keys in the ranged family").isEqualTo(inRanged);
         assertThat(t.tagKeysIn(true, K1V1)).as("tag keys in the default family").isEqualTo(inDefault);
     }
