@@ -258,8 +258,7 @@ public final class TagIndex implements AutoCloseable {
     static volatile Runnable betweenScanReads = () -> { };
 
     /**
-     * What each step of a move (a batch, the range tombstone after a key
-     * space) runs under: the index's read lock while it serves, so that close
+     * What each batch of a move runs under: the index's read lock while it serves, so that close
      * waits for one step at most and the move holds no RocksDB iterator
      * between steps (one open for the whole move would keep every memtable
      * and file of the default family alive while the indexer writes to it).
@@ -286,60 +285,59 @@ public final class TagIndex implements AutoCloseable {
 
     /**
      * Moves the ranged keys an index written before the split holds in its
-     * default column family into {@link #RANGED}, then deletes them there
-     * (a range tombstone after each key space). Copying is idempotent, so a
-     * move cut short (a crash, a stop) is finished at the next open; an index
-     * without such keys costs two seeks.
+     * default column family into {@link #RANGED} in batches, each copying its
+     * keys and deleting them there (a range tombstone) in one atomic write:
+     * a move cut short (a crash, a stop) goes on from where it stood at the
+     * next open. An index without such keys costs two seeks.
      *
      * @param guard entered before each batch of {@link #moveBatchKeys} keys, and left after it
-     * @return keys moved (a move finished after a crash counts again what it copies again), or -1 if stopped
+     * @return keys moved, or -1 if stopped
      */
     static long moveRangedKeys(RocksDB db, ColumnFamilyHandle from, ColumnFamilyHandle to, Path dir, MoveGuard guard)
             throws RocksDBException {
         long moved = 0;
         long reportAt = 10_000_000;
         long t0 = System.nanoTime();
-        int batchKeys = moveBatchKeys;
-        for (byte space : new byte[] {IndexKeys.TAG, IndexKeys.SEED}) {
-            byte[] end = {(byte) (space + 1)};
-            byte[] next = {space}; // the first key of the next batch; null once the space is done
-            long n = 0;
-            while (next != null) {
-                if (!guard.enter()) {
-                    LOG.info("index at {}: the move stopped after {} keys; the next open finishes it", dir, moved + n);
-                    return -1;
-                }
-                try (Slice upper = new Slice(end);
-                     ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setTotalOrderSeek(true).setFillCache(false);
-                     RocksIterator it = db.newIterator(from, ro);
-                     WriteBatch wb = new WriteBatch();
-                     WriteOptions wo = new WriteOptions()) {
-                    it.seek(next);
-                    if (it.isValid() && moved + n == 0) {
-                        LOG.info("index at {}: written by an earlier version; moving its tag and chain keys into their own"
-                                + " column family while serving (tag and chain lookups read both until it is done)", dir);
+        int batchKeys = Math.max(1, moveBatchKeys);
+        try (WriteOptions wo = new WriteOptions()) {
+            for (byte space : new byte[] {IndexKeys.TAG, IndexKeys.SEED}) {
+                byte[] end = {(byte) (space + 1)};
+                byte[] next = {space}; // the first key of the next batch; null once the space is done
+                while (next != null) {
+                    if (!guard.enter()) {
+                        LOG.info("index at {}: the move stopped after {} keys; the next open goes on from there", dir, moved);
+                        return -1;
                     }
-                    for (int i = 0; i < batchKeys && it.isValid(); i++, it.next()) {
-                        wb.put(to, it.key(), it.value());
+                    try (Slice upper = new Slice(end);
+                         ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setTotalOrderSeek(true).setFillCache(false);
+                         RocksIterator it = db.newIterator(from, ro);
+                         WriteBatch wb = new WriteBatch()) {
+                        it.seek(next);
+                        if (it.isValid() && moved == 0) {
+                            LOG.info("index at {}: written by an earlier version; moving its tag and chain keys into their own"
+                                    + " column family while serving (tag and chain lookups read both until it is done)", dir);
+                        }
+                        byte[] first = next;
+                        int copied = 0;
+                        for (; copied < batchKeys && it.isValid(); copied++, it.next()) {
+                            wb.put(to, it.key(), it.value());
+                        }
+                        it.status();
+                        next = it.isValid() ? it.key() : null;
+                        if (copied > 0) {
+                            wb.deleteRange(from, first, next != null ? next : end);
+                            db.write(wo, wb);
+                            moved += copied;
+                        }
+                    } finally {
+                        guard.exit();
                     }
-                    it.status();
-                    next = it.isValid() ? it.key() : null;
-                    if (wb.count() > 0) {
-                        db.write(wo, wb);
-                        n += wb.count();
+                    if (moved >= reportAt) {
+                        LOG.info("index at {}: {} keys moved", dir, moved);
+                        reportAt += 10_000_000;
                     }
-                    if (next == null && n > 0) {
-                        db.deleteRange(from, wo, new byte[] {space}, end);
-                    }
-                } finally {
-                    guard.exit();
-                }
-                if (moved + n >= reportAt) {
-                    LOG.info("index at {}: {} keys moved", dir, moved + n);
-                    reportAt += 10_000_000;
                 }
             }
-            moved += n;
         }
         if (moved > 0) {
             LOG.info("index at {}: moved {} tag and chain keys in {} ms", dir, moved, (System.nanoTime() - t0) / 1_000_000);
@@ -352,9 +350,9 @@ public final class TagIndex implements AutoCloseable {
      * index serves (scans read both families meanwhile), then rewrites the
      * default column family so that the moved keys leave its files: until
      * then they take their disk space twice, and lookups by key search files
-     * twice their size. {@link #close} stops both; a later open resumes a
-     * stopped move (and rewrites after it), not a cancelled rewrite (RocksDB's
-     * own compactions drop the keys in time).
+     * twice their size. {@link #close} stops both; a later open goes on with
+     * a stopped move from where it stood (and rewrites after it), not with a
+     * cancelled rewrite (RocksDB's own compactions drop the keys in time).
      * Moving before serving kept an indexer of 3M records from serving for 11
      * s, during which the queues could not look causes up.
      */
@@ -384,7 +382,9 @@ public final class TagIndex implements AutoCloseable {
         MoveGuard serving = new MoveGuard() {
             @Override
             public boolean enter() {
-                beforeMoveBatch.run();
+                if (!stopMove) {
+                    beforeMoveBatch.run();
+                }
                 if (stopMove) {
                     return false;
                 }
@@ -407,7 +407,7 @@ public final class TagIndex implements AutoCloseable {
                 movedAwayOutcome = "move stopped";
                 return false;
             }
-            moving = false; // after the range tombstones: every ranged key is in the ranged family
+            moving = false; // after the last range tombstone: every ranged key is in the ranged family
             return true;
         } catch (RocksDBException | RuntimeException e) {
             movedAwayOutcome = "move failed";

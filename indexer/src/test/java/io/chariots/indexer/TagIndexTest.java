@@ -31,8 +31,11 @@ class TagIndexTest {
     final List<TagIndex> open = new ArrayList<>();
 
     @AfterEach
-    void closeAll() {
+    void closeAll() throws InterruptedException {
         open.forEach(TagIndex::close);
+        for (TagIndex t : open) { // a move's thread must not meet the next test's hooks
+            assertThat(t.awaitMovedAway(30, TimeUnit.SECONDS)).as("a move's thread ended").isTrue();
+        }
         TagIndex.moveBatchKeys = 100_000;
         TagIndex.beforeMoveBatch = () -> { };
         TagIndex.betweenScanReads = () -> { };
@@ -434,14 +437,14 @@ class TagIndexTest {
 
     /**
      * The index serves while an earlier version's keys are moved. Held after
-     * three of its batches (3,000 of 10,000 tags copied, none deleted yet),
+     * three of its batches (3,000 of 10,000 tags moved),
      * every lookup answers every LId once and in order, pages across where
      * the copy stands, and a new write is seen. A scan that reads the default
-     * family, lets the move copy the rest of the tags and delete them there,
-     * then reads the ranged family, still answers all of them (read in the
-     * other order, it would miss 7,000). Held again with the tags moved and
-     * the chains not, both answer; closed there, the move stops, and the next
-     * open finishes it.
+     * family, lets the move take the rest of the tags from there, then reads
+     * the ranged family, still answers all of them (read in the other order,
+     * it would miss 7,000). Held again with the tags moved and the chains
+     * not, both answer; closed there without waiting for the move, the move
+     * stops, and the next open finishes it.
      */
     @Test
     void lookupsAndWritesDuringAMoveSeeEveryKeyOnceAndAStoppedMoveIsFinishedAtTheNextOpen() throws Exception {
@@ -451,7 +454,7 @@ class TagIndexTest {
         long[] all = java.util.stream.LongStream.rangeClosed(1, n).toArray();
         TagIndex.moveBatchKeys = 1000;
         Hold afterThreeBatches = new Hold(4);
-        Hold tagsMoved = new Hold(11); // the first batch of chains: the tags' range tombstone came with the tenth
+        Hold tagsMoved = new Hold(11); // the first batch of chains: the tenth moved the last tags
         java.util.concurrent.atomic.AtomicInteger step = new java.util.concurrent.atomic.AtomicInteger();
         TagIndex.beforeMoveBatch = () -> {
             int s = step.incrementAndGet();
@@ -462,7 +465,7 @@ class TagIndexTest {
         try {
             afterThreeBatches.awaitHeld();
             assertThat(t.moving()).isTrue();
-            familyCounts(t, 3000, n);
+            familyCounts(t, 3000, n - 3000);
             assertThat(t.lidsByTag(K1V1, 0, 2 * n)).as("every tag once, in order").containsExactly(all);
             assertThat(t.lidsByTag(K1V1, 2990, 20)).as("a page across where the copy stands")
                     .containsExactly(java.util.stream.LongStream.rangeClosed(2991, 3010).toArray());
@@ -474,7 +477,7 @@ class TagIndexTest {
 
             java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
             TagIndex.betweenScanReads = () -> {
-                if (once.compareAndSet(false, true)) { // the move copies the other 7,000 tags and deletes them from the default family
+                if (once.compareAndSet(false, true)) { // the move takes the other 7,000 tags from the default family
                     afterThreeBatches.release();
                     tagsMoved.awaitHeldQuietly();
                 }
@@ -490,7 +493,10 @@ class TagIndexTest {
             assertThat(t.lidsBySeed(5, 0, 10)).as("a chain not moved yet").containsExactly(5);
             assertThat(t.lidsBySeed(n + 1, 0, 10)).as("a chain written during the move").containsExactly(n + 1);
 
-            t.close(); // the move holds no lock while held between two steps: close does not wait for it
+            Thread closer = new Thread(t::close); // the move holds no lock while held between two batches
+            closer.start();
+            closer.join(10_000);
+            assertThat(closer.isAlive()).as("close did not wait for the held move").isFalse();
         } finally {
             afterThreeBatches.release();
             tagsMoved.release();
@@ -500,13 +506,14 @@ class TagIndexTest {
 
         TagIndex.beforeMoveBatch = () -> { };
         TagIndex again = openIndex();
-        assertThat(again.lidsBySeed(7, 0, 10)).as("a chain, while the move resumes").containsExactly(7);
+        assertThat(again.lidsBySeed(7, 0, 10)).as("a chain, after reopening").containsExactly(7);
         assertThat(again.awaitMovedAway(60, TimeUnit.SECONDS)).isTrue();
         assertThat(again.movedAwayOutcome).isEqualTo("done");
         assertThat(again.moving()).isFalse();
         assertThat(again.lidsByTag(K1V1, 0, 2 * n)).hasSize(n + 1).startsWith(1, 2).endsWith(n, n + 1);
         assertThat(again.lidsBySeed(n + 1, 0, 10)).containsExactly(n + 1);
         assertThat(again.lidsBySeed(n, 0, 10)).containsExactly(n);
+        assertThat(afterThreeBatches.timedOut || tagsMoved.timedOut).as("a hold timed out").isFalse();
         again.close();
         withRawFamilies(old, (db, point, ranged) -> {
             assertThat(rangedKeys(db, point)).as("ranged keys left in the default family").isZero();
@@ -519,6 +526,7 @@ class TagIndexTest {
         private final int atStep;
         private final java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
         private final java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
+        volatile boolean timedOut;
 
         Hold(int atStep) {
             this.atStep = atStep;
@@ -528,7 +536,7 @@ class TagIndexTest {
             if (step == atStep) {
                 held.countDown();
                 try {
-                    released.await(60, TimeUnit.SECONDS);
+                    timedOut = !released.await(60, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
