@@ -102,8 +102,6 @@ public final class TagIndex implements AutoCloseable {
      * family: scans read it too. Cleared once the move has deleted them there.
      */
     private volatile boolean moving;
-    /** Set by {@link #close}: a move in the background stops before its next batch. */
-    private volatile boolean stopMove;
     private final List<AutoCloseable> natives; // closed after the database, in this order
     private final WriteOptions writeOptions;
     /** The rewrite after a move; its cancel flag exists before the rewrite starts, and {@link #close} sets it. */
@@ -310,24 +308,26 @@ public final class TagIndex implements AutoCloseable {
                     }
                     try (Slice upper = new Slice(end);
                          ReadOptions ro = new ReadOptions().setIterateUpperBound(upper).setTotalOrderSeek(true).setFillCache(false);
-                         RocksIterator it = db.newIterator(from, ro);
-                         WriteBatch wb = new WriteBatch()) {
+                         RocksIterator it = db.newIterator(from, ro)) {
                         it.seek(next);
                         if (it.isValid() && moved == 0) {
                             LOG.info("index at {}: written by an earlier version; moving its tag and chain keys into their own"
                                     + " column family while serving (tag and chain lookups read both until it is done)", dir);
                         }
                         byte[] first = next;
-                        int copied = 0;
-                        for (; copied < batchKeys && it.isValid(); copied++, it.next()) {
-                            wb.put(to, it.key(), it.value());
+                        BatchBytes copies = new BatchBytes(4 << 20);
+                        while (copies.count() < batchKeys && it.isValid()) {
+                            copies.put(to.getID(), it.key(), it.value());
+                            it.next();
                         }
                         it.status();
                         next = it.isValid() ? it.key() : null;
-                        if (copied > 0) {
-                            wb.deleteRange(from, first, next != null ? next : end);
-                            db.write(wo, wb);
-                            moved += copied;
+                        if (copies.count() > 0) {
+                            try (WriteBatch wb = copies.toWriteBatch()) {
+                                wb.deleteRange(from, first, next != null ? next : end);
+                                db.write(wo, wb);
+                            }
+                            moved += copies.count();
                         }
                     } finally {
                         guard.exit();
@@ -382,14 +382,9 @@ public final class TagIndex implements AutoCloseable {
         MoveGuard serving = new MoveGuard() {
             @Override
             public boolean enter() {
-                if (!stopMove) {
-                    beforeMoveBatch.run();
-                }
-                if (stopMove) {
-                    return false;
-                }
+                beforeMoveBatch.run();
                 try {
-                    lock();
+                    lock(); // waits for a close that is waiting for the move's last batch, then finds it closed
                     return true;
                 } catch (IllegalStateException closedAlready) {
                     return false;
@@ -912,8 +907,7 @@ public final class TagIndex implements AutoCloseable {
     @Override
     public synchronized void close() { // synchronized: a second caller must not set the flag of options the first freed
         if (!closed) {
-            stopMove = true; // a move holds the read lock for one step at a time: it stops before its next
-            movedAway.setCanceled(true); // so does a rewrite after a move: stop it rather than wait for it
+            movedAway.setCanceled(true); // a rewrite after a move holds the read lock: stop it rather than wait for it
         }
         lifecycle.writeLock().lock();
         try {
