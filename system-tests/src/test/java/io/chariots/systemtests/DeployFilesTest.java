@@ -224,6 +224,44 @@ class DeployFilesTest {
         }
     }
 
+    @Test
+    void imageEntrypointGivesEachRoleItsJvmOptions() throws Exception {
+        // A `java` first on PATH that prints what it was given: the options the entrypoint chose, role by role.
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path echo = bin.resolve("java");
+        Files.writeString(echo, "#!/bin/sh\necho \"$@\"\n");
+        echo.toFile().setExecutable(true);
+        Map<String, String> env = Map.of("PATH", bin + ":" + System.getenv("PATH"), "CHARIOTS_JAR", "/x.jar");
+        Map<String, String> options = new HashMap<>();
+        for (String role : List.of("controller", "batcher", "filter", "queue", "maintainer", "indexer", "app")) {
+            ChildProcess.Finished f = ChildProcess.command(List.of(DEPLOY.resolve("docker/chariots").toString(), role, "-p", "1"))
+                    .env(env).unsetEnv("CHARIOTS_JVM_OPTS").run(Duration.ofSeconds(10));
+            assertThat(f.exit()).as(f.describe()).isZero();
+            options.put(role, f.out().strip());
+            assertThat(f.out().strip()).as(role).contains("-XX:+UseParallelGC").endsWith("-jar /x.jar " + role + " -p 1");
+        }
+        options.forEach((role, line) -> {
+            assertThat(line.contains("-XX:+UseTransparentHugePages")).as(role + ": " + line).isEqualTo(role.equals("queue"));
+            assertThat(line.contains("-XX:TieredStopAtLevel=1")).as(role + ": " + line)
+                    .isEqualTo(List.of("controller", "filter", "indexer").contains(role));
+            if (role.equals("batcher")) {
+                assertThat(line).as(role).contains("-Xmx256m", "-XX:MaxDirectMemorySize=384m").doesNotContain("-Xmx320m");
+            } else {
+                assertThat(line).as(role).contains("-Xmx320m").doesNotContain("MaxDirectMemorySize");
+            }
+        });
+        ChildProcess.Finished replaced = ChildProcess.command(List.of(DEPLOY.resolve("docker/chariots").toString(), "queue"))
+                .env(env).env("CHARIOTS_JVM_OPTS", "-Xmx64m").run(Duration.ofSeconds(10));
+        assertThat(replaced.out().strip()).isEqualTo("-XX:+ExitOnOutOfMemoryError -Xmx64m -jar /x.jar queue");
+
+        // And this JVM takes the queue's options: the real one, asked for the queue's help.
+        Path jar = classpathJar(tmp.resolve("chariots.jar"));
+        ChildProcess.Finished help = ChildProcess.command(List.of(DEPLOY.resolve("docker/chariots").toString(), "queue", "--help"))
+                .env("CHARIOTS_JAR", jar.toString()).unsetEnv("CHARIOTS_JVM_OPTS").run(Duration.ofSeconds(60));
+        assertThat(help.exit()).as(help.describe()).isZero();
+        assertThat(help.out()).contains("queue");
+    }
+
     record Health(int code, String out) {
     }
 

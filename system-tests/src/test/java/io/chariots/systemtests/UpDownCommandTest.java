@@ -96,6 +96,28 @@ class UpDownCommandTest {
         }
     }
 
+    /** Whether this kernel gives transparent huge pages to memory that asks for them ("always" or "madvise"). */
+    static boolean hugePagesOffered() throws Exception {
+        Path mode = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+        return Files.isReadable(mode) && !Files.readString(mode).contains("[never]");
+    }
+
+    /**
+     * The AnonHugePages of process {@code pid} in kB, waiting up to 10 s for it to be above 0 (where
+     * memory is too fragmented at the fault, khugepaged makes huge pages a little later).
+     */
+    static long anonHugePagesKb(long pid) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            long kb = Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup")).stream()
+                    .filter(l -> l.startsWith("AnonHugePages:")).mapToLong(l -> Long.parseLong(l.replaceAll("\\D", ""))).sum();
+            if (kb > 0 || System.nanoTime() > deadline) {
+                return kb;
+            }
+            Thread.sleep(200);
+        }
+    }
+
     static List<Integer> defaultPorts() {
         List<Integer> out = new ArrayList<>();
         for (Role r : LocalCluster.ROLES) {
@@ -153,6 +175,11 @@ class UpDownCommandTest {
                     assertThat(running.contains("-XX:TieredStopAtLevel=1")).as(i.name() + " compiles with C1 alone")
                             .isEqualTo(c1);
                     assertThat(i.command().contains("-XX:TieredStopAtLevel=1")).as(i.name() + " recorded").isEqualTo(c1);
+                    boolean queue = i.role().equals("queue");
+                    assertThat(running.contains("-XX:+UseTransparentHugePages")).as(i.name() + " on huge pages").isEqualTo(queue);
+                    if (queue && hugePagesOffered()) { // its pair and id tables, allocated at start, are on them
+                        assertThat(anonHugePagesKb(i.pid())).as(i.name() + "'s AnonHugePages (kB)").isPositive();
+                    }
                 }
             }
 
