@@ -226,19 +226,21 @@ class DeployFilesTest {
 
     @Test
     void imageEntrypointGivesEachRoleItsJvmOptions() throws Exception {
-        // A `java` first on PATH that prints what it was given: the options the entrypoint chose, role by role.
+        // A `java` first on PATH that prints what it was given, one argument a line: the options the entrypoint
+        // chose, role by role.
         Path bin = Files.createDirectories(tmp.resolve("bin"));
         Path echo = bin.resolve("java");
-        Files.writeString(echo, "#!/bin/sh\necho \"$@\"\n");
-        echo.toFile().setExecutable(true);
-        Map<String, String> env = Map.of("PATH", bin + ":" + System.getenv("PATH"), "CHARIOTS_JAR", "/x.jar");
+        Files.writeString(echo, "#!/bin/sh\nprintf '%s\\n' \"$@\"\n");
+        assertThat(echo.toFile().setExecutable(true)).as("made %s executable", echo).isTrue();
+        Map<String, String> env = Map.of("PATH", bin + ":/usr/bin:/bin", "CHARIOTS_JAR", "/x.jar");
         Map<String, String> options = new HashMap<>();
         for (String role : List.of("controller", "batcher", "filter", "queue", "maintainer", "indexer", "app")) {
             ChildProcess.Finished f = ChildProcess.command(List.of(DEPLOY.resolve("docker/chariots").toString(), role, "-p", "1"))
                     .env(env).unsetEnv("CHARIOTS_JVM_OPTS").run(Duration.ofSeconds(10));
             assertThat(f.exit()).as(f.describe()).isZero();
-            options.put(role, f.out().strip());
-            assertThat(f.out().strip()).as(role).contains("-XX:+UseParallelGC").endsWith("-jar /x.jar " + role + " -p 1");
+            List<String> args = List.of(f.out().strip().split("\n"));
+            assertThat(args).as(role).contains("-XX:+UseParallelGC").endsWith("-jar", "/x.jar", role, "-p", "1");
+            options.put(role, String.join(" ", args));
         }
         options.forEach((role, line) -> {
             assertThat(line.contains("-XX:+UseTransparentHugePages")).as(role + ": " + line).isEqualTo(role.equals("queue"));
@@ -252,12 +254,13 @@ class DeployFilesTest {
         });
         ChildProcess.Finished replaced = ChildProcess.command(List.of(DEPLOY.resolve("docker/chariots").toString(), "queue"))
                 .env(env).env("CHARIOTS_JVM_OPTS", "-Xmx64m").run(Duration.ofSeconds(10));
-        assertThat(replaced.out().strip()).isEqualTo("-XX:+ExitOnOutOfMemoryError -Xmx64m -jar /x.jar queue");
+        assertThat(replaced.out().strip().split("\n")).containsExactly("-XX:+ExitOnOutOfMemoryError", "-Xmx64m", "-jar", "/x.jar", "queue");
 
-        // And this JVM takes the queue's options: the real one, asked for the queue's help.
+        // And this JDK's JVM takes the queue's options: the real one, asked for the queue's help.
         Path jar = classpathJar(tmp.resolve("chariots.jar"));
         ChildProcess.Finished help = ChildProcess.command(List.of(DEPLOY.resolve("docker/chariots").toString(), "queue", "--help"))
-                .env("CHARIOTS_JAR", jar.toString()).unsetEnv("CHARIOTS_JVM_OPTS").run(Duration.ofSeconds(60));
+                .env("CHARIOTS_JAR", jar.toString()).env("PATH", Path.of(System.getProperty("java.home"), "bin") + ":/usr/bin:/bin")
+                .unsetEnv("CHARIOTS_JVM_OPTS").run(Duration.ofSeconds(60));
         assertThat(help.exit()).as(help.describe()).isZero();
         assertThat(help.out()).contains("queue");
     }

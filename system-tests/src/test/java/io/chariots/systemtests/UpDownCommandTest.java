@@ -96,26 +96,19 @@ class UpDownCommandTest {
         }
     }
 
-    /** Whether this kernel gives transparent huge pages to memory that asks for them ("always" or "madvise"). */
-    static boolean hugePagesOffered() throws Exception {
+    /** Whether this kernel gives transparent huge pages only to memory that asks for them (mode "madvise"). */
+    static boolean hugePagesOnRequest() throws Exception {
         Path mode = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
-        return Files.isReadable(mode) && !Files.readString(mode).contains("[never]");
+        return Files.isReadable(mode) && Files.readString(mode).contains("[madvise]");
     }
 
     /**
-     * The AnonHugePages of process {@code pid} in kB, waiting up to 10 s for it to be above 0 (where
-     * memory is too fragmented at the fault, khugepaged makes huge pages a little later).
+     * The memory regions of process {@code pid} that asked for huge pages ({@code hg} among their
+     * VmFlags): whether the kernel found 2 MiB of free memory for each at the time is its own affair.
      */
-    static long anonHugePagesKb(long pid) throws Exception {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (true) {
-            long kb = Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup")).stream()
-                    .filter(l -> l.startsWith("AnonHugePages:")).mapToLong(l -> Long.parseLong(l.replaceAll("\\D", ""))).sum();
-            if (kb > 0 || System.nanoTime() > deadline) {
-                return kb;
-            }
-            Thread.sleep(200);
-        }
+    static long hugePageRegions(long pid) throws Exception {
+        return Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps")).stream()
+                .filter(l -> l.startsWith("VmFlags:") && List.of(l.split("\\s+")).contains("hg")).count();
     }
 
     static List<Integer> defaultPorts() {
@@ -159,8 +152,8 @@ class UpDownCommandTest {
             assertThat(Files.exists(dir.resolve("cluster.json"))).isTrue();
             assertThat(Files.list(dir.resolve("logs")).count()).isEqualTo(8);
             // Recorded commands restart a role as up started it: two malloc arenas (or what this environment set),
-            // the batchers' smaller heap, C1 alone for the roles that compile with it (unless CHARIOTS_JVM_OPTS
-            // replaced the JVM options).
+            // the batchers' smaller heap, C1 alone for the roles that compile with it, the queues' huge pages
+            // (unless CHARIOTS_JVM_OPTS replaced the JVM options).
             String setArenas = System.getenv().getOrDefault("MALLOC_ARENA_MAX", "").strip();
             String arenas = setArenas.isEmpty() ? "2" : setArenas;
             boolean defaultJvmOptions = System.getenv().getOrDefault("CHARIOTS_JVM_OPTS", "").isBlank();
@@ -177,8 +170,9 @@ class UpDownCommandTest {
                     assertThat(i.command().contains("-XX:TieredStopAtLevel=1")).as(i.name() + " recorded").isEqualTo(c1);
                     boolean queue = i.role().equals("queue");
                     assertThat(running.contains("-XX:+UseTransparentHugePages")).as(i.name() + " on huge pages").isEqualTo(queue);
-                    if (queue && hugePagesOffered()) { // its pair and id tables, allocated at start, are on them
-                        assertThat(anonHugePagesKb(i.pid())).as(i.name() + "'s AnonHugePages (kB)").isPositive();
+                    assertThat(i.command().contains("-XX:+UseTransparentHugePages")).as(i.name() + " recorded").isEqualTo(queue);
+                    if (queue && hugePagesOnRequest()) { // the JVM asked for them (madvise) on its heap
+                        assertThat(hugePageRegions(i.pid())).as(i.name() + "'s regions flagged hg in smaps").isPositive();
                     }
                 }
             }

@@ -113,9 +113,10 @@ public final class LocalCluster implements AutoCloseable {
         // queue 3-4 us a record more. Apps keep it untried: their HTTP parsing is most of a request's CPU.
         // Queues back their heap with 2 MiB pages where the kernel offers them (THP "madvise" or "always"): their
         // maps of recent pairs and settled ids are 48 MiB of hash tables read at random, so with 4 KiB pages nearly
-        // every lookup also missed the TLB. Measured (README, Performance), the maps cost the queue a third less and
-        // its CPU per record fell by 5-10%, its peak RSS under 10x overload within the range it had (its heap is
-        // touched throughout anyway); on every role, the others showed no gain and the maintainer grew by ~10 MiB.
+        // every lookup also missed the TLB (as does its 64 MiB filter of recent ids). Measured (README, Performance),
+        // the maps cost the queue a third less and its CPU per record fell by a few percent, its peak RSS under 10x
+        // overload within the range it had (its heap is touched throughout anyway); on every role, the others showed
+        // no gain and the maintainer grew by ~10 MiB.
         private final Map<Role, List<String>> roleJvmOptions = new EnumMap<>(Map.of(
                 Role.BATCHER, List.of("-Xmx256m", "-XX:MaxDirectMemorySize=384m"),
                 Role.CONTROLLER, List.of(C1_ONLY), Role.FILTER, List.of(C1_ONLY), Role.INDEXER, List.of(C1_ONLY),
@@ -231,8 +232,8 @@ public final class LocalCluster implements AutoCloseable {
         }
 
         /**
-         * Replaces the JVM options of every role process, the batcher's smaller heap and the roles compiled with
-         * C1 alone included (a role still exits when out of memory).
+         * Replaces the JVM options of every role process, the batcher's smaller heap, the roles compiled with
+         * C1 alone and the queues' huge pages included (a role still exits when out of memory).
          */
         public Spec jvmOptions(List<String> opts) {
             jvmOptions.clear();
