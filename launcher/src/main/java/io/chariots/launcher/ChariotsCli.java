@@ -55,6 +55,7 @@ public final class ChariotsCli implements Runnable {
         cli.addSubcommand(new BenchCommand());
         cli.addSubcommand(new ReadBenchCommand());
         cli.addSubcommand(new IndexBenchCommand());
+        cli.addSubcommand(new IdsBenchCommand());
         cli.addSubcommand(new SimulateCommand());
         cli.addSubcommand(new ChaosCommand());
         cli.addSubcommand(new FuzzCommand());

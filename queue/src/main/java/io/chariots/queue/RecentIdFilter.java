@@ -143,6 +143,16 @@ final class RecentIdFilter {
         return Math.min(windowNanos, now - oldest);
     }
 
+    /** Ids one segment takes before the next one starts. */
+    int segmentCapacity() {
+        return capacity;
+    }
+
+    /** Segments live, the current one included (at most 11). */
+    int segments() {
+        return segments.size() + 1;
+    }
+
     /** Bytes held by the segments. */
     long bytes() {
         return (long) words * 8 * (segments.size() + 1);
