@@ -15,7 +15,8 @@ import picocli.CommandLine;
  * {@code chariots <role> [options]} runs one role in this JVM;
  * {@code chariots up|down|status} manage a local cluster of them, and
  * {@code chariots stop|kill|pause|resume|start|restart ROLE#N} one of its instances;
- * {@code chariots bench|bench-read} measure one, {@code chariots bench-index} the indexer's store alone, and
+ * {@code chariots bench|bench-read} measure one, {@code chariots bench-index} the indexer's store alone,
+ * {@code chariots bench-ids} a queue's filter of recent ids alone, and
  * {@code chariots chaos} injects faults into a cluster of its own.
  */
 @Command(name = "chariots", mixinStandardHelpOptions = true, version = "Chariots 0.1.0",

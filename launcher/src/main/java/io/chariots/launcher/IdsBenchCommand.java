@@ -41,13 +41,21 @@ final class IdsBenchCommand implements Callable<Integer> {
             }
         }
         long bytes = filterMb << 20;
+        int most = java.util.Arrays.stream(segments).max().orElse(1);
+        long needed = most * (bytes / 11);
+        if (needed > Runtime.getRuntime().maxMemory() * 8 / 10) {
+            System.err.printf(Locale.ROOT, "bench-ids: %d segments of a %d MiB filter need %d MiB of heap, more than this JVM's %d MiB"
+                    + " allows; give it more (CHARIOTS_LAUNCHER_OPTS=-Xmx...) or a smaller --filter-mb%n",
+                    most, filterMb, needed >> 20, Runtime.getRuntime().maxMemory() >> 20);
+            return 2;
+        }
         System.out.printf(Locale.ROOT, "bench-ids: a filter of %d MiB, %,d ids a segment; %,d new ids asked about a round%n",
                 filterMb, RecentIdsBench.segmentCapacity(bytes), asks);
         for (int s : segments) {
             for (int r = 0; r < rounds; r++) {
                 RecentIdsBench.Round round = RecentIdsBench.run(bytes, s, asks, 42 + r);
                 System.out.printf(Locale.ROOT, "  %2d segments  ask %6.0f ns a new id (%.2f%% answered maybe)  add %6.0f ns an id%n",
-                        s, round.askNanos(), 100 * round.falsePositive(), round.addNanos());
+                        s, round.askNanos(), 100 * round.falsePositiveShare(), round.addNanos());
             }
         }
         return 0;

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -27,15 +28,16 @@ class IdsBenchCommandTest {
         }
         String text = captured.toString(StandardCharsets.UTF_8);
         assertThat(code).as(text).isZero();
-        assertThat(text).contains("a filter of 2 MiB, " + String.format("%,d", RecentIdsBench.segmentCapacity(2 << 20)) + " ids a segment");
+        assertThat(text).contains("a filter of 2 MiB, " + String.format(Locale.ROOT, "%,d", RecentIdsBench.segmentCapacity(2 << 20))
+                + " ids a segment");
         Matcher m = Pattern.compile("(\\d+) segments  ask +(\\d+) ns a new id \\(([\\d.]+)% answered maybe\\)  add +(\\d+) ns").matcher(text);
         int rounds = 0;
         while (m.find()) {
             rounds++;
             int segments = Integer.parseInt(m.group(1));
             assertThat(segments).isIn(1, 11);
-            // Full segments of 15 bits an id: about 0.1% false positives each, so at most a few percent over eleven.
-            assertThat(Double.parseDouble(m.group(3))).as(m.group()).isLessThan(segments == 1 ? 0.5 : 3.0);
+            // Full segments of 15 bits an id: about 0.14% false positives each, 1.5% over eleven.
+            assertThat(Double.parseDouble(m.group(3))).as(m.group()).isLessThan(segments == 1 ? 0.3 : 2.2);
         }
         assertThat(rounds).as(text).isEqualTo(4);
     }
@@ -43,8 +45,8 @@ class IdsBenchCommandTest {
     @Test
     void everyIdAddedIsRememberedAndTheSegmentsAreThoseAskedFor() {
         RecentIdsBench.Round r = RecentIdsBench.run(1 << 20, 6, 5_000, 7); // throws if an id added is answered "never seen"
-        assertThat(r.segments()).isEqualTo(6);
-        assertThat(r.falsePositive()).isBetween(0.0, 0.03);
+        assertThat(r.segments()).as("segments live after filling").isEqualTo(6);
+        assertThat(r.falsePositiveShare()).isBetween(0.0, 0.012);
         assertThatThrownBy(() -> RecentIdsBench.run(1 << 20, 12, 5_000, 7)).hasMessageContaining("1 to 11");
     }
 

@@ -9,14 +9,19 @@ import java.util.SplittableRandom;
  * Every id added is asked about again at the end, and must be answered "maybe".
  */
 public final class RecentIdsBench {
+    /** Any clock: the bench runs at one instant, so segments start when full, never by age. */
     private static final long T0 = 1_000_000_000_000L;
+    /** The queue's default {@code queue.dedup_window_ms}. */
     private static final long WINDOW = 600_000_000_000L;
 
     /**
-     * @param asksPerRound  ids never seen asked about per round
-     * @param falsePositive the share of those answered "maybe"
+     * @param segments           segments live when timed (read from the filter)
+     * @param askNanos           ns to ask about an id never seen
+     * @param addNanos           ns to add an id, over the last segment's
+     * @param asksPerRound       ids never seen asked about
+     * @param falsePositiveShare the share of those answered "maybe"
      */
-    public record Round(int segments, double askNanos, double addNanos, int asksPerRound, double falsePositive) {
+    public record Round(int segments, double askNanos, double addNanos, int asksPerRound, double falsePositiveShare) {
     }
 
     private RecentIdsBench() {
@@ -53,7 +58,7 @@ public final class RecentIdsBench {
         if (f.segments() != segments) {
             throw new IllegalStateException(f.segments() + " segments live, not " + segments);
         }
-        SplittableRandom fresh = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        SplittableRandom fresh = new SplittableRandom(seed ^ 0x5DEECE66DL); // another stream: ids none of those added
         int maybe = 0;
         long t1 = System.nanoTime();
         for (int i = 0; i < asks; i++) {
@@ -68,6 +73,6 @@ public final class RecentIdsBench {
                 throw new IllegalStateException("the " + (i + 1) + "th id added was answered \"never seen\"");
             }
         }
-        return new Round(segments, askNanos, addNanos, asks, maybe / (double) asks);
+        return new Round(f.segments(), askNanos, addNanos, asks, maybe / (double) asks);
     }
 }

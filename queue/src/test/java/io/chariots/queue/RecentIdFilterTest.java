@@ -82,7 +82,7 @@ class RecentIdFilterTest {
             }
         }
         assertThat(maybe / (double) tries).as("false positives with %d ids in %d-id segments", held, perSegment)
-                .isLessThan(0.03);
+                .isLessThan(0.022); // 1.5% expected; bits in one progression gave 2.6%
     }
 
     @Test
@@ -99,7 +99,7 @@ class RecentIdFilterTest {
                 maybe++;
             }
         }
-        assertThat(maybe).isLessThan(1_200);
+        assertThat(maybe).as("of 100,000 fresh ids").isLessThan(220); // 0.14% expected; bits in one progression gave 0.25%
     }
 
     @Test
