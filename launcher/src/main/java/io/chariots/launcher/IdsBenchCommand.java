@@ -19,7 +19,7 @@ final class IdsBenchCommand implements Callable<Integer> {
     @Option(names = "--filter-mb", defaultValue = "64", description = "The filter's memory, as queue.dedup_filter_mb (default ${DEFAULT-VALUE}).")
     long filterMb;
 
-    @Option(names = "--segments", split = ",", defaultValue = "1,3,6,11", description = "Segments live when timed, each 1 to 11 (default ${DEFAULT-VALUE}).")
+    @Option(names = "--segments", split = ",", defaultValue = "1,3,6,11", description = "Segments live when timed, each 1 to " + RecentIdsBench.MAX_SEGMENTS + " (default ${DEFAULT-VALUE}).")
     int[] segments;
 
     @Option(names = "--asks", defaultValue = "2000000", description = "Ids never seen asked about in each round (default ${DEFAULT-VALUE}).")
@@ -35,14 +35,14 @@ final class IdsBenchCommand implements Callable<Integer> {
             return 2;
         }
         for (int s : segments) {
-            if (s < 1 || s > 11) {
-                System.err.println("bench-ids: --segments must each be 1 to 11, not " + s);
+            if (s < 1 || s > RecentIdsBench.MAX_SEGMENTS) {
+                System.err.println("bench-ids: --segments must each be 1 to " + RecentIdsBench.MAX_SEGMENTS + ", not " + s);
                 return 2;
             }
         }
         long bytes = filterMb << 20;
         int most = java.util.Arrays.stream(segments).max().orElse(1);
-        long needed = most * (bytes / 11);
+        long needed = most * RecentIdsBench.segmentBytes(bytes);
         if (needed > Runtime.getRuntime().maxMemory() * 8 / 10) {
             System.err.printf(Locale.ROOT, "bench-ids: %d segments of a %d MiB filter need %d MiB of heap, more than this JVM's %d MiB"
                     + " allows; give it more (CHARIOTS_LAUNCHER_OPTS=-Xmx...) or a smaller --filter-mb%n",

@@ -53,12 +53,25 @@ final class RecentIdFilter {
      */
     RecentIdFilter(long windowNanos, long bytes, long now) {
         this.windowNanos = windowNanos;
-        long perSegment = Math.max(16, Math.min(Integer.MAX_VALUE - 8, bytes / 8 / (SEGMENTS + 1)));
-        this.words = (int) (perSegment / BLOCK_WORDS * BLOCK_WORDS);
+        this.words = segmentWords(bytes);
         this.blocks = words / BLOCK_WORDS;
         this.bitCount = (long) words * 64;
-        this.capacity = (int) Math.max(1, bitCount / BITS_PER_ID);
+        this.capacity = capacityOf(words);
         this.current = new Segment(words, now);
+    }
+
+    /** Segments live at most, the current one included. */
+    static final int MAX_LIVE = SEGMENTS + 1;
+
+    /** Words of one segment of a filter of {@code bytes}: a whole number of blocks. */
+    static int segmentWords(long bytes) {
+        long perSegment = Math.max(16, Math.min(Integer.MAX_VALUE - 8, bytes / 8 / MAX_LIVE));
+        return (int) (perSegment / BLOCK_WORDS * BLOCK_WORDS);
+    }
+
+    /** Ids a segment of {@code words} takes before the next one starts. */
+    static int capacityOf(int words) {
+        return (int) Math.max(1, (long) words * 64 / BITS_PER_ID);
     }
 
     /** Remembers an id by its two 64-bit hashes. */
@@ -151,7 +164,7 @@ final class RecentIdFilter {
         return capacity;
     }
 
-    /** Segments live, the current one included (at most 11). */
+    /** Segments live, the current one included (at most {@link #MAX_LIVE}). */
     int segments() {
         return segments.size() + 1;
     }

@@ -27,20 +27,28 @@ public final class RecentIdsBench {
     private RecentIdsBench() {
     }
 
+    /** Segments live at most in a filter, the current one included. */
+    public static final int MAX_SEGMENTS = RecentIdFilter.MAX_LIVE;
+
     /** Ids one segment of a filter of {@code bytes} takes. */
     public static int segmentCapacity(long bytes) {
-        return new RecentIdFilter(WINDOW, bytes, T0).segmentCapacity();
+        return RecentIdFilter.capacityOf(RecentIdFilter.segmentWords(bytes));
+    }
+
+    /** Heap one segment of a filter of {@code bytes} takes. */
+    public static long segmentBytes(long bytes) {
+        return RecentIdFilter.segmentWords(bytes) * 8L;
     }
 
     /**
-     * Fills a filter of {@code bytes} until {@code segments} segments (1 to 11) are live, the last one full,
+     * Fills a filter of {@code bytes} until {@code segments} segments (1 to {@link #MAX_SEGMENTS}) are live, the last one full,
      * timing the adds of the last segment, then asks about {@code asks} ids never seen.
      *
      * @throws IllegalStateException if an id added is answered "no"
      */
     public static Round run(long bytes, int segments, int asks, long seed) {
-        if (segments < 1 || segments > 11) {
-            throw new IllegalArgumentException("segments must be 1 to 11, not " + segments);
+        if (segments < 1 || segments > MAX_SEGMENTS) {
+            throw new IllegalArgumentException("segments must be 1 to " + MAX_SEGMENTS + ", not " + segments);
         }
         RecentIdFilter f = new RecentIdFilter(WINDOW, bytes, T0);
         int per = f.segmentCapacity();
