@@ -52,6 +52,8 @@ import java.util.concurrent.atomic.AtomicReference;
 final class BenchCommand implements Callable<Integer> {
     /** A role's CPU seconds in its JIT compiler threads ({@code threads="jit"}) or its GC and VM threads ({@code "gc"}). */
     private static final String JVM_THREAD_CPU_SECONDS = "chariots_jvm_thread_cpu_seconds_total{";
+    /** Entries an indexer wrote since it started. */
+    private static final String INDEXER_ENTRIES = "chariots_indexer_entries_indexed_total{";
 
     @Option(names = {"-n", "--records"}, defaultValue = "1000000", description = "Records to send (default ${DEFAULT-VALUE}).")
     int records;
@@ -291,11 +293,18 @@ final class BenchCommand implements Callable<Integer> {
      * their sum, and this client's; then, where the roles export it, the
      * share of each one's CPU its JVM spent compiling (JIT threads) and
      * collecting (GC and VM threads), which a role still compiling after a
-     * short warm-up can spend a third of its CPU on.
+     * short warm-up can spend a third of its CPU on; and for each role with
+     * RocksDB, what its flush and compaction threads spent a record in this
+     * run, and for an indexer an entry since it started: that work runs after
+     * the writes that make it, so a short run's figure for an indexer holds
+     * its predecessors' compactions or leaves out its own.
      */
     private String cpuReport(List<Instance> instances, Map<String, double[]> before, Map<String, double[]> after, double ownSeconds) {
         StringBuilder b = new StringBuilder("  CPU/record ");
         StringBuilder shares = new StringBuilder("  JIT, GC    share of each role's CPU in its JVM's compiler threads and its GC and VM threads:");
+        StringBuilder deferred = new StringBuilder("  RocksDB    flushes and compactions, which run after the writes that make them (a run pays for"
+                + " earlier runs' and leaves its own to later ones):");
+        boolean anyRocks = false;
         double total = 0;
         double[] jvmTotal = new double[2];
         double sharedOf = 0;
@@ -323,6 +332,15 @@ final class BenchCommand implements Callable<Integer> {
                 jvmTotal[1] += gc;
                 sharedOf += seconds;
             }
+            if (s0[4] >= 0 && s1[4] > 0) { // a role with RocksDB (its threads exist once it opened a store)
+                anyRocks = true;
+                deferred.append(String.format(java.util.Locale.ROOT, " %s %.1f µs a record in this run", name, (s1[4] - s0[4]) * 1e6 / records));
+                if (s1[5] > 0) { // an indexer: what its flushes and compactions have cost an entry since it started
+                    deferred.append(String.format(java.util.Locale.ROOT, ", %.1f µs an entry over the %,.0f it indexed since it started"
+                            + " (all its threads %.1f)", s1[4] * 1e6 / s1[5], s1[5], s1[0] * 1e6 / s1[5]));
+                }
+                deferred.append(';');
+            }
         }
         b.append(String.format(java.util.Locale.ROOT, " all roles %.1f µs (this client %s)", total,
                 ownSeconds < 0 ? "n/a" : String.format(java.util.Locale.ROOT, "%.1f µs", ownSeconds * 1e6 / records)));
@@ -335,6 +353,9 @@ final class BenchCommand implements Callable<Integer> {
             if (!unshared.isEmpty()) {
                 b.append(" — not counted: ").append(String.join(", ", unshared));
             }
+        }
+        if (anyRocks) {
+            b.append(System.lineSeparator()).append(deferred, 0, deferred.length() - 1);
         }
         return b.toString();
     }
@@ -565,7 +586,8 @@ final class BenchCommand implements Callable<Integer> {
 
     /**
      * Each instance's CPU seconds so far (Micrometer's {@code process_cpu_time_ns_total}: every thread, JIT and
-     * GC included) with its start time, by metrics URL; absent where unreadable. Adds every scrape to {@code stages}.
+     * GC included) with its start time, then its CPU seconds in JIT, GC and RocksDB's threads and the entries it
+     * indexed (an indexer's; -1 where absent), by metrics URL; absent where unreadable. Adds every scrape to {@code stages}.
      */
     private Map<String, double[]> cpuSeconds(List<Instance> instances, StageLatency stages) {
         Map<String, double[]> out = new java.util.HashMap<>();
@@ -580,7 +602,8 @@ final class BenchCommand implements Callable<Integer> {
             double ns = text == null ? -1 : sample(text, "process_cpu_time_ns_total{");
             if (ns >= 0) {
                 out.put(i.metrics(), new double[] {ns / 1e9, sample(text, "process_start_time_seconds{"),
-                        sample(text, JVM_THREAD_CPU_SECONDS, "threads", "jit"), sample(text, JVM_THREAD_CPU_SECONDS, "threads", "gc")});
+                        sample(text, JVM_THREAD_CPU_SECONDS, "threads", "jit"), sample(text, JVM_THREAD_CPU_SECONDS, "threads", "gc"),
+                        sample(text, JVM_THREAD_CPU_SECONDS, "threads", "rocksdb"), sample(text, INDEXER_ENTRIES)});
             }
         }
         return out;

@@ -197,7 +197,7 @@ class UpDownCommandTest {
      * {@code bench} against what {@code up} started: every record sent is
      * persisted and indexed, and the report gives records/s, latency
      * percentiles and, for every role, peak RSS, CPU µs per record and the
-     * share of it its JVM spent compiling and collecting.
+     * share of it its JVM spent compiling and collecting, and RocksDB's flushes and compactions.
      */
     @Test
     void benchReportsRateLatencyAndTheCpuAndMemoryOfEveryRole() throws Exception {
@@ -251,6 +251,13 @@ class UpDownCommandTest {
         java.util.regex.Matcher jit = java.util.regex.Pattern.compile("all of them JIT (\\d+)% GC (\\d+)%").matcher(jvm);
         assertThat(jit.find()).as(jvm).isTrue();
         assertThat(Integer.parseInt(jit.group(1))).as("share of a fresh cluster's CPU in compiling: %s", jvm).isBetween(1, 99);
+        // What the roles with RocksDB spent in its flush and compaction threads, and the indexer's since it started,
+        // over the entries it indexed: this fresh cluster's, this run's.
+        String rocks = report.lines().filter(l -> l.trim().startsWith("RocksDB ")).findFirst().orElseThrow();
+        assertThat(rocks).containsPattern("maintainer@\\d+ [\\d.]+ µs a record in this run;?")
+                .containsPattern("indexer@\\d+ [\\d.]+ µs a record in this run, [\\d.]+ µs an entry over the 20,000 it indexed since it"
+                        + " started \\(all its threads [\\d.]*[1-9][\\d.]*\\)")
+                .doesNotContain("queue@", "batcher@", "filter@", "app@", "controller@");
 
         // A warm-up before a fixed-rate run goes at that rate, so that it warms the paths the run takes.
         java.util.regex.Matcher warm = java.util.regex.Pattern.compile("warm-up: 6,000 records at 4,000 records/s\\.\\.\\. done in ([\\d.]+) s")

@@ -8,14 +8,17 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The CPU time this JVM spends apart from a role's own work: in its JIT
- * compiler threads ({@code C1 CompilerThre}, {@code C2 CompilerThre}) and in
- * its garbage collector and VM operation threads ({@code GC Thread#N},
- * {@code G1 ...}, {@code VM Thread}), read from {@code /proc/self/task}
- * (Linux only: {@link RoleMetrics} exports it only where that can be read).
- * On a small machine a role can spend a third of its CPU compiling long after
- * it started, which a CPU-per-record figure alone does not tell apart from
- * its work.
+ * The CPU time a role spends apart from handling what it is sent now: in its
+ * JVM's JIT compiler threads ({@code C1 CompilerThre}, {@code C2 CompilerThre}),
+ * in its garbage collector and VM operation threads ({@code GC Thread#N},
+ * {@code G1 ...}, {@code VM Thread}) and in RocksDB's background threads
+ * ({@code rocksdb:low}, {@code rocksdb:high}, {@code rocksdb:bottom}: flushes
+ * and compactions, work that a write leaves for later), read from
+ * {@code /proc/self/task} (Linux only: {@link RoleMetrics} exports it only
+ * where that can be read). On a small machine a role can spend a third of its
+ * CPU compiling long after it started, and an indexer's compactions of what
+ * one minute wrote can run in the next, which a CPU-per-record figure alone
+ * does not tell apart from its work.
  *
  * <p>Each thread's time comes from its {@code schedstat} (nanoseconds on a
  * CPU) where the kernel keeps it, else from its {@code stat} (utime + stime,
@@ -32,7 +35,9 @@ final class JvmThreadCpu {
         /** A JIT compiler thread. */
         JIT,
         /** A garbage collector thread, or the VM thread that runs collections and other safepoint operations. */
-        GC
+        GC,
+        /** A thread of RocksDB's background pools: its flushes and compactions. */
+        ROCKSDB
     }
 
     /** A thread of a kind, and the CPU it had spent when last read. */
@@ -40,7 +45,7 @@ final class JvmThreadCpu {
     }
 
     private static final long NANOS_PER_TICK = 10_000_000L; // USER_HZ is 100 on Linux
-    /** Long enough for one scrape to read both kinds from one walk, short against any interval a bench measures. */
+    /** Long enough for one scrape to read every kind from one walk, short against any interval a bench measures. */
     private static final long REUSE_NANOS = 10_000_000L;
 
     private final Path tasks;
@@ -86,6 +91,9 @@ final class JvmThreadCpu {
         }
         if (comm.startsWith("GC Thread#") || comm.startsWith("G1 ") || comm.equals("VM Thread")) {
             return Kind.GC;
+        }
+        if (comm.startsWith("rocksdb:")) { // RocksDB's thread pool names its threads by priority
+            return Kind.ROCKSDB;
         }
         return null;
     }

@@ -41,8 +41,9 @@ public final class RoleMetrics implements AutoCloseable {
             for (JvmThreadCpu.Kind kind : JvmThreadCpu.Kind.values()) {
                 io.micrometer.core.instrument.FunctionCounter.builder("chariots_jvm_thread_cpu_seconds_total", threadCpu, c -> c.seconds(kind))
                         .tag("threads", kind.name().toLowerCase(java.util.Locale.ROOT))
-                        .description("CPU seconds of this JVM's JIT compiler threads (jit) or its garbage collector and VM threads (gc),"
-                                + " from /proc/self/task: part of process_cpu_time_ns_total, apart from the role's own work")
+                        .description("CPU seconds of this JVM's JIT compiler threads (jit), its garbage collector and VM threads (gc)"
+                                + " or RocksDB's flush and compaction threads (rocksdb), from /proc/self/task: part of"
+                                + " process_cpu_time_ns_total, apart from handling what the role is sent now")
                         .register(registry);
             }
         }

@@ -24,6 +24,10 @@ class JvmThreadCpuTest {
         assertThat(JvmThreadCpu.kindOf("GC Thread#0")).isEqualTo(Kind.GC);
         assertThat(JvmThreadCpu.kindOf("G1 Conc#0")).isEqualTo(Kind.GC);
         assertThat(JvmThreadCpu.kindOf("VM Thread")).isEqualTo(Kind.GC);
+        assertThat(JvmThreadCpu.kindOf("rocksdb:low")).isEqualTo(Kind.ROCKSDB);
+        assertThat(JvmThreadCpu.kindOf("rocksdb:high")).isEqualTo(Kind.ROCKSDB);
+        assertThat(JvmThreadCpu.kindOf("rocksdb:bottom")).isEqualTo(Kind.ROCKSDB);
+        assertThat(JvmThreadCpu.kindOf("maintainer-read")).isNull();
         assertThat(JvmThreadCpu.kindOf("queue-loop")).isNull();
         assertThat(JvmThreadCpu.kindOf("epollEventLoopG")).isNull();
         assertThat(JvmThreadCpu.kindOf("VM Periodic Tas")).isNull();
@@ -45,9 +49,12 @@ class JvmThreadCpuTest {
         thread("103", "GC Thread#0", 7, 700_000_000L, 0);
         thread("104", "VM Thread", 7, 300_000_000L, 0);
         thread("105", "queue-loop", 7, 9_000_000_000L, 0);
+        thread("106", "rocksdb:low", 7, 4_000_000_000L, 0);
+        thread("107", "rocksdb:high", 7, 250_000_000L, 0);
         JvmThreadCpu cpu = new JvmThreadCpu(tasks, true);
         assertThat(cpu.seconds(Kind.JIT)).isEqualTo(3.5);
         assertThat(cpu.seconds(Kind.GC)).isEqualTo(1.0);
+        assertThat(cpu.seconds(Kind.ROCKSDB)).isEqualTo(4.25);
     }
 
     @Test
@@ -81,12 +88,12 @@ class JvmThreadCpuTest {
         assertThat(t[Kind.GC.ordinal()]).isEqualTo(100_000_000L);
 
         Files.delete(tasks.resolve("201").resolve("schedstat")); // unreadable for a moment, still there
-        assertThat(cpu.totals()).containsExactly(3_000_000_000L, 100_000_000L);
+        assertThat(cpu.totals()).containsExactly(3_000_000_000L, 100_000_000L, 0L);
         Files.writeString(tasks.resolve("201").resolve("schedstat"), "150000000 1 1\n");
-        assertThat(cpu.totals()).as("counted once, not again").containsExactly(3_000_000_000L, 150_000_000L);
+        assertThat(cpu.totals()).as("counted once, not again").containsExactly(3_000_000_000L, 150_000_000L, 0L);
 
         delete(tasks);
-        assertThat(cpu.totals()).as("unreadable: what was read stands").containsExactly(3_000_000_000L, 150_000_000L);
+        assertThat(cpu.totals()).as("unreadable: what was read stands").containsExactly(3_000_000_000L, 150_000_000L, 0L);
         Files.createDirectories(tasks);
     }
 
@@ -106,6 +113,41 @@ class JvmThreadCpuTest {
             assertThat(jit.find()).as(text).isTrue();
             assertThat(Double.parseDouble(jit.group(1))).isPositive();
             assertThat(text).containsPattern("(?m)^chariots_jvm_thread_cpu_seconds_total\\{[^}]*threads=\"gc\"[^}]*} \\S+$");
+        }
+    }
+
+    /**
+     * RocksDB's flushes and compactions run on its own threads, not the
+     * writer's: an index's deferred work. After a flush and a compaction of
+     * this process's own RocksDB, they have spent CPU, and the metric says so.
+     */
+    @Test
+    void rocksDbsFlushesAndCompactionsAreCountedApart(@TempDir Path db) throws Exception {
+        assumeTrue(JvmThreadCpu.readable(), "no /proc/self/task here (not Linux)");
+        io.chariots.common.store.RocksLibrary.load();
+        double before = new JvmThreadCpu().seconds(Kind.ROCKSDB);
+        try (org.rocksdb.Options o = new org.rocksdb.Options().setCreateIfMissing(true);
+             org.rocksdb.RocksDB rocks = org.rocksdb.RocksDB.open(o, db.toString());
+             org.rocksdb.WriteOptions w = new org.rocksdb.WriteOptions().setDisableWAL(true);
+             org.rocksdb.FlushOptions f = new org.rocksdb.FlushOptions().setWaitForFlush(true)) {
+            java.util.Random random = new java.util.Random(7);
+            byte[] value = new byte[100];
+            for (int round = 0; round < 3; round++) { // three files, then one: a compaction reads and writes them all
+                for (int i = 0; i < 100_000; i++) {
+                    random.nextBytes(value);
+                    rocks.put(w, Long.toString(random.nextLong()).getBytes(java.nio.charset.StandardCharsets.UTF_8), value);
+                }
+                rocks.flush(f);
+            }
+            rocks.compactRange();
+        }
+        double after = new JvmThreadCpu().seconds(Kind.ROCKSDB);
+        assertThat(after).as("CPU of RocksDB's flush and compaction threads").isGreaterThan(before);
+        try (RoleMetrics metrics = new RoleMetrics("test", "t-2")) {
+            String text = metrics.scrape();
+            Matcher rocksdb = Pattern.compile("(?m)^chariots_jvm_thread_cpu_seconds_total\\{[^}]*threads=\"rocksdb\"[^}]*} (\\S+)$").matcher(text);
+            assertThat(rocksdb.find()).as(text).isTrue();
+            assertThat(Double.parseDouble(rocksdb.group(1))).isGreaterThanOrEqualTo(after - before);
         }
     }
 
