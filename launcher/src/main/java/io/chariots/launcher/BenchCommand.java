@@ -45,12 +45,18 @@ import java.util.concurrent.atomic.AtomicReference;
  * end-to-end records/s, the append-to-persisted latency of every
  * record (edge ingest to maintainer write, read back from the log) and apart
  * that of the chain links, and for every role its peak RSS and its CPU µs
- * per record over the measured phase (every thread, JIT and GC included).
+ * per record over the measured phase (every thread, JIT and GC included),
+ * the share of it in its JVM's compiler and GC threads, and, for a role with
+ * RocksDB, what RocksDB's flush and compaction threads spent.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Measure a running cluster: records/s end to end, append-to-persisted latency percentiles (all records, and causal links), peak RSS and CPU µs per record of every role.")
+        description = "Measure a running cluster: records/s end to end, append-to-persisted latency percentiles (all records, and causal links), peak RSS and CPU µs per record of every role"
+                + " (with the share in its JIT and GC threads, and its RocksDB flushes and compactions).")
 final class BenchCommand implements Callable<Integer> {
-    /** A role's CPU seconds in its JIT compiler threads ({@code threads="jit"}) or its GC and VM threads ({@code "gc"}). */
+    /**
+     * A role's CPU seconds in its JIT compiler threads ({@code threads="jit"}), its GC and VM threads ({@code "gc"}) or
+     * RocksDB's flush and compaction threads ({@code "rocksdb"}).
+     */
     private static final String JVM_THREAD_CPU_SECONDS = "chariots_jvm_thread_cpu_seconds_total{";
     /** Entries an indexer wrote since it started. */
     private static final String INDEXER_ENTRIES = "chariots_indexer_entries_indexed_total{";
@@ -176,7 +182,7 @@ final class BenchCommand implements Callable<Integer> {
         AtomicLong sent = new AtomicLong();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         StageLatency stages0 = new StageLatency();
-        Map<String, double[]> cpu0 = quiet ? Map.of() : cpuSeconds(instances, stages0);
+        Map<String, CpuSample> cpu0 = quiet ? Map.of() : cpuSeconds(instances, stages0);
         long baseRejected = queueRejections(instances);
         double ownCpu0 = ownCpuSeconds();
         long t0 = System.nanoTime();
@@ -229,7 +235,7 @@ final class BenchCommand implements Callable<Integer> {
         double ownCpu1 = ownCpuSeconds();
         double ownCpu = ownCpu0 < 0 || ownCpu1 < 0 ? -1 : ownCpu1 - ownCpu0;
         StageLatency stages1 = new StageLatency();
-        Map<String, double[]> cpu1 = quiet ? Map.of() : cpuSeconds(instances, stages1);
+        Map<String, CpuSample> cpu1 = quiet ? Map.of() : cpuSeconds(instances, stages1);
         if (failure.get() != null) {
             System.err.println("bench: sending failed: " + failure.get());
             return 1;
@@ -295,51 +301,60 @@ final class BenchCommand implements Callable<Integer> {
      * collecting (GC and VM threads), which a role still compiling after a
      * short warm-up can spend a third of its CPU on; and for each role with
      * RocksDB, what its flush and compaction threads spent a record in this
-     * run, and for an indexer an entry since it started: that work runs after
-     * the writes that make it, so a short run's figure for an indexer holds
-     * its predecessors' compactions or leaves out its own.
+     * run, and for an indexer what they and all its threads spent an entry
+     * since it started (after a restart on an index it found, its compactions
+     * of that index count too): that work runs after the writes that make it,
+     * so a short run's figure for an indexer holds earlier runs' compactions
+     * or leaves out its own.
      */
-    private String cpuReport(List<Instance> instances, Map<String, double[]> before, Map<String, double[]> after, double ownSeconds) {
+    private String cpuReport(List<Instance> instances, Map<String, CpuSample> before, Map<String, CpuSample> after, double ownSeconds) {
         StringBuilder b = new StringBuilder("  CPU/record ");
         StringBuilder shares = new StringBuilder("  JIT, GC    share of each role's CPU in its JVM's compiler threads and its GC and VM threads:");
         StringBuilder deferred = new StringBuilder("  RocksDB    flushes and compactions, which run after the writes that make them (a run pays for"
                 + " earlier runs' and leaves its own to later ones):");
         boolean anyRocks = false;
+        List<String> unsharedRocks = new ArrayList<>();
         double total = 0;
         double[] jvmTotal = new double[2];
         double sharedOf = 0;
         List<String> missing = new ArrayList<>();
         List<String> unshared = new ArrayList<>();
         for (Instance i : instances) {
-            double[] s0 = before.get(i.metrics());
-            double[] s1 = after.get(i.metrics());
+            CpuSample s0 = before.get(i.metrics());
+            CpuSample s1 = after.get(i.metrics());
             String name = i.role() + "@" + i.address().substring(i.address().lastIndexOf(':') + 1);
-            if (s0 == null || s1 == null || s1[1] != s0[1]) {
+            if (s0 == null || s1 == null || s1.startSeconds() != s0.startSeconds()) {
                 missing.add(name); // unreadable, or restarted during the run
                 continue;
             }
-            double seconds = s1[0] - s0[0];
+            double seconds = s1.cpu() - s0.cpu();
             double us = seconds * 1e6 / records;
             total += us;
             b.append(String.format(java.util.Locale.ROOT, " %s %.1f µs,", name, us));
-            if (s0[2] < 0 || s1[2] < 0 || s0[3] < 0 || s1[3] < 0) {
+            if (s0.jit() < 0 || s1.jit() < 0 || s0.gc() < 0 || s1.gc() < 0) {
                 unshared.add(name); // a role that does not export them (not on Linux, or an older build)
             } else if (seconds > 0) {
-                double jit = s1[2] - s0[2];
-                double gc = s1[3] - s0[3];
+                double jit = s1.jit() - s0.jit();
+                double gc = s1.gc() - s0.gc();
                 shares.append(String.format(java.util.Locale.ROOT, " %s JIT %.0f%% GC %.0f%%,", name, 100 * jit / seconds, 100 * gc / seconds));
                 jvmTotal[0] += jit;
                 jvmTotal[1] += gc;
                 sharedOf += seconds;
             }
-            if (s0[4] >= 0 && s1[4] > 0) { // a role with RocksDB (its threads exist once it opened a store)
-                anyRocks = true;
-                deferred.append(String.format(java.util.Locale.ROOT, " %s %.1f µs a record in this run", name, (s1[4] - s0[4]) * 1e6 / records));
-                if (s1[5] > 0) { // an indexer: what its flushes and compactions have cost an entry since it started
+            boolean storeRole = i.role().equals("maintainer") || i.role().equals("indexer");
+            if (s0.rocksdb() < 0 || s1.rocksdb() < 0) {
+                if (storeRole) {
+                    unsharedRocks.add(name); // an older build, or not on Linux
+                }
+            } else if (storeRole || s1.rocksdb() > 0) {
+                deferred.append(String.format(java.util.Locale.ROOT, " %s %.1f µs a record in this run", name,
+                        (s1.rocksdb() - s0.rocksdb()) * 1e6 / records));
+                if (s1.entries() > 0) { // an indexer: what its flushes and compactions have cost an entry since it started
                     deferred.append(String.format(java.util.Locale.ROOT, ", %.1f µs an entry over the %,.0f it indexed since it started"
-                            + " (all its threads %.1f)", s1[4] * 1e6 / s1[5], s1[5], s1[0] * 1e6 / s1[5]));
+                            + " (all its threads %.1f)", s1.rocksdb() * 1e6 / s1.entries(), s1.entries(), s1.cpu() * 1e6 / s1.entries()));
                 }
                 deferred.append(';');
+                anyRocks = true;
             }
         }
         b.append(String.format(java.util.Locale.ROOT, " all roles %.1f µs (this client %s)", total,
@@ -356,8 +371,20 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (anyRocks) {
             b.append(System.lineSeparator()).append(deferred, 0, deferred.length() - 1);
+            if (!unsharedRocks.isEmpty()) {
+                b.append(" — not counted: ").append(String.join(", ", unsharedRocks));
+            }
         }
         return b.toString();
+    }
+
+    /**
+     * One scrape of a role: its CPU seconds so far (Micrometer's {@code process_cpu_time_ns_total}: every thread, JIT
+     * and GC included), its start time (a role restarted between two samples is left out), its CPU seconds in its JIT,
+     * GC and RocksDB threads, and the entries it indexed since it started (an indexer's); -1 where a role does not
+     * export a figure.
+     */
+    record CpuSample(double cpu, double startSeconds, double jit, double gc, double rocksdb, double entries) {
     }
 
     /** The live instances registered at {@code controller} ({@code GET /cluster}). */
@@ -585,12 +612,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Each instance's CPU seconds so far (Micrometer's {@code process_cpu_time_ns_total}: every thread, JIT and
-     * GC included) with its start time, then its CPU seconds in JIT, GC and RocksDB's threads and the entries it
-     * indexed (an indexer's; -1 where absent), by metrics URL; absent where unreadable. Adds every scrape to {@code stages}.
+     * Each instance's {@link CpuSample} by metrics URL; absent where unreadable. Adds every scrape to {@code stages}.
      */
-    private Map<String, double[]> cpuSeconds(List<Instance> instances, StageLatency stages) {
-        Map<String, double[]> out = new java.util.HashMap<>();
+    private Map<String, CpuSample> cpuSeconds(List<Instance> instances, StageLatency stages) {
+        Map<String, CpuSample> out = new java.util.HashMap<>();
         for (Instance i : instances) {
             if (i.metrics().isEmpty()) {
                 continue;
@@ -601,9 +626,9 @@ final class BenchCommand implements Callable<Integer> {
             }
             double ns = text == null ? -1 : sample(text, "process_cpu_time_ns_total{");
             if (ns >= 0) {
-                out.put(i.metrics(), new double[] {ns / 1e9, sample(text, "process_start_time_seconds{"),
+                out.put(i.metrics(), new CpuSample(ns / 1e9, sample(text, "process_start_time_seconds{"),
                         sample(text, JVM_THREAD_CPU_SECONDS, "threads", "jit"), sample(text, JVM_THREAD_CPU_SECONDS, "threads", "gc"),
-                        sample(text, JVM_THREAD_CPU_SECONDS, "threads", "rocksdb"), sample(text, INDEXER_ENTRIES)});
+                        sample(text, JVM_THREAD_CPU_SECONDS, "threads", "rocksdb"), sample(text, INDEXER_ENTRIES)));
             }
         }
         return out;

