@@ -19,9 +19,11 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
@@ -107,9 +109,16 @@ final class LocalClusterCommands {
                 List<RoleProcess> running = s.processes().stream().filter(i -> i.process().isPresent())
                         .map(Instance::adopt).toList();
                 List<String> killed = new ArrayList<>();
-                // The controller last, so that the others can still deregister.
-                running.parallelStream().filter(p -> p.role() != Role.CONTROLLER)
-                        .forEach(p -> stopOrNote(p, killed));
+                // What takes records in first, so that nothing more is appended; then the queues one at a time,
+                // each leaving the ring cleanly while the maintainers can still seal the epoch that leaves it out
+                // (queues leaving together cannot leave a ring empty: they would be killed), so that each keeps
+                // its dedup memory at a log end that no longer moves; then the maintainers and indexers; the
+                // controller last, so that the others can still deregister.
+                Set<Role> intake = EnumSet.of(Role.APP, Role.BATCHER, Role.FILTER);
+                running.parallelStream().filter(p -> intake.contains(p.role())).forEach(p -> stopOrNote(p, killed));
+                running.stream().filter(p -> p.role() == Role.QUEUE).forEach(p -> stopOrNote(p, killed));
+                running.parallelStream().filter(p -> !intake.contains(p.role()) && p.role() != Role.QUEUE
+                        && p.role() != Role.CONTROLLER).forEach(p -> stopOrNote(p, killed));
                 running.stream().filter(p -> p.role() == Role.CONTROLLER).forEach(p -> stopOrNote(p, killed));
                 dir.file().write(s.allStopped());
                 List<String> stillListening = new ArrayList<>();

@@ -5,6 +5,9 @@ import io.chariots.common.layout.RingOwners;
 import io.chariots.proto.RecordEnvelope;
 import io.chariots.proto.RingMember;
 
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -12,6 +15,8 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Lets each record id into the log once: the dedup memory of the queue that
@@ -160,6 +165,9 @@ public final class IdLedger {
     private final ArrayDeque<Entry> toVerify = new ArrayDeque<>();
     private final ArrayDeque<Handover> handovers = new ArrayDeque<>();
     private long coldUntil;
+    // The memory restored at start, until the first epoch says whether it is whole.
+    private DedupMemory.Header kept;
+    private long keptElapsedNanos;
     // The entry admit() let in last as NEW: handed back by admitted() without a lookup by id.
     private Entry justAdmitted;
     private long duplicates;
@@ -247,6 +255,90 @@ public final class IdLedger {
     /** The log held nothing when this queue started: no earlier copy of any id can exist. */
     void logWasEmpty() {
         coldUntil = 0;
+    }
+
+    /**
+     * Writes this ledger's memory for the next start of this queue
+     * ({@link DedupMemory}), once it has left the ring: the filter of the
+     * ids it let in, with every copy still live here added (it may be in the
+     * log), how long its own gap still had to run, and its handovers.
+     *
+     * @param logEnd the highest LId this queue knew to be given out
+     * @param ring   the addresses of the ring it last owned ids in
+     */
+    void keep(DataOutput out, long now, long wallMillis, long logEnd, List<String> ring) throws IOException {
+        for (Entry e : live.values()) {
+            if (!e.fromOrigin) {
+                seen.add(e.h1, e.h2, now);
+            }
+        }
+        List<DedupMemory.Handover> kept = new ArrayList<>(handovers.size());
+        for (Handover h : handovers) {
+            kept.add(new DedupMemory.Handover(now - h.at(), h.previous().stream().map(RingMember::getAddress).toList()));
+        }
+        DedupMemory.writeHeader(out, new DedupMemory.Header(self, wallMillis, logEnd, ring, Math.max(0, coldUntil - now), kept));
+        seen.writeTo(out, now);
+    }
+
+    /**
+     * Takes the memory {@link #keep} wrote at this queue's last clean stop,
+     * before it admits anything: its filter at once (a "maybe" more is only a
+     * check more), the rest once {@link #logEndsAt} shows that nobody
+     * appended since. Until then every new id is checked, as after any start.
+     */
+    void restore(DataInput in, long now, long wallMillis) throws IOException {
+        DedupMemory.Header h = DedupMemory.readHeader(in);
+        if (!h.self().equals(self)) {
+            throw new IOException("kept by the queue at " + h.self() + ", not this one at " + self
+                    + ": it says nothing of the ids this one let in");
+        }
+        seen.restore(in, now, h.elapsedNanos(wallMillis));
+        kept = h;
+        keptElapsedNanos = h.elapsedNanos(wallMillis);
+    }
+
+    /**
+     * The first epoch this queue is in began on a log that ends at {@code lid},
+     * with {@code ring}. At LId 0 no copy of any id can exist. At the end the
+     * restored memory was kept at, nobody let an id in since, so the memory
+     * is whole again: the gap it had of its own, its handovers, and one more
+     * for the ids that moved to it if the ring is not the one it was kept
+     * under. Otherwise the gap stays (every new id is checked for the window).
+     * Answered once; later epochs change nothing here.
+     *
+     * @return whether the memory is whole (no gap of this start's own)
+     */
+    boolean logEndsAt(long lid, List<RingMember> ring, long now) {
+        DedupMemory.Header h = kept;
+        kept = null;
+        if (lid == 0) {
+            logWasEmpty();
+            return true;
+        }
+        if (h == null || h.logEnd() != lid) {
+            return false;
+        }
+        long elapsed = keptElapsedNanos;
+        coldUntil = h.coldNanosLeft() > elapsed ? now + (h.coldNanosLeft() - elapsed) : now;
+        for (DedupMemory.Handover ho : h.handovers()) {
+            long at = now - ho.ageNanos() - elapsed;
+            if (now - at <= windowNanos) {
+                handovers.addLast(new Handover(at, members(ho.previous())));
+            }
+        }
+        if (!Set.copyOf(h.ring()).equals(ring.stream().map(RingMember::getAddress).collect(Collectors.toSet()))) {
+            handovers.addLast(new Handover(now, members(h.ring())));
+        }
+        return true;
+    }
+
+    /** The log's end the restored memory was kept at, until {@link #logEndsAt} answers; -1 if none. */
+    long keptLogEnd() {
+        return kept == null ? -1 : kept.logEnd();
+    }
+
+    private static List<RingMember> members(List<String> addresses) {
+        return addresses.stream().map(a -> RingMember.newBuilder().setAddress(a).build()).toList();
     }
 
     /**

@@ -9,12 +9,19 @@ import io.chariots.common.runtime.RoleRuntime;
 import io.chariots.proto.RingMember;
 import io.grpc.Server;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /** The queue process: one {@link TokenRing} on its event loop behind the Queue gRPC service. Wiring only. */
 public final class Queue {
+    private static final Logger LOG = LoggerFactory.getLogger(Queue.class);
+
     private Queue() {
     }
 
@@ -25,10 +32,14 @@ public final class Queue {
             TokenRing[] ring = new TokenRing[1];
             QueueService[] service = new QueueService[1];
             AtomicBoolean left = new AtomicBoolean();
+            Path dataDir = rt.dataDir();
             EventLoop loop = new EventLoop("queue", clock, now -> {
                 long next = ring[0].poll(now);
                 service[0].publish(ring[0].layout());
-                left.set(ring[0].left());
+                if (!left.get() && ring[0].left()) {
+                    keepMemory(ring[0], dataDir, now);
+                    left.set(true);
+                }
                 return next;
             });
             ChannelPool channels = new ChannelPool(rt.transport());
@@ -40,6 +51,7 @@ public final class Queue {
             service[0] = new QueueService(loop, ring[0], clock,
                     new IngestDelay(rt.metrics().registry(), "queue_received", config.datacenter()));
             links.ring(ring[0]);
+            restoreMemory(ring[0], dataDir, clock.nanoTime());
             rt.manage(channels);
             rt.manage(loop.start());
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).addService(service[0]).build().start());
@@ -86,5 +98,37 @@ public final class Queue {
                     .note(ring[0]::recoveryNote);
             return () -> rt;
         });
+    }
+
+    /** Keeps the dedup memory for the next start (a clean stop, out of the ring); a failure costs only checks then. */
+    private static void keepMemory(TokenRing ring, Path dir, long now) {
+        long logEnd = ring.durableLogEnd();
+        if (logEnd < 0) {
+            LOG.info("dedup memory not kept: LIds given out are not yet known stored, so the next start could not tell"
+                    + " whether the log went on; it checks every new id against the id index for a window");
+            return;
+        }
+        long t0 = System.nanoTime();
+        try {
+            DedupMemory.save(dir, out -> ring.keepMemory(out, logEnd, now, System.currentTimeMillis()));
+            LOG.info("kept the dedup memory in {} for the next start, the log ending at LId {} ({} ms)",
+                    dir.resolve(DedupMemory.FILE), Long.toUnsignedString(logEnd), (System.nanoTime() - t0) / 1_000_000);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not keep the dedup memory in {}: the next start checks every new id against the id index for"
+                    + " a window, as after a crash", dir, e);
+        }
+    }
+
+    /** Takes the memory the last clean stop kept, if any, before the loop starts. */
+    private static void restoreMemory(TokenRing ring, Path dir, long now) {
+        try {
+            if (DedupMemory.take(dir, in -> ring.restoreMemory(in, now, System.currentTimeMillis()))) {
+                LOG.info("restored the dedup memory the last clean stop kept; it is used once the first epoch shows that"
+                        + " nobody appended since");
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not restore the dedup memory in {} ({}): every new id is checked against the id index for a"
+                    + " window, as after a crash", dir, e.toString());
+        }
     }
 }

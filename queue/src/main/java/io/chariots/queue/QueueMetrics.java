@@ -3,6 +3,7 @@ package io.chariots.queue;
 import io.chariots.proto.Layout;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -73,6 +74,11 @@ public final class QueueMetrics {
         Gauge.builder("chariots_queue_origin_waiting_records", ring, r -> r.originsWaiting())
                 .description("Records of other datacenters kept until their origin's earlier TOIds are in the log").register(meters);
         Gauge.builder("chariots_queue_verifying_ids", ring, r -> r.ledger().verifying()).register(meters);
+        FunctionCounter.builder("chariots_queue_checked_ids_total", ring, r -> r.ledger().verifications())
+                .description("New ids checked against the log (the durable id index) before admission: those its filter"
+                        + " may have seen, and every one while its memory has a gap (after a start without a kept memory,"
+                        + " a ring change)")
+                .register(meters);
         Gauge.builder("chariots_queue_duplicates", ring, r -> r.ledger().duplicates())
                 .description("Copies of records already in the log or on their way, dropped").register(meters);
     }

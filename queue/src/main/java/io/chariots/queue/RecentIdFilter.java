@@ -1,6 +1,12 @@
 package io.chariots.queue;
 
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Which ids entered the log through this queue during about the last
@@ -157,6 +163,71 @@ final class RecentIdFilter {
     long coveredNanos(long now) {
         long oldest = segments.isEmpty() ? current.startedNanos : segments.peekFirst().startedNanos;
         return Math.min(windowNanos, now - oldest);
+    }
+
+    /**
+     * Writes every segment that holds an id, oldest first, each with its age
+     * at {@code now}: what {@link #restore} reads back in another process.
+     */
+    void writeTo(DataOutput out, long now) throws IOException {
+        List<Segment> held = new ArrayList<>(segments);
+        held.add(current);
+        held.removeIf(s -> s.count == 0);
+        out.writeInt(words);
+        out.writeInt(held.size());
+        ByteBuffer buf = ByteBuffer.allocate(words * 8);
+        for (Segment s : held) {
+            out.writeLong(now - s.startedNanos);
+            out.writeInt(s.count);
+            buf.clear();
+            buf.asLongBuffer().put(s.bits);
+            out.write(buf.array());
+        }
+    }
+
+    /**
+     * Takes the segments {@link #writeTo} wrote in place of this filter's
+     * (which must hold no id yet), each as old as it was then plus
+     * {@code elapsedNanos} (the time between the two processes); those past
+     * the window are dropped.
+     *
+     * @throws IOException if the bytes are cut short, or were written by a filter of another size
+     */
+    void restore(DataInput in, long now, long elapsedNanos) throws IOException {
+        if (current.count != 0 || !segments.isEmpty()) {
+            throw new IllegalStateException("a filter that holds ids cannot take another's");
+        }
+        int writtenWords = in.readInt();
+        if (writtenWords != words) {
+            throw new IOException("written by a filter of " + writtenWords * 8L * MAX_LIVE / (1 << 20)
+                    + " MiB, this one has " + words * 8L * MAX_LIVE / (1 << 20) + " (queue.dedup_filter_mb changed)");
+        }
+        int n = in.readInt();
+        if (n < 0 || n > MAX_LIVE) {
+            throw new IOException("written with " + n + " segments, at most " + MAX_LIVE);
+        }
+        List<Segment> read = new ArrayList<>(n);
+        byte[] bytes = new byte[words * 8];
+        for (int i = 0; i < n; i++) {
+            long age = in.readLong();
+            int count = in.readInt();
+            in.readFully(bytes);
+            if (age < 0 || count <= 0) {
+                throw new IOException("segment " + i + " written with age " + age + " ns and " + count + " ids");
+            }
+            Segment s = new Segment(words, now - age - Math.max(0, elapsedNanos));
+            ByteBuffer.wrap(bytes).asLongBuffer().get(s.bits);
+            s.count = count;
+            read.add(s);
+        }
+        if (!read.isEmpty()) {
+            current = read.remove(read.size() - 1);
+            segments.addAll(read);
+            while (segments.size() > SEGMENTS) {
+                segments.pollFirst();
+            }
+        }
+        rotate(now);
     }
 
     /** Ids one segment takes before the next one starts. */

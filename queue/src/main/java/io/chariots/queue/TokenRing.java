@@ -19,6 +19,9 @@ import io.chariots.proto.TokenStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -124,6 +127,16 @@ public final class TokenRing {
     private long quiesceStartedAt = -1;
     private boolean wakeSent;
     private boolean tokenEverSeen;
+    // A layout with this instance in its ring was adopted: the first said what this queue's memory is worth.
+    private boolean everInRing;
+    // A memory kept at the last clean stop was restored, and the first epoch has not yet said whether it is whole.
+    private boolean keptMemory;
+    // The memory kept at the last clean stop was found whole at this start.
+    private boolean keptMemoryWhole;
+    // The highest LId this queue saw given out in this epoch (in a token it held); 0 before its first token.
+    private long lastLidSeen;
+    // The addresses of the ring this queue was in when it began to leave (none if it was not in one).
+    private List<String> ringAtLeave = List.of();
     private final Set<String> wakeRequests = new LinkedHashSet<>();
     private final RingWatch watch;
     private final TokenHold hold;
@@ -440,6 +453,7 @@ public final class TokenRing {
 
     private void take(Token t, long now) {
         token = t;
+        sawLid(t.getLastLid());
         retryingPass = false;
         lastHop = t.getHop();
         tokenEverSeen = true;
@@ -609,6 +623,7 @@ public final class TokenRing {
             knownEpoch = epoch;
             lastHop = 0;
             token = null;
+            lastLidSeen = 0; // what older epochs gave out above the new one's start never was (it is sealed there)
             retryingPass = false;
             passInFlight = false;
             quiesceStartedAt = -1;
@@ -629,10 +644,11 @@ public final class TokenRing {
             watchFrom = now;
         }
         if (newLayout != null && newLayout.getEpoch() == knownEpoch && newer(newLayout, layout)) {
-            if (layout.getEpoch() == 0 && newLayout.getStartLid() == 0 && inRing(newLayout)) {
-                // The first layout this queue sees began on an empty log and names this very instance (not a
-                // predecessor at its address) from its start: no id it owns can have been let in by anyone else.
-                ledger.logWasEmpty();
+            if (!everInRing && inRing(newLayout)) {
+                // The first epoch with this very instance in its ring (not a predecessor at its address), from its
+                // start: nobody else let in an id it owns in this epoch, and everything before is sealed.
+                everInRing = true;
+                memoryWhole(newLayout.getStartLid(), newLayout.getRingList(), now);
             } else if (layout.getEpoch() != 0 && newLayout.getEpoch() > layout.getEpoch() + 1) {
                 // Epochs went by unseen (this queue was paused or cut off): whatever rings they had,
                 // other queues may have let in ids this one owns now.
@@ -745,9 +761,6 @@ public final class TokenRing {
             recovery = null;
             adoptEpoch(r.epoch(), r.layout(), now);
             metrics.epochStarted(recoveryForFault, r.holesFilled());
-            if (r.lastLid() == 0 && !tokenEverSeen) {
-                ledger.logWasEmpty();
-            }
             links.reportLayout(r.layout());
             take(Token.newBuilder().setEpoch(r.epoch()).setHop(1).setLastLid(r.lastLid()).setLayout(r.layout())
                     .setLocalToid(r.toids().get(config.datacenter())).addAllOriginMarks(r.toids().toList(config.datacenter()))
@@ -929,7 +942,9 @@ public final class TokenRing {
     private void process(long now) {
         lastTokenAt = now;
         watchFrom = now;
-        if (leaving && !token.getLeavingList().contains(self.getAddress())) {
+        // Only a member asks to be left out: one that sealed the epoch leaving it out holds that epoch's token,
+        // and its address on it would keep a queue restarted there out of the ring for the whole epoch.
+        if (leaving && inRing(layout) && !token.getLeavingList().contains(self.getAddress())) {
             token = token.toBuilder().addLeaving(self.getAddress()).build();
         }
         if (reconfigure(now)) {
@@ -939,6 +954,7 @@ public final class TokenRing {
         int[] assigned = new int[1];
         token = hold.hold(token, layout, knownEpoch, !quiescing && restriping.isEmpty() && layout.getStripesCount() > 0,
                 assigned, wakeRequests, now);
+        sawLid(token.getLastLid());
         if (quiescing && TokenHold.allStored(token)) {
             startRecovery(false, "the ring changes", now);
             return;
@@ -1087,12 +1103,84 @@ public final class TokenRing {
     public void leave(long now) {
         if (!leaving) {
             leaving = true;
+            ringAtLeave = inRing(layout) ? layout.getRingList().stream().map(RingMember::getAddress).toList() : List.of();
             status = snapshot(now);
             LOG.info("leaving the ring at the next epoch");
             if (state == State.HOLDING) {
                 process(now);
             }
         }
+    }
+
+    private void sawLid(long lid) {
+        if (Long.compareUnsigned(lid, lastLidSeen) > 0) {
+            lastLidSeen = lid;
+        }
+    }
+
+    private void memoryWhole(long logEnd, List<RingMember> ring, long now) {
+        boolean hadMemory = keptMemory;
+        keptMemory = false;
+        long keptAt = ledger.keptLogEnd();
+        if (ledger.logEndsAt(logEnd, ring, now)) {
+            if (hadMemory && logEnd != 0) {
+                keptMemoryWhole = true;
+                LOG.info("the log ends where it ended at this queue's last clean stop (LId {}): its dedup memory is whole,"
+                        + " and new ids are not checked against the id index", Long.toUnsignedString(logEnd));
+            }
+        } else if (hadMemory) {
+            LOG.info("the log went on after this queue's last clean stop (it ends at LId {}, then at {}): new ids are"
+                    + " checked against the id index for a window (queue.dedup_window_ms), as after a crash",
+                    Long.toUnsignedString(logEnd), Long.toUnsignedString(keptAt));
+        }
+    }
+
+    /**
+     * Where the log ends, as this queue knows it once it has {@link #left}
+     * the ring, if every LId up to there is known stored: a layout it holds
+     * begins there or later (everything before an epoch's start is sealed),
+     * or it was alone in the ring and has nothing unstored. Only then does a
+     * log that ends there at the next start prove that nothing was appended
+     * since: every LId given out later is above it. -1 otherwise (an LId may
+     * become a hole and be given out again), and no memory is kept.
+     */
+    public long durableLogEnd() {
+        if (!left()) {
+            return -1;
+        }
+        if (Long.compareUnsigned(layout.getStartLid(), lastLidSeen) >= 0) {
+            return layout.getStartLid();
+        }
+        boolean alone = inRing(layout) && layout.getRingCount() == 1;
+        return alone && outbox.unstoredCount() == 0 ? lastLidSeen : -1;
+    }
+
+    /**
+     * Writes this queue's dedup memory for its next start ({@link DedupMemory})
+     * at the log's end {@link #durableLogEnd} gave: once it has left the
+     * ring, nothing changes it.
+     */
+    public void keepMemory(DataOutput out, long logEnd, long now, long wallMillis) throws IOException {
+        if (!left() || logEnd < 0) {
+            throw new IllegalStateException("the dedup memory is kept only once the queue has left the ring, at a durable end");
+        }
+        ledger.keep(out, now, wallMillis, logEnd, ringAtLeave);
+    }
+
+    /** Whether this queue has been in the ring of an epoch (it joined, or started the first). */
+    public boolean everInRing() {
+        return everInRing;
+    }
+
+    /** Whether this start found the memory its last clean stop kept whole: the log had not gone on since. */
+    public boolean keptMemoryWhole() {
+        return keptMemoryWhole;
+    }
+
+    /** Takes the memory {@link #keepMemory} wrote at this queue's last clean stop; before the loop starts. */
+    public void restoreMemory(DataInput in, long now, long wallMillis) throws IOException {
+        ledger.restore(in, now, wallMillis);
+        keptMemory = true;
     }
 
     private boolean inRing(Layout l) {

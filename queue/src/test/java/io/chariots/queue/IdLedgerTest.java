@@ -1,5 +1,11 @@
 package io.chariots.queue;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+
 import io.chariots.common.layout.RingOwners;
 import io.chariots.proto.RecordEnvelope;
 import io.chariots.proto.RingMember;
@@ -15,6 +21,7 @@ import static io.chariots.queue.IdLedger.Admission.PARKED;
 import static io.chariots.queue.IdLedger.Admission.SETTLED;
 import static io.chariots.queue.IdLedger.Admission.VERIFYING;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** IdLedger through its admissions, the batches it settles (and returns) and what it hands back to verify or admit. */
 class IdLedgerTest {
@@ -141,6 +148,130 @@ class IdLedgerTest {
         ledger.stored(tag, "a");
         ledger.indexed(M1, 7, T0);
         assertThat(ledger.liveCount()).isEqualTo(1);
+    }
+
+    // ------------------------------------------------------------ memory kept across a clean stop
+
+    private static final long WALL = 1_700_000_000_000L;
+
+    /** What {@code from} keeps at {@code now} (wall clock {@link #WALL}) with the log ending at {@code logEnd}. */
+    private static byte[] kept(IdLedger from, long now, long logEnd, List<String> ring) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        from.keep(new DataOutputStream(bytes), now, WALL, logEnd, ring);
+        return bytes.toByteArray();
+    }
+
+    /** A new process's ledger (its clock starts anywhere) that took {@code memory} {@code afterMillis} after the stop. */
+    private IdLedger restored(byte[] memory, long now, long afterMillis) throws IOException {
+        IdLedger l = new IdLedger(SELF, settled::add, WINDOW, 1000, 1 << 16, now);
+        l.restore(new DataInputStream(new ByteArrayInputStream(memory)), now, WALL + afterMillis);
+        return l;
+    }
+
+    @Test
+    void aMemoryKeptAtACleanStopIsWholeOnceTheLogEndsWhereItEnded() throws IOException {
+        ledger.logWasEmpty();
+        appendThrough("settled", batch(1), 1, T0);
+        assertThat(ledger.admit(rec("given"), batch(1), T0)).isEqualTo(NEW);
+        ledger.assigned("given", 2, M1); // given an LId, not yet known stored: it may be in the log
+        byte[] memory = kept(ledger, T0 + SECOND, 2, List.of(SELF));
+
+        long t1 = 5 * SECOND; // another process's clock
+        IdLedger l = restored(memory, t1, 3_000);
+        assertThat(l.keptLogEnd()).isEqualTo(2);
+        // Before the first epoch says whether anyone appended since, every new id is checked.
+        assertThat(l.admit(rec("before"), batch(1), t1)).isEqualTo(VERIFYING);
+        assertThat(l.logEndsAt(2, List.of(member(SELF)), t1)).isTrue();
+        assertThat(l.keptLogEnd()).as("answered once").isEqualTo(-1);
+        assertThat(l.admit(rec("new"), batch(1), t1)).as("a new id, no gap: not checked").isEqualTo(NEW);
+        assertThat(l.admit(rec("settled"), batch(1), t1)).as("settled before the stop: may be in the log").isEqualTo(VERIFYING);
+        assertThat(l.admit(rec("given"), batch(1), t1)).as("live at the stop: may be in the log").isEqualTo(VERIFYING);
+        assertThat(l.verifications()).isEqualTo(3);
+    }
+
+    @Test
+    void aLogThatWentOnSinceTheStopLeavesTheGapOfAnyStart() throws IOException {
+        ledger.logWasEmpty();
+        appendThrough("a", batch(1), 1, T0);
+        byte[] memory = kept(ledger, T0, 1, List.of(SELF));
+        IdLedger l = restored(memory, T0, 1_000);
+        assertThat(l.logEndsAt(5, List.of(member(SELF)), T0)).isFalse();
+        assertThat(l.admit(rec("new"), batch(1), T0)).isEqualTo(VERIFYING);
+        assertThat(l.admit(rec("a"), batch(1), T0)).isEqualTo(VERIFYING);
+        assertThat(l.admit(rec("later"), batch(1), T0 + WINDOW)).as("after the window, as after any start").isEqualTo(NEW);
+    }
+
+    @Test
+    void idsThatMovedToThisQueueSinceItsMemoryWasKeptAreChecked() throws IOException {
+        List<RingMember> two = List.of(member(SELF), member(OTHER));
+        ledger.logWasEmpty();
+        byte[] memory = kept(ledger, T0, 10, List.of(SELF, OTHER));
+        IdLedger l = restored(memory, T0, 1_000);
+        assertThat(l.logEndsAt(10, List.of(member(SELF)), T0)).isTrue(); // alone now: it owns the other's ids too
+        String mine = idsOwnedBy(SELF, two, 1).get(0);
+        String theirs = idsOwnedBy(OTHER, two, 1).get(0);
+        assertThat(l.admit(rec(mine), batch(1), T0)).isEqualTo(NEW);
+        assertThat(l.admit(rec(theirs), batch(1), T0)).as("the other queue's until now").isEqualTo(VERIFYING);
+        assertThat(l.admit(rec(idsOwnedBy(OTHER, two, 2).get(1)), batch(1), T0 + WINDOW + 1)).isEqualTo(NEW);
+
+        // Kept under the same ring in another order: nothing moved.
+        IdLedger same = restored(kept(ledger, T0, 10, List.of(OTHER, SELF)), T0, 0);
+        assertThat(same.logEndsAt(10, two, T0)).isTrue();
+        assertThat(same.admit(rec(theirs), batch(1), T0)).isEqualTo(NEW);
+    }
+
+    @Test
+    void aGapAndHandoversOfItsOwnGoOnFromWhereTheyStoodLessTheTimeBetween() throws IOException {
+        List<RingMember> two = List.of(member(SELF), member(OTHER));
+        // Started 10 s before the stop on a log that was not empty: its gap had 50 s to run.
+        IdLedger cold = new IdLedger(SELF, settled::add, WINDOW, 1000, 1 << 16, T0);
+        IdLedger l = restored(kept(cold, T0 + 10 * SECOND, 3, List.of(SELF)), 0, 20_000);
+        assertThat(l.logEndsAt(3, List.of(member(SELF)), 0)).isTrue();
+        assertThat(l.admit(rec("x"), batch(1), 29 * SECOND)).isEqualTo(VERIFYING);
+        assertThat(l.admit(rec("y"), batch(1), 30 * SECOND)).isEqualTo(NEW);
+
+        // Took over the other queue's ids 40 s before the stop; stopped for 15 s.
+        ledger.logWasEmpty();
+        ledger.ringChanged(two, T0);
+        IdLedger h = restored(kept(ledger, T0 + 40 * SECOND, 3, List.of(SELF)), 0, 15_000);
+        assertThat(h.logEndsAt(3, List.of(member(SELF)), 0)).isTrue();
+        String theirs = idsOwnedBy(OTHER, two, 2).get(0);
+        String mine = idsOwnedBy(SELF, two, 1).get(0);
+        assertThat(h.admit(rec(mine), batch(1), 0)).isEqualTo(NEW);
+        assertThat(h.admit(rec(theirs), batch(1), WINDOW - 55 * SECOND)).isEqualTo(VERIFYING);
+        assertThat(h.admit(rec(idsOwnedBy(OTHER, two, 2).get(1)), batch(1), WINDOW - 55 * SECOND + 1)).isEqualTo(NEW);
+    }
+
+    @Test
+    void aMemoryKeptLongerAgoThanTheWindowHoldsNoId() throws IOException {
+        ledger.logWasEmpty();
+        appendThrough("a", batch(1), 1, T0);
+        IdLedger l = restored(kept(ledger, T0, 1, List.of(SELF)), T0, WINDOW / 1_000_000 + 10_000);
+        assertThat(l.logEndsAt(1, List.of(member(SELF)), T0)).isTrue();
+        assertThat(l.admit(rec("a"), batch(1), T0)).as("older than the window: a retry this late may append twice")
+                .isEqualTo(NEW);
+    }
+
+    @Test
+    void anotherQueuesMemoryIsRefused() throws IOException {
+        ledger.logWasEmpty();
+        appendThrough("a", batch(1), 1, T0);
+        byte[] memory = kept(ledger, T0, 1, List.of(SELF, OTHER));
+        IdLedger other = new IdLedger(OTHER, settled::add, WINDOW, 1000, 1 << 16, T0);
+        assertThatThrownBy(() -> other.restore(new DataInputStream(new ByteArrayInputStream(memory)), T0, WALL))
+                .isInstanceOf(IOException.class).hasMessageContaining("kept by the queue at " + SELF);
+        assertThat(other.logEndsAt(1, List.of(member(SELF), member(OTHER)), T0)).isFalse();
+        assertThat(other.admit(rec("b"), batch(1), T0)).isEqualTo(VERIFYING);
+    }
+
+    @Test
+    void anEmptyLogNeedsNoMemory() throws IOException {
+        IdLedger l = restored(kept(ledger, T0, 0, List.of()), T0, 0);
+        assertThat(l.logEndsAt(0, List.of(member(SELF)), T0)).isTrue();
+        assertThat(l.admit(rec("a"), batch(1), T0)).isEqualTo(NEW);
+        IdLedger none = new IdLedger(SELF, settled::add, WINDOW, 1000, 1 << 16, T0);
+        assertThat(none.logEndsAt(7, List.of(member(SELF)), T0)).as("no memory kept").isFalse();
+        assertThat(none.admit(rec("a"), batch(1), T0)).isEqualTo(VERIFYING);
     }
 
     // ------------------------------------------------------------ admission

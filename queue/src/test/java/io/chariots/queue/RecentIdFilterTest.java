@@ -2,7 +2,14 @@ package io.chariots.queue;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** RecentIdFilter through its answers, its coverage and its memory. */
 class RecentIdFilterTest {
@@ -167,5 +174,69 @@ class RecentIdFilterTest {
         assertThat(remembered).isLessThan(perSegment / 10);
         // The memory stays fixed: at most eleven segments.
         assertThat(f.bytes()).isLessThanOrEqualTo(bytes);
+    }
+
+    private static byte[] written(RecentIdFilter f, long now) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        f.writeTo(new DataOutputStream(bytes), now);
+        return bytes.toByteArray();
+    }
+
+    private static DataInputStream in(byte[] b) {
+        return new DataInputStream(new ByteArrayInputStream(b));
+    }
+
+    @Test
+    void aRestoredFilterAnswersAsTheOneWrittenAndAgesByTheTimeBetween() throws IOException {
+        RecentIdFilter f = new RecentIdFilter(WINDOW, 4L << 20, T0);
+        int n = 60_000;
+        long step = WINDOW / 2 / n; // over half the window: several segments
+        for (int i = 0; i < n; i++) {
+            add(f, "id-" + i, T0 + i * step);
+        }
+        long stop = T0 + WINDOW / 2;
+        byte[] b = written(f, stop);
+
+        // Another process, whose clock reads anything: 100 s later by the wall clock.
+        long t1 = 77 * SECOND;
+        RecentIdFilter g = new RecentIdFilter(WINDOW, 4L << 20, t1);
+        g.restore(in(b), t1, 100 * SECOND);
+        int falsePositives = 0;
+        for (int i = 0; i < n; i++) {
+            assertThat(mayContain(g, "id-" + i, t1)).as("id-%d", i).isTrue();
+            falsePositives += mayContain(g, "new-" + i, t1) == mayContain(f, "new-" + i, stop) ? 0 : 1;
+        }
+        assertThat(falsePositives).as("new ids answered otherwise than by the filter written").isZero();
+        assertThat(g.coveredNanos(t1)).isEqualTo(WINDOW / 2 + 100 * SECOND);
+
+        // The oldest ids go once past the window, as they would have in the first process.
+        long later = t1 + WINDOW / 2;
+        assertThat(mayContain(g, "id-" + (n - 1), later)).isTrue();
+        assertThat(mayContain(g, "id-0", later)).as("first id, a window and a segment after it came").isFalse();
+    }
+
+    @Test
+    void aStopLongerThanTheWindowRestoresNothing() throws IOException {
+        RecentIdFilter f = new RecentIdFilter(WINDOW, 1 << 20, T0);
+        add(f, "a", T0);
+        byte[] b = written(f, T0 + SECOND);
+        RecentIdFilter g = new RecentIdFilter(WINDOW, 1 << 20, T0);
+        g.restore(in(b), T0, WINDOW + WINDOW / 10);
+        assertThat(mayContain(g, "a", T0)).isFalse();
+        assertThat(g.segments()).isEqualTo(1);
+    }
+
+    @Test
+    void aFilterOfAnotherSizeOrOneAlreadyInUseIsNotRestored() throws IOException {
+        RecentIdFilter f = new RecentIdFilter(WINDOW, 1 << 20, T0);
+        add(f, "a", T0);
+        byte[] b = written(f, T0);
+        assertThatThrownBy(() -> new RecentIdFilter(WINDOW, 2 << 20, T0).restore(in(b), T0, 0))
+                .isInstanceOf(IOException.class).hasMessageContaining("queue.dedup_filter_mb changed");
+        assertThatThrownBy(() -> new RecentIdFilter(WINDOW, 1 << 20, T0).restore(in(java.util.Arrays.copyOf(b, b.length - 1)), T0, 0))
+                .isInstanceOf(java.io.EOFException.class);
+        RecentIdFilter inUse = new RecentIdFilter(WINDOW, 1 << 20, T0);
+        add(inUse, "b", T0);
+        assertThatThrownBy(() -> inUse.restore(in(b), T0, 0)).isInstanceOf(IllegalStateException.class);
     }
 }

@@ -22,6 +22,12 @@ import io.chariots.queue.QueueMetrics;
 import io.chariots.queue.TokenRing;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -41,6 +47,14 @@ final class SimQueue implements TokenRing.Links {
     TokenRing ring;
     String instance;
     QueueMetrics metrics;
+    // A clean stop under way: run once the ring is left.
+    private Runnable onLeft;
+    // The dedup memory the last clean stop kept, for the next start.
+    private byte[] kept;
+    // Clean stops that kept a memory (a run's report).
+    int keptMemories;
+    // Starts that found such a memory whole (counted at the next start).
+    int wholeMemories;
 
     SimQueue(SimNet net, String address, Cluster cluster, QueueConfig config) {
         this.net = net;
@@ -50,14 +64,59 @@ final class SimQueue implements TokenRing.Links {
     }
 
     void start() {
+        if (ring != null && ring.keptMemoryWhole()) {
+            wholeMemories++;
+        }
         instance = node.address + "#" + node.incarnation;
         metrics = new QueueMetrics(new SimpleMeterRegistry());
         ring = new TokenRing(config, RingMember.newBuilder().setInstanceId(instance).setAddress(node.address).build(),
                 this, metrics, new Random(net.random.nextLong()), net.nanos());
+        onLeft = null;
+        if (kept != null) {
+            try {
+                ring.restoreMemory(new DataInputStream(new ByteArrayInputStream(kept)), net.nanos(), net.nowMs());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } finally {
+                kept = null; // taken once, as the file is
+            }
+        }
+    }
+
+    /**
+     * A clean stop, as on SIGTERM: leaves the ring; once it has, keeps its
+     * dedup memory (where a real queue writes its file) if the log's end it
+     * knows is durable, and runs {@code stopped}, which takes it down.
+     */
+    void stopCleanly(Runnable stopped) {
+        onLeft = stopped;
+        ring.leave(net.nanos());
+    }
+
+    /** A clean stop that did not leave the ring in time: killed without keeping anything. */
+    void abandonStop() {
+        onLeft = null;
     }
 
     long tick() {
-        return ring.poll(net.nanos());
+        long next = ring.poll(net.nanos());
+        if (onLeft != null && ring.left()) {
+            long logEnd = ring.durableLogEnd();
+            if (logEnd >= 0) {
+                ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+                try {
+                    ring.keepMemory(new DataOutputStream(bytes), logEnd, net.nanos(), net.nowMs());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                kept = bytes.toByteArray();
+                keptMemories++;
+            }
+            Runnable stopped = onLeft;
+            onLeft = null;
+            stopped.run();
+        }
+        return next;
     }
 
     // ------------------------------------------------------------ served to others

@@ -56,8 +56,8 @@ public final class Simulation {
 
     /** What a run found; {@link #violations} empty means every invariant held. */
     public record Result(long seed, List<String> violations, int records, long lids, long holes, int faults,
-                         long recoveries, long messages, long lost, long longestStallMs, List<String> faultLog,
-                         long digest) {
+                         long recoveries, int keptMemories, int wholeMemories, int queuesNeverInRing, long messages, long lost,
+                         long longestStallMs, List<String> faultLog, long digest) {
         public boolean ok() {
             return violations.isEmpty();
         }
@@ -66,6 +66,7 @@ public final class Simulation {
         public String toString() {
             return "seed " + seed + ": " + (ok() ? "ok" : "VIOLATED " + violations) + " — " + records + " records, "
                     + lids + " LIds (" + holes + " holes), " + faults + " faults, " + recoveries + " new epochs, "
+                    + keptMemories + " dedup memories kept at clean stops (" + wholeMemories + " found whole), "
                     + messages + " messages (" + lost + " lost), longest stall " + longestStallMs + " ms"
                     + (ok() ? "" : "\nfaults: " + faultLog + "\nreplay: ./chariots simulate --from " + seed
                     + " --seeds 1 --log INFO");
@@ -95,14 +96,15 @@ public final class Simulation {
     private long assignedSeen = -1;
     private int faults;
     private List<Scripted> script;
+    private long retryAllAtMs = -1;
     // Per batch: when it was first sent and when it was acknowledged (simulated ms).
     private final Map<Integer, Long> firstSentAt = new HashMap<>();
     private final Map<Integer, Long> ackedAt = new HashMap<>();
 
     /** One injected fault: what, where, when (ms) and for how long. */
-    record Fault(long atMs, String kind, boolean crash, String target, long lastsMs) {
+    record Fault(long atMs, String kind, boolean crash, boolean clean, String target, long lastsMs) {
         String what() {
-            return (crash ? "crash " : "pause ") + kind;
+            return (clean ? "clean stop " : crash ? "crash " : "pause ") + kind;
         }
 
         /**
@@ -118,10 +120,24 @@ public final class Simulation {
     /**
      * A fault at a set time, instead of the seeded random ones: {@code kind}
      * is queue, filter, maintainer or indexer; {@code index} picks the
-     * instance (in name order).
+     * instance (in name order); {@code clean}, a queue's clean stop (SIGTERM: it leaves the ring and keeps its
+     * dedup memory, then is down for {@code lastsMs}).
      */
-    public record Scripted(long atMs, String kind, int index, boolean crash, long lastsMs) {
+    public record Scripted(long atMs, String kind, int index, boolean crash, boolean clean, long lastsMs) {
+        /** A crash ({@code crash}) or a pause, not a clean stop. */
+        public Scripted(long atMs, String kind, int index, boolean crash, long lastsMs) {
+            this(atMs, kind, index, crash, false, lastsMs);
+        }
+
+        public Scripted {
+            if (clean && !(crash && kind.equals("queue"))) {
+                throw new IllegalArgumentException("only a queue stops cleanly, and a clean stop takes it down");
+            }
+        }
     }
+
+    /** How long a clean stop may take to leave the ring before the process is killed (a role's drain time). */
+    private static final long STOP_DRAIN_MS = 20_000;
 
     /** Appends resume within this of a crash (the bound for a killed token holder). */
     static final long STALL_AFTER_CRASH_MS = 5_000;
@@ -140,6 +156,16 @@ public final class Simulation {
     /** Injects exactly these faults (and no random ones); call before {@link #run}. */
     public Simulation script(List<Scripted> faults) {
         this.script = List.copyOf(faults);
+        return this;
+    }
+
+    /**
+     * At {@code atMs} into the run, every batch sent so far is sent again as
+     * a new one, acknowledged or not: clients that retry everything (their
+     * acknowledgements lost, say). Every copy must find its record.
+     */
+    public Simulation retryAllAt(long atMs) {
+        this.retryAllAtMs = atMs;
         return this;
     }
 
@@ -188,12 +214,20 @@ public final class Simulation {
             int b = i;
             net.at(start + 500 + (long) i * (config.durationMs() * 2 / 3) / batches.size(), () -> send(b));
         }
+        if (retryAllAtMs >= 0) {
+            net.at(start + retryAllAtMs, () -> {
+                for (int b = 0, n = batches.size(); b < n; b++) {
+                    batches.add(List.copyOf(batches.get(b)));
+                    send(batches.size() - 1);
+                }
+            });
+        }
         if (script != null) {
             for (Scripted f : script) {
                 net.at(start + f.atMs(), () -> {
                     List<String> names = new ArrayList<>(instancesOf(f.kind()));
                     Collections.sort(names);
-                    inject(f.kind(), f.crash(), names.get(f.index()), f.lastsMs());
+                    inject(f.kind(), f.crash(), f.clean(), names.get(f.index()), f.lastsMs());
                 });
             }
         } else if (config.faults()) {
@@ -414,17 +448,38 @@ public final class Simulation {
             boolean crash = net.random.nextBoolean();
             long lasts = crash ? 200 + net.random.nextInt(4_000) : 500 + net.random.nextInt(7_000);
             String target = pick(instancesOf(kind));
-            inject(kind, crash, target, lasts);
+            // Half the queues' crashes are clean stops (SIGTERM): it leaves the ring and keeps its dedup memory.
+            boolean clean = crash && kind.equals("queue") && net.random.nextBoolean();
+            inject(kind, crash, clean, target, lasts);
             scheduleFault(net.nowMs() + lasts + 1_000 + net.random.nextInt(3_000), lastStart);
         });
     }
 
-    private void inject(String kind, boolean crash, String target, long lasts) {
+    private void inject(String kind, boolean crash, boolean clean, String target, long lasts) {
         SimNet.Node n = net.node(target);
         faults++;
-        faultList.add(new Fault(net.nowMs(), kind, crash, target, lasts));
-        faultLog.add("t=" + net.nowMs() + " " + (crash ? "crash " : "pause ") + target + " for " + lasts + " ms");
-        if (crash) {
+        faultList.add(new Fault(net.nowMs(), kind, crash, clean, target, lasts));
+        faultLog.add("t=" + net.nowMs() + " " + (clean ? "clean stop " : crash ? "crash " : "pause ") + target + " for " + lasts + " ms");
+        if (clean) {
+            // Down once it has left the ring (its memory kept), or killed after a real queue's drain time.
+            SimQueue q = cluster.queue(target);
+            boolean[] down = new boolean[1];
+            Runnable stop = () -> {
+                if (!down[0] && n.life != SimNet.Life.DOWN) {
+                    down[0] = true;
+                    net.crash(n);
+                    net.after(lasts, () -> restart(kind, target));
+                }
+            };
+            q.stopCleanly(stop);
+            net.after(STOP_DRAIN_MS, () -> {
+                if (!down[0]) {
+                    faultLog.add("t=" + net.nowMs() + " " + target + " did not leave the ring in " + STOP_DRAIN_MS + " ms: killed");
+                    q.abandonStop();
+                    stop.run();
+                }
+            });
+        } else if (crash) {
             net.crash(n);
             net.after(lasts, () -> restart(kind, target));
         } else {
@@ -634,28 +689,36 @@ public final class Simulation {
             }
         }
         long recoveries = 0;
+        int kept = 0;
+        int whole = 0;
+        int neverInRing = 0;
         for (SimQueue q : cluster.queues.values()) {
             recoveries += q.metrics.recoveries();
+            kept += q.keptMemories;
+            whole += q.wholeMemories + (q.ring.keptMemoryWhole() ? 1 : 0);
+            neverInRing += q.node.life == SimNet.Life.UP && !q.ring.everInRing() ? 1 : 0;
         }
         // The run's fingerprint: the log (which record or hole at which LId) and the messages it took.
         long digest = net.messages * 31 + net.lost;
         for (RecordEnvelope r : log.values()) {
             digest = digest * 1_000_003 + r.getLid() * 31 + (r.getHole() ? 1 : r.getId().hashCode());
         }
-        return new Result(seed, v.size() > 20 ? v.subList(0, 20) : v, sent, n, holes, faults, recoveries,
+        return new Result(seed, v.size() > 20 ? v.subList(0, 20) : v, sent, n, holes, faults, recoveries, kept, whole, neverInRing,
                 net.messages, net.lost, longestStallMs, faultLog, digest);
     }
 
     /** What a range of seeds found. */
-    public record Summary(int seeds, List<Result> failed, long longestStallMs, long holes, long faults, double seconds) {
+    public record Summary(int seeds, List<Result> failed, long longestStallMs, long holes, long faults, long keptMemories,
+                          long wholeMemories, double seconds) {
         public boolean ok() {
             return failed.isEmpty();
         }
 
         @Override
         public String toString() {
-            return String.format("%d seeds, %d failed, %d faults, %d holes, longest append stall %d ms, %.1f s", seeds,
-                    failed.size(), faults, holes, longestStallMs, seconds);
+            return String.format("%d seeds, %d failed, %d faults, %d holes, longest append stall %d ms, %d dedup memories"
+                    + " kept at queues' clean stops (%d found whole), %.1f s", seeds, failed.size(), faults, holes,
+                    longestStallMs, keptMemories, wholeMemories, seconds);
         }
     }
 
@@ -673,12 +736,16 @@ public final class Simulation {
         java.util.concurrent.atomic.AtomicLong stall = new java.util.concurrent.atomic.AtomicLong();
         java.util.concurrent.atomic.AtomicLong holes = new java.util.concurrent.atomic.AtomicLong();
         java.util.concurrent.atomic.AtomicLong faults = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong kept = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong whole = new java.util.concurrent.atomic.AtomicLong();
         Runnable worker = () -> {
             for (long s = next.getAndIncrement(); s < from + count; s = next.getAndIncrement()) {
                 Result r = new Simulation(s, config).run();
                 stall.accumulateAndGet(r.longestStallMs(), Math::max);
                 holes.addAndGet(r.holes());
                 faults.addAndGet(r.faults());
+                kept.addAndGet(r.keptMemories());
+                whole.addAndGet(r.wholeMemories());
                 if (!r.ok()) {
                     failed.add(r);
                 }
@@ -701,6 +768,7 @@ public final class Simulation {
         }
         List<Result> sorted = new ArrayList<>(failed);
         sorted.sort(java.util.Comparator.comparingLong(Result::seed));
-        return new Summary(count, sorted, stall.get(), holes.get(), faults.get(), (System.nanoTime() - t0) / 1e9);
+        return new Summary(count, sorted, stall.get(), holes.get(), faults.get(), kept.get(), whole.get(),
+                (System.nanoTime() - t0) / 1e9);
     }
 }

@@ -54,6 +54,12 @@ class FaultSituationsTest {
         return c.get(Role.QUEUE, 0);
     }
 
+    private static List<String> ringMembers(LocalCluster c, RoleProcess q) throws Exception {
+        List<String> out = new java.util.ArrayList<>();
+        health(c, q).path("ringMembers").forEach(m -> out.add(m.asText()));
+        return out;
+    }
+
     private static long recoveries(LocalCluster c) throws Exception {
         long n = 0;
         for (RoleProcess q : c.all(Role.QUEUE)) {
@@ -107,7 +113,7 @@ class FaultSituationsTest {
     }
 
     @Test
-    void aQueueStoppedWithSigtermHandsEverythingOnWithoutAHole() throws Exception {
+    void aQueueStoppedWithSigtermHandsEverythingOnWithoutAHoleAndRejoinsWhenStartedAgain() throws Exception {
         LocalCluster c = start(LocalCluster.spec().queues(3));
         try (SteadyLoad load = new SteadyLoad(c.appUrl(0), 6, "t").start()) {
             load.awaitAcked(300, Duration.ofSeconds(60));
@@ -118,6 +124,17 @@ class FaultSituationsTest {
             System.out.println("SIGTERM of " + leaving + ": appends stalled "
                     + load.longestGap(stoppedAt, System.nanoTime()).toMillis() + " ms");
             assertThat(leaving.tail(50)).contains("stopped cleanly");
+
+            // Started again at its address, it is taken back into the ring (the epoch that left it out must not
+            // keep its address as leaving), and takes its share of the appends again.
+            leaving.start().awaitServing(Duration.ofSeconds(60));
+            RoleProcess other = c.get(Role.QUEUE, 0);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (System.nanoTime() < deadline && !ringMembers(c, other).contains(leaving.address())) {
+                Thread.sleep(200);
+            }
+            assertThat(ringMembers(c, other)).as("the ring after %s started again", leaving).contains(leaving.address());
+            load.awaitMore(300, Duration.ofSeconds(60));
             load.finish(Duration.ofSeconds(90));
             LogProbe.WholeLog log = LogProbe.readWholeLog(c);
             LogProbe.assertKeepsEveryAcknowledgement(log, load);

@@ -27,7 +27,7 @@ import java.util.Locale;
  *     <td>gRPC service; 0 = any free port</td></tr>
  * <tr><td>bind</td><td>0.0.0.0</td><td>address to listen on</td></tr>
  * <tr><td>advertise</td><td>the local address used to reach the controller</td><td>host others use to reach this role</td></tr>
- * <tr><td>data_dir</td><td>data/ROLE-PORT</td><td>where maintainers and indexers keep RocksDB and the controller its state; held exclusively;
+ * <tr><td>data_dir</td><td>data/ROLE-PORT</td><td>where maintainers and indexers keep RocksDB, the controller its state and a queue its dedup memory across a clean stop; held exclusively;
  *     with {@code {slot}} in it, a pool: each instance takes the lowest free slot (replicas sharing one volume)</td></tr>
  * <tr><td>health_file</td><td>none</td><td>once serving, the role writes the URL of its /health here (for container health checks)</td></tr>
  * <tr><td>hold</td><td>false</td><td>queues: start with the token</td></tr>
