@@ -1,6 +1,7 @@
 package io.chariots.launcher;
 
 import io.chariots.common.config.RoleConfig;
+import io.chariots.common.runtime.DataDir;
 import io.chariots.launcher.cluster.ClusterStateFile;
 import io.chariots.launcher.cluster.ClusterStateFile.Instance;
 import io.chariots.launcher.cluster.ClusterStateFile.State;
@@ -233,7 +234,9 @@ final class UpCommand implements Callable<Integer> {
 
     /**
      * The instances beyond {@code spec}'s counts whose data directory holds anything. Any role counts, not only
-     * maintainers and indexers, so that whatever a role comes to keep on disk is never silently left behind.
+     * maintainers and indexers, so that whatever a role comes to keep on disk is never silently left behind; but
+     * not a directory's lock file, nor a queue's dedup memory (the queues left running own its ids once it is
+     * out of the ring, and check them against the log as after any ring change).
      */
     static List<LeftOut> leftOut(LocalCluster.Spec spec) throws IOException {
         List<LeftOut> out = new ArrayList<>();
@@ -242,7 +245,8 @@ final class UpCommand implements Callable<Integer> {
                 Path d = spec.dataDir(role, i);
                 if (Files.isDirectory(d)) {
                     try (Stream<Path> s = Files.list(d)) {
-                        if (s.findAny().isPresent()) {
+                        if (s.map(f -> f.getFileName().toString()).anyMatch(f -> !f.equals(DataDir.LOCK_FILE)
+                                && !(role == Role.QUEUE && f.startsWith(io.chariots.queue.Queue.MEMORY_FILE)))) {
                             out.add(new LeftOut(role, i, d));
                         }
                     }

@@ -10,18 +10,20 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A queue's dedup memory ({@link IdLedger}) kept across a clean stop, in
  * the file {@value #FILE} of its data directory: the filter of the ids it
- * let in during the window, with how far the log went and the ring its
+ * let in during the window, with where the log ended and the ring its
  * memory was built under. A queue that starts without it must check every
  * new id against the durable id index for a whole window
  * ({@code queue.dedup_window_ms}), since a retry of an id it let in before
@@ -29,18 +31,69 @@ import java.util.concurrent.TimeUnit;
  * it ended at the stop (nobody appended since), it checks only the ids its
  * memory says it may have seen, as before the stop.
  *
- * <p>Written once the queue has left the ring (nothing changes its memory
- * after that), to a temporary file synced and renamed; read once at the
- * next start and deleted before the queue serves, so that a later crash
- * never finds a memory older than its own. A crash writes nothing, and the
- * next start checks every id for the window, as it always did.
+ * <p>Written once the queue takes no more records and has left the ring (or,
+ * alone in it, holds nothing unstored), to a temporary file synced and
+ * renamed; read once at the next start, checked whole and deleted before it
+ * is used, so that a later crash never finds a memory older than its own. A
+ * crash writes nothing, and the next start checks every id for the window,
+ * as it always did.
  */
-final class DedupMemory {
-    static final String FILE = "dedup-memory";
-    private static final int MAGIC = 0x43444d31; // "CDM1"
+public final class DedupMemory {
+    static final String FILE = Queue.MEMORY_FILE;
+    private static final String TMP = FILE + ".tmp";
+    private static final int MAGIC = 0x43444d32; // "CDM2"
 
     /** A ring the memory's ownership changed from within the window, and how long before the stop. */
     record Handover(long ageNanos, List<String> previous) {
+    }
+
+    /**
+     * When, read by a clock that outlives the process: the wall clock, and
+     * where the host says so, its boot and the time since it (which no clock
+     * setting moves).
+     *
+     * @param bootId       the kernel's boot id, or "" where unknown
+     * @param uptimeMillis time since that boot, or -1 where unknown
+     */
+    public record Stamp(long wallMillis, String bootId, long uptimeMillis) {
+        /** Now, on this host. */
+        public static Stamp now() {
+            return new Stamp(System.currentTimeMillis(), hostBootId(), hostUptimeMillis());
+        }
+
+        /**
+         * The time since {@code earlier}, never more than it may have been:
+         * the wall clock's reading, but no more than the time since boot says
+         * on the same boot, none if the wall clock went back, and none after a
+         * reboot or where the host keeps no boot id (a wall clock set forward
+         * would age the memory too fast and let a retry in as new; aging it too
+         * slowly only checks more ids).
+         */
+        public long nanosSince(Stamp earlier) {
+            if (bootId.isEmpty() || !bootId.equals(earlier.bootId) || uptimeMillis < 0 || earlier.uptimeMillis < 0) {
+                return 0;
+            }
+            long wall = Math.max(0, wallMillis - earlier.wallMillis);
+            long boot = Math.max(0, uptimeMillis - earlier.uptimeMillis);
+            return TimeUnit.MILLISECONDS.toNanos(Math.min(wall, boot));
+        }
+
+        private static String hostBootId() {
+            try {
+                return Files.readString(Path.of("/proc/sys/kernel/random/boot_id"), StandardCharsets.US_ASCII).trim();
+            } catch (IOException | RuntimeException e) {
+                return "";
+            }
+        }
+
+        private static long hostUptimeMillis() {
+            try {
+                String s = Files.readString(Path.of("/proc/uptime"), StandardCharsets.US_ASCII).trim();
+                return (long) (Double.parseDouble(s.substring(0, s.indexOf(' '))) * 1000);
+            } catch (IOException | RuntimeException e) {
+                return -1;
+            }
+        }
     }
 
     /**
@@ -48,21 +101,16 @@ final class DedupMemory {
      *
      * @param self          the address of the queue that kept it: another queue's memory (a pool of data
      *                      directories, {@code {slot}}) says nothing of the ids this one let in
-     * @param wallMillis    the wall clock at the stop: what the next start measures the time between by
-     * @param logEnd        the highest LId the queue knew to be given out (the log's end at its stop)
+     * @param stopped       when it was kept: what the next start measures the time between by
+     * @param logEnd        the log's end it was kept at, durable ({@link TokenRing#durableLogEnd})
      * @param ring          the addresses of the ring the queue last owned ids in
      * @param coldNanosLeft how much longer every new id was to be checked (the queue had a gap of its own)
      * @param handovers     rings its ownership changed from within the window
      */
-    record Header(String self, long wallMillis, long logEnd, List<String> ring, long coldNanosLeft, List<Handover> handovers) {
+    record Header(String self, Stamp stopped, long logEnd, List<String> ring, long coldNanosLeft, List<Handover> handovers) {
         Header {
             ring = List.copyOf(ring);
             handovers = List.copyOf(handovers);
-        }
-
-        /** The time between the stop and {@code wallNow}: never negative (a clock set back counts as none). */
-        long elapsedNanos(long wallNow) {
-            return TimeUnit.MILLISECONDS.toNanos(Math.max(0, wallNow - wallMillis));
         }
     }
 
@@ -71,9 +119,9 @@ final class DedupMemory {
         void write(DataOutput out) throws IOException;
     }
 
-    /** Reads of a file body. */
-    interface Reader {
-        void read(DataInput in) throws IOException;
+    /** Reads of a file body, whole, into something used only once the file proved whole. */
+    interface Reader<T> {
+        T read(DataInput in) throws IOException;
     }
 
     private DedupMemory() {
@@ -82,7 +130,9 @@ final class DedupMemory {
     static void writeHeader(DataOutput out, Header h) throws IOException {
         out.writeInt(MAGIC);
         out.writeUTF(h.self());
-        out.writeLong(h.wallMillis());
+        out.writeLong(h.stopped().wallMillis());
+        out.writeUTF(h.stopped().bootId());
+        out.writeLong(h.stopped().uptimeMillis());
         out.writeLong(h.logEnd());
         writeAddresses(out, h.ring());
         out.writeLong(h.coldNanosLeft());
@@ -96,10 +146,10 @@ final class DedupMemory {
     static Header readHeader(DataInput in) throws IOException {
         int magic = in.readInt();
         if (magic != MAGIC) {
-            throw new IOException("not a queue's dedup memory (magic " + Integer.toHexString(magic) + ")");
+            throw new IOException("not a queue's dedup memory of this version (magic " + Integer.toHexString(magic) + ")");
         }
         String self = in.readUTF();
-        long wall = in.readLong();
+        Stamp stopped = new Stamp(in.readLong(), in.readUTF(), in.readLong());
         long logEnd = in.readLong();
         List<String> ring = readAddresses(in);
         long cold = in.readLong();
@@ -108,7 +158,7 @@ final class DedupMemory {
         for (int i = 0; i < n; i++) {
             handovers.add(new Handover(in.readLong(), readAddresses(in)));
         }
-        return new Header(self, wall, logEnd, ring, cold, handovers);
+        return new Header(self, stopped, logEnd, ring, cold, handovers);
     }
 
     private static void writeAddresses(DataOutput out, List<String> addresses) throws IOException {
@@ -137,7 +187,7 @@ final class DedupMemory {
     /** Writes {@code dir}/{@value #FILE} whole or not at all: a temporary file, synced, then renamed over it. */
     static void save(Path dir, Writer body) throws IOException {
         Files.createDirectories(dir);
-        Path tmp = dir.resolve(FILE + ".tmp");
+        Path tmp = dir.resolve(TMP);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16));
@@ -150,28 +200,32 @@ final class DedupMemory {
     }
 
     /**
-     * Reads {@code dir}/{@value #FILE} if there is one, then deletes it (also when it cannot be read), so that
-     * it is taken at most once.
+     * Reads {@code dir}/{@value #FILE} if there is one, whole, and deletes it
+     * (also when it cannot be read) with any temporary file a save cut short
+     * left, before the caller uses what was read: it is taken at most once.
      *
-     * @return whether there was one and {@code body} read it whole
-     * @throws IOException if it was there but could not be read; it is gone all the same
+     * @return what {@code body} read, or empty if there was no memory
+     * @throws IOException if it was there but could not be read whole, or could not be deleted (then it must
+     *                     not be used: the next start would take it again); it is gone all the same where it can be
      */
-    static boolean take(Path dir, Reader body) throws IOException {
+    static <T> Optional<T> take(Path dir, Reader<T> body) throws IOException {
+        Files.deleteIfExists(dir.resolve(TMP));
         Path file = dir.resolve(FILE);
         if (!Files.exists(file)) {
-            return false;
+            return Optional.empty();
         }
+        T read;
         try (InputStream in = Files.newInputStream(file)) {
             DataInputStream data = new DataInputStream(new BufferedInputStream(in, 1 << 16));
-            body.read(data);
+            read = body.read(data);
             if (data.read() != -1) {
                 throw new IOException("bytes after its end");
             }
-            return true;
         } finally {
             Files.deleteIfExists(file);
             syncDirectory(dir);
         }
+        return Optional.of(read);
     }
 
     private static void syncDirectory(Path dir) throws IOException {

@@ -259,25 +259,34 @@ public final class IdLedger {
 
     /**
      * Writes this ledger's memory for the next start of this queue
-     * ({@link DedupMemory}), once it has left the ring: the filter of the
-     * ids it let in, with every copy still live here added (it may be in the
-     * log), how long its own gap still had to run, and its handovers.
+     * ({@link DedupMemory}), once it takes no more records: the filter of
+     * the ids it let in, with every copy still live here added (it may be in
+     * the log), how long its own gap still had to run, and its handovers.
      *
-     * @param logEnd the highest LId this queue knew to be given out
+     * @param logEnd the durable log end it is kept at ({@link TokenRing#durableLogEnd})
      * @param ring   the addresses of the ring it last owned ids in
      */
-    void keep(DataOutput out, long now, long wallMillis, long logEnd, List<String> ring) throws IOException {
+    void keep(DataOutput out, long now, DedupMemory.Stamp stamp, long logEnd, List<String> ring) throws IOException {
         for (Entry e : live.values()) {
             if (!e.fromOrigin) {
                 seen.add(e.h1, e.h2, now);
             }
         }
-        List<DedupMemory.Handover> kept = new ArrayList<>(handovers.size());
+        List<DedupMemory.Handover> ages = new ArrayList<>(handovers.size());
         for (Handover h : handovers) {
-            kept.add(new DedupMemory.Handover(now - h.at(), h.previous().stream().map(RingMember::getAddress).toList()));
+            ages.add(new DedupMemory.Handover(now - h.at(), h.previous().stream().map(RingMember::getAddress).toList()));
         }
-        DedupMemory.writeHeader(out, new DedupMemory.Header(self, wallMillis, logEnd, ring, Math.max(0, coldUntil - now), kept));
+        DedupMemory.writeHeader(out, new DedupMemory.Header(self, stamp, logEnd, ring, Math.max(0, coldUntil - now), ages));
         seen.writeTo(out, now);
+    }
+
+    /** A memory {@link #keep} wrote, read back whole ({@link #readMemory}) and not yet taken. */
+    public record Memory(DedupMemory.Header header, RecentIdFilter.Kept filter) {
+    }
+
+    /** Reads what {@link #keep} wrote; nothing is taken until {@link #restore}. */
+    public static Memory readMemory(DataInput in) throws IOException {
+        return new Memory(DedupMemory.readHeader(in), RecentIdFilter.read(in));
     }
 
     /**
@@ -285,16 +294,19 @@ public final class IdLedger {
      * before it admits anything: its filter at once (a "maybe" more is only a
      * check more), the rest once {@link #logEndsAt} shows that nobody
      * appended since. Until then every new id is checked, as after any start.
+     *
+     * @throws IOException if another queue kept it, or a filter of another size
      */
-    void restore(DataInput in, long now, long wallMillis) throws IOException {
-        DedupMemory.Header h = DedupMemory.readHeader(in);
+    void restore(Memory m, long now, DedupMemory.Stamp stamp) throws IOException {
+        DedupMemory.Header h = m.header();
         if (!h.self().equals(self)) {
             throw new IOException("kept by the queue at " + h.self() + ", not this one at " + self
                     + ": it says nothing of the ids this one let in");
         }
-        seen.restore(in, now, h.elapsedNanos(wallMillis));
+        long elapsed = stamp.nanosSince(h.stopped());
+        seen.restore(m.filter(), now, elapsed);
         kept = h;
-        keptElapsedNanos = h.elapsedNanos(wallMillis);
+        keptElapsedNanos = elapsed;
     }
 
     /**
@@ -303,8 +315,9 @@ public final class IdLedger {
      * restored memory was kept at, nobody let an id in since, so the memory
      * is whole again: the gap it had of its own, its handovers, and one more
      * for the ids that moved to it if the ring is not the one it was kept
-     * under. Otherwise the gap stays (every new id is checked for the window).
-     * Answered once; later epochs change nothing here.
+     * under. Otherwise every new id is checked for a window from now: until
+     * now the others let in the ids this queue owns. Answered once; later
+     * epochs change nothing here.
      *
      * @return whether the memory is whole (no gap of this start's own)
      */
@@ -316,6 +329,7 @@ public final class IdLedger {
             return true;
         }
         if (h == null || h.logEnd() != lid) {
+            memoryGap(now);
             return false;
         }
         long elapsed = keptElapsedNanos;

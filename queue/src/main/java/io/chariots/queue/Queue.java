@@ -16,10 +16,13 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /** The queue process: one {@link TokenRing} on its event loop behind the Queue gRPC service. Wiring only. */
 public final class Queue {
+    /** The file in a queue's data directory that keeps its dedup memory across a clean stop ({@code .tmp} while written). */
+    public static final String MEMORY_FILE = "dedup-memory";
     private static final Logger LOG = LoggerFactory.getLogger(Queue.class);
 
     private Queue() {
@@ -32,7 +35,7 @@ public final class Queue {
             TokenRing[] ring = new TokenRing[1];
             QueueService[] service = new QueueService[1];
             AtomicBoolean left = new AtomicBoolean();
-            Path dataDir = rt.dataDir();
+            Path dataDir = dataDir(rt);
             EventLoop loop = new EventLoop("queue", clock, now -> {
                 long next = ring[0].poll(now);
                 service[0].publish(ring[0].layout());
@@ -102,6 +105,9 @@ public final class Queue {
 
     /** Keeps the dedup memory for the next start (a clean stop, out of the ring); a failure costs only checks then. */
     private static void keepMemory(TokenRing ring, Path dir, long now) {
+        if (dir == null) {
+            return;
+        }
         long logEnd = ring.durableLogEnd();
         if (logEnd < 0) {
             LOG.info("dedup memory not kept: LIds given out are not yet known stored, so the next start could not tell"
@@ -110,9 +116,9 @@ public final class Queue {
         }
         long t0 = System.nanoTime();
         try {
-            DedupMemory.save(dir, out -> ring.keepMemory(out, logEnd, now, System.currentTimeMillis()));
+            DedupMemory.save(dir, out -> ring.keepMemory(out, logEnd, now, DedupMemory.Stamp.now()));
             LOG.info("kept the dedup memory in {} for the next start, the log ending at LId {} ({} ms)",
-                    dir.resolve(DedupMemory.FILE), Long.toUnsignedString(logEnd), (System.nanoTime() - t0) / 1_000_000);
+                    dir.resolve(MEMORY_FILE), Long.toUnsignedString(logEnd), (System.nanoTime() - t0) / 1_000_000);
         } catch (IOException | RuntimeException e) {
             LOG.warn("could not keep the dedup memory in {}: the next start checks every new id against the id index for"
                     + " a window, as after a crash", dir, e);
@@ -121,14 +127,30 @@ public final class Queue {
 
     /** Takes the memory the last clean stop kept, if any, before the loop starts. */
     private static void restoreMemory(TokenRing ring, Path dir, long now) {
+        if (dir == null) {
+            return;
+        }
         try {
-            if (DedupMemory.take(dir, in -> ring.restoreMemory(in, now, System.currentTimeMillis()))) {
+            Optional<IdLedger.Memory> kept = DedupMemory.take(dir, IdLedger::readMemory);
+            if (kept.isPresent()) {
+                ring.restoreMemory(kept.get(), now, DedupMemory.Stamp.now());
                 LOG.info("restored the dedup memory the last clean stop kept; it is used once the first epoch shows that"
                         + " nobody appended since");
             }
         } catch (IOException | RuntimeException e) {
             LOG.warn("could not restore the dedup memory in {} ({}): every new id is checked against the id index for a"
                     + " window, as after a crash", dir, e.toString());
+        }
+    }
+
+    /** The data directory, held by this process; null (no memory kept across a stop) if it cannot be had. */
+    private static Path dataDir(RoleRuntime rt) {
+        try {
+            return rt.dataDir();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("no data directory ({}): this queue keeps no dedup memory across a stop, and checks every new id"
+                    + " against the id index for a window after each start", e.getMessage());
+            return null;
         }
     }
 }

@@ -40,7 +40,11 @@ final class RecentIdFilter {
         int count;
 
         Segment(int words, long startedNanos) {
-            this.bits = new long[words];
+            this(new long[words], startedNanos);
+        }
+
+        Segment(long[] bits, long startedNanos) {
+            this.bits = bits;
             this.startedNanos = startedNanos;
         }
     }
@@ -185,28 +189,26 @@ final class RecentIdFilter {
         }
     }
 
+    /** Segments {@link #writeTo} wrote, read back whole and not yet taken ({@link #restore}). */
+    record Kept(int words, List<KeptSegment> segments) {
+    }
+
+    /** One segment read back: how old it was when written, its ids, its bits. */
+    record KeptSegment(long ageNanos, int count, long[] bits) {
+    }
+
     /**
-     * Takes the segments {@link #writeTo} wrote in place of this filter's
-     * (which must hold no id yet), each as old as it was then plus
-     * {@code elapsedNanos} (the time between the two processes); those past
-     * the window are dropped.
+     * Reads what {@link #writeTo} wrote.
      *
-     * @throws IOException if the bytes are cut short, or were written by a filter of another size
+     * @throws IOException if the bytes are cut short or do not hold a filter
      */
-    void restore(DataInput in, long now, long elapsedNanos) throws IOException {
-        if (current.count != 0 || !segments.isEmpty()) {
-            throw new IllegalStateException("a filter that holds ids cannot take another's");
-        }
-        int writtenWords = in.readInt();
-        if (writtenWords != words) {
-            throw new IOException("written by a filter of " + writtenWords * 8L * MAX_LIVE / (1 << 20)
-                    + " MiB, this one has " + words * 8L * MAX_LIVE / (1 << 20) + " (queue.dedup_filter_mb changed)");
-        }
+    static Kept read(DataInput in) throws IOException {
+        int words = in.readInt();
         int n = in.readInt();
-        if (n < 0 || n > MAX_LIVE) {
-            throw new IOException("written with " + n + " segments, at most " + MAX_LIVE);
+        if (words <= 0 || words % BLOCK_WORDS != 0 || n < 0 || n > MAX_LIVE) {
+            throw new IOException("not a filter: " + words + " words a segment, " + n + " segments");
         }
-        List<Segment> read = new ArrayList<>(n);
+        List<KeptSegment> segments = new ArrayList<>(n);
         byte[] bytes = new byte[words * 8];
         for (int i = 0; i < n; i++) {
             long age = in.readLong();
@@ -215,9 +217,32 @@ final class RecentIdFilter {
             if (age < 0 || count <= 0) {
                 throw new IOException("segment " + i + " written with age " + age + " ns and " + count + " ids");
             }
-            Segment s = new Segment(words, now - age - Math.max(0, elapsedNanos));
-            ByteBuffer.wrap(bytes).asLongBuffer().get(s.bits);
-            s.count = count;
+            long[] bits = new long[words];
+            ByteBuffer.wrap(bytes).asLongBuffer().get(bits);
+            segments.add(new KeptSegment(age, count, bits));
+        }
+        return new Kept(words, segments);
+    }
+
+    /**
+     * Takes {@code kept} in place of this filter's segments (it must hold no
+     * id yet), each as old as it was then plus {@code elapsedNanos} (the time
+     * between the two processes); those past the window are dropped.
+     *
+     * @throws IOException if it was written by a filter of another size ({@code queue.dedup_filter_mb} changed)
+     */
+    void restore(Kept kept, long now, long elapsedNanos) throws IOException {
+        if (current.count != 0 || !segments.isEmpty()) {
+            throw new IllegalStateException("a filter that holds ids cannot take another's");
+        }
+        if (kept.words() != words) {
+            throw new IOException("written by a filter of " + kept.words() * 8L * MAX_LIVE / (1 << 20)
+                    + " MiB, this one has " + words * 8L * MAX_LIVE / (1 << 20) + " (queue.dedup_filter_mb changed)");
+        }
+        List<Segment> read = new ArrayList<>(kept.segments().size());
+        for (KeptSegment k : kept.segments()) {
+            Segment s = new Segment(k.bits(), now - k.ageNanos() - Math.max(0, elapsedNanos));
+            s.count = k.count();
             read.add(s);
         }
         if (!read.isEmpty()) {

@@ -129,8 +129,6 @@ public final class TokenRing {
     private boolean tokenEverSeen;
     // A layout with this instance in its ring was adopted: the first said what this queue's memory is worth.
     private boolean everInRing;
-    // A memory kept at the last clean stop was restored, and the first epoch has not yet said whether it is whole.
-    private boolean keptMemory;
     // The memory kept at the last clean stop was found whole at this start.
     private boolean keptMemoryWhole;
     // The highest LId this queue saw given out in this epoch (in a token it held); 0 before its first token.
@@ -648,7 +646,7 @@ public final class TokenRing {
                 // The first epoch with this very instance in its ring (not a predecessor at its address), from its
                 // start: nobody else let in an id it owns in this epoch, and everything before is sealed.
                 everInRing = true;
-                memoryWhole(newLayout.getStartLid(), newLayout.getRingList(), now);
+                firstInRing(newLayout.getStartLid(), newLayout.getRingList(), now);
             } else if (layout.getEpoch() != 0 && newLayout.getEpoch() > layout.getEpoch() + 1) {
                 // Epochs went by unseen (this queue was paused or cut off): whatever rings they had,
                 // other queues may have let in ids this one owns now.
@@ -1118,17 +1116,19 @@ public final class TokenRing {
         }
     }
 
-    private void memoryWhole(long logEnd, List<RingMember> ring, long now) {
-        boolean hadMemory = keptMemory;
-        keptMemory = false;
+    /**
+     * The first epoch with this instance in its ring began at {@code logEnd}:
+     * what its dedup memory is worth now ({@link IdLedger#logEndsAt}).
+     */
+    private void firstInRing(long logEnd, List<RingMember> ring, long now) {
         long keptAt = ledger.keptLogEnd();
         if (ledger.logEndsAt(logEnd, ring, now)) {
-            if (hadMemory && logEnd != 0) {
+            if (keptAt >= 0 && logEnd != 0) {
                 keptMemoryWhole = true;
                 LOG.info("the log ends where it ended at this queue's last clean stop (LId {}): its dedup memory is whole,"
                         + " and new ids are not checked against the id index", Long.toUnsignedString(logEnd));
             }
-        } else if (hadMemory) {
+        } else if (keptAt >= 0) {
             LOG.info("the log went on after this queue's last clean stop (it ends at LId {}, then at {}): new ids are"
                     + " checked against the id index for a window (queue.dedup_window_ms), as after a crash",
                     Long.toUnsignedString(logEnd), Long.toUnsignedString(keptAt));
@@ -1157,14 +1157,14 @@ public final class TokenRing {
 
     /**
      * Writes this queue's dedup memory for its next start ({@link DedupMemory})
-     * at the log's end {@link #durableLogEnd} gave: once it has left the
-     * ring, nothing changes it.
+     * at the log's end {@link #durableLogEnd} gave: it has {@link #left}, so it
+     * takes no more records and nothing changes the memory after this.
      */
-    public void keepMemory(DataOutput out, long logEnd, long now, long wallMillis) throws IOException {
+    public void keepMemory(DataOutput out, long logEnd, long now, DedupMemory.Stamp stamp) throws IOException {
         if (!left() || logEnd < 0) {
             throw new IllegalStateException("the dedup memory is kept only once the queue has left the ring, at a durable end");
         }
-        ledger.keep(out, now, wallMillis, logEnd, ringAtLeave);
+        ledger.keep(out, now, stamp, logEnd, ringAtLeave);
     }
 
     /** Whether this queue has been in the ring of an epoch (it joined, or started the first). */
@@ -1177,10 +1177,14 @@ public final class TokenRing {
         return keptMemoryWhole;
     }
 
-    /** Takes the memory {@link #keepMemory} wrote at this queue's last clean stop; before the loop starts. */
-    public void restoreMemory(DataInput in, long now, long wallMillis) throws IOException {
-        ledger.restore(in, now, wallMillis);
-        keptMemory = true;
+    /**
+     * Takes the memory {@link #keepMemory} wrote at this queue's last clean
+     * stop ({@link IdLedger#readMemory}), before the loop starts.
+     *
+     * @throws IOException if another queue kept it, or a filter of another size
+     */
+    public void restoreMemory(IdLedger.Memory memory, long now, DedupMemory.Stamp stamp) throws IOException {
+        ledger.restore(memory, now, stamp);
     }
 
     private boolean inRing(Layout l) {

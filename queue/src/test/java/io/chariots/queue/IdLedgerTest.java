@@ -153,18 +153,32 @@ class IdLedgerTest {
     // ------------------------------------------------------------ memory kept across a clean stop
 
     private static final long WALL = 1_700_000_000_000L;
+    private static final long UPTIME = 86_400_000L;
 
-    /** What {@code from} keeps at {@code now} (wall clock {@link #WALL}) with the log ending at {@code logEnd}. */
+    /** {@code afterMillis} after the stop, by the wall clock and the time since boot alike. */
+    private static DedupMemory.Stamp stamp(long afterMillis) {
+        return new DedupMemory.Stamp(WALL + afterMillis, "boot-1", UPTIME + afterMillis);
+    }
+
+    /** What {@code from} keeps at {@code now} (stamped {@code stamp(0)}) with the log ending at {@code logEnd}. */
     private static byte[] kept(IdLedger from, long now, long logEnd, List<String> ring) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        from.keep(new DataOutputStream(bytes), now, WALL, logEnd, ring);
+        from.keep(new DataOutputStream(bytes), now, stamp(0), logEnd, ring);
         return bytes.toByteArray();
+    }
+
+    private static IdLedger.Memory read(byte[] memory) throws IOException {
+        return IdLedger.readMemory(new DataInputStream(new ByteArrayInputStream(memory)));
     }
 
     /** A new process's ledger (its clock starts anywhere) that took {@code memory} {@code afterMillis} after the stop. */
     private IdLedger restored(byte[] memory, long now, long afterMillis) throws IOException {
+        return restored(memory, now, stamp(afterMillis));
+    }
+
+    private IdLedger restored(byte[] memory, long now, DedupMemory.Stamp at) throws IOException {
         IdLedger l = new IdLedger(SELF, settled::add, WINDOW, 1000, 1 << 16, now);
-        l.restore(new DataInputStream(new ByteArrayInputStream(memory)), now, WALL + afterMillis);
+        l.restore(read(memory), now, at);
         return l;
     }
 
@@ -258,10 +272,37 @@ class IdLedgerTest {
         appendThrough("a", batch(1), 1, T0);
         byte[] memory = kept(ledger, T0, 1, List.of(SELF, OTHER));
         IdLedger other = new IdLedger(OTHER, settled::add, WINDOW, 1000, 1 << 16, T0);
-        assertThatThrownBy(() -> other.restore(new DataInputStream(new ByteArrayInputStream(memory)), T0, WALL))
+        assertThatThrownBy(() -> other.restore(read(memory), T0, stamp(0)))
                 .isInstanceOf(IOException.class).hasMessageContaining("kept by the queue at " + SELF);
         assertThat(other.logEndsAt(1, List.of(member(SELF), member(OTHER)), T0)).isFalse();
         assertThat(other.admit(rec("b"), batch(1), T0)).isEqualTo(VERIFYING);
+    }
+
+    @Test
+    void aWallClockSetForwardWhileStoppedDoesNotAgeTheMemory() throws IOException {
+        ledger.logWasEmpty();
+        appendThrough("a", batch(1), 1, T0);
+        byte[] memory = kept(ledger, T0, 1, List.of(SELF));
+        // An hour by the wall clock, 10 s by the time since boot: the memory is 10 s older, not an hour.
+        IdLedger l = restored(memory, T0, new DedupMemory.Stamp(WALL + 3_600_000, "boot-1", UPTIME + 10_000));
+        assertThat(l.logEndsAt(1, List.of(member(SELF)), T0)).isTrue();
+        assertThat(l.admit(rec("a"), batch(1), T0)).isEqualTo(VERIFYING);
+        // Another boot, or a host without a boot id: no time is known to have passed.
+        IdLedger rebooted = restored(memory, T0, new DedupMemory.Stamp(WALL + 3_600_000, "boot-2", 5_000));
+        assertThat(rebooted.logEndsAt(1, List.of(member(SELF)), T0)).isTrue();
+        assertThat(rebooted.admit(rec("a"), batch(1), T0)).isEqualTo(VERIFYING);
+        assertThat(new DedupMemory.Stamp(WALL + 3_600_000, "", -1).nanosSince(new DedupMemory.Stamp(WALL, "", -1))).isZero();
+        assertThat(stamp(0).nanosSince(stamp(-5_000))).isEqualTo(5 * SECOND);
+        assertThat(new DedupMemory.Stamp(WALL - 1_000, "boot-1", UPTIME + 7_000).nanosSince(stamp(0)))
+                .as("a wall clock set back").isZero();
+    }
+
+    @Test
+    void aStartThatFindsNoWholeMemoryChecksEveryIdForAWindowFromWhenItJoins() {
+        // The others let in its ids until it joined: the gap runs from the join, not from the process's start.
+        assertThat(ledger.logEndsAt(9, List.of(member(SELF)), T0 + WINDOW / 2)).isFalse();
+        assertThat(ledger.admit(rec("a"), batch(1), T0 + WINDOW + WINDOW / 4)).isEqualTo(VERIFYING);
+        assertThat(ledger.admit(rec("b"), batch(1), T0 + WINDOW + WINDOW / 2)).isEqualTo(NEW);
     }
 
     @Test

@@ -16,6 +16,7 @@ import io.chariots.proto.Token;
 import io.chariots.proto.TokenAck;
 import io.chariots.queue.CallDeadlines;
 import io.chariots.queue.CauseKey;
+import io.chariots.queue.DedupMemory;
 import io.chariots.queue.IdLedger;
 import io.chariots.queue.QueueConfig;
 import io.chariots.queue.QueueMetrics;
@@ -74,7 +75,8 @@ final class SimQueue implements TokenRing.Links {
         onLeft = null;
         if (kept != null) {
             try {
-                ring.restoreMemory(new DataInputStream(new ByteArrayInputStream(kept)), net.nanos(), net.nowMs());
+                ring.restoreMemory(IdLedger.readMemory(new DataInputStream(new ByteArrayInputStream(kept))), net.nanos(),
+                        stamp());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             } finally {
@@ -93,6 +95,11 @@ final class SimQueue implements TokenRing.Links {
         ring.leave(net.nanos());
     }
 
+    /** The simulated clock read as a host's: one boot, no clock set. */
+    private DedupMemory.Stamp stamp() {
+        return new DedupMemory.Stamp(net.nowMs(), "sim", net.nowMs());
+    }
+
     /** A clean stop that did not leave the ring in time: killed without keeping anything. */
     void abandonStop() {
         onLeft = null;
@@ -105,7 +112,7 @@ final class SimQueue implements TokenRing.Links {
             if (logEnd >= 0) {
                 ByteArrayOutputStream bytes = new ByteArrayOutputStream();
                 try {
-                    ring.keepMemory(new DataOutputStream(bytes), logEnd, net.nanos(), net.nowMs());
+                    ring.keepMemory(new DataOutputStream(bytes), logEnd, net.nanos(), stamp());
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }

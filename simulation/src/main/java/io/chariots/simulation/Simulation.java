@@ -472,8 +472,9 @@ public final class Simulation {
                 }
             };
             q.stopCleanly(stop);
+            int stopping = n.incarnation; // the drain timer concerns this incarnation only
             net.after(STOP_DRAIN_MS, () -> {
-                if (!down[0]) {
+                if (!down[0] && n.incarnation == stopping) {
                     faultLog.add("t=" + net.nowMs() + " " + target + " did not leave the ring in " + STOP_DRAIN_MS + " ms: killed");
                     q.abandonStop();
                     stop.run();

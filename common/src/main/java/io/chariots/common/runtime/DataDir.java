@@ -22,6 +22,8 @@ import java.nio.file.StandardOpenOption;
 public final class DataDir implements AutoCloseable {
     /** The placeholder replaced by the slot number. */
     public static final String SLOT = "{slot}";
+    /** The file whose lock marks the directory held: it holds nothing of the role's data. */
+    public static final String LOCK_FILE = ".lock";
     /** How many slots a pool offers. */
     public static final int MAX_SLOTS = 1024;
 
@@ -64,7 +66,7 @@ public final class DataDir implements AutoCloseable {
 
     private static DataDir tryClaim(Path dir, int slot) throws IOException {
         Files.createDirectories(dir);
-        FileChannel ch = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileChannel ch = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock;
         try {
             lock = ch.tryLock();
