@@ -9,6 +9,7 @@ import io.chariots.launcher.cluster.LocalCluster;
 import io.chariots.launcher.cluster.MultiDatacenter;
 import io.chariots.launcher.cluster.RoleProcess;
 import io.chariots.proto.Role;
+import io.chariots.queue.Queue;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -246,7 +247,7 @@ final class UpCommand implements Callable<Integer> {
                 if (Files.isDirectory(d)) {
                     try (Stream<Path> s = Files.list(d)) {
                         if (s.map(f -> f.getFileName().toString()).anyMatch(f -> !f.equals(DataDir.LOCK_FILE)
-                                && !(role == Role.QUEUE && f.startsWith(io.chariots.queue.Queue.MEMORY_FILE)))) {
+                                && !(role == Role.QUEUE && (f.equals(Queue.MEMORY_FILE) || f.equals(Queue.MEMORY_FILE + ".tmp"))))) {
                             out.add(new LeftOut(role, i, d));
                         }
                     }

@@ -89,7 +89,7 @@ public final class DedupMemory {
         private static long hostUptimeMillis() {
             try {
                 String s = Files.readString(Path.of("/proc/uptime"), StandardCharsets.US_ASCII).trim();
-                return (long) (Double.parseDouble(s.substring(0, s.indexOf(' '))) * 1000);
+                return (long) (Double.parseDouble(s.split("\\s+")[0]) * 1000);
             } catch (IOException | RuntimeException e) {
                 return -1;
             }
@@ -209,23 +209,28 @@ public final class DedupMemory {
      *                     not be used: the next start would take it again); it is gone all the same where it can be
      */
     static <T> Optional<T> take(Path dir, Reader<T> body) throws IOException {
-        Files.deleteIfExists(dir.resolve(TMP));
         Path file = dir.resolve(FILE);
-        if (!Files.exists(file)) {
-            return Optional.empty();
-        }
-        T read;
-        try (InputStream in = Files.newInputStream(file)) {
-            DataInputStream data = new DataInputStream(new BufferedInputStream(in, 1 << 16));
-            read = body.read(data);
-            if (data.read() != -1) {
-                throw new IOException("bytes after its end");
+        try {
+            if (!Files.exists(file)) {
+                return Optional.empty();
             }
+            T read;
+            try (InputStream in = Files.newInputStream(file)) {
+                DataInputStream data = new DataInputStream(new BufferedInputStream(in, 1 << 16));
+                read = body.read(data);
+                if (data.read() != -1) {
+                    throw new IOException("bytes after its end");
+                }
+            }
+            return Optional.of(read);
         } finally {
-            Files.deleteIfExists(file);
-            syncDirectory(dir);
+            try {
+                Files.deleteIfExists(dir.resolve(TMP));
+            } finally {
+                Files.deleteIfExists(file);
+                syncDirectory(dir);
+            }
         }
-        return Optional.of(read);
     }
 
     private static void syncDirectory(Path dir) throws IOException {

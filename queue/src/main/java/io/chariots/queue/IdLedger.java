@@ -284,9 +284,9 @@ public final class IdLedger {
     public record Memory(DedupMemory.Header header, RecentIdFilter.Kept filter) {
     }
 
-    /** Reads what {@link #keep} wrote; nothing is taken until {@link #restore}. */
-    public static Memory readMemory(DataInput in) throws IOException {
-        return new Memory(DedupMemory.readHeader(in), RecentIdFilter.read(in));
+    /** Reads what {@link #keep} wrote, for this ledger's filter; nothing is taken until {@link #restore}. */
+    Memory readMemory(DataInput in) throws IOException {
+        return new Memory(DedupMemory.readHeader(in), seen.read(in));
     }
 
     /**

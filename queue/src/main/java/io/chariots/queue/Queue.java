@@ -54,7 +54,7 @@ public final class Queue {
             service[0] = new QueueService(loop, ring[0], clock,
                     new IngestDelay(rt.metrics().registry(), "queue_received", config.datacenter()));
             links.ring(ring[0]);
-            restoreMemory(ring[0], dataDir, clock.nanoTime());
+            restoreMemory(ring[0], dataDir, clock);
             rt.manage(channels);
             rt.manage(loop.start());
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).addService(service[0]).build().start());
@@ -126,14 +126,15 @@ public final class Queue {
     }
 
     /** Takes the memory the last clean stop kept, if any, before the loop starts. */
-    private static void restoreMemory(TokenRing ring, Path dir, long now) {
+    private static void restoreMemory(TokenRing ring, Path dir, NanoClock clock) {
         if (dir == null) {
             return;
         }
         try {
-            Optional<IdLedger.Memory> kept = DedupMemory.take(dir, IdLedger::readMemory);
+            Optional<IdLedger.Memory> kept = DedupMemory.take(dir, ring::readMemory);
             if (kept.isPresent()) {
-                ring.restoreMemory(kept.get(), now, DedupMemory.Stamp.now());
+                // Both clocks read after the file: the time taking it took must not age the memory.
+                ring.restoreMemory(kept.get(), clock.nanoTime(), DedupMemory.Stamp.now());
                 LOG.info("restored the dedup memory the last clean stop kept; it is used once the first epoch shows that"
                         + " nobody appended since");
             }

@@ -198,15 +198,22 @@ final class RecentIdFilter {
     }
 
     /**
-     * Reads what {@link #writeTo} wrote.
+     * Reads what {@link #writeTo} wrote, for a filter of this one's size:
+     * one of another size is refused before anything is allocated, so that
+     * neither a changed {@code queue.dedup_filter_mb} nor a damaged file can
+     * take more memory than this filter holds.
      *
-     * @throws IOException if the bytes are cut short or do not hold a filter
+     * @throws IOException if the bytes are cut short, do not hold a filter, or hold one of another size
      */
-    static Kept read(DataInput in) throws IOException {
-        int words = in.readInt();
+    Kept read(DataInput in) throws IOException {
+        int written = in.readInt();
         int n = in.readInt();
-        if (words <= 0 || words % BLOCK_WORDS != 0 || n < 0 || n > MAX_LIVE) {
-            throw new IOException("not a filter: " + words + " words a segment, " + n + " segments");
+        if (written != words) {
+            throw new IOException("written by a filter of " + (long) written * 8 * MAX_LIVE / (1 << 20)
+                    + " MiB, this one has " + (long) words * 8 * MAX_LIVE / (1 << 20) + " (queue.dedup_filter_mb changed)");
+        }
+        if (n < 0 || n > MAX_LIVE) {
+            throw new IOException("not a filter: " + n + " segments, at most " + MAX_LIVE);
         }
         List<KeptSegment> segments = new ArrayList<>(n);
         byte[] bytes = new byte[words * 8];
@@ -229,15 +236,14 @@ final class RecentIdFilter {
      * id yet), each as old as it was then plus {@code elapsedNanos} (the time
      * between the two processes); those past the window are dropped.
      *
-     * @throws IOException if it was written by a filter of another size ({@code queue.dedup_filter_mb} changed)
+     * @throws IOException if it was read for a filter of another size
      */
     void restore(Kept kept, long now, long elapsedNanos) throws IOException {
         if (current.count != 0 || !segments.isEmpty()) {
             throw new IllegalStateException("a filter that holds ids cannot take another's");
         }
         if (kept.words() != words) {
-            throw new IOException("written by a filter of " + kept.words() * 8L * MAX_LIVE / (1 << 20)
-                    + " MiB, this one has " + words * 8L * MAX_LIVE / (1 << 20) + " (queue.dedup_filter_mb changed)");
+            throw new IOException("read for a filter of " + kept.words() + " words a segment, this one has " + words);
         }
         List<Segment> read = new ArrayList<>(kept.segments().size());
         for (KeptSegment k : kept.segments()) {

@@ -1178,8 +1178,17 @@ public final class TokenRing {
     }
 
     /**
+     * Reads the memory {@link #keepMemory} wrote, for this queue's filter
+     * (one of another size is refused before it takes any memory); nothing is
+     * taken until {@link #restoreMemory}.
+     */
+    public IdLedger.Memory readMemory(DataInput in) throws IOException {
+        return ledger.readMemory(in);
+    }
+
+    /**
      * Takes the memory {@link #keepMemory} wrote at this queue's last clean
-     * stop ({@link IdLedger#readMemory}), before the loop starts.
+     * stop ({@link #readMemory}), before the loop starts.
      *
      * @throws IOException if another queue kept it, or a filter of another size
      */

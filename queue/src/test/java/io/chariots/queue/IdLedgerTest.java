@@ -167,8 +167,8 @@ class IdLedgerTest {
         return bytes.toByteArray();
     }
 
-    private static IdLedger.Memory read(byte[] memory) throws IOException {
-        return IdLedger.readMemory(new DataInputStream(new ByteArrayInputStream(memory)));
+    private static IdLedger.Memory read(IdLedger into, byte[] memory) throws IOException {
+        return into.readMemory(new DataInputStream(new ByteArrayInputStream(memory)));
     }
 
     /** A new process's ledger (its clock starts anywhere) that took {@code memory} {@code afterMillis} after the stop. */
@@ -178,7 +178,7 @@ class IdLedgerTest {
 
     private IdLedger restored(byte[] memory, long now, DedupMemory.Stamp at) throws IOException {
         IdLedger l = new IdLedger(SELF, settled::add, WINDOW, 1000, 1 << 16, now);
-        l.restore(read(memory), now, at);
+        l.restore(read(l, memory), now, at);
         return l;
     }
 
@@ -272,7 +272,7 @@ class IdLedgerTest {
         appendThrough("a", batch(1), 1, T0);
         byte[] memory = kept(ledger, T0, 1, List.of(SELF, OTHER));
         IdLedger other = new IdLedger(OTHER, settled::add, WINDOW, 1000, 1 << 16, T0);
-        assertThatThrownBy(() -> other.restore(read(memory), T0, stamp(0)))
+        assertThatThrownBy(() -> other.restore(read(other, memory), T0, stamp(0)))
                 .isInstanceOf(IOException.class).hasMessageContaining("kept by the queue at " + SELF);
         assertThat(other.logEndsAt(1, List.of(member(SELF), member(OTHER)), T0)).isFalse();
         assertThat(other.admit(rec("b"), batch(1), T0)).isEqualTo(VERIFYING);
@@ -288,7 +288,7 @@ class IdLedgerTest {
         assertThat(l.logEndsAt(1, List.of(member(SELF)), T0)).isTrue();
         assertThat(l.admit(rec("a"), batch(1), T0)).isEqualTo(VERIFYING);
         // Another boot, or a host without a boot id: no time is known to have passed.
-        IdLedger rebooted = restored(memory, T0, new DedupMemory.Stamp(WALL + 3_600_000, "boot-2", 5_000));
+        IdLedger rebooted = restored(memory, T0, new DedupMemory.Stamp(WALL + 3_600_000, "boot-2", UPTIME + 3_600_000));
         assertThat(rebooted.logEndsAt(1, List.of(member(SELF)), T0)).isTrue();
         assertThat(rebooted.admit(rec("a"), batch(1), T0)).isEqualTo(VERIFYING);
         assertThat(new DedupMemory.Stamp(WALL + 3_600_000, "", -1).nanosSince(new DedupMemory.Stamp(WALL, "", -1))).isZero();

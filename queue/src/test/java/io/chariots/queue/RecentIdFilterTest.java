@@ -200,7 +200,7 @@ class RecentIdFilterTest {
         // Another process, whose clock reads anything: 100 s later by the wall clock.
         long t1 = 77 * SECOND;
         RecentIdFilter g = new RecentIdFilter(WINDOW, 4L << 20, t1);
-        g.restore(RecentIdFilter.read(in(b)), t1, 100 * SECOND);
+        g.restore(g.read(in(b)), t1, 100 * SECOND);
         int falsePositives = 0;
         for (int i = 0; i < n; i++) {
             assertThat(mayContain(g, "id-" + i, t1)).as("id-%d", i).isTrue();
@@ -221,7 +221,7 @@ class RecentIdFilterTest {
         add(f, "a", T0);
         byte[] b = written(f, T0 + SECOND);
         RecentIdFilter g = new RecentIdFilter(WINDOW, 1 << 20, T0);
-        g.restore(RecentIdFilter.read(in(b)), T0, WINDOW + WINDOW / 10);
+        g.restore(g.read(in(b)), T0, WINDOW + WINDOW / 10);
         assertThat(mayContain(g, "a", T0)).isFalse();
         assertThat(g.segments()).isEqualTo(1);
     }
@@ -231,12 +231,20 @@ class RecentIdFilterTest {
         RecentIdFilter f = new RecentIdFilter(WINDOW, 1 << 20, T0);
         add(f, "a", T0);
         byte[] b = written(f, T0);
-        assertThatThrownBy(() -> new RecentIdFilter(WINDOW, 2 << 20, T0).restore(RecentIdFilter.read(in(b)), T0, 0))
+        assertThatThrownBy(() -> new RecentIdFilter(WINDOW, 2 << 20, T0).read(in(b)))
                 .isInstanceOf(IOException.class).hasMessageContaining("queue.dedup_filter_mb changed");
-        assertThatThrownBy(() -> RecentIdFilter.read(in(java.util.Arrays.copyOf(b, b.length - 1))))
+        RecentIdFilter same = new RecentIdFilter(WINDOW, 1 << 20, T0);
+        assertThatThrownBy(() -> same.read(in(java.util.Arrays.copyOf(b, b.length - 1))))
                 .isInstanceOf(java.io.EOFException.class);
+        // A damaged size is refused before anything is allocated for it.
+        byte[] huge = b.clone();
+        java.nio.ByteBuffer.wrap(huge).putInt(0, Integer.MAX_VALUE - 7);
+        assertThatThrownBy(() -> same.read(in(huge))).isInstanceOf(IOException.class).hasMessageContaining("MiB");
+        byte[] tooMany = b.clone();
+        java.nio.ByteBuffer.wrap(tooMany).putInt(4, 1 << 30);
+        assertThatThrownBy(() -> same.read(in(tooMany))).isInstanceOf(IOException.class).hasMessageContaining("segments");
         RecentIdFilter inUse = new RecentIdFilter(WINDOW, 1 << 20, T0);
         add(inUse, "b", T0);
-        assertThatThrownBy(() -> inUse.restore(RecentIdFilter.read(in(b)), T0, 0)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> inUse.restore(inUse.read(in(b)), T0, 0)).isInstanceOf(IllegalStateException.class);
     }
 }

@@ -75,7 +75,7 @@ final class SimQueue implements TokenRing.Links {
         onLeft = null;
         if (kept != null) {
             try {
-                ring.restoreMemory(IdLedger.readMemory(new DataInputStream(new ByteArrayInputStream(kept))), net.nanos(),
+                ring.restoreMemory(ring.readMemory(new DataInputStream(new ByteArrayInputStream(kept))), net.nanos(),
                         stamp());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
