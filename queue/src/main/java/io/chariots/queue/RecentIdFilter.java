@@ -189,8 +189,8 @@ final class RecentIdFilter {
         }
     }
 
-    /** Segments {@link #writeTo} wrote, read back whole and not yet taken ({@link #restore}). */
-    record Kept(int words, List<KeptSegment> segments) {
+    /** Segments {@link #writeTo} wrote, read back whole for this filter's size and not yet taken ({@link #restore}). */
+    record Kept(List<KeptSegment> segments) {
     }
 
     /** One segment read back: how old it was when written, its ids, its bits. */
@@ -228,22 +228,17 @@ final class RecentIdFilter {
             ByteBuffer.wrap(bytes).asLongBuffer().get(bits);
             segments.add(new KeptSegment(age, count, bits));
         }
-        return new Kept(words, segments);
+        return new Kept(segments);
     }
 
     /**
      * Takes {@code kept} in place of this filter's segments (it must hold no
      * id yet), each as old as it was then plus {@code elapsedNanos} (the time
      * between the two processes); those past the window are dropped.
-     *
-     * @throws IOException if it was read for a filter of another size
      */
-    void restore(Kept kept, long now, long elapsedNanos) throws IOException {
+    void restore(Kept kept, long now, long elapsedNanos) {
         if (current.count != 0 || !segments.isEmpty()) {
             throw new IllegalStateException("a filter that holds ids cannot take another's");
-        }
-        if (kept.words() != words) {
-            throw new IOException("read for a filter of " + kept.words() + " words a segment, this one has " + words);
         }
         List<Segment> read = new ArrayList<>(kept.segments().size());
         for (KeptSegment k : kept.segments()) {

@@ -104,7 +104,11 @@ public final class Simulation {
     /** One injected fault: what, where, when (ms) and for how long. */
     record Fault(long atMs, String kind, boolean crash, boolean clean, String target, long lastsMs) {
         String what() {
-            return (clean ? "clean stop " : crash ? "crash " : "pause ") + kind;
+            return verb() + kind;
+        }
+
+        String verb() {
+            return clean ? "clean stop " : crash ? "crash " : "pause ";
         }
 
         /**
@@ -458,8 +462,9 @@ public final class Simulation {
     private void inject(String kind, boolean crash, boolean clean, String target, long lasts) {
         SimNet.Node n = net.node(target);
         faults++;
-        faultList.add(new Fault(net.nowMs(), kind, crash, clean, target, lasts));
-        faultLog.add("t=" + net.nowMs() + " " + (clean ? "clean stop " : crash ? "crash " : "pause ") + target + " for " + lasts + " ms");
+        Fault fault = new Fault(net.nowMs(), kind, crash, clean, target, lasts);
+        faultList.add(fault);
+        faultLog.add("t=" + net.nowMs() + " " + fault.verb() + target + " for " + lasts + " ms");
         if (clean) {
             // Down once it has left the ring (its memory kept), or killed after a real queue's drain time.
             SimQueue q = cluster.queue(target);
