@@ -16,7 +16,9 @@ import java.time.Duration;
  *                      the peer, an error answer in the acknowledged mode), as what the pipeline may hold bounds it;
  *                      {@code batcher.max_frame_records}, default 10000, at most {@code high_water}
  * @param maxBufferedBytes bytes all raw TCP connections together may buffer for frames being received: each frame's
- *                      length is reserved when its header arrives, and a connection whose frame does not fit is not read
+ *                      length (five times it from 1 MiB on: parsing it takes that much of the heap,
+ *                      {@link io.chariots.common.frame.ByteBudget#holdFor}) is reserved when its header arrives until its
+ *                      records are handed on, and a connection whose frame does not fit is not read
  *                      until others' frames are through; {@code batcher.max_buffered_bytes}, default 64 MiB, at least
  *                      {@code max_frame_bytes} + 4
  * @param tcp           bounds of the raw TCP port: {@code batcher.max_connections} (default 1024),

@@ -15,7 +15,8 @@ import java.util.List;
  * as soon as the 4 length bytes arrive. After an error the rest of the stream
  * is discarded unread.
  *
- * <p>With a {@link ByteBudget}, each frame's length is reserved from it when
+ * <p>With a {@link ByteBudget}, each frame's length ({@link ByteBudget#holdFor}:
+ * more for a large frame, for its parse) is reserved from it when
  * its header arrives, before its body is buffered, and given back once the
  * frame went down the pipeline. While the budget is spent the connection is
  * marked {@link #WAITING_FOR_BUDGET} and a {@link BudgetChanged} event goes
@@ -156,11 +157,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 if (waiting(ctx)) {
                     return; // already queued for the budget: the wake decodes this again
                 }
-                if (!budget.reserve(length + 4, wake)) {
+                long hold = budget.holdFor(length + 4);
+                if (!budget.reserve(hold, wake)) {
                     waiting(ctx, true);
                     return;
                 }
-                frameReserved = length + 4;
+                frameReserved = hold;
             }
             if (in.readableBytes() < 4 + length) {
                 return;

@@ -144,6 +144,35 @@ class FrameDecoderTest {
     }
 
     @Test
+    void aLargeFrameHoldsFiveTimesItsLengthUntilParsedSoOnlyOneIsParsedAtOnce() {
+        int mib = 1 << 20;
+        ByteBudget budget = new ByteBudget(12L * mib);
+        assertThat(budget.holdFor(mib - 1)).as("a small frame holds its bytes").isEqualTo(mib - 1);
+        assertThat(budget.holdFor(2L * mib)).isEqualTo(10L * mib);
+        assertThat(budget.holdFor(4L * mib)).as("never more than the budget: the largest frame fits alone").isEqualTo(12L * mib);
+        BudgetEvents e1 = new BudgetEvents();
+        BudgetEvents e2 = new BudgetEvents();
+        EmbeddedChannel ch1 = new EmbeddedChannel(new FrameDecoder(4 * mib, budget), e1);
+        EmbeddedChannel ch2 = new EmbeddedChannel(new FrameDecoder(4 * mib, budget), e2);
+        byte[] large = frame('r', "x".repeat(2 * mib - 5)); // L + 4 = 2 MiB: holds 10 MiB
+
+        ch1.writeInbound(Unpooled.wrappedBuffer(large, 0, 1000));
+        assertThat(budget.used()).isEqualTo(10L * mib);
+        ch2.writeInbound(Unpooled.wrappedBuffer(large, 0, 1000));
+        assertThat(e2.seen).as("2 MiB more bytes would fit; their parse would not").containsExactly(true);
+        ch1.writeInbound(Unpooled.wrappedBuffer(large, 1000, large.length - 1000));
+        assertThat(drain(ch1)).hasSize(1);
+        ch2.runPendingTasks();
+        assertThat(e2.seen).containsExactly(true, false);
+        assertThat(budget.used()).as("the first went down the pipeline: the second holds its share").isEqualTo(10L * mib);
+        ch2.writeInbound(Unpooled.wrappedBuffer(large, 1000, large.length - 1000));
+        assertThat(drain(ch2)).hasSize(1);
+        assertThat(budget.used()).isZero();
+        ch1.finishAndReleaseAll();
+        ch2.finishAndReleaseAll();
+    }
+
+    @Test
     void connectionsShareOneByteBudgetAndWaitForItWithoutLosingBytes() {
         ByteBudget budget = new ByteBudget(100);
         BudgetEvents e1 = new BudgetEvents();
