@@ -33,15 +33,16 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Written once the queue takes no more records and has left the ring (or,
  * alone in it, holds nothing unstored), to a temporary file synced and
- * renamed; read once at the next start, checked whole and deleted before it
- * is used, so that a later crash never finds a memory older than its own. A
+ * renamed, its bytes followed by their CRC32C; read once at the next start,
+ * checked whole (a flipped bit in the filter would forget an id, and a retry
+ * of it would be let in as new) and deleted before it is used, so that a later crash never finds a memory older than its own. A
  * crash writes nothing, and the next start checks every id for the window,
  * as it always did.
  */
 public final class DedupMemory {
     static final String FILE = Queue.MEMORY_FILE;
     private static final String TMP = FILE + ".tmp";
-    private static final int MAGIC = 0x43444d32; // "CDM2"
+    private static final int MAGIC = 0x43444d33; // "CDM3": CDM2 had no checksum
 
     /** A ring the memory's ownership changed from within the window, and how long before the stop. */
     record Handover(long ageNanos, List<String> previous) {
@@ -190,9 +191,13 @@ public final class DedupMemory {
         Path tmp = dir.resolve(TMP);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
-            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16));
+            BufferedOutputStream file = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
+            java.util.zip.CheckedOutputStream checked = new java.util.zip.CheckedOutputStream(file, new java.util.zip.CRC32C());
+            DataOutputStream out = new DataOutputStream(checked);
             body.write(out);
             out.flush();
+            new DataOutputStream(file).writeInt((int) checked.getChecksum().getValue());
+            file.flush();
             ch.force(true);
         }
         Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -214,9 +219,10 @@ public final class DedupMemory {
             if (!Files.exists(file)) {
                 return Optional.empty();
             }
+            long length = verify(file);
             T read;
             try (InputStream in = Files.newInputStream(file)) {
-                DataInputStream data = new DataInputStream(new BufferedInputStream(in, 1 << 16));
+                DataInputStream data = new DataInputStream(new BufferedInputStream(new Bounded(in, length), 1 << 16));
                 read = body.read(data);
                 if (data.read() != -1) {
                     throw new IOException("bytes after its end");
@@ -230,6 +236,67 @@ public final class DedupMemory {
                 Files.deleteIfExists(file);
                 syncDirectory(dir);
             }
+        }
+    }
+
+    /** Checks {@code file}'s CRC32C, its last 4 bytes, over the rest: returns the length of that rest. */
+    private static long verify(Path file) throws IOException {
+        long length = Files.size(file) - 4;
+        if (length < 0) {
+            throw new IOException("cut short: " + (length + 4) + " bytes");
+        }
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 16];
+            long left = length;
+            while (left > 0) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+                if (n < 0) {
+                    throw new java.io.EOFException("cut short while read");
+                }
+                crc.update(buf, 0, n);
+                left -= n;
+            }
+            int kept = new DataInputStream(in).readInt();
+            if (kept != (int) crc.getValue()) {
+                throw new IOException("damaged: its CRC32C is " + Integer.toHexString((int) crc.getValue()) + ", written "
+                        + Integer.toHexString(kept));
+            }
+        }
+        return length;
+    }
+
+    /** The first {@code left} bytes of a stream: a reader reading past them finds its end. */
+    private static final class Bounded extends java.io.FilterInputStream {
+        private long left;
+
+        Bounded(InputStream in, long left) {
+            super(in);
+            this.left = left;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int b = in.read();
+            if (b >= 0) {
+                left--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int n = in.read(b, off, (int) Math.min(len, left));
+            if (n > 0) {
+                left -= n;
+            }
+            return n;
         }
     }
 

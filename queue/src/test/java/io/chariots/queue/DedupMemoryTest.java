@@ -44,11 +44,39 @@ class DedupMemoryTest {
         Path f = dir.resolve(DedupMemory.FILE);
         byte[] whole = Files.readAllBytes(f);
         Files.write(f, java.util.Arrays.copyOf(whole, whole.length - 3), StandardOpenOption.TRUNCATE_EXISTING);
-        assertThatThrownBy(() -> DedupMemory.take(dir, DedupMemory::readHeader)).isInstanceOf(java.io.EOFException.class);
+        assertThatThrownBy(() -> DedupMemory.take(dir, DedupMemory::readHeader)).hasMessageContaining("damaged");
         assertThat(f).doesNotExist();
+        Files.write(f, new byte[] {1, 2});
+        assertThatThrownBy(() -> DedupMemory.take(dir, DedupMemory::readHeader)).hasMessageContaining("cut short");
 
-        Files.write(f, new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
-        assertThatThrownBy(() -> DedupMemory.take(dir, DedupMemory::readHeader)).hasMessageContaining("not a queue's dedup memory");
+        DedupMemory.save(dir, out -> out.writeInt(0x43444d32));
+        assertThatThrownBy(() -> DedupMemory.take(dir, DedupMemory::readHeader)).as("an older version's file")
+                .hasMessageContaining("not a queue's dedup memory");
+    }
+
+    @Test
+    void aFlippedBitAnywhereIsFoundBeforeTheMemoryIsRead() throws IOException {
+        byte[] filter = new byte[200_000];
+        new java.util.Random(7).nextBytes(filter);
+        for (int at : new int[] {0, 3, 150_000, Integer.MAX_VALUE}) { // the magic, the header, the filter, the checksum
+            DedupMemory.save(dir, out -> {
+                DedupMemory.writeHeader(out, HEADER);
+                out.write(filter);
+            });
+            Path f = dir.resolve(DedupMemory.FILE);
+            byte[] whole = Files.readAllBytes(f);
+            whole[Math.min(at, whole.length - 1)] ^= 0x10;
+            Files.write(f, whole, StandardOpenOption.TRUNCATE_EXISTING);
+            java.util.concurrent.atomic.AtomicBoolean read = new java.util.concurrent.atomic.AtomicBoolean();
+            assertThatThrownBy(() -> DedupMemory.take(dir, in -> {
+                read.set(true);
+                DedupMemory.Header h = DedupMemory.readHeader(in);
+                in.readFully(new byte[filter.length]);
+                return h;
+            })).as("bit flipped at %d", at).hasMessageContaining("damaged");
+            assertThat(read).as("nothing of it read").isFalse();
+            assertThat(f).doesNotExist();
+        }
     }
 
     @Test
