@@ -122,6 +122,7 @@ public final class Batcher {
                     new java.util.concurrent.atomic.AtomicReference<>();
             OriginMarksQuery marksQuery = new OriginMarksQuery(channels, view::get);
             // gRPC first: its address is the ack_to of records whose TCP client waits for answers.
+            AtomicLong appBytesWaiting = new AtomicLong();
             Counter viaGrpc = Counter.builder("chariots_batcher_records_received_total").tag("via", "grpc").register(meters);
             Server grpc = rt.manage(rt.grpcServerBuilder(config.grpcPort()).addService(new BatcherGrpc.BatcherImplBase() {
                 @Override
@@ -131,7 +132,17 @@ public final class Batcher {
                         reply.onError(Status.INVALID_ARGUMENT.withDescription(bad).asRuntimeException());
                         return;
                     }
+                    // Apps' batches parsed and not yet decided by the loop hold the heap: a batch beyond half the
+                    // byte mark of them is refused at once (a batch is let in whatever its size when none waits).
+                    long bytes = batch.getSerializedSize();
+                    long waiting = appBytesWaiting.addAndGet(bytes);
+                    if (waiting > bytes && waiting > bc.highWaterBytes() / 2) {
+                        appBytesWaiting.addAndGet(-bytes);
+                        reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("batcher buffer full").asRuntimeException());
+                        return;
+                    }
                     boolean queued = loop.offer(() -> {
+                        appBytesWaiting.addAndGet(-bytes);
                         if (draining.get()) {
                             reply.onError(Status.UNAVAILABLE.withDescription("batcher stopping").asRuntimeException());
                             return;
@@ -146,6 +157,7 @@ public final class Batcher {
                         reply.onCompleted();
                     });
                     if (!queued) {
+                        appBytesWaiting.addAndGet(-bytes);
                         reply.onError(Status.RESOURCE_EXHAUSTED.withDescription(loop.behindMessage()).asRuntimeException());
                     }
                 }
@@ -165,6 +177,11 @@ public final class Batcher {
             FunctionCounter.builder("chariots_batcher_frame_budget_waits_total", frameBytes, ByteBudget::waits)
                     .description("Times a connection stopped being read until the frame byte budget had room")
                     .register(meters);
+            // Parsing a frame of megabytes takes several times it on the heap: such frames are parsed a few at a time.
+            ByteBudget parseBytes = new ByteBudget(bc.maxBufferedBytes());
+            FunctionCounter.builder("chariots_batcher_parse_budget_waits_total", parseBytes, ByteBudget::waits)
+                    .description("Times a whole frame of 1 MiB or more waited for its share of the parse budget (batcher.max_buffered_bytes)")
+                    .register(meters);
             io.netty.handler.ssl.SslContext tls = rt.edgeTls();
             Channel tcp = new ServerBootstrap()
                     .group(rt.transport().boss(), rt.transport().workers())
@@ -177,7 +194,7 @@ public final class Batcher {
                             if (tls != null) {
                                 ch.pipeline().addLast(tls.newHandler(ch.alloc()));
                             }
-                            ch.pipeline().addLast(new FrameDecoder(bc.maxFrameBytes(), frameBytes), tcpGuard.completed(), ingest[0]);
+                            ch.pipeline().addLast(new FrameDecoder(bc.maxFrameBytes(), frameBytes, parseBytes, ingest[0]::room), tcpGuard.completed(), ingest[0]);
                         }
                     })
                     .bind(config.bindHost(), config.port()).sync().channel();

@@ -16,11 +16,10 @@ import java.time.Duration;
  *                      the peer, an error answer in the acknowledged mode), as what the pipeline may hold bounds it;
  *                      {@code batcher.max_frame_records}, default 10000, at most {@code high_water}
  * @param maxBufferedBytes bytes all raw TCP connections together may buffer for frames being received: each frame's
- *                      length (five times it from 1 MiB on: parsing it takes that much of the heap,
- *                      {@link io.chariots.common.frame.ByteBudget#holdFor}) is reserved when its header arrives until its
- *                      records are handed on, and a connection whose frame does not fit is not read
+ *                      length is reserved when its header arrives, and a connection whose frame does not fit is not read
  *                      until others' frames are through; {@code batcher.max_buffered_bytes}, default 64 MiB, at least
- *                      {@code max_frame_bytes} + 4
+ *                      {@code max_frame_bytes} + 4; as much again bounds the frames being parsed (a whole frame of 1 MiB
+ *                      or more waits for four times its size of it: {@link io.chariots.common.frame.ByteBudget#parseShare})
  * @param tcp           bounds of the raw TCP port: {@code batcher.max_connections} (default 1024),
  *                      {@code batcher.idle_timeout_ms} (a connection sending nothing is closed, default 3600000, as HAProxy's
  *                      {@code timeout client} in deploy/: a GoChariots client never reads, so it learns of a close only by
@@ -47,7 +46,8 @@ import java.time.Duration;
  * @param highWaterBytes serialized bytes of buffered records at which reading pauses as at {@code high_water} (and
  *                      resumes at half of it): records of megabytes reach the heap's size long before 30000 of them;
  *                      {@code batcher.high_water_bytes}, default 32 MiB, at least {@code max_frame_bytes} (a frame that
- *                      arrives once reading paused is still taken whole)
+ *                      arrives once reading paused is still taken whole; a whole frame of 1 MiB or more waits while it is
+ *                      reached); half of it bounds the apps' batches parsed and not yet taken or refused
  * @param ackTimeout    acknowledged mode: how long a record is waited for before its answer says it was not
  *                      confirmed; {@code batcher.ack_timeout_ms}, default 10000
  * @param ackMaxUnanswered acknowledged mode: records of one connection awaiting their answer above which that

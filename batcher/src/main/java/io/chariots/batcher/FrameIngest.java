@@ -154,7 +154,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
      */
     void paused(boolean p) {
         paused = p;
-        channels.forEach(ch -> ch.eventLoop().execute(() -> updateAutoRead(ch)));
+        channels.forEach(ch -> ch.eventLoop().execute(() -> resume(ch)));
         if (p) {
             LOG.info("pipeline full: pausing reads on {} connection(s)", channels.size());
         } else {
@@ -177,6 +177,19 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
         channels.add(ctx.channel());
         updateAutoRead(ctx.channel());
         ctx.fireChannelActive();
+    }
+
+    /** Whether the pipeline takes a large frame's records now: not full, its loop not behind. */
+    boolean room() {
+        return !paused && !loopBehind.get();
+    }
+
+    /** Decides {@code ch}'s reading again, and lets a large frame it holds whole go down if there is room now. */
+    private void resume(Channel ch) {
+        updateAutoRead(ch);
+        if (room()) {
+            ch.pipeline().fireUserEventTriggered(FrameDecoder.Resume.INSTANCE);
+        }
     }
 
     /**
@@ -308,7 +321,7 @@ final class FrameIngest extends SimpleChannelInboundHandler<Frame> {
             channels.forEach(c -> c.eventLoop().execute(() -> updateAutoRead(c)));
             sink.whenCaughtUp(() -> {
                 loopBehind.set(false);
-                channels.forEach(c -> c.eventLoop().execute(() -> updateAutoRead(c)));
+                channels.forEach(c -> c.eventLoop().execute(() -> resume(c)));
             });
         }
         updateAutoRead(ch);

@@ -38,8 +38,7 @@ import java.util.Locale;
  * <tr><td>http.idle_timeout_ms</td><td>60000</td><td>an HTTP connection that sends nothing for this long (while no request of
  *     it is being answered) is closed</td></tr>
  * <tr><td>http.max_buffered_bytes</td><td>67108864 (64 MiB)</td><td>request bodies all connections of the role's HTTP port
- *     hold at once: a request reserves its whole body (five times it from 1 MiB on, for its parse) when its headers arrive,
- *     and one that does not fit is not read until
+ *     hold at once: a request reserves its whole body when its headers arrive, and one that does not fit is not read until
  *     others are answered (at least the largest body)</td></tr>
  * <tr><td>http.request_timeout_ms</td><td>30000</td><td>a request begun must be received whole within this, or its
  *     connection is closed (slowloris)</td></tr>

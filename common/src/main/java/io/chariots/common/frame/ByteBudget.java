@@ -5,9 +5,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Bytes that all connections of one port may buffer together for frames
- * they are receiving ({@code batcher.max_buffered_bytes}), and an HTTP port's
- * request bodies ({@code http.max_buffered_bytes}). A connection
- * reserves a frame's whole length ({@link #holdFor}) when its header arrives, before it reads
+ * they are receiving ({@code batcher.max_buffered_bytes}). A connection
+ * reserves a frame's whole length when its header arrives, before it reads
  * the body; when the budget is spent it stops reading until another
  * connection's frame is through. However many clients send maximum-size
  * frames at once, the frames held in memory stay within the budget (plus at
@@ -30,22 +29,21 @@ public final class ByteBudget {
         return capacity;
     }
 
-    /** Inputs from this size on are held for their parse as well: see {@link #holdFor}. */
+    /** Frames from this size on take a share of a parse budget while they are parsed: see {@link #parseShare}. */
     public static final long LARGE_INPUT = 1 << 20;
 
     /**
-     * What an input (a frame, a request body) of {@code bytes} reserves:
-     * its bytes, and from {@link #LARGE_INPUT} on five times them, for what
-     * parsing it takes on the heap until its records are handed on (a JSON
-     * string of megabytes is held as its bytes, twice as chars while read,
-     * as a String and again encoded in its record: records of 12 MiB on
-     * eight connections, two parsed at once, took a batcher's 256 MiB heap).
-     * Small inputs parse within a few times a socket read, and reserve only
-     * their bytes. Never more than the capacity, so the largest input still
-     * fits, alone.
+     * What parsing a frame of {@code bytes} takes of this budget, used as a
+     * port's parse budget: four times its bytes from {@link #LARGE_INPUT}
+     * on, none below (a small frame's parse costs a few times a socket
+     * read), and never more than the capacity, so the largest frame is still
+     * parsed, alone. A JSON string of megabytes is held on the heap as a copy
+     * of its frame, twice as chars while it is read, as a String and again in
+     * its record's encoding: records of 12 MiB parsed on two of a batcher's
+     * network threads at once took its 256 MiB heap.
      */
-    public long holdFor(long bytes) {
-        return Math.min(capacity, bytes >= LARGE_INPUT ? 5 * bytes : bytes);
+    public long parseShare(long bytes) {
+        return bytes < LARGE_INPUT ? 0 : Math.min(capacity, 4 * bytes);
     }
 
     /** Bytes reserved now. */

@@ -15,17 +15,35 @@ import java.util.List;
  * as soon as the 4 length bytes arrive. After an error the rest of the stream
  * is discarded unread.
  *
- * <p>With a {@link ByteBudget}, each frame's length ({@link ByteBudget#holdFor}:
- * more for a large frame, for its parse) is reserved from it when
+ * <p>With a {@link ByteBudget}, each frame's length is reserved from it when
  * its header arrives, before its body is buffered, and given back once the
  * frame went down the pipeline. While the budget is spent the connection is
  * marked {@link #WAITING_FOR_BUDGET} and a {@link BudgetChanged} event goes
  * down the pipeline: whoever decides the channel's auto-read stops reading it,
  * and resumes on the next event.
+ *
+ * <p>With a parse budget as well, a whole frame of {@link ByteBudget#LARGE_INPUT}
+ * or more waits, the same way, for its {@link ByteBudget#parseShare} of it
+ * before it goes down the pipeline, and gives it back once it went: the
+ * handler after the decoder parses it then and there, so the frames parsed at
+ * once stay within that budget. A frame waits for it only once whole, and a
+ * parse always ends, so a slow client holds no more than its frame's bytes.
+ * Such a frame also waits while the pipeline has no room (a condition the
+ * handler gives, which fires {@link Resume} once it has): whole large frames
+ * kept in the connections' buffers while reading was paused would otherwise
+ * all be parsed into records at once, past the pipeline's mark.
  */
 public final class FrameDecoder extends ByteToMessageDecoder {
     /** Set on a connection while its next frame waits for the byte budget: do not read it. */
     public static final AttributeKey<Boolean> WAITING_FOR_BUDGET = AttributeKey.valueOf("chariots.frame.budget");
+
+    /** Fired into the pipeline once it has room again: a large frame held for it goes down. */
+    public static final class Resume {
+        public static final Resume INSTANCE = new Resume();
+
+        private Resume() {
+        }
+    }
 
     /** Fired down the pipeline when {@link #WAITING_FOR_BUDGET} changes. */
     public static final class BudgetChanged {
@@ -37,9 +55,15 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
     private final int maxFrameLength;
     private final ByteBudget budget;
+    private final ByteBudget parse;
+    private final java.util.function.BooleanSupplier room;
+    private boolean heldForRoom; // a whole large frame waits for the pipeline's room
+    private boolean inputClosed; // nothing more comes: whole frames go down without waiting
     private boolean failed;
     private long frameReserved; // reserved for the frame whose body is being read
     private long passedOn;      // reserved for frames decoded in this read, given back once they went down
+    private long parseReserved; // of the parse budget, for the whole frame about to go down
+    private long parsePassedOn; // of the parse budget, for frames decoded in this read
     private ChannelHandlerContext ctx;
     private final Runnable wake = this::wake;
 
@@ -53,6 +77,16 @@ public final class FrameDecoder extends ByteToMessageDecoder {
      * @param budget         shared by the port's connections, or null for none
      */
     public FrameDecoder(int maxFrameLength, ByteBudget budget) {
+        this(maxFrameLength, budget, null, () -> true);
+    }
+
+    /**
+     * @param maxFrameLength largest accepted L (type byte plus payload), at least 1, at most the budget
+     * @param budget         shared by the port's connections, or null for none
+     * @param parse          the port's parse budget, shared by its connections, or null for none
+     * @param room           whether the pipeline has room for a large frame's records now (on the event loop)
+     */
+    public FrameDecoder(int maxFrameLength, ByteBudget budget, ByteBudget parse, java.util.function.BooleanSupplier room) {
         if (maxFrameLength < 1) {
             throw new IllegalArgumentException("maxFrameLength must be at least 1, got " + maxFrameLength);
         }
@@ -62,6 +96,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
         this.maxFrameLength = maxFrameLength;
         this.budget = budget;
+        this.parse = parse;
+        this.room = room;
     }
 
     @Override
@@ -80,6 +116,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 passedOn = 0;
                 budget.release(p);
             }
+            if (parse != null && parsePassedOn > 0) {
+                long p = parsePassedOn;
+                parsePassedOn = 0;
+                parse.release(p);
+            }
         }
     }
 
@@ -91,6 +132,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             frameReserved = 0;
             passedOn = 0;
             budget.release(held);
+        }
+        if (parse != null) {
+            parse.cancel(wake);
+            long held = parseReserved + parsePassedOn;
+            parseReserved = 0;
+            parsePassedOn = 0;
+            parse.release(held);
         }
     }
 
@@ -126,6 +174,19 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         super.channelReadComplete(ctx);
     }
 
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof Resume) {
+            if (heldForRoom) {
+                heldForRoom = false;
+                waiting(ctx, false);
+                channelRead(ctx, Unpooled.EMPTY_BUFFER);
+            }
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
     private static boolean waiting(ChannelHandlerContext c) {
         return Boolean.TRUE.equals(c.channel().attr(WAITING_FOR_BUDGET).get());
     }
@@ -153,25 +214,60 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 throw new FrameException(FrameException.Kind.TOO_LONG, length,
                         "frame of length " + length + " exceeds the maximum of " + maxFrameLength + " bytes");
             }
-            if (budget != null && frameReserved == 0) {
+            if (budget != null && frameReserved == 0 && !inputClosed) {
                 if (waiting(ctx)) {
                     return; // already queued for the budget: the wake decodes this again
                 }
-                long hold = budget.holdFor(length + 4);
-                if (!budget.reserve(hold, wake)) {
+                if (!budget.reserve(length + 4, wake)) {
                     waiting(ctx, true);
                     return;
                 }
-                frameReserved = hold;
+                frameReserved = length + 4;
             }
             if (in.readableBytes() < 4 + length) {
                 return;
+            }
+            if (parse != null && parseReserved == 0 && !inputClosed) {
+                long share = parse.parseShare(length + 4);
+                if (share > 0 && !room.getAsBoolean()) {
+                    // Waiting, as for a budget: the connection is not read meanwhile, and the role holds it.
+                    heldForRoom = true;
+                    waiting(ctx, true);
+                    return;
+                }
+                if (share > 0) {
+                    if (waiting(ctx)) {
+                        return;
+                    }
+                    if (!parse.reserve(share, wake)) {
+                        waiting(ctx, true);
+                        return;
+                    }
+                    parseReserved = share;
+                }
             }
             in.skipBytes(4);
             byte type = in.readByte();
             passedOn += frameReserved;
             frameReserved = 0;
+            parsePassedOn += parseReserved;
+            parseReserved = 0;
             out.add(new Frame(type, in.readRetainedSlice((int) length - 1)));
+        }
+    }
+
+    /**
+     * The connection's input ended (its client closed, or it is being
+     * closed): every whole frame read goes down now, whatever it waited for.
+     * Its client sent it; a client that closes after its last frame (as a
+     * GoChariots client does) must not lose it, even though Netty reads a
+     * closing connection to its end whether or not it is being read.
+     */
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        inputClosed = true;
+        if (in.isReadable()) {
+            decode(ctx, in, out);
         }
     }
 

@@ -18,8 +18,7 @@ import java.util.ArrayDeque;
  * Holds a connection's request bodies to the port's shared {@link ByteBudget}
  * ({@code http.max_buffered_bytes}): when a request's headers arrive, its
  * whole body (its Content-Length; the largest allowed body when it is sent
- * chunked; more for a large body, for its parse: {@link ByteBudget#holdFor})
- * is reserved before any of it is read. A request that does not fit
+ * chunked) is reserved before any of it is read. A request that does not fit
  * waits — its connection is not read, and what was already read of it is held
  * — until others are answered. The reservation travels with the request to
  * the dispatcher, which gives it back once the request is answered (or here,
@@ -92,7 +91,6 @@ final class BodyBudget extends ChannelInboundHandlerAdapter {
                 n = 0;
             }
             if (n > 0 && n <= maxBody) { // larger: the aggregator answers 413 without reading it
-                n = budget.holdFor(n);
                 if (!budget.reserve(n, wake)) {
                     wanted = n;
                     held.add(msg);

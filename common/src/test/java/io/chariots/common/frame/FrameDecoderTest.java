@@ -144,32 +144,91 @@ class FrameDecoderTest {
     }
 
     @Test
-    void aLargeFrameHoldsFiveTimesItsLengthUntilParsedSoOnlyOneIsParsedAtOnce() {
+    void aWholeLargeFrameWaitsForItsParseShareWhileAPartialOneHoldsOnlyItsBytes() {
         int mib = 1 << 20;
-        ByteBudget budget = new ByteBudget(12L * mib);
-        assertThat(budget.holdFor(mib - 1)).as("a small frame holds its bytes").isEqualTo(mib - 1);
-        assertThat(budget.holdFor(2L * mib)).isEqualTo(10L * mib);
-        assertThat(budget.holdFor(4L * mib)).as("never more than the budget: the largest frame fits alone").isEqualTo(12L * mib);
+        ByteBudget budget = new ByteBudget(64L * mib);
+        ByteBudget parse = new ByteBudget(12L * mib);
+        assertThat(parse.parseShare(mib - 1)).as("a small frame parses without a share").isZero();
+        assertThat(parse.parseShare(mib)).isEqualTo(4L * mib);
+        assertThat(parse.parseShare(4L * mib)).as("never more than the budget: the largest frame is parsed alone").isEqualTo(12L * mib);
         BudgetEvents e1 = new BudgetEvents();
         BudgetEvents e2 = new BudgetEvents();
-        EmbeddedChannel ch1 = new EmbeddedChannel(new FrameDecoder(4 * mib, budget), e1);
-        EmbeddedChannel ch2 = new EmbeddedChannel(new FrameDecoder(4 * mib, budget), e2);
-        byte[] large = frame('r', "x".repeat(2 * mib - 5)); // L + 4 = 2 MiB: holds 10 MiB
+        EmbeddedChannel ch1 = new EmbeddedChannel(new FrameDecoder(4 * mib, budget, parse, () -> true), e1);
+        EmbeddedChannel ch2 = new EmbeddedChannel(new FrameDecoder(4 * mib, budget, parse, () -> true), e2);
+        byte[] large = frame('r', "x".repeat(2 * mib - 5)); // L + 4 = 2 MiB: a share of 8 MiB
+        byte[] small = frame('r', "y".repeat(20));
 
         ch1.writeInbound(Unpooled.wrappedBuffer(large, 0, 1000));
-        assertThat(budget.used()).isEqualTo(10L * mib);
-        ch2.writeInbound(Unpooled.wrappedBuffer(large, 0, 1000));
-        assertThat(e2.seen).as("2 MiB more bytes would fit; their parse would not").containsExactly(true);
+        assertThat(budget.used()).as("a frame being received holds its bytes").isEqualTo(2L * mib);
+        assertThat(parse.used()).as("and no share of the parse budget").isZero();
+        assertThat(parse.reserve(8L * mib, () -> { })).as("another frame being parsed").isTrue();
         ch1.writeInbound(Unpooled.wrappedBuffer(large, 1000, large.length - 1000));
+        assertThat(drain(ch1)).as("whole, it waits for its share").isEmpty();
+        assertThat(e1.seen).containsExactly(true);
+        ch2.writeInbound(Unpooled.wrappedBuffer(small));
+        assertThat(drain(ch2)).as("a small frame needs none").containsExactly("r" + "y".repeat(20));
+
+        parse.release(8L * mib);
+        ch1.runPendingTasks();
+        assertThat(e1.seen).containsExactly(true, false);
         assertThat(drain(ch1)).hasSize(1);
-        ch2.runPendingTasks();
-        assertThat(e2.seen).containsExactly(true, false);
-        assertThat(budget.used()).as("the first went down the pipeline: the second holds its share").isEqualTo(10L * mib);
-        ch2.writeInbound(Unpooled.wrappedBuffer(large, 1000, large.length - 1000));
-        assertThat(drain(ch2)).hasSize(1);
+        assertThat(parse.used()).as("given back once it went down the pipeline").isZero();
         assertThat(budget.used()).isZero();
+
+        // A connection that closes while its whole frame waits for its share gives its bytes back and waits no more.
+        assertThat(parse.reserve(8L * mib, () -> { })).isTrue();
+        ch1.writeInbound(Unpooled.wrappedBuffer(large));
+        assertThat(budget.used()).isEqualTo(2L * mib);
         ch1.finishAndReleaseAll();
+        assertThat(budget.used()).isZero();
+        parse.release(8L * mib);
+        assertThat(parse.used()).isZero();
         ch2.finishAndReleaseAll();
+    }
+
+    @Test
+    void aWholeLargeFrameWaitsForThePipelinesRoomAndGoesDownOnResume() {
+        int mib = 1 << 20;
+        java.util.concurrent.atomic.AtomicBoolean room = new java.util.concurrent.atomic.AtomicBoolean(false);
+        ByteBudget parse = new ByteBudget(12L * mib);
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(4 * mib, new ByteBudget(64L * mib), parse, room::get));
+        byte[] large = frame('r', "x".repeat(2 * mib - 5));
+        byte[] small = frame('r', "y".repeat(20));
+        ch.writeInbound(Unpooled.wrappedBuffer(small));
+        assertThat(drain(ch)).as("a small frame goes down whatever the room").hasSize(1);
+        ch.writeInbound(Unpooled.wrappedBuffer(large));
+        assertThat(drain(ch)).as("no room: the whole large frame is kept").isEmpty();
+        ch.pipeline().fireUserEventTriggered(FrameDecoder.Resume.INSTANCE);
+        assertThat(drain(ch)).as("a resume while there is still no room changes nothing").isEmpty();
+        room.set(true);
+        ch.pipeline().fireUserEventTriggered(FrameDecoder.Resume.INSTANCE);
+        assertThat(drain(ch)).hasSize(1);
+        assertThat(parse.used()).isZero();
+        ch.pipeline().fireUserEventTriggered(FrameDecoder.Resume.INSTANCE);
+        assertThat(drain(ch)).isEmpty();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aWholeFrameThatWaitsWhenItsConnectionClosesStillGoesDown() {
+        int mib = 1 << 20;
+        ByteBudget budget = new ByteBudget(64L * mib);
+        ByteBudget parse = new ByteBudget(12L * mib);
+        EmbeddedChannel held = new EmbeddedChannel(new FrameDecoder(4 * mib, budget, parse, () -> false));
+        held.writeInbound(Unpooled.wrappedBuffer(frame('r', "x".repeat(2 * mib - 5))));
+        assertThat(drain(held)).as("no room").isEmpty();
+        held.finish();
+        assertThat(drain(held)).as("its client closed after sending it: it goes down all the same").hasSize(1);
+
+        assertThat(budget.reserve(64L * mib - 10, () -> { })).isTrue();
+        EmbeddedChannel waiting = new EmbeddedChannel(new FrameDecoder(4 * mib, budget, parse, () -> true));
+        waiting.writeInbound(Unpooled.wrappedBuffer(frame('r', "y".repeat(20))));
+        assertThat(drain(waiting)).as("no budget").isEmpty();
+        waiting.finish();
+        assertThat(drain(waiting)).containsExactly("r" + "y".repeat(20));
+        budget.release(64L * mib - 10);
+        assertThat(budget.used()).isZero();
+        assertThat(parse.used()).isZero();
     }
 
     @Test

@@ -17,8 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Request bodies held at once stay within the port's byte budget, over real sockets. */
 class BodyBudgetTest {
-    /** Under {@link ByteBudget#LARGE_INPUT}: a body holds its bytes, no more. */
-    private static final int MAX_BODY = 256 << 10;
+    private static final int MAX_BODY = 1 << 20;
     private final NettyTransport transport = new NettyTransport("test", 2);
     private final ByteBudget budget = new ByteBudget(MAX_BODY + 1000);
     private final BlockingQueue<HttpExchange> handled = new LinkedBlockingQueue<>();
@@ -102,29 +101,6 @@ class BodyBudgetTest {
             assertThat(readStatus(a)).isEqualTo(200);
         }
         awaitUsed(0); // a streamed answer gives its request's body back too
-    }
-
-    @Test
-    void aLargeBodyHoldsFiveTimesItsBytesUntilAnsweredForItsParse() throws Exception {
-        ByteBudget large = new ByteBudget(12L << 20);
-        server = HttpServer.builder().maxRequestBytes(4 << 20).budget(large).post("/hold", handled::add)
-                .start(transport, "127.0.0.1", 0);
-        try (Socket a = new Socket("127.0.0.1", server.port()); Socket b = new Socket("127.0.0.1", server.port())) {
-            send(a, "POST /hold", new byte[2 << 20]);
-            HttpExchange first = handled.poll(10, TimeUnit.SECONDS);
-            assertThat(first).isNotNull();
-            assertThat(large.used()).isEqualTo(10L << 20);
-            send(b, "POST /hold", new byte[2 << 20]);
-            assertThat(handled.poll(1, TimeUnit.SECONDS)).as("its bytes would fit beside the first; their parse would not").isNull();
-            first.text(HttpResponseStatus.OK, "done");
-            assertThat(readStatus(a)).isEqualTo(200);
-            HttpExchange second = handled.poll(10, TimeUnit.SECONDS);
-            assertThat(second).isNotNull();
-            assertThat(second.takeBody()).hasSize(2 << 20);
-            second.text(HttpResponseStatus.OK, "done");
-            assertThat(readStatus(b)).isEqualTo(200);
-        }
-        RawHttp.awaitUsed(large, 0);
     }
 
     private void awaitUsed(long bytes) throws InterruptedException {
