@@ -187,6 +187,9 @@ public final class Batcher {
                     .group(rt.transport().boss(), rt.transport().workers())
                     .channel(rt.transport().serverChannelType())
                     .option(ChannelOption.SO_REUSEADDR, true)
+                    // A client's close is its input's end: the frames it sent whole still wait their turn to be
+                    // parsed (FrameDecoder), and the decoder closes the connection once none is left.
+                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .childHandler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel ch) {

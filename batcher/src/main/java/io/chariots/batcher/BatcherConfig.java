@@ -46,8 +46,8 @@ import java.time.Duration;
  * @param highWaterBytes serialized bytes of buffered records at which reading pauses as at {@code high_water} (and
  *                      resumes at half of it): records of megabytes reach the heap's size long before 30000 of them;
  *                      {@code batcher.high_water_bytes}, default 32 MiB, at least {@code max_frame_bytes} (a frame that
- *                      arrives once reading paused is still taken whole; a whole frame of 1 MiB or more waits while it is
- *                      reached); half of it bounds the apps' batches parsed and not yet taken or refused
+ *                      arrives once reading paused is still taken whole; a whole frame of 1 MiB or more waits while reading
+ *                      is paused); half of it bounds the apps' batches received and not yet taken or refused by the loop
  * @param ackTimeout    acknowledged mode: how long a record is waited for before its answer says it was not
  *                      confirmed; {@code batcher.ack_timeout_ms}, default 10000
  * @param ackMaxUnanswered acknowledged mode: records of one connection awaiting their answer above which that

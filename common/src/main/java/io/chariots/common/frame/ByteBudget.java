@@ -10,7 +10,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * the body; when the budget is spent it stops reading until another
  * connection's frame is through. However many clients send maximum-size
  * frames at once, the frames held in memory stay within the budget (plus at
- * most one socket read per connection). Thread-safe.
+ * most one socket read per connection). A port's parse budget is another:
+ * a whole large frame takes its {@link #parseShare} of it while it is
+ * parsed. Thread-safe.
  */
 public final class ByteBudget {
     private final long capacity;

@@ -32,9 +32,16 @@ import java.util.List;
  * handler gives, which fires {@link Resume} once it has): whole large frames
  * kept in the connections' buffers while reading was paused would otherwise
  * all be parsed into records at once, past the pipeline's mark.
+ *
+ * <p>On a channel that allows half-closure, a client that closes after its
+ * last frames (as a GoChariots client does) still has every whole frame it
+ * sent go down, each as it may, and the connection is closed once none is
+ * left; a frame begun and never finished is dropped. If the connection is
+ * closed outright (a reset) every whole frame goes down at once, unbounded:
+ * what a client sent whole is never dropped.
  */
 public final class FrameDecoder extends ByteToMessageDecoder {
-    /** Set on a connection while its next frame waits for the byte budget: do not read it. */
+    /** Set on a connection while its next frame waits for a budget or for room: do not read it. */
     public static final AttributeKey<Boolean> WAITING_FOR_BUDGET = AttributeKey.valueOf("chariots.frame.budget");
 
     /** Fired into the pipeline once it has room again: a large frame held for it goes down. */
@@ -58,7 +65,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     private final ByteBudget parse;
     private final java.util.function.BooleanSupplier room;
     private boolean heldForRoom; // a whole large frame waits for the pipeline's room
-    private boolean inputClosed; // nothing more comes: whole frames go down without waiting
+    private boolean inputClosed; // the connection closed: whole frames go down without waiting
+    private boolean inputShutdown; // its client sent all it will: close once no whole frame is left
     private boolean failed;
     private long frameReserved; // reserved for the frame whose body is being read
     private long passedOn;      // reserved for frames decoded in this read, given back once they went down
@@ -121,6 +129,20 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 parsePassedOn = 0;
                 parse.release(p);
             }
+            closeIfDone(ctx);
+        }
+    }
+
+    /** After its client shut its output down: closes the connection once no whole frame of it waits. */
+    private void closeIfDone(ChannelHandlerContext ctx) {
+        if (!inputShutdown || !ctx.channel().isActive()) {
+            return;
+        }
+        ByteBuf in = internalBuffer();
+        boolean wholeFrameLeft = !failed && in.readableBytes() >= 4
+                && in.readableBytes() - 4L >= in.getUnsignedInt(in.readerIndex());
+        if (!wholeFrameLeft) {
+            ctx.close();
         }
     }
 
@@ -176,6 +198,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+            // Not to ByteToMessageDecoder, which would decode every whole frame at once, whatever they wait for.
+            inputShutdown = true;
+            closeIfDone(ctx);
+            ctx.fireUserEventTriggered(evt);
+            return;
+        }
         if (evt instanceof Resume) {
             if (heldForRoom) {
                 heldForRoom = false;
@@ -229,14 +258,14 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             }
             if (parse != null && parseReserved == 0 && !inputClosed) {
                 long share = parse.parseShare(length + 4);
-                if (share > 0 && !room.getAsBoolean()) {
-                    // Waiting, as for a budget: the connection is not read meanwhile, and the role holds it.
-                    heldForRoom = true;
-                    waiting(ctx, true);
-                    return;
-                }
                 if (share > 0) {
                     if (waiting(ctx)) {
+                        return; // queued for the share, or held for room: its wake or Resume decodes this again
+                    }
+                    if (!room.getAsBoolean()) {
+                        // Waiting, as for a budget: the connection is not read meanwhile, and the role holds it.
+                        heldForRoom = true;
+                        waiting(ctx, true);
                         return;
                     }
                     if (!parse.reserve(share, wake)) {

@@ -232,6 +232,30 @@ class FrameDecoderTest {
     }
 
     @Test
+    void aClientThatShutsItsOutputDownHasItsHeldFramesGoDownInTurnThenItsConnectionClosed() {
+        int mib = 1 << 20;
+        java.util.concurrent.atomic.AtomicBoolean room = new java.util.concurrent.atomic.AtomicBoolean(false);
+        ByteBudget parse = new ByteBudget(12L * mib);
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(4 * mib, new ByteBudget(64L * mib), parse, room::get));
+        ch.writeInbound(Unpooled.wrappedBuffer(frame('r', "x".repeat(2 * mib - 5))));
+        ch.pipeline().fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+        assertThat(drain(ch)).as("its end does not let the frame skip the pipeline's room").isEmpty();
+        assertThat(ch.isOpen()).as("open while a whole frame of it waits").isTrue();
+        room.set(true);
+        ch.pipeline().fireUserEventTriggered(FrameDecoder.Resume.INSTANCE);
+        assertThat(drain(ch)).hasSize(1);
+        assertThat(ch.isOpen()).as("closed once none is left").isFalse();
+        assertThat(parse.used()).isZero();
+
+        EmbeddedChannel partial = new EmbeddedChannel(new FrameDecoder(4 * mib, new ByteBudget(64L * mib), parse, () -> true));
+        byte[] f = frame('r', "y".repeat(20));
+        partial.writeInbound(Unpooled.wrappedBuffer(f, 0, 10));
+        partial.pipeline().fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+        assertThat(partial.isOpen()).as("a frame begun and never finished: nothing to wait for").isFalse();
+        assertThat(drain(partial)).isEmpty();
+    }
+
+    @Test
     void connectionsShareOneByteBudgetAndWaitForItWithoutLosingBytes() {
         ByteBudget budget = new ByteBudget(100);
         BudgetEvents e1 = new BudgetEvents();
