@@ -222,7 +222,7 @@ public final class DedupMemory {
             long length = verify(file);
             T read;
             try (InputStream in = Files.newInputStream(file)) {
-                DataInputStream data = new DataInputStream(new BufferedInputStream(new Bounded(in, length), 1 << 16));
+                DataInputStream data = new DataInputStream(new BufferedInputStream(com.google.common.io.ByteStreams.limit(in, length), 1 << 16));
                 read = body.read(data);
                 if (data.read() != -1) {
                     throw new IOException("bytes after its end");
@@ -245,59 +245,20 @@ public final class DedupMemory {
         if (length < 0) {
             throw new IOException("cut short: " + (length + 4) + " bytes");
         }
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 16];
-            long left = length;
-            while (left > 0) {
-                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-                if (n < 0) {
-                    throw new java.io.EOFException("cut short while read");
-                }
-                crc.update(buf, 0, n);
-                left -= n;
+            java.util.zip.CheckedInputStream body = new java.util.zip.CheckedInputStream(
+                    com.google.common.io.ByteStreams.limit(in, length), new java.util.zip.CRC32C());
+            if (com.google.common.io.ByteStreams.exhaust(body) < length) {
+                throw new java.io.EOFException("cut short while read");
             }
+            int crc = (int) body.getChecksum().getValue();
             int kept = new DataInputStream(in).readInt();
-            if (kept != (int) crc.getValue()) {
-                throw new IOException("damaged: its CRC32C is " + Integer.toHexString((int) crc.getValue()) + ", written "
+            if (kept != crc) {
+                throw new IOException("damaged: its CRC32C is " + Integer.toHexString(crc) + ", written "
                         + Integer.toHexString(kept));
             }
         }
         return length;
-    }
-
-    /** The first {@code left} bytes of a stream: a reader reading past them finds its end. */
-    private static final class Bounded extends java.io.FilterInputStream {
-        private long left;
-
-        Bounded(InputStream in, long left) {
-            super(in);
-            this.left = left;
-        }
-
-        @Override
-        public int read() throws IOException {
-            if (left <= 0) {
-                return -1;
-            }
-            int b = in.read();
-            if (b >= 0) {
-                left--;
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (left <= 0) {
-                return -1;
-            }
-            int n = in.read(b, off, (int) Math.min(len, left));
-            if (n > 0) {
-                left -= n;
-            }
-            return n;
-        }
     }
 
     private static void syncDirectory(Path dir) throws IOException {
