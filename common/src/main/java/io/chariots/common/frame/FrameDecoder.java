@@ -68,10 +68,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     private boolean inputClosed; // the connection closed: whole frames go down without waiting
     private boolean inputShutdown; // its client sent all it will: close once no whole frame is left
     private boolean failed;
-    private long frameReserved; // reserved for the frame whose body is being read
-    private long passedOn;      // reserved for frames decoded in this read, given back once they went down
-    private long parseReserved; // of the parse budget, for the whole frame about to go down
-    private long parsePassedOn; // of the parse budget, for frames decoded in this read
+    private final Holding receiving; // of the byte budget, or null
+    private final Holding parsing;   // of the parse budget, or null
     private ChannelHandlerContext ctx;
     private final Runnable wake = this::wake;
 
@@ -106,6 +104,38 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         this.budget = budget;
         this.parse = parse;
         this.room = room;
+        this.receiving = budget == null ? null : new Holding(budget);
+        this.parsing = parse == null ? null : new Holding(parse);
+    }
+
+    /** What this connection holds of one budget. */
+    private static final class Holding {
+        final ByteBudget budget;
+        long reserved; // for the frame being decoded
+        long passedOn; // for frames decoded in this read, given back once they went down the pipeline
+
+        Holding(ByteBudget budget) {
+            this.budget = budget;
+        }
+
+        void passOn() {
+            passedOn += reserved;
+            reserved = 0;
+        }
+
+        void releasePassedOn() {
+            long p = passedOn;
+            passedOn = 0;
+            budget.release(p);
+        }
+
+        void releaseAll(Runnable wake) {
+            budget.cancel(wake);
+            long held = reserved + passedOn;
+            reserved = 0;
+            passedOn = 0;
+            budget.release(held);
+        }
     }
 
     @Override
@@ -119,15 +149,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         try {
             super.channelRead(ctx, msg);
         } finally {
-            if (budget != null && passedOn > 0) {
-                long p = passedOn;
-                passedOn = 0;
-                budget.release(p);
+            if (receiving != null) {
+                receiving.releasePassedOn();
             }
-            if (parse != null && parsePassedOn > 0) {
-                long p = parsePassedOn;
-                parsePassedOn = 0;
-                parse.release(p);
+            if (parsing != null) {
+                parsing.releasePassedOn();
             }
             closeIfDone(ctx);
         }
@@ -148,19 +174,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void handlerRemoved0(ChannelHandlerContext ctx) {
-        if (budget != null) {
-            budget.cancel(wake);
-            long held = frameReserved + passedOn;
-            frameReserved = 0;
-            passedOn = 0;
-            budget.release(held);
+        if (receiving != null) {
+            receiving.releaseAll(wake);
         }
-        if (parse != null) {
-            parse.cancel(wake);
-            long held = parseReserved + parsePassedOn;
-            parseReserved = 0;
-            parsePassedOn = 0;
-            parse.release(held);
+        if (parsing != null) {
+            parsing.releaseAll(wake);
         }
     }
 
@@ -243,7 +261,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 throw new FrameException(FrameException.Kind.TOO_LONG, length,
                         "frame of length " + length + " exceeds the maximum of " + maxFrameLength + " bytes");
             }
-            if (budget != null && frameReserved == 0 && !inputClosed) {
+            if (receiving != null && receiving.reserved == 0 && !inputClosed) {
                 if (waiting(ctx)) {
                     return; // already queued for the budget: the wake decodes this again
                 }
@@ -251,12 +269,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                     waiting(ctx, true);
                     return;
                 }
-                frameReserved = length + 4;
+                receiving.reserved = length + 4;
             }
             if (in.readableBytes() < 4 + length) {
                 return;
             }
-            if (parse != null && parseReserved == 0 && !inputClosed) {
+            if (parsing != null && parsing.reserved == 0 && !inputClosed) {
                 long share = parse.parseShare(length + 4);
                 if (share > 0) {
                     if (waiting(ctx)) {
@@ -272,15 +290,17 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                         waiting(ctx, true);
                         return;
                     }
-                    parseReserved = share;
+                    parsing.reserved = share;
                 }
             }
             in.skipBytes(4);
             byte type = in.readByte();
-            passedOn += frameReserved;
-            frameReserved = 0;
-            parsePassedOn += parseReserved;
-            parseReserved = 0;
+            if (receiving != null) {
+                receiving.passOn();
+            }
+            if (parsing != null) {
+                parsing.passOn();
+            }
             out.add(new Frame(type, in.readRetainedSlice((int) length - 1)));
         }
     }
