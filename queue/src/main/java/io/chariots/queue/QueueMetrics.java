@@ -21,6 +21,7 @@ public final class QueueMetrics {
     private final Counter recoveriesStarted;
     private final Counter recoveries;
     private final Counter ringChanges;
+    private final Counter ringChangesPutOff;
     private final Counter holes;
     private final Counter conflicts;
     private final Counter refusedFull;
@@ -50,6 +51,10 @@ public final class QueueMetrics {
                         + "a queue gone from the ring, a quiesce that timed out (never in fair weather)").register(meters);
         ringChanges = Counter.builder("chariots_queue_ring_changes_total")
                 .description("New epochs this queue started without a fault: the first token, queues joining or leaving cleanly")
+                .register(meters);
+        ringChangesPutOff = Counter.builder("chariots_queue_ring_changes_put_off_total")
+                .description("Planned ring changes whose wait for every LId to be stored was called off because a maintainer "
+                        + "of the epoch failed (a new epoch would wait for it); each is tried again once it answers")
                 .register(meters);
         holes = Counter.builder("chariots_queue_holes_filled_total")
                 .description("LIds given out but never stored, filled with holes by epochs this queue started").register(meters);
@@ -119,6 +124,10 @@ public final class QueueMetrics {
     void epochStarted(boolean afterFault, long holesFilled) {
         (afterFault ? recoveries : ringChanges).increment();
         holes.increment(holesFilled);
+    }
+
+    void ringChangePutOff() {
+        ringChangesPutOff.increment();
     }
 
     void conflict() {

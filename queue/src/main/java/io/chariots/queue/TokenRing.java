@@ -990,17 +990,6 @@ public final class TokenRing {
             startRecovery(true, "queue(s) " + addressesOf(failed) + " left the ring", now);
             return true;
         }
-        List<RingMember> added = RingPlan.added(layout, desired);
-        if ((!added.isEmpty() || !removed.isEmpty()) && !token.getQuiescing()) {
-            LOG.info("ring change (joining {}, leaving {}): waiting for every LId given out to be stored, then a new epoch",
-                    addressesOf(added), addressesOf(removed));
-            token = token.toBuilder().setQuiescing(true).build();
-            quiesceStartedAt = now;
-        }
-        if (token.getQuiescing() && quiesceStartedAt >= 0 && now - quiesceStartedAt > config.quiesceTimeout().toNanos()) {
-            startRecovery(true, "ring change; quiesce timed out", now);
-            return true;
-        }
         token = avoided.update(token, watch.view(), failingHere(), now);
         layoutRefusals.clear();
         for (String m : avoided.toProbe()) {
@@ -1008,6 +997,35 @@ public final class TokenRing {
         }
         List<String> maintainers = RingPlan.desiredMaintainers(watch.view(),
                 AvoidedMaintainers.addresses(token.getAvoidedMaintainersList()));
+        List<RingMember> added = RingPlan.added(layout, desired);
+        // A planned change waits while a maintainer of this epoch's stripes fails or is gone from the view: its new
+        // epoch would have to seal that maintainer, so the whole log would wait for it, where without the change it
+        // goes on with the others.
+        String unsealable = null;
+        for (String m : layoutMaintainers) {
+            if (!maintainers.contains(m)) {
+                unsealable = m;
+                break;
+            }
+        }
+        if ((!added.isEmpty() || !removed.isEmpty()) && !token.getQuiescing() && unsealable == null) {
+            LOG.info("ring change (joining {}, leaving {}): waiting for every LId given out to be stored, then a new epoch",
+                    addressesOf(added), addressesOf(removed));
+            token = token.toBuilder().setQuiescing(true).build();
+            quiesceStartedAt = now;
+        }
+        if (token.getQuiescing() && unsealable != null) {
+            LOG.warn("ring change (joining {}, leaving {}) put off: maintainer {} fails or left the view, and a new epoch"
+                    + " would wait for it; new LIds go to the others, and the change waits until it answers", addressesOf(added),
+                    addressesOf(removed), unsealable);
+            token = token.toBuilder().setQuiescing(false).build();
+            quiesceStartedAt = -1;
+            metrics.ringChangePutOff();
+        }
+        if (token.getQuiescing() && quiesceStartedAt >= 0 && now - quiesceStartedAt > config.quiesceTimeout().toNanos()) {
+            startRecovery(true, "ring change; quiesce timed out", now);
+            return true;
+        }
         if (!maintainers.isEmpty() && !maintainers.equals(RingPlan.currentMaintainers(layout)) && restriping.isEmpty()) {
             restripe(maintainers);
         }
