@@ -151,6 +151,11 @@ public final class QueueMetrics {
         return layout;
     }
 
+    /** Planned ring changes put off because a maintainer of the epoch failed (read by the simulation). */
+    public long ringChangesPutOff() {
+        return (long) ringChangesPutOff.count();
+    }
+
     /** New epochs this queue started after a fault (for health and tests). */
     public long recoveries() {
         return (long) recoveries.count();

@@ -995,17 +995,22 @@ public final class TokenRing {
         for (String m : avoided.toProbe()) {
             links.probeMaintainer(m);
         }
+        if (!token.getQuiescing()) {
+            quiesceStartedAt = -1; // a quiesce this queue started was called off by another: a later one starts afresh
+        }
         List<String> maintainers = RingPlan.desiredMaintainers(watch.view(),
                 AvoidedMaintainers.addresses(token.getAvoidedMaintainersList()));
         List<RingMember> added = RingPlan.added(layout, desired);
-        // A planned change waits while a maintainer of this epoch's stripes fails or is gone from the view: its new
-        // epoch would have to seal that maintainer, so the whole log would wait for it, where without the change it
-        // goes on with the others.
+        // A join waits while a maintainer that may hold LIds of this epoch fails or is gone from the view: the new
+        // epoch would have to seal that maintainer, so the whole log would wait for it, where without the join it
+        // goes on with the others. (A queue leaving cleanly is not kept waiting: it goes at the end of its drain.)
         String unsealable = null;
-        for (String m : layoutMaintainers) {
-            if (!maintainers.contains(m)) {
-                unsealable = m;
-                break;
+        if (removed.isEmpty() && !added.isEmpty()) {
+            for (String m : Recovery.mayHoldCurrentLids(layout)) {
+                if (!maintainers.contains(m)) {
+                    unsealable = m;
+                    break;
+                }
             }
         }
         if ((!added.isEmpty() || !removed.isEmpty()) && !token.getQuiescing() && unsealable == null) {
@@ -1015,9 +1020,8 @@ public final class TokenRing {
             quiesceStartedAt = now;
         }
         if (token.getQuiescing() && unsealable != null) {
-            LOG.warn("ring change (joining {}, leaving {}) put off: maintainer {} fails or left the view, and a new epoch"
-                    + " would wait for it; new LIds go to the others, and the change waits until it answers", addressesOf(added),
-                    addressesOf(removed), unsealable);
+            LOG.warn("ring change (joining {}) put off: maintainer {} fails or left the view, and a new epoch would wait"
+                    + " for it; new LIds go to the others, and the queue joins once it is back", addressesOf(added), unsealable);
             token = token.toBuilder().setQuiescing(false).build();
             quiesceStartedAt = -1;
             metrics.ringChangePutOff();

@@ -52,7 +52,7 @@ class SimulationTest {
             Simulation.AckWaits w = sim.ackWaitsOfUnchainedBatches(6_500, 12_000);
             measured += w.batches();
             assertThat(w.longestMs()).as("seed " + seed + ": longest wait of a batch sent while the maintainer was down")
-                    .isLessThan(Long.MAX_VALUE);
+                    .isLessThan(Simulation.STALL_AFTER_CRASH_MS / 2);
         }
         assertThat(measured).as("batches of unchained records sent while a maintainer was down").isGreaterThanOrEqualTo(5);
     }
@@ -62,11 +62,13 @@ class SimulationTest {
         // Seed 663 of the long run: a crashed queue comes back and the ring waits for every LId given out to be
         // stored before it takes the queue in again. A store to a maintainer is lost, then that maintainer is
         // paused for 7.3 s, so the wait cannot end; it used to time out into a new epoch, which had to seal the
-        // paused maintainer, and appends stalled 8.7 s. The change is now put off while a maintainer of the epoch
-        // fails or is gone from the view, and new LIds go to the other one meanwhile.
+        // paused maintainer, and appends stalled 8.7 s. A join is now put off while a maintainer that may hold LIds
+        // of the epoch fails or is gone from the view, and new LIds go to the other one meanwhile.
         Simulation.Result r = new Simulation(663, Simulation.Config.defaults()).run();
         assertThat(r.violations()).as(r.toString()).isEmpty();
         assertThat(r.faults()).isEqualTo(2);
+        // If a change of the simulation moves this seed off its scenario, this says so: find another seed.
+        assertThat(r.ringChangesPutOff()).as("the join was put off while the maintainer was paused").isPositive();
         assertThat(r.longestStallMs()).as(r.toString()).isLessThan(Simulation.STALL_AFTER_CRASH_MS);
         assertThat(r.queuesNeverInRing()).as("the restarted queue is back in the ring at the end").isZero();
     }
