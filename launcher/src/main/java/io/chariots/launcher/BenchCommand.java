@@ -114,6 +114,10 @@ final class BenchCommand implements Callable<Integer> {
             System.err.println("bench: --via must be s, r or http");
             return 2;
         }
+        if (records < 1 || warmup < 0) {
+            System.err.println("bench: -n must be at least 1 and --warmup at least 0, got -n " + records + " --warmup " + warmup);
+            return 2;
+        }
         if (durable && !via.equals("http")) {
             System.err.println("bench: --wait needs --via http");
             return 2;

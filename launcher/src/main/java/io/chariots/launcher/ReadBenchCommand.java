@@ -63,6 +63,10 @@ final class ReadBenchCommand implements Callable<Integer> {
             System.err.println("bench-read: --via must be range, tail or tail-http");
             return 2;
         }
+        if (records < 1) {
+            System.err.println("bench-read: -n must be at least 1, got " + records);
+            return 2;
+        }
         BenchCommand.Instance app = BenchCommand.discover(http, json, controller).stream()
                 .filter(i -> i.role().equals("app")).findFirst().orElse(null);
         if (app == null) {

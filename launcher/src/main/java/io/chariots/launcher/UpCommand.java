@@ -247,7 +247,7 @@ final class UpCommand implements Callable<Integer> {
                 if (Files.isDirectory(d)) {
                     try (Stream<Path> s = Files.list(d)) {
                         if (s.map(f -> f.getFileName().toString()).anyMatch(f -> !f.equals(DataDir.LOCK_FILE)
-                                && !(role == Role.QUEUE && (f.equals(Queue.MEMORY_FILE) || f.equals(Queue.MEMORY_FILE + ".tmp"))))) {
+                                && !(role == Role.QUEUE && (f.equals(Queue.MEMORY_FILE) || f.equals(Queue.MEMORY_TMP_FILE))))) {
                             out.add(new LeftOut(role, i, d));
                         }
                     }

@@ -41,7 +41,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class DedupMemory {
     static final String FILE = Queue.MEMORY_FILE;
-    private static final String TMP = FILE + ".tmp";
+    private static final String TMP = Queue.MEMORY_TMP_FILE;
     private static final int MAGIC = 0x43444d33; // "CDM3": CDM2 had no checksum
 
     /** A ring the memory's ownership changed from within the window, and how long before the stop. */

@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class Queue {
     /** The file in a queue's data directory that keeps its dedup memory across a clean stop ({@code .tmp} while written). */
     public static final String MEMORY_FILE = "dedup-memory";
+    /** Where the memory is written before it is synced and renamed to {@link #MEMORY_FILE}. */
+    public static final String MEMORY_TMP_FILE = MEMORY_FILE + ".tmp";
     private static final Logger LOG = LoggerFactory.getLogger(Queue.class);
 
     private Queue() {
