@@ -22,6 +22,7 @@ public final class QueueMetrics {
     private final Counter recoveries;
     private final Counter ringChanges;
     private final Counter ringChangesPutOff;
+    private final Counter sealsLeftOut;
     private final Counter holes;
     private final Counter conflicts;
     private final Counter refusedFull;
@@ -55,6 +56,10 @@ public final class QueueMetrics {
         ringChangesPutOff = Counter.builder("chariots_queue_ring_changes_put_off_total")
                 .description("Planned ring changes whose wait for every LId to be stored was called off because a maintainer "
                         + "of the epoch failed (a new epoch would wait for it); each is tried again once it answers")
+                .register(meters);
+        sealsLeftOut = Counter.builder("chariots_queue_maintainers_left_out_total")
+                .description("Maintainers a planned new epoch went on without because their seal failed (every LId "
+                        + "given out was stored, so the log's end was known without them)")
                 .register(meters);
         holes = Counter.builder("chariots_queue_holes_filled_total")
                 .description("LIds given out but never stored, filled with holes by epochs this queue started").register(meters);
@@ -128,6 +133,15 @@ public final class QueueMetrics {
 
     void ringChangePutOff() {
         ringChangesPutOff.increment();
+    }
+
+    void maintainersLeftOut(int n) {
+        sealsLeftOut.increment(n);
+    }
+
+    /** Maintainers planned new epochs went on without (read by the simulation). */
+    public long maintainersLeftOut() {
+        return (long) sealsLeftOut.count();
     }
 
     void conflict() {

@@ -33,7 +33,10 @@ import java.util.concurrent.TimeUnit;
  *     this epoch or a newer one by someone else ends the attempt. Each seal
  *     answers with the maintainer's layout (a newer one names more
  *     maintainers to seal), its floor and the LIds it holds above it. A
- *     maintainer that does not answer is waited for, and named.</li>
+ *     maintainer that does not answer is waited for, and named — except in a
+ *     planned change ({@link KnownEnd}), where the token's holder knows where
+ *     the log ends: one whose seal fails twice may be left out of the new
+ *     epoch instead, on the conditions of {@link #mayLeaveOut}.</li>
  * <li><b>FILLING</b>: the log continues after the highest LId any of them
  *     holds; every LId at or below it that its maintainer does not hold was
  *     given out but never stored, and gets a hole marker.</li>
@@ -62,7 +65,33 @@ public final class Recovery {
         void setLayout(String maintainer, Layout layout);
     }
 
+    /**
+     * Where the log ends, as the holder of the token knows it when a planned
+     * change (a queue joining or leaving cleanly) has waited for every LId
+     * given out to be stored: {@code lastLid} is the last LId the epoch gave
+     * out, and every one up to it is stored; {@code toids} the TOIds the
+     * token gave (all stored too). A maintainer whose seal then fails twice
+     * (paused, cut off) need not be waited for: the log's end and its TOIds
+     * are known without it, it holds nothing that would become a hole, and
+     * nothing stores to it at the old epoch any more — the epoch's one token
+     * is held by the queue recovering, which gave out nothing since; a store
+     * it acknowledged that arrives again is the same record at the same LId.
+     * A queue that thinks the token lost and starts the same epoch at once
+     * is fenced as before, through a maintainer both must seal
+     * ({@link #mayLeaveOut}). The one left out gets no part of the new
+     * epoch's stripe nor its layout (it adopts a newer layout when one is
+     * next stored on it), and the new token avoids it.
+     */
+    record KnownEnd(long lastLid, OriginMarks toids) {
+    }
+
     private final Links links;
+    private final KnownEnd known;
+    /** Maintainers left out of a planned change because their seal failed. */
+    private final Set<String> skipped = new LinkedHashSet<>();
+    /** Seal calls that failed, by maintainer: one lost call does not leave a maintainer out. */
+    private final Map<String, Integer> sealFailures = new HashMap<>();
+    private static final int SKIP_AFTER_FAILURES = 2;
     private final long epoch;
     private final String by;
     private final List<String> liveMaintainers;
@@ -87,10 +116,12 @@ public final class Recovery {
      * @param base            the newest layout the caller knows (may be empty)
      * @param liveMaintainers maintainers of the membership view, for the new stripe
      * @param ring            the queues of the new epoch, in ring order
+     * @param known           where the log ends, for a planned change; null after a fault
      */
     Recovery(Links links, long epoch, String by, Layout base, List<String> liveMaintainers, List<RingMember> ring,
-             String reason) {
+             String reason, KnownEnd known) {
         this.links = links;
+        this.known = known;
         this.epoch = epoch;
         this.by = by;
         this.base = base;
@@ -124,7 +155,7 @@ public final class Recovery {
 
     private void addTargets(Layout layout) {
         for (String m : mayHoldCurrentLids(layout)) {
-            if (targets.add(m) && step == Step.SEALING) {
+            if (!skipped.contains(m) && targets.add(m) && step == Step.SEALING) {
                 seal(m);
             }
         }
@@ -156,11 +187,55 @@ public final class Recovery {
     }
 
     void onSealFailed(String m, String why, long now) {
-        if (step == Step.SEALING && outstanding.remove(m)) {
-            retryAt.put(m, now + RETRY_NANOS);
-            waiting("maintainer " + m + ", which may hold LIds " + StripeMap.describeShare(base, m)
-                    + ": the new epoch cannot know where the log ends without it (" + why + ")", now);
+        if (step != Step.SEALING || !outstanding.remove(m)) {
+            return;
         }
+        if (known != null && sealFailures.merge(m, 1, Integer::sum) >= SKIP_AFTER_FAILURES && mayLeaveOut(m)) {
+            skipped.add(m);
+            targets.remove(m);
+            LOG.warn("epoch {} goes on without maintainer {}, whose seal failed ({}): every LId given out up to {} is stored,"
+                    + " so the log's end is known without it; new LIds go to the others until it answers", epoch, m, why,
+                    Long.toUnsignedString(known.lastLid()));
+            if (outstanding.isEmpty() && sealed.keySet().containsAll(targets)) {
+                computeHoles();
+            }
+            progress();
+            return;
+        }
+        retryAt.put(m, now + RETRY_NANOS);
+        waiting("maintainer " + m + ", which may hold LIds " + StripeMap.describeShare(base, m)
+                + (known == null ? ": the new epoch cannot know where the log ends without it ("
+                : ": the new epoch must seal it before it starts (") + why + ")", now);
+    }
+
+    /**
+     * Whether a planned change may go on without {@code m}. Another queue
+     * that thinks the token lost may start the same epoch meanwhile; seals
+     * are compare-and-sets, so of two attempts at most one completes as long
+     * as both must seal some maintainer in common. The holder of the epoch's
+     * token has the epoch's newest layout, and every restripe raises its
+     * version: at version 0 this layout is the only one of the epoch. An
+     * attempt from it seals every maintainer that may hold its LIds; one from
+     * an older epoch's layout reaches a maintainer the recovery that made
+     * this epoch sealed and stored this layout on, learns the layout there
+     * and must seal those too. So {@code m} may be left out only while the
+     * layout is at version 0 and another maintainer that may hold LIds of it
+     * is not left out (this attempt must seal it to complete). The new
+     * stripe also needs a live maintainer besides {@code m}.
+     */
+    private boolean mayLeaveOut(String m) {
+        if (base.getVersion() != 0) {
+            return false;
+        }
+        boolean anotherHolder = false;
+        for (String h : mayHoldCurrentLids(base)) {
+            anotherHolder |= !h.equals(m) && !skipped.contains(h);
+        }
+        boolean anotherLive = false;
+        for (String l : liveMaintainers) {
+            anotherLive |= !l.equals(m) && !skipped.contains(l);
+        }
+        return anotherHolder && anotherLive;
     }
 
     // Says what recovery waits for: at once, then every 10 s while it still waits.
@@ -181,6 +256,12 @@ public final class Recovery {
         lastLid = base.getStartLid();
         // What the epoch began with covers every maintainer not sealed now (it holds nothing of the current epoch).
         toids = OriginMarks.of(base.getStartToidsList());
+        if (known != null) {
+            if (Long.compareUnsigned(known.lastLid(), lastLid) > 0) {
+                lastLid = known.lastLid();
+            }
+            toids.raiseAll(known.toids());
+        }
         for (SealReply r : sealed.values()) {
             if (Long.compareUnsigned(r.getMaxLid(), lastLid) > 0) {
                 lastLid = r.getMaxLid();
@@ -262,7 +343,9 @@ public final class Recovery {
             }
         }
         Layout kept = b.build();
-        Layout next = liveMaintainers.isEmpty() ? kept : StripeMap.withStripe(kept, lastLid + 1, liveMaintainers);
+        List<String> live = new ArrayList<>(liveMaintainers);
+        live.removeAll(skipped);
+        Layout next = live.isEmpty() ? kept : StripeMap.withStripe(kept, lastLid + 1, live);
         result = next.toBuilder().setEpoch(epoch).setVersion(0).setStartLid(lastLid).clearRing().addAllRing(ring)
                 .clearStartToids().addAllStartToids(toids.toList()).build();
         for (String m : publishTo()) {
@@ -274,6 +357,7 @@ public final class Recovery {
     private Set<String> publishTo() {
         Set<String> to = new LinkedHashSet<>(targets);
         to.addAll(mayHoldCurrentLids(result));
+        to.removeAll(skipped);
         return to;
     }
 
@@ -365,6 +449,11 @@ public final class Recovery {
      */
     OriginMarks toids() {
         return toids;
+    }
+
+    /** Maintainers a planned change left out because their seal failed: the new token avoids them. */
+    Set<String> skipped() {
+        return skipped;
     }
 
     long holesFilled() {

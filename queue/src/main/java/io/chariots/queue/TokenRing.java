@@ -3,6 +3,8 @@ package io.chariots.queue;
 import io.chariots.common.layout.RingOwners;
 import io.chariots.common.layout.StripeMap;
 import io.chariots.common.membership.Membership;
+import io.chariots.common.record.OriginMarks;
+import io.chariots.proto.AvoidedMaintainer;
 import io.chariots.proto.EnqueueReply;
 import io.chariots.proto.Layout;
 import io.chariots.proto.LayoutReply;
@@ -676,12 +678,19 @@ public final class TokenRing {
         Set<String> failing = AvoidedMaintainers.addresses(avoided.last());
         failing.addAll(failingHere().keySet());
         List<String> maintainers = RingPlan.desiredMaintainers(watch.view(), failing);
+        Recovery.KnownEnd known = null;
+        if (!fault && token != null && TokenHold.allStored(token)) {
+            // A planned change holds the epoch's token and waited for every LId it gave out to be stored.
+            OriginMarks given = OriginMarks.of(token.getOriginMarksList());
+            given.raise(config.datacenter(), token.getLocalToid());
+            known = new Recovery.KnownEnd(token.getLastLid(), given);
+        }
         token = null;
         retryingPass = false;
         passInFlight = false;
         restriping.clear();
         state(State.RECOVERING, now);
-        recovery = new Recovery(links, epoch, self.getInstanceId(), layout, maintainers, ring, reason);
+        recovery = new Recovery(links, epoch, self.getInstanceId(), layout, maintainers, ring, reason, known);
         recoveryForFault = fault;
         recovery.start(now);
         metrics.recoveryStarted();
@@ -697,6 +706,7 @@ public final class TokenRing {
     public void onSealFailed(String maintainer, String why, long now) {
         if (recovery != null) {
             recovery.onSealFailed(maintainer, why, now);
+            afterRecoveryStep(now); // a planned change may go on without it
         }
     }
 
@@ -748,6 +758,25 @@ public final class TokenRing {
         avoided.onProbe(maintainer, ok, now);
     }
 
+    /** The maintainers the new epoch's token avoids: those avoided before, and those a planned change left out. */
+    private List<AvoidedMaintainer> avoidedAfter(Recovery r) {
+        List<AvoidedMaintainer> out = new ArrayList<>(avoided.last());
+        Set<String> have = AvoidedMaintainers.addresses(out);
+        for (String m : r.skipped()) {
+            if (have.add(m)) {
+                String instance = "";
+                for (Member member : watch.view().members(Role.MAINTAINER)) {
+                    if (member.getGrpcAddress().equals(m)) {
+                        instance = member.getInstanceId();
+                    }
+                }
+                out.add(AvoidedMaintainer.newBuilder().setAddress(m).setInstanceId(instance)
+                        .setReason("did not answer the seal of epoch " + r.epoch()).build());
+            }
+        }
+        return out;
+    }
+
     /** Whether {@code sent} is the layout of the restripe under way (a late answer to an earlier one is not). */
     private boolean restripeOf(Layout sent) {
         return sent.equals(restripeSent);
@@ -759,10 +788,11 @@ public final class TokenRing {
             recovery = null;
             adoptEpoch(r.epoch(), r.layout(), now);
             metrics.epochStarted(recoveryForFault, r.holesFilled());
+            metrics.maintainersLeftOut(r.skipped().size());
             links.reportLayout(r.layout());
             take(Token.newBuilder().setEpoch(r.epoch()).setHop(1).setLastLid(r.lastLid()).setLayout(r.layout())
                     .setLocalToid(r.toids().get(config.datacenter())).addAllOriginMarks(r.toids().toList(config.datacenter()))
-                    .addAllAvoidedMaintainers(avoided.last()).build(), now);
+                    .addAllAvoidedMaintainers(avoidedAfter(r)).build(), now);
         } else if (r.step() == Recovery.Step.ABORTED) {
             recovery = null;
             state(State.IDLE, now);

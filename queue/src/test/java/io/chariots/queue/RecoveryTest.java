@@ -99,7 +99,7 @@ class RecoveryTest {
     private static final Layout BASE = layout(1, 2, 0, stripe(1, M1, M2), stripe(1501, M2, M1), stripe(5001, M1));
 
     private Recovery recovery(Layout base, List<String> live, List<RingMember> ring) {
-        Recovery r = new Recovery(links, 2, BY, base, live, ring, "test");
+        Recovery r = new Recovery(links, 2, BY, base, live, ring, "test", null);
         r.start(T0);
         return r;
     }
@@ -122,7 +122,7 @@ class RecoveryTest {
     @Test
     void startSealsEachMaintainerThatMayHoldLidsAndEachLiveOneOnce() {
         Layout base = layout(3, 0, 2000, stripe(1, "a"), stripe(1501, "b"), stripe(2001, "c", "d"));
-        Recovery r = new Recovery(links, 4, BY, base, List.of("d", "e"), List.of(Q1), "test");
+        Recovery r = new Recovery(links, 4, BY, base, List.of("d", "e"), List.of(Q1), "test", null);
         r.start(T0);
         assertThat(links.to("seal")).containsExactlyInAnyOrder("c", "d", "e");
         assertThat(links.of("seal")).allSatisfy(c -> assertThat(c.epoch()).isEqualTo(4));
@@ -400,6 +400,104 @@ class RecoveryTest {
         r.onSealed(M2, sealed(BASE, 1500), T0 + 2 * next);
         assertThat(r.step()).isIn(Recovery.Step.FILLING, Recovery.Step.PUBLISHING);
         assertThat(r.waitingFor()).doesNotContain("UNAVAILABLE");
+    }
+
+    // A planned change's layout, as the epoch began (version 0): blocks of [m1, m2] from LId 1.
+    // Owners: 1..1000 m1, 1001..2000 m2, 2001..3000 m1, ...
+    private static final Layout FIRST = layout(1, 0, 0, stripe(1, M1, M2));
+
+    private Recovery planned(Layout base, List<String> live, long lastLid, io.chariots.common.record.OriginMarks toids) {
+        Recovery r = new Recovery(links, 2, BY, base, live, List.of(Q1), "the ring changes", new Recovery.KnownEnd(lastLid, toids));
+        r.start(T0);
+        return r;
+    }
+
+    /** Fails {@code m}'s seal, and once more after the retry poll sends. */
+    private static void failTwice(Recovery r, String m) {
+        r.onSealFailed(m, "DEADLINE_EXCEEDED after 2000 ms", T0);
+        assertThat(r.skipped()).as("one lost call does not leave a maintainer out").isEmpty();
+        long next = r.poll(T0);
+        r.poll(next);
+        r.onSealFailed(m, "DEADLINE_EXCEEDED after 2000 ms", next);
+    }
+
+    @Test
+    void aPlannedChangeGoesOnWithoutAMaintainerWhoseSealFailsTwiceAndLeavesItOut() {
+        // The holder quiesced: LIds up to 1800 were given out and all stored, TOIds up to 40 of this datacenter
+        // (0) and 7 of datacenter 1. m2 holds 1001..1800 but does not answer.
+        io.chariots.common.record.OriginMarks given = new io.chariots.common.record.OriginMarks();
+        given.raise(0, 40);
+        given.raise(1, 7);
+        Recovery r = planned(FIRST, List.of(M1, M2, M3), 1800, given);
+        r.onSealed(M1, sealed(FIRST, 1000), T0); // all of m1's up to 1800: 1..1000
+        r.onSealed(M3, sealed(FIRST, 0), T0);
+        links.clear();
+        failTwice(r, M2);
+
+        assertThat(r.skipped()).containsExactly(M2);
+        assertThat(links.to("seal")).as("one retry, then no more").containsExactly(M2);
+        assertThat(r.lastLid()).as("the token's last LId, not the 1000 the sealed maintainers hold: 1001..1800 would be"
+                + " given twice").isEqualTo(1800);
+        assertThat(r.toids().get(0)).isEqualTo(40);
+        assertThat(r.toids().get(1)).isEqualTo(7);
+        assertThat(links.to("holes")).as("every LId given out is stored").isEmpty();
+        assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
+        assertThat(links.to("layout")).containsExactlyInAnyOrder(M1, M3);
+        Layout published = links.of("layout").get(0).layout();
+        assertThat(published.getStartLid()).isEqualTo(1800);
+        assertThat(published.getStripes(published.getStripesCount() - 1)).isEqualTo(stripe(1801, M1, M3));
+        r.onLayoutSet(M1, accepted(), T0);
+        r.onLayoutSet(M3, accepted(), T0);
+        assertThat(r.step()).isEqualTo(Recovery.Step.DONE);
+    }
+
+    @Test
+    void aMaintainerIsLeftOutOnlyWhileAnotherThatMayHoldLidsIsSealedSoThatAConcurrentAttemptIsFenced() {
+        // A queue that thinks the token lost starts the same epoch and seals m1 and m2 (what the epoch's layout
+        // says may hold its LIds). Were the planned change to leave out both and finish with m3 alone, both
+        // attempts would complete. It may leave out one of them, never both: the other must be sealed by it.
+        Recovery r = planned(FIRST, List.of(M1, M2, M3), 1800, new io.chariots.common.record.OriginMarks());
+        r.onSealed(M3, sealed(FIRST, 0), T0);
+        failTwice(r, M2);
+        assertThat(r.skipped()).containsExactly(M2);
+        r.onSealFailed(M1, "UNAVAILABLE", T0);
+        long next = r.poll(T0);
+        r.poll(next);
+        r.onSealFailed(M1, "UNAVAILABLE", next);
+        assertThat(r.skipped()).as("m1 is the last that may hold LIds of the epoch").containsExactly(M2);
+        assertThat(r.step()).isEqualTo(Recovery.Step.SEALING);
+        // The other attempt sealed m1 first: this one gives up.
+        long again = r.poll(next);
+        r.poll(again);
+        r.onSealed(M1, SealReply.newBuilder().setSealed(false).setEpoch(2).setBy("q2-instance").build(), again);
+        assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
+    }
+
+    @Test
+    void aRecoveryAfterAFaultAfterARestripeOrWithNoOtherLiveMaintainerWaitsForAFailedSeal() {
+        Recovery fault = new Recovery(links, 2, BY, FIRST, List.of(M1, M2, M3), List.of(Q1), "test", null);
+        fault.start(T0);
+        fault.onSealed(M1, sealed(FIRST, 1000), T0);
+        fault.onSealed(M3, sealed(FIRST, 0), T0);
+        failTwice(fault, M2);
+        assertThat(fault.skipped()).as("after a fault the log's end is not known without it").isEmpty();
+        assertThat(fault.step()).isEqualTo(Recovery.Step.SEALING);
+
+        // A restripe in the epoch: a queue that thinks the token lost may start from the layout before it.
+        Layout restriped = layout(1, 1, 0, stripe(1, M1, M2), stripe(1801, M1, M3));
+        Recovery after = planned(restriped, List.of(M1, M2, M3), 1800, new io.chariots.common.record.OriginMarks());
+        after.onSealed(M1, sealed(restriped, 1000), T0);
+        after.onSealed(M3, sealed(restriped, 0), T0);
+        failTwice(after, M2);
+        assertThat(after.skipped()).isEmpty();
+        assertThat(after.step()).isEqualTo(Recovery.Step.SEALING);
+
+        Layout alone = layout(1, 0, 0, stripe(1, M2));
+        Recovery one = planned(alone, List.of(M2), 10, new io.chariots.common.record.OriginMarks());
+        failTwice(one, M2);
+        assertThat(one.skipped()).as("the only maintainer: the new epoch would have none to store to").isEmpty();
+        assertThat(one.step()).isEqualTo(Recovery.Step.SEALING);
+        assertThat(one.waitingFor()).contains(M2);
     }
 
     @Test

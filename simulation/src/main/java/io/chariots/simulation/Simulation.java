@@ -57,7 +57,8 @@ public final class Simulation {
     /** What a run found; {@link #violations} empty means every invariant held. */
     public record Result(long seed, List<String> violations, int records, long lids, long holes, int faults,
                          long recoveries, int keptMemories, int wholeMemories, int queuesNeverInRing, long messages, long lost,
-                         long longestStallMs, List<String> faultLog, long digest, long ringChangesPutOff) {
+                         long longestStallMs, List<String> faultLog, long digest, long ringChangesPutOff,
+                         long maintainersLeftOut) {
         public boolean ok() {
             return violations.isEmpty();
         }
@@ -696,12 +697,14 @@ public final class Simulation {
         }
         long recoveries = 0;
         long putOff = 0;
+        long leftOut = 0;
         int kept = 0;
         int whole = 0;
         int neverInRing = 0;
         for (SimQueue q : cluster.queues.values()) {
             recoveries += q.metrics.recoveries();
             putOff += q.metrics.ringChangesPutOff();
+            leftOut += q.metrics.maintainersLeftOut();
             kept += q.keptMemories;
             whole += q.wholeMemories + (q.ring.keptMemoryWhole() ? 1 : 0);
             neverInRing += q.node.life == SimNet.Life.UP && !q.ring.everInRing() ? 1 : 0;
@@ -712,7 +715,7 @@ public final class Simulation {
             digest = digest * 1_000_003 + r.getLid() * 31 + (r.getHole() ? 1 : r.getId().hashCode());
         }
         return new Result(seed, v.size() > 20 ? v.subList(0, 20) : v, sent, n, holes, faults, recoveries, kept, whole, neverInRing,
-                net.messages, net.lost, longestStallMs, faultLog, digest, putOff);
+                net.messages, net.lost, longestStallMs, faultLog, digest, putOff, leftOut);
     }
 
     /** What a range of seeds found. */
