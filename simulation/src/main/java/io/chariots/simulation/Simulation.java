@@ -239,19 +239,30 @@ public final class Simulation {
             scheduleFault(start + 1_000 + net.random.nextInt(2_000), end - 3_000);
         }
         net.run(end, this::tick);
-        // Heal: no more loss; everything up; wait until every batch is acknowledged.
+        // Heal: no more loss; everything up; wait until every batch is acknowledged and the other datacenter's
+        // records are all in the log. Its link ships again from this log's mark for its origin whenever that mark
+        // has not moved for 2 s (as OriginShipper does, whatever was acknowledged: a queue answers a link's resend
+        // at once while its first copy is on its way, and that first copy may be dropped by a later epoch change).
         net.loss = 0;
         long deadline = net.nowMs() + 120_000;
         long shippedAt = net.nowMs();
+        long checkedAt = net.nowMs();
+        long lastMark = -1;
         while (net.nowMs() < deadline) {
-            if (acked.size() == batches.size()) {
-                long mark = remoteMark(); // reads the whole log: once a round, and only once every batch is answered
+            boolean answered = acked.size() == batches.size();
+            if (answered || net.nowMs() - checkedAt >= 2_000) {
+                long mark = remoteMark(); // reads the whole log: once every batch is answered, else every 2 s
                 if (mark >= remoteLast) {
-                    break;
-                }
-                if (net.nowMs() - shippedAt >= 2_000) {
+                    if (answered) {
+                        break;
+                    }
+                } else if (net.nowMs() - shippedAt >= 2_000 && (answered || mark == lastMark)) {
                     shipRemoteAbove(mark);
                     shippedAt = net.nowMs();
+                }
+                if (!answered) {
+                    lastMark = mark;
+                    checkedAt = net.nowMs();
                 }
             }
             net.run(net.nowMs() + 100, this::tick);
