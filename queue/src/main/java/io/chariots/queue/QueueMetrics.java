@@ -22,7 +22,7 @@ public final class QueueMetrics {
     private final Counter recoveries;
     private final Counter ringChanges;
     private final Counter ringChangesPutOff;
-    private final Counter sealsLeftOut;
+    private final Counter leftOut;
     private final Counter holes;
     private final Counter conflicts;
     private final Counter refusedFull;
@@ -57,7 +57,7 @@ public final class QueueMetrics {
                 .description("Planned ring changes whose wait for every LId to be stored was called off because a maintainer "
                         + "of the epoch failed (a new epoch would wait for it); each is tried again once it answers")
                 .register(meters);
-        sealsLeftOut = Counter.builder("chariots_queue_maintainers_left_out_total")
+        leftOut = Counter.builder("chariots_queue_maintainers_left_out_total")
                 .description("Maintainers a planned new epoch went on without because their seal failed (every LId "
                         + "given out was stored, so the log's end was known without them)")
                 .register(meters);
@@ -136,12 +136,12 @@ public final class QueueMetrics {
     }
 
     void maintainersLeftOut(int n) {
-        sealsLeftOut.increment(n);
+        leftOut.increment(n);
     }
 
     /** Maintainers planned new epochs went on without (read by the simulation). */
     public long maintainersLeftOut() {
-        return (long) sealsLeftOut.count();
+        return (long) leftOut.count();
     }
 
     void conflict() {

@@ -180,6 +180,11 @@ public final class Recovery {
             base = r.getLayout();
             addTargets(base);
         }
+        sealingStepped();
+    }
+
+    /** A seal was answered or its maintainer left out: once every target is sealed, on to the holes. */
+    private void sealingStepped() {
         if (outstanding.isEmpty() && sealed.keySet().containsAll(targets)) {
             computeHoles();
         }
@@ -196,10 +201,7 @@ public final class Recovery {
             LOG.warn("epoch {} goes on without maintainer {}, whose seal failed ({}): every LId given out up to {} is stored,"
                     + " so the log's end is known without it; new LIds go to the others until it answers", epoch, m, why,
                     Long.toUnsignedString(known.lastLid()));
-            if (outstanding.isEmpty() && sealed.keySet().containsAll(targets)) {
-                computeHoles();
-            }
-            progress();
+            sealingStepped();
             return;
         }
         retryAt.put(m, now + RETRY_NANOS);
