@@ -47,7 +47,11 @@ import java.util.concurrent.TimeUnit;
  *     {@link #lastLid()} as its last LId.</li>
  * </ol>
  *
- * Owned by the queue's loop; the {@link Links} report back on it.
+ * Owned by the queue's loop; the {@link Links} report back on it, each
+ * answer with the epoch its call was made at. An answer to another epoch's
+ * call is an earlier attempt's, late (a queue's attempts have ever newer
+ * epochs), and is not this one's: its seal may have been at an older epoch,
+ * its holes another set, its failure not this attempt's call.
  */
 public final class Recovery {
     private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
@@ -166,8 +170,8 @@ public final class Recovery {
         links.seal(m, epoch, by);
     }
 
-    void onSealed(String m, SealReply r, long now) {
-        if (step != Step.SEALING || !outstanding.remove(m)) {
+    void onSealed(String m, long asked, SealReply r, long now) {
+        if (asked != epoch || step != Step.SEALING || !outstanding.remove(m)) {
             return;
         }
         if (!r.getSealed()) {
@@ -191,8 +195,8 @@ public final class Recovery {
         progress();
     }
 
-    void onSealFailed(String m, String why, long now) {
-        if (step != Step.SEALING || !outstanding.remove(m)) {
+    void onSealFailed(String m, long asked, String why, long now) {
+        if (asked != epoch || step != Step.SEALING || !outstanding.remove(m)) {
             return;
         }
         if (known != null && sealFailures.merge(m, 1, Integer::sum) >= SKIP_AFTER_FAILURES && mayLeaveOut(m)) {
@@ -307,8 +311,8 @@ public final class Recovery {
         links.fillHoles(m, epoch, List.copyOf(l.subList(0, Math.min(l.size(), HOLES_PER_CALL))));
     }
 
-    void onHolesFilled(String m, StoreReply r, long now) {
-        if (step != Step.FILLING || !outstanding.remove(m)) {
+    void onHolesFilled(String m, long asked, StoreReply r, long now) {
+        if (asked != epoch || step != Step.FILLING || !outstanding.remove(m)) {
             return;
         }
         if (r.getStatus() != StoreReply.Status.STORED) {
@@ -328,8 +332,8 @@ public final class Recovery {
         progress();
     }
 
-    void onHolesFailed(String m, String why, long now) {
-        if (step == Step.FILLING && outstanding.remove(m)) {
+    void onHolesFailed(String m, long asked, String why, long now) {
+        if (asked == epoch && step == Step.FILLING && outstanding.remove(m)) {
             retryAt.put(m, now + RETRY_NANOS);
             waiting("maintainer " + m + " to store holes (" + why + ")", now);
         }

@@ -696,30 +696,32 @@ public final class TokenRing {
         metrics.recoveryStarted();
     }
 
-    public void onSealed(String maintainer, SealReply r, long now) {
+    /** {@code maintainer} answered the seal of {@code epoch}: an earlier attempt's answer is not the current one's. */
+    public void onSealed(String maintainer, long epoch, SealReply r, long now) {
         if (recovery != null) {
-            recovery.onSealed(maintainer, r, now);
+            recovery.onSealed(maintainer, epoch, r, now);
             afterRecoveryStep(now);
         }
     }
 
-    public void onSealFailed(String maintainer, String why, long now) {
+    public void onSealFailed(String maintainer, long epoch, String why, long now) {
         if (recovery != null) {
-            recovery.onSealFailed(maintainer, why, now);
+            recovery.onSealFailed(maintainer, epoch, why, now);
             afterRecoveryStep(now); // a planned change may go on without it
         }
     }
 
-    public void onHolesFilled(String maintainer, StoreReply r, long now) {
+    /** {@code maintainer} answered the holes sent at {@code epoch}. */
+    public void onHolesFilled(String maintainer, long epoch, StoreReply r, long now) {
         if (recovery != null) {
-            recovery.onHolesFilled(maintainer, r, now);
+            recovery.onHolesFilled(maintainer, epoch, r, now);
             afterRecoveryStep(now);
         }
     }
 
-    public void onHolesFailed(String maintainer, String why, long now) {
+    public void onHolesFailed(String maintainer, long epoch, String why, long now) {
         if (recovery != null) {
-            recovery.onHolesFailed(maintainer, why, now);
+            recovery.onHolesFailed(maintainer, epoch, why, now);
         }
     }
 

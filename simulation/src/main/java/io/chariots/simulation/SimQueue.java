@@ -342,15 +342,15 @@ final class SimQueue implements TokenRing.Links {
     @Override
     public void seal(String m, long epoch, String by) {
         SimMaintainer sm = cluster.maintainer(m);
-        net.call(node, sm.node, CallDeadlines.CONTROL_MS, (SimNet.Reply<io.chariots.proto.SealReply> r) -> r.ok(sm.seal(epoch, by)), reply -> ring.onSealed(m, reply, now()),
-                why -> ring.onSealFailed(m, why, now()));
+        net.call(node, sm.node, CallDeadlines.CONTROL_MS, (SimNet.Reply<io.chariots.proto.SealReply> r) -> r.ok(sm.seal(epoch, by)), reply -> ring.onSealed(m, epoch, reply, now()),
+                why -> ring.onSealFailed(m, epoch, why, now()));
     }
 
     @Override
     public void fillHoles(String m, long epoch, List<Long> lids) {
         SimMaintainer sm = cluster.maintainer(m);
         net.call(node, sm.node, CallDeadlines.STORE_MS, (SimNet.Reply<io.chariots.proto.StoreReply> r) -> r.ok(sm.fillHoles(epoch, lids)),
-                reply -> ring.onHolesFilled(m, reply, now()), why -> ring.onHolesFailed(m, why, now()));
+                reply -> ring.onHolesFilled(m, epoch, reply, now()), why -> ring.onHolesFailed(m, epoch, why, now()));
     }
 
     @Override
