@@ -12,6 +12,7 @@ import io.chariots.launcher.cluster.LocalCluster;
 import io.chariots.proto.Role;
 import io.chariots.testkit.ChildProcess;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -34,6 +35,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
@@ -230,6 +233,20 @@ class ClientLibrariesTest {
         assertThat(bad.code).as("a 400 fails the script").isNotZero();
         assertThat(bad.out).contains("\"field\":\"seed\"");
 
+        // test-scripts/wrk: the README's HTTP figures were measured with these bodies, which are appended whole
+        for (Map.Entry<String, Integer> script : Map.of("post_record.lua", 1, "post_records_100.lua", 100).entrySet()) {
+            Files.writeString(file, wrkBody(script.getKey()));
+            JsonNode answer = JSON.readTree(run(root + "/test-scripts/post_record.sh", "--url", url, file.toString()).ok().out);
+            List<String> ids = new ArrayList<>();
+            if (script.getValue() == 1) {
+                ids.add(answer.get("id").asText());
+            } else {
+                answer.get("ids").forEach(id -> ids.add(id.asText()));
+            }
+            assertThat(ids).as(script.getKey()).hasSize(script.getValue()).doesNotHaveDuplicates();
+            awaitAppended(ids.get(ids.size() - 1));
+        }
+
         // rawpost.py: one 'r' frame
         run(root + "/test-scripts/rawpost.py", "--batcher", batcher,
                 "{\"Id\":\"raw-" + run + "\",\"Tags\":{\"script\":\"raw-" + run + "\"},\"Seed\":" + big + ",\"Pre\":{\"Hash\":0}}").ok();
@@ -342,6 +359,33 @@ class ClientLibrariesTest {
         assertThat(batcherMetrics).containsPattern("chariots_client_token_refused_total\\{edge=\"tcp\",.*reason=\"missing\".*} [1-9]")
                 .containsPattern("chariots_client_token_refused_total\\{edge=\"tcp\",.*reason=\"wrong\".*} [1-9]");
         assertThat(Files.readString(cluster.get(Role.BATCHER, 0).log())).contains("sent before a client token from /127.0.0.1:");
+    }
+
+    @Test
+    void wrkScriptsAppendThroughTheApp() throws Exception {
+        Assumptions.assumeTrue(installed("wrk"), "wrk is not installed (apt-get install -y wrk): the scripts' bodies are still"
+                + " appended by everyTestScriptHelpsAndWorksAgainstTheCluster");
+        for (String script : List.of("post_record.lua", "post_records_100.lua")) {
+            Result r = run("wrk", "-t1", "-c2", "-d1s", "-H", "Authorization: Bearer " + TOKEN,
+                    "-s", root.resolve("test-scripts/wrk/" + script).toString(), url + "/record").ok();
+            assertThat(r.out).as(script).containsPattern("\\n\\s*[1-9][0-9]* requests in").doesNotContain("Non-2xx");
+        }
+    }
+
+    /** The body a wrk script sends. */
+    String wrkBody(String script) throws IOException {
+        Matcher m = Pattern.compile("wrk\\.body = \\[==\\[(.*)]==]")
+                .matcher(Files.readString(root.resolve("test-scripts/wrk/" + script)));
+        assertThat(m.find()).as("%s sets wrk.body", script).isTrue();
+        return m.group(1);
+    }
+
+    static boolean installed(String tool) {
+        try {
+            return ChildProcess.command(List.of("sh", "-c", "command -v " + tool)).run(Duration.ofSeconds(10)).exit() == 0;
+        } catch (RuntimeException | InterruptedException e) {
+            return false;
+        }
     }
 
     static HttpResponse<String> get(String url, String token) throws Exception {
