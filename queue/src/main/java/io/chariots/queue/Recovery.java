@@ -50,8 +50,9 @@ import java.util.concurrent.TimeUnit;
  * Owned by the queue's loop; the {@link Links} report back on it, each
  * answer with the epoch its call was made at. An answer to another epoch's
  * call is an earlier attempt's, late (a queue's attempts have ever newer
- * epochs), and is not this one's: its seal may have been at an older epoch,
- * its holes another set, its failure not this attempt's call.
+ * epochs, also after one that aborted without learning a newer epoch), and
+ * is not this one's: its seal may have been at an older epoch, its holes
+ * another set, its failure not this attempt's call.
  */
 public final class Recovery {
     private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);

@@ -113,6 +113,9 @@ public final class TokenRing {
     private final QueueMetrics metrics;
     private State state = State.JOINING;
     private long knownEpoch;
+    // The epoch of this queue's last attempt at a new one: the next attempt is newer even when it learnt no newer
+    // epoch (one aborted by a conflict on holes), so that answers to an attempt's calls are told apart by epoch.
+    private long lastAttemptEpoch;
     private Layout layout = Layout.getDefaultInstance();
     private Token token;
     private long lastHop;
@@ -673,7 +676,8 @@ public final class TokenRing {
         if (state == State.RECOVERING) {
             return;
         }
-        long epoch = knownEpoch + 1;
+        long epoch = Math.max(knownEpoch, lastAttemptEpoch) + 1;
+        lastAttemptEpoch = epoch;
         List<RingMember> ring = desiredRing(true, now);
         Set<String> failing = AvoidedMaintainers.addresses(avoided.last());
         failing.addAll(failingHere().keySet());
