@@ -287,17 +287,17 @@ final class GrpcQueueLinks implements TokenRing.Links {
     }
 
     @Override
-    public void seal(String m, long epoch, String by) {
+    public void seal(String m, long attempt, long epoch, String by) {
         Calls.on(maintainer(m, CallDeadlines.CONTROL_MS).seal(SealRequest.newBuilder().setEpoch(epoch).setBy(by).build()),
-                r -> onLoop(now -> ring.onSealed(m, epoch, r, now)),
-                t -> onLoop(now -> ring.onSealFailed(m, epoch, Calls.describe(t), now)));
+                r -> onLoop(now -> ring.onSealed(m, attempt, r, now)),
+                t -> onLoop(now -> ring.onSealFailed(m, attempt, Calls.describe(t), now)));
     }
 
     @Override
-    public void fillHoles(String m, long epoch, List<Long> lids) {
+    public void fillHoles(String m, long attempt, long epoch, List<Long> lids) {
         Calls.on(maintainer(m, CallDeadlines.STORE_MS).fillHoles(HolesRequest.newBuilder().setEpoch(epoch).addAllLids(lids).build()),
-                r -> onLoop(now -> ring.onHolesFilled(m, epoch, r, now)),
-                t -> onLoop(now -> ring.onHolesFailed(m, epoch, Calls.describe(t), now)));
+                r -> onLoop(now -> ring.onHolesFilled(m, attempt, r, now)),
+                t -> onLoop(now -> ring.onHolesFailed(m, attempt, Calls.describe(t), now)));
     }
 
     @Override

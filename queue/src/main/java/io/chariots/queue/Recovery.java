@@ -47,12 +47,12 @@ import java.util.concurrent.TimeUnit;
  *     {@link #lastLid()} as its last LId.</li>
  * </ol>
  *
- * Owned by the queue's loop; the {@link Links} report back on it, each
- * answer with the epoch its call was made at. An answer to another epoch's
- * call is an earlier attempt's, late (a queue's attempts have ever newer
- * epochs, also after one that aborted without learning a newer epoch), and
- * is not this one's: its seal may have been at an older epoch, its holes
- * another set, its failure not this attempt's call.
+ * Owned by the queue's loop; the {@link Links} report back on it, a seal's
+ * and holes' answer with the attempt its call was made for (the queue numbers
+ * its attempts). An earlier attempt's answer, late, is not this one's: its
+ * seal may have been at an older epoch, its holes another set (an attempt
+ * that aborted on a conflict learnt no newer epoch, and the next one starts
+ * the same epoch), its failure not this attempt's call.
  */
 public final class Recovery {
     private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
@@ -61,11 +61,15 @@ public final class Recovery {
 
     public enum Step { SEALING, FILLING, PUBLISHING, DONE, ABORTED }
 
-    /** Calls to maintainers; each reply comes back through the matching {@code on...} method. */
+    /**
+     * Calls to maintainers; each reply comes back through the matching
+     * {@code on...} method, the seal's and the holes' with the
+     * {@code attempt} they were made for.
+     */
     public interface Links {
-        void seal(String maintainer, long epoch, String by);
+        void seal(String maintainer, long attempt, long epoch, String by);
 
-        void fillHoles(String maintainer, long epoch, List<Long> lids);
+        void fillHoles(String maintainer, long attempt, long epoch, List<Long> lids);
 
         void setLayout(String maintainer, Layout layout);
     }
@@ -97,6 +101,7 @@ public final class Recovery {
     /** Seal calls that failed, by maintainer: one lost call does not leave a maintainer out. */
     private final Map<String, Integer> sealFailures = new HashMap<>();
     private static final int SKIP_AFTER_FAILURES = 2;
+    private final long attempt;
     private final long epoch;
     private final String by;
     private final List<String> liveMaintainers;
@@ -118,15 +123,17 @@ public final class Recovery {
     private long holesFilled;
 
     /**
+     * @param attempt         this attempt's number, which the answers to its calls carry
      * @param base            the newest layout the caller knows (may be empty)
      * @param liveMaintainers maintainers of the membership view, for the new stripe
      * @param ring            the queues of the new epoch, in ring order
      * @param known           where the log ends, for a planned change; null after a fault
      */
-    Recovery(Links links, long epoch, String by, Layout base, List<String> liveMaintainers, List<RingMember> ring,
+    Recovery(Links links, long attempt, long epoch, String by, Layout base, List<String> liveMaintainers, List<RingMember> ring,
              String reason, KnownEnd known) {
         this.links = links;
         this.known = known;
+        this.attempt = attempt;
         this.epoch = epoch;
         this.by = by;
         this.base = base;
@@ -168,11 +175,11 @@ public final class Recovery {
 
     private void seal(String m) {
         outstanding.add(m);
-        links.seal(m, epoch, by);
+        links.seal(m, attempt, epoch, by);
     }
 
-    void onSealed(String m, long asked, SealReply r, long now) {
-        if (asked != epoch || step != Step.SEALING || !outstanding.remove(m)) {
+    void onSealed(String m, long attempt, SealReply r, long now) {
+        if (attempt != this.attempt || step != Step.SEALING || !outstanding.remove(m)) {
             return;
         }
         if (!r.getSealed()) {
@@ -196,8 +203,8 @@ public final class Recovery {
         progress();
     }
 
-    void onSealFailed(String m, long asked, String why, long now) {
-        if (asked != epoch || step != Step.SEALING || !outstanding.remove(m)) {
+    void onSealFailed(String m, long attempt, String why, long now) {
+        if (attempt != this.attempt || step != Step.SEALING || !outstanding.remove(m)) {
             return;
         }
         if (known != null && sealFailures.merge(m, 1, Integer::sum) >= SKIP_AFTER_FAILURES && mayLeaveOut(m)) {
@@ -309,11 +316,11 @@ public final class Recovery {
     private void sendHoles(String m) {
         List<Long> l = holes.get(m);
         outstanding.add(m);
-        links.fillHoles(m, epoch, List.copyOf(l.subList(0, Math.min(l.size(), HOLES_PER_CALL))));
+        links.fillHoles(m, attempt, epoch, List.copyOf(l.subList(0, Math.min(l.size(), HOLES_PER_CALL))));
     }
 
-    void onHolesFilled(String m, long asked, StoreReply r, long now) {
-        if (asked != epoch || step != Step.FILLING || !outstanding.remove(m)) {
+    void onHolesFilled(String m, long attempt, StoreReply r, long now) {
+        if (attempt != this.attempt || step != Step.FILLING || !outstanding.remove(m)) {
             return;
         }
         if (r.getStatus() != StoreReply.Status.STORED) {
@@ -333,8 +340,8 @@ public final class Recovery {
         progress();
     }
 
-    void onHolesFailed(String m, long asked, String why, long now) {
-        if (asked == epoch && step == Step.FILLING && outstanding.remove(m)) {
+    void onHolesFailed(String m, long attempt, String why, long now) {
+        if (attempt == this.attempt && step == Step.FILLING && outstanding.remove(m)) {
             retryAt.put(m, now + RETRY_NANOS);
             waiting("maintainer " + m + " to store holes (" + why + ")", now);
         }

@@ -113,9 +113,8 @@ public final class TokenRing {
     private final QueueMetrics metrics;
     private State state = State.JOINING;
     private long knownEpoch;
-    // The epoch of this queue's last attempt at a new one: the next attempt is newer even when it learnt no newer
-    // epoch (one aborted by a conflict on holes), so that answers to an attempt's calls are told apart by epoch.
-    private long lastAttemptEpoch;
+    // This queue's attempts at a new epoch, numbered: answers to an attempt's seal and holes carry its number.
+    private long attempts;
     private Layout layout = Layout.getDefaultInstance();
     private Token token;
     private long lastHop;
@@ -676,8 +675,7 @@ public final class TokenRing {
         if (state == State.RECOVERING) {
             return;
         }
-        long epoch = Math.max(knownEpoch, lastAttemptEpoch) + 1;
-        lastAttemptEpoch = epoch;
+        long epoch = knownEpoch + 1;
         List<RingMember> ring = desiredRing(true, now);
         Set<String> failing = AvoidedMaintainers.addresses(avoided.last());
         failing.addAll(failingHere().keySet());
@@ -694,38 +692,38 @@ public final class TokenRing {
         passInFlight = false;
         restriping.clear();
         state(State.RECOVERING, now);
-        recovery = new Recovery(links, epoch, self.getInstanceId(), layout, maintainers, ring, reason, known);
+        recovery = new Recovery(links, ++attempts, epoch, self.getInstanceId(), layout, maintainers, ring, reason, known);
         recoveryForFault = fault;
         recovery.start(now);
         metrics.recoveryStarted();
     }
 
-    /** {@code maintainer} answered the seal of {@code epoch}: an earlier attempt's answer is not the current one's. */
-    public void onSealed(String maintainer, long epoch, SealReply r, long now) {
+    /** {@code maintainer} answered the seal of recovery attempt {@code attempt}: an earlier attempt's answer is not the current one's. */
+    public void onSealed(String maintainer, long attempt, SealReply r, long now) {
         if (recovery != null) {
-            recovery.onSealed(maintainer, epoch, r, now);
+            recovery.onSealed(maintainer, attempt, r, now);
             afterRecoveryStep(now);
         }
     }
 
-    public void onSealFailed(String maintainer, long epoch, String why, long now) {
+    public void onSealFailed(String maintainer, long attempt, String why, long now) {
         if (recovery != null) {
-            recovery.onSealFailed(maintainer, epoch, why, now);
+            recovery.onSealFailed(maintainer, attempt, why, now);
             afterRecoveryStep(now); // a planned change may go on without it
         }
     }
 
-    /** {@code maintainer} answered the holes sent at {@code epoch}. */
-    public void onHolesFilled(String maintainer, long epoch, StoreReply r, long now) {
+    /** {@code maintainer} answered the holes sent by recovery attempt {@code attempt}. */
+    public void onHolesFilled(String maintainer, long attempt, StoreReply r, long now) {
         if (recovery != null) {
-            recovery.onHolesFilled(maintainer, epoch, r, now);
+            recovery.onHolesFilled(maintainer, attempt, r, now);
             afterRecoveryStep(now);
         }
     }
 
-    public void onHolesFailed(String maintainer, long epoch, String why, long now) {
+    public void onHolesFailed(String maintainer, long attempt, String why, long now) {
         if (recovery != null) {
-            recovery.onHolesFailed(maintainer, epoch, why, now);
+            recovery.onHolesFailed(maintainer, attempt, why, now);
         }
     }
 

@@ -20,6 +20,8 @@ class RecoveryTest {
     private static final long MS = 1_000_000L;
     private static final long T0 = 8_000_000_000_000L;
     private static final String BY = "q1-instance";
+    /** The queue's number for the attempt under test; the one before it is an earlier attempt's. */
+    private static final long ATTEMPT = 7;
     private static final String M1 = "m1:8000";
     private static final String M2 = "m2:8000";
     private static final String M3 = "m3:8000";
@@ -35,13 +37,15 @@ class RecoveryTest {
         final List<Call> calls = new ArrayList<>();
 
         @Override
-        public void seal(String maintainer, long epoch, String by) {
+        public void seal(String maintainer, long attempt, long epoch, String by) {
             assertThat(by).isEqualTo(BY);
+            assertThat(attempt).isEqualTo(ATTEMPT);
             calls.add(new Call("seal", maintainer, epoch, List.of(), null));
         }
 
         @Override
-        public void fillHoles(String maintainer, long epoch, List<Long> lids) {
+        public void fillHoles(String maintainer, long attempt, long epoch, List<Long> lids) {
+            assertThat(attempt).isEqualTo(ATTEMPT);
             calls.add(new Call("holes", maintainer, epoch, List.copyOf(lids), null));
         }
 
@@ -100,7 +104,7 @@ class RecoveryTest {
     private static final Layout BASE = layout(1, 2, 0, stripe(1, M1, M2), stripe(1501, M2, M1), stripe(5001, M1));
 
     private Recovery recovery(Layout base, List<String> live, List<RingMember> ring) {
-        Recovery r = new Recovery(links, 2, BY, base, live, ring, "test", null);
+        Recovery r = new Recovery(links, ATTEMPT, 2, BY, base, live, ring, "test", null);
         r.start(T0);
         return r;
     }
@@ -123,7 +127,7 @@ class RecoveryTest {
     @Test
     void startSealsEachMaintainerThatMayHoldLidsAndEachLiveOneOnce() {
         Layout base = layout(3, 0, 2000, stripe(1, "a"), stripe(1501, "b"), stripe(2001, "c", "d"));
-        Recovery r = new Recovery(links, 4, BY, base, List.of("d", "e"), List.of(Q1), "test", null);
+        Recovery r = new Recovery(links, ATTEMPT, 4, BY, base, List.of("d", "e"), List.of(Q1), "test", null);
         r.start(T0);
         assertThat(links.to("seal")).containsExactlyInAnyOrder("c", "d", "e");
         assertThat(links.of("seal")).allSatisfy(c -> assertThat(c.epoch()).isEqualTo(4));
@@ -140,11 +144,11 @@ class RecoveryTest {
         assertThat(links.to("seal")).containsExactlyInAnyOrder(M1, M2, M3);
         links.clear();
 
-        r.onSealed(M1, 2, sealed(BASE, 1000, 1501, 1503, 1505), T0);
-        r.onSealed(M2, 2, sealed(BASE, 1495, 1497, 1500), T0);
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1000, 1501, 1503, 1505), T0);
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1495, 1497, 1500), T0);
         assertThat(links.calls).as("m3 has not answered").isEmpty();
         assertThat(r.step()).isEqualTo(Recovery.Step.SEALING);
-        r.onSealed(M3, 2, sealed(BASE, 0), T0);
+        r.onSealed(M3, ATTEMPT, sealed(BASE, 0), T0);
 
         assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
         assertThat(r.lastLid()).isEqualTo(1505);
@@ -158,14 +162,14 @@ class RecoveryTest {
     @Test
     void thePublishedLayoutStartsAtTheLogsEndWithAStripeForTheLiveMaintainers() {
         Recovery r = recovery(BASE, List.of(M1, M2, M3), List.of(Q1, Q3));
-        r.onSealed(M1, 2, sealed(BASE, 1000, 1501, 1503, 1505), T0);
-        r.onSealed(M2, 2, sealed(BASE, 1495, 1497, 1500), T0);
-        r.onSealed(M3, 2, sealed(BASE, 0), T0);
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1000, 1501, 1503, 1505), T0);
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1495, 1497, 1500), T0);
+        r.onSealed(M3, ATTEMPT, sealed(BASE, 0), T0);
         links.clear();
-        r.onHolesFilled(M1, 2, stored(), T0);
+        r.onHolesFilled(M1, ATTEMPT, stored(), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
         assertThat(links.calls).isEmpty();
-        r.onHolesFilled(M2, 2, stored(), T0);
+        r.onHolesFilled(M2, ATTEMPT, stored(), T0);
         assertThat(r.holesFilled()).isEqualTo(5);
 
         assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
@@ -195,7 +199,7 @@ class RecoveryTest {
         Layout base = layout(1, 0, 0, stripe(1, M1));
         Recovery r = recovery(base, List.of(M1), List.of(Q1));
         links.clear();
-        r.onSealed(M1, 2, sealed(base, 3, 4, 5), T0);
+        r.onSealed(M1, ATTEMPT, sealed(base, 3, 4, 5), T0);
         assertThat(links.of("holes")).isEmpty();
         assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
         Layout published = links.of("layout").get(0).layout();
@@ -218,8 +222,8 @@ class RecoveryTest {
         Layout base = layout(1, 0, 0, stripe(1, M1, M2)).toBuilder()
                 .addStartToids(mark(0, 40)).addStartToids(mark(1, 9)).addStartToids(mark(2, 3)).build();
         Recovery r = recovery(base, List.of(M1, M2), List.of(Q1));
-        r.onSealed(M1, 2, sealed(base, 4).toBuilder().addMaxToids(mark(0, 41)).addMaxToids(mark(1, 5)).build(), T0);
-        r.onSealed(M2, 2, sealed(base, 0).toBuilder().addMaxToids(mark(0, 43)).addMaxToids(mark(1, 12)).build(), T0);
+        r.onSealed(M1, ATTEMPT, sealed(base, 4).toBuilder().addMaxToids(mark(0, 41)).addMaxToids(mark(1, 5)).build(), T0);
+        r.onSealed(M2, ATTEMPT, sealed(base, 0).toBuilder().addMaxToids(mark(0, 43)).addMaxToids(mark(1, 12)).build(), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
         assertThat(r.toids().asMap()).containsExactlyInAnyOrderEntriesOf(java.util.Map.of(0, 43L, 1, 12L, 2, 3L));
         Layout published = links.of("layout").get(0).layout();
@@ -234,8 +238,8 @@ class RecoveryTest {
     void anEmptyLogStartsAtLidZero() {
         Recovery r = recovery(Layout.getDefaultInstance(), List.of(M1, M2), List.of(Q1));
         assertThat(links.to("seal")).containsExactlyInAnyOrder(M1, M2);
-        r.onSealed(M1, 2, sealed(Layout.getDefaultInstance(), 0), T0);
-        r.onSealed(M2, 2, sealed(Layout.getDefaultInstance(), 0), T0);
+        r.onSealed(M1, ATTEMPT, sealed(Layout.getDefaultInstance(), 0), T0);
+        r.onSealed(M2, ATTEMPT, sealed(Layout.getDefaultInstance(), 0), T0);
         assertThat(links.of("holes")).isEmpty();
         Layout published = links.of("layout").get(0).layout();
         assertThat(published.getStartLid()).isZero();
@@ -251,7 +255,7 @@ class RecoveryTest {
     void theLogsEndIsNeverBeforeTheEpochsStart() {
         Layout base = layout(1, 0, 700, stripe(1, M1));
         Recovery r = recovery(base, List.of(M1), List.of(Q1));
-        r.onSealed(M1, 2, sealed(base, 700), T0);
+        r.onSealed(M1, ATTEMPT, sealed(base, 700), T0);
         assertThat(r.lastLid()).isEqualTo(700);
         assertThat(links.of("layout").get(0).layout().getStartLid()).isEqualTo(700);
     }
@@ -260,8 +264,8 @@ class RecoveryTest {
     void withNoLiveMaintainerTheStripesStayAsTheyAre() {
         Layout base = layout(1, 0, 0, stripe(1, M1, M2));
         Recovery r = recovery(base, List.of(), List.of(Q1));
-        r.onSealed(M1, 2, sealed(base, 0, 1), T0);
-        r.onSealed(M2, 2, sealed(base, 0), T0);
+        r.onSealed(M1, ATTEMPT, sealed(base, 0, 1), T0);
+        r.onSealed(M2, ATTEMPT, sealed(base, 0), T0);
         Layout published = links.of("layout").get(0).layout();
         assertThat(published.getStripesList()).containsExactly(stripe(1, M1, M2));
         assertThat(published.getStartLid()).isEqualTo(1);
@@ -272,7 +276,7 @@ class RecoveryTest {
         Layout base = layout(1, 0, 0, stripe(1, M1));
         Recovery r = recovery(base, List.of(M1), List.of(Q1));
         links.clear();
-        r.onSealed(M1, 2, sealed(base, 0, 1, 120_000), T0);
+        r.onSealed(M1, ATTEMPT, sealed(base, 0, 1, 120_000), T0);
         List<Long> all = new ArrayList<>();
         for (int round = 0; r.step() == Recovery.Step.FILLING; round++) {
             assertThat(round).isLessThan(10);
@@ -280,7 +284,7 @@ class RecoveryTest {
             assertThat(c.kind()).isEqualTo("holes");
             assertThat(c.lids().size()).isLessThanOrEqualTo(50_000);
             all.addAll(c.lids());
-            r.onHolesFilled(M1, 2, stored(), T0);
+            r.onHolesFilled(M1, ATTEMPT, stored(), T0);
         }
         assertThat(links.of("holes")).hasSize(3);
         assertThat(all).isEqualTo(LongStream.rangeClosed(2, 119_999).boxed().toList());
@@ -298,11 +302,11 @@ class RecoveryTest {
         // Someone restriped within epoch 1 and told m1: LIds from 1001 go to [m1, m4], so block 1 is m4's
         // and block 2 m1's.
         Layout newer = layout(1, 3, 0, stripe(1, M1), stripe(1001, M1, M4));
-        r.onSealed(M1, 2, sealed(newer, 0, 1, 2, 2001), T0);
+        r.onSealed(M1, ATTEMPT, sealed(newer, 0, 1, 2, 2001), T0);
         assertThat(links.to("seal")).containsExactly(M4);
         assertThat(r.step()).isEqualTo(Recovery.Step.SEALING);
 
-        r.onSealed(M4, 2, sealed(newer, 0, 1001, 1500), T0);
+        r.onSealed(M4, ATTEMPT, sealed(newer, 0, 1001, 1500), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
         assertThat(r.lastLid()).isEqualTo(2001);
         // Holes by the newer layout.
@@ -313,8 +317,8 @@ class RecoveryTest {
             assertThat(c.lids()).isEqualTo(c.maintainer().equals(M1)
                     ? LongStream.rangeClosed(3, 1000).boxed().toList() : m4Holes);
         }
-        r.onHolesFilled(M1, 2, stored(), T0);
-        r.onHolesFilled(M4, 2, stored(), T0);
+        r.onHolesFilled(M1, ATTEMPT, stored(), T0);
+        r.onHolesFilled(M4, ATTEMPT, stored(), T0);
         // The published layout builds on the newer one, and goes to m4 as well.
         assertThat(links.to("layout")).containsExactlyInAnyOrder(M1, M4);
         assertThat(links.of("layout").get(0).layout().getStripesList()).containsExactly(stripe(1, M1),
@@ -326,23 +330,23 @@ class RecoveryTest {
         Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
         links.clear();
         Layout older = layout(1, 1, 0, stripe(1, M1, M4));
-        r.onSealed(M1, 2, sealed(older, 1000), T0);
+        r.onSealed(M1, ATTEMPT, sealed(older, 1000), T0);
         assertThat(links.to("seal")).isEmpty();
-        r.onSealed(M2, 2, sealed(BASE, 1500), T0);
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0);
         assertThat(r.step()).isNotEqualTo(Recovery.Step.SEALING);
     }
 
     @Test
     void aRefusedSealAbortsWithTheNewestEpochSeen() {
         Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
-        r.onSealed(M1, 2, sealed(BASE, 1000), T0);
-        r.onSealed(M2, 2, SealReply.newBuilder().setSealed(false).setEpoch(9).setBy("someone-else").build(), T0);
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1000), T0);
+        r.onSealed(M2, ATTEMPT, SealReply.newBuilder().setSealed(false).setEpoch(9).setBy("someone-else").build(), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
         assertThat(r.newestEpochSeen()).isEqualTo(9);
         links.clear();
         // Nothing moves afterwards.
-        r.onSealed(M2, 2, sealed(BASE, 1500), T0);
-        r.onHolesFilled(M1, 2, stored(), T0);
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0);
+        r.onHolesFilled(M1, ATTEMPT, stored(), T0);
         r.onLayoutSet(M1, accepted(), T0);
         assertThat(r.poll(T0 + 10_000 * MS)).isEqualTo(Long.MAX_VALUE);
         assertThat(links.calls).isEmpty();
@@ -352,10 +356,10 @@ class RecoveryTest {
     @Test
     void refusedHolesAbort() {
         Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
-        r.onSealed(M1, 2, sealed(BASE, 1000, 1501, 1503), T0);
-        r.onSealed(M2, 2, sealed(BASE, 1500), T0);
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1000, 1501, 1503), T0);
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
-        r.onHolesFilled(M1, 2, StoreReply.newBuilder().setStatus(StoreReply.Status.SEALED).setSealedEpoch(5).build(), T0);
+        r.onHolesFilled(M1, ATTEMPT, StoreReply.newBuilder().setStatus(StoreReply.Status.SEALED).setSealedEpoch(5).build(), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
         assertThat(r.newestEpochSeen()).isEqualTo(5);
         assertThat(links.of("layout")).isEmpty();
@@ -364,9 +368,9 @@ class RecoveryTest {
     @Test
     void aConflictOnHolesAbortsToo() {
         Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
-        r.onSealed(M1, 2, sealed(BASE, 1000, 1501, 1503), T0);
-        r.onSealed(M2, 2, sealed(BASE, 1500), T0);
-        r.onHolesFilled(M1, 2, StoreReply.newBuilder().setStatus(StoreReply.Status.CONFLICT).addConflicts(1502).build(), T0);
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1000, 1501, 1503), T0);
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0);
+        r.onHolesFilled(M1, ATTEMPT, StoreReply.newBuilder().setStatus(StoreReply.Status.CONFLICT).addConflicts(1502).build(), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
         assertThat(links.of("layout")).isEmpty();
     }
@@ -375,8 +379,8 @@ class RecoveryTest {
     void aRefusedLayoutAborts() {
         Layout base = layout(1, 0, 0, stripe(1, M1, M2));
         Recovery r = recovery(base, List.of(M1, M2), List.of(Q1));
-        r.onSealed(M1, 2, sealed(base, 0), T0);
-        r.onSealed(M2, 2, sealed(base, 0), T0);
+        r.onSealed(M1, ATTEMPT, sealed(base, 0), T0);
+        r.onSealed(M2, ATTEMPT, sealed(base, 0), T0);
         r.onLayoutSet(M1, accepted(), T0);
         r.onLayoutSet(M2, LayoutReply.newBuilder().setAccepted(false).setSealedEpoch(4).build(), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
@@ -388,9 +392,9 @@ class RecoveryTest {
     @Test
     void aFailedSealIsRetriedAfterPollAndNamedMeanwhile() {
         Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
-        r.onSealed(M1, 2, sealed(BASE, 1000), T0);
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1000), T0);
         links.clear();
-        r.onSealFailed(M2, 2, "UNAVAILABLE", T0);
+        r.onSealFailed(M2, ATTEMPT, "UNAVAILABLE", T0);
         assertThat(r.waitingFor()).contains(M2).contains("UNAVAILABLE");
         long next = r.poll(T0 + 1);
         assertThat(next).isGreaterThan(T0 + 1).isLessThan(Long.MAX_VALUE);
@@ -398,7 +402,7 @@ class RecoveryTest {
         assertThat(r.poll(next)).isEqualTo(Long.MAX_VALUE);
         assertThat(links.to("seal")).containsExactly(M2);
 
-        r.onSealed(M2, 2, sealed(BASE, 1500), T0 + 2 * next);
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0 + 2 * next);
         assertThat(r.step()).isIn(Recovery.Step.FILLING, Recovery.Step.PUBLISHING);
         assertThat(r.waitingFor()).doesNotContain("UNAVAILABLE");
     }
@@ -408,18 +412,18 @@ class RecoveryTest {
     private static final Layout FIRST = layout(1, 0, 0, stripe(1, M1, M2));
 
     private Recovery planned(Layout base, List<String> live, long lastLid, io.chariots.common.record.OriginMarks toids) {
-        Recovery r = new Recovery(links, 2, BY, base, live, List.of(Q1), "the ring changes", new Recovery.KnownEnd(lastLid, toids));
+        Recovery r = new Recovery(links, ATTEMPT, 2, BY, base, live, List.of(Q1), "the ring changes", new Recovery.KnownEnd(lastLid, toids));
         r.start(T0);
         return r;
     }
 
     /** Fails {@code m}'s seal, and once more after the retry poll sends. */
     private static void failTwice(Recovery r, String m) {
-        r.onSealFailed(m, 2, "DEADLINE_EXCEEDED after 2000 ms", T0);
+        r.onSealFailed(m, ATTEMPT, "DEADLINE_EXCEEDED after 2000 ms", T0);
         assertThat(r.skipped()).as("one lost call does not leave a maintainer out").isEmpty();
         long next = r.poll(T0);
         r.poll(next);
-        r.onSealFailed(m, 2, "DEADLINE_EXCEEDED after 2000 ms", next);
+        r.onSealFailed(m, ATTEMPT, "DEADLINE_EXCEEDED after 2000 ms", next);
     }
 
     @Test
@@ -430,8 +434,8 @@ class RecoveryTest {
         given.raise(0, 40);
         given.raise(1, 7);
         Recovery r = planned(FIRST, List.of(M1, M2, M3), 1800, given);
-        r.onSealed(M1, 2, sealed(FIRST, 1000), T0); // all of m1's up to 1800: 1..1000
-        r.onSealed(M3, 2, sealed(FIRST, 0), T0);
+        r.onSealed(M1, ATTEMPT, sealed(FIRST, 1000), T0); // all of m1's up to 1800: 1..1000
+        r.onSealed(M3, ATTEMPT, sealed(FIRST, 0), T0);
         links.clear();
         failTwice(r, M2);
 
@@ -458,28 +462,28 @@ class RecoveryTest {
         // says may hold its LIds). Were the planned change to leave out both and finish with m3 alone, both
         // attempts would complete. It may leave out one of them, never both: the other must be sealed by it.
         Recovery r = planned(FIRST, List.of(M1, M2, M3), 1800, new io.chariots.common.record.OriginMarks());
-        r.onSealed(M3, 2, sealed(FIRST, 0), T0);
+        r.onSealed(M3, ATTEMPT, sealed(FIRST, 0), T0);
         failTwice(r, M2);
         assertThat(r.skipped()).containsExactly(M2);
-        r.onSealFailed(M1, 2, "UNAVAILABLE", T0);
+        r.onSealFailed(M1, ATTEMPT, "UNAVAILABLE", T0);
         long next = r.poll(T0);
         r.poll(next);
-        r.onSealFailed(M1, 2, "UNAVAILABLE", next);
+        r.onSealFailed(M1, ATTEMPT, "UNAVAILABLE", next);
         assertThat(r.skipped()).as("m1 is the last that may hold LIds of the epoch").containsExactly(M2);
         assertThat(r.step()).isEqualTo(Recovery.Step.SEALING);
         // The other attempt sealed m1 first: this one gives up.
         long again = r.poll(next);
         r.poll(again);
-        r.onSealed(M1, 2, SealReply.newBuilder().setSealed(false).setEpoch(2).setBy("q2-instance").build(), again);
+        r.onSealed(M1, ATTEMPT, SealReply.newBuilder().setSealed(false).setEpoch(2).setBy("q2-instance").build(), again);
         assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
     }
 
     @Test
     void aRecoveryAfterAFaultAfterARestripeOrWithNoOtherLiveMaintainerWaitsForAFailedSeal() {
-        Recovery fault = new Recovery(links, 2, BY, FIRST, List.of(M1, M2, M3), List.of(Q1), "test", null);
+        Recovery fault = new Recovery(links, ATTEMPT, 2, BY, FIRST, List.of(M1, M2, M3), List.of(Q1), "test", null);
         fault.start(T0);
-        fault.onSealed(M1, 2, sealed(FIRST, 1000), T0);
-        fault.onSealed(M3, 2, sealed(FIRST, 0), T0);
+        fault.onSealed(M1, ATTEMPT, sealed(FIRST, 1000), T0);
+        fault.onSealed(M3, ATTEMPT, sealed(FIRST, 0), T0);
         failTwice(fault, M2);
         assertThat(fault.skipped()).as("after a fault the log's end is not known without it").isEmpty();
         assertThat(fault.step()).isEqualTo(Recovery.Step.SEALING);
@@ -487,8 +491,8 @@ class RecoveryTest {
         // A restripe in the epoch: a queue that thinks the token lost may start from the layout before it.
         Layout restriped = layout(1, 1, 0, stripe(1, M1, M2), stripe(1801, M1, M3));
         Recovery after = planned(restriped, List.of(M1, M2, M3), 1800, new io.chariots.common.record.OriginMarks());
-        after.onSealed(M1, 2, sealed(restriped, 1000), T0);
-        after.onSealed(M3, 2, sealed(restriped, 0), T0);
+        after.onSealed(M1, ATTEMPT, sealed(restriped, 1000), T0);
+        after.onSealed(M3, ATTEMPT, sealed(restriped, 0), T0);
         failTwice(after, M2);
         assertThat(after.skipped()).isEmpty();
         assertThat(after.step()).isEqualTo(Recovery.Step.SEALING);
@@ -504,67 +508,70 @@ class RecoveryTest {
     @Test
     void aLateAnswerToAFailedSealIsIgnoredUntilTheRetryIsAnswered() {
         Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
-        r.onSealed(M1, 2, sealed(BASE, 1000), T0);
-        r.onSealFailed(M2, 2, "DEADLINE_EXCEEDED", T0);
-        r.onSealed(M2, 2, sealed(BASE, 1500), T0);
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1000), T0);
+        r.onSealFailed(M2, ATTEMPT, "DEADLINE_EXCEEDED", T0);
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.SEALING);
         long next = r.poll(T0);
         r.poll(next);
-        r.onSealed(M2, 2, sealed(BASE, 1500), next);
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), next);
         assertThat(r.step()).isNotEqualTo(Recovery.Step.SEALING);
     }
 
     @Test
     void answersToAnEarlierAttemptsCallsAreNotThisOnes() {
-        // This queue's attempt at epoch 1 ended (another queue's epoch 1 won); its calls' answers come late,
-        // while the attempt at epoch 2 waits for its own.
+        // This queue's attempt before (at epoch 1, which another queue's epoch 1 won) ended; its calls' answers
+        // come late, while the attempt at epoch 2 waits for its own.
         Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
-        r.onSealed(M1, 2, sealed(BASE, 1000, 1501, 1503), T0);
-        r.onSealed(M2, 1, sealed(BASE, 1500).toBuilder().setEpoch(1).build(), T0);
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1000, 1501, 1503), T0);
+        r.onSealed(M2, ATTEMPT - 1, sealed(BASE, 1500).toBuilder().setEpoch(1).build(), T0);
         assertThat(r.step()).as("m2 sealed at epoch 1 is not sealed at 2: a holder of epoch 1 could still store to it")
                 .isEqualTo(Recovery.Step.SEALING);
-        r.onSealed(M2, 1, SealReply.newBuilder().setSealed(false).setEpoch(1).setBy("q2-instance").build(), T0);
+        r.onSealed(M2, ATTEMPT - 1, SealReply.newBuilder().setSealed(false).setEpoch(1).setBy("q2-instance").build(), T0);
         assertThat(r.step()).as("refused at epoch 1, which this attempt is past").isEqualTo(Recovery.Step.SEALING);
-        r.onSealFailed(M2, 1, "DEADLINE_EXCEEDED", T0);
+        r.onSealFailed(M2, ATTEMPT - 1, "DEADLINE_EXCEEDED", T0);
         links.clear();
         r.poll(T0 + TimeUnit.SECONDS.toNanos(1));
-        assertThat(links.calls).as("epoch 2's own seal of m2 is still on its way: nothing to resend").isEmpty();
+        assertThat(links.calls).as("this attempt's own seal of m2 is still on its way: nothing to resend").isEmpty();
 
-        r.onSealed(M2, 2, sealed(BASE, 1500), T0);
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
-        r.onHolesFilled(M1, 1, stored(), T0);
-        r.onHolesFailed(M1, 1, "UNAVAILABLE", T0);
-        assertThat(r.step()).as("epoch 1's holes were another set").isEqualTo(Recovery.Step.FILLING);
-        r.onHolesFilled(M1, 2, stored(), T0);
+        links.clear();
+        r.onHolesFailed(M1, ATTEMPT - 1, "UNAVAILABLE", T0);
+        r.poll(T0 + TimeUnit.SECONDS.toNanos(2));
+        assertThat(links.calls).as("this attempt's holes are still on their way: nothing to resend").isEmpty();
+        r.onHolesFilled(M1, ATTEMPT - 1, stored(), T0);
+        assertThat(r.step()).as("the earlier attempt's holes were another set").isEqualTo(Recovery.Step.FILLING);
+        r.onHolesFilled(M1, ATTEMPT, stored(), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
     }
 
     @Test
     void anEarlierAttemptsFailedSealDoesNotCountTowardLeavingAMaintainerOut() {
         Recovery r = planned(FIRST, List.of(M1, M2, M3), 1800, new io.chariots.common.record.OriginMarks());
-        r.onSealed(M1, 2, sealed(FIRST, 1000), T0);
-        r.onSealed(M3, 2, sealed(FIRST, 0), T0);
-        r.onSealFailed(M2, 1, "DEADLINE_EXCEEDED after 2000 ms", T0); // epoch 1's call, timed out late
+        r.onSealed(M1, ATTEMPT, sealed(FIRST, 1000), T0);
+        r.onSealed(M3, ATTEMPT, sealed(FIRST, 0), T0);
+        r.onSealFailed(M2, ATTEMPT - 1, "DEADLINE_EXCEEDED after 2000 ms", T0); // the earlier attempt's call, timed out late
         long t1 = T0 + TimeUnit.SECONDS.toNanos(1);
         r.poll(t1);
-        r.onSealFailed(M2, 2, "DEADLINE_EXCEEDED after 2000 ms", t1);
+        r.onSealFailed(M2, ATTEMPT, "DEADLINE_EXCEEDED after 2000 ms", t1);
         assertThat(r.skipped()).as("one of this attempt's calls failed").isEmpty();
         long t2 = t1 + TimeUnit.SECONDS.toNanos(1);
         r.poll(t2);
-        r.onSealFailed(M2, 2, "DEADLINE_EXCEEDED after 2000 ms", t2);
+        r.onSealFailed(M2, ATTEMPT, "DEADLINE_EXCEEDED after 2000 ms", t2);
         assertThat(r.skipped()).containsExactly(M2);
     }
 
     @Test
     void failedHolesAndLayoutsAreRetriedAfterPoll() {
         Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
-        r.onSealed(M1, 2, sealed(BASE, 1000, 1501, 1503), T0);
-        r.onSealed(M2, 2, sealed(BASE, 1500), T0);
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1000, 1501, 1503), T0);
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0);
         List<Long> m1Holes = links.of("holes").get(0).lids();
         assertThat(m1Holes).containsExactly(1502L);
         links.clear();
 
-        r.onHolesFailed(M1, 2, "UNAVAILABLE", T0);
+        r.onHolesFailed(M1, ATTEMPT, "UNAVAILABLE", T0);
         assertThat(r.waitingFor()).contains(M1);
         assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
         long next = r.poll(T0);
@@ -572,7 +579,7 @@ class RecoveryTest {
         r.poll(next);
         assertThat(links.of("holes")).extracting(Call::maintainer, Call::lids)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple(M1, m1Holes));
-        r.onHolesFilled(M1, 2, stored(), next);
+        r.onHolesFilled(M1, ATTEMPT, stored(), next);
         assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
         links.clear();
 
@@ -593,8 +600,8 @@ class RecoveryTest {
     void repliesFromMaintainersNotAskedAreIgnored() {
         Layout base = layout(1, 0, 0, stripe(1, M1));
         Recovery r = recovery(base, List.of(M1), List.of(Q1));
-        r.onSealed(M4, 2, sealed(base, 0), T0);
-        r.onSealed(M1, 2, sealed(base, 0, 1), T0);
+        r.onSealed(M4, ATTEMPT, sealed(base, 0), T0);
+        r.onSealed(M1, ATTEMPT, sealed(base, 0, 1), T0);
         r.onLayoutSet(M4, accepted(), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.PUBLISHING);
         r.onLayoutSet(M1, accepted(), T0);

@@ -25,9 +25,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A queue's attempts at a new epoch, driven through {@link TokenRing} with
- * links that record every call: each attempt has a newer epoch than the last,
- * even one that aborted without learning a newer epoch, and an answer to an
- * earlier attempt's call is not taken as the current one's.
+ * links that record every call: an attempt that aborted without learning a
+ * newer epoch is followed by another at the same epoch, which does not take
+ * the answers to the first one's calls as its own.
  */
 class TokenRingAttemptsTest {
     private record Call(String method, List<Object> args) {
@@ -64,8 +64,8 @@ class TokenRingAttemptsTest {
         ring.onMembership(new Membership(v.build()), now);
     }
 
-    /** Polls (answering token-loss probes: no other queue) until the ring seals m1; returns the epoch asked. */
-    private long awaitSeal() {
+    /** Polls (answering token-loss probes: no other queue) until the ring seals m1; returns that seal call. */
+    private Call awaitSeal() {
         for (int i = 0; i < 100; i++) {
             now += 50 * MS;
             ring.poll(now);
@@ -75,11 +75,19 @@ class TokenRingAttemptsTest {
                 }
                 if (c.method().equals("seal")) {
                     calls.clear();
-                    return (Long) c.args().get(1);
+                    return c;
                 }
             }
         }
         throw new AssertionError("no seal within 5 s: " + calls);
+    }
+
+    private static long attempt(Call c) {
+        return (Long) c.args().get(1);
+    }
+
+    private static long epoch(Call c) {
+        return (Long) c.args().get(2);
     }
 
     private static SealReply sealedAt(long epoch, long... lids) {
@@ -91,33 +99,44 @@ class TokenRingAttemptsTest {
         return b.setMaxLid(lids[lids.length - 1]).build();
     }
 
-    private List<String> called() {
-        return calls.stream().map(Call::method).toList();
+    private static StoreReply stored() {
+        return StoreReply.newBuilder().setStatus(StoreReply.Status.STORED).build();
     }
 
     @Test
-    void anAttemptAbortedWithoutANewerEpochIsFollowedByANewerOneThatIgnoresItsAnswers() {
-        assertThat(awaitSeal()).isEqualTo(1);
-        ring.onSealed(M1, 1, sealedAt(1, 1, 3), now);
-        assertThat(calls).extracting(Call::method, c -> c.args().get(1), c -> c.args().get(2))
+    void anAttemptAbortedWithoutANewerEpochIsFollowedByOneThatIgnoresItsAnswers() {
+        Call first = awaitSeal();
+        assertThat(epoch(first)).isEqualTo(1);
+        ring.onSealed(M1, attempt(first), sealedAt(1, 1, 3), now);
+        assertThat(calls).extracting(Call::method, c -> c.args().get(2), c -> c.args().get(3))
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("fillHoles", 1L, List.of(2L)));
         calls.clear();
         // LId 2 turns out to be stored after all (a conflict): the attempt ends, having learnt no newer epoch.
-        ring.onHolesFilled(M1, 1, StoreReply.newBuilder().setStatus(StoreReply.Status.CONFLICT).addConflicts(2).build(), now);
+        ring.onHolesFilled(M1, attempt(first), StoreReply.newBuilder().setStatus(StoreReply.Status.CONFLICT).addConflicts(2).build(), now);
         assertThat(ring.state()).isEqualTo(TokenRing.State.IDLE);
         assertThat(ring.epoch()).isZero();
 
-        assertThat(awaitSeal()).as("the next attempt's epoch").isEqualTo(2);
-        // Epoch 1's answers, late (its seal answered again, its holes): not the answers to epoch 2's calls.
-        ring.onSealed(M1, 1, sealedAt(1, 1, 2, 3), now);
-        ring.onHolesFilled(M1, 1, StoreReply.newBuilder().setStatus(StoreReply.Status.STORED).build(), now);
-        assertThat(called()).as("epoch 2 still waits for its seal").isEmpty();
+        Call second = awaitSeal();
+        assertThat(epoch(second)).as("the next attempt starts the same epoch").isEqualTo(1);
+        assertThat(attempt(second)).isNotEqualTo(attempt(first));
+        // The first attempt's seal, answered again late: not the second's (which would go on to the holes).
+        ring.onSealed(M1, attempt(first), sealedAt(1, 1, 2, 3, 5), now);
+        assertThat(calls).as("the second attempt still waits for its seal").isEmpty();
         assertThat(ring.state()).isEqualTo(TokenRing.State.RECOVERING);
 
-        ring.onSealed(M1, 2, sealedAt(2, 1, 2, 3), now);
-        assertThat(calls).as("every LId up to 3 is stored: on to the layout")
-                .extracting(Call::method).containsExactly("setLayout");
-        assertThat(((Layout) calls.get(0).args().get(1)).getEpoch()).isEqualTo(2);
-        assertThat(((Layout) calls.get(0).args().get(1)).getStartLid()).isEqualTo(3);
+        ring.onSealed(M1, attempt(second), sealedAt(1, 1, 2, 3, 5), now);
+        assertThat(calls).extracting(Call::method, c -> c.args().get(1), c -> c.args().get(3))
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("fillHoles", attempt(second), List.of(4L)));
+        calls.clear();
+        // The first attempt's holes (LId 2), answered late: not the second's (LId 4).
+        ring.onHolesFilled(M1, attempt(first), stored(), now);
+        assertThat(calls).as("LId 4 has no hole marker yet").isEmpty();
+
+        ring.onHolesFilled(M1, attempt(second), stored(), now);
+        assertThat(calls).as("every LId up to 5 is stored: on to the layout").extracting(Call::method)
+                .containsExactly("setLayout");
+        Layout published = (Layout) calls.get(0).args().get(1);
+        assertThat(published.getEpoch()).isEqualTo(1);
+        assertThat(published.getStartLid()).isEqualTo(5);
     }
 }

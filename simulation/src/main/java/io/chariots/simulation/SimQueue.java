@@ -340,17 +340,17 @@ final class SimQueue implements TokenRing.Links {
     }
 
     @Override
-    public void seal(String m, long epoch, String by) {
+    public void seal(String m, long attempt, long epoch, String by) {
         SimMaintainer sm = cluster.maintainer(m);
-        net.call(node, sm.node, CallDeadlines.CONTROL_MS, (SimNet.Reply<io.chariots.proto.SealReply> r) -> r.ok(sm.seal(epoch, by)), reply -> ring.onSealed(m, epoch, reply, now()),
-                why -> ring.onSealFailed(m, epoch, why, now()));
+        net.call(node, sm.node, CallDeadlines.CONTROL_MS, (SimNet.Reply<io.chariots.proto.SealReply> r) -> r.ok(sm.seal(epoch, by)), reply -> ring.onSealed(m, attempt, reply, now()),
+                why -> ring.onSealFailed(m, attempt, why, now()));
     }
 
     @Override
-    public void fillHoles(String m, long epoch, List<Long> lids) {
+    public void fillHoles(String m, long attempt, long epoch, List<Long> lids) {
         SimMaintainer sm = cluster.maintainer(m);
         net.call(node, sm.node, CallDeadlines.STORE_MS, (SimNet.Reply<io.chariots.proto.StoreReply> r) -> r.ok(sm.fillHoles(epoch, lids)),
-                reply -> ring.onHolesFilled(m, epoch, reply, now()), why -> ring.onHolesFailed(m, epoch, why, now()));
+                reply -> ring.onHolesFilled(m, attempt, reply, now()), why -> ring.onHolesFailed(m, attempt, why, now()));
     }
 
     @Override
