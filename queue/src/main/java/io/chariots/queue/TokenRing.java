@@ -698,7 +698,10 @@ public final class TokenRing {
         metrics.recoveryStarted();
     }
 
-    /** {@code maintainer} answered the seal of recovery attempt {@code attempt}: an earlier attempt's answer is not the current one's. */
+    /**
+     * {@code maintainer} answered the seal of recovery attempt {@code attempt}:
+     * an earlier attempt's answer is not the current one's.
+     */
     public void onSealed(String maintainer, long attempt, SealReply r, long now) {
         if (recovery != null) {
             recovery.onSealed(maintainer, attempt, r, now);
