@@ -660,14 +660,16 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
      * the stored layout, the floor, the max LId, and every LId held above the
      * floor (records and holes) in ascending order with each record's id
      * (empty for holes). The report lists at most {@value #MAX_REPORTED_LIDS}
-     * LIds (a warning is logged when it is cut); the floor keeps it far
-     * smaller in practice. A cut report ends below {@code max_lid}, which an
-     * uncut one never does. A refused seal answers {@code sealed=false} with
-     * the epoch and sealer this store holds (and its layout); nothing changes.
+     * LIds; the floor keeps it far smaller in practice. A cut report ends
+     * below {@code max_lid}, which an uncut one never does: the sealer asks
+     * for the next page with the last LId listed as {@code afterLid} (a retry
+     * of the same seal, which lists only the LIds above it). A refused seal
+     * answers {@code sealed=false} with the epoch and sealer this store holds
+     * (and its layout); nothing changes.
      *
      * @throws IllegalArgumentException if {@code epoch} is 0 or {@code by} empty
      */
-    public SealReply seal(long epoch, String by) throws RocksDBException {
+    public SealReply seal(long epoch, String by, long afterLid) throws RocksDBException {
         if (epoch == 0 || by.isEmpty()) {
             throw new IllegalArgumentException("a seal needs an epoch above 0 and a sealer, got epoch "
                     + Long.toUnsignedString(epoch) + " by \"" + by + "\"");
@@ -691,21 +693,27 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
                 sealedEpoch = epoch;
                 sealedBy = by;
             }
-            return report(epoch, by);
+            return report(epoch, by, afterLid);
         } finally {
             lifecycle.readLock().unlock();
         }
     }
 
-    private SealReply report(long epoch, String by) {
-        long from = floor;
+    /** {@link #seal} without paging: the first page of the report. */
+    public SealReply seal(long epoch, String by) throws RocksDBException {
+        return seal(epoch, by, 0);
+    }
+
+    private SealReply report(long epoch, String by, long afterLid) {
+        long from = Long.compareUnsigned(afterLid, floor) > 0 ? afterLid : floor;
         SealReply.Builder b = SealReply.newBuilder().setSealed(true).setEpoch(epoch).setBy(by).setLayout(layout)
-                .setFloor(from).setMaxLid(maxLid.get()).addAllMaxToids(maxToids.toList());
+                .setFloor(floor).setMaxLid(maxLid.get()).addAllMaxToids(maxToids.toList());
         try (RocksIterator it = db.newIterator(records)) {
             for (it.seek(keyOf(from + 1)); it.isValid(); it.next()) {
                 if (b.getLidsCount() == MAX_REPORTED_LIDS) {
-                    LOG.warn("flstore {}: seal report cut at {} LIds above the floor {} (max LId {})", dir,
-                            MAX_REPORTED_LIDS, Long.toUnsignedString(from), Long.toUnsignedString(maxLid.get()));
+                    LOG.info("flstore {}: seal report paged at {} LIds above {} (floor {}, max LId {})", dir,
+                            MAX_REPORTED_LIDS, Long.toUnsignedString(from), Long.toUnsignedString(floor),
+                            Long.toUnsignedString(maxLid.get()));
                     break;
                 }
                 b.addLids(lidOf(it.key()));

@@ -135,7 +135,7 @@ public final class MaintainerService extends MaintainerGrpc.MaintainerImplBase {
             return;
         }
         onLoop("seal at epoch " + Long.toUnsignedString(request.getEpoch()), responses,
-                () -> store.seal(request.getEpoch(), request.getBy()));
+                () -> store.seal(request.getEpoch(), request.getBy(), request.getAfterLid()));
     }
 
     @Override

@@ -155,9 +155,15 @@ class FlStoreFencingTest {
             SealReply report = store.seal(2, "q");
             assertThat(report.getLidsCount()).isEqualTo(FlStore.MAX_REPORTED_LIDS);
             assertThat(report.getIdsCount()).isEqualTo(FlStore.MAX_REPORTED_LIDS);
-            // A cut report ends below max_lid.
+            // A cut report ends below max_lid; the next page, asked after its last LId, lists the rest.
             assertThat(report.getLids(report.getLidsCount() - 1)).isEqualTo(FlStore.MAX_REPORTED_LIDS)
                     .isLessThan(report.getMaxLid());
+            SealReply next = store.seal(2, "q", report.getLids(report.getLidsCount() - 1));
+            assertThat(next.getSealed()).isTrue();
+            assertThat(next.getLidsList()).containsExactly(200_001L, 200_002L, 200_003L, 200_004L, 200_005L);
+            assertThat(next.getIdsList()).containsExactly("i200001", "i200002", "i200003", "i200004", "i200005");
+            assertThat(next.getLids(next.getLidsCount() - 1)).isEqualTo(next.getMaxLid());
+            assertThat(next.getFloor()).isEqualTo(report.getFloor());
         }
     }
 

@@ -287,8 +287,9 @@ final class GrpcQueueLinks implements TokenRing.Links {
     }
 
     @Override
-    public void seal(String m, long attempt, long epoch, String by) {
-        Calls.on(maintainer(m, CallDeadlines.CONTROL_MS).seal(SealRequest.newBuilder().setEpoch(epoch).setBy(by).build()),
+    public void seal(String m, long attempt, long epoch, String by, long afterLid) {
+        Calls.on(maintainer(m, CallDeadlines.CONTROL_MS).seal(SealRequest.newBuilder().setEpoch(epoch).setBy(by)
+                        .setAfterLid(afterLid).build()),
                 r -> onLoop(now -> ring.onSealed(m, attempt, r, now)),
                 t -> onLoop(now -> ring.onSealFailed(m, attempt, Calls.describe(t), now)));
     }

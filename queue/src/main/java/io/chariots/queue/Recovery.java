@@ -67,7 +67,8 @@ public final class Recovery {
      * {@code attempt} they were made for.
      */
     public interface Links {
-        void seal(String maintainer, long attempt, long epoch, String by);
+        /** Seals {@code maintainer}; {@code afterLid} above 0 asks for the next page of its report, after that LId. */
+        void seal(String maintainer, long attempt, long epoch, String by, long afterLid);
 
         void fillHoles(String maintainer, long attempt, long epoch, List<Long> lids);
 
@@ -111,6 +112,8 @@ public final class Recovery {
     private Step step = Step.SEALING;
     private final Set<String> targets = new LinkedHashSet<>();
     private final Map<String, SealReply> sealed = new HashMap<>();
+    /** Reports that came in pages: what the pages so far listed, by maintainer (its seal goes on after the last). */
+    private final Map<String, SealReply.Builder> paged = new HashMap<>();
     private final Set<String> outstanding = new HashSet<>();
     private final Map<String, Long> retryAt = new HashMap<>();
     private final Map<String, List<Long>> holes = new HashMap<>();
@@ -175,7 +178,8 @@ public final class Recovery {
 
     private void seal(String m) {
         outstanding.add(m);
-        links.seal(m, attempt, epoch, by);
+        SealReply.Builder so = paged.get(m);
+        links.seal(m, attempt, epoch, by, so == null ? 0 : so.getLids(so.getLidsCount() - 1));
     }
 
     void onSealed(String m, long attempt, SealReply r, long now) {
@@ -187,7 +191,18 @@ public final class Recovery {
             abort("maintainer " + m + " is sealed at epoch " + r.getEpoch() + " by " + r.getBy());
             return;
         }
-        sealed.put(m, r);
+        if (r.getLidsCount() > 0 && Long.compareUnsigned(r.getLids(r.getLidsCount() - 1), r.getMaxLid()) < 0) {
+            // The report was cut (a maintainer holding more LIds above its floor than one answer lists): sealed,
+            // and frozen so (nothing stores here at an older epoch, nor at this one before it starts), so its pages
+            // add up. Ask for the rest.
+            SealReply.Builder so = paged.computeIfAbsent(m, k -> r.toBuilder().clearLids().clearIds());
+            so.addAllLids(r.getLidsList()).addAllIds(r.getIdsList());
+            seal(m);
+            return;
+        }
+        SealReply.Builder pages = paged.remove(m);
+        SealReply whole = pages == null ? r : pages.addAllLids(r.getLidsList()).addAllIds(r.getIdsList()).build();
+        sealed.put(m, whole);
         if (newer(r.getLayout(), base)) {
             base = r.getLayout();
             addTargets(base);

@@ -29,7 +29,8 @@ class RecoveryTest {
     private static final RingMember Q1 = RingMember.newBuilder().setInstanceId(BY).setAddress("q1:7000").build();
     private static final RingMember Q3 = RingMember.newBuilder().setInstanceId("q3-instance").setAddress("q3:7000").build();
 
-    private record Call(String kind, String maintainer, long epoch, List<Long> lids, Layout layout) {
+    /** {@code afterLid}: a seal's, asking for the next page of its report after it (0: the first). */
+    private record Call(String kind, String maintainer, long epoch, List<Long> lids, Layout layout, long afterLid) {
     }
 
     /** Records every call, in order. */
@@ -37,21 +38,21 @@ class RecoveryTest {
         final List<Call> calls = new ArrayList<>();
 
         @Override
-        public void seal(String maintainer, long attempt, long epoch, String by) {
+        public void seal(String maintainer, long attempt, long epoch, String by, long afterLid) {
             assertThat(by).isEqualTo(BY);
             assertThat(attempt).isEqualTo(ATTEMPT);
-            calls.add(new Call("seal", maintainer, epoch, List.of(), null));
+            calls.add(new Call("seal", maintainer, epoch, List.of(), null, afterLid));
         }
 
         @Override
         public void fillHoles(String maintainer, long attempt, long epoch, List<Long> lids) {
             assertThat(attempt).isEqualTo(ATTEMPT);
-            calls.add(new Call("holes", maintainer, epoch, List.copyOf(lids), null));
+            calls.add(new Call("holes", maintainer, epoch, List.copyOf(lids), null, 0));
         }
 
         @Override
         public void setLayout(String maintainer, Layout layout) {
-            calls.add(new Call("layout", maintainer, layout.getEpoch(), List.of(), layout));
+            calls.add(new Call("layout", maintainer, layout.getEpoch(), List.of(), layout, 0));
         }
 
         List<String> to(String kind) {
@@ -157,6 +158,31 @@ class RecoveryTest {
                 org.assertj.core.groups.Tuple.tuple(M2, List.of(1496L, 1498L, 1499L)));
         assertThat(links.of("holes")).allSatisfy(c -> assertThat(c.epoch()).isEqualTo(2));
         assertThat(links.calls).hasSize(2);
+    }
+
+    @Test
+    void aReportCutIntoPagesIsAskedForToTheEndAndItsLidsAreNotTakenForHoles() {
+        Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0);
+        links.clear();
+        // m1 holds 1501, 1503 and 1505 above its floor; a page lists two of them (max_lid says there is more).
+        SealReply first = sealed(BASE, 1000, 1501, 1503).toBuilder().setMaxLid(1505).build();
+        r.onSealed(M1, ATTEMPT, first, T0);
+        assertThat(r.step()).as("the report is not whole yet").isEqualTo(Recovery.Step.SEALING);
+        assertThat(links.of("seal")).extracting(Call::maintainer, Call::afterLid)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(M1, 1503L));
+        links.clear();
+        // The next page fails once: the retry asks after the same LId.
+        r.onSealFailed(M1, ATTEMPT, "DEADLINE_EXCEEDED", T0);
+        r.poll(T0 + TimeUnit.SECONDS.toNanos(1));
+        assertThat(links.of("seal")).extracting(Call::maintainer, Call::afterLid)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(M1, 1503L));
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1000, 1505), T0);
+
+        assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
+        assertThat(r.lastLid()).isEqualTo(1505);
+        assertThat(links.of("holes")).extracting(Call::maintainer, Call::lids).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(M1, List.of(1502L, 1504L)));
     }
 
     @Test

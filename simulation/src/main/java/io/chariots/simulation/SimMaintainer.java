@@ -139,8 +139,8 @@ final class SimMaintainer {
         });
     }
 
-    SealReply seal(long epoch, String by) {
-        return io(() -> store.seal(epoch, by));
+    SealReply seal(long epoch, String by, long afterLid) {
+        return io(() -> store.seal(epoch, by, afterLid));
     }
 
     LayoutReply setLayout(Layout l) {

@@ -340,9 +340,9 @@ final class SimQueue implements TokenRing.Links {
     }
 
     @Override
-    public void seal(String m, long attempt, long epoch, String by) {
+    public void seal(String m, long attempt, long epoch, String by, long afterLid) {
         SimMaintainer sm = cluster.maintainer(m);
-        net.call(node, sm.node, CallDeadlines.CONTROL_MS, (SimNet.Reply<io.chariots.proto.SealReply> r) -> r.ok(sm.seal(epoch, by)), reply -> ring.onSealed(m, attempt, reply, now()),
+        net.call(node, sm.node, CallDeadlines.CONTROL_MS, (SimNet.Reply<io.chariots.proto.SealReply> r) -> r.ok(sm.seal(epoch, by, afterLid)), reply -> ring.onSealed(m, attempt, reply, now()),
                 why -> ring.onSealFailed(m, attempt, why, now()));
     }
 
