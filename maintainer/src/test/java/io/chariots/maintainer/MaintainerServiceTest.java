@@ -278,6 +278,12 @@ class MaintainerServiceTest {
         assertThat(won.getIdsList()).containsExactly("id-1", "id-2");
         assertThat(won.getMaxLid()).isEqualTo(2);
 
+        // The same seal again, asked after LId 1 (the next page of a cut report): what lies above it.
+        SealReply page = stub.seal(SealRequest.newBuilder().setEpoch(2).setBy("q-a").setAfterLid(1).build());
+        assertThat(page.getSealed()).isTrue();
+        assertThat(page.getLidsList()).containsExactly(2L);
+        assertThat(page.getIdsList()).containsExactly("id-2");
+
         SealReply lost = stub.seal(SealRequest.newBuilder().setEpoch(2).setBy("q-b").build());
         assertThat(lost.getSealed()).isFalse();
         assertThat(lost.getEpoch()).isEqualTo(2);

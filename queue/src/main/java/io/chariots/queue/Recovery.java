@@ -191,23 +191,43 @@ public final class Recovery {
             abort("maintainer " + m + " is sealed at epoch " + r.getEpoch() + " by " + r.getBy());
             return;
         }
-        if (r.getLidsCount() > 0 && Long.compareUnsigned(r.getLids(r.getLidsCount() - 1), r.getMaxLid()) < 0) {
-            // The report was cut (a maintainer holding more LIds above its floor than one answer lists): sealed,
-            // and frozen so (nothing stores here at an older epoch, nor at this one before it starts), so its pages
-            // add up. Ask for the rest.
-            SealReply.Builder so = paged.computeIfAbsent(m, k -> r.toBuilder().clearLids().clearIds());
-            so.addAllLids(r.getLidsList()).addAllIds(r.getIdsList());
-            seal(m);
-            return;
+        SealReply whole = withPages(m, r);
+        if (whole == null) {
+            return; // the next page of its report is asked for
         }
-        SealReply.Builder pages = paged.remove(m);
-        SealReply whole = pages == null ? r : pages.addAllLids(r.getLidsList()).addAllIds(r.getIdsList()).build();
         sealed.put(m, whole);
         if (newer(r.getLayout(), base)) {
             base = r.getLayout();
             addTargets(base);
         }
         sealingStepped();
+    }
+
+    /**
+     * {@code m}'s report: {@code r} after the pages before it, or null when it
+     * was cut (a maintainer holding more LIds above its floor than one answer
+     * lists; it ends below its max LId) and the next page is asked for. The
+     * maintainer is sealed and frozen meanwhile (nothing stores there at an
+     * older epoch, nor at this one before it starts), so the pages add up. A
+     * page that does not go on from the last (empty, or from a maintainer of a
+     * version that lists from its floor whatever it is asked) ends the paging:
+     * the report is then what the pages so far listed.
+     */
+    private SealReply withPages(String m, SealReply r) {
+        SealReply.Builder pages = paged.remove(m);
+        boolean goesOn = pages == null || r.getLidsCount() > 0
+                && Long.compareUnsigned(r.getLids(0), pages.getLids(pages.getLidsCount() - 1)) > 0;
+        if (goesOn && pages != null) {
+            pages.addAllLids(r.getLidsList()).addAllIds(r.getIdsList());
+        }
+        SealReply whole = pages == null ? r : pages.build();
+        int n = whole.getLidsCount();
+        if (goesOn && n > 0 && Long.compareUnsigned(whole.getLids(n - 1), whole.getMaxLid()) < 0) {
+            paged.put(m, pages != null ? pages : r.toBuilder());
+            seal(m);
+            return null;
+        }
+        return whole;
     }
 
     /** A seal was answered or its maintainer left out: once every target is sealed, on to the holes. */

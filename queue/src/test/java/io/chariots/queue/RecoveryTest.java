@@ -186,6 +186,21 @@ class RecoveryTest {
     }
 
     @Test
+    void aPageThatDoesNotGoOnEndsThePaging() {
+        // A maintainer that lists from its floor whatever it is asked answers the first page again.
+        Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0);
+        SealReply first = sealed(BASE, 1000, 1501, 1503).toBuilder().setMaxLid(1505).build();
+        r.onSealed(M1, ATTEMPT, first, T0);
+        links.clear();
+        r.onSealed(M1, ATTEMPT, first, T0);
+        assertThat(links.of("seal")).as("not asked again").isEmpty();
+        assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
+        assertThat(links.of("holes")).extracting(Call::maintainer, Call::lids).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(M1, List.of(1502L, 1504L, 1505L)));
+    }
+
+    @Test
     void thePublishedLayoutStartsAtTheLogsEndWithAStripeForTheLiveMaintainers() {
         Recovery r = recovery(BASE, List.of(M1, M2, M3), List.of(Q1, Q3));
         r.onSealed(M1, ATTEMPT, sealed(BASE, 1000, 1501, 1503, 1505), T0);
