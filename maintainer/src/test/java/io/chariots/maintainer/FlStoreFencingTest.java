@@ -160,8 +160,9 @@ class FlStoreFencingTest {
                     .isLessThan(report.getMaxLid());
             SealReply next = store.seal(2, "q", report.getLids(report.getLidsCount() - 1));
             assertThat(next.getSealed()).isTrue();
-            assertThat(next.getLidsList()).containsExactly(200_001L, 200_002L, 200_003L, 200_004L, 200_005L);
-            assertThat(next.getIdsList()).containsExactly("i200001", "i200002", "i200003", "i200004", "i200005");
+            long m = FlStore.MAX_REPORTED_LIDS;
+            assertThat(next.getLidsList()).containsExactly(m + 1, m + 2, m + 3, m + 4, m + 5);
+            assertThat(next.getIdsList()).containsExactly("i" + (m + 1), "i" + (m + 2), "i" + (m + 3), "i" + (m + 4), "i" + (m + 5));
             assertThat(next.getLids(next.getLidsCount() - 1)).isEqualTo(next.getMaxLid());
             assertThat(next.getFloor()).isEqualTo(report.getFloor());
         }

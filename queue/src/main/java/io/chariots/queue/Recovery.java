@@ -111,9 +111,9 @@ public final class Recovery {
     private Layout base;
     private Step step = Step.SEALING;
     private final Set<String> targets = new LinkedHashSet<>();
-    private final Map<String, SealReply> sealed = new HashMap<>();
-    /** Reports that came in pages: what the pages so far listed, by maintainer (its seal goes on after the last). */
-    private final Map<String, SealReply.Builder> paged = new HashMap<>();
+    private final Map<String, SealReport> sealed = new HashMap<>();
+    /** Reports still coming in pages, by maintainer (its seal goes on after the last LId listed). */
+    private final Map<String, SealReport> paged = new HashMap<>();
     private final Set<String> outstanding = new HashSet<>();
     private final Map<String, Long> retryAt = new HashMap<>();
     private final Map<String, List<Long>> holes = new HashMap<>();
@@ -178,8 +178,8 @@ public final class Recovery {
 
     private void seal(String m) {
         outstanding.add(m);
-        SealReply.Builder so = paged.get(m);
-        links.seal(m, attempt, epoch, by, so == null ? 0 : so.getLids(so.getLidsCount() - 1));
+        SealReport so = paged.get(m);
+        links.seal(m, attempt, epoch, by, so == null ? 0 : so.nextAfter());
     }
 
     void onSealed(String m, long attempt, SealReply r, long now) {
@@ -191,43 +191,30 @@ public final class Recovery {
             abort("maintainer " + m + " is sealed at epoch " + r.getEpoch() + " by " + r.getBy());
             return;
         }
-        SealReply whole = withPages(m, r);
-        if (whole == null) {
-            return; // the next page of its report is asked for
+        SealReport report = paged.remove(m);
+        report = report != null ? report : new SealReport();
+        switch (report.add(r)) {
+            case MORE -> { // cut: a maintainer holding more LIds above its floor than one answer lists
+                paged.put(m, report);
+                sealFailures.remove(m); // it answers
+                seal(m);
+                return;
+            }
+            case BROKEN -> {
+                abort("maintainer " + m + " did not list its LIds above " + Long.toUnsignedString(report.nextAfter())
+                        + " when asked for the next page of its seal report (a maintainer of an older version?"
+                        + " upgrade it): holes found from a cut report would be wrong");
+                return;
+            }
+            case WHOLE -> {
+            }
         }
-        sealed.put(m, whole);
-        if (newer(r.getLayout(), base)) {
-            base = r.getLayout();
+        sealed.put(m, report);
+        if (newer(report.layout(), base)) {
+            base = report.layout();
             addTargets(base);
         }
         sealingStepped();
-    }
-
-    /**
-     * {@code m}'s report: {@code r} after the pages before it, or null when it
-     * was cut (a maintainer holding more LIds above its floor than one answer
-     * lists; it ends below its max LId) and the next page is asked for. The
-     * maintainer is sealed and frozen meanwhile (nothing stores there at an
-     * older epoch, nor at this one before it starts), so the pages add up. A
-     * page that does not go on from the last (empty, or from a maintainer of a
-     * version that lists from its floor whatever it is asked) ends the paging:
-     * the report is then what the pages so far listed.
-     */
-    private SealReply withPages(String m, SealReply r) {
-        SealReply.Builder pages = paged.remove(m);
-        boolean goesOn = pages == null || r.getLidsCount() > 0
-                && Long.compareUnsigned(r.getLids(0), pages.getLids(pages.getLidsCount() - 1)) > 0;
-        if (goesOn && pages != null) {
-            pages.addAllLids(r.getLidsList()).addAllIds(r.getIdsList());
-        }
-        SealReply whole = pages == null ? r : pages.build();
-        int n = whole.getLidsCount();
-        if (goesOn && n > 0 && Long.compareUnsigned(whole.getLids(n - 1), whole.getMaxLid()) < 0) {
-            paged.put(m, pages != null ? pages : r.toBuilder());
-            seal(m);
-            return null;
-        }
-        return whole;
     }
 
     /** A seal was answered or its maintainer left out: once every target is sealed, on to the holes. */
@@ -245,6 +232,7 @@ public final class Recovery {
         if (known != null && sealFailures.merge(m, 1, Integer::sum) >= SKIP_AFTER_FAILURES && mayLeaveOut(m)) {
             skipped.add(m);
             targets.remove(m);
+            paged.remove(m);
             LOG.warn("epoch {} goes on without maintainer {}, whose seal failed ({}): every LId given out up to {} is stored,"
                     + " so the log's end is known without it; new LIds go to the others until it answers", epoch, m, why,
                     Long.toUnsignedString(known.lastLid()));
@@ -311,20 +299,19 @@ public final class Recovery {
             }
             toids.raiseAll(known.toids());
         }
-        for (SealReply r : sealed.values()) {
-            if (Long.compareUnsigned(r.getMaxLid(), lastLid) > 0) {
-                lastLid = r.getMaxLid();
+        for (SealReport r : sealed.values()) {
+            if (Long.compareUnsigned(r.maxLid(), lastLid) > 0) {
+                lastLid = r.maxLid();
             }
-            toids.raiseAll(r.getMaxToidsList());
+            toids.raiseAll(r.maxToids());
         }
-        for (Map.Entry<String, SealReply> e : sealed.entrySet()) {
+        for (Map.Entry<String, SealReport> e : sealed.entrySet()) {
             String m = e.getKey();
-            SealReply r = e.getValue();
-            Set<Long> held = new HashSet<>(r.getLidsList());
+            SealReport r = e.getValue();
             List<Long> missing = new ArrayList<>();
-            for (long l = StripeMap.nextOwnedAfter(base, m, r.getFloor()); l != 0 && Long.compareUnsigned(l, lastLid) <= 0;
+            for (long l = StripeMap.nextOwnedAfter(base, m, r.floor()); l != 0 && Long.compareUnsigned(l, lastLid) <= 0;
                  l = StripeMap.nextOwnedAfter(base, m, l)) {
-                if (!held.contains(l)) {
+                if (!r.holds(l)) {
                     missing.add(l);
                 }
             }

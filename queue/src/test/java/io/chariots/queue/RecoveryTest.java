@@ -186,7 +186,7 @@ class RecoveryTest {
     }
 
     @Test
-    void aPageThatDoesNotGoOnEndsThePaging() {
+    void aMaintainerThatDoesNotPageEndsTheAttemptInsteadOfHolesOverItsRecords() {
         // A maintainer that lists from its floor whatever it is asked answers the first page again.
         Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
         r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0);
@@ -194,10 +194,21 @@ class RecoveryTest {
         r.onSealed(M1, ATTEMPT, first, T0);
         links.clear();
         r.onSealed(M1, ATTEMPT, first, T0);
-        assertThat(links.of("seal")).as("not asked again").isEmpty();
+        assertThat(r.step()).isEqualTo(Recovery.Step.ABORTED);
+        assertThat(links.calls).as("no holes where 1505 may be held, no more asking").isEmpty();
+    }
+
+    @Test
+    void aFloorThatRoseBetweenPagesIsTheReportsFloor() {
+        // Between m1's pages, late hole markers (of this queue's attempt before, at this epoch) filled its gaps up to
+        // 1506: the next page lists only what lies above that, and what lay between is held, not missing.
+        Recovery r = recovery(BASE, List.of(M1, M2), List.of(Q1));
+        r.onSealed(M2, ATTEMPT, sealed(BASE, 1500), T0);
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1000, 1501, 1503).toBuilder().setMaxLid(1510).build(), T0);
+        r.onSealed(M1, ATTEMPT, sealed(BASE, 1506, 1508, 1510), T0);
         assertThat(r.step()).isEqualTo(Recovery.Step.FILLING);
         assertThat(links.of("holes")).extracting(Call::maintainer, Call::lids).containsExactly(
-                org.assertj.core.groups.Tuple.tuple(M1, List.of(1502L, 1504L, 1505L)));
+                org.assertj.core.groups.Tuple.tuple(M1, List.of(1507L, 1509L)));
     }
 
     @Test
