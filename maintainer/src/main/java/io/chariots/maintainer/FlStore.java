@@ -111,11 +111,8 @@ public final class FlStore implements AutoCloseable, IndexFeeder.Backlog, IndexS
     public static final long BLOB_THRESHOLD = 16 * 1024;
     /** Bytes of records read per {@link #unindexed} call at most (at least one record is returned). */
     static final long BACKLOG_READ_BYTES = 16L << 20;
-    /**
-     * LIds a {@link #seal} report lists at most: a page, read (each record's id
-     * parsed) well within the seal's deadline; the sealer asks for the next.
-     */
-    public static final int MAX_REPORTED_LIDS = 50_000;
+    /** LIds a {@link #seal} report lists at most: a page; the sealer asks for the next. */
+    public static final int MAX_REPORTED_LIDS = 200_000;
 
     private static final byte[] UNINDEXED_CF = "unindexed".getBytes(StandardCharsets.UTF_8);
     private static final byte[] META_CF = "meta".getBytes(StandardCharsets.UTF_8);

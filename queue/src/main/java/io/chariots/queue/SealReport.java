@@ -17,9 +17,11 @@ import java.util.List;
  * <p>The maintainer is sealed meanwhile, so its records do not change, but
  * its floor may rise (hole markers of this queue's earlier attempt at the same
  * epoch arriving late, a maintainer naming itself at its start): the report
- * keeps the highest floor and max LId any page gave. A page that does not go
- * on from the last (empty, or starting at or below it: a maintainer of a
- * version that lists from its floor whatever it is asked) breaks the report.
+ * keeps the highest floor and max LId any page gave, and the newest layout. A
+ * page may then be empty: its floor reached its max LId. A page that does not
+ * go on from the last (empty below its max LId, or starting at or below the
+ * last LId listed: a maintainer of a version that lists from its floor
+ * whatever it is asked) breaks the report.
  */
 final class SealReport {
     /** What a page made of the report. */
@@ -34,7 +36,8 @@ final class SealReport {
 
     Added add(SealReply page) {
         int n = page.getLidsCount();
-        if (count > 0 && (n == 0 || Long.compareUnsigned(page.getLids(0), lids[count - 1]) <= 0)) {
+        boolean caughtUp = n == 0 && Long.compareUnsigned(page.getFloor(), page.getMaxLid()) >= 0;
+        if (count > 0 && !caughtUp && (n == 0 || Long.compareUnsigned(page.getLids(0), lids[count - 1]) <= 0)) {
             return Added.BROKEN;
         }
         if (count + n > lids.length) {
@@ -45,9 +48,12 @@ final class SealReport {
         }
         floor = umax(floor, page.getFloor());
         maxLid = umax(maxLid, page.getMaxLid());
-        layout = page.getLayout();
+        if (!olderThan(page.getLayout(), layout)) {
+            layout = page.getLayout();
+        }
         maxToids = page.getMaxToidsList();
-        return count > 0 && Long.compareUnsigned(lids[count - 1], maxLid) < 0 ? Added.MORE : Added.WHOLE;
+        return count > 0 && Long.compareUnsigned(lids[count - 1], maxLid) < 0 && Long.compareUnsigned(floor, maxLid) < 0
+                ? Added.MORE : Added.WHOLE;
     }
 
     /** Where the next page starts: after the last LId listed. */
@@ -92,6 +98,11 @@ final class SealReport {
 
     List<OriginMark> maxToids() {
         return maxToids;
+    }
+
+    private static boolean olderThan(Layout a, Layout b) {
+        int c = Long.compareUnsigned(a.getEpoch(), b.getEpoch());
+        return c < 0 || (c == 0 && Long.compareUnsigned(a.getVersion(), b.getVersion()) < 0);
     }
 
     private static long umax(long a, long b) {

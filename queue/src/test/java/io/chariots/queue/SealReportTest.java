@@ -40,6 +40,19 @@ class SealReportTest {
     }
 
     @Test
+    void anEmptyPageWhoseFloorReachedItsMaxLidEndsTheReport() {
+        // Between pages, late hole markers filled every gap up to the max LId: the next page lists nothing.
+        SealReport r = new SealReport();
+        assertThat(r.add(page(10, 40, 12, 14))).isEqualTo(SealReport.Added.MORE);
+        assertThat(r.add(page(40, 40))).isEqualTo(SealReport.Added.WHOLE);
+        assertThat(r.floor()).isEqualTo(40);
+        // And a page's floor may pass what the pages before listed: no more to ask.
+        SealReport risen = new SealReport();
+        risen.add(page(10, 40, 12, 14));
+        assertThat(risen.add(page(40, 40, 38))).as("a floor at the max LId leaves nothing to ask for").isEqualTo(SealReport.Added.WHOLE);
+    }
+
+    @Test
     void lidsAboveTwoToTheSixtyThreeAreOrderedUnsigned() {
         long big = Long.MIN_VALUE + 5; // 2^63 + 5
         SealReport r = new SealReport();
