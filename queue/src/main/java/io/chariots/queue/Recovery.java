@@ -284,7 +284,8 @@ public final class Recovery {
         }
     }
 
-    private static boolean newer(Layout a, Layout b) {
+    /** Whether {@code a} is newer than {@code b}: by epoch, then version, unsigned. */
+    static boolean newer(Layout a, Layout b) {
         int c = Long.compareUnsigned(a.getEpoch(), b.getEpoch());
         return c > 0 || (c == 0 && Long.compareUnsigned(a.getVersion(), b.getVersion()) > 0);
     }

@@ -48,7 +48,7 @@ final class SealReport {
         }
         floor = umax(floor, page.getFloor());
         maxLid = umax(maxLid, page.getMaxLid());
-        if (!olderThan(page.getLayout(), layout)) {
+        if (!Recovery.newer(layout, page.getLayout())) {
             layout = page.getLayout();
         }
         maxToids = page.getMaxToidsList();
@@ -98,11 +98,6 @@ final class SealReport {
 
     List<OriginMark> maxToids() {
         return maxToids;
-    }
-
-    private static boolean olderThan(Layout a, Layout b) {
-        int c = Long.compareUnsigned(a.getEpoch(), b.getEpoch());
-        return c < 0 || (c == 0 && Long.compareUnsigned(a.getVersion(), b.getVersion()) < 0);
     }
 
     private static long umax(long a, long b) {
